@@ -1,0 +1,207 @@
+"""Read the values file and its environment overlay into plain data, keeping where each value came from.
+
+Every value is remembered by its JSON pointer with the file, line and column it was written at,
+so later stages can point at the exact spot. Overlays merge maps deeply and replace lists
+(Helm's rule); a value taken from the overlay points at the overlay.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from composer.errors import InvalidValues, Problem
+
+MAX_BYTES = 1 << 20  # a values file is a page of YAML; a megabyte is already absurd
+MAX_NODES = 100_000  # guards against alias bombs, which expand to far more nodes than bytes
+
+
+@dataclass(frozen=True)
+class Pos:
+    file: str
+    line: int  # 1-based
+    column: int  # 1-based
+
+
+@dataclass
+class Loaded:
+    data: Any
+    # JSON pointer -> where the value is written; and where its key is written (map entries)
+    values: dict[str, Pos] = field(default_factory=dict)
+    keys: dict[str, Pos] = field(default_factory=dict)
+
+    def where(self, pointer: str, *, key: bool = False) -> Pos | None:
+        """The closest recorded position for pointer, walking up to its parents."""
+        table = self.keys if key else self.values
+        p = pointer
+        while True:
+            pos = table.get(p) or self.values.get(p)
+            if pos or not p:
+                return pos
+            p = p.rsplit("/", 1)[0]
+
+    def problem(self, pointer: str, message: str, hint: str = "", *, key: bool = False) -> Problem:
+        pos = self.where(pointer, key=key)
+        if pos is None:
+            return Problem(self.origin, 0, 0, pointer, message, hint)
+        return Problem(pos.file, pos.line, pos.column, pointer, message, hint)
+
+    origin: str = ""
+
+
+def escape(token: str) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def load(path: Path, *, display: str | None = None) -> Loaded:
+    """Parse one YAML file. Raises InvalidValues with a located problem on any error."""
+    name = display or str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidValues([Problem(name, 0, 0, "", "file not found",
+                                     "pass the values file with -f/--values")]) from None
+    except OSError as e:
+        raise InvalidValues([Problem(name, 0, 0, "", f"cannot read: {e.strerror}")]) from None
+    if len(raw) > MAX_BYTES:
+        raise InvalidValues([Problem(name, 0, 0, "", f"file is {len(raw):,} bytes; the limit is {MAX_BYTES:,}",
+                                     "a values file holds settings, not data: is this the right file?")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise InvalidValues([Problem(name, line, col, "", f"not UTF-8 (byte 0x{raw[e.start]:02x})",
+                                     "save the file as UTF-8")]) from None
+
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        doc = yaml.load(text)
+    except DuplicateKeyError as e:
+        message = str(e.problem).replace("found ", "", 1)
+        hint = "each key may appear once in a mapping; remove or merge the repeated one"
+        raise InvalidValues([_marked(name, e, message, hint)]) from None
+    except MarkedYAMLError as e:
+        raise InvalidValues([_marked(name, e, _yaml_message(e), _yaml_hint(e, text))]) from None
+    except YAMLError as e:  # pragma: no cover - ruamel marks nearly everything
+        raise InvalidValues([Problem(name, 0, 0, "", f"invalid YAML: {e}")]) from None
+
+    out = Loaded(None, origin=name)
+    if doc is None:
+        raise InvalidValues([Problem(name, 1, 1, "", "file is empty", "start from the example values.yaml")])
+    if not isinstance(doc, CommentedMap):
+        raise InvalidValues([Problem(name, 1, 1, "", f"expected a mapping at the top level, got {_kind(doc)}",
+                                     "the file should start with keys like `dynamoNamespace:` and `model:`")])
+    budget = [MAX_NODES]
+    out.data = _plain(doc, "", name, out, budget)
+    return out
+
+
+def _plain(node: Any, ptr: str, name: str, out: Loaded, budget: list[int]) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise InvalidValues([Problem(name, 0, 0, ptr, f"more than {MAX_NODES:,} values after expanding aliases",
+                                     "remove the YAML aliases (*name) that repeat large blocks")])
+    if isinstance(node, CommentedMap):
+        result = {}
+        for k, v in node.items():
+            child = f"{ptr}/{escape(k)}"
+            kl, kc = node.lc.key(k)
+            vl, vc = node.lc.value(k)
+            out.keys[child] = Pos(name, kl + 1, kc + 1)
+            out.values[child] = Pos(name, vl + 1, vc + 1)
+            if not isinstance(k, str):
+                raise InvalidValues([Problem(name, kl + 1, kc + 1, child, f"keys must be strings, got {_kind(k)}",
+                                             "quote the key")])
+            result[k] = _plain(v, child, name, out, budget)
+        return result
+    if isinstance(node, CommentedSeq):
+        result = []
+        for i, v in enumerate(node):
+            child = f"{ptr}/{i}"
+            il, ic = node.lc.item(i)
+            out.values[child] = Pos(name, il + 1, ic + 1)
+            result.append(_plain(v, child, name, out, budget))
+        return result
+    return _scalar(node)
+
+
+def _scalar(v: Any) -> Any:
+    # ruamel's round-trip scalars (ScalarFloat, ScalarBoolean, TaggedScalar ...) become builtins
+    if isinstance(v, bool) or v is None:
+        return v
+    if isinstance(v, int):
+        return bool(v) if type(v).__name__ == "ScalarBoolean" else int(v)
+    if isinstance(v, float):
+        return float(v)
+    if isinstance(v, str):
+        return str(v)
+    if hasattr(v, "value"):  # TaggedScalar
+        return str(v.value)
+    return str(v)
+
+
+def overlay(base: Loaded, top: Loaded) -> Loaded:
+    """Deep-merge top over base: maps merge, everything else (lists included) is replaced,
+    and a key set to null is removed."""
+    merged = Loaded(None, dict(base.values), dict(base.keys), origin=base.origin)
+
+    def take(ptr: str) -> None:
+        """Positions under ptr now come from top, and none from base survive there."""
+        for table, src in ((merged.values, top.values), (merged.keys, top.keys)):
+            for p in [p for p in table if p.startswith(ptr + "/")]:
+                del table[p]
+            table.update((p, pos) for p, pos in src.items() if p == ptr or p.startswith(ptr + "/"))
+
+    def merge(a: Any, b: Any, ptr: str) -> Any:
+        if isinstance(a, dict) and isinstance(b, dict):
+            out = dict(a)
+            for k, v in b.items():
+                child = f"{ptr}/{escape(k)}"
+                if v is None:  # Helm's rule: null in an overlay removes the key
+                    out.pop(k, None)
+                    take(child)
+                    continue
+                out[k] = merge(a.get(k), v, child)
+            return out
+        take(ptr)
+        return b
+
+    merged.data = merge(base.data, top.data, "")
+    return merged
+
+
+def _marked(name: str, e: MarkedYAMLError, message: str, hint: str) -> Problem:
+    mark = e.problem_mark or e.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+    return Problem(name, line, col, "", message, hint)
+
+
+def _yaml_message(e: MarkedYAMLError) -> str:
+    return f"invalid YAML: {e.problem or e.context}".strip()
+
+
+def _yaml_hint(e: MarkedYAMLError, text: str) -> str:
+    mark = e.problem_mark
+    lines = text.splitlines()
+    if "\t" in str(e.problem) or (mark and mark.line < len(lines) and "\t" in lines[mark.line]):
+        return "YAML does not allow tabs for indentation; use spaces"
+    return "check the indentation and quoting around this spot"
+
+
+def _kind(v: Any) -> str:
+    if isinstance(v, (list, CommentedSeq)):
+        return "a list"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, (int, float)):
+        return "a number"
+    return type(v).__name__

@@ -1,0 +1,83 @@
+"""The validated deployment: values with defaults resolved, and the names everything derives from.
+
+Every cross-component name (Services, releases, ConfigMaps, URLs) is computed here, once, so
+that the charts, the helmfile and the local runtime cannot disagree about them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+HELM_RELEASE_MAX = 53
+K8S_NAME_MAX = 63
+FRONTEND_PORT = 8000
+MODEL_EXPRESS_PORT = 8001
+
+# Dynamo publishes no mocker image; its planner image ships the mocker (dynamo-notes.md §2.4).
+RUNTIME_IMAGES = {"vllm": "vllm-runtime", "sglang": "sglang-runtime", "trtllm": "tensorrtllm-runtime",
+                  "mocker": "dynamo-planner"}
+
+# Suffixes added to dynamoNamespace to make release and object names (see `names`).
+RELEASE_SUFFIXES = ("model", "benchmark", "metrics", "gateway")
+OBJECT_SUFFIXES = ("frontend", "decode", "prefill", "decode-config", "prefill-config", "benchmark-artifacts")
+
+
+@dataclass(frozen=True)
+class Deployment:
+    env: str
+    values: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.values["dynamoNamespace"]
+
+    @property
+    def model(self) -> dict[str, Any]:
+        return self.values["model"]
+
+    @property
+    def backend(self) -> str:
+        return self.model["backend"]["type"]
+
+    @property
+    def namespace(self) -> str:
+        return self.values["cluster"]["namespace"]
+
+    @property
+    def version(self) -> str:
+        return self.values["platform"]["version"]
+
+    @property
+    def target(self) -> str:
+        return self.values["target"]
+
+    @property
+    def image(self) -> str:
+        explicit = self.model["backend"].get("image")
+        registry = self.values["cluster"]["imageRegistry"]
+        return explicit or f"{registry}/{RUNTIME_IMAGES[self.backend]}:{self.version}"
+
+    def enabled(self, section: str) -> bool:
+        return bool(self.values.get(section, {}).get("enabled"))
+
+    def release(self, suffix: str) -> str:
+        return f"{self.name}-{suffix}"
+
+    @property
+    def frontend_service(self) -> str:
+        # The operator names each component's objects <dgd>-<component> (dynamo-notes.md §1.4).
+        return f"{self.name}-frontend"
+
+    @property
+    def frontend_url(self) -> str:
+        return f"http://{self.frontend_service}.{self.namespace}.svc.cluster.local:{FRONTEND_PORT}"
+
+    @property
+    def model_express_url(self) -> str:
+        return f"http://model-express.{self.namespace}.svc.cluster.local:{MODEL_EXPRESS_PORT}"
+
+
+def derived_names(name: str) -> list[tuple[str, int]]:
+    """Every name made from dynamoNamespace, with the length limit it must respect."""
+    return ([(f"{name}-{s}", HELM_RELEASE_MAX) for s in RELEASE_SUFFIXES]
+            + [(f"{name}-{s}", K8S_NAME_MAX) for s in OBJECT_SUFFIXES])

@@ -1,0 +1,191 @@
+"""Validate merged values against the packaged JSON Schema, plus the rules a schema cannot say.
+
+Every problem is located (file:line:column via the loader's positions), names the JSON pointer,
+says what was expected, and offers a hint: a did-you-mean for enums and unknown keys.
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+import json
+from importlib import resources
+from typing import Any, Iterable
+
+import jsonschema
+
+from composer.errors import InvalidValues, Problem
+from composer.load import Loaded, escape
+
+
+@functools.cache
+def values_schema() -> dict:
+    return json.loads(resources.files("composer").joinpath("schema/values.schema.json").read_text())
+
+
+@functools.cache
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(values_schema())
+
+
+def validate(loaded: Loaded) -> dict:
+    """Return the values with schema defaults filled in, or raise InvalidValues with every problem."""
+    problems = [_problem(loaded, e) for e in _leaf_errors(_validator().iter_errors(loaded.data))]
+    if problems:
+        raise InvalidValues(problems)
+    values = with_defaults(values_schema(), loaded.data)
+    problems = [p for rule in RULES for p in rule(values, loaded)]
+    if problems:
+        raise InvalidValues(problems)
+    return values
+
+
+def with_defaults(schema: dict, data: Any) -> Any:
+    """Fill `default`s of object properties, creating absent objects whose children have defaults."""
+    if schema.get("type") != "object" or not isinstance(data, dict):
+        return data
+    out = dict(data)
+    for key, sub in schema.get("properties", {}).items():
+        if key in out:
+            out[key] = with_defaults(sub, out[key])
+        elif "default" in sub:
+            out[key] = copy.deepcopy(sub["default"])
+        elif sub.get("type") == "object" and not sub.get("required"):
+            filled = with_defaults(sub, {})
+            if filled:
+                out[key] = filled
+    return out
+
+
+def _leaf_errors(errors: Iterable[jsonschema.ValidationError]) -> Iterable[jsonschema.ValidationError]:
+    """Replace anyOf/oneOf failures by their most relevant branch error."""
+    for e in errors:
+        if e.context:
+            yield jsonschema.exceptions.best_match(e.context)
+        else:
+            yield e
+
+
+def pointer(path: Iterable) -> str:
+    return "".join(f"/{escape(p)}" for p in path)
+
+
+def _problem(loaded: Loaded, e: jsonschema.ValidationError) -> Problem:
+    ptr = pointer(e.absolute_path)
+    v = e.validator
+    if v == "additionalProperties":
+        extra = sorted(set(e.instance) - set(e.schema.get("properties", {})))
+        known = sorted(e.schema.get("properties", {}))
+        # one problem per unknown key would be nicer, but jsonschema groups them; point at the first
+        key_ptr = f"{ptr}/{escape(extra[0])}"
+        names = ", ".join(repr(k) for k in extra)
+        guess = _guess(extra[0], known)
+        hint = f"did you mean {guess!r}?" if guess else f"known keys here: {', '.join(known)}"
+        return loaded.problem(key_ptr, f"unknown key {names}", hint, key=True)
+    if v == "enum":
+        options = e.validator_value
+        guess = _guess(str(e.instance), [str(o) for o in options])
+        expected = ", ".join(map(str, options))
+        hint = f"did you mean {guess!r}?" if guess else f"choose one of: {expected}"
+        return loaded.problem(ptr, f"expected one of {expected}; got {e.instance!r}", hint)
+    if v == "required":
+        missing = e.message.split("'")[1] if "'" in e.message else e.message
+        prop = e.schema.get("properties", {}).get(missing, {})
+        return loaded.problem(ptr, f"missing required key {missing!r}",
+                              prop.get("description", ""), key=True)
+    if v == "type":
+        want = e.validator_value if isinstance(e.validator_value, str) else " or ".join(e.validator_value)
+        return loaded.problem(ptr, f"expected {_article(want)}, got {_describe(e.instance)}", _type_hint(want, e.instance))
+    if v == "pattern":
+        return loaded.problem(ptr, f"{e.instance!r} is not allowed here", _pattern_hint(e.validator_value, e.schema))
+    if v in ("minimum", "maximum", "minLength", "maxLength", "minItems", "uniqueItems"):
+        return loaded.problem(ptr, e.message, e.schema.get("description", ""))
+    return loaded.problem(ptr, e.message, e.schema.get("description", ""))
+
+
+def _guess(word: str, options: list[str]) -> str | None:
+    found = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if not found:  # case-only differences (e.g. VLLM) are the commonest typo
+        found = [o for o in options if o.lower() == word.lower()]
+    return found[0] if found else None
+
+
+def _article(t: str) -> str:
+    return {"object": "a mapping", "array": "a list", "integer": "an integer", "boolean": "true or false",
+            "string": "a string", "number": "a number"}.get(t, t)
+
+
+def _describe(v: Any) -> str:
+    if v is None:
+        return "nothing (null)"
+    if isinstance(v, bool):
+        return f"the boolean {str(v).lower()}"
+    if isinstance(v, dict):
+        return "a mapping"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, str):
+        return f"the string {v!r}"
+    return f"the number {v}"
+
+
+def _type_hint(want: str, got: Any) -> str:
+    if want == "string" and isinstance(got, (int, float, bool)):
+        return "quote the value to make it a string"
+    if want in ("integer", "number") and isinstance(got, str) and got.strip().lstrip("-").isdigit():
+        return "remove the quotes to make it a number"
+    if want == "boolean" and isinstance(got, str):
+        return "write true or false without quotes"
+    if got is None:
+        return "the key has no value; give one or remove the key"
+    return ""
+
+
+def _pattern_hint(pattern: str, schema: dict) -> str:
+    if "a-z0-9" in pattern and "-" in pattern:
+        return "use lowercase letters, digits and '-', starting and ending with a letter or digit (DNS-1123)"
+    if pattern.startswith("^/"):
+        return "use an absolute path without '..' segments"
+    return schema.get("description", f"must match {pattern}")
+
+
+# Cross-field rules: each takes the values (defaults filled) and the loader, yields Problems.
+
+def _rule_prefill_needs_disaggregation(values: dict, loaded: Loaded):
+    model = values["model"]
+    if "prefill" in model and not model.get("disaggregation"):
+        yield loaded.problem("/model/prefill", "prefill settings need model.disaggregation: true",
+                             "set model.disaggregation: true, or remove model.prefill "
+                             "(aggregated workers are configured under model.decode)", key=True)
+
+
+def _rule_one_config_source(values: dict, loaded: Loaded):
+    for role in ("decode", "prefill"):
+        cfg = values["model"].get(role, {}).get("extraConfig", {})
+        if "configMapRef" in cfg and "inline" in cfg:
+            yield loaded.problem(f"/model/{role}/extraConfig/inline",
+                                 "extraConfig takes either configMapRef or inline, not both",
+                                 "keep configMapRef to use an existing ConfigMap, or inline to have one made", key=True)
+
+
+def _rule_name_lengths(values: dict, loaded: Loaded):
+    from composer.model import derived_names
+
+    name = values["dynamoNamespace"]
+    too_long = [(n, limit) for n, limit in derived_names(name) if len(n) > limit]
+    if too_long:
+        n, limit = max(too_long, key=lambda t: len(t[0]) - t[1])
+        over = len(n) - limit
+        yield loaded.problem("/dynamoNamespace", f"{name!r} is too long: it makes {n!r} ({len(n)} characters, "
+                                                 f"limit {limit})",
+                             f"shorten dynamoNamespace by at least {over} characters")
+
+
+def _rule_local_runs_mocker(values: dict, loaded: Loaded):
+    if values["target"] == "local" and values["model"]["backend"]["type"] != "mocker":
+        yield loaded.problem("/model/backend/type",
+                             f"target: local runs on this machine's CPU; backend {values['model']['backend']['type']!r} "
+                             "needs GPUs", "set model.backend.type: mocker in the local environment")
+
+
+RULES = (_rule_prefill_needs_disaggregation, _rule_one_config_source, _rule_name_lengths, _rule_local_runs_mocker)

@@ -1,0 +1,102 @@
+"""Offline validation of rendered manifests, for tests.
+
+Custom resources are checked against the Dynamo CRDs in ../shared/reference/crds; everything
+else against the Kubernetes JSON schemas bundled with kubernetes-validate (strict: unknown
+fields fail). The CRD schemas are OpenAPI v3 "structural" schemas, which jsonschema misreads
+as is; `_structural_to_jsonschema` translates the parts that matter (see
+../shared/reference/tooling-notes.md §4b): int-or-string, nullable, closed objects, and
+Draft 4 for the boolean exclusiveMinimum. CEL rules are not evaluated.
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import os
+from pathlib import Path
+from typing import Iterable
+
+import jsonschema
+import yaml
+
+SHARED = Path(os.environ.get("COMPOSE_SHARED", Path(__file__).resolve().parents[3] / "shared"))
+CRDS = SHARED / "reference" / "crds"
+KUBE_VERSION = "1.30.0"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_docs(text: str) -> list[dict]:
+    return [d for d in yaml.load_all(text, Loader=_Loader) if d]
+
+
+def _structural_to_jsonschema(s):
+    if isinstance(s, list):
+        return [_structural_to_jsonschema(x) for x in s]
+    if not isinstance(s, dict):
+        return s
+    s = {k: _structural_to_jsonschema(v) for k, v in s.items()}
+    if s.pop("x-kubernetes-int-or-string", False):
+        s.setdefault("anyOf", [{"type": "integer"}, {"type": "string"}])
+    if s.pop("nullable", False) and "type" in s:
+        s["type"] = [s["type"], "null"]
+    preserve = s.pop("x-kubernetes-preserve-unknown-fields", False)
+    if s.get("type") == "object" and "properties" in s and not preserve:
+        s.setdefault("additionalProperties", False)
+    for k in [k for k in s if k.startswith("x-kubernetes-")]:
+        del s[k]
+    return s
+
+
+@functools.lru_cache(maxsize=None)
+def crd_validators(crd_dir: Path = CRDS) -> dict[tuple[str, str], jsonschema.Draft4Validator]:
+    out = {}
+    for path in sorted(crd_dir.glob("*.yaml")):
+        for crd in yaml.load_all(path.read_text(), Loader=_Loader):
+            if not crd or crd.get("kind") != "CustomResourceDefinition":
+                continue
+            spec = crd["spec"]
+            for v in spec["versions"]:
+                schema = (v.get("schema") or {}).get("openAPIV3Schema") or {"type": "object"}
+                key = (f"{spec['group']}/{v['name']}", spec["names"]["kind"])
+                out[key] = jsonschema.Draft4Validator(_structural_to_jsonschema(copy.deepcopy(schema)))
+    return out
+
+
+def _doc_id(doc: dict) -> str:
+    return f"{doc.get('kind')}/{(doc.get('metadata') or {}).get('name')}"
+
+
+def crd_errors(docs: Iterable[dict], crd_dir: Path = CRDS) -> list[str]:
+    """Errors for every custom resource whose kind a CRD in crd_dir defines."""
+    validators = crd_validators(crd_dir)
+    errors = []
+    for doc in docs:
+        v = validators.get((doc.get("apiVersion"), doc.get("kind")))
+        if v is None:
+            continue
+        for e in sorted(v.iter_errors(doc), key=lambda e: list(map(str, e.path))):
+            errors.append(f"{_doc_id(doc)}: {'.'.join(map(str, e.path)) or '<root>'}: {e.message}")
+    return errors
+
+
+def is_builtin(doc: dict) -> bool:
+    group = doc.get("apiVersion", "").rpartition("/")[0]
+    return group == "" or "." not in group or group.endswith(".k8s.io")
+
+
+def k8s_errors(docs: Iterable[dict], version: str = KUBE_VERSION) -> list[str]:
+    """Strict Kubernetes schema errors for built-in kinds; custom resources are not looked at."""
+    import kubernetes_validate
+
+    errors = []
+    for doc in docs:
+        if not is_builtin(doc):
+            continue
+        try:
+            kubernetes_validate.validate(doc, version, strict=True)
+        except kubernetes_validate.ValidationError as e:
+            errors.append(f"{_doc_id(doc)}: {'.'.join(map(str, e.path))}: {e.message}")
+    return errors
+
+
+def all_errors(docs: list[dict]) -> list[str]:
+    return crd_errors(docs) + k8s_errors(docs)
