@@ -41,8 +41,10 @@ class Loaded:
         p = pointer
         while True:
             pos = table.get(p) or self.values.get(p)
-            if pos or not p:
+            if pos:
                 return pos
+            if not p:  # the document itself starts at the top of the file
+                return Pos(self.origin, 1, 1) if self.origin else None
             p = p.rsplit("/", 1)[0]
 
     def problem(self, pointer: str, message: str, hint: str = "", *, key: bool = False) -> Problem:
@@ -152,12 +154,13 @@ def overlay(base: Loaded, top: Loaded) -> Loaded:
     and a key set to null is removed."""
     merged = Loaded(None, dict(base.values), dict(base.keys), origin=base.origin)
 
-    def take(ptr: str) -> None:
-        """Positions under ptr now come from top, and none from base survive there."""
+    def take(ptr: str, *, removed: bool = False) -> None:
+        """Positions at and under ptr now come from top (none, if removed); none from base survive."""
         for table, src in ((merged.values, top.values), (merged.keys, top.keys)):
-            for p in [p for p in table if p.startswith(ptr + "/")]:
+            for p in [p for p in table if p == ptr or p.startswith(ptr + "/")]:
                 del table[p]
-            table.update((p, pos) for p, pos in src.items() if p == ptr or p.startswith(ptr + "/"))
+            if not removed:
+                table.update((p, pos) for p, pos in src.items() if p == ptr or p.startswith(ptr + "/"))
 
     def merge(a: Any, b: Any, ptr: str) -> Any:
         if isinstance(a, dict) and isinstance(b, dict):
@@ -166,7 +169,7 @@ def overlay(base: Loaded, top: Loaded) -> Loaded:
                 child = f"{ptr}/{escape(k)}"
                 if v is None:  # Helm's rule: null in an overlay removes the key
                     out.pop(k, None)
-                    take(child)
+                    take(child, removed=True)
                     continue
                 out[k] = merge(a.get(k), v, child)
             return out

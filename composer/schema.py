@@ -18,6 +18,9 @@ from composer.errors import InvalidValues, Problem
 from composer.load import Loaded, escape
 
 
+DNS1123 = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+
 @functools.cache
 def values_schema() -> dict:
     return json.loads(resources.files("composer").joinpath("schema/values.schema.json").read_text())
@@ -41,19 +44,16 @@ def validate(loaded: Loaded) -> dict:
 
 
 def with_defaults(schema: dict, data: Any) -> Any:
-    """Fill `default`s of object properties, creating absent objects whose children have defaults."""
+    """Fill the `default` of every absent property, then the defaults inside it. An absent object
+    is created only where the schema gives it a default ({}): sections, not optional roles."""
     if schema.get("type") != "object" or not isinstance(data, dict):
         return data
     out = dict(data)
     for key, sub in schema.get("properties", {}).items():
+        if key not in out and "default" in sub:
+            out[key] = copy.deepcopy(sub["default"])
         if key in out:
             out[key] = with_defaults(sub, out[key])
-        elif "default" in sub:
-            out[key] = copy.deepcopy(sub["default"])
-        elif sub.get("type") == "object" and not sub.get("required"):
-            filled = with_defaults(sub, {})
-            if filled:
-                out[key] = filled
     return out
 
 
@@ -97,7 +97,8 @@ def _problem(loaded: Loaded, e: jsonschema.ValidationError) -> Problem:
         want = e.validator_value if isinstance(e.validator_value, str) else " or ".join(e.validator_value)
         return loaded.problem(ptr, f"expected {_article(want)}, got {_describe(e.instance)}", _type_hint(want, e.instance))
     if v == "pattern":
-        return loaded.problem(ptr, f"{e.instance!r} is not allowed here", _pattern_hint(e.validator_value, e.schema))
+        what, hint = _pattern_meaning(e.validator_value, e.schema)
+        return loaded.problem(ptr, f"{e.instance!r} is not {what}", hint)
     if v in ("minimum", "maximum", "minLength", "maxLength", "minItems", "uniqueItems"):
         return loaded.problem(ptr, e.message, e.schema.get("description", ""))
     return loaded.problem(ptr, e.message, e.schema.get("description", ""))
@@ -141,19 +142,20 @@ def _type_hint(want: str, got: Any) -> str:
     return ""
 
 
-def _pattern_hint(pattern: str, schema: dict) -> str:
-    if "a-z0-9" in pattern and "-" in pattern:
-        return "use lowercase letters, digits and '-', starting and ending with a letter or digit (DNS-1123)"
+def _pattern_meaning(pattern: str, schema: dict) -> tuple[str, str]:
     if pattern.startswith("^/"):
-        return "use an absolute path without '..' segments"
-    return schema.get("description", f"must match {pattern}")
+        return "an absolute path without '..' segments", "write a path like /opt/dynamo/model/config.yaml"
+    if pattern == DNS1123:
+        return "a valid DNS-1123 name", ("use lowercase letters, digits and '-', "
+                                         "starting and ending with a letter or digit")
+    return f"of the expected form ({pattern})", schema.get("description", "")
 
 
 # Cross-field rules: each takes the values (defaults filled) and the loader, yields Problems.
 
 def _rule_prefill_needs_disaggregation(values: dict, loaded: Loaded):
     model = values["model"]
-    if "prefill" in model and not model.get("disaggregation"):
+    if "prefill" in loaded.data["model"] and not model.get("disaggregation"):
         yield loaded.problem("/model/prefill", "prefill settings need model.disaggregation: true",
                              "set model.disaggregation: true, or remove model.prefill "
                              "(aggregated workers are configured under model.decode)", key=True)

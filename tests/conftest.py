@@ -1,0 +1,48 @@
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-goldens", action="store_true",
+                     help="rewrite tests/cases/valid/*/expected from the current output")
+
+
+@pytest.fixture(autouse=True)
+def helm_home(tmp_path_factory, monkeypatch):
+    """helm and helmfile write repositories and caches under these; keep them out of $HOME."""
+    home = tmp_path_factory.mktemp("helm-home")
+    for var in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"):
+        monkeypatch.setenv(var, str(home / var.lower()))
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+def make_project(dest: Path, values: str | None = None, envs: dict[str, str] | None = None) -> Path:
+    """A project dir using the repo's charts; by default a copy of the repo's example inputs."""
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "charts").symlink_to(REPO / "charts")
+    (dest / "values.yaml").write_text(values if values is not None else (REPO / "values.yaml").read_text())
+    (dest / "environments").mkdir()
+    if envs is None:
+        envs = {p.stem: p.read_text() for p in (REPO / "environments").glob("*.yaml")}
+    for name, text in envs.items():
+        (dest / "environments" / f"{name}.yaml").write_text(text)
+    return dest
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    return make_project(tmp_path / "proj")
+
+
+def compose(*args, cwd: Path, env: dict | None = None, input: str | None = None) -> subprocess.CompletedProcess:
+    """The real CLI in a new process, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "composer", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, input=input)

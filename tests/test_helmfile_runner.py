@@ -1,0 +1,157 @@
+"""The process boundary, faked with pytest-subprocess: which helmfile argv each command runs,
+and how helmfile's exit codes and known failures reach the user."""
+import signal
+
+import pytest
+from click.testing import CliRunner
+
+from composer import helmfile
+from composer import project as p
+from composer.cli import main
+from tests.test_golden import CASES, copy_case
+
+CASE = next(c for c in CASES if c.name == "disagg-kv-sglang")
+HELM_PLUGINS_WITH_DIFF = "NAME\tVERSION\tDESCRIPTION\ndiff\t3.9.11\tPreview helm upgrade changes as a diff\n"
+
+
+@pytest.fixture
+def proj(tmp_path, monkeypatch):
+    proj = copy_case(CASE, tmp_path / "proj")
+    p.generate(proj)
+    monkeypatch.chdir(proj.root)
+    return proj
+
+
+def cli(*args, input=None):
+    return CliRunner().invoke(main, list(args), input=input)
+
+
+def state(env="dev"):
+    return ["helmfile", "--file", f"helmfile.d/{env}.yaml", "--environment", env]
+
+
+def test_argv_builders_are_plain_lists():
+    assert helmfile.diff("helmfile.d/dev.yaml", "dev") == [
+        "helmfile", "--file", "helmfile.d/dev.yaml", "--environment", "dev",
+        "diff", "--detailed-exitcode", "--suppress-secrets", "--context", "3"]
+    assert helmfile.apply("f", "e", have_helm_diff=True)[-2:] == ["apply", "--suppress-secrets"]
+    assert helmfile.apply("f", "e", have_helm_diff=False)[-1] == "sync"
+    assert helmfile.verb(helmfile.template("f", _plan()).argv) == "template"
+
+
+def _plan():
+    from composer.plan import Plan
+    return Plan(env="dev", kube_context=None, releases=())
+
+
+def test_up_runs_apply_when_helm_diff_is_installed(proj, fp):
+    fp.register(["helm", "plugin", "list"], stdout=HELM_PLUGINS_WITH_DIFF)
+    fp.register(state() + ["apply", "--suppress-secrets"], stdout="UPDATED RELEASES:\n")
+    r = cli("up", "--env", "dev")
+    assert r.exit_code == 0, r.output
+    assert fp.call_count(state() + ["apply", "--suppress-secrets"]) == 1
+    assert (proj.output / "dev.yaml").is_file(), "up regenerates first"
+
+
+def test_up_falls_back_to_sync_without_helm_diff(proj, fp):
+    fp.register(["helm", "plugin", "list"], stdout="NAME\tVERSION\tDESCRIPTION\n")
+    fp.register(state() + ["sync"])
+    r = cli("up", "--env", "dev")
+    assert r.exit_code == 0
+    assert "helm-diff is not installed: running `helmfile sync`" in r.output
+
+
+@pytest.mark.parametrize("rc, exit_code", [(0, 0), (2, 3), (1, 1), (3, 4)])
+def test_diff_exit_codes(proj, fp, rc, exit_code):
+    fp.register(["helm", "plugin", "list"], stdout=HELM_PLUGINS_WITH_DIFF)
+    fp.register(state() + ["diff", "--detailed-exitcode", "--suppress-secrets", "--context", "3"], returncode=rc)
+    assert cli("diff", "--env", "dev").exit_code == exit_code
+
+
+def test_diff_without_helm_diff_says_how_to_install_it(proj, fp):
+    fp.register(["helm", "plugin", "list"], stdout="NAME\tVERSION\tDESCRIPTION\n")
+    r = cli("diff", "--env", "dev")
+    assert r.exit_code == 1
+    assert r.output == f"error: compose diff needs the helm-diff plugin: {helmfile.HELM_DIFF_INSTALL}\n"
+
+
+@pytest.mark.parametrize("stderr, fix", [
+    ('Error: unknown command "diff" for "helm"', "the helm-diff plugin is missing"),
+    ('Error: Kubernetes cluster unreachable: Get "http://localhost:8080/version"', "no cluster reachable"),
+    ("Error: repo nvidia-dynamo not found", "a chart repository is unreachable"),
+])
+def test_known_failures_get_a_fix(proj, fp, stderr, fix):
+    fp.register(["helm", "plugin", "list"], stdout=HELM_PLUGINS_WITH_DIFF)
+    fp.register(state() + ["apply", "--suppress-secrets"], returncode=1, stderr=stderr + "\n")
+    r = cli("up", "--env", "dev")
+    assert r.exit_code == 1
+    assert f"error: helmfile apply failed (exit 1): {fix}" in r.output
+
+
+def test_helmfile_killed_by_a_signal(proj, fp):
+    fp.register(["helm", "plugin", "list"], stdout=HELM_PLUGINS_WITH_DIFF)
+    fp.register(state() + ["status"], returncode=-signal.SIGKILL)
+    r = cli("status", "--env", "dev")
+    assert r.exit_code == 1
+    assert "helmfile was killed by signal 9" in r.output
+
+
+def test_status_argv(proj, fp):
+    fp.register(state("prod") + ["status"], stdout="NAME  STATUS\n")
+    assert cli("status", "--env", "prod").exit_code == 0
+
+
+def test_destroy_needs_confirmation_when_not_a_terminal(proj, fp):
+    r = cli("destroy", "--env", "dev")
+    assert r.exit_code == 1
+    assert "pass --yes to confirm" in r.output
+    assert fp.call_count(state() + ["destroy"]) == 0
+
+
+def test_destroy_with_yes(proj, fp):
+    fp.register(state() + ["destroy"])
+    assert cli("destroy", "--env", "dev", "--yes").exit_code == 0
+    assert fp.call_count(state() + ["destroy"]) == 1
+
+
+def test_ctrl_c_stops_helmfile_and_exits_130(proj, tmp_path):
+    """A real compose process and a stand-in helmfile that hangs: SIGINT reaches compose, which
+    stops its child and exits 130, leaving no process behind."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    pid_file = tmp_path / "helmfile.pid"
+    (bin_dir / "helmfile").write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 60\n")
+    (bin_dir / "helm").write_text(f"#!/bin/sh\nprintf '{HELM_PLUGINS_WITH_DIFF}'\n")
+    for f in bin_dir.iterdir():
+        f.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    compose = subprocess.Popen([sys.executable, "-m", "composer", "up", "--env", "dev"], cwd=proj.root,
+                               env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not pid_file.exists() or not pid_file.read_text().strip():
+        assert time.monotonic() < deadline, "stand-in helmfile never started"
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    compose.send_signal(signal.SIGINT)
+    _, err = compose.communicate(timeout=20)
+    assert compose.returncode == 130, err
+    assert "interrupted: stopped helmfile" in err
+    assert "Traceback" not in err
+    time.sleep(0.1)
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)
+
+
+def test_missing_helmfile_is_one_line_with_the_fix(proj, monkeypatch, tmp_path):
+    import composer.proc as proc
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setattr(proc.sys, "executable", str(tmp_path / "nowhere" / "python"))
+    r = cli("status", "--env", "dev")
+    assert r.exit_code == 127
+    assert r.output == ("error: helmfile not found: run ./scripts/setup (installs helmfile 0.166.0 into "
+                        ".venv/bin) or put helmfile on PATH\n")
