@@ -11,6 +11,8 @@ values_option = click.option("-f", "--values", "values", default="values.yaml", 
                              type=click.Path(dir_okay=False), help="The values file.")
 env_option = click.option("-e", "--env", "env", required=True, help="Environment: environments/<ENV>.yaml.")
 yes_option = click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+context_option = click.option("--allow-context-mismatch", is_flag=True,
+                              help="Act even though the current kube context is not the environment's.")
 
 
 class Group(click.Group):
@@ -82,6 +84,18 @@ def _regenerate(values: str, env: str):
     return proj, p.plans(proj, [env])[env]
 
 
+def _guard(proj, plan, *, action: str, allow_mismatch: bool, yes: bool = False) -> None:
+    """Refuse the wrong cluster; ask before destroying or touching production."""
+    from composer import guard
+    from composer import project as p
+
+    guard.check_context(plan, guard.current_context(guard.kubeconfig_paths()), allow_mismatch=allow_mismatch)
+    production = p.load_deployment(proj, plan.env).values["cluster"]["production"]
+    question = guard.confirm_needed(plan, production, action=action, yes=yes, interactive=sys.stdin.isatty())
+    if question:
+        click.confirm(question, abort=True)
+
+
 @main.command()
 @values_option
 @env_option
@@ -110,11 +124,13 @@ def build(values: str, env: str) -> None:
 @main.command()
 @values_option
 @env_option
-def diff(values: str, env: str) -> None:
+@context_option
+def diff(values: str, env: str, allow_context_mismatch: bool) -> None:
     """Show what `up` would change in the cluster (needs the helm-diff plugin). Exit 3: changes."""
     from composer import helmfile
 
-    proj, _ = _regenerate(values, env)
+    proj, plan = _regenerate(values, env)
+    _guard(proj, plan, action="diff", allow_mismatch=allow_context_mismatch, yes=True)
     if not helmfile.has_helm_diff(proj.root):
         raise ComposeError(f"compose diff needs the helm-diff plugin: {helmfile.HELM_DIFF_INSTALL}")
     sys.exit(helmfile.run(helmfile.diff(proj.state_file(env), env), proj.root, changes_ok=True))
@@ -123,11 +139,14 @@ def diff(values: str, env: str) -> None:
 @main.command()
 @values_option
 @env_option
-def up(values: str, env: str) -> None:
+@yes_option
+@context_option
+def up(values: str, env: str, yes: bool, allow_context_mismatch: bool) -> None:
     """Regenerate, then deploy the environment (helmfile apply, or sync without helm-diff)."""
     from composer import helmfile
 
-    proj, _ = _regenerate(values, env)
+    proj, plan = _regenerate(values, env)
+    _guard(proj, plan, action="deploy", allow_mismatch=allow_context_mismatch, yes=yes)
     have_diff = helmfile.has_helm_diff(proj.root)
     if not have_diff:
         click.echo("helm-diff is not installed: running `helmfile sync`, which upgrades every release", err=True)
@@ -138,16 +157,13 @@ def up(values: str, env: str) -> None:
 @values_option
 @env_option
 @yes_option
-def destroy(values: str, env: str, yes: bool) -> None:
+@context_option
+def destroy(values: str, env: str, yes: bool, allow_context_mismatch: bool) -> None:
     """Uninstall every release of the environment, in reverse dependency order."""
     from composer import helmfile
 
     proj, plan = _regenerate(values, env)
-    if not yes:
-        names = ", ".join(r.id for r in plan.releases)
-        if not sys.stdin.isatty():
-            raise ComposeError(f"destroy removes {names}; not a terminal, so pass --yes to confirm")
-        click.confirm(f"Uninstall {names} from environment {env!r}?", abort=True)
+    _guard(proj, plan, action="destroy", allow_mismatch=allow_context_mismatch, yes=yes)
     helmfile.run(helmfile.destroy(proj.state_file(env), env), proj.root)
 
 

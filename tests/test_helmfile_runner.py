@@ -103,8 +103,9 @@ def test_status_argv(proj, fp):
 
 def test_destroy_needs_confirmation_when_not_a_terminal(proj, fp):
     r = cli("destroy", "--env", "dev")
-    assert r.exit_code == 1
-    assert "pass --yes to confirm" in r.output
+    assert r.exit_code == 2
+    assert r.output.endswith("destroy dynamo-system/dynamo-platform, llm/sg-disagg-model in environment 'dev': "
+                             "not a terminal, so pass --yes to confirm\n")
     assert fp.call_count(state() + ["destroy"]) == 0
 
 

@@ -1,0 +1,78 @@
+"""Safety rails: a pinned kube context must be current; production and destroy need a yes."""
+import pytest
+from click.testing import CliRunner
+
+from composer import guard
+from composer.cli import main
+from tests.test_helmfile_runner import HELM_PLUGINS_WITH_DIFF, proj, state  # noqa: F401 (fixture)
+
+
+def kubeconfig(path, current):
+    path.write_text(f"apiVersion: v1\nkind: Config\ncurrent-context: {current}\ncontexts: []\n")
+    path.chmod(0o600)
+    return path
+
+
+def test_current_context_first_file_that_sets_it_wins(tmp_path):
+    a = tmp_path / "a"
+    a.write_text("apiVersion: v1\nkind: Config\n")
+    b = kubeconfig(tmp_path / "b", "kind-dev")
+    c = kubeconfig(tmp_path / "c", "other")
+    assert guard.current_context([a, b, c]) == "kind-dev"
+    assert guard.current_context([tmp_path / "missing"]) is None
+    assert guard.kubeconfig_paths({"KUBECONFIG": f"{a}:{b}"}) == [a, b]
+
+
+@pytest.fixture
+def prod_cluster(tmp_path, monkeypatch):
+    def use(current):
+        monkeypatch.setenv("KUBECONFIG", str(kubeconfig(tmp_path / "kubeconfig", current)))
+    return use
+
+
+def test_up_refuses_the_wrong_context_and_names_both(proj, fp, prod_cluster):  # noqa: F811
+    prod_cluster("kind-dev")
+    r = CliRunner().invoke(main, ["up", "--env", "prod", "--yes"])
+    assert r.exit_code == 1
+    assert ("environment 'prod' is pinned to kube context 'prod-east', but the current context is 'kind-dev'"
+            in r.output)
+    assert not fp.calls
+
+
+@pytest.mark.parametrize("command", [["diff"], ["destroy", "--yes"], ["up", "--yes"]])
+def test_every_cluster_command_is_guarded(proj, fp, prod_cluster, command):  # noqa: F811
+    prod_cluster("kind-dev")
+    r = CliRunner().invoke(main, [*command, "--env", "prod"])
+    assert r.exit_code == 1 and "pinned to kube context 'prod-east'" in r.output
+    assert not fp.calls
+
+
+def test_explicit_override_goes_ahead(proj, fp, prod_cluster):  # noqa: F811
+    prod_cluster("kind-dev")
+    fp.register(["helm", "plugin", "list"], stdout=HELM_PLUGINS_WITH_DIFF)
+    fp.register(state("prod") + ["apply", "--suppress-secrets"])
+    r = CliRunner().invoke(main, ["up", "--env", "prod", "--yes", "--allow-context-mismatch"])
+    assert r.exit_code == 0, r.output
+
+
+def test_production_needs_yes_when_not_interactive(proj, fp, prod_cluster):  # noqa: F811
+    prod_cluster("prod-east")
+    r = CliRunner().invoke(main, ["up", "--env", "prod"])
+    assert r.exit_code == 2
+    assert "in production environment 'prod': not a terminal, so pass --yes to confirm" in r.output
+    assert not fp.calls
+
+
+def test_production_interactive_no_aborts(proj, fp, prod_cluster, monkeypatch):  # noqa: F811
+    prod_cluster("prod-east")
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True, raising=False)
+    monkeypatch.setattr(guard, "confirm_needed", lambda *a, **k: "Deploy to production?")
+    r = CliRunner().invoke(main, ["up", "--env", "prod"], input="n\n")
+    assert r.exit_code == 1 and "Aborted" in r.output
+    assert not fp.calls
+
+
+def test_dev_up_needs_no_confirmation(proj, fp):  # noqa: F811
+    fp.register(["helm", "plugin", "list"], stdout=HELM_PLUGINS_WITH_DIFF)
+    fp.register(state("dev") + ["apply", "--suppress-secrets"])
+    assert CliRunner().invoke(main, ["up", "--env", "dev"]).exit_code == 0
