@@ -11,6 +11,7 @@ values_option = click.option("-f", "--values", "values", default="values.yaml", 
                              type=click.Path(dir_okay=False), help="The values file.")
 env_option = click.option("-e", "--env", "env", required=True, help="Environment: environments/<ENV>.yaml.")
 yes_option = click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+passthrough_args = click.argument("helmfile_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- HELMFILE_ARGS]...")
 context_option = click.option("--allow-context-mismatch", is_flag=True,
                               help="Act even though the current kube context is not the environment's.")
 
@@ -125,7 +126,8 @@ def build(values: str, env: str) -> None:
 @values_option
 @env_option
 @context_option
-def diff(values: str, env: str, allow_context_mismatch: bool) -> None:
+@passthrough_args
+def diff(values: str, env: str, allow_context_mismatch: bool, helmfile_args: tuple[str, ...]) -> None:
     """Show what `up` would change in the cluster (needs the helm-diff plugin). Exit 3: changes."""
     from composer import helmfile
 
@@ -133,7 +135,7 @@ def diff(values: str, env: str, allow_context_mismatch: bool) -> None:
     _guard(proj, plan, action="diff", allow_mismatch=allow_context_mismatch, yes=True)
     if not helmfile.has_helm_diff(proj.root):
         raise ComposeError(f"compose diff needs the helm-diff plugin: {helmfile.HELM_DIFF_INSTALL}")
-    sys.exit(helmfile.run(helmfile.diff(proj.state_file(env), env), proj.root, changes_ok=True))
+    sys.exit(helmfile.run(helmfile.diff(proj.state_file(env), env, helmfile_args), proj.root, changes_ok=True))
 
 
 @main.command()
@@ -141,7 +143,8 @@ def diff(values: str, env: str, allow_context_mismatch: bool) -> None:
 @env_option
 @yes_option
 @context_option
-def up(values: str, env: str, yes: bool, allow_context_mismatch: bool) -> None:
+@passthrough_args
+def up(values: str, env: str, yes: bool, allow_context_mismatch: bool, helmfile_args: tuple[str, ...]) -> None:
     """Regenerate, then deploy the environment (helmfile apply, or sync without helm-diff)."""
     from composer import helmfile
 
@@ -150,7 +153,7 @@ def up(values: str, env: str, yes: bool, allow_context_mismatch: bool) -> None:
     have_diff = helmfile.has_helm_diff(proj.root)
     if not have_diff:
         click.echo("helm-diff is not installed: running `helmfile sync`, which upgrades every release", err=True)
-    helmfile.run(helmfile.apply(proj.state_file(env), env, have_helm_diff=have_diff), proj.root)
+    helmfile.run(helmfile.apply(proj.state_file(env), env, have_helm_diff=have_diff, extra=helmfile_args), proj.root)
 
 
 @main.command()
@@ -158,21 +161,24 @@ def up(values: str, env: str, yes: bool, allow_context_mismatch: bool) -> None:
 @env_option
 @yes_option
 @context_option
-def destroy(values: str, env: str, yes: bool, allow_context_mismatch: bool) -> None:
+@passthrough_args
+def destroy(values: str, env: str, yes: bool, allow_context_mismatch: bool,
+            helmfile_args: tuple[str, ...]) -> None:
     """Uninstall every release of the environment, in reverse dependency order."""
     from composer import helmfile
 
     proj, plan = _regenerate(values, env)
     _guard(proj, plan, action="destroy", allow_mismatch=allow_context_mismatch, yes=yes)
-    helmfile.run(helmfile.destroy(proj.state_file(env), env), proj.root)
+    helmfile.run(helmfile.destroy(proj.state_file(env), env, helmfile_args), proj.root)
 
 
 @main.command()
 @values_option
 @env_option
-def status(values: str, env: str) -> None:
+@passthrough_args
+def status(values: str, env: str, helmfile_args: tuple[str, ...]) -> None:
     """Show the releases of the environment and their state."""
     from composer import helmfile
 
     proj, _ = _regenerate(values, env)
-    helmfile.run(helmfile.status(proj.state_file(env), env), proj.root)
+    helmfile.run(helmfile.status(proj.state_file(env), env, helmfile_args), proj.root)

@@ -38,6 +38,7 @@ class Plan:
     kube_context: str | None
     releases: tuple[Release, ...]
     repositories: tuple[tuple[str, str], ...] = field(default=())
+    create_namespace: bool = True
 
     def release(self, component: str) -> Release | None:
         return next((r for r in self.releases if r.component == component), None)
@@ -69,7 +70,8 @@ def plan(dep: Deployment, chart_versions: Mapping[str, str]) -> Plan:
 
     repositories = (PLATFORM_REPO,) if platform else ()
     return Plan(env=dep.env, kube_context=dep.values["cluster"].get("kubeContext"),
-                releases=tuple(releases), repositories=repositories)
+                releases=tuple(releases), repositories=repositories,
+                create_namespace=dep.values["cluster"]["createNamespace"])
 
 
 def platform_values(dep: Deployment) -> dict[str, Any]:

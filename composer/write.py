@@ -73,7 +73,7 @@ def render(plan: Plan, inputs: list[str], command: str) -> dict[str, str]:
     if plan.repositories:
         state["repositories"] = [{"name": n, "url": u} for n, u in plan.repositories]
     state["helmDefaults"] = {"wait": True, "waitForJobs": True, "timeout": TIMEOUT_SECONDS,
-                             "createNamespace": True, "historyMax": 10}
+                             "createNamespace": plan.create_namespace, "historyMax": 10}
     if plan.kube_context:
         state["helmDefaults"]["kubeContext"] = plan.kube_context
     state["releases"] = releases

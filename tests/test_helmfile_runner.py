@@ -156,3 +156,12 @@ def test_missing_helmfile_is_one_line_with_the_fix(proj, monkeypatch, tmp_path):
     assert r.exit_code == 127
     assert r.output == ("error: helmfile not found: run ./scripts/setup (installs helmfile 0.166.0 into "
                         ".venv/bin) or put helmfile on PATH\n")
+
+
+def test_arguments_after_double_dash_go_to_helmfile(proj, fp):
+    fp.register(["helm", "plugin", "list"], stdout=HELM_PLUGINS_WITH_DIFF)
+    argv = state() + ["apply", "--suppress-secrets", "--args", "--disable-openapi-validation"]
+    fp.register(argv)
+    r = cli("up", "--env", "dev", "--", "--args", "--disable-openapi-validation")
+    assert r.exit_code == 0, r.output
+    assert fp.call_count(argv) == 1
