@@ -1,0 +1,225 @@
+{{/*
+Chart name, for the app.kubernetes.io/name label.
+*/}}
+{{- define "model.name" -}}
+{{- .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+The DynamoGraphDeployment name, which every other object name derives from.
+It is dynamoNamespace rather than the release name so that the frontend
+Service the operator creates, <dynamoNamespace>-frontend, is predictable for
+the benchmark and gateway charts.
+*/}}
+{{- define "model.fullname" -}}
+{{- required "dynamoNamespace is required: it names the DynamoGraphDeployment and its <dynamoNamespace>-frontend Service" .Values.dynamoNamespace -}}
+{{- end -}}
+
+{{/*
+Chart name and version, for the helm.sh/chart label.
+*/}}
+{{- define "model.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Labels that select this release's objects. Never add helm.sh/chart here:
+selectors cannot change after creation.
+*/}}
+{{- define "model.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "model.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/*
+Labels for every object. The version is the Dynamo version deployed.
+*/}}
+{{- define "model.labels" -}}
+helm.sh/chart: {{ include "model.chart" . }}
+{{ include "model.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.dynamoVersion | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: dynamo-compose
+{{- end -}}
+
+{{/*
+Fail early on values the schema cannot express.
+*/}}
+{{- define "model.validate" -}}
+{{- $v := .Values -}}
+{{- if semverCompare "<1.2.0-0" $v.dynamoVersion -}}
+{{- fail (printf "dynamoVersion %s is not supported: this chart renders nvidia.com/v1beta1 DynamoGraphDeployments, which Dynamo serves from 1.2.0" $v.dynamoVersion) -}}
+{{- end -}}
+{{- $_ := required "model.name is required (the Hugging Face model id to serve, e.g. Qwen/Qwen3-0.6B)" $v.model.name -}}
+{{- $_ := required "model.backend.image is required (full image reference for frontend and workers)" $v.model.backend.image -}}
+{{- range $role := include "model.workerRoles" . | fromJsonArray -}}
+{{- $r := index $v.model $role -}}
+{{- $ec := $r.extraConfig -}}
+{{- if regexMatch `(^|/)\.{1,2}(/|$)` $ec.path -}}
+{{- fail (printf "model.%s.extraConfig.path %q: use a plain absolute path, without . or .. segments" $role $ec.path) -}}
+{{- end -}}
+{{- if and $ec.configMapRef.name (not (empty $ec.inline)) -}}
+{{- fail (printf "model.%s.extraConfig: set configMapRef.name or inline, not both" $role) -}}
+{{- end -}}
+{{- if and (eq $v.model.backend.type "sglang") (eq (include "model.gpus" (dict "root" $ "role" $role)) "0") -}}
+{{- fail (printf "model.%s.gpus: sglang needs at least 1 GPU per worker (it is passed as --tp)" $role) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Worker roles in use, as a JSON list: ["decode"] (aggregated: the one worker
+is called decode) or ["decode","prefill"].
+*/}}
+{{- define "model.workerRoles" -}}
+{{- if .Values.model.disaggregation -}}
+["decode","prefill"]
+{{- else -}}
+["decode"]
+{{- end -}}
+{{- end -}}
+
+{{/*
+v1beta1 component type of a worker role.
+*/}}
+{{- define "model.componentType" -}}
+{{- if .root.Values.model.disaggregation -}}
+{{- .role -}}
+{{- else -}}
+worker
+{{- end -}}
+{{- end -}}
+
+{{/*
+GPUs per pod of a role; null means 0 for mocker and 1 for the GPU engines.
+Call with (dict "root" $ "role" "decode").
+*/}}
+{{- define "model.gpus" -}}
+{{- $r := index .root.Values.model .role -}}
+{{- if kindIs "invalid" $r.gpus -}}
+{{- ternary 0 1 (eq .root.Values.model.backend.type "mocker") -}}
+{{- else -}}
+{{- int $r.gpus -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Engine config of a role, as YAML: enabled, create (chart-made ConfigMap),
+configMapName, key, file, dir, path, content and checksum (when created).
+Call with (dict "root" $ "role" "decode").
+*/}}
+{{- define "model.extraConfig" -}}
+{{- $v := .root.Values -}}
+{{- $ec := (index $v.model .role).extraConfig -}}
+{{- $file := base $ec.path -}}
+{{- $out := dict "enabled" false "create" false "path" $ec.path "file" $file "dir" (dir $ec.path) "key" ($ec.configMapRef.key | default $file) -}}
+{{- if $ec.configMapRef.name -}}
+{{- $_ := set $out "enabled" true -}}
+{{- $_ := set $out "configMapName" $ec.configMapRef.name -}}
+{{- else if not (empty $ec.inline) -}}
+{{- $content := "" -}}
+{{- if kindIs "string" $ec.inline -}}
+{{- $content = $ec.inline -}}
+{{- else if eq $v.model.backend.type "mocker" -}}
+{{- /* dynamo.mocker reads --extra-engine-args as JSON (JSON is also valid YAML). */ -}}
+{{- $content = printf "%s\n" (toPrettyJson $ec.inline) -}}
+{{- else -}}
+{{- $content = printf "%s\n" (toYaml $ec.inline) -}}
+{{- end -}}
+{{- $_ := set $out "enabled" true -}}
+{{- $_ := set $out "create" true -}}
+{{- $_ := set $out "configMapName" (printf "%s-%s-config" (include "model.fullname" .root) .role) -}}
+{{- $_ := set $out "content" $content -}}
+{{- $_ := set $out "checksum" (sha256sum (printf "%s\n%s" $out.key $content)) -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/*
+Worker argv after `python3 -m dynamo.<backend>`, as a YAML list, for Dynamo
+1.4.0: model flags, role flags (disaggregation only), KV event flags (kv
+routing only), the engine-config flag, then extraArgs.
+Call with (dict "root" $ "role" "decode").
+*/}}
+{{- define "model.workerArgs" -}}
+{{- $v := .root.Values -}}
+{{- $be := $v.model.backend.type -}}
+{{- $name := $v.model.name -}}
+{{- $disagg := $v.model.disaggregation -}}
+{{- $kv := eq $v.model.routingPolicy "kv" -}}
+{{- $ec := include "model.extraConfig" . | fromYaml -}}
+{{- $args := list -}}
+{{- if eq $be "vllm" -}}
+  {{- $args = list "--model" $name -}}
+  {{- if $disagg -}}
+    {{- $args = concat $args (list "--disaggregation-mode" .role "--kv-transfer-config" `{"kv_connector":"NixlConnector","kv_role":"kv_both"}`) -}}
+  {{- end -}}
+  {{- if $kv -}}
+    {{- $args = concat $args (list "--kv-events-config" `{"publisher":"zmq","topic":"kv-events","endpoint":"tcp://*:20080","enable_kv_cache_events":true}`) -}}
+  {{- end -}}
+  {{- if $ec.enabled -}}
+    {{- $args = concat $args (list "--config" "$(DYNAMO_EXTRA_CONFIG)") -}}
+  {{- end -}}
+{{- else if eq $be "sglang" -}}
+  {{- $args = list "--model-path" $name "--served-model-name" $name "--page-size" "16" "--tp" (include "model.gpus" .) "--trust-remote-code" "--skip-tokenizer-init" -}}
+  {{- if $disagg -}}
+    {{- $args = concat $args (list "--disaggregation-mode" .role "--disaggregation-transfer-backend" "nixl" "--disaggregation-bootstrap-port" "12345" "--host" "0.0.0.0") -}}
+  {{- end -}}
+  {{- if $kv -}}
+    {{- $args = concat $args (list "--kv-events-config" `{"publisher":"zmq","topic":"kv-events","endpoint":"tcp://*:5557"}`) -}}
+  {{- end -}}
+  {{- if $ec.enabled -}}
+    {{- $args = concat $args (list "--config" "$(DYNAMO_EXTRA_CONFIG)") -}}
+  {{- end -}}
+{{- else if eq $be "trtllm" -}}
+  {{- $args = list "--model-path" $name "--served-model-name" $name -}}
+  {{- if $disagg -}}
+    {{- $args = concat $args (list "--disaggregation-mode" .role) -}}
+  {{- end -}}
+  {{- if $kv -}}
+    {{- $args = concat $args (list "--publish-events-and-metrics") -}}
+  {{- end -}}
+  {{- if $ec.enabled -}}
+    {{- $args = concat $args (list "--extra-engine-args" "$(DYNAMO_EXTRA_CONFIG)") -}}
+  {{- end -}}
+{{- else if eq $be "mocker" -}}
+  {{- /* The mocker publishes KV events on its own: kv routing needs no flag. */ -}}
+  {{- $args = list "--model-path" $name "--model-name" $name -}}
+  {{- if $disagg -}}
+    {{- $args = concat $args (list "--disaggregation-mode" .role) -}}
+  {{- end -}}
+  {{- if $ec.enabled -}}
+    {{- $args = concat $args (list "--extra-engine-args" "$(DYNAMO_EXTRA_CONFIG)") -}}
+  {{- end -}}
+{{- end -}}
+{{- toYaml (concat $args ((index $v.model .role).extraArgs | default list)) -}}
+{{- end -}}
+
+{{/*
+runtimeVersionOverride for the components: the 1.4 operator refuses a DGD
+whose main image tag it cannot parse as a version (`:latest`, `:my-tag`, a
+digest) unless this is set, so set it to dynamoVersion exactly then. The tag
+rule copies the operator's (internal runtimeversion.ParseImageVersion).
+*/}}
+{{- define "model.runtimeVersionOverride" -}}
+{{- $image := .Values.model.backend.image | trim -}}
+{{- $ref := regexReplaceAll "@.*$" $image "" -}}
+{{- $last := regexReplaceAll "^.*/" $ref "" -}}
+{{- $tag := "" -}}
+{{- if contains ":" $last -}}
+{{- $tag = regexReplaceAll "^.*:" $last "" -}}
+{{- end -}}
+{{- if not (regexMatch `^[vV]?[0-9]+\.[0-9]+(\.[0-9]+)?(-[0-9A-Za-z][0-9A-Za-z.-]*)?(\+[0-9A-Za-z][0-9A-Za-z.-]*)?$` $tag) -}}
+{{- .Values.dynamoVersion -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+spec.backendFramework: the CRD enum has no mocker.
+*/}}
+{{- define "model.backendFramework" -}}
+{{- $be := .Values.model.backend.type -}}
+{{- if has $be (list "vllm" "sglang" "trtllm") -}}
+{{- $be -}}
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,706 @@
+"""charts/model: the DynamoGraphDeployment (nvidia.com/v1beta1, Dynamo 1.4.0) chart.
+
+Every test runs the real helm binary offline and asserts on the parsed output:
+DGDs against the 1.4.0 CRD schema, other objects against strict Kubernetes 1.30
+schemas (tests/support/validate.py), plus the meaning of what was rendered.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import posixpath
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.validate import KUBE_VERSION, SHARED, all_errors, crd_validators, load_docs
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "charts" / "model"
+CI_FILES = sorted((CHART / "ci").glob("*-values.yaml"))
+EXAMPLES = SHARED / "reference" / "dgd-examples"
+NAMESPACE = "models"
+RELEASE = "rel"
+MODEL = "Qwen/Qwen3-0.6B"
+
+
+def _find_helm() -> str | None:
+    venv_helm = ROOT / ".venv" / "bin" / "helm"
+    return str(venv_helm) if venv_helm.exists() else shutil.which("helm")
+
+
+HELM = _find_helm()
+pytestmark = pytest.mark.skipif(HELM is None, reason="helm not found; run scripts/install-helm-tools")
+
+BACKENDS = ("vllm", "sglang", "trtllm", "mocker")
+ROUTING = ("none", "kv", "random", "round-robin")
+IMAGES = {
+    "vllm": "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0",
+    "sglang": "nvcr.io/nvidia/ai-dynamo/sglang-runtime:1.4.0",
+    "trtllm": "nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:1.4.0",
+    "mocker": "nvcr.io/nvidia/ai-dynamo/dynamo-planner:1.4.0",
+}
+
+# Worker flags for Dynamo 1.4.0 (shared/reference/dynamo-notes.md §2, §3).
+MODEL_FLAGS = {
+    "vllm": {"--model": MODEL},
+    "sglang": {"--model-path": MODEL, "--served-model-name": MODEL, "--page-size": "16", "--tp": "1",
+               "--trust-remote-code": True, "--skip-tokenizer-init": True},
+    "trtllm": {"--model-path": MODEL, "--served-model-name": MODEL},
+    "mocker": {"--model-path": MODEL, "--model-name": MODEL},
+}
+# Disaggregation flags besides `--disaggregation-mode <role>`.
+DISAGG_FLAGS = {
+    "vllm": {"--kv-transfer-config": {"kv_connector": "NixlConnector", "kv_role": "kv_both"}},
+    "sglang": {"--disaggregation-transfer-backend": "nixl", "--disaggregation-bootstrap-port": "12345",
+               "--host": "0.0.0.0"},
+    "trtllm": {},
+    "mocker": {},
+}
+KV_FLAGS = {
+    "vllm": {"--kv-events-config": {"publisher": "zmq", "topic": "kv-events", "endpoint": "tcp://*:20080",
+                                    "enable_kv_cache_events": True}},
+    "sglang": {"--kv-events-config": {"publisher": "zmq", "topic": "kv-events", "endpoint": "tcp://*:5557"}},
+    "trtllm": {"--publish-events-and-metrics": True},
+    "mocker": {},  # the mocker publishes KV events without a flag
+}
+CONFIG_FLAG = {"vllm": "--config", "sglang": "--config", "trtllm": "--extra-engine-args",
+               "mocker": "--extra-engine-args"}
+STANDARD_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version",
+                   "app.kubernetes.io/managed-by", "helm.sh/chart")
+
+
+# --------------------------------------------------------------------------- helpers
+
+@pytest.fixture(scope="session")
+def helm(tmp_path_factory):
+    home = tmp_path_factory.mktemp("helm-home")
+    env = {**os.environ, "HELM_CACHE_HOME": str(home / "cache"), "HELM_CONFIG_HOME": str(home / "config"),
+           "HELM_DATA_HOME": str(home / "data"), "KUBECONFIG": str(home / "no-kubeconfig")}
+
+    def run(*args: str, values: dict | None = None) -> subprocess.CompletedProcess:
+        stdin = yaml.safe_dump(values, sort_keys=False) if values is not None else None
+        return subprocess.run([HELM, *args], input=stdin, capture_output=True, text=True, env=env, timeout=60)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def template(helm):
+    """helm template with values on stdin; returns the completed process."""
+    def run(values: dict, chart: Path = CHART) -> subprocess.CompletedProcess:
+        return helm("template", RELEASE, str(chart), "--namespace", NAMESPACE, "--kube-version", KUBE_VERSION,
+                    "--values", "-", values=values)
+    return run
+
+
+@pytest.fixture(scope="session")
+def render(template):
+    """Rendered, schema-valid documents; fails the test on a helm error or a schema error."""
+    def run(values: dict, chart: Path = CHART) -> list[dict]:
+        proc = template(values, chart)
+        assert proc.returncode == 0, f"helm template failed:\n{proc.stderr}"
+        docs = load_docs(proc.stdout)
+        errors = all_errors(docs)
+        assert not errors, "\n".join(errors)
+        return docs
+    return run
+
+
+def merge(base: dict, extra: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def values_for(backend: str = "vllm", *, disagg: bool = False, routing: str = "none", name: str = "demo",
+               model: str = MODEL, **model_extra) -> dict:
+    return {
+        "dynamoNamespace": name,
+        "model": merge({"name": model, "backend": {"type": backend, "image": IMAGES[backend]},
+                        "disaggregation": disagg, "routingPolicy": routing}, model_extra),
+    }
+
+
+def the_dgd(docs: list[dict]) -> dict:
+    dgds = [d for d in docs if d["kind"] == "DynamoGraphDeployment"]
+    assert len(dgds) == 1, [d["kind"] for d in docs]
+    return dgds[0]
+
+
+def components(docs: list[dict]) -> dict[str, dict]:
+    return {c["name"]: c for c in the_dgd(docs)["spec"]["components"]}
+
+
+def main_container(component: dict) -> dict:
+    (main,) = [c for c in component["podTemplate"]["spec"]["containers"] if c["name"] == "main"]
+    return main
+
+
+def flags(args: list[str]) -> dict[str, object]:
+    """`--flag value` pairs; a flag without a value maps to True; JSON values are parsed."""
+    out: dict[str, object] = {}
+    i = 0
+    while i < len(args):
+        flag = args[i]
+        assert flag.startswith("--"), f"stray argument {flag!r} in {args}"
+        if i + 1 < len(args) and not args[i + 1].startswith("--"):
+            value: object = args[i + 1]
+            if value.startswith("{"):
+                value = json.loads(value)
+            i += 2
+        else:
+            value, i = True, i + 1
+        assert flag not in out, f"{flag} given twice in {args}"
+        out[flag] = value
+    return out
+
+
+def env_of(container: dict) -> dict[str, str]:
+    return {e["name"]: e.get("value") for e in container.get("env", [])}
+
+
+def configmaps(docs: list[dict]) -> dict[str, dict]:
+    return {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
+
+
+def gpu_count(container: dict) -> tuple[str | None, str | None]:
+    res = container.get("resources", {})
+    return res.get("limits", {}).get("nvidia.com/gpu"), res.get("requests", {}).get("nvidia.com/gpu")
+
+
+def test_validator_knows_the_v1beta1_dgd():
+    # crd_errors skips kinds it has no schema for; make sure ours is not one of them.
+    assert ("nvidia.com/v1beta1", "DynamoGraphDeployment") in crd_validators()
+
+
+# --------------------------------------------------------------------------- ci/ scenarios
+
+@pytest.mark.parametrize("values_file", CI_FILES, ids=lambda p: p.name)
+def test_ci_scenario_lints_strict(helm, values_file):
+    proc = helm("lint", "--strict", str(CHART), "--values", str(values_file), "--kube-version", KUBE_VERSION)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 chart(s) failed" in proc.stdout
+
+
+@pytest.mark.parametrize("values_file", CI_FILES, ids=lambda p: p.name)
+def test_ci_scenario_renders_valid_objects_with_consistent_wiring(render, values_file):
+    values = yaml.safe_load(values_file.read_text())
+    docs = render(values)
+    dgd = the_dgd(docs)
+    assert dgd["metadata"]["name"] == values["dynamoNamespace"]
+    assert dgd["metadata"]["namespace"] == NAMESPACE
+    assert not [d for d in docs if d["kind"] == "Secret"], "the chart must only reference Secrets"
+    rendered_cms = configmaps(docs)
+    for comp in dgd["spec"]["components"]:
+        if comp["type"] == "frontend":
+            continue
+        main = main_container(comp)
+        path = env_of(main).get("DYNAMO_EXTRA_CONFIG")
+        volumes = {v["name"]: v for v in comp["podTemplate"]["spec"].get("volumes", [])}
+        mounts = {m["name"]: m for m in main.get("volumeMounts", [])}
+        assert set(volumes) == set(mounts), "every volume is mounted and every mount has a volume"
+        if path is None:
+            assert "extra-config" not in volumes
+            continue
+        assert mounts["extra-config"]["mountPath"] == posixpath.dirname(path)
+        assert volumes["extra-config"]["configMap"]["items"][0]["path"] == posixpath.basename(path)
+        assert "$(DYNAMO_EXTRA_CONFIG)" in main["args"]
+        cm_name = volumes["extra-config"]["configMap"]["name"]
+        role_cfg = values["model"][comp["name"]]["extraConfig"]
+        if role_cfg.get("inline"):
+            assert cm_name in rendered_cms
+            key = volumes["extra-config"]["configMap"]["items"][0]["key"]
+            assert key in rendered_cms[cm_name]["data"]
+        else:
+            assert cm_name == role_cfg["configMapRef"]["name"]
+
+
+@pytest.mark.parametrize("values_file", CI_FILES, ids=lambda p: p.name)
+def test_every_object_carries_standard_labels_and_pods_no_chart_label(render, values_file):
+    docs = render(yaml.safe_load(values_file.read_text()))
+    for doc in docs:
+        labels = doc["metadata"].get("labels", {})
+        missing = [k for k in STANDARD_LABELS if k not in labels]
+        assert not missing, f"{doc['kind']}/{doc['metadata']['name']} lacks {missing}"
+        assert labels["app.kubernetes.io/instance"] == RELEASE
+    for comp in the_dgd(docs)["spec"]["components"]:
+        pod_labels = comp["podTemplate"]["metadata"]["labels"]
+        assert "helm.sh/chart" not in pod_labels and "app.kubernetes.io/version" not in pod_labels
+        assert pod_labels["app.kubernetes.io/component"] == comp["name"]
+
+
+def test_values_schema_is_draft7_and_documents_every_leaf_of_values_yaml():
+    import jsonschema
+
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    jsonschema.Draft7Validator.check_schema(schema)
+    lines = (CHART / "values.yaml").read_text().splitlines()
+    assert lines[0] == "# yaml-language-server: $schema=values.schema.json"
+    undocumented = []
+    for i, line in enumerate(lines):
+        leaf = re.match(r"^\s*([A-Za-z][\w-]*):\s*\S", line)
+        if not leaf:
+            continue
+        j = i - 1
+        while j >= 0 and lines[j].strip().startswith("#") and not lines[j].strip().startswith("# --"):
+            j -= 1
+        if j < 0 or not lines[j].strip().startswith("# --"):
+            undocumented.append(leaf.group(1))
+    assert not undocumented, f"values.yaml keys without a helm-docs '# --' comment: {undocumented}"
+    for values_file in CI_FILES:
+        merged = merge(yaml.safe_load((CHART / "values.yaml").read_text()), yaml.safe_load(values_file.read_text()))
+        errors = [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(merged)]
+        assert not errors, f"{values_file.name}: {errors}"
+
+
+# --------------------------------------------------------------------------- the 32-cell matrix
+
+@pytest.mark.parametrize("routing", ROUTING)
+@pytest.mark.parametrize("disagg", [False, True], ids=["agg", "disagg"])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_matrix_cell(render, backend, disagg, routing):
+    docs = render(values_for(backend, disagg=disagg, routing=routing))
+    dgd = the_dgd(docs)
+    comps = components(docs)
+
+    expected_types = {"frontend": "frontend", "decode": "decode", "prefill": "prefill"} if disagg \
+        else {"frontend": "frontend", "decode": "worker"}
+    assert {n: c["type"] for n, c in comps.items()} == expected_types
+    assert [c["name"] for c in dgd["spec"]["components"]][0] == "frontend"
+    if backend == "mocker":
+        assert "backendFramework" not in dgd["spec"]  # not in the CRD enum
+    else:
+        assert dgd["spec"]["backendFramework"] == backend
+
+    frontend = main_container(comps["frontend"])
+    assert frontend["image"] == IMAGES[backend]
+    assert "command" not in frontend and "args" not in frontend, "the operator supplies dynamo.frontend"
+    router_env = env_of(frontend).get("DYN_ROUTER_MODE")
+    assert router_env == (None if routing == "none" else routing)
+    assert comps["frontend"]["replicas"] == 1
+
+    for role in [n for n in comps if n != "frontend"]:
+        main = main_container(comps[role])
+        assert main["image"] == IMAGES[backend]
+        assert main["command"] == ["python3", "-m", f"dynamo.{backend}"]
+        expected = dict(MODEL_FLAGS[backend])
+        if disagg:
+            expected["--disaggregation-mode"] = role
+            expected.update(DISAGG_FLAGS[backend])
+        if routing == "kv":
+            expected.update(KV_FLAGS[backend])
+        assert flags(main["args"]) == expected
+        assert list(MODEL_FLAGS[backend])[0] == main["args"][0], "model flags come first"
+        assert "DYNAMO_EXTRA_CONFIG" not in env_of(main)
+        assert "volumes" not in comps[role]["podTemplate"]["spec"]
+        assert "volumeMounts" not in main
+        assert gpu_count(main) == ((None, None) if backend == "mocker" else ("1", "1"))
+        assert comps[role]["replicas"] == 1
+    assert not configmaps(docs)
+
+
+# --------------------------------------------------------------------------- engine config
+
+def _extra_config(backend: str, mode: str) -> dict:
+    """Per-role extraConfig values: by reference, or inline (JSON-able content for every backend)."""
+    if mode == "ref":
+        return {
+            "decode": {"extraConfig": {"path": "/opt/dynamo/model/decode.yaml",
+                                       "configMapRef": {"name": "decode-engine", "key": "engine.yaml"}}},
+            "prefill": {"extraConfig": {"configMapRef": {"name": "prefill-engine"}}},
+        }
+    return {
+        "decode": {"extraConfig": {"inline": {"max_batch_size": 16, "kv_cache_config": {"dtype": "fp8"}}}},
+        "prefill": {"extraConfig": {"path": "/etc/dynamo/prefill.json" if backend == "mocker"
+                                    else "/etc/dynamo/prefill.yaml",
+                                    "inline": {"max_batch_size": 4}}},
+    }
+
+
+@pytest.mark.parametrize("mode", ["ref", "inline"])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_extra_config_per_role(render, backend, mode):
+    cfg = _extra_config(backend, mode)
+    docs = render(values_for(backend, disagg=True, **cfg))
+    comps = components(docs)
+    cms = configmaps(docs)
+    seen_configmaps = set()
+    for role in ("decode", "prefill"):
+        ec = cfg[role]["extraConfig"]
+        path = ec.get("path", "/opt/dynamo/model/config.yaml")
+        key = ec.get("configMapRef", {}).get("key") or posixpath.basename(path)
+        main = main_container(comps[role])
+        pod = comps[role]["podTemplate"]
+
+        assert env_of(main)["DYNAMO_EXTRA_CONFIG"] == path
+        assert flags(main["args"])[CONFIG_FLAG[backend]] == "$(DYNAMO_EXTRA_CONFIG)"
+        (volume,) = [v for v in pod["spec"]["volumes"] if v["name"] == "extra-config"]
+        (mount,) = [m for m in main["volumeMounts"] if m["name"] == "extra-config"]
+        assert mount == {"name": "extra-config", "mountPath": posixpath.dirname(path), "readOnly": True}
+        assert volume["configMap"]["items"] == [{"key": key, "path": posixpath.basename(path)}]
+        cm_name = volume["configMap"]["name"]
+        seen_configmaps.add(cm_name)
+
+        annotations = pod["metadata"].get("annotations", {})
+        if mode == "ref":
+            assert cm_name == ec["configMapRef"]["name"]
+            assert "checksum/extra-config" not in annotations, "an external ConfigMap has no known content"
+        else:
+            assert cm_name == f"demo-{role}-config"
+            text = cms[cm_name]["data"][key]
+            content = json.loads(text) if backend == "mocker" else yaml.safe_load(text)
+            assert content == ec["inline"]
+            assert cms[cm_name]["metadata"]["labels"]["app.kubernetes.io/component"] == role
+            assert re.fullmatch(r"[0-9a-f]{64}", annotations["checksum/extra-config"])
+    assert len(seen_configmaps) == 2, "prefill and decode must each mount their own ConfigMap"
+    assert len(cms) == (0 if mode == "ref" else 2)
+
+
+def test_mocker_inline_config_is_json_and_others_yaml(render):
+    inline = {"decode": {"extraConfig": {"inline": {"speedup_ratio": 10.0}}}}
+    mocker = configmaps(render(values_for("mocker", **inline)))["demo-decode-config"]["data"]["config.yaml"]
+    assert json.loads(mocker) == {"speedup_ratio": 10.0}
+    vllm = configmaps(render(values_for("vllm", **inline)))["demo-decode-config"]["data"]["config.yaml"]
+    assert vllm.strip() == "speedup_ratio: 10"
+
+
+def test_inline_config_given_as_text_is_kept_verbatim(render):
+    text = "# tuned for H100\nmax_batch_size: 16\n"
+    docs = render(values_for("trtllm", decode={"extraConfig": {"inline": text}}))
+    assert configmaps(docs)["demo-decode-config"]["data"]["config.yaml"] == text
+
+
+def test_prefill_config_is_ignored_when_aggregated(render):
+    docs = render(values_for("vllm", decode={"extraConfig": {"inline": {"a": 1}}},
+                             prefill={"extraConfig": {"inline": {"b": 2}}}))
+    assert set(configmaps(docs)) == {"demo-decode-config"}
+    assert set(components(docs)) == {"frontend", "decode"}
+
+
+def _checksums(docs: list[dict]) -> dict[str, str | None]:
+    return {n: c["podTemplate"]["metadata"].get("annotations", {}).get("checksum/extra-config")
+            for n, c in components(docs).items() if n != "frontend"}
+
+
+def test_checksum_changes_only_for_the_role_whose_inline_config_changed(render):
+    base = values_for("sglang", disagg=True, decode={"extraConfig": {"inline": {"mem_fraction_static": 0.8}}},
+                      prefill={"extraConfig": {"inline": {"chunked_prefill_size": 4096}}})
+    before = _checksums(render(base))
+    changed = _checksums(render(merge(base, {"model": {"decode": {"extraConfig": {
+        "inline": {"mem_fraction_static": 0.9}}}}})))
+    unrelated = _checksums(render(merge(base, {"model": {"decode": {"replicas": 3}, "routingPolicy": "kv"}})))
+    rekeyed = _checksums(render(merge(base, {"model": {"decode": {"extraConfig": {
+        "configMapRef": {"key": "engine.yaml"}}}}})))
+
+    assert all(before.values()) and before["decode"] != before["prefill"]
+    assert changed["decode"] != before["decode"] and changed["prefill"] == before["prefill"]
+    assert unrelated == before
+    assert rekeyed["decode"] != before["decode"]
+
+
+# --------------------------------------------------------------------------- pod plumbing
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gpus_merge_into_resources_and_win_over_a_raw_gpu_limit(render, backend):
+    docs = render(values_for(backend, decode={
+        "gpus": 2,
+        "resources": {"limits": {"memory": "64Gi", "nvidia.com/gpu": 7}, "requests": {"cpu": "4"}},
+    }))
+    main = main_container(components(docs)["decode"])
+    assert main["resources"] == {"limits": {"memory": "64Gi", "nvidia.com/gpu": "2"},
+                                 "requests": {"cpu": "4", "nvidia.com/gpu": "2"}}
+    if backend == "sglang":
+        assert flags(main["args"])["--tp"] == "2"
+
+
+@pytest.mark.parametrize(("backend", "gpus", "expected"), [
+    ("mocker", None, (None, None)), ("mocker", 1, ("1", "1")),
+    ("vllm", None, ("1", "1")), ("vllm", 0, (None, None)), ("trtllm", 4, ("4", "4")),
+])
+def test_gpu_default_depends_on_backend(render, backend, gpus, expected):
+    docs = render(values_for(backend, disagg=True, prefill={"gpus": gpus}))
+    assert gpu_count(main_container(components(docs)["prefill"])) == expected
+
+
+def test_pod_plumbing_goes_where_it_belongs(render):
+    docs = render(values_for(
+        "vllm", disagg=True,
+        frontend={"replicas": 2, "resources": {"requests": {"cpu": "1"}},
+                  "env": [{"name": "DYN_ROUTER_TEMPERATURE", "value": "0.5"}]},
+        decode={"replicas": 3, "env": [{"name": "VLLM_LOGGING_LEVEL", "value": "DEBUG"}],
+                "extraArgs": ["--max-model-len", "4096"]},
+        hfTokenSecret="hf-token-secret", modelCache={"pvcName": "model-cache"}, sharedMemorySize="16Gi",
+        imagePullSecrets=["nvcr-pull"], nodeSelector={"pool": "gpu"},
+        tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+    ))
+    comps = components(docs)
+    for name, comp in comps.items():
+        spec, main = comp["podTemplate"]["spec"], main_container(comp)
+        assert main["envFrom"] == [{"secretRef": {"name": "hf-token-secret"}}]
+        assert spec["imagePullSecrets"] == [{"name": "nvcr-pull"}], "the frontend pulls the same image"
+        if name == "frontend":
+            assert comp["replicas"] == 2 and main["resources"] == {"requests": {"cpu": "1"}}
+            assert env_of(main) == {"DYN_ROUTER_TEMPERATURE": "0.5"}
+            assert not {"nodeSelector", "tolerations", "volumes"} & set(spec)
+            assert "sharedMemorySize" not in comp
+            continue
+        assert spec["nodeSelector"] == {"pool": "gpu"}
+        assert spec["tolerations"][0]["key"] == "nvidia.com/gpu"
+        assert comp["sharedMemorySize"] == "16Gi"
+        assert {"name": "model-cache", "persistentVolumeClaim": {"claimName": "model-cache"}} in spec["volumes"]
+        assert {"name": "model-cache", "mountPath": "/root/.cache/huggingface"} in main["volumeMounts"]
+    decode = main_container(comps["decode"])
+    assert comps["decode"]["replicas"] == 3
+    assert env_of(decode) == {"VLLM_LOGGING_LEVEL": "DEBUG"}
+    assert decode["args"][-2:] == ["--max-model-len", "4096"], "extraArgs come last"
+    assert "--max-model-len" not in main_container(comps["prefill"])["args"]
+
+
+@pytest.mark.parametrize(("image", "override"), [
+    ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0", None),
+    ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:v1.4.0-cuda13", None),
+    ("registry.example.com:5000/vllm-runtime:1.4", None),
+    ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:my-tag", "1.4.0"),
+    ("vllm-runtime:latest", "1.4.0"),
+    ("registry.example.com:5000/vllm-runtime", "1.4.0"),
+    ("nvcr.io/nvidia/ai-dynamo/vllm-runtime@sha256:" + "a" * 64, "1.4.0"),
+    ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0@sha256:" + "a" * 64, None),
+])
+def test_runtime_version_override_only_when_the_tag_has_no_version(render, image, override):
+    values = values_for("vllm")
+    values["model"]["backend"]["image"] = image
+    for comp in components(render(values)).values():
+        assert comp.get("runtimeVersionOverride") == override
+
+
+def test_helm_test_hook_checks_the_frontend_lists_the_model(render):
+    docs = render(values_for("mocker", name="mocker-agg"))
+    (pod,) = [d for d in docs if d["kind"] == "Pod"]
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    env = env_of(pod["spec"]["containers"][0])
+    assert env == {"MODELS_URL": "http://mocker-agg-frontend:8000/v1/models", "MODEL": MODEL}
+    assert pod["spec"]["containers"][0]["image"] == "curlimages/curl:8.10.1"
+    disabled = render(merge(values_for("mocker"), {"test": {"enabled": False}}))
+    assert not [d for d in disabled if d["kind"] == "Pod"]
+
+
+def test_notes_explain_how_to_reach_the_frontend(helm, tmp_path):
+    # helm template never renders NOTES.txt; evaluate it through a throwaway template.
+    chart = tmp_path / "model"
+    shutil.copytree(CHART, chart)
+    shutil.copy(chart / "templates" / "NOTES.txt", chart / "notes.txt")
+    (chart / "templates" / "zz-notes.yaml").write_text(
+        'notes: |\n  {{- tpl (.Files.Get "notes.txt") . | nindent 2 }}\n')
+    proc = helm("template", RELEASE, str(chart), "--namespace", NAMESPACE, "--kube-version", KUBE_VERSION,
+                "--show-only", "templates/zz-notes.yaml", "--values", "-", values=values_for(name="qwen"))
+    assert proc.returncode == 0, proc.stderr
+    notes = yaml.safe_load(proc.stdout)["notes"]
+    assert f"kubectl -n {NAMESPACE} port-forward svc/qwen-frontend 8000:8000" in notes
+    assert "curl http://localhost:8000/v1/models" in notes
+    assert f"helm test {RELEASE}" in notes
+
+
+# --------------------------------------------------------------------------- refused values
+
+@pytest.mark.parametrize(("patch", "message"), [
+    ({"bogus": 1}, "Additional property bogus is not allowed"),
+    ({"model": {"bogus": 1}}, "Additional property bogus is not allowed"),
+    ({"model": {"decode": {"extraConfig": {"configMapref": {"name": "x"}}}}},
+     "Additional property configMapref is not allowed"),
+    ({"model": {"backend": {"type": "vlm"}}}, 'model.backend.type must be one of the following: "vllm"'),
+    ({"model": {"routingPolicy": "least-loaded"}}, "model.routingPolicy must be one of the following"),
+    ({"dynamoNamespace": None}, "dynamoNamespace is required"),
+    ({"dynamoNamespace": ""}, "dynamoNamespace: String length must be greater than or equal to 1"),
+    ({"dynamoNamespace": "Qwen_Test"}, "dynamoNamespace: Does not match pattern"),
+    ({"model": {"name": ""}}, "model.name: String length must be greater than or equal to 1"),
+    ({"model": {"backend": {"image": None}}}, "image is required"),
+    ({"model": {"backend": {"image": ""}}}, "model.backend.image: String length must be greater than or equal to 1"),
+    ({"model": {"decode": {"gpus": -1}}}, "model.decode.gpus"),
+    ({"dynamoVersion": "0.6.0"}, "dynamoVersion 0.6.0 is not supported"),
+    ({"model": {"decode": {"extraConfig": {"configMapRef": {"name": "x"}, "inline": {"a": 1}}}}},
+     "model.decode.extraConfig: set configMapRef.name or inline, not both"),
+    ({"model": {"decode": {"extraConfig": {"path": "/config.yaml"}}}}, "model.decode.extraConfig.path"),
+    ({"model": {"decode": {"extraConfig": {"path": "/opt/../etc/x.yaml"}}}}, "without . or .. segments"),
+    ({"model": {"backend": {"type": "sglang"}, "decode": {"gpus": 0}}}, "sglang needs at least 1 GPU"),
+], ids=lambda x: None if isinstance(x, dict) else re.sub(r"\W+", "-", x)[:40])
+def test_bad_values_are_refused_with_a_clear_message(template, patch, message):
+    proc = template(merge(values_for("vllm"), patch))
+    assert proc.returncode != 0
+    assert message in proc.stderr, proc.stderr
+
+
+# --------------------------------------------------------------------------- upstream conformance
+#
+# Each covered upstream example is compared with our rendering of the equivalent values by
+# meaning, not bytes: the set of component roles, module, GPUs, replicas, HF Secret, router mode,
+# and worker flags after mapping the 0.6 flags to 1.4. Component names are not compared (upstream
+# `VllmDecodeWorker`, ours `decode`).
+#
+# | upstream (v1alpha1 0.6 / v1beta1 1.4)                         | 1.4 meaning                         |
+# |---------------------------------------------------------------|-------------------------------------|
+# | componentType frontend / type frontend                        | role frontend                       |
+# | worker with subComponentType prefill, or `--is-prefill-worker`| role prefill                        |
+# | any other worker, in a graph that has a prefill worker        | role decode (0.6 decode had no flag)|
+# | any worker (incl. subComponentType/type decode, as in         | role worker: the aggregated worker  |
+# |   mocker agg), in a graph without a prefill worker            |   (ours: name decode, type worker)  |
+# | `--is-prefill-worker` (vllm 0.6-0.9, removed in 1.4)          | `--disaggregation-mode prefill`     |
+# | `--is-decode-worker` (0.7-0.9) / implicit decode              | `--disaggregation-mode decode`      |
+# | envFromSecret: S / envFrom secretRef S                        | hfTokenSecret: S                    |
+# | resources.limits.gpu "N" / limits nvidia.com/gpu              | gpus: N                             |
+# | Frontend envs DYN_ROUTER_MODE=kv                              | routingPolicy: kv                   |
+# | `--extra-engine-args engine_configs/agg.yaml` + ConfigMap     | `--extra-engine-args                |
+# |   mounted over the image's engine_configs dir                 |   $(DYNAMO_EXTRA_CONFIG)` + our own |
+# |                                                               |   ConfigMap with the same content   |
+#
+# Flags 1.4 needs that the 0.6 files lack (ours must add exactly these):
+ADDED_IN_1_4 = {
+    # 1.4 prefill workers must pass it and the 1.4 examples pass it to decode too
+    ("vllm", "disagg"): {"--kv-transfer-config"},
+    # 0.6 vLLM built its own kv-events config; 1.x needs the flag for KV routing
+    ("vllm", "kv"): {"--kv-events-config"},
+    # added in 0.7.0 for disaggregated SGLang
+    ("sglang", "disagg"): {"--disaggregation-bootstrap-port", "--host"},
+    # SGLang publishes KV events only when configured (upstream main agg_router)
+    ("sglang", "kv"): {"--kv-events-config"},
+    ("trtllm", "kv"): {"--publish-events-and-metrics"},
+}
+OLD_ROLE_FLAGS = {"--is-prefill-worker": "prefill", "--is-decode-worker": "decode"}
+
+
+@dataclass(frozen=True)
+class Component:
+    role: str
+    module: str | None
+    gpus: int
+    replicas: int
+    secret: str | None
+
+
+@dataclass(frozen=True)
+class Graph:
+    router: str | None
+    components: tuple[Component, ...]  # sorted
+
+
+def _container_and_meta(doc: dict) -> list[tuple[dict, str, int, dict, str | None, dict]]:
+    """(main container, raw type, replicas, service-level envs, envFromSecret, raw) per component."""
+    out = []
+    if doc["apiVersion"].endswith("/v1alpha1"):
+        for svc in doc["spec"]["services"].values():
+            main = (svc.get("extraPodSpec") or {}).get("mainContainer") or {}
+            raw_type = svc.get("subComponentType") or svc["componentType"]
+            gpus = int(((svc.get("resources") or {}).get("limits") or {}).get("gpu", 0))
+            out.append((main, raw_type, svc.get("replicas", 1), svc.get("envs") or [],
+                        svc.get("envFromSecret"), gpus))
+    else:
+        for comp in doc["spec"]["components"]:
+            main = main_container(comp)
+            secret = next((e["secretRef"]["name"] for e in main.get("envFrom", []) if "secretRef" in e), None)
+            gpus = int(((main.get("resources") or {}).get("limits") or {}).get("nvidia.com/gpu", 0))
+            out.append((main, comp["type"], comp.get("replicas", 1), main.get("env") or [], secret, gpus))
+    return out
+
+
+def summarize(doc: dict) -> tuple[Graph, dict[str, dict]]:
+    """A DGD's meaning in 1.4 terms, plus each worker role's flags."""
+    raw = []
+    router = None
+    for main, raw_type, replicas, envs, secret, gpus in _container_and_meta(doc):
+        if raw_type == "frontend":
+            router = next((e["value"] for e in envs if e["name"] == "DYN_ROUTER_MODE"), None)
+            raw.append(("frontend", None, gpus, replicas, None, {}))
+            continue
+        argv = list(main.get("command", [])) + list(main.get("args", []))
+        module = argv[argv.index("-m") + 1] if "-m" in argv else None
+        wflags = flags(list(main.get("args", [])))
+        role = raw_type
+        for old, mapped in OLD_ROLE_FLAGS.items():
+            if wflags.pop(old, None):
+                role = mapped
+        role = wflags.get("--disaggregation-mode", role)
+        raw.append((role, module, gpus, replicas, secret, wflags))
+    disagg = any(r[0] == "prefill" for r in raw)
+    comps, role_flags = [], {}
+    for role, module, gpus, replicas, secret, wflags in raw:
+        if role != "frontend":
+            role = ("prefill" if role == "prefill" else "decode") if disagg else "worker"
+            if disagg:
+                wflags["--disaggregation-mode"] = role
+            role_flags[role] = wflags
+        comps.append(Component(role, module, gpus, replicas, secret))
+    return Graph(router, tuple(sorted(comps, key=repr))), role_flags
+
+
+def _upstream_dgd(name: str) -> tuple[dict, list[dict]]:
+    docs = load_docs((EXAMPLES / name).read_text())
+    return the_dgd(docs), docs
+
+
+def _trtllm_engine_config() -> dict:
+    _, docs = _upstream_dgd("trtllm_agg-with-config.yaml")
+    (cm,) = [d for d in docs if d["kind"] == "ConfigMap"]
+    return yaml.safe_load(cm["data"]["agg.yaml"])
+
+
+MOCKER_EXTRA = ["--speedup-ratio", "1.0", "--planner-profile-data",
+                "/workspace/components/src/dynamo/planner/tests/data/profiling_results/H200_TP1P_TP1D"]
+SECRET = {"hfTokenSecret": "hf-token-secret"}
+# example file -> (backend, disaggregated, routing, our equivalent values)
+CONFORMANCE = {
+    "vllm_agg.yaml": ("vllm", False, "none", values_for("vllm", **SECRET)),
+    "vllm_agg_router.yaml": ("vllm", False, "kv", values_for("vllm", routing="kv", decode={"replicas": 2},
+                                                              **SECRET)),
+    "vllm_disagg.yaml": ("vllm", True, "none", values_for("vllm", disagg=True, **SECRET)),
+    "vllm_disagg_router.yaml": ("vllm", True, "kv", values_for("vllm", disagg=True, routing="kv",
+                                                                decode={"replicas": 2}, **SECRET)),
+    "sglang_agg_router.yaml": ("sglang", False, "kv", values_for("sglang", routing="kv", **SECRET)),
+    "sglang_disagg.yaml": ("sglang", True, "none", values_for("sglang", disagg=True, **SECRET)),
+    "trtllm_agg-with-config.yaml": ("trtllm", False, "none", None),  # built from the example's ConfigMap
+    "mocker_agg.yaml": ("mocker", False, "none", values_for("mocker", model="nvidia/Llama-3.1-8B-Instruct-FP8",
+                                                            decode={"extraArgs": MOCKER_EXTRA}, **SECRET)),
+    "v1beta1/vllm_agg.yaml": ("vllm", False, "none", values_for("vllm", **SECRET)),
+}
+
+
+@pytest.mark.parametrize("example", sorted(CONFORMANCE))
+def test_semantics_match_upstream_example(render, example):
+    backend, disagg, routing, ours_values = CONFORMANCE[example]
+    if ours_values is None:  # trtllm agg-with-config: same engine config, given inline
+        ours_values = values_for("trtllm", decode={"extraConfig": {"inline": _trtllm_engine_config()}}, **SECRET)
+    upstream_doc, _ = _upstream_dgd(example)
+    ours_docs = render(ours_values)
+    upstream, upstream_flags = summarize(upstream_doc)
+    ours, our_flags = summarize(the_dgd(ours_docs))
+
+    assert ours.router == upstream.router
+    assert ours.components == upstream.components, "roles, module, GPUs, replicas, HF Secret"
+
+    config_flag = CONFIG_FLAG[backend]
+    allowed_extra: set[str] = set()
+    if disagg:
+        allowed_extra |= ADDED_IN_1_4.get((backend, "disagg"), set())
+    if routing == "kv":
+        allowed_extra |= ADDED_IN_1_4.get((backend, "kv"), set())
+    assert set(our_flags) == set(upstream_flags)
+    for role, theirs in upstream_flags.items():
+        mine = our_flags[role]
+        for flag, value in theirs.items():
+            assert flag in mine, f"{role}: upstream {flag} missing"
+            if flag == config_flag:
+                assert mine[flag] == "$(DYNAMO_EXTRA_CONFIG)"
+            else:
+                assert mine[flag] == value, f"{role}: {flag}"
+        assert set(mine) - set(theirs) == allowed_extra, f"{role}: 1.4 additions differ"
+
+    if example.startswith("trtllm"):
+        (cm,) = configmaps(ours_docs).values()
+        assert yaml.safe_load(next(iter(cm["data"].values()))) == _trtllm_engine_config()
+
