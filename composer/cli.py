@@ -114,6 +114,23 @@ def template(values: str, env: str) -> None:
 @main.command()
 @values_option
 @env_option
+@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def explain(values: str, env: str, output: str) -> None:
+    """Show the wiring: releases and their order, Services, URLs, selectors, what each switch made."""
+    import json
+
+    from composer import explain as ex
+    from composer import project as p
+
+    proj = _project(values)
+    dep = p.load_deployment(proj, env)
+    report = ex.explain(dep, p.plans(proj, [env])[env])
+    click.echo(json.dumps(report, indent=2) if output == "json" else ex.format_text(report), nl=output == "json")
+
+
+@main.command()
+@values_option
+@env_option
 def build(values: str, env: str) -> None:
     """Print helmfile's merged state for the environment (offline)."""
     from composer import helmfile

@@ -12,6 +12,7 @@ HELM_RELEASE_MAX = 53
 K8S_NAME_MAX = 63
 FRONTEND_PORT = 8000
 MODEL_EXPRESS_PORT = 8001
+MODEL_EXPRESS_SERVICE = "model-express"
 
 # Dynamo publishes no mocker image; its planner image ships the mocker (dynamo-notes.md §2.4).
 RUNTIME_IMAGES = {"vllm": "vllm-runtime", "sglang": "sglang-runtime", "trtllm": "tensorrtllm-runtime",
@@ -74,7 +75,7 @@ class Deployment:
 
     @property
     def model_express_url(self) -> str:
-        return f"http://model-express.{self.namespace}.svc.cluster.local:{MODEL_EXPRESS_PORT}"
+        return f"http://{MODEL_EXPRESS_SERVICE}.{self.namespace}.svc.cluster.local:{MODEL_EXPRESS_PORT}"
 
 
 def derived_names(name: str) -> list[tuple[str, int]]:

@@ -1,10 +1,13 @@
 """From a validated deployment to the releases helmfile should manage: pure data, no I/O."""
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from composer.model import Deployment
+from composer import bench
+from composer.model import FRONTEND_PORT, MODEL_EXPRESS_PORT, MODEL_EXPRESS_SERVICE, Deployment
 
 PLATFORM_REPO = ("nvidia-dynamo", "https://helm.ngc.nvidia.com/nvidia/ai-dynamo")
 PLATFORM_RELEASE = "dynamo-platform"
@@ -64,9 +67,23 @@ def plan(dep: Deployment, chart_versions: Mapping[str, str]) -> Plan:
         releases.append(platform)
     base_needs = (platform.id,) if platform else ()
 
+    # Order (through needs): platform -> model-express -> model -> gateway -> benchmark;
+    # metrics only after the platform.
+    mx = None
+    if dep.enabled("modelExpress"):
+        mx = add(MODEL_EXPRESS_SERVICE, "model-express", model_express_values(dep), needs=base_needs)
+    model_needs = (mx.id,) if mx else base_needs
     model = None
     if dep.model["deployment"]["create"]:
-        model = add(dep.release("model"), "model", model_values(dep), needs=base_needs)
+        model = add(dep.release("model"), "model", model_values(dep), needs=model_needs)
+    serving = (model.id,) if model else model_needs
+    gateway = None
+    if dep.enabled("inferenceGateway"):
+        gateway = add(dep.release("gateway"), "inference-gateway", gateway_values(dep), needs=serving)
+    if dep.enabled("benchmark"):
+        add(dep.release("benchmark"), "benchmark", benchmark_values(dep), needs=(gateway.id,) if gateway else serving)
+    if dep.enabled("observability"):
+        add(dep.release("metrics"), "metrics", metrics_values(dep), needs=base_needs)
 
     repositories = (PLATFORM_REPO,) if platform else ()
     return Plan(env=dep.env, kube_context=dep.values["cluster"].get("kubeContext"),
@@ -92,3 +109,71 @@ def model_values(dep: Deployment) -> dict[str, Any]:
     model = {k: v for k, v in dep.model.items() if k != "deployment"}
     model["backend"] = {"type": dep.backend, "image": dep.image}
     return {"dynamoNamespace": dep.name, "dynamoVersion": dep.version, "model": model}
+
+
+def model_express_values(dep: Deployment) -> dict[str, Any]:
+    repository, _, tag = dep.values["modelExpress"]["image"].rpartition(":")
+    return {
+        # Fixed so the URL the platform gets (Deployment.model_express_url) names this Service.
+        "fullnameOverride": MODEL_EXPRESS_SERVICE,
+        "image": {"repository": repository, "tag": tag},
+        "service": {"port": MODEL_EXPRESS_PORT},
+        "persistence": {"size": dep.values["modelExpress"]["storageSize"]},
+        **({"hfTokenSecret": dep.model["hfTokenSecret"]} if dep.model.get("hfTokenSecret") else {}),
+    }
+
+
+def gateway_values(dep: Deployment) -> dict[str, Any]:
+    gw = dep.values["inferenceGateway"]["gateway"]
+    return {
+        "fullnameOverride": dep.release("gateway"),
+        "gateway": {"name": gw["name"], "namespace": gw.get("namespace", dep.namespace)},
+        # The frontend Service directly: works with any Gateway API implementation, no EPP needed.
+        "backend": {"kind": "Service", "name": dep.frontend_service, "port": FRONTEND_PORT},
+    }
+
+
+ARTIFACTS_MOUNT = "/artifacts"
+
+
+def benchmark_runs(dep: Deployment, *, url: str, tokenizer: str, artifact_dir: str) -> list[dict[str, Any]]:
+    """The AIPerf runs of the benchmark sweep, the same for the cluster Job and the local runtime."""
+    cfg = dep.values["benchmark"]["config"]
+    sweep = bench.sweep_argvs(cfg["concurrency"], artifact_dir=artifact_dir, request_count=cfg.get("requestCount"),
+                              model=dep.model["name"], url=url, tokenizer=tokenizer, isl=cfg["isl"],
+                              osl=cfg["osl"], warmup_request_count=cfg["warmupRequestCount"])
+    return [{"name": f"c{c}", "args": argv} for c, argv in sweep]
+
+
+def benchmark_values(dep: Deployment) -> dict[str, Any]:
+    cfg = dep.values["benchmark"]["config"]
+    runs = benchmark_runs(dep, url=dep.frontend_url, tokenizer=dep.model["name"], artifact_dir=ARTIFACTS_MOUNT)
+    storage = cfg.get("storage", {})
+    persistence: dict[str, Any] = {"size": storage.get("size", "10Gi")}
+    for key in ("storageClassName", "existingClaim"):
+        if storage.get(key):
+            persistence[key] = storage[key]
+    return {
+        "fullnameOverride": dep.release("benchmark"),
+        "target": {"url": dep.frontend_url, "model": dep.model["name"]},
+        "image": cfg.get("image", dep.image),
+        "runs": runs,
+        # A Job cannot be changed in place: a new sweep gets a new Job name.
+        "runId": hashlib.sha256(json.dumps(runs, sort_keys=True).encode()).hexdigest()[:8],
+        "artifacts": {"mountPath": ARTIFACTS_MOUNT, "persistence": persistence},
+        "antiAffinity": {"dgdName": dep.name},
+        **({"hfTokenSecret": dep.model["hfTokenSecret"]} if dep.model.get("hfTokenSecret") else {}),
+        **({"imagePullSecrets": [{"name": n} for n in dep.model["imagePullSecrets"]]}
+           if dep.model.get("imagePullSecrets") else {}),
+    }
+
+
+def metrics_values(dep: Deployment) -> dict[str, Any]:
+    obs = dep.values["observability"]
+    return {
+        "fullnameOverride": dep.release("metrics"),
+        "dgdName": dep.name,
+        "namespace": dep.namespace,
+        "podMonitor": {"labels": {"release": obs["prometheusRelease"]}},
+        "dashboard": {"namespace": obs.get("dashboardNamespace", dep.namespace)},
+    }

@@ -1,0 +1,84 @@
+"""The wiring report: what each switch produced and how the pieces find each other.
+
+Everything here is derived from the same Deployment and Plan that the files are generated
+from, so the report cannot drift from what is deployed.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from composer.model import FRONTEND_PORT, MODEL_EXPRESS_PORT, MODEL_EXPRESS_SERVICE, Deployment
+from composer.plan import Plan
+
+# Labels the Dynamo operator puts on every pod of a DGD component (dynamo-notes.md §1.4).
+DGD_LABEL = "nvidia.com/dynamo-graph-deployment-name"
+TYPE_LABEL = "nvidia.com/dynamo-component-type"
+
+SWITCHES = {  # values switch -> the component its release carries
+    "model.deployment.create": "model",
+    "modelExpress.enabled": "model-express",
+    "inferenceGateway.enabled": "inference-gateway",
+    "benchmark.enabled": "benchmark",
+    "observability.enabled": "metrics",
+    "platform.install": "platform",
+}
+
+
+def explain(dep: Deployment, plan: Plan) -> dict[str, Any]:
+    worker_types = ["prefill", "decode"] if dep.model["disaggregation"] else ["worker"]
+    services = [{"name": dep.frontend_service, "namespace": dep.namespace, "port": FRONTEND_PORT,
+                 "made_by": "the Dynamo operator, from the DGD's frontend component"}]
+    urls = {"frontend": dep.frontend_url}
+    if plan.release("model-express"):
+        services.append({"name": MODEL_EXPRESS_SERVICE, "namespace": dep.namespace, "port": MODEL_EXPRESS_PORT,
+                         "made_by": f"release {plan.release('model-express').id}"})
+        urls["modelExpress"] = dep.model_express_url
+    selectors = {}
+    if plan.release("metrics"):
+        selectors["podMonitor/frontend"] = {DGD_LABEL: dep.name, TYPE_LABEL: ["frontend"]}
+        selectors["podMonitor/worker"] = {DGD_LABEL: dep.name, TYPE_LABEL: worker_types}
+    if plan.release("inference-gateway"):
+        gw = dep.values["inferenceGateway"]["gateway"]
+        selectors["httpRoute"] = {"gateway": f"{gw.get('namespace', dep.namespace)}/{gw['name']}",
+                                  "backend": f"Service/{dep.frontend_service}:{FRONTEND_PORT}"}
+    switches = {}
+    for switch, component in SWITCHES.items():
+        release = plan.release(component)
+        switches[switch] = release.id if release else None
+    return {
+        "environment": plan.env,
+        "target": dep.target,
+        "kubeContext": plan.kube_context,
+        "deployment": {"name": dep.name, "namespace": dep.namespace, "model": dep.model["name"],
+                       "backend": dep.backend, "image": dep.image,
+                       "mode": "disaggregated" if dep.model["disaggregation"] else "aggregated",
+                       "routing": dep.model["routingPolicy"], "workerTypes": worker_types},
+        "releases": [{"name": r.name, "namespace": r.namespace, "chart": r.chart, "version": r.version,
+                      "component": r.component, "needs": list(r.needs)} for r in plan.releases],
+        "services": services,
+        "urls": urls,
+        "selectors": selectors,
+        "switches": switches,
+    }
+
+
+def format_text(report: dict[str, Any]) -> str:
+    d = report["deployment"]
+    lines = [f"environment {report['environment']} (target {report['target']}"
+             + (f", kube context {report['kubeContext']})" if report["kubeContext"] else ")"),
+             f"deployment {d['namespace']}/{d['name']}: {d['model']} on {d['backend']} ({d['image']}), "
+             f"{d['mode']}, routing {d['routing']}", "", "releases (install order follows needs):"]
+    for r in report["releases"]:
+        needs = f" <- needs {', '.join(r['needs'])}" if r["needs"] else ""
+        lines.append(f"  {r['namespace']}/{r['name']}  {r['chart']} {r['version']}{needs}")
+    lines += ["", "services:"]
+    lines += [f"  {s['namespace']}/{s['name']}:{s['port']}  ({s['made_by']})" for s in report["services"]]
+    lines += ["", "urls:"] + [f"  {k}: {v}" for k, v in report["urls"].items()]
+    if report["selectors"]:
+        lines += ["", "selectors:"]
+        for name, sel in report["selectors"].items():
+            lines.append(f"  {name}: " + ", ".join(f"{k}={v}" if isinstance(v, str) else f"{k} in {v}"
+                                                  for k, v in sel.items()))
+    lines += ["", "switches:"]
+    lines += [f"  {k}: {v or 'off'}" for k, v in report["switches"].items()]
+    return "\n".join(lines) + "\n"
