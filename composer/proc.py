@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -119,6 +120,69 @@ def stop(child: subprocess.Popen, grace: float = 10.0) -> None:
     except subprocess.TimeoutExpired:
         _signal_group(child.pid, signal.SIGKILL)
         child.wait()
+
+
+def stop_groups(pgids: Sequence[int], grace: float = 10.0) -> list[int]:
+    """Stop children of an earlier run, known only by PID: each was spawned as the leader of its
+    own session, so its PID is also its process group. SIGTERM every group, SIGKILL what is left
+    after `grace` seconds. Returns the PIDs still alive in those groups (normally none)."""
+    for pgid in pgids:
+        _signal_group(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and _left(pgids):
+        time.sleep(0.1)
+    if _left(pgids):
+        for pgid in pgids:
+            _signal_group(pgid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and _left(pgids):
+            time.sleep(0.1)
+    return _left(pgids)
+
+
+def alive(pid: int) -> bool:
+    """Running, or stopped, but not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def start_ticks(pid: int) -> int | None:
+    """When `pid` started, in clock ticks since boot: with the PID, it names one process, so a
+    recorded PID that was reused by another program is not mistaken for ours."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live PIDs whose process group is `pgid` (the leader included)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            members.append(int(entry.name))
+    return members
+
+
+def _left(pgids: Sequence[int]) -> list[int]:
+    return sorted({p for g in pgids for p in ([g] if alive(g) else []) + group_members(g)})
 
 
 def _signal_group(pid: int, sig: int) -> None:

@@ -65,9 +65,14 @@ def user_hf_home(environ: Mapping[str, str] | None = None) -> Path:
     return cache / "huggingface"
 
 
-def cached_snapshot(hf_home: Path, model: str) -> Path | None:
-    """The snapshot dir of `model` in an HF cache if it holds what the processes need."""
-    repo = hf_home / "hub" / repo_dir_name(model)
+def user_hub_cache(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    return Path(env["HF_HUB_CACHE"]).expanduser() if env.get("HF_HUB_CACHE") else user_hf_home(env) / "hub"
+
+
+def cached_snapshot(hub: Path, model: str) -> Path | None:
+    """The snapshot dir of `model` in an HF hub cache if it holds what the processes need."""
+    repo = hub / repo_dir_name(model)
     try:
         rev = (repo / "refs" / "main").read_text().strip()
     except OSError:
@@ -78,18 +83,20 @@ def cached_snapshot(hf_home: Path, model: str) -> Path | None:
 
 def prepare_model(model: str, state_dir: Path, environ: Mapping[str, str] | None = None) -> ModelSource:
     """Use the model from the user's HF cache, or seed a private cache with the stand-in."""
-    home = user_hf_home(environ)
-    snap = cached_snapshot(home, model)
+    home, hub = user_hf_home(environ), user_hub_cache(environ)
+    snap = cached_snapshot(hub, model)
     if snap is not None:
-        return ModelSource(model, "cache", snap, home, offline_env(home))
+        return ModelSource(model, "cache", snap, home, offline_env(home, hub))
     private = state_dir / "hf"
-    return ModelSource(model, "stand-in", seed_standin(private, model), private, offline_env(private))
+    snap = seed_standin(private, model)
+    return ModelSource(model, "stand-in", snap, private, offline_env(private, private / "hub"))
 
 
-def offline_env(hf_home: Path) -> dict[str, str]:
+def offline_env(hf_home: Path, hub: Path) -> dict[str, str]:
     # Only for the Dynamo processes. AIPerf must NOT get HF_HUB_OFFLINE with a local tokenizer
-    # path: it then treats the path as a repo id.
-    return {"HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    # path: it then treats the path as a repo id. HF_HUB_CACHE is set too, so a value in the
+    # user's shell cannot point the processes at another cache.
+    return {"HF_HOME": str(hf_home), "HF_HUB_CACHE": str(hub), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 
 def seed_standin(hf_home: Path, model: str) -> Path:

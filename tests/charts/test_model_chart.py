@@ -357,6 +357,8 @@ def test_extra_config_per_role(render, backend, mode):
             assert cm_name == f"demo-{role}-config"
             text = cms[cm_name]["data"][key]
             content = json.loads(text) if backend == "mocker" else yaml.safe_load(text)
+            if backend == "mocker":  # disaggregated: see test_disaggregated_mocker_config_names_its_worker_type
+                assert content.pop("worker_type") == role
             assert content == ec["inline"]
             assert cms[cm_name]["metadata"]["labels"]["app.kubernetes.io/component"] == role
             assert re.fullmatch(r"[0-9a-f]{64}", annotations["checksum/extra-config"])
@@ -370,6 +372,19 @@ def test_mocker_inline_config_is_json_and_others_yaml(render):
     assert json.loads(mocker) == {"speedup_ratio": 10.0}
     vllm = configmaps(render(values_for("vllm", **inline)))["demo-decode-config"]["data"]["config.yaml"]
     assert vllm.strip() == "speedup_ratio: 10"
+
+
+def test_disaggregated_mocker_config_names_its_worker_type(render):
+    """mocker 1.4.0 ignores --disaggregation-mode once it reads --extra-engine-args; found by
+    running the rendered DGD locally (every request failed without it)."""
+    roles = {r: {"extraConfig": {"inline": {"speedup_ratio": 10.0}}} for r in ("decode", "prefill")}
+    cms = configmaps(render(values_for("mocker", disagg=True, **roles)))
+    for role in ("decode", "prefill"):
+        assert json.loads(cms[f"demo-{role}-config"]["data"]["config.yaml"]) == {"speedup_ratio": 10.0,
+                                                                                 "worker_type": role}
+    explicit = {"decode": {"extraConfig": {"inline": {"worker_type": "decode", "speedup_ratio": 2.0}}}}
+    cms = configmaps(render(values_for("mocker", disagg=True, **explicit)))
+    assert json.loads(cms["demo-decode-config"]["data"]["config.yaml"])["worker_type"] == "decode"
 
 
 def test_inline_config_given_as_text_is_kept_verbatim(render):

@@ -121,8 +121,13 @@ Call with (dict "root" $ "role" "decode").
 {{- if kindIs "string" $ec.inline -}}
 {{- $content = $ec.inline -}}
 {{- else if eq $v.model.backend.type "mocker" -}}
-{{- /* dynamo.mocker reads --extra-engine-args as JSON (JSON is also valid YAML). */ -}}
-{{- $content = printf "%s\n" (toPrettyJson $ec.inline) -}}
+{{- /* dynamo.mocker reads --extra-engine-args as JSON (JSON is also valid YAML). With that file
+it ignores --disaggregation-mode (1.4.0), so a disaggregated role also says its worker_type. */ -}}
+{{- $inline := deepCopy $ec.inline -}}
+{{- if $v.model.disaggregation -}}
+{{- $_ := set $inline "worker_type" ($inline.worker_type | default .role) -}}
+{{- end -}}
+{{- $content = printf "%s\n" (toPrettyJson $inline) -}}
 {{- else -}}
 {{- $content = printf "%s\n" (toYaml $ec.inline) -}}
 {{- end -}}

@@ -1,0 +1,212 @@
+"""Benchmarks with AIPerf: one argv builder for every place that runs it, and its results.
+
+`aiperf_argv` is shared by the Kubernetes benchmark Job (the chart renders its list) and the
+local runtime, so both measure the same thing. It follows Dynamo's own recipes
+(benchmarks/utils/genai.py, recipes/*/perf.yaml): synthetic prompts of a fixed length, a
+fixed output length forced with max_tokens/min_tokens/ignore_eos, one artifact dir per
+concurrency (`c<N>`).
+"""
+from __future__ import annotations
+
+import json
+import posixpath
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from composer import proc
+from composer.errors import ComposeError, UsageError
+
+EXPORT_JSON = "profile_export_aiperf.json"
+EXPORT_CSV = "profile_export_aiperf.csv"
+# HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE set to *any* value make aiperf 0.13.0 treat a local
+# tokenizer path as a hub repo id and fail, so the local run removes them from its env.
+OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+CHROME_HINT = ("aiperf plot made no PNGs: it renders with kaleido, which needs Google Chrome or Chromium "
+               "installed; the data is in the artifact dir (or run `aiperf plot --dashboard <dir>`)")
+
+# summary key -> (aiperf metric tag, unit label)
+STAT_METRICS = {
+    "ttft_ms": ("time_to_first_token", "ms"),
+    "itl_ms": ("inter_token_latency", "ms"),
+    "request_latency_ms": ("request_latency", "ms"),
+    "output_token_throughput_per_user": ("output_token_throughput_per_user", "tokens/s/user"),
+    "request_throughput": ("request_throughput", "requests/s"),
+    "output_token_throughput": ("output_token_throughput", "tokens/s"),
+}
+TABLE_ROWS = (
+    ("time to first token (ms)", "ttft_ms"),
+    ("inter-token latency (ms)", "itl_ms"),
+    ("request latency (ms)", "request_latency_ms"),
+    ("output tokens/s per user", "output_token_throughput_per_user"),
+    ("output tokens/s", "output_token_throughput"),
+    ("requests/s", "request_throughput"),
+)
+
+
+def aiperf_argv(*, model: str, url: str, tokenizer: str, concurrency: int, request_count: int, isl: int, osl: int,
+                artifact_dir: str, endpoint_type: str = "chat", streaming: bool = True,
+                warmup_request_count: int = 0, extra: Sequence[str] = ()) -> list[str]:
+    """`aiperf profile ...` for one concurrency. argv[0] is plain "aiperf": the Job's image has it
+    on PATH, the local runtime swaps in its venv's."""
+    for name, value, low in (("concurrency", concurrency, 1), ("request_count", request_count, 1),
+                             ("isl", isl, 1), ("osl", osl, 1), ("warmup_request_count", warmup_request_count, 0)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise UsageError(f"benchmark {name} must be an integer >= {low}, got {value!r}")
+    argv = ["aiperf", "profile", "--model", model, "--url", url, "--endpoint-type", endpoint_type]
+    if streaming:
+        argv.append("--streaming")
+    argv += [
+        "--tokenizer", tokenizer,
+        "--concurrency", str(concurrency),
+        "--request-count", str(request_count),
+        "--synthetic-input-tokens-mean", str(isl),
+        "--synthetic-input-tokens-stddev", "0",
+        "--output-tokens-mean", str(osl),
+        "--output-tokens-stddev", "0",
+        "--extra-inputs", f"max_tokens:{osl}",
+        "--extra-inputs", f"min_tokens:{osl}",
+        "--extra-inputs", "ignore_eos:true",
+        "--artifact-dir", artifact_dir,
+        "--ui-type", "none",
+    ]
+    if warmup_request_count:
+        argv += ["--warmup-request-count", str(warmup_request_count)]
+    return argv + list(extra)
+
+
+def sweep_argvs(concurrencies: Sequence[int], *, artifact_dir: str, request_count: int | None = None,
+                requests_per_concurrency: int = 10, **kwargs: Any) -> list[tuple[int, list[str]]]:
+    """One `aiperf_argv` per concurrency, each writing to `<artifact_dir>/c<N>`. Without a
+    fixed request_count, each level sends `requests_per_concurrency * N` (the recipes' 10x)."""
+    if not concurrencies:
+        raise UsageError("benchmark concurrency list is empty")
+    if len(set(concurrencies)) != len(concurrencies):
+        raise UsageError(f"benchmark concurrencies repeat: {list(concurrencies)}")
+    return [(c, aiperf_argv(concurrency=c, request_count=request_count or requests_per_concurrency * c,
+                            artifact_dir=posixpath.join(artifact_dir, f"c{c}"), **kwargs))
+            for c in concurrencies]
+
+
+def summarize(export: Mapping[str, Any]) -> dict[str, Any]:
+    """The numbers people compare, from aiperf 0.13.0's profile_export_aiperf.json."""
+    def value(tag: str, stat: str = "avg") -> float | None:
+        m = export.get(tag)
+        return m.get(stat) if isinstance(m, Mapping) else None
+
+    requests = value("request_count")
+    # error_request_count is only written when there were errors.
+    errors = value("error_request_count") or 0
+    phase = next((p for p in (export.get("input_config") or {}).get("phases") or [] if p.get("kind") == "profiling"), {})
+    out: dict[str, Any] = {
+        "requests": int(requests or 0),
+        "errors": int(errors),
+        "error_rate_pct": value("request_error_rate"),
+        "concurrency": phase.get("concurrency"),
+        "duration_s": value("benchmark_duration"),
+        "isl": value("input_sequence_length"),
+        "osl": value("output_sequence_length"),
+    }
+    for key, (tag, unit) in STAT_METRICS.items():
+        out[key] = {"avg": value(tag), "p50": value(tag, "p50"), "p99": value(tag, "p99"), "unit": unit}
+    if out["error_rate_pct"] is None:
+        total = out["requests"] + out["errors"]
+        out["error_rate_pct"] = 100.0 * out["errors"] / total if total else 0.0
+    return out
+
+
+def format_table(summary: Mapping[str, Any]) -> str:
+    """A plain text table of one summary."""
+    rows = [("metric", "avg", "p50", "p99")]
+    for label, key in TABLE_ROWS:
+        s = summary.get(key) or {}
+        rows.append((label, _num(s.get("avg")), _num(s.get("p50")), _num(s.get("p99"))))
+    width = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["  ".join([r[0].ljust(width[0])] + [r[i].rjust(width[i]) for i in (1, 2, 3)]) for r in rows]
+    foot = f"requests: {summary.get('requests', 0)}  errors: {summary.get('errors', 0)}"
+    if summary.get("concurrency") is not None:
+        foot = f"concurrency: {summary['concurrency']}  " + foot
+    if summary.get("duration_s") is not None:
+        foot += f"  duration: {summary['duration_s']:.2f} s"
+    return "\n".join(lines + [foot])
+
+
+def format_sweep(summaries: Sequence[Mapping[str, Any]]) -> str:
+    """One row per concurrency: the averages that show how a deployment scales."""
+    head = ("concurrency", "requests", "errors", "TTFT avg ms", "ITL avg ms", "req/s", "out tok/s")
+    rows = [head] + [(
+        str(s.get("concurrency")), str(s.get("requests")), str(s.get("errors")),
+        _num((s.get("ttft_ms") or {}).get("avg")), _num((s.get("itl_ms") or {}).get("avg")),
+        _num((s.get("request_throughput") or {}).get("avg")), _num((s.get("output_token_throughput") or {}).get("avg")),
+    ) for s in summaries]
+    width = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    return "\n".join("  ".join(c.rjust(width[i]) for i, c in enumerate(r)) for r in rows)
+
+
+def run_local(*, model: str, url: str, tokenizer: str, artifact_dir: Path, concurrencies: Sequence[int],
+              isl: int, osl: int, request_count: int | None = None, warmup_request_count: int = 0,
+              plots: bool = True, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run real `aiperf profile` (from the aiperf venv) for each concurrency against a local
+    frontend, then `aiperf plot` over all runs. Returns the summaries, artifact paths and the
+    wall time."""
+    from composer.local.venvs import require
+
+    say = progress or (lambda _m: None)
+    aiperf = str(require("aiperf", "aiperf"))
+    artifact_dir = Path(artifact_dir)
+    t0 = time.monotonic()
+    runs = []
+    # No DCGM exporter on a laptop: skip GPU telemetry instead of probing for it.
+    for c, argv in sweep_argvs(concurrencies, artifact_dir=str(artifact_dir), request_count=request_count,
+                               model=model, url=url, tokenizer=tokenizer, isl=isl, osl=osl,
+                               warmup_request_count=warmup_request_count, extra=("--no-gpu-telemetry",)):
+        run_dir = artifact_dir / f"c{c}"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        n = argv[argv.index("--request-count") + 1]
+        say(f"aiperf: concurrency {c}, {n} requests, ISL {isl}, OSL {osl}")
+        started = time.monotonic()
+        done = proc.run(_without_offline([aiperf, *argv[1:]]))
+        (run_dir / "aiperf-console.log").write_text(done.stdout + done.stderr)
+        export = run_dir / EXPORT_JSON
+        if done.returncode != 0 or not export.is_file():
+            raise ComposeError(f"aiperf failed (exit {done.returncode}) at concurrency {c}; "
+                               f"output in {run_dir / 'aiperf-console.log'}:\n" + _tail(done.stdout + done.stderr))
+        summary = summarize(json.loads(export.read_text()))
+        runs.append({"concurrency": c, "summary": summary, "artifact_dir": str(run_dir), "json": str(export),
+                     "csv": str(run_dir / EXPORT_CSV), "seconds": round(time.monotonic() - started, 3),
+                     "argv": [aiperf, *argv[1:]]})
+    plot_files: list[str] = []
+    plot_note = None
+    if plots:
+        say("aiperf plot")
+        plot_files, plot_note = _plot(aiperf, [Path(r["artifact_dir"]) for r in runs], artifact_dir / "plots")
+    return {"runs": runs, "artifact_dir": str(artifact_dir), "plots": plot_files, "plot_note": plot_note,
+            "seconds": round(time.monotonic() - t0, 3)}
+
+
+def _plot(aiperf: str, run_dirs: Sequence[Path], out: Path) -> tuple[list[str], str | None]:
+    done = proc.run([aiperf, "plot", *map(str, run_dirs), "--output", str(out)])
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "aiperf-plot-console.log").write_text(done.stdout + done.stderr)
+    files = sorted(str(p) for p in out.glob("*.png"))
+    if files:
+        return files, None
+    text = done.stdout + done.stderr
+    if "Chrome" in text:
+        return [], CHROME_HINT
+    return [], f"aiperf plot made no PNGs (exit {done.returncode}); see {out / 'aiperf-plot-console.log'}"
+
+
+def _without_offline(argv: list[str]) -> list[str]:
+    unset = [a for v in OFFLINE_VARS for a in ("-u", v)]
+    return ["env", *unset, *argv]
+
+
+def _num(x: Any) -> str:
+    if x is None:
+        return "-"
+    return f"{x:,.2f}"
+
+
+def _tail(text: str, lines: int = 20) -> str:
+    return "\n".join("  " + line for line in text.splitlines()[-lines:]) or "  (no output)"

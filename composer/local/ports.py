@@ -1,0 +1,77 @@
+"""Is a local TCP port free, and if not, who holds it? Reads /proc; starts no process."""
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from pathlib import Path
+from typing import Iterable
+
+from composer.local.graph import LOOPBACK
+
+
+def port_free(port: int, host: str = LOOPBACK) -> bool:
+    """True when we could bind `host:port` now (a listener on 0.0.0.0 also makes it busy)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            if e.errno in (errno.EADDRINUSE, errno.EACCES):
+                return False
+            raise
+    return True
+
+
+def holder(port: int, proc_root: Path = Path("/proc")) -> str | None:
+    """'pid 123 (python3 -m http.server)' for the process listening on `port`, if we can see it."""
+    inodes = _listening_inodes(port, proc_root)
+    if not inodes:
+        return None
+    for pid_dir in proc_root.iterdir():
+        if not pid_dir.name.isdigit():
+            continue
+        try:
+            fds = list((pid_dir / "fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink(fd)
+            except OSError:
+                continue
+            if link.startswith("socket:[") and link[8:-1] in inodes:
+                return f"pid {pid_dir.name} ({_cmdline(pid_dir)})"
+    return "a process we cannot inspect"
+
+
+def conflicts(ports: Iterable[int]) -> list[str]:
+    """One line per busy port: 'port 18000 is in use by pid 42 (...)'."""
+    out = []
+    for port in ports:
+        if not port_free(port):
+            who = holder(port)
+            out.append(f"port {port} is in use" + (f" by {who}" if who else ""))
+    return out
+
+
+def _listening_inodes(port: int, proc_root: Path) -> set[str]:
+    found: set[str] = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = (proc_root / "net" / table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if len(cols) > 9 and cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                found.add(cols[9])
+    return found
+
+
+def _cmdline(pid_dir: Path) -> str:
+    try:
+        parts = (pid_dir / "cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "?"
+    text = " ".join(p.decode(errors="replace") for p in parts if p)
+    return text if len(text) <= 80 else text[:77] + "..."

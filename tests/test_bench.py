@@ -1,0 +1,171 @@
+"""AIPerf argv, result summaries, and the local run's plumbing (aiperf faked at the process boundary)."""
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from composer import bench
+from composer.errors import ComposeError, UsageError
+
+# A real aiperf 0.13.0 export (4 concurrent streams, 40 requests against a 1.4.0 mocker).
+SAMPLE = Path(__file__).parent / "support" / "aiperf-0.13.0-profile_export_aiperf.json"
+
+COMMON = dict(model="Qwen/Qwen3-0.6B", url="http://127.0.0.1:8000", tokenizer="Qwen/Qwen3-0.6B",
+              isl=64, osl=16)
+
+
+def test_aiperf_argv_follows_the_dynamo_recipe():
+    assert bench.aiperf_argv(**COMMON, concurrency=4, request_count=40, artifact_dir="/results/c4") == [
+        "aiperf", "profile", "--model", "Qwen/Qwen3-0.6B", "--url", "http://127.0.0.1:8000",
+        "--endpoint-type", "chat", "--streaming",
+        "--tokenizer", "Qwen/Qwen3-0.6B",
+        "--concurrency", "4", "--request-count", "40",
+        "--synthetic-input-tokens-mean", "64", "--synthetic-input-tokens-stddev", "0",
+        "--output-tokens-mean", "16", "--output-tokens-stddev", "0",
+        "--extra-inputs", "max_tokens:16", "--extra-inputs", "min_tokens:16", "--extra-inputs", "ignore_eos:true",
+        "--artifact-dir", "/results/c4", "--ui-type", "none",
+    ]
+
+
+def test_aiperf_argv_options():
+    argv = bench.aiperf_argv(**COMMON, concurrency=1, request_count=10, artifact_dir="a", endpoint_type="completions",
+                             streaming=False, warmup_request_count=2, extra=("--random-seed", "100"))
+    assert argv[6:9] == ["--endpoint-type", "completions", "--tokenizer"]
+    assert "--streaming" not in argv
+    assert argv[-4:] == ["--warmup-request-count", "2", "--random-seed", "100"]
+
+
+@pytest.mark.parametrize("bad", [dict(concurrency=0), dict(request_count=0), dict(isl=0), dict(osl=-1),
+                                 dict(concurrency=True), dict(concurrency="4"), dict(warmup_request_count=-1)])
+def test_aiperf_argv_rejects_nonsense(bad):
+    kw = {**COMMON, "concurrency": 1, "request_count": 10, "artifact_dir": "a", **bad}
+    with pytest.raises(UsageError, match="benchmark .* must be an integer"):
+        bench.aiperf_argv(**kw)
+
+
+def test_sweep_writes_one_dir_per_concurrency_with_ten_requests_each():
+    sweep = bench.sweep_argvs([1, 4, 16], artifact_dir="/results/run", **COMMON)
+    assert [(c, a[a.index("--request-count") + 1], a[a.index("--artifact-dir") + 1]) for c, a in sweep] == [
+        (1, "10", "/results/run/c1"), (4, "40", "/results/run/c4"), (16, "160", "/results/run/c16")]
+    assert sweep[1][1] == bench.aiperf_argv(**COMMON, concurrency=4, request_count=40, artifact_dir="/results/run/c4")
+
+
+def test_sweep_with_a_fixed_request_count():
+    sweep = bench.sweep_argvs([2, 8], artifact_dir="out", request_count=20, **COMMON)
+    assert [a[a.index("--request-count") + 1] for _, a in sweep] == ["20", "20"]
+
+
+@pytest.mark.parametrize("levels, message", [([], "list is empty"), ([2, 2], "repeat")])
+def test_sweep_rejects_bad_lists(levels, message):
+    with pytest.raises(UsageError, match=message):
+        bench.sweep_argvs(levels, artifact_dir="out", **COMMON)
+
+
+def test_summarize_the_sample():
+    data = json.loads(SAMPLE.read_text())
+    s = bench.summarize(data)
+    assert (s["requests"], s["errors"], s["error_rate_pct"], s["concurrency"]) == (40, 0, 0.0, 4)
+    assert s["ttft_ms"] == {"avg": data["time_to_first_token"]["avg"], "p50": data["time_to_first_token"]["p50"],
+                            "p99": data["time_to_first_token"]["p99"], "unit": "ms"}
+    assert s["ttft_ms"]["avg"] == pytest.approx(43.8391, abs=1e-4)
+    assert s["itl_ms"]["p99"] == data["inter_token_latency"]["p99"]
+    assert s["request_throughput"] == {"avg": data["request_throughput"]["avg"], "p50": None, "p99": None,
+                                       "unit": "requests/s"}
+    assert s["output_token_throughput"]["avg"] == data["output_token_throughput"]["avg"]
+    assert s["output_token_throughput_per_user"]["p50"] == data["output_token_throughput_per_user"]["p50"]
+    assert (s["isl"], s["osl"]) == (64.0, 16.0)
+    assert s["duration_s"] == data["benchmark_duration"]["avg"]
+
+
+def test_summarize_counts_errors_which_aiperf_only_writes_when_there_are_some():
+    data = json.loads(SAMPLE.read_text())
+    data["request_count"]["avg"] = 37.0
+    data["error_request_count"] = {"unit": "requests", "avg": 3.0}
+    data["request_error_rate"] = {"unit": "%", "avg": 7.5}
+    s = bench.summarize(data)
+    assert (s["requests"], s["errors"], s["error_rate_pct"]) == (37, 3, 7.5)
+    del data["request_error_rate"]
+    assert bench.summarize(data)["error_rate_pct"] == 7.5
+    assert bench.summarize({})["requests"] == 0
+
+
+def test_format_table():
+    s = bench.summarize(json.loads(SAMPLE.read_text()))
+    lines = bench.format_table(s).splitlines()
+    assert lines[0].split() == ["metric", "avg", "p50", "p99"]
+    assert lines[1].split()[-3:] == [f"{s['ttft_ms'][k]:,.2f}" for k in ("avg", "p50", "p99")]
+    assert lines[5].split()[-3:] == [f"{s['output_token_throughput']['avg']:,.2f}", "-", "-"]
+    assert lines[-1] == f"concurrency: 4  requests: 40  errors: 0  duration: {s['duration_s']:.2f} s"
+    assert len({len(line) for line in lines[:-1]}) == 1  # aligned columns
+
+
+def test_format_sweep():
+    s = bench.summarize(json.loads(SAMPLE.read_text()))
+    t = bench.format_sweep([s, {**s, "concurrency": 16}]).splitlines()
+    assert t[0].split()[:3] == ["concurrency", "requests", "errors"]
+    assert [row.split()[0] for row in t[1:]] == ["4", "16"]
+
+
+# -- run_local, with aiperf faked at the process boundary --------------------------------------
+
+@pytest.fixture
+def aiperf_venv(tmp_path, monkeypatch):
+    exe = tmp_path / "venvs/aiperf-0.13.0/bin/aiperf"
+    exe.parent.mkdir(parents=True)
+    exe.write_text("#!/bin/sh\nexit 1\n")
+    exe.chmod(0o755)
+    monkeypatch.setenv("COMPOSE_VENVS", str(tmp_path / "venvs"))
+    return str(exe)
+
+
+def _profile(export, returncode=0):
+    def callback(process):
+        argv = process.args
+        out = Path(argv[argv.index("--artifact-dir") + 1])
+        out.mkdir(parents=True, exist_ok=True)
+        data = copy.deepcopy(export)
+        data["input_config"]["phases"][0]["concurrency"] = int(argv[argv.index("--concurrency") + 1])
+        (out / bench.EXPORT_JSON).write_text(json.dumps(data))
+    return callback
+
+
+def test_run_local_runs_each_level_then_plots(fp, aiperf_venv, tmp_path):
+    export = json.loads(SAMPLE.read_text())
+    unset = ["env", "-u", "HF_HUB_OFFLINE", "-u", "TRANSFORMERS_OFFLINE", aiperf_venv]
+    fp.register([*unset, "profile", fp.any()], callback=_profile(export), occurrences=2)
+    fp.register([aiperf_venv, "plot", fp.any()], stdout="Kaleido requires Google Chrome to be installed.")
+    seen = []
+    result = bench.run_local(model="m", url="http://127.0.0.1:1", tokenizer="/snap", artifact_dir=tmp_path / "b",
+                             concurrencies=[1, 4], isl=64, osl=16, request_count=20, progress=seen.append)
+    assert [r["summary"]["concurrency"] for r in result["runs"]] == [1, 4]
+    assert [r["artifact_dir"] for r in result["runs"]] == [str(tmp_path / "b/c1"), str(tmp_path / "b/c4")]
+    assert result["runs"][1]["argv"] == [aiperf_venv] + bench.aiperf_argv(
+        model="m", url="http://127.0.0.1:1", tokenizer="/snap", concurrency=4, request_count=20, isl=64, osl=16,
+        artifact_dir=str(tmp_path / "b/c4"), extra=("--no-gpu-telemetry",))[1:]
+    assert list(fp.calls[2]) == [aiperf_venv, "plot", str(tmp_path / "b/c1"), str(tmp_path / "b/c4"),
+                                 "--output", str(tmp_path / "b/plots")]
+    assert (result["plots"], result["plot_note"]) == ([], bench.CHROME_HINT)
+    assert seen == ["aiperf: concurrency 1, 20 requests, ISL 64, OSL 16",
+                    "aiperf: concurrency 4, 20 requests, ISL 64, OSL 16", "aiperf plot"]
+
+
+def test_run_local_reports_a_failed_aiperf_with_its_output(fp, aiperf_venv, tmp_path):
+    fp.register(["env", fp.any()], returncode=2, stderr="TokenizerError: Failed to load tokenizer '/snap'")
+    with pytest.raises(ComposeError, match=r"(?s)aiperf failed \(exit 2\) at concurrency 1; output in .*"
+                                           r"aiperf-console.log:\n  TokenizerError"):
+        bench.run_local(model="m", url="u", tokenizer="/snap", artifact_dir=tmp_path / "b", concurrencies=[1],
+                        isl=8, osl=8, plots=False)
+
+
+def test_run_local_needs_the_venv(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPOSE_VENVS", str(tmp_path))
+    with pytest.raises(ComposeError, match="aiperf 0.13.0 is not installed"):
+        bench.run_local(model="m", url="u", tokenizer="t", artifact_dir=tmp_path, concurrencies=[1], isl=1, osl=1)
+
+
+def test_offline_vars_are_removed_for_aiperf():
+    assert os.path.basename(bench._without_offline(["x"])[0]) == "env"

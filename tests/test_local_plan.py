@@ -1,0 +1,305 @@
+"""The local runtime's pure parts: DGD -> processes, $(VAR) expansion, the stand-in model, ports, venvs."""
+from __future__ import annotations
+
+import json
+import re
+import socket
+from pathlib import Path
+
+import pytest
+
+from composer import proc
+from composer.errors import ComposeError, UsageError
+from composer.local import graph, ports, standin, venvs
+from composer.local.graph import ProcessSpec, expand, plan_processes, served_model
+from tests.support.local_dgd import MODEL, mocker_docs
+
+PY = "/venv/bin/python"
+STATE = Path("/state")
+MODEL_ENV = {"HF_HOME": "/state/hf", "HF_HUB_OFFLINE": "1"}
+PLANES = ("--discovery-backend", "file", "--request-plane", "tcp", "--event-plane", "zmq")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def plan(docs, **kw):
+    return plan_processes(docs, python=PY, state_dir=STATE, http_port=18000, model_env=MODEL_ENV, **kw)
+
+
+def base_env(**extra):
+    return {"DYN_NAMESPACE": "qwen-local", "DYN_FILE_KV": "/state/kv", "DYN_TCP_RPC_HOST": "127.0.0.1",
+            "DYN_TCP_RESPONSE_STREAM_HOST": "lo", "DYN_SDK_DISABLE_ANSI_LOGGING": "1", "PYTHONUNBUFFERED": "1",
+            **MODEL_ENV, **extra}
+
+
+def worker_env(port, config):
+    # HF_HOME=/model-cache from the chart loses to the local model env; HF_TOKEN (a secretKeyRef) is gone.
+    return base_env(DYNAMO_EXTRA_CONFIG=config, DYN_SYSTEM_HOST="127.0.0.1", DYN_SYSTEM_PORT=str(port))
+
+
+# -- plan_processes ----------------------------------------------------------------------------
+
+def test_aggregated_round_robin_is_a_frontend_and_one_mocker():
+    config = "/state/config/decode/extra-config/config.yaml"
+    assert plan(mocker_docs()) == [
+        ProcessSpec(
+            name="frontend-0", component="frontend", role="frontend",
+            argv=(PY, "-m", "dynamo.frontend", *PLANES, "--http-host", "127.0.0.1", "--http-port", "18000"),
+            env=base_env(DYN_ROUTER_MODE="round-robin"), ports=(18000,)),
+        ProcessSpec(
+            name="decode-0", component="decode", role="worker",
+            argv=(PY, "-m", "dynamo.mocker", "--model-path", MODEL, "--model-name", MODEL,
+                  "--extra-engine-args", config, *PLANES),
+            env=worker_env(18001, config), ports=(18001,),
+            files=((Path(config), '{"speedup_ratio": 10.0}'),)),
+    ]
+
+
+def test_disaggregated_kv_gives_each_replica_its_own_system_port():
+    specs = plan(mocker_docs(disagg=True, router="kv", decode_replicas=2))
+    assert [(s.name, s.role, s.ports, s.env.get("DYN_SYSTEM_PORT")) for s in specs] == [
+        ("frontend-0", "frontend", (18000,), None),
+        ("decode-0", "decode", (18001,), "18001"),
+        ("decode-1", "decode", (18002,), "18002"),
+        ("prefill-0", "prefill", (18003,), "18003"),
+    ]
+    assert specs[0].env["DYN_ROUTER_MODE"] == "kv"
+    assert specs[3].argv[3:11] == ("--model-path", MODEL, "--model-name", MODEL,
+                                   "--disaggregation-mode", "prefill",
+                                   "--extra-engine-args", "/state/config/prefill/extra-config/config.yaml")
+
+
+def test_system_ports_can_start_elsewhere():
+    specs = plan(mocker_docs(decode_replicas=3), system_port_base=19500)
+    assert [s.ports for s in specs] == [(18000,), (19500,), (19501,), (19502,)]
+
+
+def test_disaggregated_mocker_config_gets_its_worker_type_locally():
+    specs = plan(mocker_docs(disagg=True))
+    files = {s.name: json.loads(s.files[0][1]) for s in specs[1:]}
+    assert files == {"decode-0": {"speedup_ratio": 10.0, "worker_type": "decode"},
+                     "prefill-0": {"speedup_ratio": 10.0, "worker_type": "prefill"}}
+    assert "ignores --disaggregation-mode" in specs[1].notes[0]
+
+
+def test_a_worker_type_already_in_the_config_is_kept():
+    specs = plan(mocker_docs(disagg=True, engine={"worker_type": "prefill", "speedup_ratio": 1}))
+    assert json.loads(specs[2].files[0][1]) == {"worker_type": "prefill", "speedup_ratio": 1}
+    assert specs[2].notes == ()
+
+
+def test_flags_we_own_replace_the_charts():
+    docs = mocker_docs()
+    fe = docs[0]["spec"]["components"][0]["podTemplate"]["spec"]["containers"][0]
+    fe["args"] = ["--request-plane", "nats", "--http-port=9000", "--router-temperature", "0.5"]
+    worker = docs[0]["spec"]["components"][1]["podTemplate"]["spec"]["containers"][0]
+    worker["args"] = ["--model-path", MODEL, "--discovery-backend=etcd", "--event-plane", "nats"]
+    fe_spec, w_spec = plan(docs)
+    assert fe_spec.argv[3:] == ("--router-temperature", "0.5", *PLANES, "--http-host", "127.0.0.1", "--http-port", "18000")
+    assert w_spec.argv[3:] == ("--model-path", MODEL, *PLANES)
+
+
+def test_env_values_expand_earlier_entries_and_dgd_env_comes_first():
+    docs = mocker_docs()
+    docs[0]["spec"]["env"] = [{"name": "ROOT", "value": "/opt"}]
+    worker = docs[0]["spec"]["components"][1]["podTemplate"]["spec"]["containers"][0]
+    worker["env"] = [{"name": "A", "value": "$(ROOT)/a"}, {"name": "B", "value": "$(A)/b $(LATER)"},
+                     {"name": "LATER", "value": "x"}]
+    worker["args"] = ["--model-path", "$(B)", "--n", "$$(A)"]
+    spec = plan(docs)[1]
+    assert (spec.env["A"], spec.env["B"]) == ("/opt/a", "/opt/a/b $(LATER)")
+    assert spec.argv[3:7] == ("--model-path", "/opt/a/b $(LATER)", "--n", "$(A)")
+
+
+def test_frontend_defaults_and_one_replica_only():
+    docs = mocker_docs()
+    docs[0]["spec"]["components"][0]["replicas"] = 2
+    docs[0]["spec"]["components"][0]["podTemplate"] = {}
+    docs[0]["spec"]["components"].append({"name": "planner", "type": "planner"})
+    specs = plan(docs)
+    assert [s.name for s in specs] == ["frontend-0", "decode-0"]
+    assert specs[0].argv[:3] == (PY, "-m", "dynamo.frontend")
+    assert specs[0].notes == ("component planner (type planner) is not run locally",
+                              "frontend replicas: 2 -> 1 locally (one HTTP port)")
+
+
+def test_sub_path_mount_points_at_the_file():
+    docs = mocker_docs()
+    pod = docs[0]["spec"]["components"][1]["podTemplate"]["spec"]
+    pod["containers"][0]["volumeMounts"] = [{"name": "extra-config", "mountPath": "/etc/mocker.json",
+                                             "subPath": "config.yaml"}]
+    pod["containers"][0]["env"][0]["value"] = "/etc/mocker.json"
+    spec = plan(docs)[1]
+    assert spec.env["DYNAMO_EXTRA_CONFIG"] == "/state/config/decode/extra-config/config.yaml"
+    assert spec.files[0][0] == Path("/state/config/decode/extra-config/config.yaml")
+
+
+def test_all_configmap_keys_when_no_items():
+    docs = mocker_docs()
+    docs[0]["spec"]["components"][1]["podTemplate"]["spec"]["volumes"][0]["configMap"].pop("items")
+    docs[1]["data"]["other.json"] = "{}"
+    assert [str(p) for p, _ in plan(docs)[1].files] == [
+        "/state/config/decode/extra-config/config.yaml", "/state/config/decode/extra-config/other.json"]
+
+
+def test_served_model():
+    assert served_model(mocker_docs(disagg=True)) == MODEL
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: d.pop(0), "expected one DynamoGraphDeployment in the rendered chart, found 0"),
+    (lambda d: d.append(dict(d[0])), "found 2"),
+    (lambda d: d[0].update(apiVersion="nvidia.com/v1alpha1"), "local runs read nvidia.com/v1beta1 only"),
+    (lambda d: d[0]["spec"]["components"].pop(0), "exactly one component of type frontend, found 0"),
+    (lambda d: _container(d)["command"].__setitem__(2, "dynamo.vllm"), "dynamo.vllm, which needs a GPU"),
+    (lambda d: _container(d).update(command=["/bin/sh", "-c"], args=["python3 -m dynamo.mocker"]),
+     "runs `/bin/sh -c python3 -m dynamo.mocker ...`"),
+    (lambda d: _container(d).pop("command"), "component decode (type worker) has no command"),
+    (lambda d: d.pop(1), "ConfigMap 'qwen-local-decode-config' (volume extra-config) is not in the rendered chart"),
+    (lambda d: d[1].update(data={}), "has no key 'config.yaml'"),
+])
+def test_bad_graphs_are_usage_errors(mutate, message):
+    docs = mocker_docs()
+    mutate(docs)
+    with pytest.raises(UsageError, match=re.escape(message)):
+        plan(docs)
+
+
+def test_two_processes_on_one_port_is_refused():
+    with pytest.raises(UsageError, match="port 18001 is used by both frontend-0 and decode-0"):
+        plan_processes(mocker_docs(), python=PY, state_dir=STATE, http_port=18001, model_env={},
+                       system_port_base=18001)
+
+
+def test_system_ports_must_fit_dynamos_i16():
+    with pytest.raises(UsageError, match="decode-0: system port 32768 is above 32767"):
+        plan(mocker_docs(), system_port_base=32768)
+    assert plan(mocker_docs(), system_port_base=32767)[1].ports == (32767,)
+
+
+def _container(docs):
+    return docs[0]["spec"]["components"][1]["podTemplate"]["spec"]["containers"][0]
+
+
+# -- $(VAR) expansion, as the kubelet does it --------------------------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("$(A)", "1"),
+    ("x$(A)y$(B)z", "x1y2z"),
+    ("$(MISSING)", "$(MISSING)"),
+    ("$$(A)", "$(A)"),
+    ("$$$(A)", "$1"),
+    ("$$", "$"),
+    ("$A", "$A"),
+    ("$(A", "$(A"),
+    ("$", "$"),
+    ("$()", "$()"),
+    ("a $(A) $(A)", "a 1 1"),
+])
+def test_expand_like_kubelet(text, expected):
+    assert expand(text, {"A": "1", "B": "2"}) == expected
+
+
+# -- the stand-in model ------------------------------------------------------------------------
+
+# The stand-in's content hash. If this changes, the generated files changed: bump STANDIN_VERSION.
+STANDIN_REVISION = "5555865dd6ca4d67365c330aa39f0a2c8171eb1c"
+
+
+def test_standin_is_deterministic():
+    files = standin.standin_files(MODEL)
+    assert standin.standin_files(MODEL) == files
+    assert standin.revision(files) == STANDIN_REVISION
+    vocab = json.loads(files["tokenizer.json"])["model"]["vocab"]
+    assert len(vocab) == standin.VOCAB_SIZE == 32000
+    assert len(set(vocab.values())) == len(vocab)
+    assert "chat_template" in json.loads(files["tokenizer_config.json"])
+
+
+def test_standin_is_seeded_as_an_offline_hub_snapshot_and_reused(tmp_path):
+    source = standin.prepare_model(MODEL, tmp_path / "state", environ={"HF_HOME": str(tmp_path / "user-hf")})
+    snap = tmp_path / "state/hf/hub/models--Qwen--Qwen3-0.6B/snapshots" / STANDIN_REVISION
+    assert (source.kind, source.snapshot, source.hf_home) == ("stand-in", snap, tmp_path / "state/hf")
+    assert source.env == {"HF_HOME": str(tmp_path / "state/hf"), "HF_HUB_CACHE": str(tmp_path / "state/hf/hub"),
+                          "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    assert (snap.parent.parent / "refs/main").read_text() == STANDIN_REVISION
+    assert sorted(p.name for p in snap.iterdir()) == ["config.json", "generation_config.json", "tokenizer.json",
+                                                     "tokenizer_config.json"]
+    mtimes = {p.name: p.stat().st_mtime_ns for p in snap.iterdir()}
+    standin.prepare_model(MODEL, tmp_path / "state", environ={"HF_HOME": str(tmp_path / "user-hf")})
+    assert {p.name: p.stat().st_mtime_ns for p in snap.iterdir()} == mtimes
+
+
+def test_a_model_in_the_users_hf_cache_is_used_as_is(tmp_path):
+    repo = tmp_path / "hf/hub/models--Qwen--Qwen3-0.6B"
+    snap = repo / "snapshots/abc123"
+    snap.mkdir(parents=True)
+    for name in standin.REQUIRED_FILES:
+        (snap / name).write_text("{}")
+    (repo / "refs").mkdir()
+    (repo / "refs/main").write_text("abc123\n")
+    source = standin.prepare_model(MODEL, tmp_path / "state", environ={"HF_HOME": str(tmp_path / "hf")})
+    assert (source.kind, source.snapshot) == ("cache", snap)
+    assert source.env["HF_HOME"] == str(tmp_path / "hf")
+    assert not (tmp_path / "state/hf").exists()
+
+
+def test_hf_cache_location_follows_hugging_face_rules():
+    assert standin.user_hf_home({"XDG_CACHE_HOME": "/x"}) == Path("/x/huggingface")
+    assert standin.user_hf_home({"HF_HOME": "/h", "XDG_CACHE_HOME": "/x"}) == Path("/h")
+    assert standin.user_hub_cache({"HF_HOME": "/h"}) == Path("/h/hub")
+    assert standin.user_hub_cache({"HF_HOME": "/h", "HF_HUB_CACHE": "/c"}) == Path("/c")
+
+
+@pytest.mark.skipif(not venvs.venv_bin("ai-dynamo", "python").exists(), reason="ai-dynamo venv not installed")
+def test_standin_tokenizer_decodes_mocker_ids_to_words(tmp_path):
+    """The mocker emits ids in the 1000-2000 range: each must decode to a word that encodes back
+    to one token, or AIPerf finds no content and ISL/OSL counts drift."""
+    snap = standin.seed_standin(tmp_path, MODEL)
+    script = (
+        "import sys; from tokenizers import Tokenizer\n"
+        "t = Tokenizer.from_file(sys.argv[1] + '/tokenizer.json')\n"
+        "words = [t.decode([i]) for i in range(1000, 2000)]\n"
+        "assert all(words), 'empty decode'\n"
+        "assert t.encode(' '.join(words)).ids == list(range(1000, 2000))\n"
+        "assert t.encode('<unk> <unk>').ids == [3, 3]\n"
+        "print(t.encode('<|im_start|>user').ids)\n")
+    done = proc.run([str(venvs.venv_bin("ai-dynamo", "python")), "-c", script, str(snap)])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[1, 3]"
+
+
+# -- ports ---------------------------------------------------------------------------------------
+
+def test_a_busy_port_is_named_with_its_holder():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert not ports.port_free(port)
+        [line] = ports.conflicts([port])
+        assert line.startswith(f"port {port} is in use by pid {__import__('os').getpid()} (")
+    assert ports.port_free(port)
+    assert ports.conflicts([port]) == []
+
+
+# -- venvs ---------------------------------------------------------------------------------------
+
+def test_venv_locations_honour_compose_venvs():
+    assert venvs.venv_path("ai-dynamo", {"COMPOSE_VENVS": "/v"}) == Path("/v/ai-dynamo-1.4.0")
+    assert venvs.venv_path("aiperf", {"COMPOSE_VENVS": "/v"}) == Path("/v/aiperf-0.13.0")
+    assert venvs.venv_path("aiperf", {}) == Path.home() / ".cache/dynamo-compose/venvs/aiperf-0.13.0"
+
+
+def test_a_missing_venv_says_how_to_install_it(tmp_path):
+    with pytest.raises(ComposeError, match="ai-dynamo 1.4.0 is not installed .* run scripts/install-local-runtime"):
+        venvs.require("ai-dynamo", "python", {"COMPOSE_VENVS": str(tmp_path)})
+
+
+def test_install_script_pins_match_the_code():
+    script = (REPO / "scripts/install-local-runtime").read_text()
+    assert f"AI_DYNAMO_VERSION={venvs.PINS['ai-dynamo']}\n" in script
+    assert f"AIPERF_VERSION={venvs.PINS['aiperf']}\n" in script
+
+
+def test_loopback_interface_name():
+    assert graph.LOOPBACK_IFACE in ("lo", "lo0")

@@ -1,0 +1,201 @@
+"""up/status/down with real but tiny processes: a fake frontend (stdlib HTTP server) and
+stand-in workers. Dynamo itself runs in test_local_e2e.py."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import textwrap
+import time
+
+import pytest
+
+from composer import proc
+from composer.errors import ComposeError
+from composer.local import runtime
+from composer.local.graph import ProcessSpec
+
+MODEL = "Qwen/Qwen3-0.6B"
+
+FAKE_FRONTEND = textwrap.dedent("""
+    import json, sys, time
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    port, model, delay = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+    start = time.monotonic()
+    class H(BaseHTTPRequestHandler):
+        def reply(self, body):
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        def do_GET(self):
+            ready = time.monotonic() - start > delay
+            self.reply({"data": [{"id": model}] if ready else []} if self.path == "/v1/models" else {"status": "healthy"})
+        def do_POST(self):
+            self.rfile.read(int(self.headers["content-length"]))
+            self.reply({"choices": [{"message": {"content": "hi"}}]})
+        def log_message(self, *a):
+            pass
+    print("fake frontend on", port, flush=True)
+    HTTPServer(("127.0.0.1", port), H).serve_forever()
+""")
+SLEEPER = "import time; print('worker up', flush=True); time.sleep(300)"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def fake(tmp_path):
+    script = tmp_path / "fake_frontend.py"
+    script.write_text(FAKE_FRONTEND)
+    port = free_port()
+
+    def specs(*, delay=0.0, worker=SLEEPER, model=MODEL):
+        return [
+            ProcessSpec("frontend-0", "frontend", "frontend", (sys.executable, str(script), str(port), model, str(delay)),
+                        {}, (port,)),
+            ProcessSpec("decode-0", "decode", "worker", (sys.executable, "-c", worker), {}, (),
+                        files=((tmp_path / "state/config/decode/c/config.yaml", '{"a": 1}'),)),
+        ]
+    return specs
+
+
+@pytest.fixture
+def state(tmp_path):
+    d = tmp_path / "state"
+    yield d
+    runtime.down(d, grace=1)  # never leave a process behind, whatever the test did
+
+
+def test_up_status_down(fake, state):
+    seen = []
+    result = runtime.up(fake(delay=0.5), state, MODEL, timeout=30, progress=seen.append)
+    pids = [p["pid"] for p in result["processes"]]
+    assert result["url"] == f"http://127.0.0.1:{result['processes'][0]['ports'][0]}"
+    assert 0.5 <= result["ready_seconds"] < 30
+    assert seen[:2] == [f"started frontend-0 (pid {pids[0]})", f"started decode-0 (pid {pids[1]})"]
+    assert "frontend up; waiting for a worker to register Qwen/Qwen3-0.6B" in seen and seen[-1] == "ready"
+    saved = json.loads((state / "state.json").read_text())
+    assert [p["start_ticks"] for p in saved["processes"]] == [proc.start_ticks(p) for p in pids]
+    assert saved["processes"][1]["argv"] == list(fake()[1].argv)
+    assert (state / "config/decode/c/config.yaml").read_text() == '{"a": 1}'
+    assert "worker up" in (state / "logs/decode-0.log").read_text()
+
+    st = runtime.status(state)
+    assert st["running"] and [p["alive"] for p in st["processes"]] == [True, True]
+    assert st["frontend"] == {"url": result["url"], "reachable": True, "healthy": True, "models": [MODEL],
+                              "serving": True}
+
+    assert runtime.down(state) == {"stopped": ["frontend-0", "decode-0"], "already_exited": [], "pids": pids}
+    assert not any(proc.alive(p) or proc.group_members(p) for p in pids)
+    assert not (state / "state.json").exists()
+    assert runtime.status(state) == {"running": False, "processes": [], "state_file": None}
+    assert runtime.down(state) == {"stopped": [], "already_exited": [], "pids": []}
+
+
+def test_a_worker_dying_at_start_stops_the_rest_and_shows_its_log(fake, state):
+    seen = []
+    with pytest.raises(ComposeError) as err:
+        runtime.up(fake(delay=60, worker="import sys; print('boom: no model'); sys.exit(3)"), state, MODEL,
+                   timeout=30, progress=seen.append)
+    text = str(err.value)
+    assert text.startswith(f"decode-0 exited with code 3 while starting; last lines of {state}/logs/decode-0.log:\n")
+    assert text.endswith("\n  boom: no model")
+    assert not (state / "state.json").exists()
+    frontend = int(seen[0].split("pid ")[1].rstrip(")"))
+    assert not proc.alive(frontend) and proc.group_members(frontend) == []
+
+
+def test_a_busy_port_is_refused_before_anything_starts(fake, state):
+    specs = fake()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", specs[0].ports[0]))
+        s.listen()
+        with pytest.raises(ComposeError, match=rf"port {specs[0].ports[0]} is in use by pid {os.getpid()} \("):
+            runtime.up(specs, state, MODEL, timeout=5)
+    assert not (state / "logs").exists()
+
+
+def test_a_second_up_is_refused_while_one_runs(fake, state):
+    runtime.up(fake(), state, MODEL, timeout=30)
+    with pytest.raises(ComposeError, match="a local graph is already running from .*frontend-0 \\(pid \\d+\\)"):
+        runtime.up(fake(), state, MODEL, timeout=30)
+
+
+def test_not_ready_in_time_names_the_phase(fake, state):
+    with pytest.raises(ComposeError, match="not ready after 1s: frontend up; waiting for a worker to register"):
+        runtime.up(fake(delay=60), state, MODEL, timeout=1)
+    assert not (state / "state.json").exists()
+
+
+def test_ctrl_c_while_waiting_stops_everything(fake, state):
+    started = []
+
+    def progress(msg):
+        if msg.startswith("started"):
+            started.append(int(msg.rsplit(" ", 1)[1].rstrip(")")))
+        if msg.startswith("waiting"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        runtime.up(fake(delay=60), state, MODEL, timeout=30, progress=progress)
+    assert len(started) == 2 and not any(proc.alive(p) for p in started)
+    assert not (state / "state.json").exists()
+
+
+def test_down_kills_what_ignores_sigterm_and_its_children(fake, state):
+    stubborn = ("import signal, subprocess, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                "subprocess.Popen(['sleep', '300']); print('up', flush=True); time.sleep(300)")
+    result = runtime.up(fake(worker=stubborn), state, MODEL, timeout=30)
+    worker = result["processes"][1]["pid"]
+    _wait_for(lambda: len(proc.group_members(worker)) == 2)
+    t0 = time.monotonic()
+    assert runtime.down(state, grace=0.5)["stopped"] == ["frontend-0", "decode-0"]
+    assert time.monotonic() - t0 < 10
+    assert proc.group_members(worker) == [] and not proc.alive(worker)
+
+
+def test_down_leaves_alone_a_pid_that_is_no_longer_ours(tmp_path):
+    log = tmp_path / "other.log"
+    other = proc.spawn([sys.executable, "-c", "import time; time.sleep(300)"], log=log)
+    try:
+        runtime.write_state(tmp_path, {"version": 1, "url": "http://127.0.0.1:1", "processes": [
+            {"name": "decode-0", "component": "decode", "role": "worker", "pid": other.pid,
+             "start_ticks": (proc.start_ticks(other.pid) or 0) + 1, "ports": [], "log": str(log)}]})
+        assert runtime.down(tmp_path) == {"stopped": [], "already_exited": ["decode-0"], "pids": [other.pid]}
+        assert other.poll() is None
+    finally:
+        proc.stop(other)
+
+
+def test_down_stops_children_a_dead_leader_left_behind(tmp_path):
+    log = tmp_path / "leader.log"
+    leader = proc.spawn([sys.executable, "-c", "import subprocess; subprocess.Popen(['sleep', '300'])"], log=log)
+    ticks = proc.start_ticks(leader.pid)
+    leader.wait()
+    _wait_for(lambda: len(proc.group_members(leader.pid)) == 1)
+    runtime.write_state(tmp_path, {"version": 1, "url": "http://127.0.0.1:1", "processes": [
+        {"name": "decode-0", "component": "decode", "role": "worker", "pid": leader.pid, "start_ticks": ticks,
+         "ports": [], "log": str(log)}]})
+    assert runtime.down(tmp_path, grace=1) == {"stopped": [], "already_exited": ["decode-0"], "pids": [leader.pid]}
+    assert proc.group_members(leader.pid) == []
+
+
+def test_a_corrupt_state_file_is_a_clear_error(tmp_path):
+    (tmp_path / "state.json").write_text("{")
+    with pytest.raises(ComposeError, match="state.json is not valid JSON"):
+        runtime.status(tmp_path)
+
+
+def _wait_for(cond, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
