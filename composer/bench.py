@@ -143,45 +143,64 @@ def format_sweep(summaries: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join("  ".join(c.rjust(width[i]) for i, c in enumerate(r)) for r in rows)
 
 
-def run_local(*, model: str, url: str, tokenizer: str, artifact_dir: Path, concurrencies: Sequence[int],
-              isl: int, osl: int, request_count: int | None = None, warmup_request_count: int = 0,
-              plots: bool = True, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run real `aiperf profile` (from the aiperf venv) for each concurrency against a local
-    frontend, then `aiperf plot` over all runs. Returns the summaries, artifact paths and the
-    wall time."""
+def run_local(*, runs: Sequence[Mapping[str, Any]], artifact_dir: Path, plots: bool = True,
+              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run real `aiperf profile` (from the aiperf venv) for each run, as built by the shared
+    builder (`{name, args}`, args writing to `<artifact_dir>/<name>`), then `aiperf plot` over
+    all of them. Returns the summaries, artifact paths and the wall time."""
     from composer.local.venvs import require
 
     say = progress or (lambda _m: None)
     aiperf = str(require("aiperf", "aiperf"))
     artifact_dir = Path(artifact_dir)
     t0 = time.monotonic()
-    runs = []
-    # No DCGM exporter on a laptop: skip GPU telemetry instead of probing for it.
-    for c, argv in sweep_argvs(concurrencies, artifact_dir=str(artifact_dir), request_count=request_count,
-                               model=model, url=url, tokenizer=tokenizer, isl=isl, osl=osl,
-                               warmup_request_count=warmup_request_count, extra=("--no-gpu-telemetry",)):
-        run_dir = artifact_dir / f"c{c}"
+    done_runs = []
+    for run in runs:
+        # No DCGM exporter on a laptop: skip GPU telemetry instead of probing for it.
+        argv = [aiperf, *run["args"][1:], "--no-gpu-telemetry"]
+        run_dir = Path(argv[argv.index("--artifact-dir") + 1])
         run_dir.mkdir(parents=True, exist_ok=True)
+        c = argv[argv.index("--concurrency") + 1]
         n = argv[argv.index("--request-count") + 1]
-        say(f"aiperf: concurrency {c}, {n} requests, ISL {isl}, OSL {osl}")
+        say(f"aiperf {run['name']}: concurrency {c}, {n} requests")
         started = time.monotonic()
-        done = proc.run(_without_offline([aiperf, *argv[1:]]))
+        done = proc.run(_without_offline(argv))
         (run_dir / "aiperf-console.log").write_text(done.stdout + done.stderr)
         export = run_dir / EXPORT_JSON
         if done.returncode != 0 or not export.is_file():
-            raise ComposeError(f"aiperf failed (exit {done.returncode}) at concurrency {c}; "
+            raise ComposeError(f"aiperf failed (exit {done.returncode}) in run {run['name']}; "
                                f"output in {run_dir / 'aiperf-console.log'}:\n" + _tail(done.stdout + done.stderr))
         summary = summarize(json.loads(export.read_text()))
-        runs.append({"concurrency": c, "summary": summary, "artifact_dir": str(run_dir), "json": str(export),
-                     "csv": str(run_dir / EXPORT_CSV), "seconds": round(time.monotonic() - started, 3),
-                     "argv": [aiperf, *argv[1:]]})
+        done_runs.append({"name": run["name"], "concurrency": int(c), "summary": summary,
+                          "artifact_dir": str(run_dir), "json": str(export), "csv": str(run_dir / EXPORT_CSV),
+                          "seconds": round(time.monotonic() - started, 3), "argv": argv})
     plot_files: list[str] = []
     plot_note = None
     if plots:
         say("aiperf plot")
-        plot_files, plot_note = _plot(aiperf, [Path(r["artifact_dir"]) for r in runs], artifact_dir / "plots")
-    return {"runs": runs, "artifact_dir": str(artifact_dir), "plots": plot_files, "plot_note": plot_note,
+        plot_files, plot_note = _plot(aiperf, [Path(r["artifact_dir"]) for r in done_runs], artifact_dir / "plots")
+    return {"runs": done_runs, "artifact_dir": str(artifact_dir), "plots": plot_files, "plot_note": plot_note,
             "seconds": round(time.monotonic() - t0, 3)}
+
+
+def results_dir(root: Path, env: str) -> Path:
+    """Where a new set of results goes: results/<env>/<UTC time>/ (kept out of git)."""
+    return Path(root) / "results" / env / time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+
+
+def collect(artifact_dir: Path, runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Summaries of runs already on disk (copied back from a cluster), shaped like run_local's."""
+    out = []
+    for run in runs:
+        export = Path(artifact_dir) / run["name"] / EXPORT_JSON
+        if not export.is_file():
+            raise ComposeError(f"run {run['name']} has no {EXPORT_JSON} in {export.parent}: "
+                               "did the benchmark Job finish? (kubectl logs job/...)")
+        argv = list(run["args"])
+        out.append({"name": run["name"], "concurrency": int(argv[argv.index("--concurrency") + 1]),
+                    "summary": summarize(json.loads(export.read_text())), "artifact_dir": str(export.parent),
+                    "json": str(export), "csv": str(export.parent / EXPORT_CSV), "argv": argv})
+    return {"runs": out, "artifact_dir": str(artifact_dir), "plots": [], "plot_note": None, "seconds": 0.0}
 
 
 def _plot(aiperf: str, run_dirs: Sequence[Path], out: Path) -> tuple[list[str], str | None]:

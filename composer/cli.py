@@ -85,6 +85,32 @@ def _regenerate(values: str, env: str):
     return proj, p.plans(proj, [env])[env]
 
 
+def _local(values: str, env: str):
+    """(project, deployment, plan) when env targets this machine, else None."""
+    from composer import project as p
+
+    proj = _project(values)
+    p.check_env_name(proj, env)
+    dep = p.load_deployment(proj, env)
+    if dep.target != "local":
+        return None
+    proj, plan = _regenerate(values, env)
+    return proj, dep, plan
+
+
+def _progress(message: str) -> None:
+    click.echo(f"  {message}", err=True)
+
+
+def _emit(result, output: str, text) -> None:
+    import json
+
+    click.echo(json.dumps(result, indent=2) if output == "json" else text(result))
+
+
+output_option = click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+
+
 def _guard(proj, plan, *, action: str, allow_mismatch: bool, yes: bool = False) -> None:
     """Refuse the wrong cluster; ask before destroying or touching production."""
     from composer import guard
@@ -162,9 +188,23 @@ def diff(values: str, env: str, allow_context_mismatch: bool, helmfile_args: tup
 @context_option
 @passthrough_args
 def up(values: str, env: str, yes: bool, allow_context_mismatch: bool, helmfile_args: tuple[str, ...]) -> None:
-    """Regenerate, then deploy the environment (helmfile apply, or sync without helm-diff)."""
+    """Regenerate, then deploy the environment (helmfile apply, or sync without helm-diff).
+    A `target: local` environment runs on this machine instead, as real Dynamo processes."""
     from composer import helmfile
 
+    local = _local(values, env)
+    if local:
+        from composer.local import target
+
+        proj, dep, plan = local
+        click.echo(f"starting {dep.name} locally ({dep.backend}, "
+                   f"{'disaggregated' if dep.model['disaggregation'] else 'aggregated'}, "
+                   f"routing {dep.model['routingPolicy']})", err=True)
+        result = target.up(proj.root, proj.state_file(env), dep, plan, _progress)
+        click.echo(f"ready in {result['ready_seconds']:.1f} s: {result['url']}/v1/models lists {result['model']}"
+                   f" ({len(result['processes'])} processes; `compose status --env {env}`, "
+                   f"`compose down --env {env}`)")
+        return
     proj, plan = _regenerate(values, env)
     _guard(proj, plan, action="deploy", allow_mismatch=allow_context_mismatch, yes=yes)
     have_diff = helmfile.has_helm_diff(proj.root)
@@ -181,9 +221,13 @@ def up(values: str, env: str, yes: bool, allow_context_mismatch: bool, helmfile_
 @passthrough_args
 def destroy(values: str, env: str, yes: bool, allow_context_mismatch: bool,
             helmfile_args: tuple[str, ...]) -> None:
-    """Uninstall every release of the environment, in reverse dependency order."""
+    """Uninstall every release of the environment, in reverse dependency order
+    (local: stop every process it started)."""
     from composer import helmfile
 
+    if _local(values, env):
+        _down_local(values, env)
+        return
     proj, plan = _regenerate(values, env)
     _guard(proj, plan, action="destroy", allow_mismatch=allow_context_mismatch, yes=yes)
     helmfile.run(helmfile.destroy(proj.state_file(env), env, helmfile_args), proj.root)
@@ -192,10 +236,174 @@ def destroy(values: str, env: str, yes: bool, allow_context_mismatch: bool,
 @main.command()
 @values_option
 @env_option
+@output_option
 @passthrough_args
-def status(values: str, env: str, helmfile_args: tuple[str, ...]) -> None:
-    """Show the releases of the environment and their state."""
+def status(values: str, env: str, output: str, helmfile_args: tuple[str, ...]) -> None:
+    """Show the releases of the environment and their state (local: processes, PIDs, ports, health)."""
     from composer import helmfile
 
+    local = _local(values, env)
+    if local:
+        from composer.local import target
+
+        _emit(target.status(local[0].root, env), output, _format_local_status)
+        return
     proj, _ = _regenerate(values, env)
     helmfile.run(helmfile.status(proj.state_file(env), env, helmfile_args), proj.root)
+
+
+@main.group()
+def recipes() -> None:
+    """Tuned values files for hand-picked models; `compose init --recipe NAME` starts a project from one."""
+
+
+@recipes.command("list")
+def recipes_list() -> None:
+    """Every recipe: its name (<model>/<backend>/<mode>) and what it deploys."""
+    from composer import recipes as r
+
+    click.echo(r.listing(r.available()), nl=False)
+
+
+@recipes.command("show")
+@click.argument("name")
+def recipes_show(name: str) -> None:
+    """Print the recipe's values file."""
+    from composer import recipes as r
+
+    click.echo(r.show(name), nl=False)
+
+
+@main.command()
+@click.option("--recipe", "recipe", required=True, metavar="NAME", help="Recipe to start from (`compose recipes list`).")
+@click.option("--dir", "directory", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Project directory; created if missing. No existing file is overwritten.")
+@click.option("--name", "dynamo_namespace", default=None, metavar="DYNAMO_NAMESPACE",
+              help="dynamoNamespace of the deployment (default: the recipe's).")
+def init(recipe: str, directory: str, dynamo_namespace: str | None) -> None:
+    """Start a project from a recipe: values.yaml, environments/{dev,prod,local}.yaml and charts/."""
+    from pathlib import Path
+
+    from composer import recipes as r
+
+    written = r.scaffold(recipe, Path(directory), dynamo_namespace=dynamo_namespace)
+    click.echo(r.next_steps(Path(directory), written, recipe), nl=False)
+
+
+@main.command()
+@values_option
+@env_option
+@click.pass_context
+def down(ctx: click.Context, values: str, env: str) -> None:
+    """Stop what `up` started: local processes (proved gone by PID), or `destroy` on a cluster."""
+    if _local(values, env):
+        _down_local(values, env)
+    else:
+        ctx.invoke(destroy, values=values, env=env, yes=False, allow_context_mismatch=False, helmfile_args=())
+
+
+def _down_local(values: str, env: str) -> None:
+    from composer.local import target
+
+    result = target.down(_project(values).root, env)
+    if not result["pids"]:
+        click.echo(f"nothing runs locally for environment {env!r}")
+        return
+    click.echo(f"stopped {len(result['pids'])} processes ({', '.join(result['stopped']) or 'all had exited'}); "
+               f"none of PIDs {', '.join(map(str, result['pids']))} is alive")
+
+
+def _format_local_status(st) -> str:
+    if not st["processes"]:
+        return "nothing runs locally"
+    lines = [f"{st['url']}  model {st['model']}  "
+             f"{'serving' if st['frontend'].get('serving') else 'NOT serving'}  (ready in {st['ready_seconds']} s)"]
+    rows = [("process", "pid", "ports", "alive", "health")]
+    for pr in st["processes"]:
+        rows.append((pr["name"], str(pr["pid"]), ",".join(map(str, pr["ports"])) or "-",
+                     "yes" if pr["alive"] else "NO", pr.get("health", "-")))
+    width = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines += ["  ".join(c.ljust(width[i]) for i, c in enumerate(r)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+@main.group(invoke_without_command=True)
+@values_option
+@click.option("-e", "--env", "env", help="Environment: environments/<ENV>.yaml.")
+@output_option
+@context_option
+@click.pass_context
+def bench(ctx: click.Context, values: str, env: str | None, output: str, allow_context_mismatch: bool) -> None:
+    """Run the benchmark sweep (benchmark.config) against the deployment, with AIPerf."""
+    if ctx.invoked_subcommand:
+        return
+    if not env:
+        raise click.UsageError("Missing option '-e' / '--env'.")
+    from composer import bench as b
+
+    local = _local(values, env)
+    if local:
+        from composer.local import target
+
+        proj, dep, _ = local
+        result = target.bench_run(proj.root, dep, env, _progress)
+        _emit(result, output, lambda r: _format_bench(r, b))
+        return
+    from composer import helmfile
+
+    proj, plan = _regenerate(values, env)
+    if not plan.release("benchmark"):
+        raise ComposeError(f"benchmark.enabled is false for environment {env!r}")
+    _guard(proj, plan, action="benchmark", allow_mismatch=allow_context_mismatch, yes=True)
+    helmfile.run(helmfile.base(proj.state_file(env), env) + ["--selector", "component=benchmark", "sync"], proj.root)
+    click.echo(f"benchmark Job started; `compose bench results --env {env}` copies its artifacts back when done")
+
+
+def _format_bench(result, b) -> str:
+    lines = [b.format_sweep([r["summary"] for r in result["runs"]]), "",
+             f"artifacts: {result['artifact_dir']}  ({result['seconds']:.1f} s)"]
+    if result.get("plots"):
+        lines.append(f"plots: {len(result['plots'])} PNGs in {result['artifact_dir']}/plots")
+    elif result.get("plot_note"):
+        lines.append(f"plots: {result['plot_note']}")
+    return "\n".join(lines)
+
+
+@bench.command("results")
+@values_option
+@env_option
+@output_option
+def bench_results(values: str, env: str, output: str) -> None:
+    """Show the latest results (Kubernetes: copy the artifacts back from the benchmark's PVC first)."""
+    from composer import bench as b
+
+    local = _local(values, env)
+    if local:
+        from composer.local import target
+
+        _emit(target.latest_results(local[0].root, env), output, lambda r: _format_bench(r, b))
+        return
+    from composer import kube
+    from composer import project as p
+
+    proj, plan = _regenerate(values, env)
+    release = plan.release("benchmark")
+    if not release:
+        raise ComposeError(f"benchmark.enabled is false for environment {env!r}")
+    result = kube.fetch_results(proj.root, env, plan, release)
+    _emit(result, output, lambda r: _format_bench(r, b))
+
+
+@main.command()
+@values_option
+@click.option("-e", "--env", "env", default="local", show_default=True, help="A `target: local` environment.")
+@click.pass_context
+def quickstart(ctx: click.Context, values: str, env: str) -> None:
+    """Run the model locally, benchmark it, print the report, stop it: `up`, `bench`, `down`."""
+    if not _local(values, env):
+        raise click.UsageError(f"quickstart runs a `target: local` environment; {env!r} is not one")
+    try:
+        ctx.invoke(up, values=values, env=env, yes=False, allow_context_mismatch=False, helmfile_args=())
+        ctx.invoke(bench, values=values, env=env, output="text", allow_context_mismatch=False)
+    finally:
+        _down_local(values, env)

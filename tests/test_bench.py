@@ -139,32 +139,33 @@ def test_run_local_runs_each_level_then_plots(fp, aiperf_venv, tmp_path):
     fp.register([*unset, "profile", fp.any()], callback=_profile(export), occurrences=2)
     fp.register([aiperf_venv, "plot", fp.any()], stdout="Kaleido requires Google Chrome to be installed.")
     seen = []
-    result = bench.run_local(model="m", url="http://127.0.0.1:1", tokenizer="/snap", artifact_dir=tmp_path / "b",
-                             concurrencies=[1, 4], isl=64, osl=16, request_count=20, progress=seen.append)
+    runs = [{"name": f"c{c}", "args": argv} for c, argv in bench.sweep_argvs(
+        [1, 4], artifact_dir=str(tmp_path / "b"), model="m", url="http://127.0.0.1:1", tokenizer="/snap",
+        isl=64, osl=16, request_count=20)]
+    result = bench.run_local(runs=runs, artifact_dir=tmp_path / "b", progress=seen.append)
     assert [r["summary"]["concurrency"] for r in result["runs"]] == [1, 4]
     assert [r["artifact_dir"] for r in result["runs"]] == [str(tmp_path / "b/c1"), str(tmp_path / "b/c4")]
-    assert result["runs"][1]["argv"] == [aiperf_venv] + bench.aiperf_argv(
-        model="m", url="http://127.0.0.1:1", tokenizer="/snap", concurrency=4, request_count=20, isl=64, osl=16,
-        artifact_dir=str(tmp_path / "b/c4"), extra=("--no-gpu-telemetry",))[1:]
+    # the shared builder's argv, with the venv's aiperf and the one local-only flag
+    assert result["runs"][1]["argv"] == [aiperf_venv, *runs[1]["args"][1:], "--no-gpu-telemetry"]
     assert list(fp.calls[2]) == [aiperf_venv, "plot", str(tmp_path / "b/c1"), str(tmp_path / "b/c4"),
                                  "--output", str(tmp_path / "b/plots")]
     assert (result["plots"], result["plot_note"]) == ([], bench.CHROME_HINT)
-    assert seen == ["aiperf: concurrency 1, 20 requests, ISL 64, OSL 16",
-                    "aiperf: concurrency 4, 20 requests, ISL 64, OSL 16", "aiperf plot"]
+    assert seen == ["aiperf c1: concurrency 1, 20 requests", "aiperf c4: concurrency 4, 20 requests", "aiperf plot"]
 
 
 def test_run_local_reports_a_failed_aiperf_with_its_output(fp, aiperf_venv, tmp_path):
     fp.register(["env", fp.any()], returncode=2, stderr="TokenizerError: Failed to load tokenizer '/snap'")
-    with pytest.raises(ComposeError, match=r"(?s)aiperf failed \(exit 2\) at concurrency 1; output in .*"
+    runs = [{"name": "c1", "args": bench.aiperf_argv(model="m", url="u", tokenizer="/snap", concurrency=1,
+                                                     request_count=1, isl=8, osl=8, artifact_dir=str(tmp_path / "b/c1"))}]
+    with pytest.raises(ComposeError, match=r"(?s)aiperf failed \(exit 2\) in run c1; output in .*"
                                            r"aiperf-console.log:\n  TokenizerError"):
-        bench.run_local(model="m", url="u", tokenizer="/snap", artifact_dir=tmp_path / "b", concurrencies=[1],
-                        isl=8, osl=8, plots=False)
+        bench.run_local(runs=runs, artifact_dir=tmp_path / "b", plots=False)
 
 
 def test_run_local_needs_the_venv(tmp_path, monkeypatch):
     monkeypatch.setenv("COMPOSE_VENVS", str(tmp_path))
     with pytest.raises(ComposeError, match="aiperf 0.13.0 is not installed"):
-        bench.run_local(model="m", url="u", tokenizer="t", artifact_dir=tmp_path, concurrencies=[1], isl=1, osl=1)
+        bench.run_local(runs=[], artifact_dir=tmp_path)
 
 
 def test_offline_vars_are_removed_for_aiperf():

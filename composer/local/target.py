@@ -1,0 +1,80 @@
+"""A project's `target: local` environment: render the model chart with real helm, run it, bench it.
+
+What runs is exactly the DynamoGraphDeployment our chart renders from the values file, not a
+second description of it.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from ruamel.yaml import YAML
+
+from composer import bench, helmfile, proc
+from composer.errors import ComposeError, UsageError
+from composer.local import launch, read_state
+from composer.local import down as stop_all
+from composer.local import status as local_status
+from composer.model import Deployment
+from composer.plan import Plan, benchmark_runs
+
+Progress = Callable[[str], None]
+
+
+def state_dir(root: Path, env: str) -> Path:
+    return root / ".compose" / "local" / env
+
+
+def render(root: Path, state_file: str, plan: Plan) -> list[dict[str, Any]]:
+    """The model release's manifests, rendered by helmfile (and so by helm) from the generated files."""
+    model = plan.release("model")
+    if model is None:
+        raise UsageError("model.deployment.create is false: there is no graph to run locally")
+    argv = helmfile.base(state_file, plan.env) + ["--selector", f"name={model.name}", "template", "--skip-deps"]
+    done = proc.run(argv, cwd=root)
+    if done.returncode != 0:
+        raise ComposeError(f"rendering the model chart failed (exit {done.returncode}):\n{done.stderr.strip()}")
+    return [d for d in YAML(typ="safe", pure=True).load_all(done.stdout) if d]
+
+
+def up(root: Path, state_file: str, dep: Deployment, plan: Plan, progress: Progress) -> dict[str, Any]:
+    t0 = time.monotonic()
+    docs = render(root, state_file, plan)
+    progress(f"rendered {plan.release('model').chart} for {dep.name}: "
+             + ", ".join(f"{c['name']} x{c.get('replicas', 1)}" for c in _components(docs)))
+    result = launch(docs, state_dir=state_dir(root, plan.env), http_port=dep.values["local"]["httpPort"],
+                    model=dep.model["name"], progress=progress)
+    return {**result, "total_seconds": round(time.monotonic() - t0, 3)}
+
+
+def bench_run(root: Path, dep: Deployment, env: str, progress: Progress, *, plots: bool = True) -> dict[str, Any]:
+    state = read_state(state_dir(root, env))
+    if not state or not local_status(state_dir(root, env))["running"]:
+        raise ComposeError(f"nothing runs locally for environment {env!r}: start it with `compose up --env {env}`")
+    cfg = dep.values["benchmark"]["config"]
+    out = bench.results_dir(root, env)
+    runs = benchmark_runs(dep, url=state["url"], tokenizer=state["tokenizer"], artifact_dir=str(out))
+    result = bench.run_local(runs=runs, artifact_dir=out, plots=plots, progress=progress)
+    (out / "summary.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def latest_results(root: Path, env: str) -> dict[str, Any]:
+    runs = sorted(bench.results_dir(root, env).parent.glob("*/summary.json"))
+    if not runs:
+        raise ComposeError(f"no benchmark results for environment {env!r}: run `compose bench --env {env}`")
+    return json.loads(runs[-1].read_text())
+
+
+def status(root: Path, env: str) -> dict[str, Any]:
+    return local_status(state_dir(root, env))
+
+
+def down(root: Path, env: str) -> dict[str, Any]:
+    return stop_all(state_dir(root, env))
+
+
+def _components(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return next((d["spec"]["components"] for d in docs if d.get("kind") == "DynamoGraphDeployment"), [])

@@ -1,0 +1,264 @@
+"""Recipes: tuned values files for hand-picked models, and `compose init`, which starts a project from one.
+
+A recipe is `<model>/<backend>/<mode>/values.yaml` (plus a README.md saying where every setting came
+from) under the package's `recipes/` directory, which in the repository is a link to the top-level
+`recipes/`. Its name is that path: `qwen3-0.6b/vllm/agg`. The values file is a fragment in the exact
+schema of a compose values file; it leaves cluster facts to environments.
+
+`scaffold` writes a self-contained project: the recipe's values, three environments (dev, prod, local),
+a copy of the values schema for editors, and a copy of compose's charts, which the generated
+helmfile.d/ references as `../charts/<name>`. It never overwrites a file.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from composer.errors import UsageError
+from composer.model import derived_names
+from composer.schema import DNS1123
+
+VALUES = "values.yaml"
+README = "README.md"
+SCHEMA_FILE = "values.schema.json"  # the copy in a scaffolded project, next to values.yaml
+RECIPE_DOC = "RECIPE.md"  # the recipe's README in a scaffolded project
+MODELINE = re.compile(r"^#\s*yaml-language-server:")
+SOURCES_LINE = "# Where every setting comes from: README.md next to this file.\n"
+CHART_SKIP = ("ci", "__pycache__")  # chart-testing fixtures of this repository; bytecode
+LOCAL_BENCHMARK = {"concurrency": [4], "requestCount": 40, "warmupRequestCount": 0, "isl": 64, "osl": 16}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str  # "<model>/<backend>/<mode>"
+    path: Path  # the recipe's directory
+    summary: str  # the first comment line of values.yaml that is not the editor's schema line
+
+    @property
+    def values_file(self) -> Path:
+        return self.path / VALUES
+
+    @property
+    def readme(self) -> Path:
+        return self.path / README
+
+
+def _package_dir(name: str) -> Path:
+    # The package is installed as files (editable, or a wheel unpacked by pip), never zipped.
+    return Path(str(resources.files("composer").joinpath(name)))
+
+
+def recipes_dir() -> Path:
+    return _package_dir("recipes")
+
+
+def charts_dir() -> Path:
+    return _package_dir("charts")
+
+
+def schema_file() -> Path:
+    return _package_dir("schema") / SCHEMA_FILE
+
+
+def available() -> list[Recipe]:
+    """Every recipe, sorted by name."""
+    root = recipes_dir()
+    found = []
+    for values in sorted(root.glob(f"*/*/*/{VALUES}")):
+        d = values.parent
+        found.append(Recipe(name=d.relative_to(root).as_posix(), path=d, summary=_summary(values.read_text())))
+    return found
+
+
+def _summary(text: str) -> str:
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        if MODELINE.match(line):
+            continue
+        return line.lstrip("#").strip()
+    return ""
+
+
+def get(name: str) -> Recipe:
+    recipes = {r.name: r for r in available()}
+    if name in recipes:
+        return recipes[name]
+    guess = difflib.get_close_matches(name, list(recipes), n=1, cutoff=0.6)
+    hint = f"did you mean {guess[0]!r}?" if guess else "`compose recipes list` shows them all"
+    raise UsageError(f"no recipe {name!r}: {hint}")
+
+
+def show(name: str) -> str:
+    """The recipe's values file, as written."""
+    return get(name).values_file.read_text()
+
+
+def listing(recipes: list[Recipe]) -> str:
+    """`compose recipes list`: one recipe a line, name then summary."""
+    if not recipes:
+        return ""
+    width = max(len(r.name) for r in recipes)
+    return "".join(f"{r.name.ljust(width)}  {r.summary}\n" for r in recipes)
+
+
+# ------------------------------------------------------------------------------------------ scaffold
+
+
+def check_dynamo_namespace(name: str) -> None:
+    if not re.fullmatch(DNS1123, name):
+        raise UsageError(f"--name {name!r} is not a valid DNS-1123 name: use lowercase letters, digits and '-', "
+                         "starting and ending with a letter or digit")
+    too_long = [(n, limit) for n, limit in derived_names(name) if len(n) > limit]
+    if too_long:
+        n, limit = max(too_long, key=lambda t: len(t[0]) - t[1])
+        raise UsageError(f"--name {name!r} is too long: it makes {n!r} ({len(n)} characters, limit {limit}); "
+                         f"shorten it by at least {len(n) - limit} characters")
+
+
+def project_values(recipe: Recipe, dynamo_namespace: str | None = None) -> str:
+    """The recipe's values file as a project's values.yaml: the editor's schema line points at the
+    project's copy, the sources line at RECIPE.md, and dynamoNamespace is replaced if asked."""
+    lines = recipe.values_file.read_text().splitlines(keepends=True)
+    if lines and MODELINE.match(lines[0]):
+        lines = lines[1:]
+    text = (f"# yaml-language-server: $schema={SCHEMA_FILE}\n"
+            + "".join(lines).replace(SOURCES_LINE, f"# From recipe {recipe.name}; {RECIPE_DOC} says where every "
+                                                   "setting comes from.\n", 1))
+    if dynamo_namespace is not None:
+        text, n = re.subn(r"^dynamoNamespace:.*$", f"dynamoNamespace: {dynamo_namespace}", text, count=1,
+                          flags=re.M)
+        if n == 0:
+            text = text.replace("\nmodel:", f"\ndynamoNamespace: {dynamo_namespace}\n\nmodel:", 1)
+    return text
+
+
+def _model(recipe: Recipe) -> dict:
+    from composer import load
+
+    return load.load(recipe.values_file, display=recipe.name).data.get("model") or {}
+
+
+def environments(recipe: Recipe) -> dict[str, str]:
+    """environments/<env>.yaml for a project made from the recipe: dev, prod and local."""
+    model = _model(recipe)
+    backend = (model.get("backend") or {}).get("type", "the recipe's backend")
+    roles_used = ["decode", "prefill"] if model.get("disaggregation") else ["decode"]
+    dev = ("# Development cluster: the cluster facts a recipe leaves out.\n"
+           "cluster:\n"
+           "  namespace: dynamo-dev\n"
+           "model:\n"
+           "  # An existing Secret with key HF_TOKEN (upstream recipes call it hf-token-secret; gated models need it).\n"
+           "  hfTokenSecret: hf-token-secret\n")
+    prod = ("# Production cluster: compose acts only on the pinned context and asks before every change.\n"
+            "cluster:\n"
+            "  # Placeholder: set your production cluster's kubeconfig context. compose refuses any other.\n"
+            "  kubeContext: your-prod-context\n"
+            "  namespace: dynamo\n"
+            "  production: true\n"
+            "model:\n"
+            "  hfTokenSecret: hf-token-secret\n")
+    roles = "".join(
+        f"  {role}:\n"
+        "    gpus: 0\n"
+        "    extraConfig: null\n"
+        "    extraArgs: [\"--speedup-ratio\", \"10\"]\n" for role in roles_used)
+    bench = "".join(f"    {k}: {v}\n" for k, v in LOCAL_BENCHMARK.items())
+    local = ("# This machine: the same graph on Dynamo's CPU mocker engine, benchmarked by AIPerf.\n"
+             "target: local\n"
+             "model:\n"
+             "  backend:\n"
+             "    type: mocker\n"
+             f"  # The recipe's engine config and flags are {backend}'s, for GPUs; the mocker takes its own\n"
+             "  # (null removes a key, a list replaces the recipe's).\n"
+             + roles +
+             "benchmark:\n"
+             "  config:\n"
+             + bench)
+    return {"dev": dev, "prod": prod, "local": local}
+
+
+def chart_files() -> dict[str, Path]:
+    """charts/<chart>/... -> the packaged file, everything a chart needs (not its ci/ test values)."""
+    root = charts_dir()
+    files = {}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        dirnames[:] = sorted(d for d in dirnames if d not in CHART_SKIP)
+        for f in sorted(filenames):
+            if f.endswith(".pyc"):
+                continue
+            src = Path(dirpath) / f
+            files[(Path("charts") / src.relative_to(root)).as_posix()] = src
+    return files
+
+
+def scaffold(name: str, dest: Path, *, dynamo_namespace: str | None = None) -> list[Path]:
+    """Write a new project from the recipe into dest (created if missing). Returns the files written.
+
+    Refuses, writing nothing, if any of them exists already."""
+    recipe = get(name)
+    if dynamo_namespace is not None:
+        check_dynamo_namespace(dynamo_namespace)
+    dest = Path(dest)
+    if dest.exists() and not dest.is_dir():
+        raise UsageError(f"--dir {dest}: not a directory")
+
+    texts: dict[str, str] = {VALUES: project_values(recipe, dynamo_namespace),
+                             RECIPE_DOC: recipe.readme.read_text() if recipe.readme.is_file() else ""}
+    texts.update({f"environments/{env}.yaml": text for env, text in environments(recipe).items()})
+    copies: dict[str, Path] = {SCHEMA_FILE: schema_file(), **chart_files()}
+    targets = [*texts, *copies]  # the user's files first, then the copies: the order conflicts are named in
+
+    taken = [rel for rel in targets if _taken(dest, rel)]
+    if taken:
+        shown = ", ".join(taken[:5]) + (f" and {len(taken) - 5} more" if len(taken) > 5 else "")
+        raise UsageError(f"refusing to overwrite {shown} in {dest}/: nothing was written; "
+                         "choose a new or empty --dir")
+
+    written: list[Path] = []
+    try:
+        for rel in targets:
+            path = dest / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if rel in texts:
+                with open(path, "x") as f:  # "x": never replace a file that appeared meanwhile
+                    f.write(texts[rel])
+            else:
+                with open(copies[rel], "rb") as src, open(path, "xb") as out:
+                    shutil.copyfileobj(src, out)
+                shutil.copymode(copies[rel], path)
+            written.append(path)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return written
+
+
+def _taken(dest: Path, rel: str) -> bool:
+    """True if writing dest/rel would replace a file, or a path on the way is not a directory."""
+    path = dest / rel
+    if path.exists() or path.is_symlink():
+        return True
+    parent = path.parent
+    while parent != dest and parent != parent.parent:
+        if parent.exists() and not parent.is_dir():
+            return True
+        parent = parent.parent
+    return False
+
+
+def next_steps(dest: Path, written: list[Path], recipe: str) -> str:
+    """What `compose init` prints."""
+    cd = "" if Path(dest).resolve() == Path.cwd().resolve() else f"  cd {dest}\n"
+    return (f"wrote {len(written)} files from recipe {recipe} into {dest}/\n"
+            "next:\n"
+            f"{cd}"
+            "  compose validate          # values.yaml with each of environments/{dev,prod,local}.yaml\n"
+            "  compose generate          # write helmfile.d/ (commit it)\n"
+            "  compose up --env local    # run it on this machine with the mocker engine\n")
