@@ -25,6 +25,8 @@ class Release:
     values: Mapping[str, Any]
     needs: tuple[str, ...] = ()
     remote: bool = False
+    # helmfile waits for Jobs by default; not for the benchmark's, which runs as long as its sweep.
+    wait_for_jobs: bool = True
 
     @property
     def id(self) -> str:
@@ -52,10 +54,10 @@ def plan(dep: Deployment, chart_versions: Mapping[str, str]) -> Plan:
     releases: list[Release] = []
 
     def add(name: str, component: str, values: Mapping[str, Any], *, needs: tuple[str, ...] = (),
-            chart: str | None = None, namespace: str | None = None) -> Release:
-        r = Release(name=name, namespace=namespace or dep.namespace, chart=chart or f"charts/{component}",
+            wait_for_jobs: bool = True) -> Release:
+        r = Release(name=name, namespace=dep.namespace, chart=f"charts/{component}",
                     version=chart_versions.get(component, ""), component=component, values=values,
-                    needs=tuple(n for n in needs if n))
+                    needs=tuple(n for n in needs if n), wait_for_jobs=wait_for_jobs)
         releases.append(r)
         return r
 
@@ -81,7 +83,8 @@ def plan(dep: Deployment, chart_versions: Mapping[str, str]) -> Plan:
     if dep.enabled("inferenceGateway"):
         gateway = add(dep.release("gateway"), "inference-gateway", gateway_values(dep), needs=serving)
     if dep.enabled("benchmark"):
-        add(dep.release("benchmark"), "benchmark", benchmark_values(dep), needs=(gateway.id,) if gateway else serving)
+        add(dep.release("benchmark"), "benchmark", benchmark_values(dep), needs=(gateway.id,) if gateway else serving,
+            wait_for_jobs=False)
     if dep.enabled("observability"):
         add(dep.release("metrics"), "metrics", metrics_values(dep), needs=base_needs)
 

@@ -64,6 +64,8 @@ def render(plan: Plan, inputs: list[str], command: str) -> dict[str, str]:
         }
         if r.needs:
             entry["needs"] = list(r.needs)
+        if not r.wait_for_jobs:
+            entry["waitForJobs"] = False
         releases.append(entry)
 
     env: dict[str, Any] = {"missingFileHandler": "Error"}
