@@ -54,12 +54,21 @@ def explain(dep: Deployment, plan: Plan) -> dict[str, Any]:
                        "mode": "disaggregated" if dep.model["disaggregation"] else "aggregated",
                        "routing": dep.model["routingPolicy"], "workerTypes": worker_types},
         "releases": [{"name": r.name, "namespace": r.namespace, "chart": r.chart, "version": r.version,
-                      "component": r.component, "needs": list(r.needs)} for r in plan.releases],
+                      "component": r.component, "needs": list(r.needs), "patches": _patch_targets(r.patches)}
+                     for r in plan.releases],
         "services": services,
         "urls": urls,
         "selectors": selectors,
         "switches": switches,
     }
+
+
+def _patch_targets(patches) -> list[str]:
+    """What each patch changes, as kind/name (and its kind of patch)."""
+    out = [f"strategic-merge {p['kind']}/{p['metadata']['name']}" for p in patches.get("strategicMergePatches", [])]
+    out += [f"json {p['target']['kind']}/{p['target']['name']}: " + ", ".join(f"{o['op']} {o['path']}" for o in p["patch"])
+            for p in patches.get("jsonPatches", [])]
+    return out
 
 
 def format_text(report: dict[str, Any]) -> str:
@@ -71,6 +80,7 @@ def format_text(report: dict[str, Any]) -> str:
     for r in report["releases"]:
         needs = f" <- needs {', '.join(r['needs'])}" if r["needs"] else ""
         lines.append(f"  {r['namespace']}/{r['name']}  {r['chart']} {r['version']}{needs}")
+        lines += [f"      patch: {t}" for t in r["patches"]]
     lines += ["", "services:"]
     lines += [f"  {s['namespace']}/{s['name']}:{s['port']}  ({s['made_by']})" for s in report["services"]]
     lines += ["", "urls:"] + [f"  {k}: {v}" for k, v in report["urls"].items()]

@@ -61,6 +61,21 @@ class Deployment:
     def enabled(self, section: str) -> bool:
         return bool(self.values.get(section, {}).get("enabled"))
 
+    def components(self) -> list[str]:
+        """The releases this deployment has, by component, in install order."""
+        wanted = {
+            "platform": self.target == "kubernetes" and self.values["platform"]["install"],
+            "model-express": self.enabled("modelExpress"),
+            "model": self.model["deployment"]["create"],
+            "inference-gateway": self.enabled("inferenceGateway"),
+            "benchmark": self.enabled("benchmark"),
+            "metrics": self.enabled("observability"),
+        }
+        return [c for c, on in wanted.items() if on]
+
+    def patches(self, component: str) -> dict[str, Any]:
+        return self.values.get("patches", {}).get(component, {})
+
     def release(self, suffix: str) -> str:
         return f"{self.name}-{suffix}"
 

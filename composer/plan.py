@@ -27,6 +27,7 @@ class Release:
     remote: bool = False
     # helmfile waits for Jobs by default; not for the benchmark's, which runs as long as its sweep.
     wait_for_jobs: bool = True
+    patches: Mapping[str, Any] = field(default_factory=dict)  # strategicMergePatches / jsonPatches
 
     @property
     def id(self) -> str:
@@ -57,35 +58,36 @@ def plan(dep: Deployment, chart_versions: Mapping[str, str]) -> Plan:
             wait_for_jobs: bool = True) -> Release:
         r = Release(name=name, namespace=dep.namespace, chart=f"charts/{component}",
                     version=chart_versions.get(component, ""), component=component, values=values,
-                    needs=tuple(n for n in needs if n), wait_for_jobs=wait_for_jobs)
+                    needs=tuple(n for n in needs if n), wait_for_jobs=wait_for_jobs,
+                    patches=dep.patches(component))
         releases.append(r)
         return r
 
+    comps = dep.components()
     platform = None
-    if dep.target == "kubernetes" and dep.values["platform"]["install"]:
+    if "platform" in comps:
         platform = Release(name=PLATFORM_RELEASE, namespace=dep.values["platform"]["namespace"],
                            chart=f"{PLATFORM_REPO[0]}/dynamo-platform", version=dep.version,
-                           component="platform", values=platform_values(dep), remote=True)
+                           component="platform", values=platform_values(dep), remote=True,
+                           patches=dep.patches("platform"))
         releases.append(platform)
     base_needs = (platform.id,) if platform else ()
 
     # Order (through needs): platform -> model-express -> model -> gateway -> benchmark;
     # metrics only after the platform.
-    mx = None
-    if dep.enabled("modelExpress"):
+    mx = model = gateway = None
+    if "model-express" in comps:
         mx = add(MODEL_EXPRESS_SERVICE, "model-express", model_express_values(dep), needs=base_needs)
     model_needs = (mx.id,) if mx else base_needs
-    model = None
-    if dep.model["deployment"]["create"]:
+    if "model" in comps:
         model = add(dep.release("model"), "model", model_values(dep), needs=model_needs)
     serving = (model.id,) if model else model_needs
-    gateway = None
-    if dep.enabled("inferenceGateway"):
+    if "inference-gateway" in comps:
         gateway = add(dep.release("gateway"), "inference-gateway", gateway_values(dep), needs=serving)
-    if dep.enabled("benchmark"):
+    if "benchmark" in comps:
         add(dep.release("benchmark"), "benchmark", benchmark_values(dep), needs=(gateway.id,) if gateway else serving,
             wait_for_jobs=False)
-    if dep.enabled("observability"):
+    if "metrics" in comps:
         add(dep.release("metrics"), "metrics", metrics_values(dep), needs=base_needs)
 
     repositories = (PLATFORM_REPO,) if platform else ()

@@ -66,6 +66,11 @@ def render(plan: Plan, inputs: list[str], command: str) -> dict[str, str]:
             entry["needs"] = list(r.needs)
         if not r.wait_for_jobs:
             entry["waitForJobs"] = False
+        for kind in ("strategicMergePatches", "jsonPatches"):
+            if r.patches.get(kind):
+                # sorted keys: the same patch written in another key order gives the same file
+                entry[kind] = [_sorted(_with_namespace(p, r.namespace) if kind == "strategicMergePatches" else p)
+                               for p in r.patches[kind]]
         releases.append(entry)
 
     env: dict[str, Any] = {"missingFileHandler": "Error"}
@@ -83,6 +88,13 @@ def render(plan: Plan, inputs: list[str], command: str) -> dict[str, str]:
     files[f"{plan.env}.yaml"] = (header(inputs, command) + dump({"environments": {plan.env: env}})
                                  + "---\n" + dump(state))
     return files
+
+
+def _with_namespace(patch: Mapping[str, Any], namespace: str) -> dict[str, Any]:
+    """kustomize matches a patch to a namespaced object only when the namespaces agree."""
+    meta = dict(patch["metadata"])
+    meta.setdefault("namespace", namespace)
+    return {**patch, "metadata": meta}
 
 
 @contextlib.contextmanager

@@ -1,0 +1,75 @@
+"""Release patches: emitted as helmfile's native strategicMergePatches/jsonPatches, applied by
+real helmfile (with kustomize) when rendering, validated like everything else."""
+import json
+
+from tests.conftest import compose, make_project
+from tests.support.validate import all_errors, load_docs
+from tests.test_golden import CASES, copy_case
+
+CASE = next(c for c in CASES if c.name == "patched")
+
+
+def test_rendered_output_carries_the_patches(tmp_path):
+    proj = copy_case(CASE, tmp_path / "proj")
+    r = compose("template", "--env", "dev", cwd=proj.root)
+    assert r.returncode == 0, r.stderr
+    docs = load_docs(r.stdout)
+    assert all_errors(docs) == []
+    (dgd,) = [d for d in docs if d["kind"] == "DynamoGraphDeployment"]
+    assert dgd["metadata"]["annotations"] == {"nvidia.com/enable-grove": "false"}
+    assert dgd["metadata"]["labels"]["app.kubernetes.io/name"] == "model", "the patch merges, not replaces"
+    monitors = {d["metadata"]["name"]: d for d in docs if d["kind"] == "PodMonitor"}
+    assert monitors["patched-metrics-worker"]["spec"]["podMetricsEndpoints"][0]["interval"] == "5s"
+    assert monitors["patched-metrics-frontend"]["spec"]["podMetricsEndpoints"][0]["interval"] != "5s"
+
+
+def test_without_patches_nothing_changes(tmp_path):
+    proj = copy_case(CASE, tmp_path / "proj")
+    text = proj.values_file.read_text()
+    proj.values_file.write_text(text[: text.index("patches:")])
+    docs = load_docs(compose("template", "--env", "dev", cwd=proj.root).stdout)
+    (dgd,) = [d for d in docs if d["kind"] == "DynamoGraphDeployment"]
+    assert "annotations" not in dgd["metadata"]
+
+
+def test_explain_shows_the_patches(tmp_path):
+    proj = copy_case(CASE, tmp_path / "proj")
+    report = json.loads(compose("explain", "--env", "dev", "-o", "json", cwd=proj.root).stdout)
+    by_name = {r["name"]: r["patches"] for r in report["releases"]}
+    assert by_name["patched-model"] == ["strategic-merge DynamoGraphDeployment/patched"]
+    assert by_name["patched-metrics"] == ["json PodMonitor/patched-metrics-worker: replace /spec/podMetricsEndpoints/0/interval"]
+    text = compose("explain", "--env", "dev", cwd=proj.root).stdout
+    assert "      patch: strategic-merge DynamoGraphDeployment/patched" in text
+
+
+BASE = "dynamoNamespace: p\nmodel:\n  name: Qwen/Qwen3-0.6B\n  backend:\n    type: vllm\n"
+
+
+def test_patching_a_component_that_is_off_is_refused(tmp_path):
+    values = BASE + "patches:\n  benchmark:\n    jsonPatches:\n      - target: {version: v1, kind: Job, name: x}\n" \
+                    "        patch: [{op: remove, path: /spec/ttlSecondsAfterFinished}]\n"
+    proj = make_project(tmp_path / "p", values, {"dev": "cluster:\n  namespace: llm\n"})
+    r = compose("validate", cwd=proj)
+    assert r.returncode == 2
+    assert r.stderr == ("values.yaml:7:3: /patches/benchmark: there is no benchmark release to patch\n"
+                        "  hint: this deployment has: platform, model; turn benchmark on, or remove the patches\n")
+
+
+def test_both_kinds_on_one_component_are_refused(tmp_path):
+    values = BASE + ("patches:\n  model:\n    strategicMergePatches:\n"
+                     "      - {apiVersion: v1, kind: ConfigMap, metadata: {name: x}}\n"
+                     "    jsonPatches:\n      - target: {version: v1, kind: ConfigMap, name: x}\n"
+                     "        patch: [{op: add, path: /data, value: {}}]\n")
+    proj = make_project(tmp_path / "p", values, {"dev": "cluster:\n  namespace: llm\n"})
+    r = compose("validate", cwd=proj)
+    assert r.returncode == 2
+    assert "/patches/model/jsonPatches: a component takes strategicMergePatches or jsonPatches, not both" in r.stderr
+
+
+def test_a_malformed_json_patch_is_located(tmp_path):
+    values = BASE + ("patches:\n  model:\n    jsonPatches:\n      - target: {version: v1, kind: ConfigMap, name: x}\n"
+                     "        patch: [{op: upsert, path: /data}]\n")
+    proj = make_project(tmp_path / "p", values, {"dev": "cluster:\n  namespace: llm\n"})
+    r = compose("validate", cwd=proj)
+    assert r.returncode == 2
+    assert "values.yaml:10:22: /patches/model/jsonPatches/0/patch/0/op: expected one of add, remove, replace" in r.stderr
