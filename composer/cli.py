@@ -157,6 +157,29 @@ def explain(values: str, env: str, output: str) -> None:
 @main.command()
 @values_option
 @env_option
+@click.option("--output-dir", type=click.Path(file_okay=False), default=None,
+              help="Where to write (default: export/<ENV>). Replaced as a whole.")
+def export(values: str, env: str, output_dir: str | None) -> None:
+    """Write plain manifests per release plus a kustomization.yaml (for Argo CD, Flux, kubectl -k)."""
+    from pathlib import Path
+
+    from composer import export as ex
+    from composer import write
+
+    proj, plan = _regenerate(values, env)
+    inputs = [proj.rel(proj.values_file), proj.rel(proj.env_file(env))]
+    files, skipped = ex.export(proj.root, proj.state_file(env), plan, inputs, f"compose export --env {env}")
+    target = Path(output_dir) if output_dir else proj.root / "export" / env
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write.write_tree(target, files)
+    for s in skipped:
+        click.echo(f"not exported: {s}", err=True)
+    click.echo(f"wrote {len(files) - 1} manifests and kustomization.yaml to {proj.rel(target.absolute())}/")
+
+
+@main.command()
+@values_option
+@env_option
 def build(values: str, env: str) -> None:
     """Print helmfile's merged state for the environment (offline)."""
     from composer import helmfile

@@ -21,6 +21,7 @@ EXIT_CHANGES = 3
 EXIT_NO_MATCH = 4
 HELMFILE_CHANGES = 2  # with --detailed-exitcode
 HELMFILE_NO_MATCH = 3
+KUBE_VERSION = "1.30.0"  # what offline rendering assumes; the platform chart needs >= 1.30
 HELM_DIFF_INSTALL = "helm plugin install https://github.com/databus23/helm-diff --version v3.9.11"
 
 
@@ -44,7 +45,7 @@ def base(state_file: str, env: str) -> list[str]:
     return ["helmfile", "--file", state_file, "--environment", env]
 
 
-def template(state_file: str, plan: Plan, kube_version: str = "1.30.0") -> Invocation:
+def template(state_file: str, plan: Plan, kube_version: str = KUBE_VERSION) -> Invocation:
     # Remote charts cannot be fetched offline. Both the selector and --skip-deps are needed:
     # the selector alone still runs `helm repo add` (tooling-notes.md §2b).
     skipped = tuple(f"{r.id} ({r.chart} {r.version})" for r in plan.releases if r.remote)

@@ -1,0 +1,47 @@
+"""Plain Kubernetes manifests per release, for Argo CD, Flux or `kubectl apply -k`.
+
+What helmfile renders for each of our releases, one object per file with a name derived from
+the object (so diffs stay readable), and a kustomization.yaml listing them all. Releases of
+remote charts that cannot be fetched are reported, never silently left out.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from composer import helmfile, proc, write
+from composer.errors import ComposeError
+from composer.plan import Plan
+
+
+def render_release(root, state_file: str, plan: Plan, release: str) -> list[dict[str, Any]]:
+    argv = helmfile.base(state_file, plan.env) + ["--selector", f"name={release}", "template", "--skip-deps",
+                                                  "--skip-tests", "--kube-version", helmfile.KUBE_VERSION]
+    done = proc.run(argv, cwd=root)
+    if done.returncode != 0:
+        raise ComposeError(f"rendering release {release} failed (exit {done.returncode}):\n{done.stderr.strip()}")
+    return [d for d in YAML(typ="safe", pure=True).load_all(done.stdout) if d]
+
+
+def export(root, state_file: str, plan: Plan, inputs: list[str], command: str) -> tuple[dict[str, str], list[str]]:
+    """(files relative to the export dir, releases that could not be exported and why)."""
+    head = write.header(inputs, command)
+    files: dict[str, str] = {}
+    skipped = []
+    for r in plan.releases:
+        if r.remote:
+            skipped.append(f"{r.id} ({r.chart} {r.version}): a remote chart, not fetched offline; render it where "
+                           f"the repository is reachable: helmfile -f {state_file} -e {plan.env} "
+                           f"-l name={r.name} template")
+            continue
+        for doc in render_release(root, state_file, plan, r.name):
+            path = f"{r.name}/{doc['kind'].lower()}-{doc['metadata']['name']}.yaml"
+            if path in files:
+                raise ComposeError(f"two objects export to {path}: {doc['kind']} {doc['metadata']['name']}")
+            files[path] = head + write.dump(doc)
+    kustomization: dict[str, Any] = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+                                     "resources": sorted(files)}
+    note = "".join(f"# not exported: {s}\n" for s in skipped)
+    files["kustomization.yaml"] = head + note + write.dump(kustomization)
+    return files, skipped
