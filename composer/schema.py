@@ -190,4 +190,23 @@ def _rule_local_runs_mocker(values: dict, loaded: Loaded):
                              "needs GPUs", "set model.backend.type: mocker in the local environment")
 
 
-RULES = (_rule_prefill_needs_disaggregation, _rule_one_config_source, _rule_name_lengths, _rule_local_runs_mocker)
+def _rule_patches_have_a_release(values: dict, loaded: Loaded):
+    from composer.model import Deployment
+
+    present = Deployment(env="", values=values).components()
+    for component, kinds in values.get("patches", {}).items():
+        if component not in present:
+            yield loaded.problem(f"/patches/{component}", f"there is no {component} release to patch",
+                                 f"this deployment has: {', '.join(present)}; turn {component} on, "
+                                 "or remove the patches", key=True)
+        elif len(kinds) > 1:
+            # chartify in helmfile 0.166 writes two `patches:` keys into one kustomization and
+            # the JSON patches silently vanish; refuse rather than lose them.
+            yield loaded.problem(f"/patches/{component}/jsonPatches",
+                                 "a component takes strategicMergePatches or jsonPatches, not both",
+                                 "helmfile 0.166 drops the jsonPatches of a release that has both; "
+                                 "express all of them as one kind", key=True)
+
+
+RULES = (_rule_prefill_needs_disaggregation, _rule_one_config_source, _rule_name_lengths, _rule_local_runs_mocker,
+         _rule_patches_have_a_release)
