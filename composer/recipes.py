@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from composer import load
 from composer.errors import UsageError
 from composer.model import derived_names
 from composer.schema import DNS1123
@@ -139,8 +140,6 @@ def project_values(recipe: Recipe, dynamo_namespace: str | None = None) -> str:
 
 
 def _model(recipe: Recipe) -> dict:
-    from composer import load
-
     return load.load(recipe.values_file, display=recipe.name).data.get("model") or {}
 
 
@@ -208,8 +207,9 @@ def scaffold(name: str, dest: Path, *, dynamo_namespace: str | None = None) -> l
     if dest.exists() and not dest.is_dir():
         raise UsageError(f"--dir {dest}: not a directory")
 
-    texts: dict[str, str] = {VALUES: project_values(recipe, dynamo_namespace),
-                             RECIPE_DOC: recipe.readme.read_text() if recipe.readme.is_file() else ""}
+    texts: dict[str, str] = {VALUES: project_values(recipe, dynamo_namespace)}
+    if recipe.readme.is_file():
+        texts[RECIPE_DOC] = recipe.readme.read_text()
     texts.update({f"environments/{env}.yaml": text for env, text in environments(recipe).items()})
     copies: dict[str, Path] = {SCHEMA_FILE: schema_file(), **chart_files()}
     targets = [*texts, *copies]  # the user's files first, then the copies: the order conflicts are named in
