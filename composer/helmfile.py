@@ -51,6 +51,8 @@ def template(state_file: str, plan: Plan, kube_version: str = KUBE_VERSION) -> I
     skipped = tuple(f"{r.id} ({r.chart} {r.version})" for r in plan.releases if r.remote)
     argv = base(state_file, plan.env) + ["--selector", "source=local", "template", "--skip-deps",
                                          "--kube-version", kube_version]
+    if not any(not r.remote for r in plan.releases):  # e.g. only the platform: render nothing, say why
+        argv.insert(argv.index("template"), "--allow-no-matching-release")
     return Invocation(argv, skipped)
 
 

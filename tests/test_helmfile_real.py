@@ -73,3 +73,14 @@ def test_unknown_environment_is_a_usage_error(tmp_path):
     assert r.returncode == 2
     assert r.stderr == ("error: no environment 'staging': environments/staging.yaml does not exist "
                         "(environments: dev)\n")
+
+
+def test_template_with_only_remote_releases_renders_nothing_and_says_why(tmp_path):
+    from tests.conftest import make_project
+
+    values = "dynamoNamespace: x\nmodel:\n  name: a/b\n  backend: {type: vllm}\n  deployment: {create: false}\n"
+    proj = make_project(tmp_path / "p", values, {"dev": "cluster: {namespace: n}\n"})
+    r = compose("template", "--env", "dev", cwd=proj)
+    assert r.returncode == 0, r.stderr
+    assert load_docs(r.stdout) == []
+    assert "skipped remote release dynamo-system/dynamo-platform" in r.stderr
