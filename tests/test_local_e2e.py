@@ -126,3 +126,18 @@ def test_down_with_nothing_running_is_a_no_op(tmp_path):
                         {"local": "target: local\n"})
     r = compose("down", "--env", "local", cwd=proj)
     assert r.returncode == 0 and "nothing runs locally" in r.stdout
+
+
+def test_quickstart_of_the_example_project(tmp_path):
+    """The README's main job, on a copy of the repo's own values.yaml and environments/."""
+    proj = make_project(tmp_path / "proj")
+    local = proj / "environments" / "local.yaml"
+    local.write_text(local.read_text() + f"local:\n  httpPort: {free_port_block(3)}\n")
+    r = compose("quickstart", cwd=proj)
+    assert r.returncode == 0, r.stderr
+    assert "errors" in r.stdout and "artifacts: " in r.stdout
+    (summary,) = (proj / "results" / "local").glob("*/summary.json")
+    (run,) = json.loads(summary.read_text())["runs"]
+    assert run["summary"]["errors"] == 0 and run["summary"]["requests"] == 40
+    assert "stopped 3 processes" in r.stdout
+    assert not (proj / ".compose" / "local" / "local" / "state.json").exists()
