@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import socket
 from pathlib import Path
 
@@ -140,4 +141,7 @@ def test_quickstart_of_the_example_project(tmp_path):
     (run,) = json.loads(summary.read_text())["runs"]
     assert run["summary"]["errors"] == 0 and run["summary"]["requests"] == 40
     assert "stopped 3 processes" in r.stdout
+    plots = sorted(p.name for p in summary.parent.glob("plots/*.png"))
+    if shutil.which("chromium") or shutil.which("google-chrome"):  # scripts/setup installs it where it can
+        assert plots, "aiperf plot drew nothing although a browser is installed"
     assert not (proj / ".compose" / "local" / "local" / "state.json").exists()
