@@ -430,3 +430,93 @@ def quickstart(ctx: click.Context, values: str, env: str) -> None:
         ctx.invoke(bench, values=values, env=env, output="text", allow_context_mismatch=False)
     finally:
         _down_local(values, env)
+
+
+@main.command()
+@values_option
+@click.option("-e", "--env", "env", help="Environment to check (default: only the tools).")
+@output_option
+def doctor(values: str, env: str | None, output: str) -> None:
+    """Read-only checks of what a deploy needs, each with its fix. Exit 1 when one fails."""
+    from composer import doctor as d
+
+    result = d.run(_project(values), env)
+    _emit(result, output, d.format_text)
+    sys.exit(0 if result["ok"] else 1)
+
+
+@main.command("debug-bundle")
+@values_option
+@env_option
+@click.option("--output", "output", type=click.Path(dir_okay=False), default=None,
+              help="Archive to write (default: ./compose-debug-<env>-<time>.tar.gz).")
+def debug_bundle(values: str, env: str, output: str | None) -> None:
+    """One .tar.gz for a bug report: cluster (or local) state, logs, releases, generated files,
+    explain and doctor results; secrets redacted, failed commands recorded."""
+    from pathlib import Path
+
+    from composer import bundle
+
+    result = bundle.debug_bundle(_project(values), env, Path(output) if output else None)
+    click.echo(bundle.format_text(result))
+
+
+@main.group()
+def fault() -> None:
+    """Fault injection: kill a worker (during `compose bench`), or measure what a kill costs."""
+
+
+fault_component = click.option("--component", required=True, help="Component of the DGD: decode, prefill, frontend.")
+fault_replica = click.option("--replica", type=click.IntRange(min=0), default=None,
+                             help="Which replica (local: <component>-<N>; Kubernetes: the Nth pod by name).")
+fault_signal = click.option("--signal", "sig", type=click.Choice(["KILL", "TERM"]), default="KILL", show_default=True)
+
+
+@fault.command("kill")
+@values_option
+@env_option
+@fault_component
+@fault_replica
+@fault_signal
+@yes_option
+@context_option
+def fault_kill(values: str, env: str, component: str, replica: int | None, sig: str, yes: bool,
+               allow_context_mismatch: bool) -> None:
+    """Kill one process (local) or delete one pod (Kubernetes) of a component."""
+    from composer import fault as f
+    from composer import project as p
+
+    proj = _project(values)
+    dep = p.load_deployment(proj, env)
+    if dep.target == "local":
+        result = f.kill_local(proj.root, env, component, replica, sig)
+    else:
+        plan = p.plans(proj, [env])[env]
+        _guard(proj, plan, action="fault", allow_mismatch=allow_context_mismatch, yes=yes)
+        result = f.kill_kube(dep, plan, component, replica, sig)
+    click.echo(f.format_kill(result))
+
+
+@fault.command("bench")
+@values_option
+@env_option
+@fault_component
+@fault_replica
+@fault_signal
+@click.option("--after", type=click.FloatRange(min=0), default=None,
+              help="Seconds after the load starts to kill (default: half the baseline's first run).")
+@output_option
+def fault_bench(values: str, env: str, component: str, replica: int | None, sig: str, after: float | None,
+                output: str) -> None:
+    """Benchmark without, then with, one worker killed mid-run: errors, latency, recovery time (local)."""
+    from composer import fault as f
+
+    local = _local(values, env)
+    if not local:
+        raise ComposeError(f"`compose fault bench` runs on `target: local` environments; on Kubernetes run "
+                           f"`compose bench --env {env}` and, meanwhile, `compose fault kill --env {env} "
+                           f"--component {component}`")
+    proj, dep, _ = local
+    result = f.bench_local(proj.root, dep, env, component, replica=replica, after=after, sig_name=sig,
+                           progress=_progress)
+    _emit(result, output, f.format_report)

@@ -140,6 +140,24 @@ def stop_groups(pgids: Sequence[int], grace: float = 10.0) -> list[int]:
     return _left(pgids)
 
 
+def signal_group(pgid: int, sig: int) -> bool:
+    """Send `sig` to the process group of a child spawned earlier (its PID is the group id).
+    False when the group is gone already."""
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def wait_gone(pids: Sequence[int], timeout: float) -> list[int]:
+    """Wait up to `timeout` seconds for `pids` to exit; returns those still alive."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(alive(p) for p in pids):
+        time.sleep(0.05)
+    return [p for p in pids if alive(p)]
+
+
 def alive(pid: int) -> bool:
     """Running, or stopped, but not a zombie waiting to be reaped."""
     try:

@@ -200,6 +200,11 @@ def _record(spec: ProcessSpec, pid: int, log: Path) -> dict[str, Any]:
             "ports": list(spec.ports), "log": str(log)}
 
 
+def process_alive(p: Mapping[str, Any]) -> bool:
+    """Whether a process recorded in the state file still runs and is the one we started."""
+    return _is_ours(p)
+
+
 def _is_ours(p: Mapping[str, Any]) -> bool:
     if not proc.alive(p["pid"]):
         return False

@@ -1,0 +1,268 @@
+"""`compose doctor` at the process boundary: which read-only helm/helmfile/kubectl commands it
+runs, what each answer makes of a check, and that every miss comes with its fix."""
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from composer import doctor as d
+from composer import proc
+from composer.cli import main
+from tests.conftest import make_project
+
+VALUES = """dynamoNamespace: demo
+model:
+  name: Qwen/Qwen3-0.6B
+  backend:
+    type: vllm
+  hfTokenSecret: hf-token-secret
+"""
+DEV = "cluster:\n  kubeContext: dev\n  namespace: llm\n"
+EXISTING = "cluster:\n  kubeContext: dev\n  namespace: llm\n  createNamespace: false\nplatform:\n  install: false\n"
+LOCAL = "target: local\nlocal:\n  httpPort: {port}\nmodel:\n  backend:\n    type: mocker\n  hfTokenSecret: null\n"
+PLUGINS = "NAME\tVERSION\tDESCRIPTION\ndiff\t3.9.11\tPreview helm upgrade changes as a diff\n"
+KUBECTL_VERSION = json.dumps({"clientVersion": {"gitVersion": "v1.31.2"}})
+CRD = json.dumps({"spec": {"versions": [{"name": "v1alpha1", "served": True}, {"name": "v1beta1", "served": True}]}})
+PLATFORM = json.dumps({"info": {"status": "deployed"}, "chart": {"metadata": {"version": "1.4.0"}}})
+CRD_NOT_FOUND = ('Error from server (NotFound): customresourcedefinitions.apiextensions.k8s.io '
+                 '"dynamographdeployments.nvidia.com" not found\n')
+
+
+@pytest.fixture
+def tools(tmp_path, monkeypatch):
+    """Stand-in helm/helmfile/kubectl on a private search path (pytest-subprocess answers for
+    them): the checks never depend on what this machine has installed."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+
+    def install(*names):
+        for name in names:
+            (bin_dir / name).write_text("#!/bin/sh\nexit 99\n")
+            (bin_dir / name).chmod(0o755)
+
+    install("helm", "helmfile", "kubectl")
+    monkeypatch.setattr(proc, "search_path", lambda: str(bin_dir))
+    monkeypatch.setenv("COMPOSE_VENVS", str(tmp_path / "no-venvs"))
+    return bin_dir
+
+
+@pytest.fixture
+def proj(tmp_path, monkeypatch):
+    root = make_project(tmp_path / "proj", VALUES, {"dev": DEV, "existing": EXISTING,
+                                                    "local": LOCAL.format(port=free_port_block(3))})
+    monkeypatch.chdir(root)
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\ncurrent-context: dev\n")
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    return root
+
+
+def free_port_block(n: int) -> int:
+    for base in range(24100, 31000, 37):
+        if all(_free(base + i) for i in range(n)):
+            return base
+    raise RuntimeError("no free ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def register_tools(fp, *, plugins=PLUGINS):
+    fp.keep_last_process(True)  # some tests run doctor twice
+    fp.register(d.helm_version_argv(), stdout="v3.15.3+g3bb50bb\n")
+    fp.register(d.helmfile_version_argv(), stdout="helmfile version 0.166.0\n")
+    fp.register(d.helm_plugins_argv(), stdout=plugins)
+    fp.register(d.kubectl_version_argv(), stdout=KUBECTL_VERSION)
+
+
+def doctor(*args):
+    r = CliRunner().invoke(main, ["doctor", *args, "-o", "json"])
+    assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
+    result = json.loads(r.stdout)
+    return r.exit_code, {c["name"]: c for c in result["checks"]}, result
+
+
+def test_argv_are_read_only_and_pinned_to_the_environment_context():
+    assert d.crd_argv("dev") == ["kubectl", "--context", "dev", "get", "crd", "dynamographdeployments.nvidia.com",
+                                 "-o", "json", "--request-timeout=10s"]
+    assert d.platform_argv("dev", "dynamo-system") == ["helm", "status", "dynamo-platform", "-n", "dynamo-system",
+                                                       "-o", "json", "--kube-context", "dev"]
+    assert d.namespace_argv(None, "llm") == ["kubectl", "get", "namespace", "llm", "-o", "name",
+                                             "--request-timeout=10s"]
+    secret = d.secret_keys_argv("dev", "llm", "hf")
+    assert secret[:7] == ["kubectl", "--context", "dev", "-n", "llm", "get", "secret"]
+    assert "range $k, $v := .data" in secret[-2] and "$v}}" not in secret[-2]  # key names, never values
+
+
+def test_everything_in_place_exits_0(proj, tools, fp):
+    register_tools(fp)
+    fp.register(d.crd_argv("dev"), stdout=CRD)
+    fp.register(d.platform_argv("dev", "dynamo-system"), stdout=PLATFORM)
+    fp.register(d.namespace_argv("dev", "llm"), stdout="namespace/llm\n")
+    fp.register(d.secret_keys_argv("dev", "llm", "hf-token-secret"), stdout="HF_TOKEN\n")
+    code, checks, result = doctor("--env", "dev")
+    assert code == 0, checks
+    assert result["ok"] and result["summary"] == {"ok": 10, "failed": 0, "skipped": 0}
+    assert checks["helm"]["detail"] == "3.15.3"
+    assert checks["kubectl"]["detail"] == "1.31.2"
+    assert checks["helm-diff plugin"]["detail"] == "diff 3.9.11"
+    assert checks["Dynamo CRDs"]["detail"] == "dynamographdeployments.nvidia.com serves v1alpha1, v1beta1"
+    assert checks["platform release"]["detail"] == "dynamo-system/dynamo-platform deployed (chart 1.4.0)"
+    assert checks["HF token Secret"]["detail"] == "llm/hf-token-secret has HF_TOKEN"
+    text = CliRunner().invoke(main, ["doctor", "--env", "dev"])
+    assert text.exit_code == 0 and "10 ok, 0 failed, 0 skipped" in text.output
+
+
+def test_what_compose_up_would_create_is_not_a_failure(proj, tools, fp):
+    """platform.install and createNamespace on: a missing platform, CRD and namespace are made by `up`."""
+    register_tools(fp)
+    fp.register(d.crd_argv("dev"), returncode=1, stderr=CRD_NOT_FOUND)
+    fp.register(d.platform_argv("dev", "dynamo-system"), returncode=1, stderr="Error: release: not found\n")
+    fp.register(d.namespace_argv("dev", "llm"), returncode=1,
+                stderr='Error from server (NotFound): namespaces "llm" not found\n')
+    fp.register(d.secret_keys_argv("dev", "llm", "hf-token-secret"), returncode=1,
+                stderr='Error from server (NotFound): secrets "hf-token-secret" not found\n')
+    code, checks, _ = doctor("--env", "dev")
+    assert code == 1  # the Secret compose cannot make
+    assert [n for n, c in checks.items() if c["status"] != "ok"] == ["HF token Secret"]
+    assert "`compose up` installs it" in checks["platform release"]["detail"]
+    assert "helm creates it" in checks["namespace"]["detail"]
+    assert checks["HF token Secret"]["fix"] == ("kubectl -n llm create secret generic hf-token-secret "
+                                                "--from-literal=HF_TOKEN=<your Hugging Face token>")
+
+
+def test_an_existing_platform_must_be_there(proj, tools, fp):
+    register_tools(fp, plugins="NAME\tVERSION\tDESCRIPTION\n")
+    fp.register(d.crd_argv("dev"), returncode=1, stderr=CRD_NOT_FOUND)
+    fp.register(d.platform_argv("dev", "dynamo-system"),
+                stdout=json.dumps({"info": {"status": "failed"}, "chart": {"metadata": {"version": "1.4.0"}}}))
+    fp.register(d.namespace_argv("dev", "llm"), returncode=1,
+                stderr='Error from server (NotFound): namespaces "llm" not found\n')
+    fp.register(d.secret_keys_argv("dev", "llm", "hf-token-secret"), stdout="token\n")
+    code, checks, result = doctor("--env", "existing")
+    assert code == 1
+    failed = {n: c["fix"] for n, c in checks.items() if c["status"] == "failed"}
+    assert set(failed) == {"helm-diff plugin", "Dynamo CRDs", "platform release", "namespace", "HF token Secret"}
+    assert failed["helm-diff plugin"].startswith("helm plugin install https://github.com/databus23/helm-diff")
+    assert "set platform.install: true" in failed["Dynamo CRDs"]
+    assert failed["platform release"].startswith("helm history dynamo-platform -n dynamo-system")
+    assert failed["namespace"].startswith("kubectl create namespace llm")
+    assert "has no key HF_TOKEN (keys: token)" in checks["HF token Secret"]["detail"]
+    assert all(c["fix"] for c in result["checks"] if c["status"] != "ok")
+
+
+def test_old_crd_without_v1beta1_fails():
+    done = proc.Completed(("kubectl",), 0, json.dumps({"spec": {"versions": [{"name": "v1alpha1", "served": True}]}}),
+                          "")
+    check = d.check_crd(done, platform_install=True)
+    assert check.status == "failed" and "serves v1alpha1" in check.detail and "upgrade" in check.fix
+
+
+def test_wrong_context_fails_with_the_switch_command(proj, tools, fp, tmp_path, monkeypatch):
+    (tmp_path / "kubeconfig").write_text("current-context: kind-local\n")
+    register_tools(fp)
+    fp.register(d.crd_argv("dev"), stdout=CRD)
+    fp.register(d.platform_argv("dev", "dynamo-system"), stdout=PLATFORM)
+    fp.register(d.namespace_argv("dev", "llm"), stdout="namespace/llm\n")
+    fp.register(d.secret_keys_argv("dev", "llm", "hf-token-secret"), stdout="HF_TOKEN\n")
+    code, checks, _ = doctor("--env", "dev")
+    assert code == 1
+    assert checks["kube context"]["status"] == "failed"
+    assert "pins 'dev', the current context is 'kind-local'" in checks["kube context"]["detail"]
+    assert checks["kube context"]["fix"] == "kubectl config use-context dev"
+
+
+def test_unreachable_cluster_is_reported_once(proj, tools, fp):
+    register_tools(fp)
+    fp.register(d.crd_argv("dev"), returncode=1, stderr=(
+        'E1127 04:19:45.119301   11373 memcache.go:265] "Unhandled Error" err="dial tcp 10.0.0.1:6443: '
+        'connect: connection refused"\nThe connection to the server 10.0.0.1:6443 was refused - did you '
+        'specify the right host or port?\n'))
+    code, checks, result = doctor("--env", "dev")
+    assert code == 1
+    crd = checks["Dynamo CRDs"]
+    assert crd["status"] == "failed"
+    assert crd["detail"].startswith("`kubectl get crd dynamographdeployments.nvidia.com` failed: The connection to")
+    assert "not reachable" in crd["fix"]
+    for name in ("platform release", "namespace", "HF token Secret"):
+        assert checks[name]["status"] == "skipped" and checks[name]["fix"]
+    assert len(fp.calls) == 5  # 4 tool versions + the CRD: nothing after the first unreachable answer
+
+
+def test_without_kubectl_the_cluster_checks_are_skipped_with_the_fix(proj, tools, fp):
+    (tools / "kubectl").unlink()
+    register_tools(fp)
+    fp.register(d.platform_argv("dev", "dynamo-system"), stdout=PLATFORM)
+    code, checks, _ = doctor("--env", "dev")
+    assert code == 1
+    assert checks["kubectl"]["status"] == "failed"
+    assert checks["kubectl"]["fix"] == proc.INSTALL_HINTS["kubectl"]
+    for name in ("Dynamo CRDs", "namespace", "HF token Secret"):
+        assert checks[name]["status"] == "skipped"
+        assert checks[name]["detail"] == "kubectl is not installed"
+        assert checks[name]["fix"] == proc.INSTALL_HINTS["kubectl"]
+    assert checks["platform release"]["status"] == "ok"  # helm still answers
+
+
+def test_tools_only_without_env(tools, fp, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tools / "helmfile").unlink()
+    register_tools(fp)
+    code, checks, result = doctor()
+    assert code == 1 and result["environment"] is None
+    assert list(checks) == ["helm", "helmfile", "helm-diff plugin", "kubectl"]
+    assert checks["helmfile"]["status"] == "failed" and "scripts/setup" in checks["helmfile"]["fix"]
+
+
+def test_invalid_values_are_one_failed_check(proj, tools, fp):
+    (proj / "environments" / "dev.yaml").write_text("cluster:\n  namespace: 7\n")
+    register_tools(fp)
+    code, checks, _ = doctor("--env", "dev")
+    assert code == 1
+    assert checks["values"]["status"] == "failed" and "/cluster/namespace" in checks["values"]["detail"]
+
+
+def test_local_environment(proj, tools, fp, tmp_path, monkeypatch):
+    register_tools(fp)
+    code, checks, result = doctor("--env", "local")
+    assert result["target"] == "local"
+    assert list(checks) == ["helm", "helmfile", "values", "ai-dynamo venv", "aiperf venv", "local ports",
+                            "disk space"]
+    assert checks["ai-dynamo venv"]["status"] == "failed"  # COMPOSE_VENVS points at nothing
+    assert "install-local-runtime" in checks["ai-dynamo venv"]["fix"]
+    assert checks["local ports"]["status"] == "ok" and checks["disk space"]["status"] == "ok"
+    assert code == 1
+    # the venvs in place and a port taken
+    for tool, program in (("ai-dynamo-1.4.0", "python"), ("aiperf-0.13.0", "aiperf")):
+        path = tmp_path / "no-venvs" / tool / "bin" / program
+        path.parent.mkdir(parents=True)
+        path.write_text("#!/bin/sh\n")
+        path.chmod(0o755)
+    port = int(checks["local ports"]["detail"].split("-")[0]) + 1  # the worker's system port
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))
+        s.listen()
+        code, checks, _ = doctor("--env", "local")
+    assert checks["ai-dynamo venv"]["status"] == "ok"
+    assert checks["local ports"]["status"] == "failed"
+    assert f"port {port} is in use" in checks["local ports"]["detail"]
+    assert "local.httpPort" in checks["local ports"]["fix"]
+    assert code == 1
+
+
+def test_ports_and_disk_checks():
+    assert d.check_ports([32766, 32767, 32768], {}).status == "failed"
+    assert d.check_ports([18000, 18001], {18001: "port 18001 is in use by pid 7 (x)"}, ours=[18001]).status == "ok"
+    low = d.check_disk([Path("/")], lambda _p: 10 << 20)
+    assert low.status == "failed" and "0.0 GiB free at /" in low.detail and low.fix
+    assert d.check_disk([Path("/nonexistent/deeper")], lambda _p: 5 << 30).status == "ok"

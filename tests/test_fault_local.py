@@ -1,0 +1,121 @@
+"""The fault benchmark for real: `compose up` runs the model on two decode workers (aggregated,
+round-robin; real Dynamo 1.4.0 processes on the mocker engine), `compose fault bench` runs the
+AIPerf sweep twice and SIGKILLs one of the two workers mid-run, then `compose down`.
+
+Long outputs (osl 256) keep about two streams in flight on each worker, so a kill usually
+costs some requests. Nothing about timing or how many requests are lost is asserted: only that
+the report's numbers are AIPerf's own, that recovery is either measured or stated as not
+reached, that the killed PID is dead and the other worker still serves, and that nothing is
+left running. The measured numbers are printed.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import requests
+
+from composer import fault, proc
+from composer.local import chat, venvs
+from tests.conftest import compose, make_project
+from tests.test_local_e2e import MODEL, free_port_block
+
+pytestmark = [
+    pytest.mark.local,
+    pytest.mark.skipif(
+        not (venvs.venv_bin("ai-dynamo", "python").exists() and venvs.venv_bin("aiperf", "aiperf").exists()),
+        reason=f"local runtime venvs missing under {venvs.venvs_root()}: run scripts/install-local-runtime"),
+]
+REQUESTS = 64
+OSL = 256
+VALUES = f"""dynamoNamespace: fault
+model:
+  name: {MODEL}
+  backend:
+    type: mocker
+  disaggregation: false
+  routingPolicy: round-robin
+  decode:
+    replicas: 2
+    extraConfig:
+      inline:
+        speedup_ratio: 10.0
+benchmark:
+  enabled: true
+  config:
+    concurrency: [4]
+    requestCount: {REQUESTS}
+    isl: 64
+    osl: {OSL}
+"""
+
+
+def aiperf_count(export: dict, tag: str) -> int:
+    return int((export.get(tag) or {}).get("avg") or 0)  # AIPerf writes error_request_count only with errors
+
+
+def test_kill_one_of_two_decode_workers_mid_benchmark(tmp_path):
+    port = free_port_block(3)
+    proj = make_project(tmp_path / "proj", VALUES, {"local": f"target: local\nlocal:\n  httpPort: {port}\n"})
+    pids: list[int] = []
+    try:
+        up = compose("up", "--env", "local", cwd=proj)
+        assert up.returncode == 0, up.stderr
+        st = json.loads(compose("status", "--env", "local", "-o", "json", cwd=proj).stdout)
+        pids = [p["pid"] for p in st["processes"]]
+        workers = {p["name"]: p for p in st["processes"] if p["component"] == "decode"}
+        assert sorted(workers) == ["decode-0", "decode-1"]
+
+        run = compose("fault", "bench", "--component", "decode", "--replica", "1", "--env", "local", "-o", "json",
+                      cwd=proj)
+        assert run.returncode == 0, run.stderr
+        report = json.loads(run.stdout)
+
+        # The kill: decode-1, mid-run, and its PID is gone.
+        killed = report["killed"]
+        assert killed is not None, report["note"]
+        assert killed["name"] == "decode-1" and killed["pid"] == workers["decode-1"]["pid"]
+        assert killed["signal"] == "SIGKILL" and killed["dead"] and killed["during_run"] == "c4"
+        assert not proc.alive(killed["pid"])
+
+        # The numbers are AIPerf's: both sweeps' profile_export_aiperf.json.
+        (row,) = report["runs"]
+        for side in ("baseline", "fault"):
+            export = json.loads(Path(row[f"{side}_json"]).read_text())
+            assert row["requests"][side] == aiperf_count(export, "request_count")
+            assert row["errors"][side] == aiperf_count(export, "error_request_count") >= 0
+            assert row["cut_short"][side] == aiperf_count(export, "osl_mismatch_count")
+            assert row["requests"][side] + row["errors"][side] == REQUESTS
+            assert row["ttft_ms_avg"][side] == export["time_to_first_token"]["avg"]
+            assert row["itl_ms_p99"][side] == export["inter_token_latency"]["p99"]
+        assert row["errors"]["baseline"] == 0 and row["cut_short"]["baseline"] == 0
+
+        # Recovery: measured from the kill, or said not to have happened.
+        rec = report["recovery"]
+        if rec["recovered"]:
+            assert rec["seconds"] >= 0 and rec["probes"] >= rec["streak"]
+        else:
+            assert rec["seconds"] is None
+            assert "NOT RECOVERED" in fault.format_report(report)
+
+        # The other worker still serves: chat completions go through, and it is the one counting them.
+        # (Until the router drops the dead worker, every other request may still be sent there.)
+        (survivor,) = report["survivors"]
+        assert survivor["name"] == "decode-0" and survivor["alive"]
+        before = fault.served(workers["decode-0"]["ports"][0])
+        answers = []
+        for _ in range(4):
+            try:
+                answers.append(chat(st["url"], MODEL, "Still there?", max_tokens=8).strip())
+            except requests.RequestException:
+                pass
+        assert answers and all(answers)
+        assert fault.served(workers["decode-0"]["ports"][0]) >= before + len(answers)
+        assert Path(report["artifact_dir"], "fault-report.json").is_file()
+        print("\n" + fault.format_report(report))
+        print(f"fault bench: {report['seconds']:.1f} s")
+    finally:
+        down = compose("down", "--env", "local", cwd=proj)
+    assert down.returncode == 0, down.stderr
+    assert pids and not [p for p in pids if proc.alive(p) or proc.group_members(p)]
