@@ -1,0 +1,257 @@
+"""The deploy path end to end: the real `compose up/diff/status/destroy` CLI in a subprocess drives the
+real helmfile and helm against a fake Kubernetes API (tests/support/fakecluster.py) on 127.0.0.1.
+
+What is faked, and how:
+* the cluster: an in-memory API server, fresh for each test, with the Dynamo CRD kinds declared. It
+  has no OpenAPI, so the environment sets `createNamespace: false` and the tests create the
+  namespaces first; helm gets `--disable-openapi-validation`.
+* the upstream `dynamo-platform` chart (https://helm.ngc.nvidia.com/..., unreachable here): a stand-in
+  1.4.0 chart rendering one ConfigMap, served over HTTP on 127.0.0.1 and registered in the test's own
+  helm repositories under the same name, `nvidia-dynamo`. helmfile gets `--skip-deps` so that it
+  does not re-add the real URL. The generated files are used as they are.
+* helm-diff (for `diff` and `apply`): a stub plugin that prints a diff and exits 2 under
+  --detailed-exitcode.
+
+How helmfile 0.166 takes the test-only flags (everything after `--` goes to helmfile as is):
+`--skip-deps` is accepted by every verb. `--args "A B"` is split on spaces and appended to *every*
+helm command the verb runs: `helm upgrade` for sync, `helm diff upgrade` and `helm upgrade` for
+apply, `helm diff` for diff, `helm delete` for destroy, where `--disable-openapi-validation` is an
+`unknown flag` (so destroy gets no --args). helm keeps the generated `--wait`: nothing our test
+values render is a kind helm waits for.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from composer import project as p
+from tests.conftest import make_project
+from tests.support.fakecluster import (  # noqa: F401  (fake_cluster, stub_chart_repo: fixtures)
+    FakeCluster, fake_cluster, helm_repo_add, install_stub_helm_diff, start_fake_cluster, stub_chart_repo,
+    write_kubeconfig,
+)
+
+NAME = "fk"
+NAMESPACE = "fake-llm"
+VALUES = textwrap.dedent(f"""\
+    dynamoNamespace: {NAME}
+    model:
+      name: Qwen/Qwen3-0.6B
+      backend:
+        type: vllm
+      disaggregation: true
+      routingPolicy: kv
+      decode:
+        replicas: 1
+        extraConfig:
+          inline: {{max-model-len: 1024}}
+      prefill:
+        replicas: 1
+        extraConfig:
+          inline: {{max-model-len: 1024, enforce-eager: true}}
+    """)
+ENV = f"cluster: {{kubeContext: fake, namespace: {NAMESPACE}, createNamespace: false}}\n"
+UP = ["up", "--env", "fake", "--yes", "--", "--skip-deps", "--args", "--disable-openapi-validation"]
+TIMEOUT = 90
+
+
+class Deployed:
+    """A project, the fake cluster it deploys to, and its plan."""
+
+    def __init__(self, root: Path, cluster: FakeCluster):
+        self.root = root
+        self.cluster = cluster
+        self.plan = p.plans(p.Project.at(root / "values.yaml"), ["fake"])["fake"]
+
+    def compose(self, *args: str, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+        """`python -m composer ARGS` as a user runs it, pointed at the fake. On a hang, Ctrl-C it
+        (compose then stops helmfile's process group) rather than leave helm running."""
+        proc = subprocess.Popen([sys.executable, "-m", "composer", *args], cwd=self.root, text=True,
+                                env={**os.environ, **self.cluster.env}, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=30)
+            pytest.fail(f"compose {' '.join(args)} ran over {timeout}s:\n{out}\n{err}")
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+    def helm_releases(self) -> dict[str, dict]:
+        """What real helm reads back from the fake: `helm list -A -o json`, by release name."""
+        r = subprocess.run(["helm", "--kube-context", "fake", "list", "--all-namespaces", "--all", "-o", "json"],
+                           env={**os.environ, **self.cluster.env}, capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        return {rel["name"]: rel for rel in json.loads(r.stdout)}
+
+    def release_order(self, method: str, since: int = 0) -> list[str]:
+        """Release names in the order helm first created (POST) or deleted (DELETE) their release
+        records, the Secrets `sh.helm.release.v1.<release>.v<revision>`."""
+        order: list[str] = []
+        for req in self.cluster.requests()[since:]:
+            name = req.get("name") or ""
+            if req["method"] == method and "/secrets" in req["path"] and name.startswith("sh.helm.release.v1."):
+                release = name[len("sh.helm.release.v1."):].rsplit(".v", 1)[0]
+                if release not in order:
+                    order.append(release)
+        return order
+
+    def assert_respects_needs(self, order: list[str], *, reverse: bool = False) -> None:
+        by_id = {r.id: r for r in self.plan.releases}
+        assert sorted(order) == sorted(r.name for r in self.plan.releases), order
+        for r in self.plan.releases:
+            for need in r.needs:
+                first, then = (r.name, by_id[need].name) if reverse else (by_id[need].name, r.name)
+                assert order.index(first) < order.index(then), f"{first} should come before {then}: {order}"
+
+
+@pytest.fixture
+def deployed(tmp_path, fake_cluster, stub_chart_repo) -> Deployed:
+    root = make_project(tmp_path / "proj", VALUES, {"fake": ENV})
+    d = Deployed(root, fake_cluster)
+    for ns in sorted({r.namespace for r in d.plan.releases}):
+        fake_cluster.create_namespace(ns)
+    helm_repo_add(fake_cluster.env, "nvidia-dynamo", stub_chart_repo.url)
+    return d
+
+
+def test_the_plan_under_test_has_the_platform_first():
+    """Guards the other tests' premise: the upstream platform plus our model, linked by needs."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        plan = p.plans(p.Project.at(make_project(Path(tmp) / "proj", VALUES, {"fake": ENV}) / "values.yaml"),
+                       ["fake"])["fake"]
+    model = plan.release("model")
+    assert plan.release("platform").remote and plan.release("platform").id in model.needs
+    assert plan.kube_context == "fake" and plan.create_namespace is False
+
+
+def test_up_installs_every_release_in_needs_order(deployed):
+    r = deployed.compose(*UP)
+    assert r.returncode == 0, r.stderr
+    assert "helm-diff is not installed: running `helmfile sync`" in r.stderr
+    fake = deployed.cluster
+
+    deployed.assert_respects_needs(deployed.release_order("POST"))
+    assert all(w["status"] < 300 for w in fake.writes()), fake.writes()
+
+    dgds = fake.find("DynamoGraphDeployment")
+    assert [(d["metadata"]["name"], d["metadata"]["namespace"]) for d in dgds] == [(NAME, NAMESPACE)]
+    assert dgds[0]["apiVersion"] == "nvidia.com/v1beta1"
+    workers = {c["name"]: c for c in dgds[0]["spec"]["components"]}
+    assert set(workers) == {"frontend", "decode", "prefill"}
+
+    configmaps = {(c["metadata"]["namespace"], c["metadata"]["name"]): c for c in fake.find("ConfigMap")}
+    assert (NAMESPACE, f"{NAME}-decode-config") in configmaps
+    assert (NAMESPACE, f"{NAME}-prefill-config") in configmaps
+    assert "enforce-eager: true" in configmaps[(NAMESPACE, f"{NAME}-prefill-config")]["data"]["config.yaml"]
+    # the stand-in platform chart got the generated values file: the operator pinned to 1.4.0
+    platform = deployed.plan.release("platform")
+    stub = configmaps[(platform.namespace, "dynamo-platform-stub")]
+    assert stub["data"]["chartVersion"] == "1.4.0"
+    assert json.loads(stub["data"]["values.json"]) == json.loads(json.dumps(platform.values))
+
+    releases = deployed.helm_releases()
+    assert {n: (r["namespace"], r["status"], r["revision"]) for n, r in releases.items()} == {
+        rel.name: (rel.namespace, "deployed", "1") for rel in deployed.plan.releases}
+
+
+def test_second_up_upgrades_to_revision_2(deployed):
+    assert deployed.compose(*UP).returncode == 0
+    values = deployed.root / "values.yaml"
+    values.write_text(values.read_text().replace("  decode:\n    replicas: 1", "  decode:\n    replicas: 3"))
+    plugin = install_stub_helm_diff(Path(deployed.cluster.env["HELM_DATA_HOME"]))
+    since = len(deployed.cluster.requests())
+
+    r = deployed.compose(*UP)
+    assert r.returncode == 0, r.stderr
+    assert "updated helmfile.d/" in r.stderr, "up regenerates from the changed values first"
+    # with helm-diff, up runs `helmfile apply`: a diff per release, then the upgrades
+    calls = (plugin / "calls.log").read_text().splitlines()
+    assert sorted(c.split()[2] for c in calls) == sorted(rel.name for rel in deployed.plan.releases)
+    assert all("--detailed-exitcode" in c.split() for c in calls)
+
+    releases = deployed.helm_releases()
+    assert {n: r["revision"] for n, r in releases.items()} == {rel.name: "2" for rel in deployed.plan.releases}
+    [dgd] = deployed.cluster.find("DynamoGraphDeployment")
+    replicas = {c["name"]: c["replicas"] for c in dgd["spec"]["components"]}
+    assert replicas == {"frontend": 1, "decode": 3, "prefill": 1}
+    writes = deployed.cluster.writes(since)
+    assert not [w for w in writes if w["method"] == "DELETE"], "an upgrade patches; it deletes nothing"
+    assert any(w["method"] == "PATCH" and "/dynamographdeployments/" in w["path"] for w in writes)
+
+
+def test_diff_exits_3_on_changes_and_status_exits_0_and_neither_writes(deployed):
+    assert deployed.compose(*UP).returncode == 0
+    plugin = install_stub_helm_diff(Path(deployed.cluster.env["HELM_DATA_HOME"]))
+    since = len(deployed.cluster.requests())
+
+    diff = deployed.compose("diff", "--env", "fake", "--", "--skip-deps")
+    assert diff.returncode == 3, diff.stdout + diff.stderr
+    for rel in deployed.plan.releases:
+        assert f"stub-diff: upgrade --allow-unreleased {rel.name} " in diff.stdout
+    calls = (plugin / "calls.log").read_text().splitlines()
+    assert len(calls) == len(deployed.plan.releases)
+    assert all({"--detailed-exitcode", "--suppress-secrets"} <= set(c.split()) for c in calls)
+
+    status = deployed.compose("status", "--env", "fake", "--", "--skip-deps")
+    assert status.returncode == 0, status.stderr
+    for rel in deployed.plan.releases:
+        assert f"NAME: {rel.name}\n" in status.stdout
+    assert status.stdout.count("STATUS: deployed") == len(deployed.plan.releases)
+
+    assert deployed.cluster.writes(since) == []
+
+
+def test_destroy_uninstalls_in_reverse_order_and_leaves_nothing(deployed):
+    assert deployed.compose(*UP).returncode == 0
+    assert deployed.cluster.find("DynamoGraphDeployment")
+    since = len(deployed.cluster.requests())
+
+    r = deployed.compose("destroy", "--env", "fake", "--yes", "--", "--skip-deps")
+    assert r.returncode == 0, r.stderr
+    deployed.assert_respects_needs(deployed.release_order("DELETE", since), reverse=True)
+    assert deployed.cluster.objects() == [], "no DGD, ConfigMap or helm release Secret is left"
+    assert deployed.helm_releases() == {}
+
+
+def test_up_refuses_when_the_pinned_context_is_not_current(deployed):
+    fake = deployed.cluster
+    write_kubeconfig(fake.kubeconfig, fake.url, ["fake", "other"], current="other")
+    since = len(fake.requests())
+
+    r = deployed.compose(*UP)
+    assert r.returncode == 1
+    assert r.stderr.endswith("error: environment 'fake' is pinned to kube context 'fake', but the current "
+                              "context is 'other': switch with `kubectl config use-context fake`, or pass "
+                              "--allow-context-mismatch to go ahead\n")
+    assert [q for q in fake.requests()[since:] if not q["path"].startswith("/_fake/")] == [], \
+        "the cluster was not even asked"
+
+
+def test_up_into_a_missing_namespace_fails_without_creating_it(deployed):
+    """createNamespace: false means helm may not create it; the fake, like an apiserver, refuses
+    objects in a namespace that does not exist."""
+    assert deployed.cluster.request("DELETE", f"/api/v1/namespaces/{NAMESPACE}")[0] == 200
+    r = deployed.compose(*UP)
+    assert r.returncode == 1
+    assert f'namespaces "{NAMESPACE}" not found' in r.stderr
+    assert r.stderr.rstrip().endswith("error: helmfile sync failed (exit 1)")
+    assert deployed.cluster.find("DynamoGraphDeployment") == []
+
+
+def test_the_fake_cluster_is_stopped_by_pid_and_gone(tmp_path):
+    cluster = start_fake_cluster(tmp_path / "home")
+    assert Path(f"/proc/{cluster.pid}").exists()
+    assert cluster.get("/version")["gitVersion"] == "v1.30.0"
+    assert (cluster.kubeconfig.stat().st_mode & 0o777) == 0o600
+    cluster.stop()  # asserts that the PID is gone and the port closed
+    assert cluster.proc.returncode == 0, "it exits cleanly on SIGTERM"
