@@ -9,6 +9,7 @@ compose's exit codes (documented in the README):
 from __future__ import annotations
 
 import re
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -108,7 +109,7 @@ def diagnose(stderr: str) -> str | None:
 
 def run(argv: Sequence[str], cwd: Path, *, changes_ok: bool = False) -> int:
     """Stream a helmfile command; map its exit code to compose's. Raises on failure."""
-    done = proc.stream(argv, cwd=cwd)
+    done = proc.stream(argv, cwd=cwd, needs=("helm",))
     rc = done.returncode
     if rc == 0:
         return 0
@@ -118,7 +119,7 @@ def run(argv: Sequence[str], cwd: Path, *, changes_ok: bool = False) -> int:
         raise NoReleaseMatched("helmfile matched no release for this environment: "
                                "is the environment generated? run `compose generate`")
     if rc < 0:
-        raise HelmfileFailed(f"helmfile was killed by signal {-rc}")
+        raise HelmfileFailed(f"helmfile was killed by signal {-rc} ({signal.Signals(-rc).name})")
     fix = diagnose(done.stderr)
     raise HelmfileFailed(f"helmfile {verb(argv)} failed (exit {rc})" + (f": {fix}" if fix else ""))
 

@@ -76,10 +76,13 @@ def run(argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str |
 
 
 def stream(argv: Sequence[str], *, env: Mapping[str, str] | None = None,
-           cwd: str | Path | None = None) -> Completed:
+           cwd: str | Path | None = None, needs: Sequence[str] = ()) -> Completed:
     """Run with stdout going straight to the terminal and stderr echoed there as it comes
-    (and kept, so callers can recognise known failures). Ctrl-C stops the child: exit 130."""
+    (and kept, so callers can recognise known failures). Ctrl-C stops the child: exit 130.
+    `needs`: other programs the child runs (helmfile runs helm), checked before it starts."""
     full = _resolve(argv)
+    for tool in needs:
+        which(tool)
     child = subprocess.Popen(full, env=_env(env), cwd=cwd, stderr=subprocess.PIPE, text=True,
                              start_new_session=True)
     kept: list[str] = []
@@ -91,13 +94,19 @@ def stream(argv: Sequence[str], *, env: Mapping[str, str] | None = None,
             kept.append(line)
 
     reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
-    try:
+    try:  # from the moment the child exists: Ctrl-C may come before wait() is reached
+        reader.start()
         rc = child.wait()
     except KeyboardInterrupt:
         stop(child)
         raise Interrupted(f"interrupted: stopped {Path(argv[0]).name}") from None
-    reader.join()
+    if rc < 0:
+        # Killed: whatever it started (helm) is still in its session, changing the cluster on
+        # its own and holding the stderr pipe open. Stop them too, and do not wait on the pipe.
+        _signal_group(child.pid, signal.SIGTERM)
+        reader.join(5)
+        _signal_group(child.pid, signal.SIGKILL)
+    reader.join(5)
     return Completed(tuple(argv), rc, "", "".join(kept))
 
 

@@ -93,7 +93,7 @@ def test_helmfile_killed_by_a_signal(proj, fp):
     fp.register(state() + ["status"], returncode=-signal.SIGKILL)
     r = cli("status", "--env", "dev")
     assert r.exit_code == 1
-    assert "helmfile was killed by signal 9" in r.output
+    assert "helmfile was killed by signal 9 (SIGKILL)" in r.output
 
 
 def test_status_argv(proj, fp):
