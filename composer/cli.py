@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from composer.errors import ComposeError
+from composer.errors import ComposeError, InvalidValues
 
 values_option = click.option("-f", "--values", "values", default="values.yaml", show_default=True,
                              type=click.Path(dir_okay=False), help="The values file.")
@@ -23,7 +23,8 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except ComposeError as e:
-            click.echo(f"error: {e}" if e.exit_code != 2 or "\n" not in str(e) else str(e), err=True)
+            # located problems speak for themselves (file:line:column: ...); anything else is one line
+            click.echo(str(e) if isinstance(e, InvalidValues) else f"error: {e}", err=True)
             ctx.exit(e.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)

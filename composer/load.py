@@ -6,6 +6,8 @@ so later stages can point at the exact spot. Overlays merge maps deeply and repl
 """
 from __future__ import annotations
 
+import copy
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +75,20 @@ def load(path: Path, *, display: str | None = None) -> Loaded:
     if len(raw) > MAX_BYTES:
         raise InvalidValues([Problem(name, 0, 0, "", f"file is {len(raw):,} bytes; the limit is {MAX_BYTES:,}",
                                      "a values file holds settings, not data: is this the right file?")])
+    # The values file is read once per environment: parse the same bytes once per process.
+    key = (name, hashlib.sha256(raw).digest())
+    if key not in _PARSED:
+        if len(_PARSED) >= 32:
+            _PARSED.clear()
+        _PARSED[key] = _parse(name, raw)
+    done = _PARSED[key]
+    return Loaded(copy.deepcopy(done.data), dict(done.values), dict(done.keys), origin=done.origin)
+
+
+_PARSED: dict[tuple[str, bytes], Loaded] = {}
+
+
+def _parse(name: str, raw: bytes) -> Loaded:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:

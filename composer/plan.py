@@ -117,6 +117,8 @@ def model_values(dep: Deployment) -> dict[str, Any]:
 
 
 def model_express_values(dep: Deployment) -> dict[str, Any]:
+    # The chart writes `repository:tag`; splitting at the last ':' gives back the same reference
+    # for a digest too (repo@sha256 + hex).
     repository, _, tag = dep.values["modelExpress"]["image"].rpartition(":")
     return {
         # Fixed so the URL the platform gets (Deployment.model_express_url) names this Service.

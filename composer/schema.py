@@ -10,12 +10,14 @@ import difflib
 import functools
 import json
 from importlib import resources
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-import jsonschema
-
+from composer import quickcheck
 from composer.errors import InvalidValues, Problem
 from composer.load import Loaded, escape
+
+if TYPE_CHECKING:
+    import jsonschema
 
 
 DNS1123 = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -28,14 +30,25 @@ def values_schema() -> dict:
 
 @functools.cache
 def _validator() -> jsonschema.Draft202012Validator:
+    import jsonschema  # here, not at the top: commands that validate nothing need not pay for it
+
     return jsonschema.Draft202012Validator(values_schema())
+
+
+def _certainly_valid(data: Any) -> bool:
+    """quickcheck's fast yes-or-unsure: valid values skip importing jsonschema (most of a cold start)."""
+    try:
+        return quickcheck.certainly_valid(values_schema(), data)
+    except Exception:  # noqa: BLE001 - unsure: jsonschema decides
+        return False
 
 
 def validate(loaded: Loaded) -> dict:
     """Return the values with schema defaults filled in, or raise InvalidValues with every problem."""
-    problems = [_problem(loaded, e) for e in _leaf_errors(_validator().iter_errors(loaded.data))]
-    if problems:
-        raise InvalidValues(problems)
+    if not _certainly_valid(loaded.data):
+        problems = [_problem(loaded, e) for e in _leaf_errors(_validator().iter_errors(loaded.data))]
+        if problems:
+            raise InvalidValues(problems)
     values = with_defaults(values_schema(), loaded.data)
     problems = [p for rule in RULES for p in rule(values, loaded)]
     if problems:
@@ -59,6 +72,8 @@ def with_defaults(schema: dict, data: Any) -> Any:
 
 def _leaf_errors(errors: Iterable[jsonschema.ValidationError]) -> Iterable[jsonschema.ValidationError]:
     """Replace anyOf/oneOf failures by their most relevant branch error."""
+    import jsonschema
+
     for e in errors:
         if e.context:
             yield jsonschema.exceptions.best_match(e.context)
@@ -92,16 +107,29 @@ def _problem(loaded: Loaded, e: jsonschema.ValidationError) -> Problem:
         missing = e.message.split("'")[1] if "'" in e.message else e.message
         prop = e.schema.get("properties", {}).get(missing, {})
         return loaded.problem(ptr, f"missing required key {missing!r}",
-                              prop.get("description", ""), key=True)
+                              prop.get("description") or f"add `{missing}:` here", key=True)
+    about = e.schema.get("description") or "see the values reference in README.md"
     if v == "type":
         want = e.validator_value if isinstance(e.validator_value, str) else " or ".join(e.validator_value)
-        return loaded.problem(ptr, f"expected {_article(want)}, got {_describe(e.instance)}", _type_hint(want, e.instance))
+        return loaded.problem(ptr, f"expected {_article(want)}, got {_describe(e.instance)}",
+                              _type_hint(want, e.instance) or about)
     if v == "pattern":
         what, hint = _pattern_meaning(e.validator_value, e.schema)
-        return loaded.problem(ptr, f"{e.instance!r} is not {what}", hint)
-    if v in ("minimum", "maximum", "minLength", "maxLength", "minItems", "uniqueItems"):
-        return loaded.problem(ptr, e.message, e.schema.get("description", ""))
-    return loaded.problem(ptr, e.message, e.schema.get("description", ""))
+        # A field that names a Secret may have been given the secret itself: never echo it.
+        shown = "the value" if "secret" in ptr.lower() else repr(e.instance)
+        return loaded.problem(ptr, f"{shown} is not {what}", hint)
+    if v == "maxLength":
+        return loaded.problem(ptr, f"{len(e.instance)} characters; the limit is {e.validator_value}", about)
+    if v == "uniqueItems":
+        seen, dup = set(), None
+        for item in e.instance:
+            key = repr(item)
+            if key in seen:
+                dup = item
+                break
+            seen.add(key)
+        return loaded.problem(ptr, f"{dup!r} appears more than once", "list each entry once")
+    return loaded.problem(ptr, e.message, about)
 
 
 def _guess(word: str, options: list[str]) -> str | None:
@@ -143,11 +171,27 @@ def _type_hint(want: str, got: Any) -> str:
 
 
 def _pattern_meaning(pattern: str, schema: dict) -> tuple[str, str]:
-    if pattern.startswith("^/"):
-        return "an absolute path without '..' segments", "write a path like /opt/dynamo/model/config.yaml"
+    if pattern.startswith(("^/", "^(/")):
+        return ("an absolute path of plain segments (no '.', '..', '//', spaces or trailing '/')",
+                "write a path like /opt/dynamo/model/config.yaml")
     if pattern == DNS1123:
         return "a valid DNS-1123 name", ("use lowercase letters, digits and '-', "
                                          "starting and ending with a letter or digit")
+    if pattern.startswith(("^[0-9]+\\.[0-9]+\\.[0-9]+", "^(0|[1-9][0-9]*)\\.")):
+        return "a version MAJOR.MINOR.PATCH", "for example 1.4.0"
+    if pattern == "^\\S+$":
+        return "an image reference", "no spaces: registry/repository:tag"
+    if pattern.endswith("@sha256:[a-f0-9]{64})$"):
+        return ("an image reference with a tag or digest",
+                "for example nvcr.io/nvidia/ai-dynamo/modelexpress-server:0.2.0")
+    if pattern.startswith("^[-._a-zA-Z][-._a-zA-Z0-9]*"):
+        return "an environment variable name", "letters, digits, '_', '-' and '.', not starting with a digit"
+    if pattern.startswith("^[+-]?([0-9]+"):
+        return "a Kubernetes quantity", "for example 4, 500m or 32Gi"
+    if "Ki|Mi|Gi" in pattern:
+        return "a Kubernetes quantity", "for example 16Gi or 512Mi"
+    if pattern == "^[-._a-zA-Z0-9]+$":
+        return "a ConfigMap key", "use letters, digits, '-', '_' and '.'; no '/'"
     return f"of the expected form ({pattern})", schema.get("description", "")
 
 
@@ -180,7 +224,7 @@ def _rule_name_lengths(values: dict, loaded: Loaded):
         over = len(n) - limit
         yield loaded.problem("/dynamoNamespace", f"{name!r} is too long: it makes {n!r} ({len(n)} characters, "
                                                  f"limit {limit})",
-                             f"shorten dynamoNamespace by at least {over} characters")
+                             f"shorten dynamoNamespace by at least {over} character{'s' if over > 1 else ''}")
 
 
 def _rule_local_runs_mocker(values: dict, loaded: Loaded):
@@ -208,5 +252,39 @@ def _rule_patches_have_a_release(values: dict, loaded: Loaded):
                                  "express all of them as one kind", key=True)
 
 
+def _rule_backend_needs(values: dict, loaded: Loaded):
+    model = values["model"]
+    if model["backend"]["type"] == "sglang":
+        for role in ("decode", "prefill"):
+            if model.get(role, {}).get("gpus") == 0:
+                yield loaded.problem(f"/model/{role}/gpus", "sglang needs at least one GPU per worker",
+                                     "the chart passes gpus as sglang's --tp; use the mocker for CPU-only runs")
+
+
+MIN_VERSION = (1, 2, 0)  # the model chart renders nvidia.com/v1beta1 DGDs, served from Dynamo 1.2.0
+
+
+def _rule_supported_version(values: dict, loaded: Loaded):
+    version = values["platform"]["version"]
+    if tuple(int(x) for x in version.split(".")) < MIN_VERSION:
+        yield loaded.problem("/platform/version", f"Dynamo {version} is older than 1.2.0",
+                             "our model chart renders nvidia.com/v1beta1 DynamoGraphDeployments, "
+                             "which Dynamo serves from 1.2.0 on; pin 1.4.0")
+
+
+CREDENTIAL_NAMES = ("TOKEN", "PASSWORD", "SECRET", "API_KEY", "APIKEY", "CREDENTIAL", "PRIVATE_KEY")
+
+
+def _rule_no_literal_credentials(values: dict, loaded: Loaded):
+    for role in ("decode", "prefill"):
+        for i, var in enumerate(values["model"].get(role, {}).get("env", [])):
+            if "value" in var and any(w in var["name"].upper() for w in CREDENTIAL_NAMES):
+                yield loaded.problem(f"/model/{role}/env/{i}/value",
+                                     f"{var['name']} looks like a credential; it would be written into "
+                                     "helmfile.d/ and the cluster in plain text",
+                                     "reference a Secret: valueFrom: {secretKeyRef: {name: ..., key: ...}} "
+                                     "(or model.hfTokenSecret for the Hugging Face token)", key=True)
+
+
 RULES = (_rule_prefill_needs_disaggregation, _rule_one_config_source, _rule_name_lengths, _rule_local_runs_mocker,
-         _rule_patches_have_a_release)
+         _rule_patches_have_a_release, _rule_backend_needs, _rule_supported_version, _rule_no_literal_credentials)

@@ -8,28 +8,58 @@ from __future__ import annotations
 import contextlib
 import difflib
 import fcntl
+import functools
 import io
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from ruamel.yaml import YAML
-
+from composer import fastyaml
 from composer.errors import ComposeError
 from composer.plan import TIMEOUT_SECONDS, Plan
 
 OUTPUT_DIR = "helmfile.d"
 
 
-def dump(data: Any) -> str:
+# Words a YAML 1.1 reader (helm, kubectl, PyYAML) takes for something other than a string, though
+# YAML 1.2 (ruamel) writes them bare: booleans, null, `=`, `<<`, and 1.1's number forms.
+YAML11_NOT_STR = re.compile(r"""^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF
+    |~|null|Null|NULL|=|<<
+    |[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
+    |[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+    |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""", re.X)
+
+
+@functools.cache
+def _yaml():
+    from ruamel.yaml import YAML  # here, not at the top: it is most of what a cold start imports
+    from ruamel.yaml.representer import SafeRepresenter
+
+    class Representer(SafeRepresenter):
+        def represent_str(self, value: str):
+            if YAML11_NOT_STR.match(value):
+                return self.represent_scalar("tag:yaml.org,2002:str", value, style="'")
+            return super().represent_str(value)
+
+    Representer.add_representer(str, Representer.represent_str)
     yaml = YAML(typ="safe", pure=True)
+    yaml.Representer = Representer
     yaml.default_flow_style = False
     yaml.width = 4096  # never fold long strings (JSON flags, URLs)
     yaml.sort_base_mapping_type_on_output = False  # our order; values files are sorted by _sorted
+    return yaml
+
+
+def dump(data: Any) -> str:
+    # The text ruamel writes, several times faster; None when the fast path is unsure (then ruamel).
+    fast = fastyaml.dump(data, quote=YAML11_NOT_STR.match)
+    if fast is not None:
+        return fast
     buf = io.StringIO()
-    yaml.dump(data, buf)
+    _yaml().dump(data, buf)
     return buf.getvalue()
 
 
@@ -109,8 +139,10 @@ def locked(root: Path) -> Iterator[None]:
 
 
 def write_tree(target: Path, files: Mapping[str, str]) -> None:
-    """Replace the directory `target` with exactly `files`, all or nothing."""
+    """Replace the directory `target` with exactly `files`, all or nothing. Callers that may race
+    hold `locked`; leftovers of a run that was killed are recovered first."""
     parent = target.parent
+    _recover(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=parent))
     try:
         for rel, text in sorted(files.items()):
@@ -118,16 +150,36 @@ def write_tree(target: Path, files: Mapping[str, str]) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
         os.chmod(tmp, 0o755)
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=parent))
+        if not target.exists():
+            os.rename(tmp, target)
+            return
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=parent))
+        try:
             os.rename(target, old / "tree")
             os.rename(tmp, target)
-            shutil.rmtree(old)
-        else:
-            os.rename(tmp, target)
-    except BaseException:
+        except BaseException:
+            if not target.exists() and (old / "tree").exists():  # interrupted between the two renames
+                os.rename(old / "tree", target)
+            raise
+        finally:
+            if target.exists():
+                try:
+                    shutil.rmtree(old, ignore_errors=True)
+                except BaseException:  # Ctrl-C while cleaning up: finish the cleanup, then stop
+                    shutil.rmtree(old, ignore_errors=True)
+                    raise
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+
+def _recover(target: Path) -> None:
+    """Undo what a killed write_tree left: restore a moved-away tree, drop temporary ones."""
+    for old in sorted(target.parent.glob(f".{target.name}.old-*")):
+        if not target.exists() and (old / "tree").is_dir():
+            os.rename(old / "tree", target)
+        shutil.rmtree(old, ignore_errors=True)
+    for new in target.parent.glob(f".{target.name}.new-*"):
+        shutil.rmtree(new, ignore_errors=True)
 
 
 def read_tree(target: Path) -> dict[str, str]:

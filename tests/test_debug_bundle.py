@@ -33,11 +33,11 @@ model:
     type: vllm
   hfTokenSecret: hf-token-secret
   decode:
-    env:
+    env:  # literal credentials are refused by compose; the cluster side below still plants them
       - name: HF_TOKEN
-        value: {HF}
+        valueFrom: {{secretKeyRef: {{name: hf-token-secret, key: HF_TOKEN}}}}
       - name: MY_API_TOKEN
-        value: {PLAIN}
+        valueFrom: {{secretKeyRef: {{name: api, key: token}}}}
 """
 DEV = "cluster:\n  kubeContext: dev\n  namespace: llm\n"
 LOCAL = "target: local\nlocal:\n  httpPort: {port}\nmodel:\n  backend:\n    type: mocker\n"

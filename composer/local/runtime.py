@@ -17,8 +17,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-import requests
-
 from composer import proc
 from composer.errors import ComposeError
 from composer.local import ports
@@ -27,7 +25,7 @@ from composer.local.graph import LOOPBACK, ProcessSpec
 STATE_FILE = "state.json"
 STATE_VERSION = 1
 TAIL_LINES = 20
-POLL_SECONDS = 0.25
+POLL_SECONDS = 0.1  # readiness polling: a request to the local frontend costs about a millisecond
 STOP_GRACE = 10.0
 
 Progress = Callable[[str], None]
@@ -129,6 +127,8 @@ def down(state_dir: Path, grace: float = STOP_GRACE) -> dict[str, Any]:
 
 def frontend_health(url: str, model: str | None) -> dict[str, Any]:
     """{'reachable', 'healthy', 'models'} from /health and /v1/models, with short timeouts."""
+    import requests
+
     out: dict[str, Any] = {"url": url, "reachable": False, "healthy": False, "models": []}
     try:
         h = requests.get(f"{url}/health", timeout=2)
@@ -144,6 +144,8 @@ def frontend_health(url: str, model: str | None) -> dict[str, Any]:
 
 def _system_health(port: int) -> str:
     """A worker's own /health on its system port (DYN_SYSTEM_PORT): its "status" field."""
+    import requests
+
     try:
         return str(requests.get(f"http://{LOOPBACK}:{port}/health", timeout=2).json().get("status", "?"))
     except (requests.RequestException, ValueError, AttributeError):
@@ -152,6 +154,8 @@ def _system_health(port: int) -> str:
 
 def list_models(url: str) -> list[str] | None:
     """Model ids from /v1/models, or None when the frontend does not answer."""
+    import requests
+
     try:
         r = requests.get(f"{url}/v1/models", timeout=2)
         r.raise_for_status()
@@ -162,6 +166,8 @@ def list_models(url: str) -> list[str] | None:
 
 def chat(url: str, model: str, prompt: str = "Say hello.", max_tokens: int = 8, timeout: float = 15) -> str:
     """One non-streaming chat completion; returns the text. Raises requests errors."""
+    import requests
+
     r = requests.post(f"{url}/v1/chat/completions", timeout=(2, timeout), json={
         "model": model, "messages": [{"role": "user", "content": prompt}], "max_tokens": max_tokens})
     r.raise_for_status()
@@ -244,6 +250,8 @@ def _prepare_dirs(state_dir: Path, specs: Sequence[ProcessSpec]) -> None:
 # -- readiness -------------------------------------------------------------------------------
 
 def _wait_ready(url: str, model: str, running, deadline: float, timeout: float, say: Progress) -> None:
+    import requests  # not at the top: `up` imports it while the processes start
+
     phase = ""
     last_error = ""
     while True:

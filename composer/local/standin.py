@@ -14,6 +14,7 @@ same bytes and the same snapshot revision on every machine.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 from dataclasses import dataclass, field
@@ -189,13 +190,14 @@ def standin_vocab(size: int = VOCAB_SIZE) -> list[str]:
     onsets = "bdfghjklmnprstvwz"
     vowels = "aeiou"
     syllables = [c + v for c in onsets for v in vowels]  # 85
-    words: list[str] = []
-    layer = [""]
-    while len(words) < size:
-        layer = [w + s for w in layer for s in syllables]
-        words.extend(layer)
     head = [*SPECIAL_TOKENS, UNK]
-    return head + words[: size - len(head)]
+    # Words of one syllable, then two, then three..., each length in order; only as many as needed
+    # (building all of the three-syllable layer would make 614k strings for 24k).
+    words = ("".join(p) for n in itertools.count(1) for p in itertools.product(syllables, repeat=n))
+    wanted = size - len(head)
+    if wanted < 0:  # sizes below the head count kept what slicing the first layer from the end left
+        wanted = len(syllables) + wanted if size > 0 else 0
+    return head + list(itertools.islice(words, wanted))
 
 
 def _json(obj: object) -> bytes:
