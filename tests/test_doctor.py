@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from composer import doctor as d
 from composer import proc
 from composer.cli import main
+from composer.local import ports
 from tests.conftest import make_project
 
 VALUES = """dynamoNamespace: demo
@@ -61,20 +62,7 @@ def proj(tmp_path, monkeypatch):
     return root
 
 
-def free_port_block(n: int) -> int:
-    for base in range(24100, 31000, 37):
-        if all(_free(base + i) for i in range(n)):
-            return base
-    raise RuntimeError("no free ports")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+free_port_block = ports.free_block
 
 
 def register_tools(fp, *, plugins=PLUGINS):

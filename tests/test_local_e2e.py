@@ -9,16 +9,14 @@ Timings are printed (the README and closing notes quote them), never asserted.
 from __future__ import annotations
 
 import json
-import random
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
 import requests
 
 from composer import proc
-from composer.local import chat, venvs
+from composer.local import chat, ports, venvs
 from tests.conftest import compose, make_project
 
 pytestmark = [
@@ -31,24 +29,7 @@ MODEL = "Qwen/Qwen3-0.6B"
 REQUESTS = 20
 
 
-def free_port_block(n: int) -> int:
-    """A base port with n free ports after it (frontend, then one system port per worker), below
-    32767: Dynamo 1.4.0 reads DYN_SYSTEM_PORT as a signed 16-bit number."""
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(20000, 32000)
-        if all(_free(base + i) for i in range(n)):
-            return base
-    raise RuntimeError("no free port block")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+free_port_block = ports.free_block
 
 
 def values(*, disagg: bool, routing: str, decode_replicas: int) -> str:

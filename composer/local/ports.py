@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import os
+import random
 import socket
 from pathlib import Path
 from typing import Iterable
@@ -20,6 +21,17 @@ def port_free(port: int, host: str = LOOPBACK) -> bool:
                 return False
             raise
     return True
+
+
+def free_block(n: int, low: int = 20000, high: int = 32000) -> int:
+    """A base port with n free ports after it (a frontend, then one system port per worker),
+    below 32767: Dynamo 1.4.0 reads DYN_SYSTEM_PORT as a signed 16-bit number."""
+    rng = random.Random()
+    for _ in range(500):
+        base = rng.randrange(low, high - n)
+        if all(port_free(base + i) for i in range(n)):
+            return base
+    raise OSError(f"no block of {n} free ports between {low} and {high}")
 
 
 def holder(port: int, proc_root: Path = Path("/proc")) -> str | None:
