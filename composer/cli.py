@@ -384,8 +384,10 @@ def bench(ctx: click.Context, values: str, env: str | None, output: str, allow_c
 
 
 def _format_bench(result, b) -> str:
-    lines = [b.format_sweep([r["summary"] for r in result["runs"]]), "",
-             f"artifacts: {result['artifact_dir']}  ({result['seconds']:.1f} s)"]
+    lines = [b.format_sweep([r["summary"] for r in result["runs"]]), ""]
+    for run in result["runs"]:  # the distribution of each run: avg, p50, p99
+        lines += [f"{run['name']}:", b.format_table(run["summary"]), ""]
+    lines.append(f"artifacts: {result['artifact_dir']}  ({result['seconds']:.1f} s)")
     if result.get("plots"):
         lines.append(f"plots: {len(result['plots'])} PNGs in {result['artifact_dir']}/plots")
     elif result.get("plot_note"):

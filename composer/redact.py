@@ -12,12 +12,13 @@ A YAML text that mentions a Secret but cannot be parsed is dropped as a whole.
 """
 from __future__ import annotations
 
-import io
 import json
 import re
 from typing import Any
 
 from ruamel.yaml import YAML
+
+from composer import write
 
 REDACTED = "<redacted>"
 SENSITIVE = (r"(?:password|passwd|passphrase|token|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key"
@@ -109,16 +110,7 @@ def redact_yaml(text: str) -> str:
         if re.search(r"(?m)^\s*kind:\s*[\"']?Secret\b", text):
             return f"{REDACTED}: unparsable YAML containing a Secret\n"
         return redact_text(text)
-    out = YAML(typ="safe", pure=True)
-    out.default_flow_style = False
-    out.width = 4096
-    out.sort_base_mapping_type_on_output = False
-    buf = io.StringIO()
-    if len(docs) > 1:
-        out.dump_all([redact_data(d) for d in docs], buf)
-    elif docs:
-        out.dump(redact_data(docs[0]), buf)
-    return redact_text(buf.getvalue())
+    return redact_text("---\n".join(write.dump(redact_data(d)) for d in docs))
 
 
 def redact_json(text: str) -> str:

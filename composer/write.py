@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from composer import fastyaml
-from composer.errors import ComposeError
 from composer.plan import TIMEOUT_SECONDS, Plan
 
 OUTPUT_DIR = "helmfile.d"
@@ -201,7 +200,3 @@ def diff_tree(target: Path, files: Mapping[str, str]) -> str:
             fromfile=f"a/{target.name}/{rel}" if a is not None else "/dev/null",
             tofile=f"b/{target.name}/{rel}" if b is not None else "/dev/null"))
     return "".join(out)
-
-
-class Stale(ComposeError):
-    exit_code = 1

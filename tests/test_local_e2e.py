@@ -118,6 +118,7 @@ def test_quickstart_of_the_example_project(tmp_path):
     r = compose("quickstart", cwd=proj)
     assert r.returncode == 0, r.stderr
     assert "errors" in r.stdout and "artifacts: " in r.stdout
+    assert "time to first token (ms)" in r.stdout and "p99" in r.stdout  # the per-run distribution
     (summary,) = (proj / "results" / "local").glob("*/summary.json")
     (run,) = json.loads(summary.read_text())["runs"]
     assert run["summary"]["errors"] == 0 and run["summary"]["requests"] == 40
