@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/run.py            # every figure (the local ones need the runtime venvs)
     .venv/bin/python benchmarks/run.py --quick    # fewer repetitions
     .venv/bin/python benchmarks/run.py --offline  # skip the figures that run Dynamo and AIPerf
+    .venv/bin/python benchmarks/run.py --show benchmarks/results/latest.json  # print an earlier table
 
 Prints a table, then the JSON, and writes the JSON to benchmarks/results/<UTC time>.json (and
 latest.json). Every command runs in a new process, in a scratch copy of the example project, with
@@ -25,10 +26,8 @@ import argparse
 import json
 import os
 import platform
-import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -278,22 +277,10 @@ def local_runtime_missing() -> str | None:
     return None
 
 
-def free_port_block(n: int) -> int:
-    rng = random.Random()
-    for _ in range(500):
-        base = rng.randrange(20000, 32000 - n)
-        if all(_port_free(base + i) for i in range(n)):
-            return base
-    raise RuntimeError("no free port block")
-
-
 def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+    from composer.local import ports  # the check `compose up` makes
+
+    return ports.port_free(port)
 
 
 def _wait_ports_free(ports: list[int], timeout: float = 75) -> None:
@@ -357,7 +344,9 @@ def _group_alive(pgid: int) -> bool:
 class LocalGraph:
     def __init__(self, scratch: Scratch):
         self.scratch = scratch
-        self.port = free_port_block(8)
+        from composer.local import ports
+
+        self.port = ports.free_block(8)
         local = (REPO / "environments" / "local.yaml").read_text() + f"local:\n  httpPort: {self.port}\n"
         self.proj = scratch.example("local", {"local": local})
         self.state_dir = self.proj / ".compose" / "local" / "local"
@@ -514,17 +503,24 @@ def _fmt(x: float | None, spec: str) -> str:
 
 
 def table(figs: list[dict], skipped: list[dict]) -> str:
-    head = ("figure", "median s", "baseline s", "ratio", "cpu ratio", "peak RSS MB", "target", "ok")
+    head = ("figure", "median s", "baseline s", "ratio", "cpu ratio", "peak RSS MB", "target", "ok", "detail")
     rows = [head]
     for f in figs:
         t = f["target"]
         target = {"max_seconds": f"<= {t['value']} s", "max_ratio": f"<= {t['value']}x"}.get(t["kind"], t["kind"])
         ok = {True: "yes", False: "NO", None: "-"}[f["meets_target"]]
-        if t["kind"] == "linear" and f.get("per_deployment_ratio") is not None and f["baseline"]:
-            ok = f"ratio/N {f['per_deployment_ratio']:.2f}"
+        detail = ""
+        if f.get("marginal_seconds_per_deployment") is not None:
+            detail = f"+{1000 * f['marginal_seconds_per_deployment']:.1f} ms per extra deployment"
+        elif f.get("ratio_without_plot") is not None:
+            detail = f"{f['ratio_without_plot']:.2f}x without `aiperf plot` ({f['plot_seconds']:.1f} s)"
+        elif f.get("interpreter_startup"):
+            detail = f"`python -c pass`: {f['interpreter_startup']['median']:.3f} s"
+        elif f["name"] == "generate_cli_n10" and f["baseline"]:
+            detail = f"{f['value'] / f['deployments']:.3f} s per deployment"
         rows.append((f["name"], _fmt(f["value"], ".3f"), _fmt(f["baseline"]["value"] if f["baseline"] else None, ".3f"),
                      _fmt(f["ratio"], ".2f"), _fmt(f["cpu_ratio"], ".2f"), _fmt(f["subject"].get("peak_rss_mb"), ".0f"),
-                     target, ok))
+                     target, ok, detail))
     width = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = ["| " + " | ".join(c.ljust(width[i]) for i, c in enumerate(r)) + " |" for r in rows]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in width) + "|")
@@ -548,7 +544,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results-dir", type=Path, default=RESULTS, help="where the JSON goes (default: %(default)s)")
     ap.add_argument("--no-json", action="store_true", help="print only the table (the file is still written)")
     ap.add_argument("--pythonpath", metavar="DIR", help="run the compose found in DIR/composer (e.g. an older copy)")
+    ap.add_argument("--show", metavar="JSON", type=Path, help="only print the table of an earlier result file")
     args = ap.parse_args(argv)
+    if args.show:
+        report = json.loads(args.show.read_text())
+        print(table(report["figures"], report["skipped"]))
+        print(f"\n{report['mode']} run of {report['started']}: {report['command']}")
+        return 0
 
     want = set(args.only or (OFFLINE_FIGURES + LOCAL_FIGURES))
     reps = {k: v[1] if args.quick else v[0] for k, v in REPS.items()}
