@@ -303,3 +303,30 @@ def test_install_script_pins_match_the_code():
 
 def test_loopback_interface_name():
     assert graph.LOOPBACK_IFACE in ("lo", "lo0")
+
+
+def test_a_port_in_time_wait_after_a_stopped_server_counts_as_free():
+    """A graph that was just stopped leaves its ports in TIME_WAIT; `up` right after must not
+    refuse them (the servers bind with SO_REUSEADDR too). A listener still makes a port busy."""
+    import socket
+
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    conn, _ = server.accept()
+    assert not ports.port_free(port)
+    conn.close()  # the server side closes first: its end of the connection goes to TIME_WAIT
+    client.close()
+    server.close()
+    plain = socket.socket()
+    try:
+        plain.bind(("127.0.0.1", port))
+        pytest.skip("the kernel did not keep the port in TIME_WAIT")
+    except OSError:
+        pass
+    finally:
+        plain.close()
+    assert ports.port_free(port)

@@ -14,6 +14,9 @@ from composer.local.graph import LOOPBACK
 def port_free(port: int, host: str = LOOPBACK) -> bool:
     """True when we could bind `host:port` now (a listener on 0.0.0.0 also makes it busy)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # Like the servers we start: a port left in TIME_WAIT by a stopped graph is free, a
+        # listening one is not (Linux refuses the bind either way).
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError as e:
