@@ -143,6 +143,19 @@ def format_sweep(summaries: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join("  ".join(c.rjust(width[i]) for i, c in enumerate(r)) for r in rows)
 
 
+def format_result(result: Mapping[str, Any]) -> str:
+    """A sweep's table, each run's distribution, where the artifacts and plots are."""
+    lines = [format_sweep([r["summary"] for r in result["runs"]]), ""]
+    for run in result["runs"]:  # the distribution of each run: avg, p50, p99
+        lines += [f"{run['name']}:", format_table(run["summary"]), ""]
+    lines.append(f"artifacts: {result['artifact_dir']}  ({result['seconds']:.1f} s)")
+    if result.get("plots"):
+        lines.append(f"plots: {len(result['plots'])} PNGs in {result['artifact_dir']}/plots")
+    elif result.get("plot_note"):
+        lines.append(f"plots: {result['plot_note']}")
+    return "\n".join(lines)
+
+
 def run_local(*, runs: Sequence[Mapping[str, Any]], artifact_dir: Path, plots: bool = True,
               progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run real `aiperf profile` (from the aiperf venv) for each run, as built by the shared

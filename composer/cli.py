@@ -270,7 +270,7 @@ def status(values: str, env: str, output: str, helmfile_args: tuple[str, ...]) -
     if local:
         from composer.local import target
 
-        _emit(target.status(local[0].root, env), output, _format_local_status)
+        _emit(target.status(local[0].root, env), output, target.format_status)
         return
     proj, _ = _regenerate(values, env)
     helmfile.run(helmfile.status(proj.state_file(env), env, helmfile_args), proj.root)
@@ -337,20 +337,6 @@ def _down_local(values: str, env: str) -> None:
                f"none of PIDs {', '.join(map(str, result['pids']))} is alive")
 
 
-def _format_local_status(st) -> str:
-    if not st["processes"]:
-        return "nothing runs locally"
-    lines = [f"{st['url']}  model {st['model']}  "
-             f"{'serving' if st['frontend'].get('serving') else 'NOT serving'}  (ready in {st['ready_seconds']} s)"]
-    rows = [("process", "pid", "ports", "alive", "health")]
-    for pr in st["processes"]:
-        rows.append((pr["name"], str(pr["pid"]), ",".join(map(str, pr["ports"])) or "-",
-                     "yes" if pr["alive"] else "NO", pr.get("health", "-")))
-    width = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines += ["  ".join(c.ljust(width[i]) for i, c in enumerate(r)).rstrip() for r in rows]
-    return "\n".join(lines)
-
-
 @main.group(invoke_without_command=True)
 @values_option
 @click.option("-e", "--env", "env", help="Environment: environments/<ENV>.yaml.")
@@ -371,7 +357,7 @@ def bench(ctx: click.Context, values: str, env: str | None, output: str, allow_c
 
         proj, dep, _ = local
         result = target.bench_run(proj.root, dep, env, _progress)
-        _emit(result, output, lambda r: _format_bench(r, b))
+        _emit(result, output, b.format_result)
         return
     from composer import helmfile
 
@@ -381,18 +367,6 @@ def bench(ctx: click.Context, values: str, env: str | None, output: str, allow_c
     _guard(proj, plan, action="benchmark", allow_mismatch=allow_context_mismatch, yes=True)
     helmfile.run(helmfile.base(proj.state_file(env), env) + ["--selector", "component=benchmark", "sync"], proj.root)
     click.echo(f"benchmark Job started; `compose bench results --env {env}` copies its artifacts back when done")
-
-
-def _format_bench(result, b) -> str:
-    lines = [b.format_sweep([r["summary"] for r in result["runs"]]), ""]
-    for run in result["runs"]:  # the distribution of each run: avg, p50, p99
-        lines += [f"{run['name']}:", b.format_table(run["summary"]), ""]
-    lines.append(f"artifacts: {result['artifact_dir']}  ({result['seconds']:.1f} s)")
-    if result.get("plots"):
-        lines.append(f"plots: {len(result['plots'])} PNGs in {result['artifact_dir']}/plots")
-    elif result.get("plot_note"):
-        lines.append(f"plots: {result['plot_note']}")
-    return "\n".join(lines)
 
 
 @bench.command("results")
@@ -407,17 +381,16 @@ def bench_results(values: str, env: str, output: str) -> None:
     if local:
         from composer.local import target
 
-        _emit(target.latest_results(local[0].root, env), output, lambda r: _format_bench(r, b))
+        _emit(target.latest_results(local[0].root, env), output, b.format_result)
         return
     from composer import kube
-    from composer import project as p
 
     proj, plan = _regenerate(values, env)
     release = plan.release("benchmark")
     if not release:
         raise ComposeError(f"benchmark.enabled is false for environment {env!r}")
     result = kube.fetch_results(proj.root, env, plan, release)
-    _emit(result, output, lambda r: _format_bench(r, b))
+    _emit(result, output, b.format_result)
 
 
 @main.command()

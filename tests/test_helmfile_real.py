@@ -1,9 +1,7 @@
 """Real helmfile and helm on generated output, offline: build and template, in helmfile's
 default mode and in v1 mode (HELMFILE_V1MODE=true), as compose runs them and as a user would
 without compose."""
-import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 

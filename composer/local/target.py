@@ -53,7 +53,6 @@ def bench_run(root: Path, dep: Deployment, env: str, progress: Progress, *, plot
     state = read_state(state_dir(root, env))
     if not state or not local_status(state_dir(root, env))["running"]:
         raise ComposeError(f"nothing runs locally for environment {env!r}: start it with `compose up --env {env}`")
-    cfg = dep.values["benchmark"]["config"]
     out = bench.results_dir(root, env)
     runs = benchmark_runs(dep, url=state["url"], tokenizer=state["tokenizer"], artifact_dir=str(out))
     result = bench.run_local(runs=runs, artifact_dir=out, plots=plots, progress=progress)
@@ -78,3 +77,18 @@ def down(root: Path, env: str) -> dict[str, Any]:
 
 def _components(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return next((d["spec"]["components"] for d in docs if d.get("kind") == "DynamoGraphDeployment"), [])
+
+
+def format_status(st: dict[str, Any]) -> str:
+    """`compose status` for a local environment: the frontend, then one row per process."""
+    if not st["processes"]:
+        return "nothing runs locally"
+    lines = [f"{st['url']}  model {st['model']}  "
+             f"{'serving' if st['frontend'].get('serving') else 'NOT serving'}  (ready in {st['ready_seconds']} s)"]
+    rows = [("process", "pid", "ports", "alive", "health")]
+    for pr in st["processes"]:
+        rows.append((pr["name"], str(pr["pid"]), ",".join(map(str, pr["ports"])) or "-",
+                     "yes" if pr["alive"] else "NO", pr.get("health", "-")))
+    width = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines += ["  ".join(c.ljust(width[i]) for i, c in enumerate(r)).rstrip() for r in rows]
+    return "\n".join(lines)
