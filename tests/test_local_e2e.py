@@ -62,6 +62,7 @@ def run_flow(tmp_path: Path, *, disagg: bool, routing: str, decode_replicas: int
         pids = [p["pid"] for p in st["processes"]]
         assert st["running"] and all(p["alive"] for p in st["processes"])
         assert st["frontend"]["serving"]
+        assert {p["health"] for p in st["processes"] if p["role"] != "frontend"} == {"ready"}
         assert sorted(p["component"] for p in st["processes"]) == sorted(
             ["frontend"] + ["decode"] * decode_replicas + (["prefill"] if disagg else []))
         assert chat(st["url"], MODEL, "Hello there", max_tokens=8).strip()

@@ -33,7 +33,8 @@ def base_env(**extra):
 
 def worker_env(port, config):
     # HF_HOME=/model-cache from the chart loses to the local model env; HF_TOKEN (a secretKeyRef) is gone.
-    return base_env(DYNAMO_EXTRA_CONFIG=config, DYN_SYSTEM_HOST="127.0.0.1", DYN_SYSTEM_PORT=str(port))
+    return base_env(DYNAMO_EXTRA_CONFIG=config, DYN_SYSTEM_HOST="127.0.0.1", DYN_SYSTEM_PORT=str(port),
+                    DYN_SYSTEM_USE_ENDPOINT_HEALTH_STATUS='["generate"]')
 
 
 # -- plan_processes ----------------------------------------------------------------------------

@@ -123,7 +123,9 @@ def _component_processes(comp, configmaps, shared_env, base_env, python, state_d
             full = argv + ["--http-host", LOOPBACK, "--http-port", str(http_port)]
         else:
             ports = (first_port + i,)
-            penv.update(DYN_SYSTEM_HOST=LOOPBACK, DYN_SYSTEM_PORT=str(ports[0]))
+            # The operator gives workers this too: /health then reports ready once `generate` serves.
+            penv.update(DYN_SYSTEM_HOST=LOOPBACK, DYN_SYSTEM_PORT=str(ports[0]),
+                        DYN_SYSTEM_USE_ENDPOINT_HEALTH_STATUS='["generate"]')
             full = argv
         out.append(ProcessSpec(f"{name}-{i}", name, role, tuple(full), penv, ports, tuple(files), tuple(notes)))
     return out
