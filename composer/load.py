@@ -36,6 +36,8 @@ class Loaded:
     # JSON pointer -> where the value is written; and where its key is written (map entries)
     values: dict[str, Pos] = field(default_factory=dict)
     keys: dict[str, Pos] = field(default_factory=dict)
+    # keys an overlay removed with `key: null`, and where that null is written
+    removed: dict[str, Pos] = field(default_factory=dict)
 
     def where(self, pointer: str, *, key: bool = False) -> Pos | None:
         """The closest recorded position for pointer, walking up to its parents."""
@@ -124,7 +126,11 @@ def _parse(name: str, raw: bytes) -> Loaded:
 def _plain(node: Any, ptr: str, name: str, out: Loaded, budget: list[int]) -> Any:
     budget[0] -= 1
     if budget[0] < 0:
-        raise InvalidValues([Problem(name, 0, 0, ptr, f"more than {MAX_NODES:,} values after expanding aliases",
+        # Point at the top-level key whose value exploded, not deep inside the expansion.
+        top = "/" + ptr.split("/")[1] if ptr.count("/") else ptr
+        pos = out.keys.get(top) or Pos(name, 0, 0)
+        raise InvalidValues([Problem(name, pos.line, pos.column, top,
+                                     f"more than {MAX_NODES:,} values after expanding aliases",
                                      "remove the YAML aliases (*name) that repeat large blocks")])
     if isinstance(node, CommentedMap):
         result = {}
@@ -168,7 +174,7 @@ def _scalar(v: Any) -> Any:
 def overlay(base: Loaded, top: Loaded) -> Loaded:
     """Deep-merge top over base: maps merge, everything else (lists included) is replaced,
     and a key set to null is removed."""
-    merged = Loaded(None, dict(base.values), dict(base.keys), origin=base.origin)
+    merged = Loaded(None, dict(base.values), dict(base.keys), {**base.removed, **top.removed}, origin=base.origin)
 
     def take(ptr: str, *, removed: bool = False) -> None:
         """Positions at and under ptr now come from top (none, if removed); none from base survive."""
@@ -186,6 +192,8 @@ def overlay(base: Loaded, top: Loaded) -> Loaded:
                 if v is None:  # Helm's rule: null in an overlay removes the key
                     out.pop(k, None)
                     take(child, removed=True)
+                    if child in top.keys:
+                        merged.removed[child] = top.keys[child]
                     continue
                 out[k] = merge(a.get(k), v, child)
             return out

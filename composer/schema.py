@@ -105,6 +105,11 @@ def _problem(loaded: Loaded, e: jsonschema.ValidationError) -> Problem:
         return loaded.problem(ptr, f"expected one of {expected}; got {e.instance!r}", hint)
     if v == "required":
         missing = e.message.split("'")[1] if "'" in e.message else e.message
+        gone = loaded.removed.get(f"{ptr}/{escape(missing)}")
+        if gone:  # an overlay's `key: null` removed it: point there
+            return Problem(gone.file, gone.line, gone.column, f"{ptr}/{escape(missing)}",
+                           f"required key {missing!r} is removed by `{missing}: null`",
+                           "null removes a key (Helm's rule); give a value instead, or drop the line")
         prop = e.schema.get("properties", {}).get(missing, {})
         return loaded.problem(ptr, f"missing required key {missing!r}",
                               prop.get("description") or f"add `{missing}:` here", key=True)
