@@ -211,7 +211,11 @@ def _marked(name: str, e: MarkedYAMLError, message: str, hint: str) -> Problem:
 
 
 def _yaml_message(e: MarkedYAMLError) -> str:
-    return f"invalid YAML: {e.problem or e.context}".strip()
+    text = f"invalid YAML: {e.problem or e.context}".strip()
+    cm, pm = e.context_mark, e.problem_mark
+    if e.problem and e.context and cm and (not pm or cm.line != pm.line):  # say where it started
+        text += f" ({e.context} at {cm.line + 1}:{cm.column + 1})"
+    return text
 
 
 def _yaml_hint(e: MarkedYAMLError, text: str) -> str:
