@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 
 DNS1123 = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"  # Secrets, ConfigMaps, PVCs
 
 
 @functools.cache
@@ -182,6 +183,9 @@ def _pattern_meaning(pattern: str, schema: dict) -> tuple[str, str]:
     if pattern == DNS1123:
         return "a valid DNS-1123 name", ("use lowercase letters, digits and '-', "
                                          "starting and ending with a letter or digit")
+    if pattern == DNS1123_SUBDOMAIN:
+        return "a valid Kubernetes object name", ("use lowercase letters, digits, '-' and '.', "
+                                                  "each part starting and ending with a letter or digit")
     if pattern.startswith(("^[0-9]+\\.[0-9]+\\.[0-9]+", "^(0|[1-9][0-9]*)\\.")):
         return "a version MAJOR.MINOR.PATCH", "for example 1.4.0"
     if pattern == "^\\S+$":

@@ -51,11 +51,11 @@ observability:
 """
 ENVS = {
     "dev": "cluster:\n  kubeContext: dev\n  namespace: llm-dev\n",
-    # prod uses its own Secrets: the overlay replaces the name and the list
+    # prod uses its own Secrets (a dotted name is a valid Secret name): the overlay replaces the name and the list
     "prod": ("cluster:\n  kubeContext: prod\n  namespace: llm\n  production: true\n"
-             "model:\n  hfTokenSecret: hf-token-prod\n  imagePullSecrets: [ngc-pull-prod]\n"),
+             "model:\n  hfTokenSecret: hf-token.prod\n  imagePullSecrets: [ngc-pull-prod]\n"),
 }
-EXPECTED_NAMES = {"dev": ("hf-token", ["ngc-pull", "mirror-pull"]), "prod": ("hf-token-prod", ["ngc-pull-prod"])}
+EXPECTED_NAMES = {"dev": ("hf-token", ["ngc-pull", "mirror-pull"]), "prod": ("hf-token.prod", ["ngc-pull-prod"])}
 
 KUBECONFIG = f"""\
 apiVersion: v1
@@ -189,7 +189,7 @@ def test_schema_has_no_field_for_a_credential_only_secret_names():
         node = nodes[path]
         assert node["description"].startswith(description)
         names = node["items"] if node.get("type") == "array" else node
-        assert names["type"] == "string" and names["pattern"] == schema.DNS1123, path
+        assert names["type"] == "string" and names["pattern"] == schema.DNS1123_SUBDOMAIN, path
         assert not re.fullmatch(names["pattern"], TOKEN), "a token does not even fit the field"
 
 
