@@ -86,6 +86,15 @@ def _regenerate(values: str, env: str):
     return proj, p.plans(proj, [env])[env]
 
 
+def _running_locally(values: str, env: str) -> bool:
+    """Whether `compose up --env ENV` left a record of local processes. `down` and `status` go by
+    that record alone: stopping what runs must not depend on the values file still being valid,
+    or still local."""
+    from composer.local import target
+
+    return target.started(_project(values).root, env)
+
+
 def _local(values: str, env: str):
     """(project, deployment, plan) when env targets this machine, else None."""
     from composer import project as p
@@ -249,7 +258,7 @@ def destroy(values: str, env: str, yes: bool, allow_context_mismatch: bool,
     (local: stop every process it started)."""
     from composer import helmfile
 
-    if _local(values, env):
+    if _running_locally(values, env) or _local(values, env):
         _down_local(values, env)
         return
     proj, plan = _regenerate(values, env)
@@ -266,11 +275,10 @@ def status(values: str, env: str, output: str, helmfile_args: tuple[str, ...]) -
     """Show the releases of the environment and their state (local: processes, PIDs, ports, health)."""
     from composer import helmfile
 
-    local = _local(values, env)
-    if local:
+    if _running_locally(values, env) or _local(values, env):
         from composer.local import target
 
-        _emit(target.status(local[0].root, env), output, target.format_status)
+        _emit(target.status(_project(values).root, env), output, target.format_status)
         return
     proj, _ = _regenerate(values, env)
     helmfile.run(helmfile.status(proj.state_file(env), env, helmfile_args), proj.root)
@@ -320,7 +328,7 @@ def init(recipe: str, directory: str, dynamo_namespace: str | None) -> None:
 @click.pass_context
 def down(ctx: click.Context, values: str, env: str) -> None:
     """Stop what `up` started: local processes (proved gone by PID), or `destroy` on a cluster."""
-    if _local(values, env):
+    if _running_locally(values, env) or _local(values, env):
         _down_local(values, env)
     else:
         ctx.invoke(destroy, values=values, env=env, yes=False, allow_context_mismatch=False, helmfile_args=())

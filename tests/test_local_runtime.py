@@ -199,3 +199,36 @@ def _wait_for(cond, timeout=10.0):
     while not cond():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize("edit", [
+    pytest.param(lambda text: text + "typo: true\n", id="values-file-now-invalid"),
+    pytest.param(lambda text: text.replace("target: local", "target: kubernetes"), id="env-no-longer-local"),
+])
+def test_status_and_down_go_by_the_record_of_what_runs_not_by_the_values_file(tmp_path, edit):
+    from tests.conftest import compose, make_project
+
+    proj = make_project(tmp_path / "proj")
+    log = tmp_path / "worker.log"
+    worker = proc.spawn([sys.executable, "-c", SLEEPER], log=log)
+    try:
+        (proj / ".compose/local/local").mkdir(parents=True)
+        runtime.write_state(proj / ".compose/local/local", {"version": 1, "url": "http://127.0.0.1:1", "processes": [
+            {"name": "decode-0", "component": "decode", "role": "worker", "pid": worker.pid,
+             "start_ticks": proc.start_ticks(worker.pid), "ports": [], "log": str(log)}]})
+        target = "values.yaml" if "typo" in edit("") else "environments/local.yaml"
+        (proj / target).write_text(edit((proj / target).read_text()))
+        assert compose("generate", cwd=proj).returncode == (2 if "typo" in edit("") else 0)
+        before = {p: p.read_bytes() for p in (proj / "helmfile.d").rglob("*") if p.is_file()}
+
+        st = compose("status", "--env", "local", "-o", "json", cwd=proj)
+        assert st.returncode == 0, st.stderr
+        assert [(p["name"], p["pid"], p["alive"]) for p in json.loads(st.stdout)["processes"]] == \
+            [("decode-0", worker.pid, True)]
+        down = compose("down", "--env", "local", cwd=proj)
+        assert down.returncode == 0, down.stderr
+        assert f"none of PIDs {worker.pid} is alive" in down.stdout
+        assert worker.wait(timeout=10) is not None
+        assert {p: p.read_bytes() for p in (proj / "helmfile.d").rglob("*") if p.is_file()} == before
+    finally:
+        proc.stop(worker)

@@ -67,6 +67,10 @@ def latest_results(root: Path, env: str) -> dict[str, Any]:
     return json.loads(runs[-1].read_text())
 
 
+def started(root: Path, env: str) -> bool:
+    return read_state(state_dir(root, env)) is not None
+
+
 def status(root: Path, env: str) -> dict[str, Any]:
     return local_status(state_dir(root, env))
 
