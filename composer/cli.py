@@ -168,7 +168,8 @@ def explain(values: str, env: str, output: str) -> None:
 @values_option
 @env_option
 @click.option("--output-dir", type=click.Path(file_okay=False), default=None,
-              help="Where to write (default: export/<ENV>). Replaced as a whole.")
+              help="Where to write (default: export/<ENV>): a new or empty directory, or an earlier export, "
+                   "which is replaced as a whole.")
 def export(values: str, env: str, output_dir: str | None) -> None:
     """Write plain manifests per release plus a kustomization.yaml (for Argo CD, Flux, kubectl -k)."""
     from pathlib import Path
@@ -180,6 +181,7 @@ def export(values: str, env: str, output_dir: str | None) -> None:
     inputs = [proj.rel(proj.values_file), proj.rel(proj.env_file(env))]
     files, skipped = ex.export(proj.root, proj.state_file(env), plan, inputs, f"compose export --env {env}")
     target = Path(output_dir) if output_dir else proj.root / "export" / env
+    ex.check_target(target, proj.root)
     target.parent.mkdir(parents=True, exist_ok=True)
     write.write_tree(target, files)
     for s in skipped:

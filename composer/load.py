@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,7 @@ def _parse(name: str, raw: bytes) -> Loaded:
     except DuplicateKeyError as e:
         message = str(e.problem).replace("found ", "", 1)
         hint = "each key may appear once in a mapping; remove or merge the repeated one"
-        raise InvalidValues([_marked(name, e, message, hint)]) from None
+        raise InvalidValues([_marked(name, e, message, hint, _duplicate_pointer(text, e))]) from None
     except MarkedYAMLError as e:
         raise InvalidValues([_marked(name, e, _yaml_message(e), _yaml_hint(e, text))]) from None
     except YAMLError as e:  # pragma: no cover - ruamel marks nearly everything
@@ -204,10 +205,35 @@ def overlay(base: Loaded, top: Loaded) -> Loaded:
     return merged
 
 
-def _marked(name: str, e: MarkedYAMLError, message: str, hint: str) -> Problem:
+def _marked(name: str, e: MarkedYAMLError, message: str, hint: str, ptr: str = "") -> Problem:
     mark = e.problem_mark or e.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-    return Problem(name, line, col, "", message, hint)
+    return Problem(name, line, col, ptr, message, hint)
+
+
+def _duplicate_pointer(text: str, e: DuplicateKeyError) -> str:
+    """The repeated key's JSON pointer: ruamel marks only where its mapping starts, so find that
+    mapping in a lenient parse."""
+    key = re.match(r'found duplicate key "(.*)" with value', str(e.problem))
+    mark = e.context_mark
+    if not key or not mark:
+        return ""
+    lenient = YAML(typ="rt")
+    lenient.allow_duplicate_keys = True
+    todo: list[tuple[str, Any]] = [("", lenient.load(text))]
+    seen: set[int] = set()  # aliases share nodes: visit each once
+    while todo:
+        ptr, node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, CommentedMap):
+            if (node.lc.line, node.lc.col) == (mark.line, mark.column):
+                return f"{ptr}/{escape(key.group(1))}"
+            todo += [(f"{ptr}/{escape(k)}", v) for k, v in node.items() if isinstance(k, str)]
+        elif isinstance(node, CommentedSeq):
+            todo += [(f"{ptr}/{i}", v) for i, v in enumerate(node)]
+    return ""
 
 
 def _yaml_message(e: MarkedYAMLError) -> str:

@@ -47,7 +47,7 @@ def _certainly_valid(data: Any) -> bool:
 def validate(loaded: Loaded) -> dict:
     """Return the values with schema defaults filled in, or raise InvalidValues with every problem."""
     if not _certainly_valid(loaded.data):
-        problems = [_problem(loaded, e) for e in _leaf_errors(_validator().iter_errors(loaded.data))]
+        problems = [p for e in _leaf_errors(_validator().iter_errors(loaded.data)) for p in _problems(loaded, e)]
         if problems:
             raise InvalidValues(problems)
     values = with_defaults(values_schema(), loaded.data)
@@ -86,18 +86,23 @@ def pointer(path: Iterable) -> str:
     return "".join(f"/{escape(p)}" for p in path)
 
 
+def _problems(loaded: Loaded, e: jsonschema.ValidationError) -> list[Problem]:
+    if e.validator == "additionalProperties":  # jsonschema groups a mapping's unknown keys: one problem each
+        known = sorted(e.schema.get("properties", {}))
+        return [_unknown_key(loaded, f"{pointer(e.absolute_path)}/{escape(key)}", key, known)
+                for key in sorted(set(e.instance) - set(known))]
+    return [_problem(loaded, e)]
+
+
+def _unknown_key(loaded: Loaded, ptr: str, key: str, known: list[str]) -> Problem:
+    guess = _guess(key, known)
+    hint = f"did you mean {guess!r}?" if guess else f"known keys here: {', '.join(known)}"
+    return loaded.problem(ptr, f"unknown key {key!r}", hint, key=True)
+
+
 def _problem(loaded: Loaded, e: jsonschema.ValidationError) -> Problem:
     ptr = pointer(e.absolute_path)
     v = e.validator
-    if v == "additionalProperties":
-        extra = sorted(set(e.instance) - set(e.schema.get("properties", {})))
-        known = sorted(e.schema.get("properties", {}))
-        # one problem per unknown key would be nicer, but jsonschema groups them; point at the first
-        key_ptr = f"{ptr}/{escape(extra[0])}"
-        names = ", ".join(repr(k) for k in extra)
-        guess = _guess(extra[0], known)
-        hint = f"did you mean {guess!r}?" if guess else f"known keys here: {', '.join(known)}"
-        return loaded.problem(key_ptr, f"unknown key {names}", hint, key=True)
     if v == "enum":
         options = e.validator_value
         guess = _guess(str(e.instance), [str(o) for o in options])

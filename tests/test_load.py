@@ -90,3 +90,15 @@ def test_missing_file(tmp_path):
     with pytest.raises(InvalidValues) as e:
         load(tmp_path / "nope.yaml", display="nope.yaml")
     assert str(e.value).startswith("nope.yaml: /: file not found")
+
+
+@pytest.mark.parametrize("text, line, col, ptr", [
+    ("a: 1\na: 2\n", 2, 1, "/a"),
+    ("m:\n  x: 1\n  y: {k: 1, k: 2}\n", 3, 13, "/m/y/k"),
+    ("l:\n  - n: 1\n  - n: 1\n    n: 2\n", 4, 5, "/l/1/n"),
+    ("base: &b {x: 1}\nuse: *b\nuse: 2\n", 3, 1, "/use"),
+])
+def test_a_repeated_key_is_located_with_its_pointer(tmp_path, text, line, col, ptr):
+    p = problem(tmp_path, text)
+    assert (p.line, p.column, p.pointer) == (line, col, ptr)
+    assert p.message.startswith(f'duplicate key "{ptr.rsplit("/", 1)[1]}"')

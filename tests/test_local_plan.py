@@ -69,6 +69,22 @@ def test_disaggregated_kv_gives_each_replica_its_own_system_port():
                                    "--extra-engine-args", "/state/config/prefill/extra-config/config.yaml")
 
 
+@pytest.mark.parametrize("policy, mode", [("none", "round-robin"), ("round-robin", "round-robin"),
+                                          ("random", "random"), ("kv", "kv")])
+def test_every_routing_policy_reaches_the_local_frontend_through_the_real_chart(tmp_path, policy, mode):
+    """values file -> our chart, rendered by real helmfile/helm -> the frontend process's router mode."""
+    from tests.conftest import compose, make_project
+    from tests.support.validate import load_docs
+
+    values = (REPO / "values.yaml").read_text()
+    assert "routingPolicy: kv" in values
+    proj = make_project(tmp_path / "proj", values.replace("routingPolicy: kv", f"routingPolicy: {policy}"))
+    out = compose("template", "--env", "local", cwd=proj)
+    assert out.returncode == 0, out.stderr
+    frontend = plan(load_docs(out.stdout))[0]
+    assert frontend.role == "frontend" and frontend.env["DYN_ROUTER_MODE"] == mode
+
+
 def test_system_ports_can_start_elsewhere():
     specs = plan(mocker_docs(decode_replicas=3), system_port_base=19500)
     assert [s.ports for s in specs] == [(18000,), (19500,), (19501,), (19502,)]

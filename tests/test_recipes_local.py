@@ -9,8 +9,7 @@ from composer import proc
 from composer.local import chat
 from tests.conftest import compose
 from tests.test_local_e2e import free_port_block, pytestmark  # noqa: F401 (local marker + venv skip)
-
-SMALL = ["qwen3-0.6b/vllm/agg", "qwen3-0.6b/vllm/disagg-kv"]
+from tests.test_recipes import SMALL
 
 
 @pytest.mark.parametrize("recipe", SMALL)
@@ -19,7 +18,7 @@ def test_small_recipe_runs_locally(tmp_path, recipe):
     init = compose("init", "--recipe", recipe, "--dir", str(proj), cwd=tmp_path)
     assert init.returncode == 0, init.stderr
     local = proj / "environments" / "local.yaml"
-    port = free_port_block(6)
+    port = free_port_block(1 + 4)  # the frontend, and the largest small recipe has four workers
     local.write_text(local.read_text() + f"local:\n  httpPort: {port}\n")
     pids = []
     try:
