@@ -1,6 +1,7 @@
 """The `compose` command line: parse options, call one function, print its result. Nothing else."""
 from __future__ import annotations
 
+import signal
 import sys
 
 import click
@@ -16,8 +17,22 @@ context_option = click.option("--allow-context-mismatch", is_flag=True,
                               help="Act even though the current kube context is not the environment's.")
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 class Group(click.Group):
     """Turns our errors into one message and an exit code, never a traceback."""
+
+    def main(self, *args, **kwargs):
+        # `kill` and a closed terminal stop compose the way Ctrl-C does: the child's process group
+        # stopped, temporary files removed, exit 130. Restored after, for callers in-process.
+        previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -352,8 +367,10 @@ def _down_local(values: str, env: str) -> None:
 @click.option("-e", "--env", "env", help="Environment: environments/<ENV>.yaml.")
 @output_option
 @context_option
+@yes_option
 @click.pass_context
-def bench(ctx: click.Context, values: str, env: str | None, output: str, allow_context_mismatch: bool) -> None:
+def bench(ctx: click.Context, values: str, env: str | None, output: str, allow_context_mismatch: bool,
+          yes: bool) -> None:
     """Run the benchmark sweep (benchmark.config) against the deployment, with AIPerf."""
     if ctx.invoked_subcommand:
         return
@@ -374,7 +391,7 @@ def bench(ctx: click.Context, values: str, env: str | None, output: str, allow_c
     proj, plan = _regenerate(values, env)
     if not plan.release("benchmark"):
         raise ComposeError(f"benchmark.enabled is false for environment {env!r}")
-    _guard(proj, plan, action="benchmark", allow_mismatch=allow_context_mismatch, yes=True)
+    _guard(proj, plan, action="benchmark", allow_mismatch=allow_context_mismatch, yes=yes)
     helmfile.run(helmfile.base(proj.state_file(env), env) + ["--selector", "component=benchmark", "sync"], proj.root)
     click.echo(f"benchmark Job started; `compose bench results --env {env}` copies its artifacts back when done")
 
@@ -413,7 +430,7 @@ def quickstart(ctx: click.Context, values: str, env: str) -> None:
         raise click.UsageError(f"quickstart runs a `target: local` environment; {env!r} is not one")
     try:
         ctx.invoke(up, values=values, env=env, yes=False, allow_context_mismatch=False, helmfile_args=())
-        ctx.invoke(bench, values=values, env=env, output="text", allow_context_mismatch=False)
+        ctx.invoke(bench, values=values, env=env, output="text", allow_context_mismatch=False, yes=False)
     finally:
         _down_local(values, env)
 

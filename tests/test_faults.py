@@ -324,25 +324,47 @@ def test_generate_killed_while_writing_leaves_old_or_new_tree(tmp_path, sig):
         tree = write.read_tree(proj.output)
         assert tree in (old, new), f"a mixed tree after {sig.name} (exit {r.returncode}): {r.stderr}"
         assert "Traceback" not in r.stderr
-        if sig == signal.SIGINT and r.returncode != 0:
+        if r.returncode == -sig:  # it arrived after compose had finished, on the way out
+            assert r.stdout == "wrote helmfile.d/\n" and r.stderr == ""
+        elif r.returncode != 0:
             assert r.returncode == 130 and r.stderr.endswith("interrupted\n"), r.stderr
+        assert leftovers(root) == []
         outcomes.append(r.returncode)
         old = tree
-        for name in leftovers(root):  # SIGTERM leaves its temporary tree: see the test below
-            shutil.rmtree(root / name)
     assert any(rc != 0 for rc in outcomes), "the signal never arrived while compose was writing: proves nothing"
 
 
-def test_generate_killed_by_sigterm_leaves_no_temporary_tree(tmp_path):
+def test_generate_killed_by_sigkill_leaves_a_temporary_tree_the_next_run_removes(tmp_path):
     root = make_project(tmp_path / "proj", VALUES, many_envs(60))
     proj = p.Project.at(root / "values.yaml")
     p.generate(proj)
     proj.values_file.write_text(VALUES + "  decode:\n    replicas: 4\n")
-    r = _generate_and_signal(root, signal.SIGTERM, 0)
-    if r.returncode != -signal.SIGTERM:
+    r = _generate_and_signal(root, signal.SIGKILL, 0)
+    if r.returncode != -signal.SIGKILL:
         pytest.skip("generate finished before the signal arrived")
     assert p.generate(proj) is True
     assert leftovers(root) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+def test_compose_terminated_during_up_stops_helmfile_and_what_it_started(proj, tmp_path, sig):
+    pids = tmp_path / "pids"
+    env = stand_ins(tmp_path / "bin", f"sleep 60 &\necho $$ $! > {pids}\nwait\n")
+    compose_proc = subprocess.Popen([sys.executable, "-m", "composer", "up", "--env", "dev", "--yes"], cwd=proj,
+                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while not (pids.exists() and len(pids.read_text().split()) == 2) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    helmfile_pid, child_pid = map(int, pids.read_text().split())
+    compose_proc.send_signal(sig)
+    _, err = compose_proc.communicate(timeout=20)
+    left = [pid for pid in (helmfile_pid, child_pid) if _state(pid) not in ("gone", "Z", "X")]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)  # the stand-in's processes, known by PID
+    assert compose_proc.returncode == 130, err
+    assert err.splitlines()[-1] == "error: interrupted: stopped helmfile" and "Traceback" not in err
+    assert left == [], "helmfile or its child outlived compose"
 
 
 # --- inputs far too large -----------------------------------------------------------------------

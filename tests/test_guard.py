@@ -7,6 +7,12 @@ from composer.cli import main
 from tests.test_helmfile_runner import HELM_PLUGINS_WITH_DIFF, proj, state  # noqa: F401 (fixture)
 
 
+@pytest.fixture
+def bench_in_prod(proj):  # noqa: F811
+    prod = proj.root / "environments" / "prod.yaml"
+    prod.write_text(prod.read_text() + "benchmark:\n  enabled: true\n")
+
+
 def kubeconfig(path, current):
     path.write_text(f"apiVersion: v1\nkind: Config\ncurrent-context: {current}\ncontexts: []\n")
     path.chmod(0o600)
@@ -39,8 +45,8 @@ def test_up_refuses_the_wrong_context_and_names_both(proj, fp, prod_cluster):  #
     assert not fp.calls
 
 
-@pytest.mark.parametrize("command", [["diff"], ["destroy", "--yes"], ["up", "--yes"]])
-def test_every_cluster_command_is_guarded(proj, fp, prod_cluster, command):  # noqa: F811
+@pytest.mark.parametrize("command", [["diff"], ["destroy", "--yes"], ["up", "--yes"], ["bench", "--yes"]])
+def test_every_cluster_command_is_guarded(proj, fp, prod_cluster, bench_in_prod, command):  # noqa: F811
     prod_cluster("kind-dev")
     r = CliRunner().invoke(main, [*command, "--env", "prod"])
     assert r.exit_code == 1 and "pinned to kube context 'prod-east'" in r.output
@@ -55,12 +61,21 @@ def test_explicit_override_goes_ahead(proj, fp, prod_cluster):  # noqa: F811
     assert r.exit_code == 0, r.output
 
 
-def test_production_needs_yes_when_not_interactive(proj, fp, prod_cluster):  # noqa: F811
+@pytest.mark.parametrize("command", ["up", "bench"])
+def test_production_needs_yes_when_not_interactive(proj, fp, prod_cluster, bench_in_prod, command):  # noqa: F811
     prod_cluster("prod-east")
-    r = CliRunner().invoke(main, ["up", "--env", "prod"])
+    r = CliRunner().invoke(main, [command, "--env", "prod"])
     assert r.exit_code == 2
     assert "in production environment 'prod': not a terminal, so pass --yes to confirm" in r.output
     assert not fp.calls
+
+
+def test_production_bench_goes_ahead_with_yes(proj, fp, prod_cluster, bench_in_prod):  # noqa: F811
+    prod_cluster("prod-east")
+    fp.register(state("prod") + ["--selector", "component=benchmark", "sync"])
+    r = CliRunner().invoke(main, ["bench", "--env", "prod", "--yes"])
+    assert r.exit_code == 0, r.output
+    assert "benchmark Job started" in r.output
 
 
 def test_production_interactive_no_aborts(proj, fp, prod_cluster, monkeypatch):  # noqa: F811
