@@ -160,19 +160,21 @@ def benchmark_values(dep: Deployment) -> dict[str, Any]:
     for key in ("storageClassName", "existingClaim"):
         if storage.get(key):
             persistence[key] = storage[key]
-    return {
+    values = {
         "fullnameOverride": dep.release("benchmark"),
         "target": {"url": dep.frontend_url, "model": dep.model["name"]},
         "image": cfg.get("image", dep.image),
         "runs": runs,
-        # A Job cannot be changed in place: a new sweep gets a new Job name.
-        "runId": hashlib.sha256(json.dumps(runs, sort_keys=True).encode()).hexdigest()[:8],
         "artifacts": {"mountPath": ARTIFACTS_MOUNT, "persistence": persistence},
         "antiAffinity": {"dgdName": dep.name},
         **({"hfTokenSecret": dep.model["hfTokenSecret"]} if dep.model.get("hfTokenSecret") else {}),
         **({"imagePullSecrets": [{"name": n} for n in dep.model["imagePullSecrets"]]}
            if dep.model.get("imagePullSecrets") else {}),
     }
+    # A Job's pod template cannot be changed in place: any change to what the Job runs (sweep,
+    # image, target, Secrets) gets a new Job name, so `helmfile apply` replaces rather than fails.
+    values["runId"] = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:8]
+    return values
 
 
 def metrics_values(dep: Deployment) -> dict[str, Any]:

@@ -164,3 +164,21 @@ def test_explain_reports_what_was_rendered(rendered):
     assert sorted(set(report["deployment"]["workerTypes"])) == sorted(set(worker_types))
     text = compose("explain", "--env", env, cwd=proj.root)
     assert f"{ns}/{name}:{port}" in text.stdout
+
+
+@pytest.mark.parametrize("change, changed", [
+    pytest.param("", set(), id="nothing"),
+    pytest.param("platform:\n  version: 1.4.1\n", {"image", "runId"}, id="image-tag"),
+    pytest.param("model:\n  hfTokenSecret: other-token\n", {"hfTokenSecret", "runId"}, id="secret"),
+    pytest.param("benchmark:\n  config:\n    osl: 64\n", {"runs", "runId"}, id="sweep"),
+])
+def test_benchmark_job_name_changes_with_anything_its_pod_runs(tmp_path, change, changed):
+    """A Job's pod template is immutable: helm cannot upgrade it in place, so its name must change."""
+    from tests.conftest import make_project
+
+    root = make_project(tmp_path / "proj")
+    before = planmod.benchmark_values(p.load_deployment(p.Project.at(root / "values.yaml"), "dev"))
+    dev = root / "environments" / "dev.yaml"
+    dev.write_text(dev.read_text() + change)
+    after = planmod.benchmark_values(p.load_deployment(p.Project.at(root / "values.yaml"), "dev"))
+    assert {k for k in after if after[k] != before[k]} == changed
