@@ -214,8 +214,7 @@ def write(bundle: Bundle, output: Path, *, env: str) -> dict[str, Any]:
         tmp.unlink(missing_ok=True)
         raise
     return {"path": str(output), "members": len(members), "steps": len(bundle.steps), "failed": failed,
-            "errors": {s["member"]: s["error"].splitlines()[0] if s["error"] else "" for s in bundle.steps
-                       if not s["ok"]}}
+            "errors": {s["member"]: doctor.telling_line(s["error"]) for s in bundle.steps if not s["ok"]}}
 
 
 def debug_bundle(project, env: str, output: Path | None = None) -> dict[str, Any]:

@@ -428,7 +428,7 @@ def _not_found(done: proc.Completed) -> bool:
 
 
 UNREACHABLE = re.compile(r"Unable to connect|connection refused|was refused|no such host|i/o timeout|"
-                         r"cluster unreachable|"
+                         r"cluster unreachable|context \S+ does not exist|"
                          r"dial tcp|TLS handshake", re.I)
 
 
@@ -459,10 +459,14 @@ def shown(argv: Sequence[str]) -> str:
 
 
 def _first_line(done: proc.Completed) -> str:
+    return telling_line(done.stderr or done.stdout) or f"exit {done.returncode}"
+
+
+def telling_line(output: str) -> str:
     """The line that says what went wrong: the last one, past helm's WARNINGs and klog's noise."""
-    lines = [line.strip() for line in (done.stderr or done.stdout).splitlines() if line.strip()]
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
     useful = [line for line in lines if not line.startswith("WARNING") and not re.match(r"[EWI]\d{4} ", line)]
-    return (useful or lines or [f"exit {done.returncode}"])[-1]
+    return (useful or lines or [""])[-1]
 
 
 def unreachable(done: proc.Completed | None) -> bool:

@@ -72,11 +72,12 @@ def load(path: Path, *, display: str | None = None) -> Loaded:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise InvalidValues([Problem(name, 0, 0, "", "file not found",
-                                     "pass the values file with -f/--values")]) from None
+                                     "run compose in the project's directory, or pass the values file with "
+                                     "-f/--values (a new project: `compose init --recipe NAME`)")]) from None
     except OSError as e:
         raise InvalidValues([Problem(name, 0, 0, "", f"cannot read: {e.strerror}")]) from None
     if len(raw) > MAX_BYTES:
-        raise InvalidValues([Problem(name, 0, 0, "", f"file is {len(raw):,} bytes; the limit is {MAX_BYTES:,}",
+        raise InvalidValues([Problem(name, 1, 1, "", f"file is {len(raw):,} bytes; the limit is {MAX_BYTES:,}",
                                      "a values file holds settings, not data: is this the right file?")])
     # The values file is read once per environment: parse the same bytes once per process.
     key = (name, hashlib.sha256(raw).digest())

@@ -81,6 +81,8 @@ def load_deployment(project: Project, env: str) -> Deployment:
 def plans(project: Project, envs: list[str] | None = None) -> dict[str, Plan]:
     """Plans of the given (default: all) environments; every environment's problems reported at once."""
     envs = project.environments() if envs is None else envs
+    if not project.values_file.exists():  # say so before "no environments", its consequence
+        load.load(project.values_file, display=project.rel(project.values_file))
     if not envs:
         raise UsageError(f"no environments: add at least one file under {project.rel(project.root / 'environments')}/ "
                          "(for example dev.yaml with `cluster: {namespace: dynamo}`)")

@@ -142,7 +142,8 @@ def register_cluster(fp):
     fp.register(["helm", "get", "values", "demo-model", "-n", "llm", "-o", "yaml", "--kube-context", "dev"],
                 stdout=MODEL_VALUES)
     fp.register(["helm", "get", "manifest", "demo-model", "-n", "llm", "--kube-context", "dev"], returncode=1,
-                stderr="Error: release: not found\n")
+                stderr="WARNING: Kubernetes configuration file is group-readable. This is insecure.\n"
+                       "Error: release: not found\n")
     fp.register(CTX + ["-n", "llm", "get", "pods", "-l", "nvidia.com/dynamo-graph-deployment-name=demo", "-o", "json"],
                 stdout=json.dumps(PODS))
     logs = ["--all-containers", "--prefix", "--timestamps", "--tail=2000"]
@@ -158,6 +159,7 @@ def test_kubernetes_bundle(kube_proj, fp, tmp_path):
     r = CliRunner().invoke(main, ["debug-bundle", "--env", "dev", "--output", str(out)])
     assert r.exit_code == 0, r.output
     assert "2 of " in r.output and "cluster/events.txt: Error from server (Forbidden)" in r.output
+    assert "helm/manifest/llm/demo-model.yaml: Error: release: not found" in r.output  # not helm's WARNING
     members = read_bundle(out)
     assert {"cluster/dgd.yaml", "cluster/pods.txt", "cluster/pods-describe.txt", "cluster/platform-pods.txt",
             "cluster/dgd-pods.json", "logs/decode/demo-decode-5f2.log", "logs/decode/demo-decode-5f2.previous.log",

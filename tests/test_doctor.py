@@ -170,18 +170,24 @@ def test_wrong_context_fails_with_the_switch_command(proj, tools, fp, tmp_path, 
     assert checks["kube context"]["fix"] == "kubectl config use-context dev"
 
 
-def test_unreachable_cluster_is_reported_once(proj, tools, fp):
+REFUSED = ('E1127 04:19:45.119301   11373 memcache.go:265] "Unhandled Error" err="dial tcp 10.0.0.1:6443: '
+           'connect: connection refused"\nThe connection to the server 10.0.0.1:6443 was refused - did you '
+           'specify the right host or port?\n')
+NO_CONTEXT = 'error: context "dev" does not exist\n'
+
+
+@pytest.mark.parametrize("stderr, said, fix", [(REFUSED, "The connection to", "not reachable"),
+                                               (NO_CONTEXT, 'error: context "dev"', "no such context")],
+                         ids=["refused", "no-such-context"])
+def test_unreachable_cluster_is_reported_once(proj, tools, fp, stderr, said, fix):
     register_tools(fp)
-    fp.register(d.crd_argv("dev"), returncode=1, stderr=(
-        'E1127 04:19:45.119301   11373 memcache.go:265] "Unhandled Error" err="dial tcp 10.0.0.1:6443: '
-        'connect: connection refused"\nThe connection to the server 10.0.0.1:6443 was refused - did you '
-        'specify the right host or port?\n'))
+    fp.register(d.crd_argv("dev"), returncode=1, stderr=stderr)
     code, checks, result = doctor("--env", "dev")
     assert code == 1
     crd = checks["Dynamo CRDs"]
     assert crd["status"] == "failed"
-    assert crd["detail"].startswith("`kubectl get crd dynamographdeployments.nvidia.com` failed: The connection to")
-    assert "not reachable" in crd["fix"]
+    assert crd["detail"].startswith(f"`kubectl get crd dynamographdeployments.nvidia.com` failed: {said}")
+    assert fix in crd["fix"]
     for name in ("platform release", "namespace", "HF token Secret"):
         assert checks[name]["status"] == "skipped" and checks[name]["fix"]
     assert len(fp.calls) == 5  # 4 tool versions + the CRD: nothing after the first unreachable answer

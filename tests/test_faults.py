@@ -382,6 +382,6 @@ def test_huge_input_file_is_refused_quickly(tmp_path, which, size):
     r = run(root, "generate")
     assert time.monotonic() - started < 10
     assert r.returncode == 2
-    assert r.stderr == (f"{which}: /: file is {size:,} bytes; the limit is {load.MAX_BYTES:,}\n"
+    assert r.stderr == (f"{which}:1:1: /: file is {size:,} bytes; the limit is {load.MAX_BYTES:,}\n"
                         "  hint: a values file holds settings, not data: is this the right file?\n")
     assert not (root / "helmfile.d").exists()

@@ -102,3 +102,13 @@ def test_a_repeated_key_is_located_with_its_pointer(tmp_path, text, line, col, p
     p = problem(tmp_path, text)
     assert (p.line, p.column, p.pointer) == (line, col, ptr)
     assert p.message.startswith(f'duplicate key "{ptr.rsplit("/", 1)[1]}"')
+
+
+def test_compose_outside_a_project_says_the_values_file_is_missing(tmp_path):
+    from tests.conftest import compose
+
+    (tmp_path / "environments").mkdir()  # even where environments/ exists, the missing file comes first
+    r = compose("validate", cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr == ("values.yaml: /: file not found\n  hint: run compose in the project's directory, or pass the "
+                        "values file with -f/--values (a new project: `compose init --recipe NAME`)\n")
