@@ -1,9 +1,6 @@
 """Faults around compose: missing tools, helmfile failing or dying, two writers at once, an
 interrupted write, inputs far too large. Real `compose` processes throughout, with stand-in
 helm/helmfile scripts where a failure has to be made on purpose.
-
-Known product bugs are pinned by xfail(strict=True) tests: when one is fixed, its test XPASSes,
-fails, and the marker is to be removed.
 """
 from __future__ import annotations
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import random
-import re
 import string
 import subprocess
 import sys
@@ -38,21 +37,17 @@ from tests.support.validate import all_errors, load_docs
 
 # --- strategies ---------------------------------------------------------------------------------
 
-YAML11_BOOL = re.compile(r"y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF")
-
-
 def yaml11_string(s: str) -> bool:
-    """Still a string when helm reads it: helm's YAML (go-yaml) is 1.1, where y/n/yes/no/on/off (any
-    of their cases) are booleans (PyYAML alone misses y and n). compose writes such words unquoted;
-    test_yaml_1_1_words_stay_strings pins that bug, so the strategies leave them out."""
-    if YAML11_BOOL.fullmatch(s):
-        return False
+    """Any string but one PyYAML (tests/support/validate) cannot read back: "=", YAML 1.1's value
+    key, which helm's toYaml leaves plain. y/n/yes/no/on/off are in: compose and the charts quote
+    them for helm's YAML 1.1 (test_yaml_1_1_words_stay_strings)."""
     try:
-        return s == "" or isinstance(yaml.safe_load(s), str)
-    except yaml.constructor.ConstructorError:  # "=", YAML 1.1's value key: helm's toYaml leaves it
-        return False                           # plain, and PyYAML (tests/support/validate) cannot read it
+        yaml.safe_load(s)
+    except yaml.constructor.ConstructorError:
+        return False
     except yaml.YAMLError:  # not a plain scalar at all: every writer quotes it
-        return True
+        pass
+    return True
 
 
 def text(regex: str) -> st.SearchStrategy[str]:
@@ -371,8 +366,7 @@ def test_generated_helmfile_renders_valid_manifests(doc):
 # Each input passes `compose validate`/`generate` (exit 0), then `compose template` or
 # `compose up` fails in helm, or renders a DynamoGraphDeployment the Dynamo CRD rejects. The
 # property that must hold: compose either rejects the input with a located error (exit 2), or
-# renders valid manifests. xfail(strict): when the product closes a gap, the case XPASSes and fails,
-# so its marker is removed here.
+# renders valid manifests.
 
 GAPS = {
     "sglang-zero-gpus": "model: {name: m, backend: {type: sglang}, decode: {gpus: 0}}",
