@@ -13,6 +13,7 @@ from composer.plan import Plan
 # Labels the Dynamo operator puts on every pod of a DGD component (dynamo-notes.md §1.4).
 DGD_LABEL = "nvidia.com/dynamo-graph-deployment-name"
 TYPE_LABEL = "nvidia.com/dynamo-component-type"
+METRICS_LABEL = "nvidia.com/metrics-enabled"
 
 SWITCHES = {  # values switch -> the component its release carries
     "model.deployment.create": "model",
@@ -35,8 +36,10 @@ def explain(dep: Deployment, plan: Plan) -> dict[str, Any]:
         urls["modelExpress"] = dep.model_express_url
     selectors = {}
     if plan.release("metrics"):
-        selectors["podMonitor/frontend"] = {DGD_LABEL: dep.name, TYPE_LABEL: ["frontend"]}
-        selectors["podMonitor/worker"] = {DGD_LABEL: dep.name, TYPE_LABEL: worker_types}
+        # as charts/metrics renders them: the operator labels pods that serve metrics
+        selectors["podMonitor/frontend"] = {DGD_LABEL: dep.name, TYPE_LABEL: "frontend", METRICS_LABEL: "true"}
+        selectors["podMonitor/worker"] = {DGD_LABEL: dep.name, METRICS_LABEL: "true",
+                                          TYPE_LABEL: ["worker", "prefill", "decode"]}
     if plan.release("inference-gateway"):
         gw = dep.values["inferenceGateway"]["gateway"]
         selectors["httpRoute"] = {"gateway": f"{gw.get('namespace', dep.namespace)}/{gw['name']}",
@@ -87,8 +90,9 @@ def format_text(report: dict[str, Any]) -> str:
     if report["selectors"]:
         lines += ["", "selectors:"]
         for name, sel in report["selectors"].items():
-            lines.append(f"  {name}: " + ", ".join(f"{k}={v}" if isinstance(v, str) else f"{k} in {v}"
-                                                  for k, v in sel.items()))
+            # kubectl's selector syntax: `kubectl get pods -l '<this>'` lists the same pods
+            lines.append(f"  {name}: " + ",".join(f"{k}={v}" if isinstance(v, str) else f"{k} in ({','.join(v)})"
+                                                 for k, v in sel.items()))
     lines += ["", "switches:"]
     lines += [f"  {k}: {v or 'off'}" for k, v in report["switches"].items()]
     return "\n".join(lines) + "\n"

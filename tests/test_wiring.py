@@ -162,6 +162,12 @@ def test_explain_reports_what_was_rendered(rendered):
     assert [r["name"] for r in report["releases"]] == [r.name for r in plan.releases]
     worker_types = sorted(c["type"] for c in dgd["spec"]["components"] if c["type"] != "frontend")
     assert sorted(set(report["deployment"]["workerTypes"])) == sorted(set(worker_types))
+    monitors = {d["metadata"]["name"].rsplit("-", 1)[1]: d["spec"]["selector"] for d in docs if d["kind"] == "PodMonitor"}
+    assert bool(monitors) == bool(plan.release("metrics"))
+    assert {k.split("/")[1]: v for k, v in report["selectors"].items() if k.startswith("podMonitor/")} == {
+        role: {**sel.get("matchLabels", {}), **{e["key"]: e["values"] for e in sel.get("matchExpressions", [])
+                                                if e["operator"] == "In"}}
+        for role, sel in monitors.items()}
     text = compose("explain", "--env", env, cwd=proj.root)
     assert f"{ns}/{name}:{port}" in text.stdout
 
