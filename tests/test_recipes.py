@@ -24,6 +24,7 @@ NAMES = [x.name for x in RECIPES]
 GOLDENS = Path(__file__).parent / "cases" / "recipes"
 SMALL = [n for n in NAMES if n.startswith("qwen3-0.6b/")]  # what the local runtime runs in CI
 COMMIT = re.compile(r"@ [0-9a-f]{40}\b")
+MAX_LENGTH = re.compile(r"max-model-len|max_model_len|max_seq_len|context-length")
 CLUSTER_FACTS = ("cluster", "target", "local", "platform", "observability", "inferenceGateway", "modelExpress")
 MODEL_CLUSTER_FACTS = ("hfTokenSecret", "modelCache", "imagePullSecrets", "nodeSelector", "tolerations")
 
@@ -111,6 +112,10 @@ def test_recipe_is_documented_and_keeps_to_its_own_facts(name):
     assert bench["config"]["concurrency"] and bench["config"]["isl"] > 0 and bench["config"]["osl"] > 0
     for role in worker_roles(values):
         assert values["model"][role]["gpus"] >= 1, f"{role}: GPUs stated, not left to the default"
+    # a max length is set, or the README says which one the engine takes and where that comes from
+    assert MAX_LENGTH.search(recipe.values_file.read_text()) or \
+        re.search(r"^\| max length \| engine default: the model's context, [\d,]+ tokens \| `max_position_embeddings`",
+                  doc, re.M)
 
 
 @pytest.mark.parametrize("name", NAMES)

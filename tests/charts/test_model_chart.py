@@ -287,6 +287,8 @@ def test_matrix_cell(render, backend, disagg, routing):
     assert router_env == (None if routing == "none" else routing)
     assert comps["frontend"]["replicas"] == 1
 
+    # No engine config given: none is mounted, except TRT-LLM's cache transceiver for disaggregation.
+    transceiver = backend == "trtllm" and disagg
     for role in [n for n in comps if n != "frontend"]:
         main = main_container(comps[role])
         assert main["image"] == IMAGES[backend]
@@ -297,14 +299,17 @@ def test_matrix_cell(render, backend, disagg, routing):
             expected.update(DISAGG_FLAGS[backend])
         if routing == "kv":
             expected.update(KV_FLAGS[backend])
+        if transceiver:
+            expected[CONFIG_FLAG[backend]] = "$(DYNAMO_EXTRA_CONFIG)"
         assert flags(main["args"]) == expected
         assert list(MODEL_FLAGS[backend])[0] == main["args"][0], "model flags come first"
-        assert "DYNAMO_EXTRA_CONFIG" not in env_of(main)
-        assert "volumes" not in comps[role]["podTemplate"]["spec"]
-        assert "volumeMounts" not in main
+        assert ("DYNAMO_EXTRA_CONFIG" in env_of(main)) == transceiver
+        assert ("volumes" in comps[role]["podTemplate"]["spec"]) == transceiver
+        assert ("volumeMounts" in main) == transceiver
         assert gpu_count(main) == ((None, None) if backend == "mocker" else ("1", "1"))
         assert comps[role]["replicas"] == 1
-    assert not configmaps(docs)
+    engine_configs = [yaml.safe_load(v) for cm in configmaps(docs).values() for v in cm["data"].values()]
+    assert engine_configs == ([{"cache_transceiver_config": {"backend": "DEFAULT"}}] * 2 if transceiver else [])
 
 
 # --------------------------------------------------------------------------- engine config
@@ -359,11 +364,36 @@ def test_extra_config_per_role(render, backend, mode):
             content = json.loads(text) if backend == "mocker" else yaml.safe_load(text)
             if backend == "mocker":  # disaggregated: see test_disaggregated_mocker_config_names_its_worker_type
                 assert content.pop("worker_type") == role
+            if backend == "trtllm":  # see test_trtllm_disaggregation_gets_a_cache_transceiver
+                assert content.pop("cache_transceiver_config") == {"backend": "DEFAULT"}
             assert content == ec["inline"]
             assert cms[cm_name]["metadata"]["labels"]["app.kubernetes.io/component"] == role
             assert re.fullmatch(r"[0-9a-f]{64}", annotations["checksum/extra-config"])
     assert len(seen_configmaps) == 2, "prefill and decode must each mount their own ConfigMap"
     assert len(cms) == (0 if mode == "ref" else 2)
+
+
+@pytest.mark.parametrize("decode_config, expected", [
+    pytest.param({"inline": {"max_batch_size": 8}},
+                 {"max_batch_size": 8, "cache_transceiver_config": {"backend": "DEFAULT"}}, id="added"),
+    pytest.param({"inline": {"cache_transceiver_config": {"backend": "UCX", "max_tokens_in_buffer": 4096}}},
+                 {"cache_transceiver_config": {"backend": "UCX", "max_tokens_in_buffer": 4096}}, id="user-wins"),
+    pytest.param({"inline": "cache_transceiver_config:\n  backend: NIXL\n"},
+                 {"cache_transceiver_config": {"backend": "NIXL"}}, id="raw-text-kept"),
+    pytest.param({"configMapRef": {"name": "mine"}}, None, id="external-untouched"),
+])
+def test_trtllm_disaggregation_gets_a_cache_transceiver(render, decode_config, expected):
+    """TRT-LLM sends the KV cache from prefill to decode only through a cache transceiver; every
+    upstream disaggregated engine config sets one. Where compose writes the config, it is there."""
+    docs = render(values_for("trtllm", disagg=True, decode={"extraConfig": decode_config}))
+    cms = configmaps(docs)
+    decode = cms.get("demo-decode-config")
+    assert (yaml.safe_load(decode["data"]["config.yaml"]) if decode else None) == expected
+    assert yaml.safe_load(cms["demo-prefill-config"]["data"]["config.yaml"]) == \
+        {"cache_transceiver_config": {"backend": "DEFAULT"}}
+    aggregated = render(values_for("trtllm", decode={"extraConfig": {"inline": {"max_batch_size": 8}}}))
+    assert [yaml.safe_load(cm["data"]["config.yaml"]) for cm in configmaps(aggregated).values()] == \
+        [{"max_batch_size": 8}]
 
 
 def test_mocker_inline_config_is_json_and_others_yaml(render):

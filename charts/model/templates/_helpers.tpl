@@ -113,23 +113,32 @@ Call with (dict "root" $ "role" "decode").
 {{- $ec := (index $v.model .role).extraConfig -}}
 {{- $file := base $ec.path -}}
 {{- $out := dict "enabled" false "create" false "path" $ec.path "file" $file "dir" (dir $ec.path) "key" ($ec.configMapRef.key | default $file) -}}
+{{- $inline := $ec.inline -}}
+{{- if and (eq $v.model.backend.type "trtllm") $v.model.disaggregation (not $ec.configMapRef.name) (not (kindIs "string" $inline)) -}}
+{{- /* TRT-LLM moves the KV cache from prefill to decode only through a cache transceiver:
+every upstream disaggregated engine config sets one (1.4.0). Default it where the config is ours. */ -}}
+{{- $inline = deepCopy (default (dict) $inline) -}}
+{{- if not (hasKey $inline "cache_transceiver_config") -}}
+{{- $_ := set $inline "cache_transceiver_config" (dict "backend" "DEFAULT") -}}
+{{- end -}}
+{{- end -}}
 {{- if $ec.configMapRef.name -}}
 {{- $_ := set $out "enabled" true -}}
 {{- $_ := set $out "configMapName" $ec.configMapRef.name -}}
-{{- else if not (empty $ec.inline) -}}
+{{- else if not (empty $inline) -}}
 {{- $content := "" -}}
-{{- if kindIs "string" $ec.inline -}}
-{{- $content = $ec.inline -}}
+{{- if kindIs "string" $inline -}}
+{{- $content = $inline -}}
 {{- else if eq $v.model.backend.type "mocker" -}}
 {{- /* dynamo.mocker reads --extra-engine-args as JSON (JSON is also valid YAML). With that file
 it ignores --disaggregation-mode (1.4.0), so a disaggregated role also says its worker_type. */ -}}
-{{- $inline := deepCopy $ec.inline -}}
+{{- $inline := deepCopy $inline -}}
 {{- if $v.model.disaggregation -}}
 {{- $_ := set $inline "worker_type" ($inline.worker_type | default .role) -}}
 {{- end -}}
 {{- $content = printf "%s\n" (toPrettyJson $inline) -}}
 {{- else -}}
-{{- $content = printf "%s\n" (toYaml $ec.inline) -}}
+{{- $content = printf "%s\n" (toYaml $inline) -}}
 {{- end -}}
 {{- $_ := set $out "enabled" true -}}
 {{- $_ := set $out "create" true -}}
