@@ -98,13 +98,20 @@ DIAGNOSES = [
      "a chart repository is unreachable (offline?); `compose template` renders our charts without it"),
     (re.compile(r"depend\(s\) on an undefined release"),
      "helmfile.d/ is out of date or edited by hand: run `compose generate`"),
+    (re.compile(r"no matches for Id (\S+?);? "),
+     r"a patch under `patches:` targets \1 (kind.version.group/name.namespace), which its release does not "
+     r"render; `compose template` without the patch lists what it does"),
     (re.compile(r"context deadline exceeded|timed out waiting"),
      "a release did not become ready in time: `compose status` and `kubectl get pods` show what is pending"),
 ]
 
 
 def diagnose(stderr: str) -> str | None:
-    return next((fix for pattern, fix in DIAGNOSES if pattern.search(stderr)), None)
+    for pattern, fix in DIAGNOSES:
+        m = pattern.search(stderr)
+        if m:
+            return m.expand(fix)
+    return None
 
 
 def run(argv: Sequence[str], cwd: Path, *, changes_ok: bool = False) -> int:

@@ -73,3 +73,15 @@ def test_a_malformed_json_patch_is_located(tmp_path):
     r = compose("validate", cwd=proj)
     assert r.returncode == 2
     assert "values.yaml:10:22: /patches/model/jsonPatches/0/patch/0/op: expected one of add, remove, replace" in r.stderr
+
+
+def test_a_patch_for_an_object_the_release_does_not_render_names_it(tmp_path):
+    proj = copy_case(CASE, tmp_path / "proj")
+    text = proj.values_file.read_text()
+    assert "          name: patched\n" in text
+    proj.values_file.write_text(text.replace("          name: patched\n", "          name: patchedd\n", 1))
+    r = compose("template", "--env", "dev", cwd=proj.root)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.splitlines()[-1].startswith(
+        "error: helmfile template failed (exit 1): a patch under `patches:` targets "
+        "DynamoGraphDeployment.v1beta1.nvidia.com/patchedd.")
