@@ -46,15 +46,29 @@ def _certainly_valid(data: Any) -> bool:
 
 def validate(loaded: Loaded) -> dict:
     """Return the values with schema defaults filled in, or raise InvalidValues with every problem."""
+    problems = []
     if not _certainly_valid(loaded.data):
         problems = [p for e in _leaf_errors(_validator().iter_errors(loaded.data)) for p in _problems(loaded, e)]
-        if problems:
-            raise InvalidValues(problems)
     values = with_defaults(values_schema(), loaded.data)
-    problems = [p for rule in RULES for p in rule(values, loaded)]
+    problems += _rule_problems(values, loaded, reported=[p.pointer for p in problems])
     if problems:
         raise InvalidValues(problems)
     return values
+
+
+def _rule_problems(values: dict, loaded: Loaded, *, reported: list[str]) -> list[Problem]:
+    """The cross-field rules' problems, also beside the schema's: all at once. A rule that trips
+    over a value the schema already reported is skipped, and says nothing more about that value."""
+    out = []
+    for rule in RULES:
+        try:
+            found = list(rule(values, loaded))
+        except (KeyError, TypeError, AttributeError, ValueError):
+            if not reported:
+                raise  # on schema-valid values a rule must not fail: that is a bug, not bad input
+            continue
+        out += [p for p in found if not any(p.pointer == r or p.pointer.startswith(f"{r}/") for r in reported)]
+    return out
 
 
 def with_defaults(schema: dict, data: Any) -> Any:
