@@ -72,7 +72,8 @@ def crd_argv(context: str | None) -> list[str]:
 
 
 def platform_argv(context: str | None, namespace: str) -> list[str]:
-    return helm(context, "status", PLATFORM_RELEASE, "-n", namespace, "-o", "json")
+    # `helm list`, not `helm status`: only the list says which chart version is deployed
+    return helm(context, "list", "-n", namespace, "--all", "--filter", f"^{PLATFORM_RELEASE}$", "-o", "json")
 
 
 def namespace_argv(context: str | None, namespace: str) -> list[str]:
@@ -159,17 +160,18 @@ def check_platform(done: proc.Completed | None, *, install: bool, namespace: str
     if done is None:
         return Check(name, SKIPPED, "helm is not installed", proc.INSTALL_HINTS["helm"])
     if done.returncode != 0:
-        if "not found" in done.stderr:
+        return _cluster_failure(name, done)
+    try:
+        releases = json.loads(done.stdout)
+        if not releases:
             if install:
                 return Check(name, OK, f"{where} is not installed yet: `compose up` installs it")
             return Check(name, FAILED, f"{where} is not installed, and platform.install is false",
                          "set platform.install: true, or platform.namespace to where the platform runs")
-        return _cluster_failure(name, done)
-    try:
-        info = json.loads(done.stdout)
-        state, version = info["info"]["status"], info.get("chart", {}).get("metadata", {}).get("version", "?")
-    except (ValueError, KeyError, TypeError):
-        return Check(name, FAILED, f"unexpected output of `helm status {PLATFORM_RELEASE}`", "")
+        state, version = releases[0]["status"], releases[0]["chart"].removeprefix(f"{PLATFORM_RELEASE}-")
+    except (ValueError, KeyError, TypeError, IndexError):
+        return Check(name, FAILED, f"unexpected output of `helm list` for {PLATFORM_RELEASE}",
+                     "run the command by hand; helm 3.15 or later is expected")
     if state != "deployed":
         return Check(name, FAILED, f"{where} is {state}",
                      f"helm history {PLATFORM_RELEASE} -n {namespace} shows what happened; "

@@ -28,7 +28,9 @@ LOCAL = "target: local\nlocal:\n  httpPort: {port}\nmodel:\n  backend:\n    type
 PLUGINS = "NAME\tVERSION\tDESCRIPTION\ndiff\t3.9.11\tPreview helm upgrade changes as a diff\n"
 KUBECTL_VERSION = json.dumps({"clientVersion": {"gitVersion": "v1.31.2"}})
 CRD = json.dumps({"spec": {"versions": [{"name": "v1alpha1", "served": True}, {"name": "v1beta1", "served": True}]}})
-PLATFORM = json.dumps({"info": {"status": "deployed"}, "chart": {"metadata": {"version": "1.4.0"}}})
+# what `helm list -o json` prints (test_fake_cluster runs the real thing)
+PLATFORM = json.dumps([{"name": "dynamo-platform", "namespace": "dynamo-system", "revision": "1", "status": "deployed",
+                        "chart": "dynamo-platform-1.4.0", "app_version": "1.4.0"}])
 CRD_NOT_FOUND = ('Error from server (NotFound): customresourcedefinitions.apiextensions.k8s.io '
                  '"dynamographdeployments.nvidia.com" not found\n')
 
@@ -83,8 +85,8 @@ def doctor(*args):
 def test_argv_are_read_only_and_pinned_to_the_environment_context():
     assert d.crd_argv("dev") == ["kubectl", "--context", "dev", "get", "crd", "dynamographdeployments.nvidia.com",
                                  "-o", "json", "--request-timeout=10s"]
-    assert d.platform_argv("dev", "dynamo-system") == ["helm", "status", "dynamo-platform", "-n", "dynamo-system",
-                                                       "-o", "json", "--kube-context", "dev"]
+    assert d.platform_argv("dev", "dynamo-system") == ["helm", "list", "-n", "dynamo-system", "--all", "--filter",
+                                                       "^dynamo-platform$", "-o", "json", "--kube-context", "dev"]
     assert d.namespace_argv(None, "llm") == ["kubectl", "get", "namespace", "llm", "-o", "name",
                                              "--request-timeout=10s"]
     secret = d.secret_keys_argv("dev", "llm", "hf")
@@ -115,7 +117,7 @@ def test_what_compose_up_would_create_is_not_a_failure(proj, tools, fp):
     """platform.install and createNamespace on: a missing platform, CRD and namespace are made by `up`."""
     register_tools(fp)
     fp.register(d.crd_argv("dev"), returncode=1, stderr=CRD_NOT_FOUND)
-    fp.register(d.platform_argv("dev", "dynamo-system"), returncode=1, stderr="Error: release: not found\n")
+    fp.register(d.platform_argv("dev", "dynamo-system"), stdout="[]\n")
     fp.register(d.namespace_argv("dev", "llm"), returncode=1,
                 stderr='Error from server (NotFound): namespaces "llm" not found\n')
     fp.register(d.secret_keys_argv("dev", "llm", "hf-token-secret"), returncode=1,
@@ -133,7 +135,7 @@ def test_an_existing_platform_must_be_there(proj, tools, fp):
     register_tools(fp, plugins="NAME\tVERSION\tDESCRIPTION\n")
     fp.register(d.crd_argv("dev"), returncode=1, stderr=CRD_NOT_FOUND)
     fp.register(d.platform_argv("dev", "dynamo-system"),
-                stdout=json.dumps({"info": {"status": "failed"}, "chart": {"metadata": {"version": "1.4.0"}}}))
+                stdout=PLATFORM.replace('"deployed"', '"failed"'))
     fp.register(d.namespace_argv("dev", "llm"), returncode=1,
                 stderr='Error from server (NotFound): namespaces "llm" not found\n')
     fp.register(d.secret_keys_argv("dev", "llm", "hf-token-secret"), stdout="token\n")

@@ -30,6 +30,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from composer import project as p
 from tests.conftest import make_project
@@ -255,3 +256,31 @@ def test_the_fake_cluster_is_stopped_by_pid_and_gone(tmp_path):
     assert (cluster.kubeconfig.stat().st_mode & 0o777) == 0o600
     cluster.stop()  # asserts that the PID is gone and the port closed
     assert cluster.proc.returncode == 0, "it exits cleanly on SIGTERM"
+
+
+def test_doctor_and_debug_bundle_read_what_up_made_and_change_nothing(deployed, tmp_path):
+    """The read-only operations against the fake API, with real helm and kubectl."""
+    from tests.test_debug_bundle import read_bundle
+
+    assert deployed.compose(*UP).returncode == 0
+    since = len(deployed.cluster.requests())
+
+    r = deployed.compose("doctor", "--env", "fake", "-o", "json")
+    checks = {c["name"]: c for c in json.loads(r.stdout)["checks"]}
+    assert checks["kube context"]["status"] == "ok"
+    platform = deployed.plan.release("platform")
+    assert checks["platform release"]["detail"] == f"{platform.id} deployed (chart {platform.version})"
+    assert checks["namespace"] == {"name": "namespace", "status": "ok", "detail": f"{NAMESPACE} exists", "fix": ""}
+
+    bundle = tmp_path / "bundle.tar.gz"
+    r = deployed.compose("debug-bundle", "--env", "fake", "--output", str(bundle))
+    assert r.returncode == 0, r.stderr
+    members = read_bundle(bundle)
+    assert json.loads(members["manifest.json"])["failed"] == [], "every kubectl and helm step worked"
+    dgd = YAML(typ="safe").load(members["cluster/dgd.yaml"])
+    assert (dgd["kind"], dgd["metadata"]["name"]) == ("DynamoGraphDeployment", NAME)
+    model = deployed.plan.release("model")
+    assert "max-model-len: 1024" in members[f"helm/values/{NAMESPACE}/{model.name}.yaml"]
+    assert f"name: {NAME}" in members[f"helm/manifest/{NAMESPACE}/{model.name}.yaml"]
+
+    assert deployed.cluster.writes(since) == [], "doctor and debug-bundle only read"

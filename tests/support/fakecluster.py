@@ -43,7 +43,7 @@ from typing import Any, Iterator
 
 # Custom resource kinds our charts render, as GROUP/VERSION/PLURAL=Kind.
 CHART_KINDS = (
-    "nvidia.com/v1beta1/dynamographdeployments=DynamoGraphDeployment",
+    "nvidia.com/v1beta1/dynamographdeployments=DynamoGraphDeployment:dgd",
     "monitoring.coreos.com/v1/podmonitors=PodMonitor",
     "gateway.networking.k8s.io/v1/httproutes=HTTPRoute",
 )
@@ -172,6 +172,10 @@ def _emulator_class():
 
         async def _serve_list(self, request):
             doc = await super()._serve_list(request)
+            res = request.resource  # change 4: the list says its kind, which kubectl needs to decode it
+            kind = self._resources[res].kind if res in self._resources else None
+            doc.setdefault("apiVersion", f"{res.group}/{res.version}" if res.group else res.version)
+            doc.setdefault("kind", f"{kind}List" if kind else "List")
             selector = request.params.get("labelSelector")
             if selector:  # change 3
                 doc["items"] = [o for o in doc["items"]
@@ -212,8 +216,9 @@ async def _serve(resources: list[str], port: int, kube_version: str) -> None:
         k.resources.load_bundled()  # the built-in kinds of a K3s 1.26 cluster
         for item in resources:
             resource, kind = item.split("=")
+            kind, *short = kind.split(":")
             k.resources[resource] = kmock.ResourceInfo(
-                kind=kind, singular=kind.lower(), namespaced=True,
+                kind=kind, singular=kind.lower(), namespaced=True, shortnames=short,
                 verbs={"get", "list", "watch", "create", "update", "patch", "delete"})
         print(f"listening on http://127.0.0.1:{server.port}", flush=True)
         await stop.wait()
@@ -224,7 +229,7 @@ def main(argv: list[str] | None = None) -> None:
 
     ap = argparse.ArgumentParser(description="A fake Kubernetes API on 127.0.0.1 for helm tests.")
     ap.add_argument("--port", type=int, default=0, help="default: an ephemeral port")
-    ap.add_argument("--resource", action="append", default=[], metavar="GROUP/VERSION/PLURAL=Kind",
+    ap.add_argument("--resource", action="append", default=[], metavar="GROUP/VERSION/PLURAL=Kind[:SHORTNAME]",
                     help="declare a custom resource kind")
     ap.add_argument("--kube-version", default=KUBE_VERSION, help="what /version reports (MAJOR.MINOR.PATCH)")
     a = ap.parse_args(argv)
