@@ -133,12 +133,14 @@ def format_table(summary: Mapping[str, Any]) -> str:
 
 def format_sweep(summaries: Sequence[Mapping[str, Any]]) -> str:
     """One row per concurrency: the averages that show how a deployment scales."""
-    head = ("concurrency", "requests", "errors", "TTFT avg ms", "ITL avg ms", "req/s", "out tok/s")
+    per_gpu = any("output_token_throughput_per_gpu" in s for s in summaries)
+    head = ("concurrency", "requests", "errors", "TTFT avg ms", "ITL avg ms", "req/s", "out tok/s") \
+        + (("out tok/s/GPU",) if per_gpu else ())
     rows = [head] + [(
         str(s.get("concurrency")), str(s.get("requests")), str(s.get("errors")),
         _num((s.get("ttft_ms") or {}).get("avg")), _num((s.get("itl_ms") or {}).get("avg")),
         _num((s.get("request_throughput") or {}).get("avg")), _num((s.get("output_token_throughput") or {}).get("avg")),
-    ) for s in summaries]
+    ) + ((_num(s.get("output_token_throughput_per_gpu")),) if per_gpu else ()) for s in summaries]
     width = [max(len(r[i]) for r in rows) for i in range(len(head))]
     return "\n".join("  ".join(c.rjust(width[i]) for i, c in enumerate(r)) for r in rows)
 
@@ -201,8 +203,9 @@ def results_dir(root: Path, env: str) -> Path:
     return Path(root) / "results" / env / time.strftime("%Y%m%d-%H%M%S", time.gmtime())
 
 
-def collect(artifact_dir: Path, runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Summaries of runs already on disk (copied back from a cluster), shaped like run_local's."""
+def collect(artifact_dir: Path, runs: Sequence[Mapping[str, Any]], *, gpus: int = 0) -> dict[str, Any]:
+    """Summaries of runs already on disk (copied back from a cluster), shaped like run_local's;
+    with the deployment's GPU count, output throughput per GPU too."""
     out = []
     for run in runs:
         export = Path(artifact_dir) / run["name"] / EXPORT_JSON
@@ -210,10 +213,15 @@ def collect(artifact_dir: Path, runs: Sequence[Mapping[str, Any]]) -> dict[str, 
             raise ComposeError(f"run {run['name']} has no {EXPORT_JSON} in {export.parent}: "
                                "did the benchmark Job finish? (kubectl logs job/...)")
         argv = list(run["args"])
+        summary = summarize(json.loads(export.read_text()))
+        throughput = summary["output_token_throughput"]["avg"]
+        if gpus and throughput is not None:
+            summary["output_token_throughput_per_gpu"] = throughput / gpus
         out.append({"name": run["name"], "concurrency": int(argv[argv.index("--concurrency") + 1]),
-                    "summary": summarize(json.loads(export.read_text())), "artifact_dir": str(export.parent),
+                    "summary": summary, "artifact_dir": str(export.parent),
                     "json": str(export), "csv": str(export.parent / EXPORT_CSV), "argv": argv})
-    return {"runs": out, "artifact_dir": str(artifact_dir), "plots": [], "plot_note": None, "seconds": 0.0}
+    return {"runs": out, "artifact_dir": str(artifact_dir), "plots": [], "plot_note": None, "seconds": 0.0,
+            **({"gpus": gpus} if gpus else {})}
 
 
 def _plot(aiperf: str, run_dirs: Sequence[Path], out: Path) -> tuple[list[str], str | None]:

@@ -64,4 +64,4 @@ def fetch_results(root: Path, env: str, plan, release) -> dict[str, Any]:
     dest.parent.mkdir(parents=True, exist_ok=True)
     fetch_artifacts(context=plan.kube_context, namespace=release.namespace, claim=claim, image=values["image"],
                     pod=f"{release.name}-reader", dest=dest)
-    return bench.collect(dest, values["runs"])
+    return bench.collect(dest, values["runs"], gpus=values["target"].get("gpus", 0))

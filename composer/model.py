@@ -58,6 +58,14 @@ class Deployment:
         registry = self.values["cluster"]["imageRegistry"]
         return explicit or f"{registry}/{RUNTIME_IMAGES[self.backend]}:{self.version}"
 
+    @property
+    def gpu_count(self) -> int:
+        """GPUs the workers take: replicas x GPUs of each role (the chart's default: 1, the mocker 0)."""
+        roles = ("decode", "prefill") if self.model["disaggregation"] else ("decode",)
+        default = 0 if self.backend == "mocker" else 1
+        return sum((self.model.get(r) or {}).get("replicas", 1) * (self.model.get(r) or {}).get("gpus", default)
+                   for r in roles)
+
     def enabled(self, section: str) -> bool:
         return bool(self.values.get(section, {}).get("enabled"))
 

@@ -162,7 +162,7 @@ def benchmark_values(dep: Deployment) -> dict[str, Any]:
             persistence[key] = storage[key]
     values = {
         "fullnameOverride": dep.release("benchmark"),
-        "target": {"url": dep.frontend_url, "model": dep.model["name"]},
+        "target": {"url": dep.frontend_url, "model": dep.model["name"], "gpus": dep.gpu_count},
         "image": cfg.get("image", dep.image),
         "runs": runs,
         "artifacts": {"mountPath": ARTIFACTS_MOUNT, "persistence": persistence},

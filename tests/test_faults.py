@@ -143,7 +143,8 @@ def test_template_failing_in_helm_shows_helms_error(tmp_path):
     r = run(root, "template", "--env", "dev")
     assert r.returncode == 1
     assert "no-such-map" in r.stderr and "failed to find unique target" in r.stderr
-    assert r.stderr.splitlines()[-1] == "error: helmfile template failed (exit 1)"
+    assert r.stderr.splitlines()[-1].startswith("error: helmfile template failed (exit 1): a patch under `patches:` "
+                                                "targets ConfigMap.v1.[noGrp]/no-such-map.llm ")
     assert r.stdout == "" or "DynamoGraphDeployment" not in r.stdout
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from composer import kube
+from composer import bench, kube
 from composer import project as p
 from composer.cli import main
 from tests.test_golden import CASES, copy_case
@@ -69,6 +69,13 @@ def test_results_copies_artifacts_back_and_summarizes_each_run(proj, fp):
     assert all(x["summary"]["requests"] == expected for x in result["runs"])
     assert Path(result["artifact_dir"]).parent == proj.root / "results" / "staging"
     assert fp.call_count(delete) == 1
+    # throughput per GPU: the deployment's GPUs, derived once, never typed in the benchmark config
+    dep = p.load_deployment(proj, "staging")
+    assert result["gpus"] == dep.gpu_count > 1
+    tokens = json.loads(SAMPLE.read_text())["output_token_throughput"]["avg"]
+    assert all(x["summary"]["output_token_throughput_per_gpu"] == pytest.approx(tokens / dep.gpu_count)
+               for x in result["runs"])
+    assert bench.format_result(result).splitlines()[0].split()[-1] == "tok/s/GPU"
 
 
 def test_results_cleans_up_the_reader_when_copy_fails(proj, fp):

@@ -14,6 +14,7 @@ import yaml
 from composer import load
 from composer import project as p
 from composer import recipes as r
+from composer import schema
 from composer import write
 from composer.errors import UsageError
 from tests.conftest import REPO, compose
@@ -344,3 +345,14 @@ def test_recipes_show_prints_the_values_file(tmp_path):
     assert out.stdout == (REPO / "recipes" / "llama-3.3-70b-instruct-fp8" / "vllm" / "agg" / "values.yaml").read_text()
     missing = compose("recipes", "show", "nope", cwd=tmp_path)
     assert missing.returncode == 2 and missing.stderr.startswith("error: no recipe 'nope'")
+
+
+def test_gpu_count_derived_from_the_recipe_matches_the_table():
+    """Deployment.gpu_count (what the benchmark gets as DEPLOYMENT_GPU_COUNT) against the GPUs
+    column of recipes/README.md, written by hand from the upstream graphs."""
+    table = dict(re.findall(r"^\| `([^`]+)` \| (\d+) \|", (REPO / "recipes" / "README.md").read_text(), re.M))
+    assert sorted(table) == sorted(NAMES)
+    from composer.model import Deployment
+    for name in NAMES:
+        values = schema.with_defaults(schema.values_schema(), values_of(name))
+        assert Deployment(env="x", values=values).gpu_count == int(table[name]), name

@@ -132,6 +132,20 @@ def test_model_name_is_the_same_everywhere(rendered):
     assert len(seen) >= 2 and set(seen) == {model}
 
 
+def test_benchmark_gpu_count_is_what_the_rendered_workers_take(rendered):
+    proj, env, docs = rendered
+    jobs = [d for d in docs if d["kind"] == "Job"]
+    if not jobs:
+        pytest.skip("no benchmark in this case")
+    dgd = one(docs, "DynamoGraphDeployment")
+    gpus = sum(c.get("replicas", 1) * int(c["podTemplate"]["spec"]["containers"][0].get("resources", {})
+                                          .get("limits", {}).get("nvidia.com/gpu", 0))
+               for c in dgd["spec"]["components"] if c["type"] != "frontend")
+    (job,) = jobs
+    env_vars = {e["name"]: e.get("value") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env_vars["DEPLOYMENT_GPU_COUNT"] == str(gpus)
+
+
 def test_benchmark_job_runs_what_the_shared_builder_returns(rendered):
     proj, env, docs = rendered
     dep = p.load_deployment(proj, env)
