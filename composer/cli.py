@@ -391,7 +391,13 @@ def bench(ctx: click.Context, values: str, env: str | None, output: str, allow_c
     proj, plan = _regenerate(values, env)
     if not plan.release("benchmark"):
         raise ComposeError(f"benchmark.enabled is false for environment {env!r}")
+    from composer import kube, proc
+
+    release = plan.release("benchmark")
     _guard(proj, plan, action="benchmark", allow_mismatch=allow_context_mismatch, yes=yes)
+    deleted = proc.run(kube.delete_jobs_argv(plan.kube_context, release.namespace, release.name))
+    if deleted.returncode != 0:
+        raise ComposeError(f"could not remove the previous benchmark Job: {deleted.stderr.strip()}")
     helmfile.run(helmfile.base(proj.state_file(env), env) + ["--selector", "component=benchmark", "sync"], proj.root)
     click.echo(f"benchmark Job started; `compose bench results --env {env}` copies its artifacts back when done")
 

@@ -1,4 +1,4 @@
-"""What compose asks of kubectl: copying benchmark artifacts back from the cluster.
+"""What compose asks of kubectl: rerunning the benchmark Job, copying its artifacts back.
 
 The artifacts live on the benchmark's PVC, and the Job's pod is gone when it finishes, so a
 short-lived reader pod mounts the claim, `kubectl cp` copies it, and the pod is deleted.
@@ -36,6 +36,13 @@ def reader_pod(*, name: str, namespace: str, claim: str, image: str) -> dict[str
 
 def kubectl(context: str | None, *args: str) -> list[str]:
     return ["kubectl", *(["--context", context] if context else []), *args]
+
+
+def delete_jobs_argv(context: str | None, namespace: str, release: str) -> list[str]:
+    """The release's benchmark Jobs, finished or not. helm recreates a missing object on upgrade,
+    so deleting the Job before `helmfile sync` runs the sweep again even when nothing changed."""
+    return kubectl(context, "-n", namespace, "delete", "job", "-l", f"app.kubernetes.io/instance={release}",
+                   "--ignore-not-found", "--wait=true")
 
 
 def fetch_artifacts(*, context: str | None, namespace: str, claim: str, image: str, pod: str, dest: Path) -> None:

@@ -72,6 +72,7 @@ def test_production_needs_yes_when_not_interactive(proj, fp, prod_cluster, bench
 
 def test_production_bench_goes_ahead_with_yes(proj, fp, prod_cluster, bench_in_prod):  # noqa: F811
     prod_cluster("prod-east")
+    fp.register(["kubectl", fp.any()])
     fp.register(state("prod") + ["--selector", "component=benchmark", "sync"])
     r = CliRunner().invoke(main, ["bench", "--env", "prod", "--yes"])
     assert r.exit_code == 0, r.output

@@ -25,14 +25,29 @@ def proj(tmp_path, monkeypatch):
     return proj
 
 
-def test_bench_syncs_only_the_benchmark_release(proj, fp):
-    argv = ["helmfile", "--file", "helmfile.d/staging.yaml", "--environment", "staging",
-            "--selector", "component=benchmark", "sync"]
-    fp.register(argv)
+SYNC = ["helmfile", "--file", "helmfile.d/staging.yaml", "--environment", "staging",
+        "--selector", "component=benchmark", "sync"]
+DELETE = ["kubectl", "--context", "staging", "-n", "llm-staging", "delete", "job", "-l",
+          "app.kubernetes.io/instance=full-benchmark", "--ignore-not-found", "--wait=true"]
+
+
+def test_bench_reruns_the_job_then_syncs_only_the_benchmark_release(proj, fp):
+    """helm leaves an unchanged Job alone: the finished one goes first, so every `bench` runs the sweep."""
+    fp.register(DELETE, stdout='job.batch "full-benchmark-1a2b3c4d" deleted\n')
+    fp.register(SYNC)
     r = CliRunner().invoke(main, ["bench", "--env", "staging"])
     assert r.exit_code == 0, r.output
-    assert fp.call_count(argv) == 1
+    assert [c for c in fp.calls if c[0] in ("kubectl", "helmfile")] == [DELETE, SYNC]
     assert "compose bench results --env staging" in r.output
+
+
+def test_bench_stops_when_the_old_job_cannot_be_removed(proj, fp):
+    fp.register(DELETE, returncode=1, stderr='Error from server (Forbidden): jobs.batch is forbidden\n')
+    r = CliRunner().invoke(main, ["bench", "--env", "staging"])
+    assert r.exit_code == 1
+    assert r.output == ("error: could not remove the previous benchmark Job: "
+                        "Error from server (Forbidden): jobs.batch is forbidden\n")
+    assert fp.call_count(SYNC) == 0
 
 
 def test_reader_pod_mounts_the_claim_read_only():

@@ -147,6 +147,20 @@ def test_benchmark_gpu_count_is_what_the_rendered_workers_take(rendered):
     assert env_vars["DEPLOYMENT_GPU_COUNT"] == str(gpus)
 
 
+def test_bench_reruns_exactly_the_rendered_benchmark_job(rendered):
+    """`compose bench` deletes the release's Jobs by label before syncing: the label must select the
+    rendered Job and nothing else."""
+    from composer import kube
+
+    proj, env, docs = rendered
+    release = p.plans(proj, [env])[env].release("benchmark")
+    argv = kube.delete_jobs_argv("ctx", release.namespace, release.name) if release else None
+    key, value = argv[argv.index("-l") + 1].split("=") if argv else (None, None)
+    selected = [d for d in docs if (d["metadata"].get("labels") or {}).get(key) == value]
+    assert [(d["kind"], d["metadata"]["namespace"]) for d in selected if d["kind"] == "Job"] == \
+        ([("Job", release.namespace)] if release else [])
+
+
 def test_benchmark_job_runs_what_the_shared_builder_returns(rendered):
     proj, env, docs = rendered
     dep = p.load_deployment(proj, env)
