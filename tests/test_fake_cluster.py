@@ -284,3 +284,39 @@ def test_doctor_and_debug_bundle_read_what_up_made_and_change_nothing(deployed, 
     assert f"name: {NAME}" in members[f"helm/manifest/{NAMESPACE}/{model.name}.yaml"]
 
     assert deployed.cluster.writes(since) == [], "doctor and debug-bundle only read"
+
+
+def test_helm_recreates_a_deleted_job_on_an_unchanged_upgrade(fake_cluster, tmp_path):
+    """What `compose bench` relies on to rerun the sweep: delete the finished Job, sync, and real helm
+    creates it again although nothing in the release changed."""
+    chart = tmp_path / "jobchart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: jobchart\nversion: 0.1.0\n")
+    (chart / "templates" / "job.yaml").write_text(textwrap.dedent("""\
+        apiVersion: batch/v1
+        kind: Job
+        metadata:
+          name: bench-1a2b3c4d
+          labels: {app.kubernetes.io/instance: {{ .Release.Name }}}
+        spec:
+          template:
+            spec:
+              restartPolicy: Never
+              containers: [{name: main, image: busybox, command: ["true"]}]
+        """))
+    env = {**os.environ, **fake_cluster.env}
+    fake_cluster.create_namespace("bench")
+
+    def run(*argv):
+        r = subprocess.run(list(argv), env=env, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        return r
+
+    helm = ["helm", "--kube-context", "fake", "-n", "bench"]
+    run(*helm, "upgrade", "--install", "b", str(chart), "--disable-openapi-validation")
+    assert [j["metadata"]["name"] for j in fake_cluster.find("Job", "bench")] == ["bench-1a2b3c4d"]
+    run("kubectl", "--context", "fake", "-n", "bench", "delete", "job", "-l", "app.kubernetes.io/instance=b",
+        "--ignore-not-found", "--wait=true")
+    assert fake_cluster.find("Job", "bench") == []
+    run(*helm, "upgrade", "--install", "b", str(chart), "--disable-openapi-validation")
+    assert [j["metadata"]["name"] for j in fake_cluster.find("Job", "bench")] == ["bench-1a2b3c4d"]
