@@ -101,13 +101,13 @@ def _regenerate(values: str, env: str):
     return proj, p.plans(proj, [env])[env]
 
 
-def _running_locally(values: str, env: str) -> bool:
-    """Whether `compose up --env ENV` left a record of local processes. `down` and `status` go by
-    that record alone: stopping what runs must not depend on the values file still being valid,
-    or still local."""
+def _runs_locally(values: str, env: str) -> bool:
+    """Whether env's processes are on this machine: `compose up --env ENV` left a record of them
+    (then that record alone decides: stopping what runs must not depend on the values file still
+    being valid, or still local), or env targets this machine."""
     from composer.local import target
 
-    return target.started(_project(values).root, env)
+    return target.started(_project(values).root, env) or _local(values, env) is not None
 
 
 def _local(values: str, env: str):
@@ -275,7 +275,7 @@ def destroy(values: str, env: str, yes: bool, allow_context_mismatch: bool,
     (local: stop every process it started)."""
     from composer import helmfile
 
-    if _running_locally(values, env) or _local(values, env):
+    if _runs_locally(values, env):
         _down_local(values, env)
         return
     proj, plan = _regenerate(values, env)
@@ -292,7 +292,7 @@ def status(values: str, env: str, output: str, helmfile_args: tuple[str, ...]) -
     """Show the releases of the environment and their state (local: processes, PIDs, ports, health)."""
     from composer import helmfile
 
-    if _running_locally(values, env) or _local(values, env):
+    if _runs_locally(values, env):
         from composer.local import target
 
         _emit(target.status(_project(values).root, env), output, target.format_status)
@@ -345,7 +345,7 @@ def init(recipe: str, directory: str, dynamo_namespace: str | None) -> None:
 @click.pass_context
 def down(ctx: click.Context, values: str, env: str) -> None:
     """Stop what `up` started: local processes (proved gone by PID), or `destroy` on a cluster."""
-    if _running_locally(values, env) or _local(values, env):
+    if _runs_locally(values, env):
         _down_local(values, env)
     else:
         ctx.invoke(destroy, values=values, env=env, yes=False, allow_context_mismatch=False, helmfile_args=())
@@ -388,16 +388,14 @@ def bench(ctx: click.Context, values: str, env: str | None, output: str, allow_c
         return
     from composer import helmfile
 
-    proj, plan = _regenerate(values, env)
-    if not plan.release("benchmark"):
-        raise ComposeError(f"benchmark.enabled is false for environment {env!r}")
-    from composer import kube, proc
+    from composer import kube
 
+    proj, plan = _regenerate(values, env)
     release = plan.release("benchmark")
+    if not release:
+        raise ComposeError(f"benchmark.enabled is false for environment {env!r}")
     _guard(proj, plan, action="benchmark", allow_mismatch=allow_context_mismatch, yes=yes)
-    deleted = proc.run(kube.delete_jobs_argv(plan.kube_context, release.namespace, release.name))
-    if deleted.returncode != 0:
-        raise ComposeError(f"could not remove the previous benchmark Job: {deleted.stderr.strip()}")
+    kube.delete_jobs(plan.kube_context, release.namespace, release.name)
     helmfile.run(helmfile.base(proj.state_file(env), env) + ["--selector", "component=benchmark", "sync"], proj.root)
     click.echo(f"benchmark Job started; `compose bench results --env {env}` copies its artifacts back when done")
 

@@ -9,20 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-
-from composer import helmfile, proc, write
+from composer import helmfile, write
 from composer.errors import ComposeError, UsageError
 from composer.plan import Plan
-
-
-def render_release(root, state_file: str, plan: Plan, release: str) -> list[dict[str, Any]]:
-    argv = helmfile.base(state_file, plan.env) + ["--selector", f"name={release}", "template", "--skip-deps",
-                                                  "--skip-tests", "--kube-version", helmfile.KUBE_VERSION]
-    done = proc.run(argv, cwd=root)
-    if done.returncode != 0:
-        raise ComposeError(f"rendering release {release} failed (exit {done.returncode}):\n{done.stderr.strip()}")
-    return [d for d in YAML(typ="safe", pure=True).load_all(done.stdout) if d]
 
 
 def export(root, state_file: str, plan: Plan, inputs: list[str], command: str) -> tuple[dict[str, str], list[str]]:
@@ -36,7 +25,7 @@ def export(root, state_file: str, plan: Plan, inputs: list[str], command: str) -
                            f"the repository is reachable: helmfile -f {state_file} -e {plan.env} "
                            f"-l name={r.name} template")
             continue
-        for doc in render_release(root, state_file, plan, r.name):
+        for doc in helmfile.render_release(root, state_file, plan.env, r.name):
             path = f"{r.name}/{doc['kind'].lower()}-{doc['metadata']['name']}.yaml"
             if path in files:
                 raise ComposeError(f"two objects export to {path}: {doc['kind']} {doc['metadata']['name']}")

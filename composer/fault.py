@@ -81,11 +81,9 @@ def kill_process(victim: Mapping[str, Any], sig_name: str) -> dict[str, Any]:
 def kill_local(root: Path, env: str, component: str, replica: int | None = None,
                sig_name: str = "KILL") -> dict[str, Any]:
     from composer.local import target
-    from composer.local.runtime import process_alive, read_state
+    from composer.local.runtime import process_alive
 
-    state = read_state(target.state_dir(root, env))
-    if not state or not any(process_alive(p) for p in state["processes"]):
-        raise ComposeError(f"nothing runs locally for environment {env!r}: start it with `compose up --env {env}`")
+    state = target.running(root, env)
     victim = pick_local(state["processes"], component, replica, process_alive)
     killed = kill_process(victim, sig_name)
     survivors = [p["name"] for p in state["processes"]
@@ -95,9 +93,10 @@ def kill_local(root: Path, env: str, component: str, replica: int | None = None,
 
 # -- Kubernetes --------------------------------------------------------------------------------
 
-def pods_argv(context: str | None, namespace: str, dgd: str, component: str) -> list[str]:
+def pods_argv(context: str | None, namespace: str, dgd: str, component: str, *how: str) -> list[str]:
+    """`kubectl get pods` of one component of a DGD; `how`: -o json (the default), -w ..."""
     return kubectl(context, "-n", namespace, "get", "pods", "-l", f"{DGD_LABEL}={dgd},{COMPONENT_LABEL}={component}",
-                   "-o", "json")
+                   *(how or ("-o", "json")))
 
 
 def delete_argv(context: str | None, namespace: str, pod: str, sig_name: str) -> list[str]:
@@ -140,29 +139,29 @@ def kill_kube(dep, plan, component: str, replica: int | None = None, sig_name: s
     return {"target": "kubernetes", "killed": {"pod": pod, "namespace": ns, "component": component,
                                                "signal": f"SIG{sig_name}", "argv": argv},
             "survivors": others,
-            "watch": " ".join(kubectl(context, "-n", ns, "get", "pods", "-l",
-                                      f"{DGD_LABEL}={dep.name},{COMPONENT_LABEL}={component}", "-w"))}
+            "watch": " ".join(pods_argv(context, ns, dep.name, component, "-w"))}
 
 
 # -- the fault benchmark (local) ---------------------------------------------------------------
 
-def served(system_port: int) -> float | None:
-    """Requests a worker has handled: dynamo_component_requests_total on its system port."""
-    try:
-        text = requests.get(f"http://127.0.0.1:{system_port}/metrics", timeout=2).text
-    except requests.RequestException:
-        return None
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("dynamo_component_requests_total{"))
-
-
-def started_requests(url: str) -> float | None:
-    """The frontend's count of requests started so far, from its /metrics; None if unreadable."""
+def _samples(url: str, metric: str) -> list[float] | None:
+    """The values of the lines of `<url>/metrics` that start with `metric`; None if unreadable."""
     try:
         text = requests.get(f"{url}/metrics", timeout=2).text
     except requests.RequestException:
         return None
-    values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(STARTED_METRIC)]
+    return [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(metric)]
+
+
+def served(system_port: int) -> float | None:
+    """Requests a worker has handled: dynamo_component_requests_total on its system port."""
+    values = _samples(f"http://127.0.0.1:{system_port}", "dynamo_component_requests_total{")
+    return None if values is None else sum(values)
+
+
+def started_requests(url: str) -> float | None:
+    """The frontend's count of requests started so far, from its /metrics; None if unreadable."""
+    values = _samples(url, STARTED_METRIC)
     return sum(values) if values else None
 
 
@@ -275,9 +274,7 @@ def bench_local(root: Path, dep, env: str, component: str, *, replica: int | Non
     from composer.plan import benchmark_runs
 
     state_dir = target.state_dir(root, env)
-    state = read_state(state_dir)
-    if not state or not any(process_alive(p) for p in state["processes"]):
-        raise ComposeError(f"nothing runs locally for environment {env!r}: start it with `compose up --env {env}`")
+    state = target.running(root, env)
     victim = pick_local(state["processes"], component, replica, process_alive)  # fail before measuring anything
     out = bench.results_dir(root, env)
     out = out.with_name(out.name + "-fault")

@@ -57,6 +57,19 @@ def template(state_file: str, plan: Plan, kube_version: str = KUBE_VERSION) -> I
     return Invocation(argv, skipped)
 
 
+def render_release(root: Path, state_file: str, env: str, release: str) -> list[dict]:
+    """One release's manifests as helm renders them from the generated files, offline, without
+    its helm test hooks."""
+    from ruamel.yaml import YAML
+
+    argv = base(state_file, env) + ["--selector", f"name={release}", "template", "--skip-deps", "--skip-tests",
+                                    "--kube-version", KUBE_VERSION]
+    done = proc.run(argv, cwd=root)
+    if done.returncode != 0:
+        raise ComposeError(f"rendering release {release} failed (exit {done.returncode}):\n{done.stderr.strip()}")
+    return [d for d in YAML(typ="safe", pure=True).load_all(done.stdout) if d]
+
+
 def build(state_file: str, env: str) -> list[str]:
     return base(state_file, env) + ["build"]
 

@@ -45,6 +45,12 @@ def delete_jobs_argv(context: str | None, namespace: str, release: str) -> list[
                    "--ignore-not-found", "--wait=true")
 
 
+def delete_jobs(context: str | None, namespace: str, release: str) -> None:
+    done = proc.run(delete_jobs_argv(context, namespace, release))
+    if done.returncode != 0:
+        raise ComposeError(f"could not remove the previous benchmark Job: {done.stderr.strip()}")
+
+
 def fetch_artifacts(*, context: str | None, namespace: str, claim: str, image: str, pod: str, dest: Path) -> None:
     """Copy the whole artifacts volume to dest (which must not exist yet)."""
     manifest = json.dumps(reader_pod(name=pod, namespace=namespace, claim=claim, image=image))

@@ -63,8 +63,8 @@ class Deployment:
         """GPUs the workers take: replicas x GPUs of each role (the chart's default: 1, the mocker 0)."""
         roles = ("decode", "prefill") if self.model["disaggregation"] else ("decode",)
         default = 0 if self.backend == "mocker" else 1
-        return sum((self.model.get(r) or {}).get("replicas", 1) * (self.model.get(r) or {}).get("gpus", default)
-                   for r in roles)
+        specs = [self.model.get(r) or {} for r in roles]
+        return sum(s.get("replicas", 1) * s.get("gpus", default) for s in specs)
 
     def enabled(self, section: str) -> bool:
         return bool(self.values.get(section, {}).get("enabled"))

@@ -103,9 +103,9 @@ def stream(argv: Sequence[str], *, env: Mapping[str, str] | None = None,
     if rc < 0:
         # Killed: whatever it started (helm) is still in its session, changing the cluster on
         # its own and holding the stderr pipe open. Stop them too, and do not wait on the pipe.
-        _signal_group(child.pid, signal.SIGTERM)
+        signal_group(child.pid, signal.SIGTERM)
         reader.join(5)
-        _signal_group(child.pid, signal.SIGKILL)
+        signal_group(child.pid, signal.SIGKILL)
     reader.join(5)
     return Completed(tuple(argv), rc, "", "".join(kept))
 
@@ -123,11 +123,11 @@ def stop(child: subprocess.Popen, grace: float = 10.0) -> None:
     """SIGTERM the child's process group, SIGKILL it after `grace` seconds."""
     if child.poll() is not None:
         return
-    _signal_group(child.pid, signal.SIGTERM)
+    signal_group(child.pid, signal.SIGTERM)
     try:
         child.wait(grace)
     except subprocess.TimeoutExpired:
-        _signal_group(child.pid, signal.SIGKILL)
+        signal_group(child.pid, signal.SIGKILL)
         child.wait()
 
 
@@ -136,13 +136,13 @@ def stop_groups(pgids: Sequence[int], grace: float = 10.0) -> list[int]:
     own session, so its PID is also its process group. SIGTERM every group, SIGKILL what is left
     after `grace` seconds. Returns the PIDs still alive in those groups (normally none)."""
     for pgid in pgids:
-        _signal_group(pgid, signal.SIGTERM)
+        signal_group(pgid, signal.SIGTERM)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline and _left(pgids):
         time.sleep(0.1)
     if _left(pgids):
         for pgid in pgids:
-            _signal_group(pgid, signal.SIGKILL)
+            signal_group(pgid, signal.SIGKILL)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and _left(pgids):
             time.sleep(0.1)
@@ -210,13 +210,6 @@ def group_members(pgid: int) -> list[int]:
 
 def _left(pgids: Sequence[int]) -> list[int]:
     return sorted({p for g in pgids for p in ([g] if alive(g) else []) + group_members(g)})
-
-
-def _signal_group(pid: int, sig: int) -> None:
-    try:
-        os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _env(extra: Mapping[str, str] | None) -> dict[str, str]:

@@ -82,7 +82,7 @@ def status(state_dir: Path) -> dict[str, Any]:
         return {"running": False, "processes": [], "state_file": None}
     procs = []
     for p in state["processes"]:
-        alive = _is_ours(p)
+        alive = process_alive(p)
         entry = {**{k: p[k] for k in ("name", "component", "role", "pid", "ports", "log")}, "alive": alive}
         if alive and p["role"] != "frontend" and p["ports"]:
             entry["health"] = _system_health(p["ports"][0])
@@ -109,13 +109,13 @@ def down(state_dir: Path, grace: float = STOP_GRACE) -> dict[str, Any]:
     if state is None:
         return {"stopped": [], "already_exited": [], "pids": []}
     procs = state["processes"]
-    live = [p for p in procs if _is_ours(p)]
+    live = [p for p in procs if process_alive(p)]
     proc.stop_groups([p["pid"] for p in live + _orphaned(procs)], grace)
     left: set[int] = set()
     for p in procs:  # the proof: no recorded process, and nobody left in their groups
-        if _is_ours(p):
+        if process_alive(p):
             left.add(p["pid"])
-        if _is_ours(p) or not proc.alive(p["pid"]):
+        if process_alive(p) or not proc.alive(p["pid"]):
             left.update(proc.group_members(p["pid"]))
     if left:
         raise ComposeError(f"could not stop PIDs {', '.join(map(str, sorted(left)))}; "
@@ -208,10 +208,6 @@ def _record(spec: ProcessSpec, pid: int, log: Path) -> dict[str, Any]:
 
 def process_alive(p: Mapping[str, Any]) -> bool:
     """Whether a process recorded in the state file still runs and is the one we started."""
-    return _is_ours(p)
-
-
-def _is_ours(p: Mapping[str, Any]) -> bool:
     if not proc.alive(p["pid"]):
         return False
     ticks = proc.start_ticks(p["pid"])
@@ -229,7 +225,7 @@ def _refuse_if_running(state_dir: Path) -> None:
     state = read_state(state_dir)
     if state is None:
         return
-    live = [p for p in state["processes"] if _is_ours(p)]
+    live = [p for p in state["processes"] if process_alive(p)]
     if live:
         names = ", ".join(f"{p['name']} (pid {p['pid']})" for p in live)
         raise ComposeError(f"a local graph is already running from {state_dir}: {names}; stop it first")

@@ -10,13 +10,12 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ruamel.yaml import YAML
-
-from composer import bench, helmfile, proc
+from composer import bench, helmfile
 from composer.errors import ComposeError, UsageError
 from composer.local import launch, read_state
 from composer.local import down as stop_all
 from composer.local import status as local_status
+from composer.local.runtime import process_alive
 from composer.model import Deployment
 from composer.plan import Plan, benchmark_runs
 
@@ -32,11 +31,7 @@ def render(root: Path, state_file: str, plan: Plan) -> list[dict[str, Any]]:
     model = plan.release("model")
     if model is None:
         raise UsageError("model.deployment.create is false: there is no graph to run locally")
-    argv = helmfile.base(state_file, plan.env) + ["--selector", f"name={model.name}", "template", "--skip-deps"]
-    done = proc.run(argv, cwd=root)
-    if done.returncode != 0:
-        raise ComposeError(f"rendering the model chart failed (exit {done.returncode}):\n{done.stderr.strip()}")
-    return [d for d in YAML(typ="safe", pure=True).load_all(done.stdout) if d]
+    return helmfile.render_release(root, state_file, plan.env, model.name)
 
 
 def up(root: Path, state_file: str, dep: Deployment, plan: Plan, progress: Progress) -> dict[str, Any]:
@@ -49,10 +44,16 @@ def up(root: Path, state_file: str, dep: Deployment, plan: Plan, progress: Progr
     return {**result, "total_seconds": round(time.monotonic() - t0, 3)}
 
 
-def bench_run(root: Path, dep: Deployment, env: str, progress: Progress, *, plots: bool = True) -> dict[str, Any]:
+def running(root: Path, env: str) -> dict[str, Any]:
+    """The record of what `compose up --env ENV` started; an error when none of it runs."""
     state = read_state(state_dir(root, env))
-    if not state or not local_status(state_dir(root, env))["running"]:
+    if not state or not any(process_alive(p) for p in state["processes"]):
         raise ComposeError(f"nothing runs locally for environment {env!r}: start it with `compose up --env {env}`")
+    return state
+
+
+def bench_run(root: Path, dep: Deployment, env: str, progress: Progress, *, plots: bool = True) -> dict[str, Any]:
+    state = running(root, env)
     out = bench.results_dir(root, env)
     runs = benchmark_runs(dep, url=state["url"], tokenizer=state["tokenizer"], artifact_dir=str(out))
     result = bench.run_local(runs=runs, artifact_dir=out, plots=plots, progress=progress)
