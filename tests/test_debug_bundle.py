@@ -16,7 +16,8 @@ from composer import project as p
 from composer.cli import main
 from composer.redact import REDACTED, redact_text, redact_yaml
 from tests.conftest import make_project
-from tests.test_doctor import CRD, KUBECTL_VERSION, PLATFORM, PLUGINS, free_port_block
+from tests.test_doctor import KUBECTL_VERSION, PLATFORM, PLUGINS, free_port_block
+from tests.test_doctor import register_cluster as doctor_cluster
 
 HF = "hf_PLANTEDhfTokenValue0123456789"
 PLAIN = "PLANTED-plain-api-value"
@@ -121,10 +122,7 @@ def register_cluster(fp):
     fp.register(doctor.helmfile_version_argv(), stdout="helmfile version 0.166.0\n")
     fp.register(doctor.helm_plugins_argv(), stdout=PLUGINS)
     fp.register(doctor.kubectl_version_argv(), stdout=KUBECTL_VERSION)
-    fp.register(doctor.crd_argv("dev"), stdout=CRD)
-    fp.register(doctor.platform_argv("dev", "dynamo-system"), stdout=PLATFORM)
-    fp.register(doctor.namespace_argv("dev", "llm"), stdout="namespace/llm\n")
-    fp.register(doctor.secret_keys_argv("dev", "llm", "hf-token-secret"), stdout="HF_TOKEN\n")
+    doctor_cluster(fp)  # compose/doctor.json: everything in place
     dgd = f"apiVersion: nvidia.com/v1beta1\nkind: DynamoGraphDeployment\nmetadata: {{name: demo}}\n" \
           f"status:\n  state: failed\n  conditions:\n  - type: Ready\n    status: 'False'\n"
     fp.register(CTX + ["-n", "llm", "get", "dgd", "demo", "-o", "yaml"], stdout=dgd)

@@ -75,6 +75,14 @@ def register_tools(fp, *, plugins=PLUGINS):
     fp.register(d.kubectl_version_argv(), stdout=KUBECTL_VERSION)
 
 
+def register_cluster(fp):
+    """The example's dev cluster with everything in place: CRD, platform, namespace, HF Secret."""
+    fp.register(d.crd_argv("dev"), stdout=CRD)
+    fp.register(d.platform_argv("dev", "dynamo-system"), stdout=PLATFORM)
+    fp.register(d.namespace_argv("dev", "llm"), stdout="namespace/llm\n")
+    fp.register(d.secret_keys_argv("dev", "llm", "hf-token-secret"), stdout="HF_TOKEN\n")
+
+
 def doctor(*args):
     r = CliRunner().invoke(main, ["doctor", *args, "-o", "json"])
     assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
@@ -96,10 +104,7 @@ def test_argv_are_read_only_and_pinned_to_the_environment_context():
 
 def test_everything_in_place_exits_0(proj, tools, fp):
     register_tools(fp)
-    fp.register(d.crd_argv("dev"), stdout=CRD)
-    fp.register(d.platform_argv("dev", "dynamo-system"), stdout=PLATFORM)
-    fp.register(d.namespace_argv("dev", "llm"), stdout="namespace/llm\n")
-    fp.register(d.secret_keys_argv("dev", "llm", "hf-token-secret"), stdout="HF_TOKEN\n")
+    register_cluster(fp)
     code, checks, result = doctor("--env", "dev")
     assert code == 0, checks
     assert result["ok"] and result["summary"] == {"ok": 10, "failed": 0, "skipped": 0}
@@ -161,10 +166,7 @@ def test_old_crd_without_v1beta1_fails():
 def test_wrong_context_fails_with_the_switch_command(proj, tools, fp, tmp_path, monkeypatch):
     (tmp_path / "kubeconfig").write_text("current-context: kind-local\n")
     register_tools(fp)
-    fp.register(d.crd_argv("dev"), stdout=CRD)
-    fp.register(d.platform_argv("dev", "dynamo-system"), stdout=PLATFORM)
-    fp.register(d.namespace_argv("dev", "llm"), stdout="namespace/llm\n")
-    fp.register(d.secret_keys_argv("dev", "llm", "hf-token-secret"), stdout="HF_TOKEN\n")
+    register_cluster(fp)
     code, checks, _ = doctor("--env", "dev")
     assert code == 1
     assert checks["kube context"]["status"] == "failed"

@@ -19,7 +19,7 @@ import requests
 from composer import fault, proc
 from composer.local import chat, venvs
 from tests.conftest import compose, make_project
-from tests.test_local_e2e import MODEL, free_port_block
+from tests.test_local_e2e import MODEL, free_port_block, local_up
 
 pytestmark = [
     pytest.mark.local,
@@ -60,9 +60,7 @@ def test_kill_one_of_two_decode_workers_mid_benchmark(tmp_path):
     proj = make_project(tmp_path / "proj", VALUES, {"local": f"target: local\nlocal:\n  httpPort: {port}\n"})
     pids: list[int] = []
     try:
-        up = compose("up", "--env", "local", cwd=proj)
-        assert up.returncode == 0, up.stderr
-        st = json.loads(compose("status", "--env", "local", "-o", "json", cwd=proj).stdout)
+        st = local_up(proj)
         pids = [p["pid"] for p in st["processes"]]
         workers = {p["name"]: p for p in st["processes"] if p["component"] == "decode"}
         assert sorted(workers) == ["decode-0", "decode-1"]

@@ -49,6 +49,13 @@ def served(system_port: int) -> float:
                if line.startswith("dynamo_component_requests_total{"))
 
 
+def local_up(proj: Path) -> dict:
+    """`compose up --env local`, which must succeed, then what `compose status -o json` says."""
+    up = compose("up", "--env", "local", cwd=proj)
+    assert up.returncode == 0, up.stderr
+    return json.loads(compose("status", "--env", "local", "-o", "json", cwd=proj).stdout)
+
+
 def run_flow(tmp_path: Path, *, disagg: bool, routing: str, decode_replicas: int) -> dict:
     n_ports = 1 + decode_replicas + (1 if disagg else 0)
     env_file = f"target: local\nlocal:\n  httpPort: {free_port_block(n_ports)}\n"
@@ -56,9 +63,7 @@ def run_flow(tmp_path: Path, *, disagg: bool, routing: str, decode_replicas: int
                         {"local": env_file})
     pids: list[int] = []
     try:
-        up = compose("up", "--env", "local", cwd=proj)
-        assert up.returncode == 0, up.stderr
-        st = json.loads(compose("status", "--env", "local", "-o", "json", cwd=proj).stdout)
+        st = local_up(proj)
         pids = [p["pid"] for p in st["processes"]]
         assert st["running"] and all(p["alive"] for p in st["processes"])
         assert st["frontend"]["serving"]

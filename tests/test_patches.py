@@ -45,34 +45,33 @@ def test_explain_shows_the_patches(tmp_path):
 BASE = "dynamoNamespace: p\nmodel:\n  name: Qwen/Qwen3-0.6B\n  backend:\n    type: vllm\n"
 
 
-def test_patching_a_component_that_is_off_is_refused(tmp_path):
-    values = BASE + "patches:\n  benchmark:\n    jsonPatches:\n      - target: {version: v1, kind: Job, name: x}\n" \
-                    "        patch: [{op: remove, path: /spec/ttlSecondsAfterFinished}]\n"
-    proj = make_project(tmp_path / "p", values, {"dev": "cluster:\n  namespace: llm\n"})
+def refused(tmp_path, patches: str) -> str:
+    """stderr of `compose validate` on BASE + patches, which must exit 2."""
+    proj = make_project(tmp_path / "p", BASE + patches, {"dev": "cluster:\n  namespace: llm\n"})
     r = compose("validate", cwd=proj)
     assert r.returncode == 2
-    assert r.stderr == ("values.yaml:7:3: /patches/benchmark: there is no benchmark release to patch\n"
-                        "  hint: this deployment has: platform, model; turn benchmark on, or remove the patches\n")
+    return r.stderr
+
+
+def test_patching_a_component_that_is_off_is_refused(tmp_path):
+    stderr = refused(tmp_path, "patches:\n  benchmark:\n    jsonPatches:\n      - target: {version: v1, kind: Job, name: x}\n"
+                               "        patch: [{op: remove, path: /spec/ttlSecondsAfterFinished}]\n")
+    assert stderr == ("values.yaml:7:3: /patches/benchmark: there is no benchmark release to patch\n"
+                      "  hint: this deployment has: platform, model; turn benchmark on, or remove the patches\n")
 
 
 def test_both_kinds_on_one_component_are_refused(tmp_path):
-    values = BASE + ("patches:\n  model:\n    strategicMergePatches:\n"
-                     "      - {apiVersion: v1, kind: ConfigMap, metadata: {name: x}}\n"
-                     "    jsonPatches:\n      - target: {version: v1, kind: ConfigMap, name: x}\n"
-                     "        patch: [{op: add, path: /data, value: {}}]\n")
-    proj = make_project(tmp_path / "p", values, {"dev": "cluster:\n  namespace: llm\n"})
-    r = compose("validate", cwd=proj)
-    assert r.returncode == 2
-    assert "/patches/model/jsonPatches: a component takes strategicMergePatches or jsonPatches, not both" in r.stderr
+    stderr = refused(tmp_path, "patches:\n  model:\n    strategicMergePatches:\n"
+                               "      - {apiVersion: v1, kind: ConfigMap, metadata: {name: x}}\n"
+                               "    jsonPatches:\n      - target: {version: v1, kind: ConfigMap, name: x}\n"
+                               "        patch: [{op: add, path: /data, value: {}}]\n")
+    assert "/patches/model/jsonPatches: a component takes strategicMergePatches or jsonPatches, not both" in stderr
 
 
 def test_a_malformed_json_patch_is_located(tmp_path):
-    values = BASE + ("patches:\n  model:\n    jsonPatches:\n      - target: {version: v1, kind: ConfigMap, name: x}\n"
-                     "        patch: [{op: upsert, path: /data}]\n")
-    proj = make_project(tmp_path / "p", values, {"dev": "cluster:\n  namespace: llm\n"})
-    r = compose("validate", cwd=proj)
-    assert r.returncode == 2
-    assert "values.yaml:10:22: /patches/model/jsonPatches/0/patch/0/op: expected one of add, remove, replace" in r.stderr
+    stderr = refused(tmp_path, "patches:\n  model:\n    jsonPatches:\n      - target: {version: v1, kind: ConfigMap, name: x}\n"
+                               "        patch: [{op: upsert, path: /data}]\n")
+    assert "values.yaml:10:22: /patches/model/jsonPatches/0/patch/0/op: expected one of add, remove, replace" in stderr
 
 
 def test_a_patch_for_an_object_the_release_does_not_render_names_it(tmp_path):

@@ -183,13 +183,19 @@ def test_no_golden_without_a_recipe():
     assert stale == sorted(n.replace("/", "__") for n in NAMES)
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_recipe_renders_with_helmfile_into_a_valid_dynamographdeployment(name, tmp_path):
+def rendered(tmp_path: Path, name: str, env: str) -> list[dict]:
+    """`compose template --env ENV` of a project made from the recipe: schema-valid manifests."""
     proj = scaffolded(tmp_path, name)
-    out = compose("template", "--env", "dev", cwd=proj.root)
+    out = compose("template", "--env", env, cwd=proj.root)
     assert out.returncode == 0, out.stderr
     docs = load_docs(out.stdout)
     assert all_errors(docs) == []
+    return docs
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_recipe_renders_with_helmfile_into_a_valid_dynamographdeployment(name, tmp_path):
+    docs = rendered(tmp_path, name, "dev")
     dgds = [d for d in docs if d["kind"] == "DynamoGraphDeployment"]
     assert len(dgds) == 1
     values = values_of(name)
@@ -212,11 +218,7 @@ def test_recipe_renders_with_helmfile_into_a_valid_dynamographdeployment(name, t
 
 @pytest.mark.parametrize("name", SMALL)
 def test_small_recipe_renders_for_the_local_runtime(name, tmp_path):
-    proj = scaffolded(tmp_path, name)
-    out = compose("template", "--env", "local", cwd=proj.root)
-    assert out.returncode == 0, out.stderr
-    docs = load_docs(out.stdout)
-    assert all_errors(docs) == []
+    docs = rendered(tmp_path, name, "local")
     dgd = next(d for d in docs if d["kind"] == "DynamoGraphDeployment")
     workers = [c for c in dgd["spec"]["components"] if c["type"] != "frontend"]
     assert workers and all(c["podTemplate"]["spec"]["containers"][0]["command"][-1] == "dynamo.mocker"

@@ -8,7 +8,7 @@ import pytest
 from composer import proc
 from composer.local import chat
 from tests.conftest import compose
-from tests.test_local_e2e import free_port_block, pytestmark  # noqa: F401 (local marker + venv skip)
+from tests.test_local_e2e import free_port_block, local_up, pytestmark  # noqa: F401 (local marker + venv skip)
 from tests.test_recipes import SMALL
 
 
@@ -22,9 +22,7 @@ def test_small_recipe_runs_locally(tmp_path, recipe):
     local.write_text(local.read_text() + f"local:\n  httpPort: {port}\n")
     pids = []
     try:
-        up = compose("up", "--env", "local", cwd=proj)
-        assert up.returncode == 0, up.stderr
-        st = json.loads(compose("status", "--env", "local", "-o", "json", cwd=proj).stdout)
+        st = local_up(proj)
         pids = [p["pid"] for p in st["processes"]]
         assert chat(st["url"], st["model"], "Hi", max_tokens=4).strip()
         bench = compose("bench", "--env", "local", "-o", "json", cwd=proj)
