@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from composer import doctor, proc
+from composer.kube import kubectl
 from composer.errors import ComposeError, InvalidValues
 from composer.explain import DGD_LABEL
 from composer.fault import COMPONENT_LABEL
@@ -77,7 +78,7 @@ class Bundle:
 def kube_commands(*, context: str | None, namespace: str, dgd: str, platform_namespace: str,
                   releases: Sequence[tuple[str, str]]) -> list[tuple[str, list[str]]]:
     """(member, argv) of the fixed commands; releases: (namespace, name) of every Helm release."""
-    k = doctor.kubectl
+    k = kubectl
     h = doctor.helm
     cmds = [
         ("cluster/dgd.yaml", k(context, "-n", namespace, "get", "dgd", dgd, "-o", "yaml")),
@@ -96,7 +97,7 @@ def kube_commands(*, context: str | None, namespace: str, dgd: str, platform_nam
 
 
 def pods_argv(context: str | None, namespace: str, dgd: str) -> list[str]:
-    return doctor.kubectl(context, "-n", namespace, "get", "pods", "-l", f"{DGD_LABEL}={dgd}", "-o", "json")
+    return kubectl(context, "-n", namespace, "get", "pods", "-l", f"{DGD_LABEL}={dgd}", "-o", "json")
 
 
 def log_commands(pods: Mapping[str, Any], *, context: str | None, namespace: str) -> list[tuple[str, list[str]]]:
@@ -108,10 +109,10 @@ def log_commands(pods: Mapping[str, Any], *, context: str | None, namespace: str
         component = (pod["metadata"].get("labels") or {}).get(COMPONENT_LABEL, "unknown")
         base = ["-n", namespace, "logs", name, "--all-containers", "--prefix", "--timestamps",
                 f"--tail={LOG_TAIL_LINES}"]
-        out.append((f"logs/{component}/{name}.log", doctor.kubectl(context, *base)))
+        out.append((f"logs/{component}/{name}.log", kubectl(context, *base)))
         restarts = sum(int(s.get("restartCount", 0)) for s in (pod.get("status") or {}).get("containerStatuses") or [])
         if restarts:
-            out.append((f"logs/{component}/{name}.previous.log", doctor.kubectl(context, *base, "--previous")))
+            out.append((f"logs/{component}/{name}.previous.log", kubectl(context, *base, "--previous")))
     return out
 
 
