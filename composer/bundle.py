@@ -180,8 +180,8 @@ def _collect_local(b: Bundle, project, dep, plan) -> None:
     b.step("local/status.json", "compose status -o json", lambda: _json(target.status(project.root, dep.env)))
     for log in sorted((state_dir / "logs").glob("*.log")):
         b.add(f"local/logs/{log.name}", _tail_bytes(log))
-    b.step("local/rendered.yaml", "helmfile template (the model release)",
-           lambda: _yaml_docs(target.render(project.root, project.state_file(dep.env), plan)))
+    b.step("local/rendered.yaml", "helm template (the model release)",
+           lambda: _yaml_docs(target.rendered(project.root, plan)))
 
 
 # -- writing -----------------------------------------------------------------------------------

@@ -96,9 +96,10 @@ def _regenerate(values: str, env: str):
 
     proj = _project(values)
     p.check_env_name(proj, env)
-    if p.generate(proj):
+    env_plans = p.plans(proj)
+    if p.generate(proj, env_plans):
         click.echo(f"updated {proj.rel(proj.output)}/", err=True)
-    return proj, p.plans(proj, [env])[env]
+    return proj, env_plans[env]
 
 
 def _runs_locally(values: str, env: str) -> bool:
@@ -153,13 +154,14 @@ def _guard(proj, plan, *, action: str, allow_mismatch: bool, yes: bool = False) 
 @env_option
 def template(values: str, env: str) -> None:
     """Render our charts' Kubernetes manifests offline, to stdout."""
-    from composer import helmfile
+    from composer import render
 
     proj, plan = _regenerate(values, env)
-    inv = helmfile.template(proj.state_file(env), plan)
-    for skipped in inv.skipped:
-        click.echo(f"skipped remote release {skipped}: not fetched offline; `compose up` installs it", err=True)
-    helmfile.run(inv.argv, proj.root)
+    for r in plan.releases:
+        if r.remote:
+            click.echo(f"skipped remote release {r.id} ({r.chart} {r.version}): not fetched offline; "
+                       "`compose up` installs it", err=True)
+    click.echo(render.template(proj.root, plan), nl=False)
 
 
 @main.command()
@@ -250,7 +252,7 @@ def up(values: str, env: str, yes: bool, allow_context_mismatch: bool, helmfile_
         click.echo(f"starting {dep.name} locally ({dep.backend}, "
                    f"{'disaggregated' if dep.model['disaggregation'] else 'aggregated'}, "
                    f"routing {dep.model['routingPolicy']})", err=True)
-        result = target.up(proj.root, proj.state_file(env), dep, plan, _progress)
+        result = target.up(proj.root, dep, plan, _progress)
         click.echo(f"ready in {result['ready_seconds']:.1f} s: {result['url']}/v1/models lists {result['model']}"
                    f" ({len(result['processes'])} processes; `compose status --env {env}`, "
                    f"`compose down --env {env}`)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from composer import helmfile, write
+from composer import render, write
 from composer.errors import ComposeError, UsageError
 from composer.plan import Plan
 
@@ -24,9 +24,9 @@ def export(root, state_file: str, plan: Plan, inputs: list[str], command: str) -
             skipped.append(f"{r.id} ({r.chart} {r.version}): a remote chart, not fetched offline; render it where "
                            f"the repository is reachable: helmfile -f {state_file} -e {plan.env} "
                            f"-l name={r.name} template")
-            continue
-        for doc in helmfile.render_release(root, state_file, plan.env, r.name):
-            path = f"{r.name}/{doc['kind'].lower()}-{doc['metadata']['name']}.yaml"
+    for name, text in render.releases(root, plan, skip_tests=True).items():
+        for doc in render.load_docs(text):
+            path = f"{name}/{doc['kind'].lower()}-{doc['metadata']['name']}.yaml"
             if path in files:
                 raise ComposeError(f"two objects export to {path}: {doc['kind']} {doc['metadata']['name']}")
             files[path] = head + write.dump(doc)

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import re
 import signal
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from composer import proc
 from composer.errors import ComposeError
-from composer.plan import Plan
 
 EXIT_CHANGES = 3
 EXIT_NO_MATCH = 4
@@ -34,40 +32,24 @@ class NoReleaseMatched(ComposeError):
     exit_code = EXIT_NO_MATCH
 
 
-@dataclass(frozen=True)
-class Invocation:
-    """One helmfile run: the argv and, for humans, the releases it leaves out."""
-
-    argv: list[str]
-    skipped: tuple[str, ...] = ()
-
-
 def base(state_file: str, env: str) -> list[str]:
     return ["helmfile", "--file", state_file, "--environment", env]
 
 
-def template(state_file: str, plan: Plan, kube_version: str = KUBE_VERSION) -> Invocation:
-    # Remote charts cannot be fetched offline. Both the selector and --skip-deps are needed:
-    # the selector alone still runs `helm repo add` (tooling-notes.md §2b).
-    skipped = tuple(f"{r.id} ({r.chart} {r.version})" for r in plan.releases if r.remote)
-    argv = base(state_file, plan.env) + ["--selector", "source=local", "template", "--skip-deps",
-                                         "--kube-version", kube_version]
-    if not any(not r.remote for r in plan.releases):  # e.g. only the platform: render nothing, say why
-        argv.insert(argv.index("template"), "--allow-no-matching-release")
-    return Invocation(argv, skipped)
+def template(state_file: str, env: str, kube_version: str = KUBE_VERSION) -> list[str]:
+    """Plain helmfile rendering our releases offline: what `compose template` prints (composer/render.py
+    runs the same helm itself; tests and benchmarks compare the two). Remote charts cannot be fetched
+    offline: both the selector and --skip-deps are needed, the selector alone still runs
+    `helm repo add` (tooling-notes.md §2b)."""
+    return base(state_file, env) + ["--selector", "source=local", "--allow-no-matching-release", "template",
+                                    "--skip-deps", "--kube-version", kube_version]
 
 
-def render_release(root: Path, state_file: str, env: str, release: str) -> list[dict]:
-    """One release's manifests as helm renders them from the generated files, offline, without
-    its helm test hooks."""
-    from ruamel.yaml import YAML
-
-    argv = base(state_file, env) + ["--selector", f"name={release}", "template", "--skip-deps", "--skip-tests",
-                                    "--kube-version", KUBE_VERSION]
-    done = proc.run(argv, cwd=root)
-    if done.returncode != 0:
-        raise ComposeError(f"rendering release {release} failed (exit {done.returncode}):\n{done.stderr.strip()}")
-    return [d for d in YAML(typ="safe", pure=True).load_all(done.stdout) if d]
+def render(state_file: str, env: str, release: str, *, skip_tests: bool = False,
+           kube_version: str = KUBE_VERSION) -> list[str]:
+    """One release's manifests, offline (composer.render uses it for releases with patches)."""
+    return base(state_file, env) + ["--selector", f"name={release}", "template", "--skip-deps",
+                                    *(["--skip-tests"] if skip_tests else []), "--kube-version", kube_version]
 
 
 def build(state_file: str, env: str) -> list[str]:
@@ -130,18 +112,23 @@ def diagnose(stderr: str) -> str | None:
 def run(argv: Sequence[str], cwd: Path, *, changes_ok: bool = False) -> int:
     """Stream a helmfile command; map its exit code to compose's. Raises on failure."""
     done = proc.stream(argv, cwd=cwd, needs=("helm",))
-    rc = done.returncode
-    if rc == 0:
+    if done.returncode == 0:
         return 0
-    if changes_ok and rc == HELMFILE_CHANGES:
+    if changes_ok and done.returncode == HELMFILE_CHANGES:
         return EXIT_CHANGES
+    raise failure(done)
+
+
+def failure(done: proc.Completed) -> ComposeError:
+    """What a failed helmfile run means for the user, as the error compose exits with."""
+    rc = done.returncode
     if rc == HELMFILE_NO_MATCH:
-        raise NoReleaseMatched("helmfile matched no release for this environment: "
-                               "is the environment generated? run `compose generate`")
+        return NoReleaseMatched("helmfile matched no release for this environment: "
+                                "is the environment generated? run `compose generate`")
     if rc < 0:
-        raise HelmfileFailed(f"helmfile was killed by signal {-rc} ({signal.Signals(-rc).name})")
+        return HelmfileFailed(f"helmfile was killed by signal {-rc} ({signal.Signals(-rc).name})")
     fix = diagnose(done.stderr)
-    raise HelmfileFailed(f"helmfile {verb(argv)} failed (exit {rc})" + (f": {fix}" if fix else ""))
+    return HelmfileFailed(f"helmfile {verb(done.argv)} failed (exit {rc})" + (f": {fix}" if fix else ""))
 
 
 def verb(argv: Sequence[str]) -> str:

@@ -75,6 +75,26 @@ def run(argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str |
     return Completed(tuple(argv), p.returncode, p.stdout, p.stderr)
 
 
+def run_all(argvs: Sequence[Sequence[str]], *, cwd: str | Path | None = None) -> list[Completed]:
+    """Run several programs at once, capturing their output; results in the order given.
+    Ctrl-C stops them all: exit 130."""
+    fulls = [_resolve(argv) for argv in argvs]
+    children: list[subprocess.Popen] = []
+    try:
+        for full in fulls:
+            children.append(subprocess.Popen(full, cwd=cwd, env=_env(None), stdout=subprocess.PIPE,
+                                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                                             start_new_session=True))
+        outputs = [child.communicate() for child in children]
+    except KeyboardInterrupt:
+        for child in children:
+            stop(child)
+        names = ", ".join(sorted({Path(argv[0]).name for argv in argvs}))
+        raise Interrupted(f"interrupted: stopped {names}") from None
+    return [Completed(tuple(argv), child.returncode, out, err)
+            for argv, child, (out, err) in zip(argvs, children, outputs)]
+
+
 def stream(argv: Sequence[str], *, env: Mapping[str, str] | None = None,
            cwd: str | Path | None = None, needs: Sequence[str] = ()) -> Completed:
     """Run with stdout going straight to the terminal and stderr echoed there as it comes

@@ -44,8 +44,7 @@ class Project:
         return sorted(p.name[: -len(".yaml")] for p in (self.root / "environments").glob("*.yaml"))
 
     def state_file(self, env: str) -> str:
-        """The generated helmfile of env, relative to the root (helmfile runs from there)."""
-        return f"{write.OUTPUT_DIR}/{env}.yaml"
+        return write.state_file(env)
 
     def chart_versions(self) -> dict[str, str]:
         versions = {}
@@ -99,18 +98,19 @@ def plans(project: Project, envs: list[str] | None = None) -> dict[str, Plan]:
     return out
 
 
-def render(project: Project) -> dict[str, str]:
+def render(project: Project, env_plans: dict[str, Plan] | None = None) -> dict[str, str]:
+    """helmfile.d/ for every environment (env_plans: every environment's plan, when known)."""
     files: dict[str, str] = {}
-    for env, p in plans(project).items():
+    for env, p in (env_plans or plans(project)).items():
         inputs = [project.rel(project.values_file), project.rel(project.env_file(env))]
         files.update(write.render(p, inputs, project.command()))
     return files
 
 
-def generate(project: Project) -> bool:
+def generate(project: Project, env_plans: dict[str, Plan] | None = None) -> bool:
     """Write helmfile.d/ for every environment. Returns whether anything changed."""
     with write.locked(project.root):
-        files = render(project)
+        files = render(project, env_plans)
         if write.read_tree(project.output) == files:
             return False
         write.write_tree(project.output, files)

@@ -78,12 +78,22 @@ def header(inputs: list[str], command: str) -> str:
             f"# change the inputs, then run `{command}`.\n")
 
 
+def state_file(env: str) -> str:
+    """An environment's generated helmfile, relative to the project root (helmfile runs from there)."""
+    return f"{OUTPUT_DIR}/{env}.yaml"
+
+
+def values_file(env: str, release: str) -> str:
+    """A release's values file, relative to helmfile.d/."""
+    return f"values/{env}/{release}.yaml"
+
+
 def render(plan: Plan, inputs: list[str], command: str) -> dict[str, str]:
     """Files for one environment, keyed by path relative to helmfile.d/."""
     files: dict[str, str] = {}
     releases = []
     for r in plan.releases:
-        values_path = f"values/{plan.env}/{r.name}.yaml"
+        values_path = values_file(plan.env, r.name)
         files[values_path] = header(inputs, command) + dump(_sorted(dict(r.values)))
         entry: dict[str, Any] = {
             "name": r.name,

@@ -249,7 +249,7 @@ def test_local_bundle(tmp_path, monkeypatch):
 def test_local_render_failure_is_recorded(tmp_path, monkeypatch):
     root = make_project(tmp_path / "proj", VALUES, {"local": LOCAL.format(port=free_port_block(2))})
     monkeypatch.chdir(root)
-    monkeypatch.setattr("composer.local.target.render", _fail)
+    monkeypatch.setattr("composer.local.target.rendered", _fail)
     out = tmp_path / "b.tar.gz"
     r = CliRunner().invoke(main, ["debug-bundle", "--env", "local", "--output", str(out)])
     assert r.exit_code == 0, r.output

@@ -72,21 +72,26 @@ def toolless(tmp_path):
     return bin_dir, str(python), env
 
 
-@pytest.mark.parametrize("command", [["status"], ["build"], ["template"], ["up", "--yes"], ["destroy", "--yes"],
-                                     ["diff"]], ids=lambda c: c[0])
+@pytest.mark.parametrize("command", [["status"], ["build"], ["up", "--yes"], ["destroy", "--yes"], ["diff"]],
+                         ids=lambda c: c[0])
 def test_missing_helmfile_is_one_line_and_exit_127(proj, toolless, command):
     bin_dir, python, env = toolless
     script(bin_dir / "helm", f"printf '{PLUGINS_WITH_DIFF}'\n")  # helm is there, with helm-diff
     r = run(proj, command[0], "--env", "dev", *command[1:], env=env, python=python)
     assert r.returncode == 127, r.stderr
-    lines = r.stderr.splitlines()
-    assert lines[-1] == MISSING["helmfile"]
-    assert "Traceback" not in r.stderr
-    if command[0] == "template":  # the notice about the remote release comes first
-        assert lines[:-1] == ["skipped remote release dynamo-system/dynamo-platform (nvidia-dynamo/dynamo-platform "
-                              "1.4.0): not fetched offline; `compose up` installs it"]
-    else:
-        assert lines == [MISSING["helmfile"]]
+    assert r.stderr.splitlines() == [MISSING["helmfile"]]
+
+
+def test_template_needs_helm_only(proj, toolless):
+    """compose renders with helm itself (composer/render.py): no helmfile needed, none run."""
+    bin_dir, python, env = toolless
+    r = run(proj, "template", "--env", "dev", env=env, python=python)
+    assert r.returncode == 127, r.stderr
+    assert r.stderr.splitlines()[-1] == MISSING["helm"]
+    (bin_dir / "helm").symlink_to(BIN / "helm")
+    r = run(proj, "template", "--env", "dev", env=env, python=python)
+    assert r.returncode == 0, r.stderr
+    assert "kind: DynamoGraphDeployment" in r.stdout
 
 
 @pytest.mark.parametrize("command", [["up", "--yes"], ["diff"]], ids=lambda c: c[0])
@@ -98,7 +103,7 @@ def test_missing_helm_is_one_line_and_exit_127(proj, toolless, command):
     assert r.stderr.splitlines() == [MISSING["helm"]]
 
 
-@pytest.mark.parametrize("command", [["status"], ["build"], ["template"], ["destroy", "--yes"]], ids=lambda c: c[0])
+@pytest.mark.parametrize("command", [["status"], ["build"], ["destroy", "--yes"]], ids=lambda c: c[0])
 def test_missing_helm_behind_helmfile_is_exit_127(proj, toolless, command):
     bin_dir, python, env = toolless
     (bin_dir / "helmfile").symlink_to(BIN / "helmfile")
@@ -111,10 +116,7 @@ def test_missing_helm_behind_helmfile_is_exit_127(proj, toolless, command):
 # --- helmfile failing ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("command, rc, exit_code, message", [
-    ("template", 1, 1, "error: helmfile template failed (exit 1)"),
-    ("template", 2, 1, "error: helmfile template failed (exit 2)"),
-    ("template", 3, 4, "error: helmfile matched no release for this environment: is the environment generated? "
-                       "run `compose generate`"),
+    ("build", 2, 1, "error: helmfile build failed (exit 2)"),
     ("build", 1, 1, "error: helmfile build failed (exit 1)"),
     ("build", 3, 4, "error: helmfile matched no release for this environment: is the environment generated? "
                     "run `compose generate`"),
@@ -142,10 +144,24 @@ def test_template_failing_in_helm_shows_helms_error(tmp_path):
     root = make_project(tmp_path / "proj", VALUES + patch, {"dev": ENV})
     r = run(root, "template", "--env", "dev")
     assert r.returncode == 1
-    assert "no-such-map" in r.stderr and "failed to find unique target" in r.stderr
-    assert r.stderr.splitlines()[-1].startswith("error: helmfile template failed (exit 1): a patch under `patches:` "
-                                                "targets ConfigMap.v1.[noGrp]/no-such-map.llm ")
-    assert r.stdout == "" or "DynamoGraphDeployment" not in r.stdout
+    lines = r.stderr.splitlines()
+    summary = next(line for line in lines if line.startswith("error:"))
+    detail = lines[lines.index(summary) + 1:]
+    assert summary.startswith("error: helmfile template failed (exit 1): a patch under `patches:` targets "
+                              "ConfigMap.v1.[noGrp]/no-such-map.llm ")
+    assert any("no-such-map" in line and "failed to find unique target" in line for line in detail)
+    assert r.stdout == ""
+
+
+def test_template_failing_in_helm_shows_helms_error_after_what_failed(proj, tmp_path):
+    """Without patches compose runs helm itself (composer/render.py): helm's own words, indented
+    under which release failed."""
+    bin_dir = tmp_path / "bin"
+    script(bin_dir / "helm", 'case "$2" in demo-model) echo "Error: boom" >&2; exit 1;; esac\n')
+    r = run(proj, "template", "--env", "dev", env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
+    assert r.returncode == 1
+    assert r.stderr.splitlines()[-2:] == ["error: helm template demo-model failed (exit 1):", "  Error: boom"]
+    assert r.stdout == ""
 
 
 # --- helmfile killed ----------------------------------------------------------------------------
@@ -363,6 +379,32 @@ def test_compose_terminated_during_up_stops_helmfile_and_what_it_started(proj, t
     assert compose_proc.returncode == 130, err
     assert err.splitlines()[-1] == "error: interrupted: stopped helmfile" and "Traceback" not in err
     assert left == [], "helmfile or its child outlived compose"
+
+
+def test_compose_terminated_during_template_stops_every_helm(tmp_path):
+    """compose runs one helm per release at once (composer/render.py): a signal stops them all."""
+    proj = make_project(tmp_path / "example")  # the repo's example: several releases in dev
+    releases = [r for r in p.plans(p.Project.at(proj / "values.yaml"), ["dev"])["dev"].releases if not r.remote]
+    assert len(releases) > 1
+    pids = tmp_path / "pids"
+    bin_dir = tmp_path / "bin"
+    script(bin_dir / "helm", f"echo $$ >> {pids}\nexec sleep 60\n")
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    compose_proc = subprocess.Popen([sys.executable, "-m", "composer", "template", "--env", "dev"], cwd=proj,
+                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while not (pids.exists() and len(pids.read_text().split()) == len(releases)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    started = list(map(int, pids.read_text().split()))
+    compose_proc.send_signal(signal.SIGTERM)
+    out, err = compose_proc.communicate(timeout=30)
+    left = [pid for pid in started if _state(pid) not in ("gone", "Z", "X")]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert compose_proc.returncode == 130, err
+    assert err.splitlines()[-1] == "error: interrupted: stopped helm" and out == ""
+    assert left == [], "a helm outlived compose"
 
 
 # --- inputs far too large -----------------------------------------------------------------------

@@ -36,12 +36,7 @@ def test_argv_builders_are_plain_lists():
         "diff", "--detailed-exitcode", "--suppress-secrets", "--context", "3"]
     assert helmfile.apply("f", "e", have_helm_diff=True)[-2:] == ["apply", "--suppress-secrets"]
     assert helmfile.apply("f", "e", have_helm_diff=False)[-1] == "sync"
-    assert helmfile.verb(helmfile.template("f", _plan()).argv) == "template"
-
-
-def _plan():
-    from composer.plan import Plan
-    return Plan(env="dev", kube_context=None, releases=())
+    assert helmfile.verb(helmfile.template("f", "dev")) == "template"
 
 
 def test_up_runs_apply_when_helm_diff_is_installed(proj, fp):

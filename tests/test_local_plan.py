@@ -219,7 +219,7 @@ def test_expand_like_kubelet(text, expected):
 # -- the stand-in model ------------------------------------------------------------------------
 
 # The stand-in's content hash. If this changes, the generated files changed: bump STANDIN_VERSION.
-STANDIN_REVISION = "5555865dd6ca4d67365c330aa39f0a2c8171eb1c"
+STANDIN_REVISION = "0a43ecf8fb60c58b8b134c0d059f4e4ec56472cb"
 
 
 def test_standin_is_deterministic():

@@ -81,6 +81,6 @@ def test_a_patch_for_an_object_the_release_does_not_render_names_it(tmp_path):
     proj.values_file.write_text(text.replace("          name: patched\n", "          name: patchedd\n", 1))
     r = compose("template", "--env", "dev", cwd=proj.root)
     assert r.returncode == 1 and "Traceback" not in r.stderr
-    assert r.stderr.splitlines()[-1].startswith(
+    assert next(line for line in r.stderr.splitlines() if line.startswith("error:")).startswith(
         "error: helmfile template failed (exit 1): a patch under `patches:` targets "
         "DynamoGraphDeployment.v1beta1.nvidia.com/patchedd.")

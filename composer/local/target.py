@@ -5,12 +5,14 @@ second description of it.
 """
 from __future__ import annotations
 
+import importlib
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
 
-from composer import bench, helmfile
+from composer import bench, render
 from composer.errors import ComposeError, UsageError
 from composer.local import launch, read_state
 from composer.local import down as stop_all
@@ -26,17 +28,20 @@ def state_dir(root: Path, env: str) -> Path:
     return root / ".compose" / "local" / env
 
 
-def render(root: Path, state_file: str, plan: Plan) -> list[dict[str, Any]]:
-    """The model release's manifests, rendered by helmfile (and so by helm) from the generated files."""
+def rendered(root: Path, plan: Plan) -> list[dict[str, Any]]:
+    """The model release's manifests, rendered by helm from the generated files."""
     model = plan.release("model")
     if model is None:
         raise UsageError("model.deployment.create is false: there is no graph to run locally")
-    return helmfile.render_release(root, state_file, plan.env, model.name)
+    return render.docs(root, plan, model.name)
 
 
-def up(root: Path, state_file: str, dep: Deployment, plan: Plan, progress: Progress) -> dict[str, Any]:
+def up(root: Path, dep: Deployment, plan: Plan, progress: Progress) -> dict[str, Any]:
     t0 = time.monotonic()
-    docs = render(root, state_file, plan)
+    # requests (readiness polling) takes ~0.1 s of CPU to import: meanwhile helm renders, rather
+    # than later, when the Dynamo processes starting need both cores of a small machine
+    threading.Thread(target=importlib.import_module, args=("requests",), daemon=True).start()
+    docs = rendered(root, plan)
     progress(f"rendered {plan.release('model').chart} for {dep.name}: "
              + ", ".join(f"{c['name']} x{c.get('replicas', 1)}" for c in _components(docs)))
     result = launch(docs, state_dir=state_dir(root, plan.env), http_port=dep.values["local"]["httpPort"],

@@ -1,0 +1,78 @@
+"""Offline rendering of our releases: the `helm template` that `helmfile template` runs, run by us.
+
+helmfile renders one release after another, after its own start-up and a `helm version`. compose
+holds the plan helmfile.d/ was written from, so it starts the same `helm template` for every
+release at once, on the generated values files, and joins the output as helmfile does:
+tests/test_render.py proves it byte-identical to `helmfile template` on the generated files. A
+release with patches needs helmfile's kustomize step, so helmfile renders that one.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+from composer import helmfile, proc, write
+from composer.errors import ComposeError
+from composer.plan import Plan, Release
+
+
+class RenderFailed(ComposeError):
+    exit_code = 1
+
+
+def ordered(releases: Sequence[Release]) -> list[Release]:
+    """helmfile's order: a release after everything it needs among `releases`, otherwise as listed."""
+    ids = {r.id: r for r in releases}
+    depth: dict[str, int] = {}
+
+    def level(r: Release) -> int:
+        if r.id not in depth:
+            depth[r.id] = 1 + max((level(ids[n]) for n in r.needs if n in ids), default=-1)
+        return depth[r.id]
+
+    return sorted(releases, key=level)  # sorted() is stable: listed order within a level
+
+
+def helm_argv(plan: Plan, r: Release, *, skip_tests: bool = False) -> list[str]:
+    """What helmfile runs for r, with paths relative to the project root."""
+    return ["helm", "template", r.name, r.chart, "--namespace", r.namespace,
+            "--values", f"{write.OUTPUT_DIR}/{write.values_file(plan.env, r.name)}",
+            *(["--skip-tests"] if skip_tests else []), "--kube-version", helmfile.KUBE_VERSION]
+
+
+def releases(root: Path, plan: Plan, names: Sequence[str] | None = None, *,
+             skip_tests: bool = False) -> dict[str, str]:
+    """Each local release's manifests (those named, default all), in helmfile's order, by name."""
+    chosen = ordered([r for r in plan.releases if not r.remote and (names is None or r.name in names)])
+    argvs = [helmfile.render(write.state_file(plan.env), plan.env, r.name, skip_tests=skip_tests) if r.patches
+             else helm_argv(plan, r, skip_tests=skip_tests) for r in chosen]
+    out = {}
+    for r, done in zip(chosen, proc.run_all(argvs, cwd=root)):
+        if done.returncode != 0:
+            raise _failure(r, done)
+        # helmfile adds a line after each release; by helmfile, one release's output has it already
+        out[r.name] = done.stdout if r.patches else done.stdout + "\n"
+    return out
+
+
+def template(root: Path, plan: Plan) -> str:
+    """`helmfile template` of every local release, as one stream."""
+    return "".join(releases(root, plan).values())
+
+
+def docs(root: Path, plan: Plan, name: str) -> list[dict[str, Any]]:
+    """One release's objects, without its helm test hooks."""
+    return load_docs(releases(root, plan, [name], skip_tests=True)[name])
+
+
+def load_docs(text: str) -> list[dict[str, Any]]:
+    from ruamel.yaml import YAML
+
+    return [d for d in YAML(typ="safe", pure=True).load_all(text) if d]
+
+
+def _failure(r: Release, done: proc.Completed) -> ComposeError:
+    detail = "\n".join("  " + line for line in done.stderr.rstrip().splitlines())
+    if r.patches:  # rendered by helmfile, whose stderr carries kustomize's reason
+        return RenderFailed(f"{helmfile.failure(done)}\n{detail}")
+    return RenderFailed(f"helm template {r.name} failed (exit {done.returncode}):\n{detail}")

@@ -1,0 +1,70 @@
+"""composer.render runs `helm template` for the releases itself; what it prints must be exactly what
+`helmfile template` prints on the same generated files, so that `compose template` and a user's
+plain helmfile never disagree. Checked byte for byte with real helm and helmfile, in helmfile's
+default and v1 modes, on every golden case and every recipe."""
+import os
+import subprocess
+
+import pytest
+
+from composer import helmfile, render
+from composer import project as p
+from composer import recipes as r
+from composer.plan import Release
+from tests.conftest import compose
+from tests.test_golden import CASES, copy_case
+
+MODES = {"v0": {}, "v1": {"HELMFILE_V1MODE": "true"}}
+
+
+def helmfile_template(proj: p.Project, env: str, mode: str) -> str:
+    done = subprocess.run(helmfile.template(proj.state_file(env), env), cwd=proj.root, capture_output=True, text=True, env={**os.environ, **MODES[mode]})
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def assert_same_as_helmfile(proj: p.Project, mode: str = "v0") -> None:
+    p.generate(proj)
+    for env in proj.environments():
+        ours = compose("template", "--env", env, cwd=proj.root)
+        assert ours.returncode == 0, ours.stderr
+        assert ours.stdout == helmfile_template(proj, env, mode), f"environment {env}"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_compose_template_is_what_helmfile_renders(case, mode, tmp_path):
+    assert_same_as_helmfile(copy_case(case, tmp_path / "proj"), mode)
+
+
+@pytest.mark.parametrize("name", [x.name for x in r.available()])
+def test_recipes_render_as_helmfile_renders_them(name, tmp_path):
+    r.scaffold(name, tmp_path / "proj")
+    assert_same_as_helmfile(p.Project.at(tmp_path / "proj" / "values.yaml"))
+
+
+def test_one_release_is_what_helmfile_renders_of_it(tmp_path):
+    """What the local runtime and export use: one release, without helm's test hooks."""
+    proj = copy_case(next(c for c in CASES if c.name == "everything-on"), tmp_path / "proj")
+    p.generate(proj)
+    (env,) = proj.environments()
+    plan = p.plans(proj, [env])[env]
+    assert len([x for x in plan.releases if not x.remote]) > 3
+    for release in plan.releases:
+        if release.remote:
+            continue
+        argv = helmfile.render(proj.state_file(env), env, release.name, skip_tests=True)
+        theirs = subprocess.run(argv, cwd=proj.root, capture_output=True, text=True, check=True).stdout
+        assert render.releases(proj.root, plan, [release.name], skip_tests=True) == {release.name: theirs}
+        assert all("tests" not in d["metadata"].get("annotations", {}).get("helm.sh/hook", "")
+                   for d in render.docs(proj.root, plan, release.name))
+
+
+def rel(name: str, *needs: str) -> Release:
+    return Release(name=name, namespace="ns", chart=f"charts/{name}", version="0.1.0", component=name, values={},
+                   needs=tuple(f"ns/{n}" for n in needs))
+
+
+def test_order_puts_a_release_after_what_it_needs_and_keeps_the_listed_order_otherwise():
+    releases = [rel("a", "c"), rel("b"), rel("c", "d"), rel("e", "gone"), rel("d")]
+    assert [x.name for x in render.ordered(releases)] == ["b", "e", "d", "c", "a"]
