@@ -87,8 +87,9 @@ def run_all(argvs: Sequence[Sequence[str]], *, cwd: str | Path | None = None) ->
                                              start_new_session=True))
         outputs = [child.communicate() for child in children]
     except KeyboardInterrupt:
+        stop_groups([child.pid for child in children])
         for child in children:
-            stop(child)
+            child.wait()  # reap: they are our children
         names = ", ".join(sorted({Path(argv[0]).name for argv in argvs}))
         raise Interrupted(f"interrupted: stopped {names}") from None
     return [Completed(tuple(argv), child.returncode, out, err)
