@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -367,15 +366,10 @@ def test_compose_terminated_during_up_stops_helmfile_and_what_it_started(proj, t
     compose_proc = subprocess.Popen([sys.executable, "-m", "composer", "up", "--env", "dev", "--yes"], cwd=proj,
                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                     stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while not (pids.exists() and len(pids.read_text().split()) == 2) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    helmfile_pid, child_pid = map(int, pids.read_text().split())
+    started = _wait_for_pids(pids, 2)  # helmfile and its child
     compose_proc.send_signal(sig)
     _, err = compose_proc.communicate(timeout=20)
-    left = [pid for pid in (helmfile_pid, child_pid) if _state(pid) not in ("gone", "Z", "X")]
-    for pid in left:
-        os.kill(pid, signal.SIGKILL)  # the stand-in's processes, known by PID
+    left = _survivors(started)
     assert compose_proc.returncode == 130, err
     assert err.splitlines()[-1] == "error: interrupted: stopped helmfile" and "Traceback" not in err
     assert left == [], "helmfile or its child outlived compose"
@@ -393,18 +387,29 @@ def test_compose_terminated_during_template_stops_every_helm(tmp_path):
     compose_proc = subprocess.Popen([sys.executable, "-m", "composer", "template", "--env", "dev"], cwd=proj,
                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                     stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while not (pids.exists() and len(pids.read_text().split()) == len(releases)) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    started = list(map(int, pids.read_text().split()))
+    started = _wait_for_pids(pids, len(releases))
     compose_proc.send_signal(signal.SIGTERM)
     out, err = compose_proc.communicate(timeout=30)
-    left = [pid for pid in started if _state(pid) not in ("gone", "Z", "X")]
-    for pid in left:
-        os.kill(pid, signal.SIGKILL)
+    left = _survivors(started)
     assert compose_proc.returncode == 130, err
     assert err.splitlines()[-1] == "error: interrupted: stopped helm" and out == ""
     assert left == [], "a helm outlived compose"
+
+
+def _wait_for_pids(path: Path, count: int, timeout: float = 20) -> list[int]:
+    """The PIDs stand-ins wrote to `path`, once there are `count` of them (or after `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while not (path.exists() and len(path.read_text().split()) == count) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return list(map(int, path.read_text().split()))
+
+
+def _survivors(pids: list[int]) -> list[int]:
+    """Which of the stand-ins' processes still run; killed here (known by PID) so none outlives the test."""
+    left = [pid for pid in pids if _state(pid) not in ("gone", "Z", "X")]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    return left
 
 
 # --- inputs far too large -----------------------------------------------------------------------
