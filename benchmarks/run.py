@@ -462,7 +462,8 @@ def fig_bench_local(scratch: Scratch, graph: LocalGraph, reps: int) -> dict:
                                   env=scratch.env, stdout=f, stderr=subprocess.DEVNULL)
             result = json.loads(out.read_text())
             first = first or result
-            # compose's own account: what it spent in run_local outside `aiperf profile` is `aiperf plot`
+            # compose's own account: what run_local spent outside `aiperf profile` is the part of
+            # `aiperf plot` left after the runs (it starts, and warms up, before them)
             sample["plot"] = result["seconds"] - sum(r["seconds"] for r in result["runs"])
             return sample
 
@@ -490,8 +491,8 @@ def fig_bench_local(scratch: Scratch, graph: LocalGraph, reps: int) -> dict:
         return figure("bench_local", "compose bench --env local (the sweep, then aiperf plot)", s,
                       baseline=b, baseline_name="the same `aiperf profile` argv by hand (own artifact dir)",
                       target={"kind": "max_ratio", "value": 1.05},
-                      note=f"{len(first['runs'])} aiperf run(s) + `aiperf plot` ({plot:.1f} s, median), which the "
-                           f"baseline does not run; without it the ratio is {without_plot / b['median']:.2f}",
+                      note=f"{len(first['runs'])} aiperf run(s), then `aiperf plot` ({plot:.1f} s after them, median), "
+                           f"which the baseline does not run; without it the ratio is {without_plot / b['median']:.2f}",
                       extra={"plot_seconds": round(plot, 3),
                              "ratio_without_plot": round(without_plot / b["median"], 3)})
     finally:

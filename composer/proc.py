@@ -132,12 +132,13 @@ def stream(argv: Sequence[str], *, env: Mapping[str, str] | None = None,
 
 
 def spawn(argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | Path | None = None,
-          log: Path) -> subprocess.Popen:
-    """Start a long-running child in its own session with output appended to `log`."""
+          log: Path, stdin: int = subprocess.DEVNULL) -> subprocess.Popen:
+    """Start a long-running child in its own session with output appended to `log`
+    (stdin=subprocess.PIPE: the caller talks to it)."""
     full = _resolve(argv)
     with open(log, "ab") as out:
         return subprocess.Popen(full, env=_env(env), cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+                                stdin=stdin, start_new_session=True)
 
 
 def stop(child: subprocess.Popen, grace: float = 10.0) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from composer import proc
+from composer import bench, proc
 from composer.local import chat, ports, venvs
 from tests.conftest import compose, make_project
 
@@ -27,6 +27,7 @@ pytestmark = [
 ]
 MODEL = "Qwen/Qwen3-0.6B"
 REQUESTS = 20
+BROWSER = shutil.which("chromium") or shutil.which("google-chrome")  # what kaleido draws PNGs with
 
 
 free_port_block = ports.free_block
@@ -56,7 +57,7 @@ def local_up(proj: Path) -> dict:
     return json.loads(compose("status", "--env", "local", "-o", "json", cwd=proj).stdout)
 
 
-def run_flow(tmp_path: Path, *, disagg: bool, routing: str, decode_replicas: int) -> dict:
+def run_flow(tmp_path: Path, *, disagg: bool, routing: str, decode_replicas: int, env: dict | None = None) -> dict:
     n_ports = 1 + decode_replicas + (1 if disagg else 0)
     env_file = f"target: local\nlocal:\n  httpPort: {free_port_block(n_ports)}\n"
     proj = make_project(tmp_path / "proj", values(disagg=disagg, routing=routing, decode_replicas=decode_replicas),
@@ -72,7 +73,7 @@ def run_flow(tmp_path: Path, *, disagg: bool, routing: str, decode_replicas: int
             ["frontend"] + ["decode"] * decode_replicas + (["prefill"] if disagg else []))
         assert chat(st["url"], MODEL, "Hello there", max_tokens=8).strip()
 
-        b = compose("bench", "--env", "local", "-o", "json", cwd=proj)
+        b = compose("bench", "--env", "local", "-o", "json", cwd=proj, env=env)
         assert b.returncode == 0, b.stderr
         result = json.loads(b.stdout)
         (run,) = result["runs"]
@@ -90,23 +91,29 @@ def run_flow(tmp_path: Path, *, disagg: bool, routing: str, decode_replicas: int
     assert pids and not [p for p in pids if proc.alive(p) or proc.group_members(p)]
     assert not (proj / ".compose" / "local" / "local" / "state.json").exists()
     timings = {"ready_seconds": st["ready_seconds"], "aiperf_seconds": run["seconds"],
-               "bench_seconds": result["seconds"], "served": per_worker}
+               "bench_seconds": result["seconds"]}
     print(f"\n{len(pids)} processes: {timings}")
-    return timings
+    return {**timings, "served": per_worker, "plots": result["plots"], "plot_note": result["plot_note"]}
 
 
 def test_aggregated_round_robin(tmp_path):
-    served_by = run_flow(tmp_path, disagg=False, routing="round-robin", decode_replicas=2)["served"]
-    a, b = served_by["decode-0"], served_by["decode-1"]
+    flow = run_flow(tmp_path, disagg=False, routing="round-robin", decode_replicas=2)
+    a, b = flow["served"]["decode-0"], flow["served"]["decode-1"]
     # readiness probe + our chat + aiperf, taking turns
     assert a + b >= REQUESTS + 2 and abs(a - b) <= 2
+    if BROWSER:  # scripts/setup installs one where it can
+        assert [Path(p).name for p in flow["plots"]] == ["ttft_over_time.png", "ttft_timeline.png"]
+        assert all(Path(p).read_bytes().startswith(b"\x89PNG") for p in flow["plots"])
 
 
-def test_disaggregated_kv(tmp_path):
-    served_by = run_flow(tmp_path, disagg=True, routing="kv", decode_replicas=1)["served"]
+def test_disaggregated_kv_and_no_browser_for_the_plots(tmp_path):
+    flow = run_flow(tmp_path, disagg=True, routing="kv", decode_replicas=1,
+                    env={"BROWSER_PATH": str(tmp_path / "no-browser")})
     # every request is prefilled by the prefill worker, then decoded by the decode worker
-    assert served_by["prefill-0"] >= REQUESTS + 2
-    assert served_by["decode-0"] >= REQUESTS + 2
+    assert flow["served"]["prefill-0"] >= REQUESTS + 2
+    assert flow["served"]["decode-0"] >= REQUESTS + 2
+    # the benchmark stands; the missing browser is named instead of the plots
+    assert (flow["plots"], flow["plot_note"]) == ([], bench.CHROME_HINT)
 
 
 def test_down_with_nothing_running_is_a_no_op(tmp_path):
@@ -130,6 +137,6 @@ def test_quickstart_of_the_example_project(tmp_path):
     assert run["summary"]["errors"] == 0 and run["summary"]["requests"] == 40
     assert "stopped 3 processes" in r.stdout
     plots = sorted(p.name for p in summary.parent.glob("plots/*.png"))
-    if shutil.which("chromium") or shutil.which("google-chrome"):  # scripts/setup installs it where it can
+    if BROWSER:
         assert plots, "aiperf plot drew nothing although a browser is installed"
     assert not (proj / ".compose" / "local" / "local" / "state.json").exists()

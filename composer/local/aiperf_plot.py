@@ -1,0 +1,91 @@
+"""`aiperf plot <args>`, warmed up before its data exists.
+
+`compose bench` starts this with the aiperf venv's python before the first `aiperf profile`.
+Importing the plot command (seaborn, scipy, plotly: ~3 s of CPU) and starting the headless
+browser kaleido draws PNGs with (~2 s per figure when started per figure, as `aiperf plot`
+does) then happen while the benchmark runs, at the lowest CPU priority so that the benchmark
+keeps the CPU (measured: `aiperf profile` takes as long as without it). A line on stdin says the data is complete: the plot command runs as the CLI would
+run it. EOF instead (the benchmark failed, or compose is gone) exits without drawing.
+
+It runs in the aiperf venv: it must not import composer.
+"""
+import importlib
+import logging
+import os
+import sys
+import threading
+
+
+def lowest_priority() -> None:
+    """nice 19, and under autogroup scheduling (Linux's default), where nice ranks only the
+    tasks of one session, the session's group too when this leads a session of its own (compose
+    starts it so; run by hand from a shell, the shell's session is left as it is)."""
+    os.nice(19)
+    if os.getsid(0) == os.getpid():
+        try:
+            with open("/proc/self/autogroup", "w") as group:
+                group.write("19")
+        except OSError:  # no autogroup: nice was enough
+            pass
+
+
+lowest_priority()
+
+import kaleido  # noqa: E402
+import plotly.graph_objects as go  # noqa: E402
+
+from aiperf.cli import app  # noqa: E402
+
+importlib.import_module("aiperf.plot.cli_runner")  # the plot command imports it only when called
+
+
+def start_browser() -> None:
+    """One browser for every figure, warmed up with aiperf's template (its first use loads
+    every trace type). If that fails (no Chrome), `aiperf plot` runs as it would alone and says
+    what is missing in its own words."""
+    kaleido.start_sync_server(silence_warnings=True)
+    # kaleido's sync server swallows a failed start, after which every call waits forever:
+    # draw the warm-up figure beside the server's thread and give up if that thread dies.
+    server = getattr(getattr(kaleido, "_global_server", None), "_thread", None)
+    drawn = threading.Event()
+
+    def draw() -> None:
+        try:
+            go.Figure(go.Scatter(x=[0], y=[0]), layout={"template": "plotly_white"}).to_image(format="png")
+        except Exception:
+            return
+        drawn.set()
+
+    if server is not None:
+        threading.Thread(target=draw, daemon=True).start()
+        while server.is_alive() and not drawn.wait(0.1):
+            pass
+    if not drawn.is_set():
+        kaleido.stop_sync_server(silence_warnings=True)
+
+
+def main(args: list[str]) -> None:
+    start_browser()
+    if not sys.stdin.readline():
+        return
+    try:
+        app(["plot", *args])
+    finally:
+        kaleido.stop_sync_server(silence_warnings=True)
+
+
+def exit_now(code: int) -> None:
+    """Exit without tearing down what the plot command imported and started (~1 s): the
+    PNGs and logs are written and closed."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    try:
+        main(sys.argv[1:])
+    except SystemExit as done:  # how the plot command ends, as the CLI does
+        exit_now(done.code or 0 if isinstance(done.code, (int, type(None))) else 1)
+    exit_now(0)
