@@ -12,8 +12,8 @@ import functools
 import io
 import os
 import re
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -155,8 +155,12 @@ def write_tree(target: Path, files: Mapping[str, str]) -> None:
     hold `locked`; leftovers of a run that was killed are recovered first."""
     parent = target.parent
     _recover(target)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=parent))
+    # Named before they exist: a signal that lands inside mkdir still finds them to remove.
+    token = secrets.token_hex(8)
+    tmp = parent / f".{target.name}.new-{token}"
+    old = parent / f".{target.name}.old-{token}"
     try:
+        tmp.mkdir(mode=0o700)
         for rel, text in sorted(files.items()):
             path = tmp / rel
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -165,8 +169,8 @@ def write_tree(target: Path, files: Mapping[str, str]) -> None:
         if not target.exists():
             os.rename(tmp, target)
             return
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=parent))
         try:
+            old.mkdir(mode=0o700)
             os.rename(target, old / "tree")
             os.rename(tmp, target)
         except BaseException:

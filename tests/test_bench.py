@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -238,16 +239,42 @@ def test_the_plotter_draws_nothing_unless_told(tmp_path):
 @pytest.mark.local
 @needs_aiperf
 @pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="kernel without autogroup scheduling")
-def test_the_plotter_in_a_session_of_its_own_lowers_the_session(tmp_path):
-    """As compose starts it: under autogroup scheduling nice alone would not keep it from
-    taking a core from the benchmark."""
-    argv = [str(venvs.venv_bin("aiperf", "python")), str(bench.PLOT_SCRIPT), str(tmp_path), "--output", str(tmp_path)]
-    child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True)
+def test_the_plotter_warms_up_at_the_lowest_priority_and_draws_at_normal_priority(tmp_path):
+    """As compose starts it, in a session of its own: under autogroup scheduling nice alone
+    would not keep it from taking a core from the benchmark."""
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(SAMPLE, run / bench.EXPORT_JSON)
+    os.mkfifo(run / "profile_export.jsonl")  # aiperf plot waits on it until the test opens it
+    argv = [str(venvs.venv_bin("aiperf", "python")), str(bench.PLOT_SCRIPT), str(run), "--output", str(tmp_path / "out")]
+    child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             start_new_session=True)
     try:
-        nice = _autogroup(child.pid, until="nice 19")
+        warming = _autogroup(child.pid, until="nice 19")
+        child.stdin.write(b"draw\n")
+        child.stdin.flush()
+        drawing = _autogroup(child.pid, until="nice 0")
+        _release(run / "profile_export.jsonl")
+        out, _ = child.communicate(timeout=300)
     finally:
-        child.communicate(b"", timeout=300)  # EOF: it ends without drawing
-    assert nice == "nice 19" and child.returncode == 0
+        if child.poll() is None:
+            child.kill()
+    assert (warming, drawing) == ("nice 19", "nice 0")
+    assert b"No valid records found" in out  # and it was aiperf plot that read the (empty) records
+
+
+def _release(fifo: Path) -> None:
+    """Let the reader of `fifo` see its end, once it is there (a blocking open would wait
+    forever for a reader that died)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            return
+        except OSError:  # ENXIO: nobody reads it yet
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _autogroup(pid, until: str | None = None) -> str:

@@ -295,6 +295,25 @@ def test_generate_interrupted_in_process_leaves_old_or_new_tree(tmp_path, monkey
     assert leftovers(proj.root) == []
 
 
+@pytest.mark.parametrize("made", ["new", "old"])
+def test_generate_interrupted_as_a_temporary_tree_is_made(tmp_path, monkeypatch, made):
+    """Ctrl-C lands just after mkdir made the new tree, or the place the old one moves to,
+    before write_tree could hold on to its name: still no temporary directory is left."""
+    proj, old, new = _old_and_new(tmp_path)
+    real = os.mkdir
+
+    def fake(path, *a, **kw):
+        real(path, *a, **kw)
+        if Path(path).name.startswith(f".{proj.output.name}.{made}-"):
+            raise KeyboardInterrupt
+    monkeypatch.setattr(os, "mkdir", fake)
+    with pytest.raises(KeyboardInterrupt):
+        p.generate(proj)
+    monkeypatch.undo()
+    assert write.read_tree(proj.output) == old
+    assert leftovers(proj.root) == []
+
+
 def test_generate_interrupted_between_the_two_renames(tmp_path, monkeypatch):
     proj, old, new = _old_and_new(tmp_path)
     _interrupt_at(monkeypatch, "rename", 2)

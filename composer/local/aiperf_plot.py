@@ -4,8 +4,9 @@
 Importing the plot command (seaborn, scipy, plotly: ~3 s of CPU) and starting the headless
 browser kaleido draws PNGs with (~2 s per figure when started per figure, as `aiperf plot`
 does) then happen while the benchmark runs, at the lowest CPU priority so that the benchmark
-keeps the CPU (measured: `aiperf profile` takes as long as without it). A line on stdin says the data is complete: the plot command runs as the CLI would
-run it. EOF instead (the benchmark failed, or compose is gone) exits without drawing.
+keeps the CPU (measured: `aiperf profile` takes as long as without it). A line on stdin says
+the data is complete: the plot command runs, at normal priority, as the CLI would run it. EOF
+instead (the benchmark failed, or compose is gone) exits without drawing.
 
 It runs in the aiperf venv: it must not import composer.
 """
@@ -16,20 +17,20 @@ import sys
 import threading
 
 
-def lowest_priority() -> None:
-    """nice 19, and under autogroup scheduling (Linux's default), where nice ranks only the
-    tasks of one session, the session's group too when this leads a session of its own (compose
-    starts it so; run by hand from a shell, the shell's session is left as it is)."""
-    os.nice(19)
+def session_nice(nice: int) -> None:
+    """Under autogroup scheduling (Linux's default) nice ranks only the tasks of one session;
+    between sessions, the session's group nice counts. Set it when this leads a session of its
+    own (compose starts it so; run by hand from a shell, the shell's session is left alone)."""
     if os.getsid(0) == os.getpid():
         try:
             with open("/proc/self/autogroup", "w") as group:
-                group.write("19")
-        except OSError:  # no autogroup: nice was enough
+                group.write(str(nice))
+        except OSError:  # no autogroup: nice alone ranks
             pass
 
 
-lowest_priority()
+os.nice(19)  # warm up on idle CPU only
+session_nice(19)
 
 import kaleido  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
@@ -68,6 +69,7 @@ def main(args: list[str]) -> None:
     start_browser()
     if not sys.stdin.readline():
         return
+    session_nice(0)  # the plots are what compose waits for now (without autogroup, nice 19 stays)
     try:
         app(["plot", *args])
     finally:
