@@ -89,5 +89,5 @@ if __name__ == "__main__":
     try:
         main(sys.argv[1:])
     except SystemExit as done:  # how the plot command ends, as the CLI does
-        exit_now(done.code or 0 if isinstance(done.code, (int, type(None))) else 1)
+        exit_now(0 if done.code is None else done.code if isinstance(done.code, int) else 1)
     exit_now(0)
