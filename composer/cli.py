@@ -388,9 +388,7 @@ def bench(ctx: click.Context, values: str, env: str | None, output: str, allow_c
         result = target.bench_run(proj.root, dep, env, _progress)
         _emit(result, output, b.format_result)
         return
-    from composer import helmfile
-
-    from composer import kube
+    from composer import helmfile, kube
 
     proj, plan = _regenerate(values, env)
     release = plan.release("benchmark")
