@@ -278,12 +278,13 @@ def _release(fifo: Path) -> None:
 
 
 def _autogroup(pid, until: str | None = None) -> str:
-    """The nice of a process's autogroup ("nice 0"; "" without autogroup), once it says
-    `until` (waiting up to 60 s)."""
+    """The nice of a process's autogroup ("nice 0"; "" without one), once it says `until`
+    (waiting up to 60 s). A process whose session was never set up since boot (or one in a
+    CPU cgroup) is in no autogroup: the kernel prints nothing for it."""
     deadline = time.monotonic() + 60
     while True:
         try:
-            nice = Path(f"/proc/{pid}/autogroup").read_text().split(" ", 1)[1].strip()
+            nice = Path(f"/proc/{pid}/autogroup").read_text().partition(" ")[2].strip()
         except FileNotFoundError:
             return ""
         if until is None or nice == until or time.monotonic() > deadline:
