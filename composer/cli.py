@@ -195,10 +195,10 @@ def export(values: str, env: str, output_dir: str | None) -> None:
     from composer import write
 
     proj, plan = _regenerate(values, env)
+    target = Path(output_dir) if output_dir else proj.root / "export" / env
+    ex.check_target(target, proj.root)  # before rendering, which keeps what it rendered in .compose/
     inputs = [proj.rel(proj.values_file), proj.rel(proj.env_file(env))]
     files, skipped = ex.export(proj.root, proj.state_file(env), plan, inputs, f"compose export --env {env}")
-    target = Path(output_dir) if output_dir else proj.root / "export" / env
-    ex.check_target(target, proj.root)
     target.parent.mkdir(parents=True, exist_ok=True)
     write.write_tree(target, files)
     for s in skipped:

@@ -20,12 +20,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-import requests
-
 from composer import bench, proc
 from composer.errors import ComposeError, UsageError
 from composer.explain import DGD_LABEL
 from composer.kube import kubectl
+from composer.local import loopback
 
 COMPONENT_LABEL = "nvidia.com/dynamo-component"
 SIGNALS = {"KILL": signal.SIGKILL, "TERM": signal.SIGTERM}
@@ -147,8 +146,8 @@ def kill_kube(dep, plan, component: str, replica: int | None = None, sig_name: s
 def _samples(url: str, metric: str) -> list[float] | None:
     """The values of the lines of `<url>/metrics` that start with `metric`; None if unreadable."""
     try:
-        text = requests.get(f"{url}/metrics", timeout=2).text
-    except requests.RequestException:
+        text = loopback.get(f"{url}/metrics").text
+    except loopback.Failed:
         return None
     return [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(metric)]
 
@@ -223,7 +222,7 @@ class Injector(threading.Thread):
             try:
                 chat(self.url, self.model, "Are you there?", max_tokens=4, timeout=5)
                 ok = True
-            except (requests.RequestException, KeyError, IndexError, ValueError) as e:
+            except (loopback.Failed, KeyError, IndexError, ValueError) as e:
                 ok = False
                 key = _short_error(e)
                 errors[key] = errors.get(key, 0) + 1
@@ -328,7 +327,7 @@ def _warm_up(url: str, model: str, n: int = WARMUP_CHATS) -> None:
     for _ in range(n):
         try:
             chat(url, model, "Warm up.", max_tokens=4, timeout=10)
-        except (requests.RequestException, KeyError, IndexError, ValueError):
+        except (loopback.Failed, KeyError, IndexError, ValueError):
             pass  # the baseline will show it
 
 
@@ -458,6 +457,4 @@ def _lat(v: Mapping[str, Any]) -> str:
 
 
 def _short_error(e: Exception) -> str:
-    if isinstance(e, requests.HTTPError) and e.response is not None:
-        return f"HTTP {e.response.status_code}"
-    return type(e).__name__
+    return e.reason if isinstance(e, loopback.Failed) else type(e).__name__

@@ -5,9 +5,18 @@ holds the plan helmfile.d/ was written from, so it starts the same `helm templat
 release at once, on the generated values files, and joins the output as helmfile does:
 tests/test_render.py proves it byte-identical to `helmfile template` on the generated files. A
 release with patches needs helmfile's kustomize step, so helmfile renders that one.
+
+`helm template` is a pure function of its argv, the helm binary, the chart's files and the
+values file, so each release's last render is kept under .compose/cache/render/ with a hash of
+all of them: an unchanged release is not rendered again (helm costs `compose up --env local`
+~0.07 s of its ~0.2 s before the first process starts).
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import os
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -44,15 +53,20 @@ def releases(root: Path, plan: Plan, names: Sequence[str] | None = None, *,
              skip_tests: bool = False) -> dict[str, str]:
     """Each local release's manifests (those named, default all), in helmfile's order, by name."""
     chosen = ordered([r for r in plan.releases if not r.remote and (names is None or r.name in names)])
-    argvs = [helmfile.render(write.state_file(plan.env), plan.env, r.name, skip_tests=skip_tests) if r.patches
-             else helm_argv(plan, r, skip_tests=skip_tests) for r in chosen]
-    out = {}
-    for r, done in zip(chosen, proc.run_all(argvs, cwd=root)):
+    argvs = {r.name: helmfile.render(write.state_file(plan.env), plan.env, r.name, skip_tests=skip_tests)
+             if r.patches else helm_argv(plan, r, skip_tests=skip_tests) for r in chosen}
+    keys = {r.name: _key(root, r, argvs[r.name]) for r in chosen if not r.patches}
+    cache = root / CACHE_DIR
+    rendered = {name: text for name, key in keys.items() if (text := _cached(cache, plan.env, name, key)) is not None}
+    todo = [r for r in chosen if r.name not in rendered]
+    for r, done in zip(todo, proc.run_all([argvs[r.name] for r in todo], cwd=root)):
         if done.returncode != 0:
             raise _failure(r, done)
-        # helmfile adds a line after each release; by helmfile, one release's output has it already
-        out[r.name] = done.stdout if r.patches else done.stdout + "\n"
-    return out
+        rendered[r.name] = done.stdout
+        if r.name in keys:
+            _keep(cache, plan.env, r.name, keys[r.name], done.stdout)
+    # helmfile adds a line after each release; by helmfile, one release's output has it already
+    return {r.name: rendered[r.name] if r.patches else rendered[r.name] + "\n" for r in chosen}
 
 
 def template(root: Path, plan: Plan) -> str:
@@ -63,6 +77,46 @@ def template(root: Path, plan: Plan) -> str:
 def docs(root: Path, plan: Plan, name: str) -> list[dict[str, Any]]:
     """One release's objects, without its helm test hooks."""
     return load_docs(releases(root, plan, [name], skip_tests=True)[name])
+
+
+CACHE_DIR = Path(".compose") / "cache" / "render"
+
+
+def _key(root: Path, r: Release, argv: Sequence[str]) -> str:
+    """A hash of everything `argv` (a plain `helm template`) renders from."""
+    helm = Path(proc.which("helm"))
+    st = helm.stat()
+    h = hashlib.sha256(json.dumps([list(argv), str(helm), st.st_size, st.st_mtime_ns]).encode())
+    chart = root / r.chart
+    for path in sorted(Path(d, f) for d, _dirs, names in os.walk(chart, followlinks=True) for f in names):
+        h.update(b"\0" + str(path.relative_to(chart)).encode() + b"\0" + path.read_bytes())
+    h.update(b"\0values\0" + (root / argv[argv.index("--values") + 1]).read_bytes())
+    return h.hexdigest()
+
+
+def _entry(cache: Path, env: str, name: str) -> Path:
+    return cache / f"{env}.{name}.json"
+
+
+def _cached(cache: Path, env: str, name: str, key: str) -> str | None:
+    try:
+        kept = json.loads(_entry(cache, env, name).read_text())
+    except (OSError, ValueError):
+        return None
+    return kept.get("stdout") if isinstance(kept, dict) and kept.get("key") == key else None
+
+
+def _keep(cache: Path, env: str, name: str, key: str, stdout: str) -> None:
+    """Best effort: a project dir we cannot write to renders every time."""
+    entry = _entry(cache, env, name)
+    tmp = entry.with_name(f".{entry.name}.{os.getpid()}")
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({"key": key, "stdout": stdout}))
+        os.replace(tmp, entry)  # a reader sees the old entry or the new one, never half of one
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def load_docs(text: str) -> list[dict[str, Any]]:

@@ -347,3 +347,23 @@ def test_a_port_in_time_wait_after_a_stopped_server_counts_as_free():
     finally:
         plain.close()
     assert ports.port_free(port)
+
+
+def test_a_seeded_standin_is_found_without_generating_it_again(tmp_path, monkeypatch):
+    first = standin.seed_standin(tmp_path, MODEL)
+    repo = tmp_path / "hub/models--Qwen--Qwen3-0.6B"
+    assert (repo / standin.SEEDED).read_text() == f"v{standin.STANDIN_VERSION} {STANDIN_REVISION}"
+    real = standin.standin_files
+    monkeypatch.setattr(standin, "standin_files", lambda model: pytest.fail("generated again"))
+    assert standin.seed_standin(tmp_path, MODEL) == first
+
+    # another version's stand-in, or a file gone: generated again, and the file put back
+    monkeypatch.setattr(standin, "standin_files", real)
+    (first / "tokenizer.json").unlink()
+    assert standin.seed_standin(tmp_path, MODEL) == first
+    assert (first / "tokenizer.json").read_bytes() == real(MODEL)["tokenizer.json"]
+    (repo / standin.SEEDED).write_text(f"v{standin.STANDIN_VERSION - 1} {STANDIN_REVISION}")
+    (first / "config.json").write_text("{}")
+    assert standin.seed_standin(tmp_path, MODEL) == first
+    assert (first / "config.json").read_bytes() == real(MODEL)["config.json"]
+    assert (repo / standin.SEEDED).read_text() == f"v{standin.STANDIN_VERSION} {STANDIN_REVISION}"

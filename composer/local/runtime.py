@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from composer import proc
 from composer.errors import ComposeError
-from composer.local import ports
+from composer.local import loopback, ports
 from composer.local.graph import LOOPBACK, ProcessSpec
 
 STATE_FILE = "state.json"
@@ -127,16 +127,14 @@ def down(state_dir: Path, grace: float = STOP_GRACE) -> dict[str, Any]:
 
 def frontend_health(url: str, model: str | None) -> dict[str, Any]:
     """{'reachable', 'healthy', 'models'} from /health and /v1/models, with short timeouts."""
-    import requests
-
     out: dict[str, Any] = {"url": url, "reachable": False, "healthy": False, "models": []}
     try:
-        h = requests.get(f"{url}/health", timeout=2)
-        out["reachable"] = True
-        out["healthy"] = h.status_code == 200
-        out["models"] = list_models(url) or []
-    except requests.RequestException:
+        h = loopback.get(f"{url}/health")
+    except loopback.Failed:
         return out
+    out["reachable"] = True
+    out["healthy"] = h.status == 200
+    out["models"] = list_models(url) or []
     if model is not None:
         out["serving"] = model in out["models"]
     return out
@@ -144,34 +142,26 @@ def frontend_health(url: str, model: str | None) -> dict[str, Any]:
 
 def _system_health(port: int) -> str:
     """A worker's own /health on its system port (DYN_SYSTEM_PORT): its "status" field."""
-    import requests
-
     try:
-        return str(requests.get(f"http://{LOOPBACK}:{port}/health", timeout=2).json().get("status", "?"))
-    except (requests.RequestException, ValueError, AttributeError):
+        return str(loopback.get(f"http://{LOOPBACK}:{port}/health").json().get("status", "?"))
+    except (loopback.Failed, ValueError, AttributeError):
         return "unreachable"
 
 
 def list_models(url: str) -> list[str] | None:
     """Model ids from /v1/models, or None when the frontend does not answer."""
-    import requests
-
     try:
-        r = requests.get(f"{url}/v1/models", timeout=2)
-        r.raise_for_status()
-        return [m.get("id") for m in r.json().get("data", [])]
-    except (requests.RequestException, ValueError):
+        return [m.get("id") for m in loopback.get(f"{url}/v1/models").raise_for_status().json().get("data", [])]
+    except (loopback.Failed, ValueError):
         return None
 
 
 def chat(url: str, model: str, prompt: str = "Say hello.", max_tokens: int = 8, timeout: float = 15) -> str:
-    """One non-streaming chat completion; returns the text. Raises requests errors."""
-    import requests
-
-    r = requests.post(f"{url}/v1/chat/completions", timeout=(2, timeout), json={
+    """One non-streaming chat completion; returns the text. Raises loopback.Failed, or
+    KeyError/IndexError/ValueError for an answer that is not one."""
+    r = loopback.request("POST", f"{url}/v1/chat/completions", timeout=timeout, payload={
         "model": model, "messages": [{"role": "user", "content": prompt}], "max_tokens": max_tokens})
-    r.raise_for_status()
-    return r.json()["choices"][0]["message"]["content"]
+    return r.raise_for_status().json()["choices"][0]["message"]["content"]
 
 
 # -- state file ------------------------------------------------------------------------------
@@ -246,8 +236,6 @@ def _prepare_dirs(state_dir: Path, specs: Sequence[ProcessSpec]) -> None:
 # -- readiness -------------------------------------------------------------------------------
 
 def _wait_ready(url: str, model: str, running, deadline: float, timeout: float, say: Progress) -> None:
-    import requests  # not at the top: `up` imports it while the processes start
-
     phase = ""
     last_error = ""
     while True:
@@ -267,7 +255,7 @@ def _wait_ready(url: str, model: str, running, deadline: float, timeout: float, 
                 chat(url, model)
                 say("ready")
                 return
-            except (requests.RequestException, KeyError, IndexError, ValueError) as e:
+            except (loopback.Failed, KeyError, IndexError, ValueError) as e:
                 last_error = str(e)
         if now != phase:
             phase = now

@@ -5,9 +5,7 @@ second description of it.
 """
 from __future__ import annotations
 
-import importlib
 import json
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -38,9 +36,6 @@ def rendered(root: Path, plan: Plan) -> list[dict[str, Any]]:
 
 def up(root: Path, dep: Deployment, plan: Plan, progress: Progress) -> dict[str, Any]:
     t0 = time.monotonic()
-    # requests (readiness polling) takes ~0.1 s of CPU to import: meanwhile helm renders, rather
-    # than later, when the Dynamo processes starting need both cores of a small machine
-    threading.Thread(target=importlib.import_module, args=("requests",), daemon=True).start()
     docs = rendered(root, plan)
     progress(f"rendered {plan.release('model').chart} for {dep.name}: "
              + ", ".join(f"{c['name']} x{c.get('replicas', 1)}" for c in _components(docs)))
