@@ -55,7 +55,7 @@ def releases(root: Path, plan: Plan, names: Sequence[str] | None = None, *,
     chosen = ordered([r for r in plan.releases if not r.remote and (names is None or r.name in names)])
     argvs = {r.name: helmfile.render(write.state_file(plan.env), plan.env, r.name, skip_tests=skip_tests)
              if r.patches else helm_argv(plan, r, skip_tests=skip_tests) for r in chosen}
-    keys = {r.name: _key(root, r, argvs[r.name]) for r in chosen if not r.patches}
+    keys = {r.name: key for r in chosen if not r.patches and (key := _key(root, r, argvs[r.name]))}
     cache = root / CACHE_DIR
     rendered = {name: text for name, key in keys.items() if (text := _cached(cache, plan.env, name, key)) is not None}
     todo = [r for r in chosen if r.name not in rendered]
@@ -82,15 +82,19 @@ def docs(root: Path, plan: Plan, name: str) -> list[dict[str, Any]]:
 CACHE_DIR = Path(".compose") / "cache" / "render"
 
 
-def _key(root: Path, r: Release, argv: Sequence[str]) -> str:
-    """A hash of everything `argv` (a plain `helm template`) renders from."""
+def _key(root: Path, r: Release, argv: Sequence[str]) -> str | None:
+    """A hash of everything `argv` (a plain `helm template`) renders from; None when some of it
+    cannot be read (helm then runs, and says what is wrong)."""
     helm = Path(proc.which("helm"))
-    st = helm.stat()
-    h = hashlib.sha256(json.dumps([list(argv), str(helm), st.st_size, st.st_mtime_ns]).encode())
     chart = root / r.chart
-    for path in sorted(Path(d, f) for d, _dirs, names in os.walk(chart, followlinks=True) for f in names):
-        h.update(b"\0" + str(path.relative_to(chart)).encode() + b"\0" + path.read_bytes())
-    h.update(b"\0values\0" + (root / argv[argv.index("--values") + 1]).read_bytes())
+    try:
+        st = helm.stat()
+        h = hashlib.sha256(json.dumps([list(argv), str(helm), st.st_size, st.st_mtime_ns]).encode())
+        for path in sorted(Path(d, f) for d, _dirs, names in os.walk(chart, followlinks=True) for f in names):
+            h.update(b"\0" + str(path.relative_to(chart)).encode() + b"\0" + path.read_bytes())
+        h.update(b"\0values\0" + (root / argv[argv.index("--values") + 1]).read_bytes())
+    except OSError:
+        return None
     return h.hexdigest()
 
 
@@ -103,7 +107,8 @@ def _cached(cache: Path, env: str, name: str, key: str) -> str | None:
         kept = json.loads(_entry(cache, env, name).read_text())
     except (OSError, ValueError):
         return None
-    return kept.get("stdout") if isinstance(kept, dict) and kept.get("key") == key else None
+    hit = isinstance(kept, dict) and kept.get("key") == key and isinstance(kept.get("stdout"), str)
+    return kept["stdout"] if hit else None
 
 
 def _keep(cache: Path, env: str, name: str, key: str, stdout: str) -> None:

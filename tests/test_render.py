@@ -169,3 +169,13 @@ def test_a_project_where_renders_cannot_be_kept_still_renders(own_charts, helm_r
     model = plan.release("model").name
     assert render.releases(own_charts.root, plan, [model]) == render.releases(own_charts.root, plan, [model])
     assert helm_runs == [model, model]
+
+
+def test_a_missing_values_file_is_helms_error_to_tell(own_charts, helm_runs):
+    plan = _plan(own_charts)
+    model = plan.release("model")
+    argv = render.helm_argv(plan, model)
+    (own_charts.root / argv[argv.index("--values") + 1]).unlink()
+    with pytest.raises(render.RenderFailed, match="no such file"):
+        render.releases(own_charts.root, plan, [model.name])
+    assert helm_runs == [model.name]
