@@ -225,8 +225,10 @@ def fig_template(scratch: Scratch, reps: int) -> list[dict]:
 
 
 def forget_renders(proj: Path) -> None:
-    """What compose keeps of earlier `helm template` runs (composer/render.py)."""
-    shutil.rmtree(proj / ".compose" / "cache", ignore_errors=True)
+    """What compose keeps of earlier `helm template` runs."""
+    from composer import render
+
+    shutil.rmtree(proj / render.CACHE_DIR, ignore_errors=True)
 
 
 def fig_generate_many(scratch: Scratch, reps: int, cli_reps: int, want: set[str]) -> list[dict]:

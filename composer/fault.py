@@ -210,7 +210,7 @@ class Injector(threading.Thread):
         self.result["recovery"] = self._probe()
 
     def _probe(self) -> dict[str, Any]:
-        from composer.local.runtime import chat
+        from composer.local.runtime import CHAT_FAILED, chat
 
         probes, failed, run_start = 0, 0, None
         first_success = None
@@ -222,7 +222,7 @@ class Injector(threading.Thread):
             try:
                 chat(self.url, self.model, "Are you there?", max_tokens=4, timeout=5)
                 ok = True
-            except (loopback.Failed, KeyError, IndexError, ValueError) as e:
+            except CHAT_FAILED as e:
                 ok = False
                 key = _short_error(e)
                 errors[key] = errors.get(key, 0) + 1
@@ -322,12 +322,12 @@ def bench_local(root: Path, dep, env: str, component: str, *, replica: int | Non
 
 
 def _warm_up(url: str, model: str, n: int = WARMUP_CHATS) -> None:
-    from composer.local.runtime import chat
+    from composer.local.runtime import CHAT_FAILED, chat
 
     for _ in range(n):
         try:
             chat(url, model, "Warm up.", max_tokens=4, timeout=10)
-        except (loopback.Failed, KeyError, IndexError, ValueError):
+        except CHAT_FAILED:
             pass  # the baseline will show it
 
 

@@ -55,7 +55,8 @@ def releases(root: Path, plan: Plan, names: Sequence[str] | None = None, *,
     chosen = ordered([r for r in plan.releases if not r.remote and (names is None or r.name in names)])
     argvs = {r.name: helmfile.render(write.state_file(plan.env), plan.env, r.name, skip_tests=skip_tests)
              if r.patches else helm_argv(plan, r, skip_tests=skip_tests) for r in chosen}
-    keys = {r.name: key for r in chosen if not r.patches and (key := _key(root, r, argvs[r.name]))}
+    helm = _helm_identity() if any(not r.patches for r in chosen) else None
+    keys = {r.name: key for r in chosen if not r.patches and (key := _key(root, r, argvs[r.name], helm))}
     cache = root / CACHE_DIR
     rendered = {name: text for name, key in keys.items() if (text := _cached(cache, plan.env, name, key)) is not None}
     todo = [r for r in chosen if r.name not in rendered]
@@ -82,14 +83,24 @@ def docs(root: Path, plan: Plan, name: str) -> list[dict[str, Any]]:
 CACHE_DIR = Path(".compose") / "cache" / "render"
 
 
-def _key(root: Path, r: Release, argv: Sequence[str]) -> str | None:
+def _helm_identity() -> list | None:
+    """The helm that would run, as far as a render depends on it: its path, size and mtime."""
+    helm = proc.which("helm")
+    try:
+        st = os.stat(helm)
+    except OSError:
+        return None
+    return [helm, st.st_size, st.st_mtime_ns]
+
+
+def _key(root: Path, r: Release, argv: Sequence[str], helm: list | None) -> str | None:
     """A hash of everything `argv` (a plain `helm template`) renders from; None when some of it
     cannot be read (helm then runs, and says what is wrong)."""
-    helm = Path(proc.which("helm"))
+    if helm is None:
+        return None
     chart = root / r.chart
     try:
-        st = helm.stat()
-        h = hashlib.sha256(json.dumps([list(argv), str(helm), st.st_size, st.st_mtime_ns]).encode())
+        h = hashlib.sha256(json.dumps([list(argv), *helm]).encode())
         for path in sorted(Path(d, f) for d, _dirs, names in os.walk(chart, followlinks=True) for f in names):
             h.update(b"\0" + str(path.relative_to(chart)).encode() + b"\0" + path.read_bytes())
         h.update(b"\0values\0" + (root / argv[argv.index("--values") + 1]).read_bytes())
@@ -113,15 +124,9 @@ def _cached(cache: Path, env: str, name: str, key: str) -> str | None:
 
 def _keep(cache: Path, env: str, name: str, key: str, stdout: str) -> None:
     """Best effort: a project dir we cannot write to renders every time."""
-    entry = _entry(cache, env, name)
-    tmp = entry.with_name(f".{entry.name}.{os.getpid()}")
-    try:
+    with contextlib.suppress(OSError):
         cache.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps({"key": key, "stdout": stdout}))
-        os.replace(tmp, entry)  # a reader sees the old entry or the new one, never half of one
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+        write.replace_file(_entry(cache, env, name), json.dumps({"key": key, "stdout": stdout}).encode())
 
 
 def load_docs(text: str) -> list[dict[str, Any]]:

@@ -88,6 +88,18 @@ def values_file(env: str, release: str) -> str:
     return f"values/{env}/{release}.yaml"
 
 
+def replace_file(path: Path, data: bytes) -> None:
+    """Write `path` whole or not at all: a reader sees the old content or the new, never part."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
+
+
 def render(plan: Plan, inputs: list[str], command: str) -> dict[str, str]:
     """Files for one environment, keyed by path relative to helmfile.d/."""
     files: dict[str, str] = {}

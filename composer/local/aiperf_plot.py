@@ -4,7 +4,7 @@
 Importing the plot command (seaborn, scipy, plotly: ~3 s of CPU) and starting the headless
 browser kaleido draws PNGs with (~2 s per figure when started per figure, as `aiperf plot`
 does) then happen while the benchmark runs, at the lowest CPU priority so that the benchmark
-keeps the CPU (measured: `aiperf profile` takes as long as without it). A line on stdin says
+keeps the CPU (what it may still cost the benchmark on 2 cores: README, "Performance"). A line on stdin says
 the data is complete: the plot command runs, at normal priority, as the CLI would run it. EOF
 instead (the benchmark failed, or compose is gone) exits without drawing.
 

@@ -10,7 +10,6 @@ Everything about a run lives in one state dir:
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from datetime import datetime, timezone
@@ -21,6 +20,7 @@ from composer import proc
 from composer.errors import ComposeError
 from composer.local import loopback, ports
 from composer.local.graph import LOOPBACK, ProcessSpec
+from composer.write import replace_file
 
 STATE_FILE = "state.json"
 STATE_VERSION = 1
@@ -156,9 +156,12 @@ def list_models(url: str) -> list[str] | None:
         return None
 
 
+# How `chat` fails: no answer or not a 2xx one, or an answer that is not a chat completion.
+CHAT_FAILED = (loopback.Failed, KeyError, IndexError, ValueError)
+
+
 def chat(url: str, model: str, prompt: str = "Say hello.", max_tokens: int = 8, timeout: float = 15) -> str:
-    """One non-streaming chat completion; returns the text. Raises loopback.Failed, or
-    KeyError/IndexError/ValueError for an answer that is not one."""
+    """One non-streaming chat completion; returns the text. Raises one of CHAT_FAILED."""
     r = loopback.request("POST", f"{url}/v1/chat/completions", timeout=timeout, payload={
         "model": model, "messages": [{"role": "user", "content": prompt}], "max_tokens": max_tokens})
     return r.raise_for_status().json()["choices"][0]["message"]["content"]
@@ -180,10 +183,7 @@ def read_state(state_dir: Path) -> dict[str, Any] | None:
 
 
 def write_state(state_dir: Path, state: Mapping[str, Any]) -> None:
-    path = Path(state_dir) / STATE_FILE
-    tmp = path.with_name(f".{STATE_FILE}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(state, indent=2) + "\n")
-    os.replace(tmp, path)
+    replace_file(Path(state_dir) / STATE_FILE, (json.dumps(state, indent=2) + "\n").encode())
 
 
 def _remove_state(state_dir: Path) -> None:
@@ -255,7 +255,7 @@ def _wait_ready(url: str, model: str, running, deadline: float, timeout: float, 
                 chat(url, model)
                 say("ready")
                 return
-            except (loopback.Failed, KeyError, IndexError, ValueError) as e:
+            except CHAT_FAILED as e:
                 last_error = str(e)
         if now != phase:
             phase = now

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from composer.write import replace_file
+
 # Bump when the generated files change, so old stand-ins are not mistaken for new ones.
 STANDIN_VERSION = 2
 VOCAB_SIZE = 32000
@@ -116,10 +118,10 @@ def seed_standin(hf_home: Path, model: str) -> Path:
     if not (snap.is_dir() and _read(ref) == rev and all(_read_bytes(snap / n) == b for n, b in files.items())):
         snap.mkdir(parents=True, exist_ok=True)
         for name, data in files.items():
-            _write_atomic(snap / name, data)
+            replace_file(snap / name, data)
         ref.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(ref, rev.encode())
-    _write_atomic(marker, f"v{STANDIN_VERSION} {rev}".encode())
+        replace_file(ref, rev.encode())
+    replace_file(marker, f"v{STANDIN_VERSION} {rev}".encode())
     return snap
 
 
@@ -223,8 +225,3 @@ def _read_bytes(path: Path) -> bytes | None:
     except OSError:
         return None
 
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
