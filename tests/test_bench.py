@@ -251,6 +251,9 @@ def test_the_plotter_warms_up_at_the_lowest_priority_and_draws_at_normal_priorit
                              start_new_session=True)
     try:
         warming = _autogroup(child.pid, until="nice 19")
+        # the browser it warms up is in its session, so at its priority too (choreographer
+        # alone would start it in a session of its own, at full priority)
+        browser = _browser_in_session(child.pid) if BROWSER else "no browser"
         child.stdin.write(b"draw\n")
         child.stdin.flush()
         drawing = _autogroup(child.pid, until="nice 0")
@@ -260,6 +263,7 @@ def test_the_plotter_warms_up_at_the_lowest_priority_and_draws_at_normal_priorit
         if child.poll() is None:
             child.kill()
     assert (warming, drawing) == ("nice 19", "nice 0")
+    assert browser, f"no browser process in the plotter's session {child.pid}"
     assert b"No valid records found" in out  # and it was aiperf plot that read the (empty) records
 
 
@@ -275,6 +279,25 @@ def _release(fifo: Path) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+BROWSER = any(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome", "chrome"))
+
+
+def _browser_in_session(sid: int) -> str:
+    """The name of a Chrome/Chromium process in session `sid`, once there is one (up to 60 s)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                name, _, rest = stat.read_text().rpartition(")")
+            except OSError:
+                continue
+            fields = rest.split()
+            if int(fields[3]) == sid and "chrom" in name.partition("(")[2]:
+                return name.partition("(")[2]
+        time.sleep(0.05)
+    return ""
 
 
 def _autogroup(pid, until: str | None = None) -> str:

@@ -40,6 +40,25 @@ from aiperf.cli import app  # noqa: E402
 importlib.import_module("aiperf.plot.cli_runner")  # the plot command imports it only when called
 
 
+def keep_browser_in_session() -> None:
+    """choreographer starts the browser in a session of its own, so that a terminal's Ctrl-C
+    does not reach it. Here that session would escape the warm-up's low priority (Chromium then
+    starts at full priority, some of it at nice -8, beside the benchmark) and compose's stop of
+    this process group. This process already leads a session of its own: keep the browser in it."""
+    if os.getsid(0) != os.getpid():
+        return
+    try:
+        from choreographer.browsers.chromium import Chromium
+    except ImportError:  # another kaleido: its browser goes where it puts it
+        return
+    popen_args = Chromium.get_popen_args
+
+    def get_popen_args(self):
+        return {k: v for k, v in popen_args(self).items() if k != "start_new_session"}
+
+    Chromium.get_popen_args = get_popen_args
+
+
 def start_browser() -> None:
     """One browser for every figure, warmed up with aiperf's template (its first use loads
     every trace type). If that fails (no Chrome), `aiperf plot` runs as it would alone and says
@@ -66,6 +85,7 @@ def start_browser() -> None:
 
 
 def main(args: list[str]) -> None:
+    keep_browser_in_session()
     start_browser()
     if not sys.stdin.readline():
         return
