@@ -399,6 +399,8 @@ class LocalGraph:
     def hand_up(self) -> tuple[dict, list[int]]:
         import requests
 
+        from composer.local.runtime import POLL_SECONDS  # polled as often as compose polls
+
         assert self.captured
         kv = self.state_dir / "kv"
         shutil.rmtree(kv, ignore_errors=True)  # as compose does: stale registrations confuse the frontend
@@ -424,7 +426,7 @@ class LocalGraph:
             if time.monotonic() > deadline:
                 _stop_groups(pids)
                 raise RuntimeError("hand launch not ready after 300 s; logs in " + str(logs))
-            time.sleep(0.1)
+            time.sleep(POLL_SECONDS)
         wall = time.perf_counter() - t0
         return {"wall": wall, "graph_rss_mb": _hwm_mb(pids)}, pids
 

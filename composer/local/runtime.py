@@ -25,7 +25,7 @@ from composer.write import replace_file
 STATE_FILE = "state.json"
 STATE_VERSION = 1
 TAIL_LINES = 20
-POLL_SECONDS = 0.1  # readiness polling: a request to the local frontend costs about a millisecond
+POLL_SECONDS = 0.05  # readiness polling: a request to the local frontend costs about a millisecond
 STOP_GRACE = 10.0
 
 Progress = Callable[[str], None]
