@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from composer import proc
-from composer.errors import ComposeError, UsageError
+from composer.errors import ComposeError, UsageError, quoted
 
 EXPORT_JSON = "profile_export_aiperf.json"
 EXPORT_CSV = "profile_export_aiperf.csv"
@@ -202,7 +202,7 @@ def _profile(name: str, argv: list[str], run_dir: Path, say: Callable[[str], Non
     export = run_dir / EXPORT_JSON
     if done.returncode != 0 or not export.is_file():
         raise ComposeError(f"aiperf failed (exit {done.returncode}) in run {name}; "
-                           f"output in {run_dir / 'aiperf-console.log'}:\n" + _tail(done.stdout + done.stderr))
+                           f"output in {run_dir / 'aiperf-console.log'}:\n" + quoted(done.stdout + done.stderr, last=20))
     return {"name": name, "concurrency": int(c), "summary": summarize(json.loads(export.read_text())),
             "artifact_dir": str(run_dir), "json": str(export), "csv": str(run_dir / EXPORT_CSV),
             "seconds": round(time.monotonic() - started, 3), "argv": argv}
@@ -271,7 +271,3 @@ def _num(x: Any) -> str:
     if x is None:
         return "-"
     return f"{x:,.2f}"
-
-
-def _tail(text: str, lines: int = 20) -> str:
-    return "\n".join("  " + line for line in text.splitlines()[-lines:]) or "  (no output)"

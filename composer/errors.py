@@ -4,6 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def quoted(text: str, *, last: int | None = None, empty: str = "(no output)") -> str:
+    """Another program's output as compose shows it in a message: its last `last` lines (all
+    without), two spaces in."""
+    lines = text.rstrip().splitlines()
+    return "\n".join("  " + line for line in (lines[-last:] if last else lines)) or f"  {empty}"
+
+
 class ComposeError(Exception):
     """A failure the user can act on: printed as one message, never as a traceback."""
 

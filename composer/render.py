@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from composer import helmfile, proc, write
-from composer.errors import ComposeError
+from composer.errors import ComposeError, quoted
 from composer.plan import Plan, Release
 
 
@@ -136,7 +136,7 @@ def load_docs(text: str) -> list[dict[str, Any]]:
 
 
 def _failure(r: Release, done: proc.Completed) -> ComposeError:
-    detail = "\n".join("  " + line for line in done.stderr.rstrip().splitlines())
+    detail = quoted(done.stderr)
     if r.patches:  # rendered by helmfile, whose stderr carries kustomize's reason
         return RenderFailed(f"{helmfile.failure(done)}\n{detail}")
     return RenderFailed(f"helm template {r.name} failed (exit {done.returncode}):\n{detail}")

@@ -232,3 +232,16 @@ def test_status_and_down_go_by_the_record_of_what_runs_not_by_the_values_file(tm
         assert {p: p.read_bytes() for p in (proj / "helmfile.d").rglob("*") if p.is_file()} == before
     finally:
         proc.stop(worker)
+
+
+def test_a_failing_programs_output_is_quoted_by_its_last_lines(tmp_path):
+    from composer.errors import quoted
+    from composer.local.runtime import tail
+
+    log = tmp_path / "w.log"
+    log.write_text("".join(f"line {i}\n" for i in range(30)) + "\n\n")
+    assert tail(log, 3) == "  line 27\n  line 28\n  line 29"  # trailing blank lines are not "last lines"
+    log.write_text("")
+    assert tail(log) == "  (empty log)"
+    assert tail(tmp_path / "missing.log") == "  (no log)"
+    assert quoted("a\nb\n") == "  a\n  b" and quoted("") == "  (no output)"

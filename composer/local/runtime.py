@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from composer import proc
-from composer.errors import ComposeError
+from composer.errors import ComposeError, quoted
 from composer.local import loopback, ports
 from composer.local.graph import LOOPBACK, ProcessSpec
 from composer.write import replace_file
@@ -273,7 +273,7 @@ def tail(path: Path, lines: int = TAIL_LINES) -> str:
         text = Path(path).read_bytes().decode(errors="replace")
     except OSError:
         return "  (no log)"
-    return "\n".join("  " + line for line in text.splitlines()[-lines:]) or "  (empty log)"
+    return quoted(text, last=lines, empty="(empty log)")
 
 
 def _now() -> str:
