@@ -44,6 +44,8 @@ BIN = Path(sys.executable).parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from composer.local.runtime import POLL_SECONDS  # noqa: E402 - the hand launch polls as often as compose
+
 OFFLINE_FIGURES = ("generate_cold", "template_dev", "generate_n1", "generate_n10", "generate_n50", "generate_cli_n10")
 LOCAL_FIGURES = ("up_local", "bench_local")
 N_DEPLOYMENTS = (1, 10, 50)
@@ -399,8 +401,6 @@ class LocalGraph:
     def hand_up(self) -> tuple[dict, list[int]]:
         import requests
 
-        from composer.local.runtime import POLL_SECONDS  # polled as often as compose polls
-
         assert self.captured
         kv = self.state_dir / "kv"
         shutil.rmtree(kv, ignore_errors=True)  # as compose does: stale registrations confuse the frontend
@@ -466,7 +466,7 @@ def fig_up_local(scratch: Scratch, graph: LocalGraph, reps: int) -> dict:
     b["graph_peak_rss_mb"] = max((x["graph_rss_mb"] or 0) for x in base)
     ready = statistics.median(x["ready_seconds"] for x in subj)
     return figure("up_local", "compose up --env local until it returns (a chat completion succeeded)", s,
-                  baseline=b, baseline_name="the same argv/env started by hand, polled every 0.1 s for a chat completion",
+                  baseline=b, baseline_name=f"the same argv/env started by hand, polled every {POLL_SECONDS} s for a chat completion",
                   target={"kind": "max_ratio", "value": 1.2},
                   note=f"{len(graph.captured or [])} processes (example local env), the model chart rendered by helm "
                        f"every time; with its render kept (nothing changed since the last up): {k['median'] / b['median']:.2f}x",

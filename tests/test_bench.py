@@ -14,6 +14,7 @@ import pytest
 from composer import bench, proc
 from composer.errors import ComposeError, UsageError
 from composer.local import venvs
+from tests.test_local_e2e import BROWSER  # what kaleido draws PNGs with, if installed
 
 # A real aiperf 0.13.0 export (4 concurrent streams, 40 requests against a 1.4.0 mocker).
 SAMPLE = Path(__file__).parent / "support" / "aiperf-0.13.0-profile_export_aiperf.json"
@@ -279,9 +280,6 @@ def _release(fifo: Path) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
-
-
-BROWSER = any(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome", "chrome"))
 
 
 def _browser_in_session(sid: int) -> str:

@@ -17,11 +17,15 @@ import sys
 import threading
 
 
+# compose starts this as the leader of a session of its own; run by hand from a shell, the
+# shell's session (its priority, its browser handling) is left alone
+LEADS_SESSION = os.getsid(0) == os.getpid()
+
+
 def session_nice(nice: int) -> None:
     """Under autogroup scheduling (Linux's default) nice ranks only the tasks of one session;
-    between sessions, the session's group nice counts. Set it when this leads a session of its
-    own (compose starts it so; run by hand from a shell, the shell's session is left alone)."""
-    if os.getsid(0) == os.getpid():
+    between sessions, the session's group nice counts. Set it for this session when it is ours."""
+    if LEADS_SESSION:
         try:
             with open("/proc/self/autogroup", "w") as group:
                 group.write(str(nice))
@@ -44,8 +48,8 @@ def keep_browser_in_session() -> None:
     """choreographer starts the browser in a session of its own, so that a terminal's Ctrl-C
     does not reach it. Here that session would escape the warm-up's low priority (Chromium then
     starts at full priority, some of it at nice -8, beside the benchmark) and compose's stop of
-    this process group. This process already leads a session of its own: keep the browser in it."""
-    if os.getsid(0) != os.getpid():
+    this process group. When this process leads a session of its own, keep the browser in it."""
+    if not LEADS_SESSION:
         return
     try:
         from choreographer.browsers.chromium import Chromium
