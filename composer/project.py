@@ -5,9 +5,16 @@ what the CLI calls; they take and return plain data.
 """
 from __future__ import annotations
 
+import contextlib
+import difflib
+import errno
+import os
 import re
+import stat
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from composer import load, schema, write
 from composer.errors import InvalidValues, Problem, UsageError
@@ -27,6 +34,18 @@ class Project:
         path = Path(values).absolute()
         return cls(root=path.parent, values_file=path)
 
+    @classmethod
+    def find(cls, values: str | Path | None = None) -> "Project":
+        """The project `-f values` names or, without -f, the nearest directory from here up that
+        holds values.yaml and environments/ (as git finds its repository); else ./values.yaml."""
+        if values is not None:
+            return cls.at(values)
+        here = Path.cwd()
+        for d in (here, *here.parents):
+            if (d / DEFAULT_VALUES).is_file() and (d / "environments").is_dir():
+                return cls.at(d / DEFAULT_VALUES)
+        return cls.at(here / DEFAULT_VALUES)
+
     @property
     def output(self) -> Path:
         return self.root / write.OUTPUT_DIR
@@ -41,7 +60,9 @@ class Project:
         return self.root / "environments" / f"{env}.yaml"
 
     def environments(self) -> list[str]:
-        return sorted(p.name[: -len(".yaml")] for p in (self.root / "environments").glob("*.yaml"))
+        """Every environment: environments/<name>.yaml that is a file (or a link to one)."""
+        return sorted(p.name[: -len(".yaml")] for p in (self.root / "environments").glob("*.yaml")
+                      if _not_a_file(p) is None)
 
     def state_file(self, env: str) -> str:
         return write.state_file(env)
@@ -60,13 +81,37 @@ class Project:
         return "compose generate" if default else f"compose generate -f {self.values_file.name}"
 
 
-def check_env_name(project: Project, env: str) -> None:
+def _not_a_file(path: Path) -> str | None:
+    """What path is when it is not a regular file (a link is followed), else None. Only stat:
+    opening a FIFO would wait for a writer."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return "a symbolic link loop"
+        return "a broken symbolic link" if path.is_symlink() else "missing"
+    for test, what in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device")):
+        if test(mode):
+            return what
+    return None
+
+
+def check_env_name(project: Project, env: str | None) -> None:
+    """env names a readable environment file; otherwise a UsageError that lists the environments."""
+    known = project.environments()
+    listed = f"environments: {', '.join(known)}" if known else \
+        f"no environments yet: add a file under {project.rel(project.root / 'environments')}/"
+    if env is None:
+        raise UsageError(f"missing option '-e' / '--env': which environment? ({listed})")
     if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", env):
-        raise UsageError(f"environment name {env!r} is not allowed: use lowercase letters, digits and '-'")
-    if not project.env_file(env).is_file():
-        known = ", ".join(project.environments()) or "none"
-        raise UsageError(f"no environment {env!r}: {project.rel(project.env_file(env))} does not exist "
-                         f"(environments: {known})")
+        raise UsageError(f"environment name {env!r} is not allowed: use lowercase letters, digits and '-' ({listed})")
+    what = _not_a_file(project.env_file(env))
+    if what is not None:
+        guess = difflib.get_close_matches(env, known, n=1, cutoff=0.6)
+        state = "does not exist" if what == "missing" else f"is {what}, not an environment file"
+        raise UsageError(f"no environment {env!r}: {project.rel(project.env_file(env))} {state} "
+                         f"({listed}){f'; did you mean {guess[0]!r}?' if guess else ''}")
 
 
 def load_deployment(project: Project, env: str) -> Deployment:
@@ -102,19 +147,53 @@ def render(project: Project, env_plans: dict[str, Plan] | None = None) -> dict[s
     """helmfile.d/ for every environment (env_plans: every environment's plan, when known)."""
     files: dict[str, str] = {}
     for env, p in (env_plans or plans(project)).items():
+        check_charts(project, p)
         inputs = [project.rel(project.values_file), project.rel(project.env_file(env))]
         files.update(write.render(p, inputs, project.command()))
     return files
 
 
+def check_charts(project: Project, p: Plan) -> None:
+    """Every local chart the environment's helmfile references is in the project (helmfile would
+    fail only when it runs, far from the cause)."""
+    missing = sorted({r.chart for r in p.releases if not r.remote and not (project.root / r.chart / "Chart.yaml").is_file()})
+    if missing:
+        raise UsageError(f"{project.rel(project.root / write.state_file(p.env))} would reference "
+                         f"{', '.join(f'{c}/' for c in missing)}, which the project does not have "
+                         f"(no {missing[0]}/Chart.yaml)\nhint: `{init_command(project)}` copies compose's charts "
+                         "into the project; it writes only files that are missing")
+
+
+def init_command(project: Project) -> str:
+    """The `compose init` that scaffolds what this project lacks around its values file."""
+    return f"compose init --from {os.path.relpath(project.values_file)}"
+
+
 def generate(project: Project, env_plans: dict[str, Plan] | None = None) -> bool:
-    """Write helmfile.d/ for every environment. Returns whether anything changed."""
+    """Write helmfile.d/ for every environment. Returns whether anything changed. Validates (and
+    writes nothing, not even the lock) before it takes the lock to write."""
+    files = render(project, env_plans)
+    if write.read_tree(project.output) == files:
+        return False
     with write.locked(project.root):
-        files = render(project, env_plans)
-        if write.read_tree(project.output) == files:
-            return False
         write.write_tree(project.output, files)
-        return True
+    return True
+
+
+@contextlib.contextmanager
+def generated(project: Project, env_plans: dict[str, Plan]) -> Iterator[Path]:
+    """A root holding helmfile.d/ as `generate` would write it: the project's own when it is up
+    to date, else a temporary one with a link to the project's charts/, removed afterwards.
+    Read-only commands run helm and helmfile there and leave the project as it was."""
+    files = render(project, env_plans)
+    if write.read_tree(project.output) == files:
+        yield project.root
+        return
+    with tempfile.TemporaryDirectory(prefix="compose-") as tmp:
+        root = Path(tmp)
+        (root / "charts").symlink_to(project.root / "charts")
+        write.write_tree(root / write.OUTPUT_DIR, files)
+        yield root
 
 
 def stale_diff(project: Project) -> str:

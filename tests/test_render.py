@@ -78,7 +78,7 @@ def test_order_puts_a_release_after_what_it_needs_and_keeps_the_listed_order_oth
     assert [x.name for x in render.ordered(releases)] == ["b", "e", "d", "c", "a"]
 
 
-# -- the render cache: helm runs again exactly when something it renders from changed ----------------
+# -- rendering from a project's own charts ------------------------------------------------------------
 
 @pytest.fixture
 def own_charts(tmp_path):
@@ -107,68 +107,6 @@ def helm_runs(monkeypatch):
 def _plan(proj: p.Project):
     (env,) = proj.environments()
     return p.plans(proj, [env])[env]
-
-
-def test_an_unchanged_release_is_not_rendered_again(own_charts, helm_runs):
-    plan = _plan(own_charts)
-    plain = sorted(x.name for x in plan.releases if not x.remote and not x.patches)
-    first = render.releases(own_charts.root, plan)
-    assert sorted(helm_runs) == plain
-    helm_runs.clear()
-    assert render.releases(own_charts.root, plan) == first
-    assert helm_runs == []
-    # and through the CLI, byte for byte what helmfile prints
-    assert compose("template", "--env", plan.env, cwd=own_charts.root).stdout == helmfile_template(own_charts, plan.env, "v0")
-
-
-def test_a_changed_chart_values_file_or_helm_renders_again(own_charts, helm_runs, tmp_path, monkeypatch):
-    plan = _plan(own_charts)
-    model = plan.release("model").name
-    render.releases(own_charts.root, plan, [model])
-    helm_runs.clear()
-
-    (own_charts.root / "charts/model/templates/extra.yaml").write_text(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: added-by-the-test\n")
-    assert "added-by-the-test" in render.releases(own_charts.root, plan, [model])[model]
-    assert helm_runs == [model]
-
-    values = own_charts.root / "values.yaml"
-    assert "replicas: 5" not in render.releases(own_charts.root, plan, [model])[model]
-    values.write_text(values.read_text().replace("    replicas: 2\n", "    replicas: 5\n", 1))
-    p.generate(own_charts)
-    plan = _plan(own_charts)
-    assert "replicas: 5" in render.releases(own_charts.root, plan, [model])[model]
-    assert helm_runs[1:] == [model]
-
-    other_helm = tmp_path / "other-bin"  # the same program by another path: another helm, as far as we know
-    other_helm.mkdir()
-    (other_helm / "helm").symlink_to(proc.which("helm"))
-    monkeypatch.setenv("PATH", f"{other_helm}{os.pathsep}{os.environ['PATH']}")
-    render.releases(own_charts.root, plan, [model])
-    assert helm_runs[1:] == [model, model]
-
-
-def test_a_failed_render_is_not_kept(own_charts, helm_runs):
-    plan = _plan(own_charts)
-    model = plan.release("model").name
-    good = render.releases(own_charts.root, plan, [model])
-    template = own_charts.root / "charts/model/templates/configmap-extra-config.yaml"
-    text = template.read_text()
-    template.write_text(text + "\n{{ .Values.no.such.key }}\n")
-    with pytest.raises(render.RenderFailed, match="nil pointer"):
-        render.releases(own_charts.root, plan, [model])
-    template.write_text(text)
-    helm_runs.clear()
-    assert render.releases(own_charts.root, plan, [model]) == good
-    assert helm_runs == []  # the entry of the good render is still there, untouched by the failure
-
-
-def test_a_project_where_renders_cannot_be_kept_still_renders(own_charts, helm_runs):
-    (own_charts.root / ".compose").write_text("not a directory\n")
-    plan = _plan(own_charts)
-    model = plan.release("model").name
-    assert render.releases(own_charts.root, plan, [model]) == render.releases(own_charts.root, plan, [model])
-    assert helm_runs == [model, model]
 
 
 def test_a_missing_values_file_is_helms_error_to_tell(own_charts, helm_runs):
