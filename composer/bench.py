@@ -155,7 +155,7 @@ def format_result(result: Mapping[str, Any]) -> str:
         lines += [f"{run['name']}:", format_table(run["summary"]), ""]
     lines.append(f"artifacts: {result['artifact_dir']}  ({result['seconds']:.1f} s)")
     if result.get("plots"):
-        lines.append(f"plots: {len(result['plots'])} PNGs in {result['artifact_dir']}/plots")
+        lines.append(f"plots: {len(result['plots'])} PNG{'' if len(result['plots']) == 1 else 's'} in {result['artifact_dir']}/plots")
     elif result.get("plot_note"):
         lines.append(f"plots: {result['plot_note']}")
     return "\n".join(lines)

@@ -365,19 +365,33 @@ def recipes_show(name: str) -> None:
 
 
 @main.command()
-@click.option("--recipe", "recipe", required=True, metavar="NAME", help="Recipe to start from (`compose recipes list`).")
+@click.option("--recipe", "recipe", default=None, metavar="NAME", help="Recipe to start from (`compose recipes list`).")
+@click.option("--from", "from_values", default=None, metavar="VALUES_FILE", type=click.Path(dir_okay=False),
+              help="An existing values file: add what its directory lacks of a project (environments/, charts/, "
+                   ".gitignore), never changing a file.")
 @click.option("--dir", "directory", default=".", show_default=True, type=click.Path(file_okay=False),
-              help="Project directory; created if missing. No existing file is overwritten.")
+              help="Project directory for --recipe; created if missing. No existing file is overwritten.")
 @click.option("--name", "dynamo_namespace", default=None, metavar="DYNAMO_NAMESPACE",
               help="dynamoNamespace of the deployment (default: the recipe's).")
-def init(recipe: str, directory: str, dynamo_namespace: str | None) -> None:
-    """Start a project from a recipe: values.yaml, environments/{dev,prod,local}.yaml and charts/."""
+def init(recipe: str | None, from_values: str | None, directory: str, dynamo_namespace: str | None) -> None:
+    """Start a project from a recipe (values.yaml, environments/{dev,prod,local}.yaml, charts/), or
+    around an existing values file (--from)."""
     from pathlib import Path
 
     from composer import recipes as r
 
+    if (recipe is None) == (from_values is None):
+        raise click.UsageError("give one of --recipe NAME or --from VALUES_FILE")
+    if from_values is not None:
+        if directory != "." or dynamo_namespace is not None:
+            raise click.UsageError("--from works in the values file's directory and leaves the file as it is: "
+                                   "no --dir or --name")
+        values = Path(from_values)
+        written, kept = r.scaffold_around(values.absolute())
+        click.echo(r.next_steps(values.parent, written, str(values), kept, values.name), nl=False)
+        return
     written = r.scaffold(recipe, Path(directory), dynamo_namespace=dynamo_namespace)
-    click.echo(r.next_steps(Path(directory), written, recipe), nl=False)
+    click.echo(r.next_steps(Path(directory), written, f"recipe {recipe}"), nl=False)
 
 
 @main.command()
@@ -532,8 +546,9 @@ fault_signal = click.option("--signal", "sig", type=click.Choice(["KILL", "TERM"
 @fault_signal
 @yes_option
 @context_option
+@output_option
 def fault_kill(values: str, env: str, component: str, replica: int | None, sig: str, yes: bool,
-               allow_context_mismatch: bool) -> None:
+               allow_context_mismatch: bool, output: str) -> None:
     """Kill one process (local) or delete one pod (Kubernetes) of a component."""
     from composer import fault as f
     from composer import project as p
@@ -546,7 +561,7 @@ def fault_kill(values: str, env: str, component: str, replica: int | None, sig: 
         plan = p.plans(proj, [env])[env]
         _guard(proj, plan, action="fault", allow_mismatch=allow_context_mismatch, yes=yes)
         result = f.kill_kube(dep, plan, component, replica, sig)
-    click.echo(f.format_kill(result))
+    _emit(result, output, f.format_kill)
 
 
 @fault.command("bench")

@@ -62,7 +62,7 @@ def pick_local(processes: Sequence[Mapping[str, Any]], component: str, replica: 
     chosen = next((p for p in of if alive(p)), None)
     if chosen is None:
         raise ComposeError(f"no process of {component} is running any more: "
-                           f"{', '.join(p['name'] for p in of)} have exited")
+                           f"{', '.join(p['name'] for p in of)} {'has' if len(of) == 1 else 'have'} exited")
     return chosen
 
 

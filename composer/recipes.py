@@ -6,8 +6,9 @@ from) under the package's `recipes/` directory, which in the repository is a lin
 schema of a compose values file; it leaves cluster facts to environments.
 
 `scaffold` writes a self-contained project: the recipe's values, three environments (dev, prod, local),
-a copy of the values schema for editors, and a copy of compose's charts, which the generated
-helmfile.d/ references as `../charts/<name>`. It never overwrites a file.
+a copy of the values schema for editors, a .gitignore, and a copy of compose's charts, which the generated
+helmfile.d/ references as `../charts/<name>`. It never overwrites a file. `scaffold_around` does the same
+around an existing values file, writing only what is missing.
 """
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ RECIPE_DOC = "RECIPE.md"  # the recipe's README in a scaffolded project
 MODELINE = re.compile(r"^#\s*yaml-language-server:")
 SOURCES_LINE = "# Where every setting comes from: README.md next to this file.\n"
 CHART_SKIP = ("ci", "__pycache__")  # chart-testing fixtures of this repository; bytecode
+GITIGNORE = (".compose/\n"  # local runtime state and logs
+             ".compose.lock\n"
+             ".helmfile.d.*\n")  # what an interrupted `compose generate` may leave
 LOCAL_BENCHMARK = {"concurrency": [4], "requestCount": 40, "warmupRequestCount": 0, "isl": 64, "osl": 16}
 
 
@@ -139,14 +143,15 @@ def project_values(recipe: Recipe, dynamo_namespace: str | None = None) -> str:
     return text
 
 
-def _model(recipe: Recipe) -> dict:
-    return load.load(recipe.values_file, display=recipe.name).data.get("model") or {}
+def _model(values_file: Path, display: str) -> dict:
+    model = load.load(values_file, display=display).data.get("model")
+    return model if isinstance(model, dict) else {}  # the schema, later, says what is wrong with it
 
 
-def environments(recipe: Recipe) -> dict[str, str]:
-    """environments/<env>.yaml for a project made from the recipe: dev, prod and local."""
-    model = _model(recipe)
-    backend = (model.get("backend") or {}).get("type", "the recipe's backend")
+def environments(model: dict) -> dict[str, str]:
+    """environments/<env>.yaml for a project of this `model` section: dev, prod and local."""
+    backend = model.get("backend")
+    backend = backend.get("type", "the values file's backend") if isinstance(backend, dict) else "the values file's backend"
     roles_used = ["decode", "prefill"] if model.get("disaggregation") else ["decode"]
     dev = ("# Development cluster: the cluster facts a recipe leaves out.\n"
            "cluster:\n"
@@ -210,7 +215,8 @@ def scaffold(name: str, dest: Path, *, dynamo_namespace: str | None = None) -> l
     texts: dict[str, str] = {VALUES: project_values(recipe, dynamo_namespace)}
     if recipe.readme.is_file():
         texts[RECIPE_DOC] = recipe.readme.read_text()
-    texts.update({f"environments/{env}.yaml": text for env, text in environments(recipe).items()})
+    texts.update({f"environments/{env}.yaml": text for env, text in environments(_model(recipe.values_file, recipe.name)).items()})
+    texts[".gitignore"] = GITIGNORE
     copies: dict[str, Path] = {SCHEMA_FILE: schema_file(), **chart_files()}
     targets = [*texts, *copies]  # the user's files first, then the copies: the order conflicts are named in
 
@@ -220,9 +226,34 @@ def scaffold(name: str, dest: Path, *, dynamo_namespace: str | None = None) -> l
         raise UsageError(f"refusing to overwrite {shown} in {dest}/: nothing was written; "
                          "choose a new or empty --dir")
 
+    return _write(dest, texts, copies)
+
+
+def scaffold_around(values_file: Path) -> tuple[list[Path], list[str]]:
+    """Make a project around an existing values file, in its directory: environments/{dev,prod,local}.yaml,
+    compose's charts/ and a .gitignore. Writes only what is missing (an environment file, a chart as a
+    whole, the .gitignore) and never changes a file. Returns (files written, what was kept as it was)."""
+    dest = values_file.parent
+    texts = {f"environments/{env}.yaml": text
+             for env, text in environments(_model(values_file, values_file.name)).items()}
+    texts[".gitignore"] = GITIGNORE
+    charts: dict[str, dict[str, Path]] = {}  # charts/<name> -> its files
+    for rel, src in chart_files().items():
+        charts.setdefault("/".join(rel.split("/")[:2]), {})[rel] = src
+    kept = [rel for rel in [*texts, *charts] if (dest / rel).exists() or (dest / rel).is_symlink()]
+    blocked = [rel for rel in [*texts, *charts] if rel not in kept and _taken(dest, rel)]
+    if blocked:
+        raise UsageError(f"cannot write {', '.join(blocked)} in {dest}/: a path on the way is not a directory; "
+                         "nothing was written")
+    copies = {rel: src for chart, files in charts.items() if chart not in kept for rel, src in files.items()}
+    return _write(dest, {rel: t for rel, t in texts.items() if rel not in kept}, copies), kept
+
+
+def _write(dest: Path, texts: dict[str, str], copies: dict[str, Path]) -> list[Path]:
+    """Write texts, then copies, under dest, none replacing a file; on failure remove what was written."""
     written: list[Path] = []
     try:
-        for rel in targets:
+        for rel in [*texts, *copies]:
             path = dest / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             if rel in texts:
@@ -253,12 +284,14 @@ def _taken(dest: Path, rel: str) -> bool:
     return False
 
 
-def next_steps(dest: Path, written: list[Path], recipe: str) -> str:
-    """What `compose init` prints."""
+def next_steps(dest: Path, written: list[Path], source: str, kept: list[str] = (), values: str = VALUES) -> str:
+    """What `compose init` prints (source: "recipe NAME" or the values file scaffolded around)."""
     cd = "" if Path(dest).resolve() == Path.cwd().resolve() else f"  cd {dest}\n"
-    return (f"wrote {len(written)} files from recipe {recipe} into {dest}/\n"
-            "next:\n"
+    f = "" if values == VALUES else f" -f {values}"
+    return (f"wrote {len(written)} files from {source} into {dest}/\n"
+            + (f"kept as they were: {', '.join(kept)}\n" if kept else "")
+            + "next:\n"
             f"{cd}"
-            "  compose validate          # values.yaml with each of environments/{dev,prod,local}.yaml\n"
-            "  compose generate          # write helmfile.d/ (commit it)\n"
-            "  compose up --env local    # run it on this machine with the mocker engine\n")
+            f"  compose validate{f}          # {values} with each of environments/{{dev,prod,local}}.yaml\n"
+            f"  compose generate{f}          # write helmfile.d/ (commit it)\n"
+            f"  compose up{f} --env local    # run it on this machine with the mocker engine\n")
