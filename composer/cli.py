@@ -68,7 +68,7 @@ class Group(click.Group):
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="dynamo-compose", message="%(prog)s %(version)s")
+@click.version_option(package_name="dynamo-compose", message="compose %(version)s")
 def main() -> None:
     """Deploy and benchmark LLMs on NVIDIA Dynamo from one values file."""
 
@@ -413,14 +413,15 @@ def _down_local(values: str, env: str) -> None:
     if not result["pids"]:
         click.echo(f"nothing runs locally for environment {env!r}")
         return
+    click.echo(_stopped(result))
+
+
+def _stopped(result: dict) -> str:
+    """What `down` did: the processes it stopped, by name, and those that had exited before."""
     stopped, gone = result["stopped"], result["already_exited"]
-    said = [f"stopped {_count(len(stopped), 'process', 'processes')} ({', '.join(stopped)})" if stopped
+    said = [f"stopped {len(stopped)} process{'' if len(stopped) == 1 else 'es'} ({', '.join(stopped)})" if stopped
             else "stopped nothing", *([f"{', '.join(gone)} had already exited"] if gone else [])]
-    click.echo(f"{'; '.join(said)}; none of PIDs {', '.join(map(str, result['pids']))} is alive")
-
-
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
+    return f"{'; '.join(said)}; none of PIDs {', '.join(map(str, result['pids']))} is alive"
 
 
 @main.group(invoke_without_command=True)
