@@ -173,9 +173,11 @@ def generate(project: Project, env_plans: dict[str, Plan] | None = None) -> bool
     """Write helmfile.d/ for every environment. Returns whether anything changed. Validates (and
     writes nothing, not even the lock) before it takes the lock to write."""
     files = render(project, env_plans)
-    if write.read_tree(project.output) == files:
+    if write.read_tree(project.output) == files:  # up to date: no lock either
         return False
     with write.locked(project.root):
+        if write.read_tree(project.output) == files:  # another generate wrote it meanwhile
+            return False
         write.write_tree(project.output, files)
     return True
 
