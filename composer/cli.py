@@ -1,6 +1,7 @@
 """The `compose` command line: parse options, call one function, print its result. Nothing else."""
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 
@@ -114,18 +115,17 @@ def generate(values: str, check: bool) -> None:
     click.echo(f"{'wrote' if changed else 'unchanged:'} {proj.rel(proj.output)}/")
 
 
-def _generated(values: str, env: str):
-    """Read-only commands render, and run helmfile, on the generated files in a temporary root
-    (project.generated): they write nothing into the project."""
-    import contextlib
-
+@contextlib.contextmanager
+def _generated(values: str | None, env: str):
+    """(project, plan, root) for read-only commands, which render and run helmfile in root
+    (project.generated): the project's helmfile.d/ when up to date, else a temporary copy."""
     from composer import project as p
 
     proj = _project(values)
     p.check_env_name(proj, env)
     env_plans = p.plans(proj)
-    stack = contextlib.ExitStack()
-    return proj, env_plans[env], stack.enter_context(p.generated(proj, env_plans)), stack
+    with p.generated(proj, env_plans) as root:
+        yield proj, env_plans[env], root
 
 
 def _regenerate(values: str, env: str):
@@ -187,8 +187,7 @@ def template(values: str, env: str) -> None:
     """Render our charts' Kubernetes manifests offline, to stdout."""
     from composer import render
 
-    _, plan, root, cleanup = _generated(values, env)
-    with cleanup:
+    with _generated(values, env) as (_, plan, root):
         for r in plan.releases:
             if r.remote:
                 click.echo(f"skipped remote release {r.id} ({r.chart} {r.version}): not fetched offline; "
@@ -226,11 +225,10 @@ def export(values: str, env: str, output_dir: str | None) -> None:
     from composer import export as ex
     from composer import write
 
-    proj, plan, root, cleanup = _generated(values, env)
-    target = Path(output_dir) if output_dir else proj.root / "export" / env
-    ex.check_target(target, proj.root)  # before rendering, which takes the longest
-    inputs = [proj.rel(proj.values_file), proj.rel(proj.env_file(env))]
-    with cleanup:
+    with _generated(values, env) as (proj, plan, root):
+        target = Path(output_dir) if output_dir else proj.root / "export" / env
+        ex.check_target(target, proj.root)  # before rendering, which takes the longest
+        inputs = [proj.rel(proj.values_file), proj.rel(proj.env_file(env))]
         files, skipped = ex.export(root, proj.state_file(env), plan, inputs, f"compose export --env {env}")
     target.parent.mkdir(parents=True, exist_ok=True)
     write.write_tree(target, files)
@@ -246,8 +244,7 @@ def build(values: str, env: str) -> None:
     """Print helmfile's merged state for the environment (offline)."""
     from composer import helmfile
 
-    proj, _, root, cleanup = _generated(values, env)
-    with cleanup:
+    with _generated(values, env) as (proj, _, root):
         helmfile.run(helmfile.build(proj.state_file(env), env), root)
 
 
@@ -333,6 +330,9 @@ def status(values: str, env: str, output: str, helmfile_args: tuple[str, ...]) -
 
         _emit(target.status(_project(values).root, env), output, target.format_status)
         return
+    if output == "json":
+        raise click.UsageError(f"-o json reports a local environment; {env!r} runs on Kubernetes, where "
+                               "`compose status` streams `helmfile status`")
     proj, _ = _regenerate(values, env)
     helmfile.run(helmfile.status(proj.state_file(env), env, helmfile_args), proj.root)
 

@@ -270,3 +270,10 @@ def test_recipe_readmes_cite_upstream_by_repository_path_and_commit_only():
     assert readmes
     said = [(p.relative_to(REPO).as_posix(), w) for p in readmes for w in HOW_READ if w in p.read_text().lower()]
     assert said == []
+
+
+def test_status_o_json_on_kubernetes_says_it_reports_only_local_environments(project):
+    before = snapshot(project)
+    out = compose_t("status", "--env", "dev", "-o", "json", cwd=project)
+    assert out.returncode == 2 and "-o json reports a local environment" in out.stderr
+    assert snapshot(project) == before
