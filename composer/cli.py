@@ -436,8 +436,7 @@ def bench(ctx: click.Context, values: str, env: str | None, output: str, allow_c
     """Run the benchmark sweep (benchmark.config) against the deployment, with AIPerf."""
     if ctx.invoked_subcommand:
         return
-    if not env:
-        raise click.UsageError("Missing option '-e' / '--env'.")
+    _require_env(ctx, None, env)
     from composer import bench as b
 
     local = _local(values, env)

@@ -15,7 +15,8 @@ import pytest
 
 from composer import bench, fault
 from composer import cli
-from tests.conftest import REPO, compose, make_project
+from tests.conftest import REPO, make_project
+from tests.test_golden import copy_case
 
 TIMEOUT = 60  # a command that waits on a FIFO would otherwise hang the test run
 
@@ -57,6 +58,19 @@ def test_read_only_commands_leave_a_project_byte_identical(tmp_path, args, bad, 
     out = compose_t(*args, cwd=proj)
     expected = (2,) if bad else (0, 1)  # generate --check: 1 when stale
     assert out.returncode in expected, out.stderr
+    assert snapshot(proj) == before
+
+
+@pytest.mark.parametrize("generated", [False, True], ids=["fresh", "generated"])
+@pytest.mark.parametrize("command", ["template", "build"])
+def test_a_release_with_patches_renders_through_helmfile_and_writes_nothing(tmp_path, command, generated):
+    proj = copy_case(REPO / "tests/cases/valid/patched", tmp_path / "proj").root
+    (env,) = sorted(p.stem for p in (proj / "environments").glob("*.yaml"))
+    if generated:
+        assert compose_t("generate", cwd=proj).returncode == 0
+    before = snapshot(proj)
+    out = compose_t(command, "--env", env, cwd=proj)
+    assert out.returncode == 0, out.stderr
     assert snapshot(proj) == before
 
 
@@ -277,3 +291,8 @@ def test_status_o_json_on_kubernetes_says_it_reports_only_local_environments(pro
     out = compose_t("status", "--env", "dev", "-o", "json", cwd=project)
     assert out.returncode == 2 and "-o json reports a local environment" in out.stderr
     assert snapshot(project) == before
+
+
+def test_bench_without_env_lists_the_environments(project):
+    out = compose_t("bench", cwd=project)
+    assert out.returncode == 2 and "environments: dev, local, prod" in out.stderr
