@@ -216,7 +216,8 @@ def fig_template(scratch: Scratch, reps: int) -> list[dict]:
                         lambda: run_once(raw, cwd=proj, env=scratch.env), reps)
     s, b = summary(subj), summary(base)
     return [figure("template_dev", "compose template --env dev, against raw helmfile template on the same files", s,
-                   baseline=b, baseline_name=" ".join(["helmfile", *raw[1:]]), target={"kind": "max_ratio", "value": 1.10})]
+                   baseline=b, baseline_name=" ".join(["helmfile", *raw[1:]]),
+                   target={"kind": "max_ratio", "value": 1.10})]
 
 
 def fig_generate_many(scratch: Scratch, reps: int, cli_reps: int, want: set[str]) -> list[dict]:

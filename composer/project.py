@@ -156,7 +156,8 @@ def render(project: Project, env_plans: dict[str, Plan] | None = None) -> dict[s
 def check_charts(project: Project, p: Plan) -> None:
     """Every local chart the environment's helmfile references is in the project (helmfile would
     fail only when it runs, far from the cause)."""
-    missing = sorted({r.chart for r in p.releases if not r.remote and not (project.root / r.chart / "Chart.yaml").is_file()})
+    missing = sorted({r.chart for r in p.releases
+                      if not r.remote and not (project.root / r.chart / "Chart.yaml").is_file()})
     if missing:
         raise UsageError(f"{project.rel(project.root / write.state_file(p.env))} would reference "
                          f"{', '.join(f'{c}/' for c in missing)}, which the project does not have "

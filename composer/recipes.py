@@ -150,8 +150,8 @@ def _model(values_file: Path, display: str) -> dict:
 
 def environments(model: dict) -> dict[str, str]:
     """environments/<env>.yaml for a project of this `model` section: dev, prod and local."""
-    backend = model.get("backend")
-    backend = backend.get("type", "the values file's backend") if isinstance(backend, dict) else "the values file's backend"
+    backend = model.get("backend") if isinstance(model.get("backend"), dict) else {}
+    backend = backend.get("type", "the values file's backend")
     roles_used = ["decode", "prefill"] if model.get("disaggregation") else ["decode"]
     dev = ("# Development cluster: the cluster facts a recipe leaves out.\n"
            "cluster:\n"
@@ -215,7 +215,8 @@ def scaffold(name: str, dest: Path, *, dynamo_namespace: str | None = None) -> l
     texts: dict[str, str] = {VALUES: project_values(recipe, dynamo_namespace)}
     if recipe.readme.is_file():
         texts[RECIPE_DOC] = recipe.readme.read_text()
-    texts.update({f"environments/{env}.yaml": text for env, text in environments(_model(recipe.values_file, recipe.name)).items()})
+    model = _model(recipe.values_file, recipe.name)
+    texts.update({f"environments/{env}.yaml": text for env, text in environments(model).items()})
     texts[".gitignore"] = GITIGNORE
     copies: dict[str, Path] = {SCHEMA_FILE: schema_file(), **chart_files()}
     targets = [*texts, *copies]  # the user's files first, then the copies: the order conflicts are named in
