@@ -321,7 +321,7 @@ SECRET_HINT = ("keep it in a Kubernetes Secret and reference that: model.hfToken
 
 
 def _credential(loaded: Loaded, ptr: str, why: str, *, key: bool = False) -> Problem:
-    return loaded.problem(ptr, f"this {'key' if key else 'value'} {why}; it would be written in plain text "
+    return loaded.problem(ptr, f"{'this key' if key else 'this'} {why}; it would be written in plain text "
                                "into helmfile.d/, rendered manifests and the cluster", SECRET_HINT, key=key)
 
 

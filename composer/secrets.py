@@ -126,7 +126,7 @@ def literal(value: Any) -> bool:
 @dataclass(frozen=True)
 class Found:
     path: tuple  # keys and indexes from the document's root
-    why: str  # "looks like {kind}" or "is the value of {name}"
+    why: str  # "looks like {kind}", "is the literal value of {name}, ..."
     key: bool = False  # the mapping key at path is the credential, not its value
 
 
@@ -141,11 +141,11 @@ def find(obj: Any, path: tuple = ()) -> Iterator[Found]:
             if kind:
                 yield Found((*path, k), f"looks like {kind}", key=True)
             if is_secret and k in ("data", "stringData") and isinstance(v, dict):
-                yield from (Found((*path, k, dk), "is a Secret's data") for dk in v)
+                yield from (Found((*path, k, dk), "is the data of a Secret") for dk in v)
             elif env_entry and k == "value" and literal(v) and not token_kind(v):
-                yield Found((*path, k), f"is the value of {obj['name']}")
+                yield Found((*path, k), f"is the literal value of {obj['name']}, a name for a credential")
             elif sensitive_key(k) and not kind and literal(v) and not token_kind(v):
-                yield Found((*path, k), f"is the value of {k}")
+                yield Found((*path, k), f"is the literal value of {k}, a name for a credential")
             else:
                 yield from find(v, (*path, k))
         return
@@ -153,7 +153,7 @@ def find(obj: Any, path: tuple = ()) -> Iterator[Found]:
         after_flag = None
         for i, v in enumerate(obj):
             if after_flag and isinstance(v, str) and not v.startswith("-") and literal(v) and not token_kind(v):
-                yield Found((*path, i), f"is the value of {after_flag}")
+                yield Found((*path, i), f"is the literal value of {after_flag}, a flag for a credential")
             else:
                 yield from find(v, (*path, i))
             after_flag = v if sensitive_flag(v) else None
@@ -165,4 +165,4 @@ def find(obj: Any, path: tuple = ()) -> Iterator[Found]:
         elif obj.startswith("--") and "=" in obj:
             flag, value = obj.split("=", 1)
             if sensitive_flag(flag) and literal(value):
-                yield Found(path, f"is the value of {flag}")
+                yield Found(path, f"is the literal value of {flag}, a flag for a credential")
