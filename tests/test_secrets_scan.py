@@ -7,6 +7,10 @@ environment, a kubeconfig with a bearer token, a client key and a password), com
 validates, builds and templates every environment, and every file it wrote and everything it
 printed is scanned for those values. The values schema is walked to show that no field takes a
 credential, only names of Secrets.
+
+And the other way round: a credential pasted into the values (any string or key, anywhere) is
+refused at its line and column by every command that reads them, before anything is written, and
+no message shows it (nor any value: messages say a value's kind and length).
 """
 from __future__ import annotations
 
@@ -359,3 +363,12 @@ def test_each_credential_format_is_recognised(text):
 ])
 def test_ordinary_strings_are_not_credentials(text):
     assert secrets.token_kind(text) is None
+
+
+def test_a_credential_in_an_overlay_is_located_in_the_overlay(tmp_path, secret_env):
+    overlay = f"cluster: {{namespace: llm}}\nmodel:\n  decode:\n    extraArgs: [--enforce-eager, {GITHUB}]\n"
+    root = make_project(tmp_path / "proj", BASE + "    replicas: 1\n", {"dev": overlay})
+    r = compose(root, secret_env, "validate", "--env", "dev")
+    assert r.returncode == 2 and GITHUB not in r.stderr
+    assert r.stderr.startswith("environments/dev.yaml:4:34: /model/decode/extraArgs/1: this looks like a GitHub token;"), \
+        r.stderr
