@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from composer import secrets
+
 
 def quoted(text: str, *, last: int | None = None, empty: str = "(no output)") -> str:
     """Another program's output as compose shows it in a message: its last `last` lines (all
@@ -37,7 +39,9 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
         text = f"{where}: {self.pointer or '/'}: {self.message}"
-        return f"{text}\n  hint: {self.hint}" if self.hint else text
+        text = f"{text}\n  hint: {self.hint}" if self.hint else text
+        # A key that is a credential is in the pointer; no message is the place for one
+        return secrets.mask(text, "<credential>")
 
 
 class InvalidValues(UsageError):

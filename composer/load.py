@@ -106,7 +106,8 @@ def _parse(name: str, raw: bytes) -> Loaded:
     try:
         doc = yaml.load(text)
     except DuplicateKeyError as e:
-        message = str(e.problem).replace("found ", "", 1)
+        # ruamel's message quotes both values too: name the key only, values may be credentials
+        message = re.sub(r'" with value .*', '"', str(e.problem).replace("found ", "", 1), flags=re.S)
         hint = "each key may appear once in a mapping; remove or merge the repeated one"
         raise InvalidValues([_marked(name, e, message, hint, _duplicate_pointer(text, e))]) from None
     except MarkedYAMLError as e:

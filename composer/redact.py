@@ -1,12 +1,11 @@
 """Take secrets out of text before it leaves the machine (debug bundles). Pure functions.
 
 Two passes, both applied to everything in a bundle:
-- structured (YAML/JSON documents): every value of a Kubernetes Secret's `data`/`stringData`,
-  values of keys that name a secret (`password`, `...token`, `apiKey`, ...), the `value` of
-  an env entry whose `name` does, and the argument after a `--token`-like flag in argv lists;
-- text (logs, command output, and the structured result again): Hugging Face tokens
-  (hf_...), `Bearer`/`Basic` credentials, `key: value` / `KEY=value` pairs whose key names a
-  secret, `--token VALUE` flags, and credentials in URLs.
+- structured (YAML/JSON documents): what composer.secrets finds (a Kubernetes Secret's
+  `data`/`stringData`, values of keys, env vars and `--flags` that name a credential);
+- text (logs, command output, and the structured result again): the credential formats
+  composer.secrets knows (hf_..., JWTs, URLs with a password, ...), Authorization headers,
+  `key: value` / `KEY=value` pairs whose key names a secret, and `--token VALUE` flags.
 
 A YAML text that mentions a Secret but cannot be parsed is dropped as a whole.
 """
@@ -18,52 +17,39 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from composer import write
+from composer import secrets, write
+from composer.secrets import NOT_SECRETS, SENSITIVE, sensitive_key
 
 REDACTED = "<redacted>"
-SENSITIVE = (r"(?:password|passwd|passphrase|token|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key"
-             r"|credentials?)")
-# Keys that hold the *name* of a Secret, not its content.
-REFERENCES = {"hftokensecret", "envfromsecret", "existingsecret", "secretname", "existingsecretname",
-              "usekubernetessecret"}
-_METRIC = re.compile(r"per[_-]?token$")  # kv_bytes_per_token: a size, not a credential
-_NOT_SECRETS = {"none", "null", "nil", "~", "true", "false", "''", '""'}
-_KEY = re.compile(rf"(?i)^[\w.-]*{SENSITIVE}$")
-_FLAG = re.compile(rf"(?i)^--[\w-]*{SENSITIVE}$")
+_R = re.escape(REDACTED)
 
+# Text rules beyond the credential formats (composer.secrets): names that say credential, in logs
+# and command output, where no structure tells a value from its neighbours.
 _TEXT_RULES: list[tuple[re.Pattern[str], str]] = [
-    # Hugging Face tokens anywhere.
-    (re.compile(r"\bhf_[A-Za-z0-9]{8,}"), REDACTED),
-    # Authorization headers.
-    (re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{4,}"), rf"\1\2{REDACTED}"),
+    # An Authorization header says what follows is a credential, whatever it looks like.
+    (re.compile(rf"(?i)(\bauthorization:[ \t]*(?:bearer|basic)[ \t]+)(?!{_R})\S+"), rf"\1{REDACTED}"),
     # - name: SOME_TOKEN
     #   value: xxx
     # (in a unified diff too: the lines start with +, - or a space)
     (re.compile(rf"(?im)(name:\s*[\"']?[\w.-]*{SENSITIVE}[\"']?[ \t]*\n[+ -]?[ \t]*-?[ \t]*value:[ \t]*)"
-                rf"(?!{re.escape(REDACTED)})\S.*$"),
+                rf"(?!{_R})\S.*$"),
      rf"\1{REDACTED}"),
     # --token xxx, --api-key=xxx
-    (re.compile(rf"(?i)(--[\w-]*{SENSITIVE})(\s+|=)(?!-)(?!{re.escape(REDACTED)})[^\s\"',]+"), rf"\1\2{REDACTED}"),
-    # scheme://user:password@host
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"), rf"\1{REDACTED}@"),
+    (re.compile(rf"(?i)(--[\w-]*{SENSITIVE})(\s+|=)(?!-)(?!{_R})[^\s\"',]+"), rf"\1\2{REDACTED}"),
 ]
 # key: value, "key": "value", KEY=value (the key naming a secret; references excepted).
 _PAIR = re.compile(rf"(?i)(?<![\w.-])(?P<key>[\w.-]*{SENSITIVE})(?P<q1>[\"']?)(?P<sep>[ \t]*[:=][ \t]*)"
                    rf"(?P<q2>[\"']?)(?P<val>[^\s\"',;}}\]]+)")
 
 
-def sensitive_key(key: Any) -> bool:
-    return (isinstance(key, str) and bool(_KEY.match(key)) and key.lower() not in REFERENCES
-            and not _METRIC.search(key.lower()))
-
-
 def redact_text(text: str) -> str:
+    text = secrets.mask(text, REDACTED)
     for pattern, repl in _TEXT_RULES:
         text = pattern.sub(repl, text)
 
     def pair(m: re.Match[str]) -> str:
-        key, val = m.group("key").lower(), m.group("val")
-        if key in REFERENCES or _METRIC.search(key) or val.startswith("<") or val.lower() in _NOT_SECRETS:
+        val = m.group("val")
+        if not sensitive_key(m.group("key")) or val.startswith("<") or val.lower() in NOT_SECRETS:
             return m.group(0)
         return f"{m.group('key')}{m.group('q1')}{m.group('sep')}{m.group('q2')}{REDACTED}"
 
@@ -71,32 +57,20 @@ def redact_text(text: str) -> str:
 
 
 def redact_data(obj: Any) -> Any:
-    """A copy of a parsed YAML/JSON document with secrets replaced."""
+    """A copy of a parsed YAML/JSON document with secrets replaced: what composer.secrets finds
+    (values by where they sit, keys by their format), then every string by the text rules."""
+    return _replace(obj, {f.path for f in secrets.find(obj) if not f.key}, ())
+
+
+def _replace(obj: Any, found: set[tuple], path: tuple) -> Any:
+    if path in found:
+        return REDACTED
     if isinstance(obj, dict):
-        out: dict[Any, Any] = {}
-        is_secret = obj.get("kind") == "Secret"
-        env_entry = sensitive_key(obj.get("name")) and "value" in obj
-        for k, v in obj.items():
-            if is_secret and k in ("data", "stringData") and isinstance(v, dict):
-                out[k] = {dk: REDACTED for dk in v}
-            elif env_entry and k == "value":
-                out[k] = REDACTED
-            elif sensitive_key(k) and not isinstance(v, (dict, list)) and v not in (None, "", True, False):
-                out[k] = REDACTED
-            else:
-                out[k] = redact_data(v)
-        return out
+        return {(secrets.mask(k, REDACTED) if isinstance(k, str) else k): _replace(v, found, (*path, k))
+                for k, v in obj.items()}
     if isinstance(obj, list):
-        out_list = []
-        after_flag = False
-        for v in obj:
-            out_list.append(REDACTED if after_flag and isinstance(v, str) and not v.startswith("--")
-                            else redact_data(v))
-            after_flag = isinstance(v, str) and bool(_FLAG.match(v))
-        return out_list
+        return [_replace(v, found, (*path, i)) for i, v in enumerate(obj)]
     if isinstance(obj, str):
-        if obj.startswith("--") and "=" in obj and _FLAG.match(obj.split("=", 1)[0]):
-            return obj.split("=", 1)[0] + "=" + REDACTED
         return redact_text(obj)
     return obj
 

@@ -12,7 +12,7 @@ import json
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Iterable
 
-from composer import quickcheck
+from composer import quickcheck, secrets
 from composer.errors import InvalidValues, Problem
 from composer.load import Loaded, escape
 
@@ -109,6 +109,8 @@ def _problems(loaded: Loaded, e: jsonschema.ValidationError) -> list[Problem]:
 
 
 def _unknown_key(loaded: Loaded, ptr: str, key: str, known: list[str]) -> Problem:
+    if secrets.token_kind(key):
+        return _credential(loaded, ptr, f"looks like {secrets.token_kind(key)}", key=True)
     guess = _guess(key, known)
     hint = f"did you mean {guess!r}?" if guess else f"known keys here: {', '.join(known)}"
     return loaded.problem(ptr, f"unknown key {key!r}", hint, key=True)
@@ -117,12 +119,17 @@ def _unknown_key(loaded: Loaded, ptr: str, key: str, known: list[str]) -> Proble
 def _problem(loaded: Loaded, e: jsonschema.ValidationError) -> Problem:
     ptr = pointer(e.absolute_path)
     v = e.validator
+    # Messages describe a value by its kind and length, never show it: it may be a credential,
+    # and stderr ends up in CI logs.
+    kind = secrets.token_kind(e.instance)
+    if kind:  # a credential where a name was expected (hfTokenSecret: hf_...): say what to do
+        return _credential(loaded, ptr, f"looks like {kind}")
     if v == "enum":
         options = e.validator_value
         guess = _guess(str(e.instance), [str(o) for o in options])
         expected = ", ".join(map(str, options))
         hint = f"did you mean {guess!r}?" if guess else f"choose one of: {expected}"
-        return loaded.problem(ptr, f"expected one of {expected}; got {e.instance!r}", hint)
+        return loaded.problem(ptr, f"expected one of {expected}; got {_describe(e.instance)}", hint)
     if v == "required":
         missing = e.message.split("'")[1] if "'" in e.message else e.message
         gone = loaded.removed.get(f"{ptr}/{escape(missing)}")
@@ -140,20 +147,23 @@ def _problem(loaded: Loaded, e: jsonschema.ValidationError) -> Problem:
                               _type_hint(want, e.instance) or about)
     if v == "pattern":
         what, hint = _pattern_meaning(e.validator_value, e.schema)
-        # A field that names a Secret may have been given the secret itself: never echo it.
-        shown = "the value" if "secret" in ptr.lower() else repr(e.instance)
-        return loaded.problem(ptr, f"{shown} is not {what}", hint)
+        return loaded.problem(ptr, f"expected {what}, got {_describe(e.instance)}", hint)
     if v == "maxLength":
         return loaded.problem(ptr, f"{len(e.instance)} characters; the limit is {e.validator_value}", about)
+    if v == "minLength":
+        return loaded.problem(ptr, f"expected at least {_count(e.validator_value, 'character')}, "
+                                   f"got {_describe(e.instance)}", about)
+    if v == "minItems":
+        return loaded.problem(ptr, f"expected at least {_count(e.validator_value, 'entry')}, "
+                                   f"got {_describe(e.instance)}", about)
     if v == "uniqueItems":
-        seen, dup = set(), None
-        for item in e.instance:
-            key = repr(item)
-            if key in seen:
-                dup = item
-                break
-            seen.add(key)
-        return loaded.problem(ptr, f"{dup!r} appears more than once", "list each entry once")
+        first: dict[str, int] = {}
+        for i, item in enumerate(e.instance):
+            seen = first.setdefault(json.dumps(item, sort_keys=True), i)
+            if seen != i:
+                return loaded.problem(f"{ptr}/{i}", f"the same as {ptr}/{seen}", "list each entry once")
+    if isinstance(e.instance, (str, dict, list)):  # jsonschema's own messages show the value
+        return loaded.problem(ptr, f"{_describe(e.instance)} does not meet the schema's {v!r}", about)
     return loaded.problem(ptr, e.message, about)
 
 
@@ -175,12 +185,17 @@ def _describe(v: Any) -> str:
     if isinstance(v, bool):
         return f"the boolean {str(v).lower()}"
     if isinstance(v, dict):
-        return "a mapping"
+        return f"a mapping of {_count(len(v), 'key')}" if v else "an empty mapping"
     if isinstance(v, list):
-        return "a list"
+        return f"a list of {_count(len(v), 'entry')}" if v else "an empty list"
     if isinstance(v, str):
-        return f"the string {v!r}"
+        return f"a string of {_count(len(v), 'character')}" if v else "an empty string"
     return f"the number {v}"
+
+
+def _count(n: int, noun: str) -> str:
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{n} {noun if n == 1 else plural}"
 
 
 def _type_hint(want: str, got: Any) -> str:
@@ -250,8 +265,8 @@ def _rule_name_lengths(values: dict, loaded: Loaded):
     if too_long:
         n, limit = max(too_long, key=lambda t: len(t[0]) - t[1])
         over = len(n) - limit
-        yield loaded.problem("/dynamoNamespace", f"{name!r} is too long: it makes {n!r} ({len(n)} characters, "
-                                                 f"limit {limit})",
+        yield loaded.problem("/dynamoNamespace", f"{len(name)} characters is too long: the name "
+                                                 f"it makes with {n[len(name):]!r} has {len(n)}, the limit is {limit}",
                              f"shorten dynamoNamespace by at least {over} character{'s' if over > 1 else ''}")
 
 
@@ -300,18 +315,21 @@ def _rule_supported_version(values: dict, loaded: Loaded):
                              "which Dynamo serves from 1.2.0 on; pin 1.4.0")
 
 
-CREDENTIAL_NAMES = ("TOKEN", "PASSWORD", "SECRET", "API_KEY", "APIKEY", "CREDENTIAL", "PRIVATE_KEY")
+SECRET_HINT = ("keep it in a Kubernetes Secret and reference that: model.hfTokenSecret for the Hugging Face "
+               "token; env valueFrom: {secretKeyRef: {name: ..., key: ...}} for another variable, "
+               "and $(VARIABLE) to pass that variable in extraArgs")
+
+
+def _credential(loaded: Loaded, ptr: str, why: str, *, key: bool = False) -> Problem:
+    return loaded.problem(ptr, f"{'this key' if key else 'this'} {why}; it would be written in plain text "
+                               "into helmfile.d/, rendered manifests and the cluster", SECRET_HINT, key=key)
 
 
 def _rule_no_literal_credentials(values: dict, loaded: Loaded):
-    for role in ("decode", "prefill"):
-        for i, var in enumerate(values["model"].get(role, {}).get("env", [])):
-            if "value" in var and any(w in var["name"].upper() for w in CREDENTIAL_NAMES):
-                yield loaded.problem(f"/model/{role}/env/{i}/value",
-                                     f"{var['name']} looks like a credential; it would be written into "
-                                     "helmfile.d/ and the cluster in plain text",
-                                     "reference a Secret: valueFrom: {secretKeyRef: {name: ..., key: ...}} "
-                                     "(or model.hfTokenSecret for the Hugging Face token)", key=True)
+    """Every string and key, wherever it sits (env, extraArgs, inline engine config, patches):
+    one with a credential's format, or the value of a credential-named env var, key or flag."""
+    for found in secrets.find(values):
+        yield _credential(loaded, pointer(found.path), found.why, key=found.key)
 
 
 RULES = (_rule_prefill_needs_disaggregation, _rule_one_config_source, _rule_name_lengths, _rule_local_runs_mocker,

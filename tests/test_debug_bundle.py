@@ -294,3 +294,18 @@ def test_text_rules(text, kept):
 def test_unparsable_yaml_with_a_secret_is_dropped():
     text = "kind: Secret\ndata:\n  x: [unclosed\n"
     assert redact_yaml(text).startswith(REDACTED)
+
+
+@pytest.mark.parametrize("credential", [
+    "AKIAFAKEDONOTLEAK012", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlIn0.FAKEsignatureDoNotLeak01",
+    "ghp_FAKEgithubTokenDoNotLeak0123456789ab", "nvapi-FAKE0123456789abcdefghijklmn",
+    "-----BEGIN PRIVATE KEY-----\nMIIFAKE\n-----END PRIVATE KEY-----",
+])
+def test_every_credential_format_validation_knows_is_redacted(credential):
+    """The bundle redacts what `compose validate` refuses: one detector (composer.secrets)."""
+    from composer import secrets
+
+    log = f"2026-01-01T00:00:00Z INFO loaded {credential} from the environment\n"
+    assert secrets.token_kind(credential)
+    assert credential not in redact_text(log) and REDACTED in redact_text(log)
+    assert credential not in redact_yaml(f"data:\n  note: {json.dumps(credential)}\n")

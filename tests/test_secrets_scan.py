@@ -7,6 +7,10 @@ environment, a kubeconfig with a bearer token, a client key and a password), com
 validates, builds and templates every environment, and every file it wrote and everything it
 printed is scanned for those values. The values schema is walked to show that no field takes a
 credential, only names of Secrets.
+
+And the other way round: a credential pasted into the values (any string or key, anywhere) is
+refused at its line and column by every command that reads them, before anything is written, and
+no message shows it (nor any value: messages say a value's kind and length).
 """
 from __future__ import annotations
 
@@ -18,9 +22,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
-from composer import schema
-from tests.conftest import make_project
+from composer import schema, secrets
+from tests.conftest import REPO, make_project
 from tests.support.validate import load_docs
 
 TOKEN = "hf_FAKEtokenDoNotLeak0123456789abcdEF"
@@ -214,3 +219,156 @@ def test_a_literal_token_in_an_env_var_is_refused(tmp_path, secret_env):
     assert r.returncode == 2, "accepted: " + json.dumps([str(f) for f in (root / "helmfile.d").rglob("*.yaml")
                                                          if TOKEN in f.read_text()])
     assert TOKEN not in r.stderr
+
+
+# --- a credential pasted anywhere in the values ---------------------------------------------------
+# Fakes in the published formats (none is a real credential); each sits somewhere the schema takes
+# any string, under a name that says nothing.
+GITHUB = "ghp_FAKEgithubTokenDoNotLeak0123456789ab"
+AWS = "AKIAFAKEDONOTLEAK012"
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlIn0.FAKEsignatureDoNotLeak01"
+PLAIN = "plain-FAKE-credential-42"  # no format: refused by the name it sits under
+ANY = (TOKEN, GITHUB, AWS, JWT, PLAIN)
+
+BASE = """\
+dynamoNamespace: qwen
+model:
+  name: Qwen/Qwen3-0.6B
+  backend:
+    type: vllm
+  hfTokenSecret: hf-token
+  decode:
+"""
+PLACES = {
+    "env-innocuous-name": (f"    env:\n      - name: MODEL_SETTING\n        value: {TOKEN}\n", TOKEN),
+    "extra-args": f"    extraArgs: [--enforce-eager, {GITHUB}]\n",
+    "extra-args-after-flag": f"    extraArgs: [--api-key, {PLAIN}]\n",
+    "extra-args-flag-equals": (f"    extraArgs: [--hf-token={PLAIN}]\n", "--hf-token="),
+    "inline-deep": f"    extraConfig:\n      inline:\n        speculative-config:\n          draft: {{auth: [x, {JWT}]}}\n",
+    "inline-key": f"    extraConfig:\n      inline:\n        {AWS}: 1\n",
+    "inline-credential-name": f"    extraConfig:\n      inline:\n        api-key: {PLAIN}\n",
+    "env-credential-name": f"    env: [{{name: HF_TOKEN, value: {PLAIN}}}]\n",
+    "annotation": ("    replicas: 1\npatches:\n  model:\n    strategicMergePatches:\n"
+                   "      - apiVersion: nvidia.com/v1beta1\n        kind: DynamoGraphDeployment\n"
+                   f"        metadata: {{name: qwen, annotations: {{example.com/note: 'see {AWS}'}}}}\n", "'see"),
+    "url-password": (f"    env: [{{name: PROXY, value: 'http://user:{PLAIN}@proxy:3128'}}]\n", "'http"),
+}
+
+
+def _place(name: str) -> tuple[str, str, str]:
+    """(values text, the credential, where its value starts as file:line:column: at the credential,
+    or at the marker given beside the text)."""
+    text, start = PLACES[name] if isinstance(PLACES[name], tuple) else (PLACES[name], None)
+    values = BASE + text
+    cred = next(c for c in ANY if c in values)
+    at = values.index(cred) if start is None else values.index(start, len(BASE))
+    line = values.count("\n", 0, at) + 1
+    return values, cred, f"values.yaml:{line}:{at - values.rfind(chr(10), 0, at)}:"
+
+
+@pytest.mark.parametrize("place", PLACES)
+def test_a_credential_anywhere_is_refused_located_and_never_shown(place, tmp_path, secret_env):
+    values, cred, where = _place(place)
+    root = make_project(tmp_path / "proj", values, {"dev": "cluster: {namespace: llm}\n"})
+    for args in (["validate"], ["generate"], ["template", "--env", "dev"], ["export", "--env", "dev"],
+                 ["build", "--env", "dev"]):
+        r = compose(root, secret_env, *args)
+        assert r.returncode == 2, f"{args} accepted it: {r.stdout[-300:]}"
+        assert "Traceback" not in r.stderr
+        assert cred not in r.stdout + r.stderr, f"`compose {' '.join(args)}` showed it"
+        assert any(line.startswith(where) for line in r.stderr.splitlines()), (where, r.stderr)
+        assert "hint: keep it in a Kubernetes Secret" in r.stderr
+        assert not [d for d in ("helmfile.d", ".compose", "export") if (root / d).exists()], \
+            f"`compose {' '.join(args)}` wrote output"
+        assert not [f for f in root.rglob("*") if f.is_file() and f.name != "values.yaml"
+                    and "charts" not in f.relative_to(root).parts and cred in f.read_text(errors="replace")]
+
+
+# Each of these refuses the value for another reason; the message must not show it either.
+ECHOES = {
+    "type": (f"  decode: {{replicas: {TOKEN}}}\n", "/model/decode/replicas"),
+    "enum": (f"  routingPolicy: {TOKEN}\n", "/model/routingPolicy"),
+    "pattern": (f"  sharedMemorySize: {TOKEN}\n", "/model/sharedMemorySize"),
+    "secret-name": (f"  hfTokenSecret: {GITHUB}\n", "/model/hfTokenSecret"),
+    "unknown-key": (f"  {TOKEN}: 1\n", "/model/<credential>"),
+    "duplicate-key": (f"  name: {TOKEN}\n", "/model/name"),
+}
+
+
+@pytest.mark.parametrize("case", ECHOES)
+def test_an_error_never_shows_the_value(case, tmp_path, secret_env):
+    text, ptr = ECHOES[case]
+    values = "dynamoNamespace: qwen\nmodel:\n  name: Qwen/Qwen3-0.6B\n  backend: {type: vllm}\n" + text
+    root = make_project(tmp_path / "proj", values, {"dev": "cluster: {namespace: llm}\n"})
+    r = compose(root, secret_env, "validate")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert f"values.yaml:5:" in r.stderr and f": {ptr}: " in r.stderr, r.stderr
+    assert leaks(r.stderr) == [] and GITHUB not in r.stderr, r.stderr
+
+
+def test_ordinary_values_near_a_credential_are_accepted(tmp_path, secret_env):
+    """Names with `token` in them, references to Secrets, tokenizer settings, images and paths."""
+    values = BASE + """\
+    env:
+      - {name: TOKENIZERS_PARALLELISM, value: "false"}
+      - {name: HF_TOKEN, valueFrom: {secretKeyRef: {name: hf-token, key: HF_TOKEN}}}
+      - {name: DYN_MAX_TOKENS, value: "8192"}
+      - {name: HF_HUB_ENABLE_HF_TRANSFER, value: hf_transfer}
+    extraArgs: [--hf-token, $(HF_TOKEN), --max-num-batched-tokens, "8192", --skip-special-tokens,
+                --served-model-name, Qwen/Qwen3-0.6B, --api-key=$(HF_TOKEN)]
+    extraConfig:
+      inline:
+        eos_token: "<|im_end|>"
+        pad_token: "[PAD]"
+        kv_bytes_per_token: 4096
+        tokenizer: /opt/models/qwen/tokenizer.json
+        download-dir: s3://bucket/models/qwen
+        chat-template: "Basic instructions: answer briefly. Bearer of good news."
+"""
+    root = make_project(tmp_path / "proj", values, {"dev": "cluster: {namespace: llm}\n"})
+    r = compose(root, secret_env, "validate")
+    assert r.returncode == 0, r.stderr
+
+
+SHIPPED = [REPO / "values.yaml", *sorted(REPO.glob("recipes/*/values.yaml")),
+           *sorted(REPO.glob("tests/cases/valid/*/values.yaml"))]
+
+
+@pytest.mark.parametrize("values_file", SHIPPED, ids=[str(p.relative_to(REPO)) for p in SHIPPED])
+def test_no_shipped_values_file_looks_like_it_holds_a_credential(values_file):
+    files = [values_file, *sorted((values_file.parent / "environments").glob("*.yaml"))]
+    assert [f for f in files if list(secrets.find(YAML(typ="safe").load(f.read_text())))] == []
+
+
+@pytest.mark.parametrize("text", [
+    TOKEN, GITHUB, AWS, JWT, "github_pat_11FAKE0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH",
+    "ASIAFAKEDONOTLEAK999", "sk-proj-FAKE0123456789abcdefghijklmnopqrstuv", "sk-ant-api03-FAKE0123456789abcdefghijkl",
+    "xoxb-123456789012-FAKEslackToken", "nvapi-FAKE0123456789abcdefghijklmn", "glpat-FAKE0123456789abcdefgh",
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIFAKE\n-----END RSA PRIVATE KEY-----",
+    "-----BEGIN OPENSSH PRIVATE KEY-----", "Authorization: Bearer FAKEbearer0123456789",
+    "Basic dXNlcjpGQUtFcGFzcw==", "postgres://app:FAKEpass@db:5432/x", "redis://:FAKEpass@cache:6379",
+    "AIzaFAKE0123456789abcdefghijklmnopqrstu", "https://hooks.slack.com/services/T000/B000/FAKE0123456789abcd",
+])
+def test_each_credential_format_is_recognised(text):
+    assert secrets.token_kind(text)
+    assert secrets.mask(text, "<x>") != text and "FAKE" not in secrets.mask(text, "<x>").replace("<x>", "")
+
+
+@pytest.mark.parametrize("text", [
+    "Qwen/Qwen3-0.6B", "nvcr.io/nvidia/ai-dynamo/vllm-runtime:0.4.1", "ghcr.io/org/img@sha256:" + "a" * 64,
+    "--max-num-batched-tokens", "/opt/models/hf_cache/tokenizer.json", "hf_transfer", "hf-token", "16Gi",
+    "https://huggingface.co/Qwen/Qwen3-0.6B", "http://127.0.0.1:8000/v1", "sk-learn", "Bearer of good news",
+    "Basic configuration", "s3://bucket/path:with@sign", "12345678901234567890", "AKIA-docs-example",
+    "eyJhbGciOi", "ssh-rsa AAAAB3NzaC1yc2E", "$(HF_TOKEN)", "task-" + "x" * 40,
+])
+def test_ordinary_strings_are_not_credentials(text):
+    assert secrets.token_kind(text) is None
+
+
+def test_a_credential_in_an_overlay_is_located_in_the_overlay(tmp_path, secret_env):
+    overlay = f"cluster: {{namespace: llm}}\nmodel:\n  decode:\n    extraArgs: [--enforce-eager, {GITHUB}]\n"
+    root = make_project(tmp_path / "proj", BASE + "    replicas: 1\n", {"dev": overlay})
+    r = compose(root, secret_env, "validate", "--env", "dev")
+    assert r.returncode == 2 and GITHUB not in r.stderr
+    assert r.stderr.startswith("environments/dev.yaml:4:34: /model/decode/extraArgs/1: this looks like a GitHub token;"), \
+        r.stderr
