@@ -109,20 +109,23 @@ def _read(path: Path, name: str) -> bytes:
     except OSError as e:
         if e.errno == errno.ELOOP:
             raise refuse("is a symbolic link loop, not a file") from None
-        if e.errno == errno.EISDIR:
-            raise refuse("is a directory, not a file") from None
         raise refuse(f"cannot read: {e.strerror}", "") from None
-    with os.fdopen(fd, "rb") as f:
+    try:
         mode = os.fstat(fd).st_mode
         for test, what in _NOT_A_FILE:
             if test(mode):
                 raise refuse(f"is {what}, not a file")
         if not stat.S_ISREG(mode):
             raise refuse("is not a regular file")
-        try:
-            raw = f.read(MAX_BYTES + 1)
-        except OSError as e:
-            raise refuse(f"cannot read: {e.strerror}", "") from None
+        chunks, size = [], 0
+        while size <= MAX_BYTES and (chunk := os.read(fd, MAX_BYTES + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+        raw = b"".join(chunks)
+    except OSError as e:
+        raise refuse(f"cannot read: {e.strerror}", "") from None
+    finally:
+        os.close(fd)
     if len(raw) > MAX_BYTES:
         raise InvalidValues([Problem(name, 1, 1, "", f"file is larger than the limit of {MAX_BYTES:,} bytes",
                                      "a values file holds settings, not data: is this the right file?")])
