@@ -112,11 +112,9 @@ def _read(path: Path, name: str) -> bytes:
         raise refuse(f"cannot read: {e.strerror}", "") from None
     try:
         mode = os.fstat(fd).st_mode
-        for test, what in _NOT_A_FILE:
-            if test(mode):
-                raise refuse(f"is {what}, not a file")
         if not stat.S_ISREG(mode):
-            raise refuse("is not a regular file")
+            raise refuse(f"is {next((what for test, what in _NOT_A_FILE if test(mode)), 'not a regular file')}, "
+                         "not a file")
         chunks, size = [], 0
         while size <= MAX_BYTES and (chunk := os.read(fd, MAX_BYTES + 1 - size)):
             chunks.append(chunk)
@@ -189,11 +187,11 @@ class _Node:
     'scalar' (value: plain Python) or 'merge' (a `<<` key); where it starts; and a problem found
     while composing, reported with its JSON pointer once that is known."""
 
-    __slots__ = ("kind", "value", "line", "column", "empty", "problem")
+    __slots__ = ("kind", "value", "line", "column", "problem", "entries")
 
-    def __init__(self, kind: str, value: Any, mark: Any, *, empty: bool = False,
-                 problem: tuple[str, str] | None = None):
-        self.kind, self.value, self.empty, self.problem = kind, value, empty, problem
+    def __init__(self, kind: str, value: Any, mark: Any, *, problem: tuple[str, str] | None = None):
+        self.kind, self.value, self.problem = kind, value, problem
+        self.entries: list[tuple[_Node, _Node]] | None = None  # a mapping's, merge keys applied (_entries)
         self.line, self.column = mark.line + 1, mark.column + 1
 
 
@@ -283,7 +281,7 @@ def _scalar_node(yaml: YAML, ev: ScalarEvent) -> _Node:
             return _Node("scalar", None, ev.start_mark, problem=(
                 f"a value tagged !!{kind} that is not {'a boolean' if kind == 'bool' else 'a number'}",
                 f"remove the tag, or write a {'true or false' if kind == 'bool' else 'number'}"))
-    return _Node("scalar", value, ev.start_mark, empty=plain and ev.value == "")
+    return _Node("scalar", value, ev.start_mark)
 
 
 def _tag_problem(tag: str | None, allowed: set[str], kind: str) -> tuple[str, str] | None:
@@ -292,7 +290,7 @@ def _tag_problem(tag: str | None, allowed: set[str], kind: str) -> tuple[str, st
     if tag is None or tag in allowed:
         return None
     shown = f"!!{tag[len(CORE):]}" if tag.startswith(CORE) else tag
-    if f"{CORE}{shown[2:]}" in _CORE_SCALARS | set(_CONTAINER_TAG.values()):
+    if tag in _CORE_SCALARS | set(_CONTAINER_TAG.values()):
         what = {"map": "a mapping", "seq": "a list", "scalar": "a single value"}[kind]
         return f"tag {shown} on {what}", "remove the tag"
     if shown == "!":
@@ -352,7 +350,11 @@ def _plain(node: _Node, ptr: str, name: str, out: Loaded, budget: list[int], dep
 def _entries(node: _Node, ptr: str, fail: Callable[..., InvalidValues]) -> list[tuple[_Node, _Node]]:
     """A mapping's (key, value) pairs with its merge keys (`<<: *base`, `<<: [*a, *b]`) applied,
     in YAML's rule: the mapping's own keys win over merged ones, an earlier merged mapping over a
-    later one. A merged pair keeps its position: where it is written, inside the anchored block."""
+    later one. A merged pair keeps its position: where it is written, inside the anchored block.
+    Worked out once per mapping: merges of merges would otherwise multiply, and as an anchor
+    comes before its aliases, a chain of them is worked out link by link, not recursively."""
+    if node.entries is not None:
+        return node.entries
     own: dict[str, _Node] = {}
     for k, _ in node.value:
         if k.kind == "merge":
@@ -384,6 +386,7 @@ def _entries(node: _Node, ptr: str, fail: Callable[..., InvalidValues]) -> list[
                 if mk.value not in taken:
                     taken.add(mk.value)
                     pairs.append((mk, mv))
+    node.entries = pairs
     return pairs
 
 

@@ -299,3 +299,11 @@ def problem_at(path):
         load(path, display=path.name)
     (p,) = e.value.problems
     return p
+
+
+def test_merges_of_merges_are_neither_slow_nor_a_recursion_error(tmp_path):
+    wide = "a0: &a0 {x: 1}\n" + "".join(f"a{i}: &a{i} {{<<: [{', '.join([f'*a{i - 1}'] * 10)}]}}\n" for i in range(1, 30))
+    got = load(write(tmp_path, "v.yaml", wide))
+    assert got.data["a29"] == {"x": 1}
+    deep = "a0: &a0 {x: 1}\n" + "".join(f"a{i}: &a{i} {{<<: *a{i - 1}}}\n" for i in range(1, 2000))
+    assert load(write(tmp_path, "v.yaml", deep)).data["a1999"] == {"x": 1}
