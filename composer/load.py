@@ -380,7 +380,7 @@ def _entries(node: _Node, ptr: str, fail: Callable[..., InvalidValues]) -> list[
             continue
         for source in v.value if v.kind == "seq" and not v.problem else [v]:
             if source.kind != "map" or source.problem:
-                raise fail(source, "a merge key (<<) takes a mapping or a list of mappings",
+                raise fail(k, "a merge key (<<) takes a mapping or a list of mappings",
                            "merge an anchored mapping: `<<: *name`")
             for mk, mv in _entries(source, ptr, fail):
                 if mk.value not in taken:

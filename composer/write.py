@@ -32,6 +32,9 @@ YAML11_NOT_STR = re.compile(r"""^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|
     |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""", re.X)
 
 
+# Line breaks in YAML 1.1 (helm's go-yaml) but not in 1.2. ruamel writes them raw in single quotes,
+# followed by indentation: go-yaml reads U+0085 there as a folded space. Escaped in double quotes
+# (\N, \L, \P), every reader reads them back as they are.
 _BREAKS_1_1 = re.compile("[\x85\u2028\u2029]")
 
 

@@ -157,8 +157,8 @@ def test_merge_keys_merge_with_the_positions_of_the_merged_values(tmp_path):
 
 
 @pytest.mark.parametrize("text, line, col, message", [
-    ("a: {<<: 1}\n", 1, 9, "a merge key (<<) takes a mapping"),
-    ("a: {<<: [{x: 1}, 2]}\n", 1, 18, "a merge key (<<) takes a mapping"),
+    ("a: {<<: 1}\n", 1, 5, "a merge key (<<) takes a mapping"),
+    ("a: {<<: [{x: 1}, 2]}\n", 1, 5, "a merge key (<<) takes a mapping"),
     ("a: <<\n", 1, 4, "a merge key (<<) as a value"),
     ("a: *nope\n", 1, 4, "alias *nope names no anchor"),
     ("a: &x\n  - *x\n", 2, 5, "alias *x is inside the value it names"),
@@ -307,3 +307,18 @@ def test_merges_of_merges_are_neither_slow_nor_a_recursion_error(tmp_path):
     assert got.data["a29"] == {"x": 1}
     deep = "a0: &a0 {x: 1}\n" + "".join(f"a{i}: &a{i} {{<<: *a{i - 1}}}\n" for i in range(1, 2000))
     assert load(write(tmp_path, "v.yaml", deep)).data["a1999"] == {"x": 1}
+
+
+def test_a_values_file_with_merge_keys_validates_and_a_merged_problem_is_located_in_the_anchor(tmp_path):
+    from tests.conftest import compose, make_project
+
+    def values(prefill: str) -> str:
+        return ("dynamoNamespace: demo\nmodel:\n  name: Qwen/Qwen3-0.6B\n  backend: {type: vllm}\n"
+                f"  disaggregation: true\n  prefill: &worker\n{prefill}  decode:\n    <<: *worker\n    replicas: 3\n")
+
+    ok = make_project(tmp_path / "ok", values("    replicas: 2\n    gpus: 1\n"), {"dev": "cluster: {namespace: n}\n"})
+    r = compose("validate", cwd=ok)
+    assert r.returncode == 0, r.stderr
+    bad = make_project(tmp_path / "bad", values("    replicas: 2\n    gpuz: 1\n"), {"dev": "cluster: {namespace: n}\n"})
+    r = compose("validate", cwd=bad)
+    assert r.returncode == 2 and "values.yaml:8:5: /model/decode/gpuz: unknown key 'gpuz'" in r.stderr, r.stderr
