@@ -111,7 +111,8 @@ def _read(path: Path, name: str) -> bytes:
             raise refuse("is a symbolic link loop, not a file") from None
         raise refuse(f"cannot read: {e.strerror}", "") from None
     try:
-        mode = os.fstat(fd).st_mode
+        info = os.fstat(fd)
+        mode = info.st_mode
         if not stat.S_ISREG(mode):
             raise refuse(f"is {next((what for test, what in _NOT_A_FILE if test(mode)), 'not a regular file')}, "
                          "not a file")
@@ -125,7 +126,8 @@ def _read(path: Path, name: str) -> bytes:
     finally:
         os.close(fd)
     if len(raw) > MAX_BYTES:
-        raise InvalidValues([Problem(name, 1, 1, "", f"file is larger than the limit of {MAX_BYTES:,} bytes",
+        size = max(info.st_size, len(raw))
+        raise InvalidValues([Problem(name, 1, 1, "", f"file is {size:,} bytes; the limit is {MAX_BYTES:,}",
                                      "a values file holds settings, not data: is this the right file?")])
     return raw
 
