@@ -434,6 +434,7 @@ def overlay(base: Loaded, top: Loaded) -> Loaded:
                     if child in top.keys:
                         merged.removed[child] = top.keys[child]
                     continue
+                merged.empty.pop(child, None)
                 out[k] = merge(a.get(k), v, child)
             return out
         take(ptr)
