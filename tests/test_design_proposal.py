@@ -45,9 +45,9 @@ def test_validate_generate_and_template(tmp_path):
         spec = components[role]["podTemplate"]["spec"]
         assert spec["volumes"][0]["configMap"]["name"] == config_map  # as the example says
         assert {"name": "DYNAMO_EXTRA_CONFIG", "value": "/opt/dynamo/model/config.yaml"} in spec["containers"][0]["env"]
-    # `config:` with no value is the default benchmark config, not an error
-    (job,) = [d for d in docs if d["kind"] == "Job"]
-    assert job["spec"]["template"]["spec"]["containers"]
+    # `config:` with no value is the default benchmark config (concurrency 1 and 4), not an error
+    (runs,) = [json.loads(d["data"]["runs.json"]) for d in docs if d["kind"] == "ConfigMap" and "runs.json" in d["data"]]
+    assert [r["args"][r["args"].index("--concurrency") + 1] for r in runs] == ["1", "4"]
 
 
 @pytest.mark.local
