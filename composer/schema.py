@@ -138,6 +138,10 @@ def _problem(loaded: Loaded, e: jsonschema.ValidationError) -> Problem:
                            f"required key {missing!r} is removed by `{missing}: null`",
                            "null removes a key (Helm's rule); give a value instead, or drop the line")
         prop = e.schema.get("properties", {}).get(missing, {})
+        empty = loaded.empty.get(f"{ptr}/{escape(missing)}")
+        if empty:  # the base file names the key but gives it no value
+            return Problem(empty.file, empty.line, empty.column, f"{ptr}/{escape(missing)}",
+                           f"required key {missing!r} has no value", prop.get("description") or "give it a value")
         return loaded.problem(ptr, f"missing required key {missing!r}",
                               prop.get("description") or f"add `{missing}:` here", key=True)
     about = e.schema.get("description") or "see the values reference in README.md"

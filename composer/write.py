@@ -32,6 +32,12 @@ YAML11_NOT_STR = re.compile(r"""^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|
     |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""", re.X)
 
 
+# Line breaks in YAML 1.1 (helm's go-yaml) but not in 1.2. ruamel writes them raw in single quotes,
+# followed by indentation: go-yaml reads U+0085 there as a folded space. Escaped in double quotes
+# (\N, \L, \P), every reader reads them back as they are.
+_BREAKS_1_1 = re.compile("[\x85\u2028\u2029]")
+
+
 @functools.cache
 def _yaml():
     from ruamel.yaml import YAML  # here, not at the top: it is most of what a cold start imports
@@ -41,6 +47,8 @@ def _yaml():
         def represent_str(self, value: str):
             if YAML11_NOT_STR.match(value):
                 return self.represent_scalar("tag:yaml.org,2002:str", value, style="'")
+            if _BREAKS_1_1.search(value):
+                return self.represent_scalar("tag:yaml.org,2002:str", value, style='"')
             return super().represent_str(value)
 
     Representer.add_representer(str, Representer.represent_str)
