@@ -186,3 +186,46 @@ def metrics_values(dep: Deployment) -> dict[str, Any]:
         "podMonitor": {"labels": {"release": obs["prometheusRelease"]}},
         "dashboard": {"namespace": obs.get("dashboardNamespace", dep.namespace)},
     }
+
+
+def rendered_objects(release: Release) -> list[tuple[str, str]]:
+    """(kind, name) of every object our chart renders for this release's values, as its templates
+    name them (tests/test_rendered_objects.py compares this with `helm template`). A remote chart's
+    objects are not ours to know: none."""
+    v = release.values
+    base = v.get("fullnameOverride") or release.name
+    if release.remote:
+        return []
+    if release.component == "model":
+        name = v["dynamoNamespace"]
+        model = v["model"]
+        roles = ("decode", "prefill") if model.get("disaggregation") else ("decode",)
+        configs = [("ConfigMap", f"{name}-{role}-config") for role in roles if _makes_config(model, role)]
+        return [*configs, ("DynamoGraphDeployment", name), ("Pod", f"{name}-test-frontend")]
+    if release.component == "model-express":
+        persistence = v["persistence"]
+        claim = [] if persistence.get("existingClaim") or not persistence.get("enabled", True) else [
+            ("PersistentVolumeClaim", base)]
+        return [*claim, ("Service", base), ("Deployment", base)]
+    if release.component == "inference-gateway":
+        return [("HTTPRoute", base)]
+    if release.component == "benchmark":
+        persistence = v["artifacts"]["persistence"]
+        claim = [] if persistence.get("existingClaim") or not persistence.get("enabled", True) else [
+            ("PersistentVolumeClaim", f"{base}-artifacts")]
+        job = f"{base}-{v['runId']}" if v.get("runId") else base
+        return [*claim, ("ConfigMap", f"{base}-scripts"), ("Job", job)]
+    if release.component == "metrics":
+        dashboard = [("ConfigMap", f"{base}-dashboard")] if v["dashboard"].get("enabled", True) else []
+        monitors = [("PodMonitor", f"{base}-frontend"), ("PodMonitor", f"{base}-worker")]
+        return [*dashboard, *(monitors if v["podMonitor"].get("enabled", True) else [])]
+    raise ValueError(f"no objects known for the {release.component} chart")
+
+
+def _makes_config(model: Mapping[str, Any], role: str) -> bool:
+    """Whether the model chart makes the role's engine ConfigMap (its model.extraConfig helper):
+    inline config, or TRT-LLM disaggregation's default cache transceiver, unless a ConfigMap is named."""
+    cfg = (model.get(role) or {}).get("extraConfig", {})
+    if cfg.get("configMapRef", {}).get("name"):
+        return False
+    return bool(cfg.get("inline")) or (model["backend"]["type"] == "trtllm" and bool(model.get("disaggregation")))

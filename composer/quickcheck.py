@@ -10,6 +10,7 @@ compares the two.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from typing import Any
 
@@ -22,7 +23,7 @@ _TYPES = {
     "boolean": lambda v: type(v) is bool,
     "null": lambda v: v is None,
     "integer": lambda v: type(v) is int,  # jsonschema also takes 1.0: unsure, not here
-    "number": lambda v: type(v) in (int, float),
+    "number": lambda v: type(v) is int or (type(v) is float and math.isfinite(v)),  # as schema.py's checker
 }
 
 

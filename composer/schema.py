@@ -9,11 +9,12 @@ import copy
 import difflib
 import functools
 import json
+import math
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Iterable
 
 from composer import quickcheck, secrets
-from composer.errors import InvalidValues, Problem
+from composer.errors import InvalidValues, Problem, UsageError
 from composer.load import Loaded, escape
 
 if TYPE_CHECKING:
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
 
 
 DNS1123 = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS1035 = "^[a-z]([-a-z0-9]*[a-z0-9])?$"  # Service names: a DNS-1123 label that starts with a letter
+LABEL_VALUE = "^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"  # non-empty: an empty release label selects nothing
+JSON_POINTER = "^(/([^~/]|~[01])*)+$"  # RFC 6901: '~' only as ~0 or ~1
 DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"  # Secrets, ConfigMaps, PVCs
 
 
@@ -33,7 +37,13 @@ def values_schema() -> dict:
 def _validator() -> jsonschema.Draft202012Validator:
     import jsonschema  # here, not at the top: commands that validate nothing need not pay for it
 
-    return jsonschema.Draft202012Validator(values_schema())
+    # jsonschema's "integer" takes 4.0 and 1e308, its "number" .inf and .nan: the charts would get
+    # a float where Kubernetes wants an int, or a value JSON (and so helm) cannot carry.
+    types = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many({
+        "integer": lambda _, v: type(v) is int,
+        "number": lambda _, v: type(v) is int or (type(v) is float and math.isfinite(v)),
+    })
+    return jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=types)(values_schema())
 
 
 def _certainly_valid(data: Any) -> bool:
@@ -89,9 +99,16 @@ def _leaf_errors(errors: Iterable[jsonschema.ValidationError]) -> Iterable[jsons
     """Replace anyOf/oneOf failures by their most relevant branch error."""
     import jsonschema
 
+    errors = list(errors)
+    mistyped = {tuple(e.absolute_path) for e in errors if e.validator == "type"}
     for e in errors:
+        if e.validator != "type" and tuple(e.absolute_path) in mistyped:
+            continue  # 1e308 for an integer: "expected an integer" says it; "at most 16" adds nothing
         if e.context:
-            yield jsonschema.exceptions.best_match(e.context)
+            # the branch whose type fits the value says what is wrong with it; if none fits, the
+            # anyOf itself says which types would
+            fitting = [c for c in e.context if c.validator != "type"]
+            yield jsonschema.exceptions.best_match(fitting) if fitting or e.validator != "anyOf" else e
         else:
             yield e
 
@@ -145,13 +162,17 @@ def _problem(loaded: Loaded, e: jsonschema.ValidationError) -> Problem:
         return loaded.problem(ptr, f"missing required key {missing!r}",
                               prop.get("description") or f"add `{missing}:` here", key=True)
     about = e.schema.get("description") or "see the values reference in README.md"
-    if v == "type":
-        want = e.validator_value if isinstance(e.validator_value, str) else " or ".join(e.validator_value)
+    if v in ("type", "anyOf"):
+        types = [b.get("type", "another value") for b in e.validator_value] if v == "anyOf" else e.validator_value
+        want = types if isinstance(types, str) else " or ".join(_article(t) for t in types)
         return loaded.problem(ptr, f"expected {_article(want)}, got {_describe(e.instance)}",
                               _type_hint(want, e.instance) or about)
     if v == "pattern":
         what, hint = _pattern_meaning(e.validator_value, e.schema)
         return loaded.problem(ptr, f"expected {what}, got {_describe(e.instance)}", hint)
+    if v in ("minimum", "maximum"):
+        bound = "at least" if v == "minimum" else "at most"
+        return loaded.problem(ptr, f"expected {bound} {e.validator_value}, got {_describe(e.instance)}", about)
     if v == "maxLength":
         return loaded.problem(ptr, f"{len(e.instance)} characters; the limit is {e.validator_value}", about)
     if v == "minLength":
@@ -194,12 +215,20 @@ def _describe(v: Any) -> str:
         return f"a list of {_count(len(v), 'entry')}" if v else "an empty list"
     if isinstance(v, str):
         return f"a string of {_count(len(v), 'character')}" if v else "an empty string"
+    if isinstance(v, float) and not math.isfinite(v):
+        return f"the non-finite number {_yaml_float(v)}"
+    if isinstance(v, float):
+        return f"the decimal number {v!r}"
     return f"the number {v}"
 
 
 def _count(n: int, noun: str) -> str:
     plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
     return f"{n} {noun if n == 1 else plural}"
+
+
+def _yaml_float(v: float) -> str:
+    return ".nan" if math.isnan(v) else (".inf" if v > 0 else "-.inf")
 
 
 def _type_hint(want: str, got: Any) -> str:
@@ -211,21 +240,31 @@ def _type_hint(want: str, got: Any) -> str:
         return "write true or false without quotes"
     if got is None:
         return "the key has no value; give one or remove the key"
+    if want == "integer" and isinstance(got, float) and math.isfinite(got):
+        whole = f"{got:.0f}" if got.is_integer() and abs(got) < 1e16 else "a whole number"
+        return f"YAML reads a number with '.' or an exponent as a decimal; write {whole}"
+    if isinstance(got, float) and not math.isfinite(got):
+        return "JSON, and so helm, has no .inf or .nan: write a finite number"
     return ""
 
 
 def _pattern_meaning(pattern: str, schema: dict) -> tuple[str, str]:
+    if pattern == JSON_POINTER:
+        return "a JSON pointer", "segments after '/'; write '~' as ~0 and a '/' inside a key as ~1 (RFC 6901)"
     if pattern.startswith(("^/", "^(/")):
         return ("an absolute path of plain segments (no '.', '..', '//', spaces or trailing '/')",
                 "write a path like /opt/dynamo/model/config.yaml")
     if pattern == DNS1123:
         return "a valid DNS-1123 name", ("use lowercase letters, digits and '-', "
                                          "starting and ending with a letter or digit")
+    if pattern == DNS1035:
+        return "a valid DNS-1035 label", ("use lowercase letters, digits and '-', starting with a letter and "
+                                          "ending with a letter or digit (Kubernetes Service names)")
     if pattern == DNS1123_SUBDOMAIN:
         return "a valid Kubernetes object name", ("use lowercase letters, digits, '-' and '.', "
                                                   "each part starting and ending with a letter or digit")
-    if pattern.startswith(("^[0-9]+\\.[0-9]+\\.[0-9]+", "^(0|[1-9][0-9]*)\\.")):
-        return "a version MAJOR.MINOR.PATCH", "for example 1.4.0"
+    if pattern.startswith(("^[0-9]+\\.[0-9]+\\.[0-9]+", "^(0|[1-9]")):
+        return "a version MAJOR.MINOR.PATCH", "for example 1.4.0 (at most four digits each, as the model chart takes)"
     if pattern == "^\\S+$":
         return "an image reference", "no spaces: registry/repository:tag"
     if pattern.endswith("@sha256:[a-f0-9]{64})$"):
@@ -233,10 +272,13 @@ def _pattern_meaning(pattern: str, schema: dict) -> tuple[str, str]:
                 "for example nvcr.io/nvidia/ai-dynamo/modelexpress-server:0.2.0")
     if pattern.startswith("^[-._a-zA-Z][-._a-zA-Z0-9]*"):
         return "an environment variable name", "letters, digits, '_', '-' and '.', not starting with a digit"
-    if pattern.startswith("^[+-]?([0-9]+"):
-        return "a Kubernetes quantity", "for example 4, 500m or 32Gi"
+    if pattern.startswith("^([0-9]+(\\.[0-9]*)?|"):
+        return "a non-negative Kubernetes quantity", "for example 4, 500m or 32Gi; no sign"
     if "Ki|Mi|Gi" in pattern:
         return "a Kubernetes quantity", "for example 16Gi or 512Mi"
+    if pattern == LABEL_VALUE:
+        return "a Kubernetes label value", ("at most 63 letters, digits, '-', '_' and '.', "
+                                            "starting and ending with a letter or digit")
     if pattern == "^[-._a-zA-Z0-9]+$":
         return "a ConfigMap key", "use letters, digits, '-', '_' and '.'; no '/'"
     return f"of the expected form ({pattern})", schema.get("description", "")
@@ -336,5 +378,62 @@ def _rule_no_literal_credentials(values: dict, loaded: Loaded):
         yield _credential(loaded, pointer(found.path), found.why, key=found.key)
 
 
+def _rule_env_value_or_value_from(values: dict, loaded: Loaded):
+    for role in ("decode", "prefill"):
+        for i, var in enumerate(values["model"].get(role, {}).get("env", [])):
+            if "value" in var and "valueFrom" in var:
+                yield loaded.problem(f"/model/{role}/env/{i}/valueFrom",
+                                     f"{var['name']} has both value and valueFrom; Kubernetes takes one",
+                                     "keep value for a literal, or valueFrom to read a Secret or ConfigMap", key=True)
+
+
+HELM_EXACT_INT = 2**53  # helm carries values as 64-bit floats: larger integers come out rounded
+
+
+def _rule_numbers_helm_can_carry(values: dict, loaded: Loaded):
+    """Numbers anywhere, also where the schema leaves the form free (inline engine config, patches)."""
+    todo: list[tuple[str, Any]] = [("", loaded.data)]
+    while todo:
+        ptr, node = todo.pop()
+        if isinstance(node, dict):
+            todo += [(f"{ptr}/{escape(k)}", v) for k, v in node.items()]
+        elif isinstance(node, list):
+            todo += [(f"{ptr}/{i}", v) for i, v in enumerate(node)]
+        elif isinstance(node, float) and not math.isfinite(node):
+            yield loaded.problem(ptr, f"{_yaml_float(node)} is not a number JSON, and so helm, can carry",
+                                 "write a finite number, or quote it to pass the text")
+        elif type(node) is int and abs(node) > HELM_EXACT_INT:
+            yield loaded.problem(ptr, f"{node} is beyond 2^53: helm carries numbers as 64-bit floats and would "
+                                      "round it", "quote it to pass the digits as text")
+
+
+def _rule_patch_targets_exist(values: dict, loaded: Loaded):
+    """A patch selects its object by kind and name; one that selects nothing would be dropped silently."""
+    from composer.model import Deployment
+    from composer.plan import plan, rendered_objects
+
+    if not any(values.get("patches", {}).values()):
+        return
+    try:
+        releases = {r.component: r for r in plan(Deployment(env="", values=values), {}).releases}
+    except UsageError:  # bench refuses what the schema refused already, and says so there
+        return
+    for component, kinds in values["patches"].items():
+        release = releases.get(component)
+        if release is None or release.remote:  # no release: its own rule; a remote chart: not ours to know
+            continue
+        objects = rendered_objects(release)
+        selectors = [(f"strategicMergePatches/{i}/metadata/name", p["kind"], p["metadata"]["name"])
+                     for i, p in enumerate(kinds.get("strategicMergePatches", []))]
+        selectors += [(f"jsonPatches/{i}/target/name", p["target"]["kind"], p["target"]["name"])
+                      for i, p in enumerate(kinds.get("jsonPatches", []))]
+        for at, kind, name in selectors:
+            if (kind, name) not in objects:
+                yield loaded.problem(f"/patches/{component}/{at}", f"the {component} release renders no {kind} "
+                                                                   f"named {name!r}; the patch would change nothing",
+                                     "it renders " + ", ".join(f"{k} {n}" for k, n in objects))
+
+
 RULES = (_rule_prefill_needs_disaggregation, _rule_one_config_source, _rule_name_lengths, _rule_local_runs_mocker,
-         _rule_patches_have_a_release, _rule_backend_needs, _rule_supported_version, _rule_no_literal_credentials)
+         _rule_patches_have_a_release, _rule_backend_needs, _rule_supported_version, _rule_no_literal_credentials,
+         _rule_env_value_or_value_from, _rule_numbers_helm_can_carry, _rule_patch_targets_exist)

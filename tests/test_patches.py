@@ -2,6 +2,8 @@
 real helmfile (with kustomize) when rendering, validated like everything else."""
 import json
 
+import pytest
+
 from tests.conftest import compose, make_project
 from tests.support.validate import all_errors, load_docs
 from tests.test_golden import CASES, copy_case
@@ -74,13 +76,35 @@ def test_a_malformed_json_patch_is_located(tmp_path):
     assert "values.yaml:10:22: /patches/model/jsonPatches/0/patch/0/op: expected one of add, remove, replace" in stderr
 
 
-def test_a_patch_for_an_object_the_release_does_not_render_names_it(tmp_path):
+def test_a_patch_for_an_object_the_release_does_not_render_is_refused_where_it_names_it(tmp_path):
+    """compose knows what each of its charts renders (plan.rendered_objects): a patch that selects
+    nothing is refused by `validate`, at the name, not by kustomize in the middle of a render."""
     proj = copy_case(CASE, tmp_path / "proj")
     text = proj.values_file.read_text()
     assert "          name: patched\n" in text
     proj.values_file.write_text(text.replace("          name: patched\n", "          name: patchedd\n", 1))
-    r = compose("template", "--env", "dev", cwd=proj.root)
-    assert r.returncode == 1 and "Traceback" not in r.stderr
-    assert next(line for line in r.stderr.splitlines() if line.startswith("error:")).startswith(
-        "error: helmfile template failed (exit 1): a patch under `patches:` targets "
-        "DynamoGraphDeployment.v1beta1.nvidia.com/patchedd.")
+    r = compose("validate", "--env", "dev", cwd=proj.root)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr == ("values.yaml:15:17: /patches/model/strategicMergePatches/0/metadata/name: the model release "
+                        "renders no DynamoGraphDeployment named 'patchedd'; the patch would change nothing\n"
+                        "  hint: it renders DynamoGraphDeployment patched, Pod patched-test-frontend\n")
+
+
+def test_a_json_patch_whose_target_matches_nothing_is_refused(tmp_path):
+    proj = copy_case(CASE, tmp_path / "proj")
+    text = proj.values_file.read_text()
+    proj.values_file.write_text(text.replace("name: patched-metrics-worker", "name: patched-metrics-workers"))
+    r = compose("validate", "--env", "dev", cwd=proj.root)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.startswith("values.yaml:24:17: /patches/metrics/jsonPatches/0/target/name: the metrics release "
+                               "renders no PodMonitor named 'patched-metrics-workers'"), r.stderr
+    assert "hint: it renders ConfigMap patched-metrics-dashboard, PodMonitor patched-metrics-frontend, " \
+           "PodMonitor patched-metrics-worker\n" in r.stderr
+
+
+@pytest.mark.parametrize("path", ["/a~2b", "/a~", "a", ""])
+def test_a_json_patch_path_that_is_not_a_json_pointer_is_refused(tmp_path, path):
+    stderr = refused(tmp_path, "patches:\n  model:\n    jsonPatches:\n"
+                               "      - target: {version: v1beta1, kind: DynamoGraphDeployment, name: p}\n"
+                               f"        patch: [{{op: remove, path: '{path}'}}]\n")
+    assert f"values.yaml:10:36: /patches/model/jsonPatches/0/patch/0/path: '{path}' is not a JSON pointer\n" in stderr

@@ -1,0 +1,114 @@
+"""Values that `compose validate` used to accept and that then rendered wrong, were refused by a chart
+later (exit 1, no location), or would be refused only by a cluster: each is now refused by
+`compose validate` with exit 2 at its own line:column and JSON pointer. And what each chart
+renders (plan.rendered_objects, which the patch-target rule uses) is what real helm renders."""
+import pytest
+
+from composer import project as p
+from composer import render
+from composer.plan import rendered_objects
+from tests.conftest import compose, make_project
+from tests.support.validate import load_docs
+from tests.test_golden import CASES, copy_case
+
+MODEL = "model:\n  name: Qwen/Qwen3-0.6B\n  backend: {type: vllm}\n"
+LONG = "a" * 64
+
+REFUSED = {
+    # rendered wrong: -9223372036854775808 replicas; no GPU request and a negative GPU count for the Job
+    "replicas-beyond-int64": (MODEL + "  decode: {replicas: 99999999999999999999}\n", "/model/decode/replicas",
+                              "expected at most 2147483647"),
+    "gpus-beyond-int64": (MODEL + "  decode: {gpus: 9223372036854775808}\n", "/model/decode/gpus", "expected at most 16"),
+    "gpus-1e308": (MODEL + "  decode: {gpus: 1e308}\n", "/model/decode/gpus", "expected an integer, got the decimal"),
+    "gpus-a-million": (MODEL + "  decode: {gpus: 1000000}\n", "/model/decode/gpus", "expected at most 16"),
+    "integral-decimal": (MODEL + "  frontend: {replicas: 4.0}\n", "/model/frontend/replicas",
+                         "expected an integer, got the decimal number 4.0"),
+    "isl-exponent": (MODEL + "benchmark: {config: {isl: 1e3}}\n", "/benchmark/config/isl",
+                     "expected an integer, got the decimal number 1000.0"),
+    "concurrency-decimal": (MODEL + "benchmark: {config: {concurrency: [4.0]}}\n", "/benchmark/config/concurrency/0",
+                            "expected an integer, got the decimal number 4.0"),
+    # refused by a chart later, without a location
+    "dashboard-namespace-64": (MODEL + f"observability: {{enabled: true, dashboardNamespace: {LONG}}}\n",
+                               "/observability/dashboardNamespace", "64 characters; the limit is 63"),
+    "existing-claim-254": (MODEL + f"benchmark: {{config: {{storage: {{existingClaim: {'a' * 254}}}}}}}\n",
+                           "/benchmark/config/storage/existingClaim", "254 characters; the limit is 253"),
+    "storage-size-words": (MODEL + "benchmark: {config: {storage: {size: ten gigs}}}\n", "/benchmark/config/storage/size",
+                           "'ten gigs' is not a Kubernetes quantity"),
+    "benchmark-image-space": (MODEL + "benchmark: {config: {image: my image}}\n", "/benchmark/config/image",
+                              "'my image' is not an image reference"),
+    "prometheus-release-label": (MODEL + "observability: {prometheusRelease: 'kube prometheus'}\n",
+                                 "/observability/prometheusRelease", "is not a Kubernetes label value"),
+    "inline-inf": (MODEL + "  decode: {extraConfig: {inline: {a: .inf}}}\n", "/model/decode/extraConfig/inline/a",
+                   ".inf is not a number JSON, and so helm, can carry"),
+    "inline-nan": (MODEL + "  decode: {extraConfig: {inline: {a: [.nan]}}}\n", "/model/decode/extraConfig/inline/a/0",
+                   ".nan is not a number JSON, and so helm, can carry"),
+    "inline-rounded": (MODEL + "  decode: {extraConfig: {inline: {a: 12345678901234567}}}\n",
+                       "/model/decode/extraConfig/inline/a", "is beyond 2^53"),
+    "version-five-digits": (MODEL + "platform: {version: 12345.0.0}\n", "/platform/version",
+                            "is not a version MAJOR.MINOR.PATCH"),
+    # refused only by a cluster
+    "env-value-and-value-from": (MODEL + "  decode: {env: [{name: A, value: b, valueFrom: {secretKeyRef: "
+                                         "{name: s, key: k}}}]}\n", "/model/decode/env/0/valueFrom",
+                                 "A has both value and valueFrom"),
+    "cpu-negative": (MODEL + "  decode: {resources: {requests: {cpu: '-4'}}}\n", "/model/decode/resources/requests/cpu",
+                     "'-4' is not a non-negative Kubernetes quantity"),
+    "cpu-nan": (MODEL + "  decode: {resources: {limits: {cpu: .nan}}}\n", "/model/decode/resources/limits/cpu",
+                "expected a string or a number, got the non-finite number .nan"),
+    # patches that would change nothing, or carry a path kustomize cannot follow
+    "json-patch-bad-escape": (MODEL + "patches: {model: {jsonPatches: [{target: {version: v1beta1, "
+                                      "kind: DynamoGraphDeployment, name: demo}, patch: [{op: remove, path: /a~2b}]}]}}\n",
+                              "/patches/model/jsonPatches/0/patch/0/path", "'/a~2b' is not a JSON pointer"),
+    "patch-matches-nothing": (MODEL + "patches: {model: {strategicMergePatches: [{apiVersion: v1, kind: ConfigMap, "
+                                      "metadata: {name: demo-decode-config}}]}}\n",
+                              "/patches/model/strategicMergePatches/0/metadata/name",
+                              "the model release renders no ConfigMap named 'demo-decode-config'"),
+}
+
+
+@pytest.mark.parametrize("values, pointer, message", REFUSED.values(), ids=REFUSED.keys())
+def test_refused_at_its_location(values, pointer, message, tmp_path):
+    root = make_project(tmp_path / "proj", f"dynamoNamespace: demo\n{values}", {"dev": "cluster: {namespace: llm}\n"})
+    r = compose("validate", "--env", "dev", cwd=root)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    (line,) = [x for x in r.stderr.splitlines() if f": {pointer}: " in x]
+    where = line.split(": ")[0].split(":")
+    assert where[0] == "values.yaml" and int(where[1]) >= 1 and int(where[2]) >= 1, line
+    assert message in line, r.stderr
+
+
+def test_a_deployment_name_must_start_with_a_letter(tmp_path):
+    root = make_project(tmp_path / "proj", f"dynamoNamespace: 9qwen\n{MODEL}", {"dev": "cluster: {namespace: llm}\n"})
+    r = compose("validate", "--env", "dev", cwd=root)
+    assert r.returncode == 2
+    assert r.stderr.startswith("values.yaml:1:18: /dynamoNamespace: '9qwen' is not a valid DNS-1035 label\n"), r.stderr
+
+
+def recipe_projects(tmp_path):
+    from composer import recipes
+
+    for recipe in recipes.available():
+        dest = tmp_path / recipe.name.replace("/", "-")
+        recipes.scaffold(recipe.name, dest)
+        yield recipe.name, p.Project.at(dest / "values.yaml")
+
+
+def test_rendered_objects_are_what_helm_renders(tmp_path):
+    """Every tests/cases/valid case and every recipe, every environment but local: the (kind, name)
+    plan.rendered_objects gives each local release equals what `helm template` (with helmfile's
+    kustomize step where the release has patches) renders for it."""
+    projects = [(c.name, copy_case(c, tmp_path / "cases" / c.name)) for c in CASES]
+    projects += list(recipe_projects(tmp_path / "recipes"))
+    compared = 0
+    for name, proj in projects:
+        p.generate(proj)
+        for env, plan in p.plans(proj).items():
+            if plan.env == "local" or p.load_deployment(proj, env).target == "local":
+                continue
+            rendered = render.releases(proj.root, plan)
+            for release in plan.releases:
+                if release.remote:
+                    continue
+                objects = sorted((d["kind"], d["metadata"]["name"]) for d in load_docs(rendered[release.name]))
+                assert sorted(rendered_objects(release)) == objects, f"{name} {env} {release.name}"
+                compared += 1
+    assert compared >= 20
