@@ -107,4 +107,5 @@ def test_a_json_patch_path_that_is_not_a_json_pointer_is_refused(tmp_path, path)
     stderr = refused(tmp_path, "patches:\n  model:\n    jsonPatches:\n"
                                "      - target: {version: v1beta1, kind: DynamoGraphDeployment, name: p}\n"
                                f"        patch: [{{op: remove, path: '{path}'}}]\n")
-    assert f"values.yaml:10:36: /patches/model/jsonPatches/0/patch/0/path: '{path}' is not a JSON pointer\n" in stderr
+    assert "values.yaml:10:36: /patches/model/jsonPatches/0/patch/0/path: expected a JSON pointer, got " in stderr
+    assert "write '~' as ~0" in stderr

@@ -55,17 +55,19 @@ def text(regex: str) -> st.SearchStrategy[str]:
 
 
 
-def dns_label(max_len: int = K8S_NAME_MAX) -> st.SearchStrategy[str]:
-    """A DNS-1123 label of 1..max_len characters; lengths near the limit are drawn often."""
+def dns_label(max_len: int = K8S_NAME_MAX, *, letter_first: bool = False) -> st.SearchStrategy[str]:
+    """A DNS-1123 label of 1..max_len characters (a DNS-1035 label, as Service names are, with
+    letter_first); lengths near the limit are drawn often."""
     alnum = string.ascii_lowercase + string.digits
+    first = string.ascii_lowercase if letter_first else alnum
 
     @st.composite
     def build(draw):
         n = draw(st.one_of(st.integers(1, min(8, max_len)), st.integers(1, max_len), st.just(max_len)))
         if n == 1:
-            return draw(st.sampled_from(alnum))
+            return draw(st.sampled_from(first))
         inner = draw(st.text(alphabet=alnum + "-", min_size=n - 2, max_size=n - 2))
-        return draw(st.sampled_from(alnum)) + inner + draw(st.sampled_from(alnum))
+        return draw(st.sampled_from(first)) + inner + draw(st.sampled_from(alnum))
 
     return build().filter(yaml11_string)
 
@@ -202,7 +204,7 @@ cluster = st.fixed_dictionaries({"namespace": dns_label(63)}, optional={
 def projects(draw):
     """(values, overlay): a values file and environments/dev.yaml that the schema accepts."""
     backend = draw(st.sampled_from(["vllm", "sglang", "trtllm", "mocker"]))
-    values = {"dynamoNamespace": draw(dns_label(longest_deployment_name())),
+    values = {"dynamoNamespace": draw(dns_label(longest_deployment_name(), letter_first=True)),
               "model": draw(model_section(backend))}
     for key, strategy in sections.items():
         if draw(st.booleans()):
