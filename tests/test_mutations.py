@@ -46,7 +46,7 @@ def shipped() -> list[tuple[str, str, dict[str, str]]]:
     out = [("values.yaml", (REPO / "values.yaml").read_text(),
             {p.stem: p.read_text() for p in sorted((REPO / "environments").glob("*.yaml"))})]
     for r in recipes.available():
-        out.append((r.name, r.values_file.read_text(), recipes.environments(r)))
+        out.append((r.name, r.values_file.read_text(), recipes.environments(recipes._model(r.values_file, r.name))))
     return out
 
 
