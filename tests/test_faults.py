@@ -135,21 +135,17 @@ def test_helmfile_exit_codes_reach_the_user(proj, tmp_path, command, rc, exit_co
     assert stderr in r.stderr, "helmfile's own stderr is shown too"
 
 
-def test_template_failing_in_helm_shows_helms_error(tmp_path):
-    """A real failure compose cannot foresee: a patch naming an object the chart does not render.
-    The user sees the renderer's reason (kustomize, run by helmfile), then compose's summary."""
+def test_a_patch_naming_an_object_the_chart_does_not_render_is_refused_before_helm(tmp_path):
+    """Once a failure only kustomize (run by helmfile) reported, with no location: compose knows
+    what each chart renders, so it refuses the patch at its line before any renderer runs."""
     patch = ("patches:\n  model:\n    strategicMergePatches:\n"
              "      - {apiVersion: v1, kind: ConfigMap, metadata: {name: no-such-map}, data: {a: b}}\n")
     root = make_project(tmp_path / "proj", VALUES + patch, {"dev": ENV})
     r = run(root, "template", "--env", "dev")
-    assert r.returncode == 1
-    lines = r.stderr.splitlines()
-    summary = next(line for line in lines if line.startswith("error:"))
-    detail = lines[lines.index(summary) + 1:]
-    assert summary.startswith("error: helmfile template failed (exit 1): a patch under `patches:` targets "
-                              "ConfigMap.v1.[noGrp]/no-such-map.llm ")
-    assert any("no-such-map" in line and "failed to find unique target" in line for line in detail)
-    assert r.stdout == ""
+    assert r.returncode == 2, r.stderr
+    assert "/patches/model/strategicMergePatches/0/metadata/name: the model release renders no ConfigMap " \
+           "named 'no-such-map'" in r.stderr
+    assert "helmfile" not in r.stderr and r.stdout == ""
 
 
 def test_template_failing_in_helm_shows_helms_error_after_what_failed(proj, tmp_path):

@@ -33,11 +33,11 @@ REFUSED = {
     "existing-claim-254": (MODEL + f"benchmark: {{config: {{storage: {{existingClaim: {'a' * 254}}}}}}}\n",
                            "/benchmark/config/storage/existingClaim", "254 characters; the limit is 253"),
     "storage-size-words": (MODEL + "benchmark: {config: {storage: {size: ten gigs}}}\n", "/benchmark/config/storage/size",
-                           "'ten gigs' is not a Kubernetes quantity"),
+                           "expected a Kubernetes quantity, got a string of 8 characters"),
     "benchmark-image-space": (MODEL + "benchmark: {config: {image: my image}}\n", "/benchmark/config/image",
-                              "'my image' is not an image reference"),
+                              "expected an image reference, got a string of 8 characters"),
     "prometheus-release-label": (MODEL + "observability: {prometheusRelease: 'kube prometheus'}\n",
-                                 "/observability/prometheusRelease", "is not a Kubernetes label value"),
+                                 "/observability/prometheusRelease", "expected a Kubernetes label value, got a string of 15 characters"),
     "inline-inf": (MODEL + "  decode: {extraConfig: {inline: {a: .inf}}}\n", "/model/decode/extraConfig/inline/a",
                    ".inf is not a number JSON, and so helm, can carry"),
     "inline-nan": (MODEL + "  decode: {extraConfig: {inline: {a: [.nan]}}}\n", "/model/decode/extraConfig/inline/a/0",
@@ -45,19 +45,19 @@ REFUSED = {
     "inline-rounded": (MODEL + "  decode: {extraConfig: {inline: {a: 12345678901234567}}}\n",
                        "/model/decode/extraConfig/inline/a", "is beyond 2^53"),
     "version-five-digits": (MODEL + "platform: {version: 12345.0.0}\n", "/platform/version",
-                            "is not a version MAJOR.MINOR.PATCH"),
+                            "expected a version MAJOR.MINOR.PATCH, got a string of 9 characters"),
     # refused only by a cluster
     "env-value-and-value-from": (MODEL + "  decode: {env: [{name: A, value: b, valueFrom: {secretKeyRef: "
                                          "{name: s, key: k}}}]}\n", "/model/decode/env/0/valueFrom",
                                  "A has both value and valueFrom"),
     "cpu-negative": (MODEL + "  decode: {resources: {requests: {cpu: '-4'}}}\n", "/model/decode/resources/requests/cpu",
-                     "'-4' is not a non-negative Kubernetes quantity"),
+                     "expected a non-negative Kubernetes quantity, got a string of 2 characters"),
     "cpu-nan": (MODEL + "  decode: {resources: {limits: {cpu: .nan}}}\n", "/model/decode/resources/limits/cpu",
                 "expected a string or a number, got the non-finite number .nan"),
     # patches that would change nothing, or carry a path kustomize cannot follow
     "json-patch-bad-escape": (MODEL + "patches: {model: {jsonPatches: [{target: {version: v1beta1, "
                                       "kind: DynamoGraphDeployment, name: demo}, patch: [{op: remove, path: /a~2b}]}]}}\n",
-                              "/patches/model/jsonPatches/0/patch/0/path", "'/a~2b' is not a JSON pointer"),
+                              "/patches/model/jsonPatches/0/patch/0/path", "expected a JSON pointer, got a string of 5 characters"),
     "patch-matches-nothing": (MODEL + "patches: {model: {strategicMergePatches: [{apiVersion: v1, kind: ConfigMap, "
                                       "metadata: {name: demo-decode-config}}]}}\n",
                               "/patches/model/strategicMergePatches/0/metadata/name",
@@ -80,7 +80,7 @@ def test_a_deployment_name_must_start_with_a_letter(tmp_path):
     root = make_project(tmp_path / "proj", f"dynamoNamespace: 9qwen\n{MODEL}", {"dev": "cluster: {namespace: llm}\n"})
     r = compose("validate", "--env", "dev", cwd=root)
     assert r.returncode == 2
-    assert r.stderr.startswith("values.yaml:1:18: /dynamoNamespace: '9qwen' is not a valid DNS-1035 label\n"), r.stderr
+    assert r.stderr.startswith("values.yaml:1:18: /dynamoNamespace: expected a valid DNS-1035 label, got a string of 5 characters\n"), r.stderr
 
 
 def recipe_projects(tmp_path):
