@@ -489,10 +489,18 @@ def bench_results(values: str, env: str, output: str) -> None:
 @click.pass_context
 def quickstart(ctx: click.Context, values: str, env: str) -> None:
     """Run the model locally, benchmark it, print the report, stop it: `up`, `bench`, `down`."""
-    if not _local(values, env):
+    from composer.local import target
+
+    local = _local(values, env)
+    if not local:
         raise click.UsageError(f"quickstart runs a `target: local` environment; {env!r} is not one")
+    if target.status(local[0].root, env)["processes"]:
+        raise ComposeError(f"the local graph of environment {env!r} already runs (`compose status --env {env}`); "
+                           f"quickstart stops only what it starts, so it left that one alone; benchmark it with "
+                           f"`compose bench --env {env}`, or stop it with `compose down --env {env}` first")
+    # a failed `up` stops what it started itself; from here on, what runs is quickstart's
+    ctx.invoke(up, values=values, env=env, yes=False, allow_context_mismatch=False, helmfile_args=())
     try:
-        ctx.invoke(up, values=values, env=env, yes=False, allow_context_mismatch=False, helmfile_args=())
         ctx.invoke(bench, values=values, env=env, output="text", allow_context_mismatch=False, yes=False)
     finally:
         _down_local(values, env)

@@ -140,3 +140,23 @@ def test_quickstart_of_the_example_project(tmp_path):
     if BROWSER:
         assert plots, "aiperf plot drew nothing although a browser is installed"
     assert not (proj / ".compose" / "local" / "local" / "state.json").exists()
+
+
+def test_quickstart_leaves_alone_a_graph_it_did_not_start(tmp_path):
+    proj = make_project(tmp_path / "proj", values(disagg=False, routing="none", decode_replicas=1),
+                        {"local": f"target: local\nlocal:\n  httpPort: {free_port_block(2)}\n"})
+    pids: list[int] = []
+    try:
+        st = local_up(proj)
+        pids = [p["pid"] for p in st["processes"]]
+        r = compose("quickstart", cwd=proj)
+        after = json.loads(compose("status", "--env", "local", "-o", "json", cwd=proj).stdout)
+        assert [p["pid"] for p in after["processes"] if p["alive"]] == pids  # still the user's graph
+        assert chat(after["url"], MODEL, "Still there?", max_tokens=8).strip()
+        assert r.returncode == 1 and "stopped" not in r.stdout
+        assert "the local graph of environment 'local' already runs" in r.stderr
+        assert "left that one alone" in r.stderr
+    finally:
+        down = compose("down", "--env", "local", cwd=proj)
+    assert down.returncode == 0, down.stderr
+    assert pids and not [p for p in pids if proc.alive(p) or proc.group_members(p)]
