@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from composer.model import FRONTEND_PORT, MODEL_EXPRESS_PORT, MODEL_EXPRESS_SERVICE, Deployment
+from composer.model import FRONTEND_PORT, MODEL_EXPRESS_PORT, Deployment
 from composer.plan import Plan
 
 # Labels the Dynamo operator puts on every pod of a DGD component (dynamo-notes.md §1.4).
@@ -31,7 +31,7 @@ def explain(dep: Deployment, plan: Plan) -> dict[str, Any]:
                  "made_by": "the Dynamo operator, from the DGD's frontend component"}]
     urls = {"frontend": dep.frontend_url}
     if plan.release("model-express"):
-        services.append({"name": MODEL_EXPRESS_SERVICE, "namespace": dep.namespace, "port": MODEL_EXPRESS_PORT,
+        services.append({"name": dep.model_express_service, "namespace": dep.namespace, "port": MODEL_EXPRESS_PORT,
                          "made_by": f"release {plan.release('model-express').id}"})
         urls["modelExpress"] = dep.model_express_url
     selectors = {}

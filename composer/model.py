@@ -12,14 +12,13 @@ HELM_RELEASE_MAX = 53
 K8S_NAME_MAX = 63
 FRONTEND_PORT = 8000
 MODEL_EXPRESS_PORT = 8001
-MODEL_EXPRESS_SERVICE = "model-express"
 
 # Dynamo publishes no mocker image; its planner image ships the mocker (dynamo-notes.md §2.4).
 RUNTIME_IMAGES = {"vllm": "vllm-runtime", "sglang": "sglang-runtime", "trtllm": "tensorrtllm-runtime",
                   "mocker": "dynamo-planner"}
 
 # Suffixes added to dynamoNamespace to make release and object names (see `names`).
-RELEASE_SUFFIXES = ("model", "benchmark", "metrics", "gateway")
+RELEASE_SUFFIXES = ("model", "benchmark", "metrics", "gateway", "model-express")
 OBJECT_SUFFIXES = ("frontend", "decode", "prefill", "decode-config", "prefill-config", "benchmark-artifacts")
 
 
@@ -97,8 +96,14 @@ class Deployment:
         return f"http://{self.frontend_service}.{self.namespace}.svc.cluster.local:{FRONTEND_PORT}"
 
     @property
+    def model_express_service(self) -> str:
+        # The model-express release's Service (the chart names it after its fullnameOverride): one
+        # per deployment, so two projects in one namespace each have their own.
+        return self.release("model-express")
+
+    @property
     def model_express_url(self) -> str:
-        return f"http://{MODEL_EXPRESS_SERVICE}.{self.namespace}.svc.cluster.local:{MODEL_EXPRESS_PORT}"
+        return f"http://{self.model_express_service}.{self.namespace}.svc.cluster.local:{MODEL_EXPRESS_PORT}"
 
 
 def derived_names(name: str) -> list[tuple[str, int]]:

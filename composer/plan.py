@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from composer import bench
-from composer.model import FRONTEND_PORT, MODEL_EXPRESS_PORT, MODEL_EXPRESS_SERVICE, Deployment
+from composer.model import FRONTEND_PORT, MODEL_EXPRESS_PORT, Deployment
 
 PLATFORM_REPO = ("nvidia-dynamo", "https://helm.ngc.nvidia.com/nvidia/ai-dynamo")
 PLATFORM_RELEASE = "dynamo-platform"
@@ -77,7 +77,7 @@ def plan(dep: Deployment, chart_versions: Mapping[str, str]) -> Plan:
     # metrics only after the platform.
     mx = model = gateway = None
     if "model-express" in comps:
-        mx = add(MODEL_EXPRESS_SERVICE, "model-express", model_express_values(dep), needs=base_needs)
+        mx = add(dep.release("model-express"), "model-express", model_express_values(dep), needs=base_needs)
     model_needs = (mx.id,) if mx else base_needs
     if "model" in comps:
         model = add(dep.release("model"), "model", model_values(dep), needs=model_needs)
@@ -121,8 +121,8 @@ def model_express_values(dep: Deployment) -> dict[str, Any]:
     # for a digest too (repo@sha256 + hex).
     repository, _, tag = dep.values["modelExpress"]["image"].rpartition(":")
     return {
-        # Fixed so the URL the platform gets (Deployment.model_express_url) names this Service.
-        "fullnameOverride": MODEL_EXPRESS_SERVICE,
+        # So the URL the platform gets (Deployment.model_express_url) names this Service.
+        "fullnameOverride": dep.model_express_service,
         "image": {"repository": repository, "tag": tag},
         "service": {"port": MODEL_EXPRESS_PORT},
         "persistence": {"size": dep.values["modelExpress"]["storageSize"]},

@@ -37,7 +37,7 @@ def test_export_tree_is_valid_complete_and_deterministic(tmp_path):
     # (the releases' namespaces only, as helm does: the Grafana dashboard's `monitoring` must exist already)
     (dgd,) = [d for d in docs if d["kind"] == "DynamoGraphDeployment"]
     assert set(namespaces) == {f"namespace-{dgd['metadata']['namespace']}.yaml"}
-    assert {p.split("/")[0] for p in manifests if p not in namespaces} == {"model-express", "full-model", "full-gateway", "full-benchmark",
+    assert {p.split("/")[0] for p in manifests if p not in namespaces} == {"full-model-express", "full-model", "full-gateway", "full-benchmark",
                                                     "full-metrics"}
     assert not any(d["kind"] == "Pod" for d in docs), "helm test hooks are not exported"
 

@@ -320,3 +320,28 @@ def test_helm_recreates_a_deleted_job_on_an_unchanged_upgrade(fake_cluster, tmp_
     assert fake_cluster.find("Job", "bench") == []
     run(*helm, "upgrade", "--install", "b", str(chart), "--disable-openapi-validation")
     assert [j["metadata"]["name"] for j in fake_cluster.find("Job", "bench")] == ["bench-1a2b3c4d"]
+
+
+def test_two_deployments_in_one_namespace_render_disjoint_objects(tmp_path):
+    """Two projects sharing a namespace, every switch on: no release, and no object their charts
+    render, is named the same, so neither `up` takes over what the other installed."""
+    from composer import render
+    from tests.test_golden import CASES, copy_case
+
+    case = next(c for c in CASES if c.name == "everything-on")
+    rendered = {}
+    for name in ("full", "other"):
+        proj = copy_case(case, tmp_path / name)
+        values = proj.values_file
+        values.write_text(values.read_text().replace("dynamoNamespace: full", f"dynamoNamespace: {name}"))
+        p.generate(proj)
+        plan = p.plans(proj, ["staging"])["staging"]
+        local = {r.id for r in plan.releases if not r.remote}
+        objects = {(d["kind"], d["metadata"].get("namespace", "llm-staging"), d["metadata"]["name"])
+                   for d in render.load_docs(render.template(proj.root, plan))}
+        rendered[name] = (local, objects)
+    (releases_a, objects_a), (releases_b, objects_b) = rendered.values()
+    assert "llm-staging/full-model-express" in releases_a and "llm-staging/other-model-express" in releases_b
+    assert releases_a.isdisjoint(releases_b)
+    assert {k for k, _, _ in objects_a} >= {"Deployment", "Service", "PersistentVolumeClaim", "Job"}
+    assert objects_a.isdisjoint(objects_b), sorted(objects_a & objects_b)
