@@ -166,7 +166,10 @@ def environments(model: dict) -> dict[str, str]:
             "  namespace: dynamo\n"
             "  production: true\n"
             "model:\n"
-            "  hfTokenSecret: hf-token-secret\n")
+            "  hfTokenSecret: hf-token-secret\n"
+            "# A benchmark saturates the GPUs that serve users: run it in production only on purpose.\n"
+            "benchmark:\n"
+            "  enabled: false\n")
     roles = "".join(
         f"  {role}:\n"
         "    gpus: 0\n"

@@ -17,7 +17,7 @@ from composer import recipes as r
 from composer import schema
 from composer import write
 from composer.errors import UsageError
-from tests.conftest import REPO, compose
+from tests.conftest import REPO, compose, make_project
 from tests.support.validate import all_errors, load_docs
 
 RECIPES = r.available()
@@ -358,3 +358,15 @@ def test_gpu_count_derived_from_the_recipe_matches_the_table():
     for name in NAMES:
         values = schema.with_defaults(schema.values_schema(), values_of(name))
         assert Deployment(env="x", values=values).gpu_count == int(table[name]), name
+
+
+def test_production_does_not_benchmark_by_default(tmp_path):
+    """The example's prod.yaml and every project `compose init` makes keep the benchmark Job out of
+    production: it would load the GPUs that serve users."""
+    example = make_project(tmp_path / "example")
+    assert p.plans(p.Project.at(example / "values.yaml"), ["prod"])["prod"].release("benchmark") is None
+    assert p.plans(p.Project.at(example / "values.yaml"), ["dev"])["dev"].release("benchmark") is not None
+    for recipe in r.available():
+        dest = tmp_path / recipe.name.replace("/", "-")
+        r.scaffold(recipe.name, dest)
+        assert p.plans(p.Project.at(dest / "values.yaml"), ["prod"])["prod"].release("benchmark") is None, recipe.name
