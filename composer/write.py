@@ -17,7 +17,6 @@ import shutil
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from composer import fastyaml
 from composer.plan import TIMEOUT_SECONDS, Plan
 
 OUTPUT_DIR = "helmfile.d"
@@ -52,7 +51,13 @@ def _yaml():
             return super().represent_str(value)
 
     Representer.add_representer(str, Representer.represent_str)
-    yaml = YAML(typ="safe", pure=True)
+    # ruamel's C emitter (ruamel.yaml.clib, a dependency): several times faster than its pure one.
+    # Required, not optional: the two may differ in corner cases, and the files must not depend on
+    # what happens to be installed.
+    yaml = YAML(typ="safe", pure=False)
+    from ruamel.yaml.cyaml import CEmitter
+    if yaml.Emitter is not CEmitter:  # pragma: no cover - a broken install
+        raise ImportError("ruamel.yaml.clib is not installed: pip install ruamel.yaml.clib")
     yaml.Representer = Representer
     yaml.default_flow_style = False
     yaml.width = 4096  # never fold long strings (JSON flags, URLs)
@@ -61,10 +66,6 @@ def _yaml():
 
 
 def dump(data: Any) -> str:
-    # The text ruamel writes, several times faster; None when the fast path is unsure (then ruamel).
-    fast = fastyaml.dump(data, quote=YAML11_NOT_STR.match)
-    if fast is not None:
-        return fast
     buf = io.StringIO()
     _yaml().dump(data, buf)
     return buf.getvalue()
