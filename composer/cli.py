@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from composer.errors import ComposeError, InvalidValues
+from composer.errors import ComposeError, ExitCode, InvalidValues
 
 values_option = click.option("-f", "--values", "values", default=None, type=click.Path(dir_okay=False),
                              help="The values file [default: values.yaml here or in the nearest parent directory "
@@ -65,7 +65,14 @@ class Group(click.Group):
             ctx.exit(e.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
-            ctx.exit(130)
+            ctx.exit(ExitCode.INTERRUPTED)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as e:  # a bug: one line for the user, the traceback for the report
+            from composer import errors
+
+            click.echo(f"error: {errors.crash_line(e, errors.crash_log(e))}", err=True)
+            ctx.exit(ExitCode.BUG)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

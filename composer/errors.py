@@ -1,6 +1,8 @@
-"""The exceptions a user may see. Everything else is a bug."""
+"""Every exception a user may see, and compose's exit codes. Everything else is a bug: `cli.py`
+prints it as one line and the path of a log holding the traceback (exit 70)."""
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from composer import secrets
@@ -13,16 +15,73 @@ def quoted(text: str, *, last: int | None = None, empty: str = "(no output)") ->
     return "\n".join("  " + line for line in (lines[-last:] if last else lines)) or f"  {empty}"
 
 
+class ExitCode(enum.IntEnum):
+    """compose's exit codes; the README's table lists the same (tests/test_errors.py)."""
+
+    OK = 0
+    FAILED = 1  # helmfile/helm/kubectl failed, a check failed, or `generate --check` found stale files
+    BAD_INPUT = 2  # values file, overlay or options; every problem located
+    CHANGES = 3  # `compose diff`: the cluster differs from the files
+    NO_RELEASE_MATCHED = 4
+    BUG = 70  # an unexpected exception (sysexits' EX_SOFTWARE)
+    TOOL_MISSING = 127  # as a shell says of a command it cannot find
+    INTERRUPTED = 130  # 128 + SIGINT, as a shell says
+
+
+def crash_log(e: BaseException) -> str:
+    """Write the traceback of an unexpected exception to a new file outside the project; its path."""
+    import os
+    import tempfile
+    import traceback
+
+    fd, path = tempfile.mkstemp(prefix="compose-crash-", suffix=".log")
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.mask("".join(traceback.format_exception(e)), "<credential>"))
+    return path
+
+
+def crash_line(e: BaseException, log: str) -> str:
+    what = secrets.mask(str(e).splitlines()[0] if str(e) else "", "<credential>")
+    return (f"unexpected {type(e).__name__}{': ' + what if what else ''} (a bug in compose; "
+            f"the traceback is in {log}: please attach it to a bug report)")
+
+
 class ComposeError(Exception):
     """A failure the user can act on: printed as one message, never as a traceback."""
 
-    exit_code = 1
+    exit_code: int = ExitCode.FAILED
 
 
 class UsageError(ComposeError):
-    """Bad input (values file, options): exit code 2."""
+    """Bad input (values file, options)."""
 
-    exit_code = 2
+    exit_code = ExitCode.BAD_INPUT
+
+
+class RenderFailed(ComposeError):
+    """helm (or helmfile) refused to render a release."""
+
+
+class HelmfileFailed(ComposeError):
+    pass
+
+
+class NoReleaseMatched(ComposeError):
+    exit_code = ExitCode.NO_RELEASE_MATCHED
+
+
+class WrongContext(ComposeError):
+    """The current kube context is not the one the environment pins."""
+
+
+class ToolMissing(ComposeError):
+    exit_code = ExitCode.TOOL_MISSING
+
+
+class Interrupted(ComposeError):
+    """Ctrl-C while a child ran: the child was stopped."""
+
+    exit_code = ExitCode.INTERRUPTED
 
 
 @dataclass(frozen=True, order=True)

@@ -6,12 +6,8 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from composer.errors import ComposeError, UsageError
+from composer.errors import UsageError, WrongContext
 from composer.plan import Plan
-
-
-class WrongContext(ComposeError):
-    exit_code = 1
 
 
 def kubeconfig_paths(environ: dict[str, str] | None = None) -> list[Path]:

@@ -1,11 +1,5 @@
-"""Everything compose asks of helmfile: argv built by pure functions, results mapped to exit codes.
-
-compose's exit codes (documented in the README):
-  0 success                     2 bad input (values file, options)
-  1 helmfile/helm failed        3 `compose diff`: there are changes
-  4 no release matched          127 a required tool is missing
-  130 interrupted (Ctrl-C)
-"""
+"""Everything compose asks of helmfile: argv built by pure functions, results mapped to exit codes
+(`errors.ExitCode`)."""
 from __future__ import annotations
 
 import re
@@ -14,22 +8,14 @@ from pathlib import Path
 from typing import Sequence
 
 from composer import proc
-from composer.errors import ComposeError
+from composer.errors import ComposeError, ExitCode, HelmfileFailed, NoReleaseMatched
 
-EXIT_CHANGES = 3
-EXIT_NO_MATCH = 4
+EXIT_CHANGES = ExitCode.CHANGES
+EXIT_NO_MATCH = ExitCode.NO_RELEASE_MATCHED
 HELMFILE_CHANGES = 2  # with --detailed-exitcode
 HELMFILE_NO_MATCH = 3
 KUBE_VERSION = "1.30.0"  # what offline rendering assumes; the platform chart needs >= 1.30
 HELM_DIFF_INSTALL = "helm plugin install https://github.com/databus23/helm-diff --version v3.9.11"
-
-
-class HelmfileFailed(ComposeError):
-    exit_code = 1
-
-
-class NoReleaseMatched(ComposeError):
-    exit_code = EXIT_NO_MATCH
 
 
 def base(state_file: str, env: str) -> list[str]:

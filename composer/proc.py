@@ -16,11 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from composer.errors import ComposeError
-
-
-class ToolMissing(ComposeError):
-    exit_code = 127
+from composer.errors import Interrupted, ToolMissing
 
 
 @dataclass(frozen=True)
@@ -29,12 +25,6 @@ class Completed:
     returncode: int
     stdout: str
     stderr: str
-
-
-class Interrupted(ComposeError):
-    """Ctrl-C while a child ran: the child was stopped."""
-
-    exit_code = 130
 
 
 INSTALL_HINTS = {

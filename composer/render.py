@@ -13,12 +13,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from composer import helmfile, proc, write
-from composer.errors import ComposeError, quoted
+from composer.errors import ComposeError, RenderFailed, quoted
 from composer.plan import Plan, Release
-
-
-class RenderFailed(ComposeError):
-    exit_code = 1
 
 
 def ordered(releases: Sequence[Release]) -> list[Release]:
