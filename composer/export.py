@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from composer import render, write
+from composer import render, write, yaml
 from composer.errors import ComposeError, UsageError
 from composer.plan import Plan
 
@@ -25,19 +25,19 @@ def export(root, state_file: str, plan: Plan, inputs: list[str], command: str) -
                            f"the repository is reachable: helmfile -f {state_file} -e {plan.env} "
                            f"-l name={r.name} template")
     for name, text in render.releases(root, plan, skip_tests=True).items():
-        for doc in render.load_docs(text):
+        for doc in yaml.load_manifests(text):
             path = f"{name}/{doc['kind'].lower()}-{doc['metadata']['name']}.yaml"
             if path in files:
                 raise ComposeError(f"two objects export to {path}: {doc['kind']} {doc['metadata']['name']}")
-            files[path] = head + write.dump(doc)
+            files[path] = head + yaml.dump(doc)
     if plan.create_namespace:  # helmfile creates them (createNamespace); `kubectl apply -k` needs the objects
         for ns in sorted({r.namespace for r in plan.releases if not r.remote}):
-            files[f"namespace-{ns}.yaml"] = head + write.dump({"apiVersion": "v1", "kind": "Namespace",
+            files[f"namespace-{ns}.yaml"] = head + yaml.dump({"apiVersion": "v1", "kind": "Namespace",
                                                                "metadata": {"name": ns}})
     kustomization: dict[str, Any] = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
                                      "resources": sorted(files)}
     note = "".join(f"# not exported: {s}\n" for s in skipped)
-    files["kustomization.yaml"] = head + note + write.dump(kustomization)
+    files["kustomization.yaml"] = head + note + yaml.dump(kustomization)
     return files, skipped
 
 

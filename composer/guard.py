@@ -4,8 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ruamel.yaml import YAML
-
+from composer import yaml
 from composer.errors import UsageError, WrongContext
 from composer.plan import Plan
 
@@ -19,7 +18,6 @@ def kubeconfig_paths(environ: dict[str, str] | None = None) -> list[Path]:
 
 def current_context(paths: list[Path]) -> str | None:
     """kubectl's rule: the first file that sets current-context wins."""
-    yaml = YAML(typ="safe", pure=True)
     for path in paths:
         try:
             doc = yaml.load(path.read_text()) or {}

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import (AliasEvent, DocumentStartEvent, MappingEndEvent, MappingStartEvent, ScalarEvent,
                                 SequenceEndEvent, SequenceStartEvent)
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.reader import Reader
 
+from composer import yaml as yamlio
 from composer.errors import InvalidValues, Problem
 
 MAX_BYTES = 1 << 20  # a values file is a page of YAML; a megabyte is already absurd
@@ -200,7 +200,7 @@ class _Node:
 def _compose(name: str, text: str) -> _Node | None:
     """The document's node tree, built from ruamel's parser events without recursion (ruamel's
     own composer recurses once per level: deep nesting would overflow the stack)."""
-    yaml = YAML(typ="safe", pure=True)
+    yaml = yamlio.parser()
     root: _Node | None = None
     stack: list[tuple[_Node, list]] = []  # open containers, each with its pending key ([] or [node])
     anchors: dict[str, _Node] = {}
@@ -257,7 +257,7 @@ def _compose(name: str, text: str) -> _Node | None:
     return root
 
 
-def _scalar_node(yaml: YAML, ev: ScalarEvent) -> _Node:
+def _scalar_node(yaml: Any, ev: ScalarEvent) -> _Node:
     tag = ev.tag
     plain = ev.style is None and tag is None
     if tag is None:

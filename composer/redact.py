@@ -15,9 +15,7 @@ import json
 import re
 from typing import Any
 
-from ruamel.yaml import YAML
-
-from composer import secrets, write
+from composer import secrets, yaml
 from composer.secrets import NOT_SECRETS, SENSITIVE, sensitive_key
 
 REDACTED = "<redacted>"
@@ -77,14 +75,13 @@ def _replace(obj: Any, found: set[tuple], path: tuple) -> Any:
 
 def redact_yaml(text: str) -> str:
     """A (multi-document) YAML text, redacted structurally and then as text."""
-    yaml = YAML(typ="safe", pure=True)
     try:
-        docs = list(yaml.load_all(text))
-    except Exception:  # ruamel raises many kinds; unparsable means text rules only
+        docs = yaml.load_all(text)
+    except Exception:  # ruamel raises more than YAMLError on garbage; unparsable means text rules only
         if re.search(r"(?m)^\s*kind:\s*[\"']?Secret\b", text):
             return f"{REDACTED}: unparsable YAML containing a Secret\n"
         return redact_text(text)
-    return redact_text("---\n".join(write.dump(redact_data(d)) for d in docs))
+    return redact_text("---\n".join(yaml.dump(redact_data(d)) for d in docs))
 
 
 def redact_json(text: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from composer import helmfile, proc, write
+from composer import helmfile, proc, write, yaml
 from composer.errors import ComposeError, RenderFailed, quoted
 from composer.plan import Plan, Release
 
@@ -59,30 +59,7 @@ def template(root: Path, plan: Plan) -> str:
 
 def docs(root: Path, plan: Plan, name: str) -> list[dict[str, Any]]:
     """One release's objects, without its helm test hooks."""
-    return load_docs(releases(root, plan, [name], skip_tests=True)[name])
-
-
-def load_docs(text: str) -> list[dict[str, Any]]:
-    """Helm's output as objects, read as helm's YAML library (go-yaml, YAML 1.1) wrote it."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.reader import Reader
-
-    class Breaks11(Reader):
-        """ruamel's scanner ends a line at U+0085, U+2028 or U+2029 but its reader counts
-        columns on, so a block scalar holding one (go-yaml writes them raw) fails to parse. Here
-        they start a line, as in YAML 1.1 and go-yaml."""
-
-        def forward(self, length: int = 1) -> None:
-            for _ in range(length):
-                ch = self.peek()
-                super().forward(1)
-                if ch in "\x85\u2028\u2029":
-                    self.line, self.column = self.line + 1, 0
-
-    yaml = YAML(typ="safe", pure=True)
-    if any(c in text for c in "\x85\u2028\u2029"):  # rare: the plain reader is faster
-        yaml.Reader = Breaks11
-    return [d for d in yaml.load_all(text) if d]
+    return yaml.load_manifests(releases(root, plan, [name], skip_tests=True)[name])
 
 
 def _failure(r: Release, done: proc.Completed) -> ComposeError:

@@ -8,67 +8,16 @@ from __future__ import annotations
 import contextlib
 import difflib
 import fcntl
-import functools
-import io
 import os
-import re
 import secrets
 import shutil
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from composer.plan import TIMEOUT_SECONDS, Plan
+from composer.yaml import dump
 
 OUTPUT_DIR = "helmfile.d"
-
-
-# Words a YAML 1.1 reader (helm, kubectl, PyYAML) takes for something other than a string, though
-# YAML 1.2 (ruamel) writes them bare: booleans, null, `=`, `<<`, and 1.1's number forms.
-YAML11_NOT_STR = re.compile(r"""^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF
-    |~|null|Null|NULL|=|<<
-    |[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
-    |[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
-    |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""", re.X)
-
-
-# Line breaks in YAML 1.1 (helm's go-yaml) but not in 1.2. ruamel writes them raw in single quotes,
-# followed by indentation: go-yaml reads U+0085 there as a folded space. Escaped in double quotes
-# (\N, \L, \P), every reader reads them back as they are.
-_BREAKS_1_1 = re.compile("[\x85\u2028\u2029]")
-
-
-@functools.cache
-def _yaml():
-    from ruamel.yaml import YAML  # here, not at the top: it is most of what a cold start imports
-    from ruamel.yaml.representer import SafeRepresenter
-
-    class Representer(SafeRepresenter):
-        def represent_str(self, value: str):
-            if YAML11_NOT_STR.match(value):
-                return self.represent_scalar("tag:yaml.org,2002:str", value, style="'")
-            if _BREAKS_1_1.search(value):
-                return self.represent_scalar("tag:yaml.org,2002:str", value, style='"')
-            return super().represent_str(value)
-
-    Representer.add_representer(str, Representer.represent_str)
-    # ruamel's C emitter (ruamel.yaml.clib, a dependency): several times faster than its pure one.
-    # Required, not optional: the two may differ in corner cases, and the files must not depend on
-    # what happens to be installed.
-    yaml = YAML(typ="safe", pure=False)
-    from ruamel.yaml.cyaml import CEmitter
-    if yaml.Emitter is not CEmitter:  # pragma: no cover - a broken install
-        raise ImportError("ruamel.yaml.clib is not installed: pip install ruamel.yaml.clib")
-    yaml.Representer = Representer
-    yaml.default_flow_style = False
-    yaml.width = 4096  # never fold long strings (JSON flags, URLs)
-    yaml.sort_base_mapping_type_on_output = False  # our order; values files are sorted by _sorted
-    return yaml
-
-
-def dump(data: Any) -> str:
-    buf = io.StringIO()
-    _yaml().dump(data, buf)
-    return buf.getvalue()
 
 
 def _sorted(data: Any) -> Any:

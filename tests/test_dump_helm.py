@@ -6,7 +6,7 @@ import subprocess
 
 import yaml
 
-from composer import render, write
+from composer import yaml as composer_yaml
 from tests.conftest import REPO, compose, make_project
 from tests.support.validate import all_errors, load_docs
 from tests.support.yamlcases import TRICKY
@@ -25,7 +25,7 @@ def test_every_string_write_dump_writes_is_the_string_helm_reads(tmp_path):
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: probe}\ndata:\n"
         "{{- range $i, $s := .Values.strings }}\n  s{{ $i }}: {{ $s | b64enc | quote }}\n{{- end }}\n")
     strings = BREAKS + TRICKY
-    (tmp_path / "values.yaml").write_text(write.dump({"strings": strings}))
+    (tmp_path / "values.yaml").write_text(composer_yaml.dump({"strings": strings}))
     r = subprocess.run(["helm", "template", "p", str(chart), "-f", str(tmp_path / "values.yaml")],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
@@ -53,12 +53,12 @@ def test_a_line_separator_in_an_inline_config_arrives_intact(tmp_path):
     assert all_errors(docs) == []
     assert config_notes(docs) == {"qwen-demo-decode-config": None, "qwen-demo-prefill-config": NOTE}
     # compose reads helm's output as helm wrote it
-    assert render.load_docs(r.stdout) == docs
+    assert composer_yaml.load_manifests(r.stdout) == docs
 
     r = compose("export", "--env", "dev", cwd=proj)
     assert r.returncode == 0, r.stderr
     exported = [d for p in sorted((proj / "export" / "dev").rglob("configmap-*.yaml"))
-                for d in render.load_docs(p.read_text())]
+                for d in composer_yaml.load_manifests(p.read_text())]
     assert config_notes(exported) == {"qwen-demo-decode-config": None, "qwen-demo-prefill-config": NOTE}
     assert [d for p in sorted((proj / "export" / "dev").rglob("configmap-*.yaml"))
             for d in load_docs(p.read_text())] == exported

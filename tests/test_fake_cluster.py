@@ -33,6 +33,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from composer import project as p
+from composer import yaml as composer_yaml
 from tests.conftest import make_project
 from tests.support.fakecluster import (  # noqa: F401  (fake_cluster, stub_chart_repo: fixtures)
     FakeCluster, fake_cluster, helm_repo_add, install_stub_helm_diff, start_fake_cluster, stub_chart_repo,
@@ -338,7 +339,7 @@ def test_two_deployments_in_one_namespace_render_disjoint_objects(tmp_path):
         plan = p.plans(proj, ["staging"])["staging"]
         local = {r.id for r in plan.releases if not r.remote}
         objects = {(d["kind"], d["metadata"].get("namespace", "llm-staging"), d["metadata"]["name"])
-                   for d in render.load_docs(render.template(proj.root, plan))}
+                   for d in composer_yaml.load_manifests(render.template(proj.root, plan))}
         rendered[name] = (local, objects)
     (releases_a, objects_a), (releases_b, objects_b) = rendered.values()
     assert "llm-staging/full-model-express" in releases_a and "llm-staging/other-model-express" in releases_b

@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from composer import helmfile, proc, render
+from composer import yaml as composer_yaml
 from composer import project as p
 from composer import recipes as r
 from composer.plan import Release
@@ -60,7 +61,7 @@ def test_one_release_is_what_helmfile_renders_of_it(tmp_path):
         assert render.releases(proj.root, plan, [release.name], skip_tests=True) == {release.name: theirs}
         assert not any(_is_test_hook(d) for d in render.docs(proj.root, plan, release.name))
     model = plan.release("model").name
-    with_tests = render.load_docs(render.releases(proj.root, plan, [model])[model])
+    with_tests = composer_yaml.load_manifests(render.releases(proj.root, plan, [model])[model])
     assert any(_is_test_hook(d) for d in with_tests), "the model chart has a helm test to leave out"
 
 
