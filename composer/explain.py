@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from composer.model import FRONTEND_PORT, MODEL_EXPRESS_PORT, Deployment
+from composer.dynamo import FRONTEND_PORT
+from composer.dynamo import LABEL_COMPONENT_TYPE as TYPE_LABEL
+from composer.dynamo import LABEL_DGD_NAME as DGD_LABEL
+from composer.dynamo import LABEL_METRICS_ENABLED as METRICS_LABEL
+from composer.model import MODEL_EXPRESS_PORT, Deployment
 from composer.plan import Plan
-
-# Labels the Dynamo operator puts on every pod of a DGD component (dynamo-notes.md §1.4).
-DGD_LABEL = "nvidia.com/dynamo-graph-deployment-name"
-TYPE_LABEL = "nvidia.com/dynamo-component-type"
-METRICS_LABEL = "nvidia.com/metrics-enabled"
 
 SWITCHES = {  # values switch -> the component its release carries
     "model.deployment.create": "model",

@@ -8,14 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from composer.dynamo import FRONTEND_PORT, RUNTIME_IMAGES
+
 HELM_RELEASE_MAX = 53
 K8S_NAME_MAX = 63
-FRONTEND_PORT = 8000
-MODEL_EXPRESS_PORT = 8001
-
-# Dynamo publishes no mocker image; its planner image ships the mocker (dynamo-notes.md §2.4).
-RUNTIME_IMAGES = {"vllm": "vllm-runtime", "sglang": "sglang-runtime", "trtllm": "tensorrtllm-runtime",
-                  "mocker": "dynamo-planner"}
+MODEL_EXPRESS_PORT = 8001  # our model-express chart's Service
 
 # Suffixes added to dynamoNamespace to make release and object names (see `names`).
 RELEASE_SUFFIXES = ("model", "benchmark", "metrics", "gateway", "model-express")
@@ -88,7 +85,7 @@ class Deployment:
 
     @property
     def frontend_service(self) -> str:
-        # The operator names each component's objects <dgd>-<component> (dynamo-notes.md §1.4).
+        # The operator names each component's objects <dgd>-<component> (see composer/dynamo.py).
         return f"{self.name}-frontend"
 
     @property

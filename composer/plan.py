@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from composer import bench
-from composer.model import FRONTEND_PORT, MODEL_EXPRESS_PORT, Deployment
+from composer.dynamo import FRONTEND_PORT, PLATFORM_CHART, PLATFORM_REPO
+from composer.model import MODEL_EXPRESS_PORT, Deployment
 
-PLATFORM_REPO = ("nvidia-dynamo", "https://helm.ngc.nvidia.com/nvidia/ai-dynamo")
-PLATFORM_RELEASE = "dynamo-platform"
+PLATFORM_RELEASE = PLATFORM_CHART
 # Multi-GB model pulls and engine warm-up make Helm's 5 minute default far too short.
 TIMEOUT_SECONDS = 3600
 
@@ -99,7 +99,7 @@ def plan(dep: Deployment, chart_versions: Mapping[str, str]) -> Plan:
 def platform_values(dep: Deployment) -> dict[str, Any]:
     operator: dict[str, Any] = {
         # The tag otherwise follows the operator subchart's appVersion, which has lagged the
-        # platform version before (dynamo-notes.md §4.3).
+        # platform version before.
         "controllerManager": {"manager": {"image": {"tag": dep.version}}},
         # An explicit true/false instead of the chart's cluster lookup keeps template/diff stable.
         "dynamo": {"metrics": {"podMonitors": {"enabled": dep.enabled("observability")}}},

@@ -13,7 +13,7 @@ import math
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Iterable
 
-from composer import quickcheck, secrets
+from composer import dynamo, quickcheck, secrets
 from composer.errors import InvalidValues, Problem, UsageError
 from composer.load import Loaded, escape
 
@@ -350,15 +350,13 @@ def _rule_backend_needs(values: dict, loaded: Loaded):
                                      "the chart passes gpus as sglang's --tp; use the mocker for CPU-only runs")
 
 
-MIN_VERSION = (1, 2, 0)  # the model chart renders nvidia.com/v1beta1 DGDs, served from Dynamo 1.2.0
-
-
 def _rule_supported_version(values: dict, loaded: Loaded):
     version = values["platform"]["version"]
-    if tuple(int(x) for x in version.split(".")) < MIN_VERSION:
-        yield loaded.problem("/platform/version", f"Dynamo {version} is older than 1.2.0",
-                             "our model chart renders nvidia.com/v1beta1 DynamoGraphDeployments, "
-                             "which Dynamo serves from 1.2.0 on; pin 1.4.0")
+    if tuple(int(x) for x in version.split(".")) < dynamo.MIN_VERSION:
+        oldest = ".".join(map(str, dynamo.MIN_VERSION))
+        yield loaded.problem("/platform/version", f"Dynamo {version} is older than {oldest}",
+                             f"our model chart renders {dynamo.DGD_API} DynamoGraphDeployments, "
+                             f"which Dynamo serves from {oldest} on; pin {dynamo.DEFAULT_VERSION}")
 
 
 SECRET_HINT = ("keep it in a Kubernetes Secret and reference that: model.hfTokenSecret for the Hugging Face "

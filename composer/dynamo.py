@@ -1,0 +1,54 @@
+"""What compose knows of NVIDIA Dynamo, in one place, each fact with its upstream source.
+
+A source is a file of github.com/ai-dynamo/dynamo at a commit (`V1_4_0` unless said otherwise), or
+a file inside the `ai-dynamo` wheel on PyPI. Everything that depends on the Dynamo version reads it
+from here, so that supporting another version means changing this module (and its fixtures).
+"""
+from __future__ import annotations
+
+UPSTREAM = "ai-dynamo/dynamo"
+# main at the 1.4.0 branch cut: the parent of "chore: bump version to 1.5.0 post 1.4.0 branch cut"
+V1_4_0 = "e147ceeac0563354f530b9624d0fc90ccfa6952a"
+
+# --- Versions -------------------------------------------------------------------------------------
+DEFAULT_VERSION = "1.4.0"  # platform chart, operator image and runtime images when none is pinned
+# nvidia.com/v1beta1 DynamoGraphDeployments are served from 1.2.0 ("DGD/DGDR promoted to v1beta1":
+# docs/fern/components/releases.data.ts); the model chart renders nothing else.
+MIN_VERSION = (1, 2, 0)
+
+# --- The DynamoGraphDeployment custom resource ----------------------------------------------------
+# deploy/operator/config/crd/bases/nvidia.com_dynamographdeployments.yaml
+DGD_GROUP = "nvidia.com"
+DGD_VERSION = "v1beta1"
+DGD_API = f"{DGD_GROUP}/{DGD_VERSION}"
+DGD_KIND = "DynamoGraphDeployment"
+DGD_CRD = f"dynamographdeployments.{DGD_GROUP}"
+
+# --- Labels the operator puts on every pod of a DGD component -------------------------------------
+# deploy/operator/internal/consts/consts.go (KubeLabelDynamo*, KubeLabelMetricsEnabled)
+LABEL_DGD_NAME = "nvidia.com/dynamo-graph-deployment-name"
+LABEL_COMPONENT = "nvidia.com/dynamo-component"  # the component's key in the DGD, case kept
+LABEL_COMPONENT_TYPE = "nvidia.com/dynamo-component-type"
+LABEL_METRICS_ENABLED = "nvidia.com/metrics-enabled"
+
+# --- Ports and images -----------------------------------------------------------------------------
+# The frontend's HTTP port and its Service's (deploy/operator/internal/consts/consts.go
+# DynamoServicePort); the operator names each component's objects <dgd>-<component lowercased>
+# (deploy/operator/internal/dynamo/graph.go GetDynamoComponentName).
+FRONTEND_PORT = 8000
+IMAGE_REGISTRY = "nvcr.io/nvidia/ai-dynamo"
+# Runtime images per engine (examples/backends/<engine>/deploy/*.yaml). Dynamo publishes no mocker
+# image: its mocker examples run on the planner image (examples/backends/mocker/deploy/agg.yaml).
+RUNTIME_IMAGES = {"vllm": "vllm-runtime", "sglang": "sglang-runtime", "trtllm": "tensorrtllm-runtime",
+                  "mocker": "dynamo-planner"}
+
+# --- The platform (operator) chart ----------------------------------------------------------------
+# deploy/helm/charts/platform/Chart.yaml (name dynamo-platform), published at this repository
+PLATFORM_REPO = ("nvidia-dynamo", "https://helm.ngc.nvidia.com/nvidia/ai-dynamo")
+PLATFORM_CHART = "dynamo-platform"
+
+# --- Metrics --------------------------------------------------------------------------------------
+# Counters the 1.4.0 frontend and workers export on /metrics (the local fault tests read them from
+# running processes): requests the frontend has started, and requests a worker has served.
+FRONTEND_REQUESTS_STARTED = "dynamo_frontend_requests_started_total"
+COMPONENT_REQUESTS = "dynamo_component_requests_total"
