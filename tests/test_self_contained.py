@@ -87,3 +87,13 @@ def test_no_file_refers_to_a_path_outside_the_repository():
                 line = text.count("\n", 0, m.start()) + 1
                 found.append(f"{f.relative_to(ROOT)}:{line}: {m.group()}")
     assert not found, "\n".join(found)
+
+
+def test_a_dynamo_kind_without_a_fixture_crd_is_an_error():
+    """Only the CRDs of kinds the charts render are kept; a new kind must not go unchecked."""
+    from tests.support.validate import crd_errors
+
+    model = {"apiVersion": "nvidia.com/v1alpha1", "kind": "DynamoModel", "metadata": {"name": "m"}, "spec": {}}
+    assert crd_errors([model]) == [f"DynamoModel/m: no nvidia.com/v1alpha1 schema in {FIXTURES}/dynamo/1.4.0/crds"]
+    other = {"apiVersion": "example.com/v1", "kind": "Thing", "metadata": {"name": "t"}}
+    assert crd_errors([other]) == []
