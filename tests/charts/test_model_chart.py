@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.validate import KUBE_VERSION, SHARED, all_errors, crd_validators, load_docs
+from tests.support.validate import FIXTURES, KUBE_VERSION, all_errors, crd_validators, load_docs
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "model"
 CI_FILES = sorted((CHART / "ci").glob("*-values.yaml"))
-EXAMPLES = SHARED / "reference" / "dgd-examples"
+EXAMPLES = FIXTURES / "dgd-examples"
 NAMESPACE = "models"
 RELEASE = "rel"
 MODEL = "Qwen/Qwen3-0.6B"
@@ -47,7 +47,7 @@ IMAGES = {
     "mocker": "nvcr.io/nvidia/ai-dynamo/dynamo-planner:1.4.0",
 }
 
-# Worker flags for Dynamo 1.4.0 (shared/reference/dynamo-notes.md §2, §3).
+# Worker flags for Dynamo 1.4.0.
 MODEL_FLAGS = {
     "vllm": {"--model": MODEL},
     "sglang": {"--model-path": MODEL, "--served-model-name": MODEL, "--page-size": "16", "--tp": "1",

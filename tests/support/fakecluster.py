@@ -4,7 +4,7 @@ Two halves in one file:
 
 * the server, run as its own process (`python tests/support/fakecluster.py --resource ...`):
   an in-memory Kubernetes API on 127.0.0.1 built on PyPI `kmock` (its KubernetesEmulator), with
-  the three changes helm 3.15 needs (see ../shared/reference/tooling-notes.md §5):
+  the three changes helm 3.15 needs:
     1. `/api/v1` discovery says `groupVersion: v1` (kmock says `/v1`, and client-go's RESTMapper then
        finds no ConfigMap kind);
     2. PUT replaces an object (kmock answers 404, so helm's release Secret would stay pending-install);

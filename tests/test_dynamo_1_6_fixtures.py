@@ -1,0 +1,86 @@
+"""What Dynamo 1.6.1 ships (tests/fixtures/dynamo/1.6.1, copied from its wheel) against the 1.4.0
+CRD our validation uses: the DynamoGraphDeployment templates are v1beta1 graphs the 1.4.0 schema
+accepts as they are, and the schema still refuses the fields added after 1.4.0."""
+from __future__ import annotations
+
+import ast
+import copy
+from pathlib import Path
+
+import pytest
+
+from tests.support.validate import CRDS, FIXTURES, crd_errors, load_docs
+
+TEMPLATES = FIXTURES / "dynamo" / "1.6.1" / "dgd-templates"
+DGDR_TYPES = FIXTURES / "dynamo" / "1.6.1" / "dgdr" / "dgdr_v1beta1_types.py"
+
+# template -> the 1.4.0 CRD's errors for it, i.e. the fields it uses that 1.4.0 lacks. None of the
+# 1.6.1 templates uses one (roles, providerOverride, lpx, experimental.flagsInjection, type lpx).
+LACKS_IN_1_4_0: dict[str, list[str]] = {
+    "mocker_disagg.yaml": [],
+    "sglang_agg.yaml": [],
+    "sglang_disagg.yaml": [],
+    "trtllm_agg.yaml": [],
+    "trtllm_disagg.yaml": [],
+    "vllm_agg.yaml": [],
+    "vllm_disagg.yaml": [],
+}
+ROLES = {"agg": {"frontend", "worker"}, "disagg": {"frontend", "prefill", "decode"}}
+
+
+def test_every_template_is_listed():
+    assert sorted(p.name for p in TEMPLATES.glob("*.yaml")) == sorted(LACKS_IN_1_4_0)
+
+
+@pytest.mark.parametrize("name", sorted(LACKS_IN_1_4_0))
+def test_template_is_a_v1beta1_dgd_the_1_4_0_crd_accepts(name):
+    docs = load_docs((TEMPLATES / name).read_text())
+    (dgd,) = docs
+    assert (dgd["apiVersion"], dgd["kind"]) == ("nvidia.com/v1beta1", "DynamoGraphDeployment")
+    mode = name.removesuffix(".yaml").rpartition("_")[2]
+    assert {c["type"] for c in dgd["spec"]["components"]} == ROLES[mode]
+    assert crd_errors(docs, CRDS) == LACKS_IN_1_4_0[name]
+
+
+# Fields added in Dynamo 1.5.0/1.6.0, each set on a 1.6.1 template: the 1.4.0 CRD must refuse each,
+# or the empty lists above would prove nothing.
+AFTER_1_4_0 = {
+    "spec.providerOverride": (lambda s: s.__setitem__("providerOverride", {"apiVersion": "grove.io/v1alpha1",
+                                                                          "target": "PodCliqueSet", "value": {}}),
+                              "spec: Additional properties are not allowed ('providerOverride' was unexpected)"),
+    "components[].roles": (lambda s: s["components"][1].__setitem__("roles", [{"name": "leader", "replicas": 1}]),
+                           "spec.components.1: Additional properties are not allowed ('roles' was unexpected)"),
+    "components[].providerOverride": (
+        lambda s: s["components"][1].__setitem__("providerOverride", {"apiVersion": "grove.io/v1alpha1",
+                                                                      "target": "PodCliqueSet", "value": {}}),
+        "spec.components.1: Additional properties are not allowed ('providerOverride' was unexpected)"),
+    "components[].type lpx": (lambda s: s["components"][1].__setitem__("type", "lpx"),
+                              "spec.components.1.type: 'lpx' is not one of"),
+    "components[].lpx": (lambda s: s["components"][1].__setitem__("lpx", {"buildId": "b"}),
+                         "spec.components.1: Additional properties are not allowed ('lpx' was unexpected)"),
+    "components[].experimental.flagsInjection": (
+        lambda s: s["components"][1].__setitem__("experimental", {"flagsInjection": "Automatic"}),
+        "spec.components.1.experimental: Additional properties are not allowed ('flagsInjection' was unexpected)"),
+}
+
+
+@pytest.mark.parametrize("field", sorted(AFTER_1_4_0))
+def test_the_1_4_0_crd_refuses_a_field_added_after_it(field):
+    change, message = AFTER_1_4_0[field]
+    (dgd,) = load_docs((TEMPLATES / "vllm_disagg.yaml").read_text())
+    dgd = copy.deepcopy(dgd)
+    change(dgd["spec"])
+    (error,) = crd_errors([dgd], CRDS)
+    assert error.startswith(f"DynamoGraphDeployment/vllm-disagg: {message}")
+
+
+def test_dgdr_1_6_1_spec_keys():
+    """The v1beta1 DynamoGraphDeploymentRequest spec of 1.6.1, read from its generated models (not imported:
+    they need the dynamo package)."""
+    tree = ast.parse(DGDR_TYPES.read_text())
+    (spec,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "DynamoGraphDeploymentRequestSpec"]
+    keys = [n.target.id for n in spec.body if isinstance(n, ast.AnnAssign)]
+    assert keys == ["model", "backend", "image", "runtimeVersionOverride", "modelCache", "hardware", "workload",
+                    "sla", "overrides", "features", "searchStrategy", "autoApply"]
+    (overrides,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "OverridesSpec"]
+    assert "trustRemoteCode" in [n.target.id for n in overrides.body if isinstance(n, ast.AnnAssign)]
