@@ -16,7 +16,7 @@ import pytest
 from composer import bench, fault
 from composer import cli
 from tests.conftest import REPO, make_project
-from tests.test_golden import copy_case
+from tests.support.cases import copy_case
 
 TIMEOUT = 60  # a command that waits on a FIFO would otherwise hang the test run
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import tarfile
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -15,6 +14,7 @@ from composer import bundle, doctor, proc
 from composer import project as p
 from composer.cli import main
 from composer.redact import REDACTED, redact_text, redact_yaml
+from tests.support.bundles import read_bundle
 from tests.conftest import make_project
 from tests.test_doctor import KUBECTL_VERSION, PLATFORM, PLUGINS, free_port_block
 from tests.test_doctor import register_cluster as doctor_cluster
@@ -90,15 +90,6 @@ FORBIDDEN = 'Error from server (Forbidden): events is forbidden: User "dev" cann
 def planted(text: str) -> list[str]:
     needles = SECRETS + [base64.b64encode(s.encode()).decode() for s in SECRETS] + [DOCKER]
     return [n for n in needles if n in text]
-
-
-def read_bundle(path: Path) -> dict[str, str]:
-    with tarfile.open(path) as tar:
-        names = tar.getnames()
-        assert names == sorted(names), "members in sorted order"
-        top = {n.split("/", 1)[0] for n in names}
-        assert top == {path.name[: -len(".tar.gz")]}
-        return {n.split("/", 1)[1]: tar.extractfile(n).read().decode() for n in names}
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from composer import write
 from tests.conftest import compose
 from tests.support.validate import all_errors, load_docs
-from tests.test_golden import CASES, copy_case
+from tests.support.cases import CASES, copy_case
 
 CASE = next(c for c in CASES if c.name == "everything-on")
 

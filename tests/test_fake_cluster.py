@@ -261,7 +261,7 @@ def test_the_fake_cluster_is_stopped_by_pid_and_gone(tmp_path):
 
 def test_doctor_and_debug_bundle_read_what_up_made_and_change_nothing(deployed, tmp_path):
     """The read-only operations against the fake API, with real helm and kubectl."""
-    from tests.test_debug_bundle import read_bundle
+    from tests.support.bundles import read_bundle
 
     assert deployed.compose(*UP).returncode == 0
     since = len(deployed.cluster.requests())
@@ -327,7 +327,7 @@ def test_two_deployments_in_one_namespace_render_disjoint_objects(tmp_path):
     """Two projects sharing a namespace, every switch on: no release, and no object their charts
     render, is named the same, so neither `up` takes over what the other installed."""
     from composer import render
-    from tests.test_golden import CASES, copy_case
+    from tests.support.cases import CASES, copy_case
 
     case = next(c for c in CASES if c.name == "everything-on")
     rendered = {}

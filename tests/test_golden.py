@@ -11,15 +11,7 @@ import pytest
 from composer import project as p
 from composer import write
 from tests.conftest import REPO, compose
-
-CASES = sorted(d for d in (Path(__file__).parent / "cases" / "valid").iterdir() if d.is_dir())
-
-
-def copy_case(case: Path, dest: Path) -> p.Project:
-    shutil.copytree(case, dest, ignore=shutil.ignore_patterns("expected"))
-    (dest / "charts").symlink_to(REPO / "charts")
-    return p.Project.at(dest / "values.yaml")
-
+from tests.support.cases import CASES, copy_case
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_generate_matches_golden(case, tmp_path, request):

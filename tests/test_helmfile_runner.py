@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from composer import helmfile
 from composer import project as p
 from composer.cli import main
-from tests.test_golden import CASES, copy_case
+from tests.support.cases import CASES, copy_case
 
 CASE = next(c for c in CASES if c.name == "disagg-kv-sglang")
 HELM_PLUGINS_WITH_DIFF = "NAME\tVERSION\tDESCRIPTION\ndiff\t3.9.11\tPreview helm upgrade changes as a diff\n"

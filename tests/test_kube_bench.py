@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from composer import bench, kube
 from composer import project as p
 from composer.cli import main
-from tests.test_golden import CASES, copy_case
+from tests.support.cases import CASES, copy_case
 
 SAMPLE = Path(__file__).parent / "support" / "aiperf-0.13.0-profile_export_aiperf.json"
 

@@ -6,7 +6,7 @@ from ruamel.yaml import YAML
 
 from composer import project as p
 from tests.conftest import REPO, compose
-from tests.test_golden import CASES, copy_case
+from tests.support.cases import CASES, copy_case
 
 HOOKS = {h["id"]: h for h in YAML(typ="safe").load((REPO / ".pre-commit-hooks.yaml").read_text())}
 

@@ -17,13 +17,14 @@ from composer import recipes as r
 from composer import schema
 from composer import write
 from composer.errors import UsageError
+from tests.support.cases import small_recipes
 from tests.conftest import REPO, compose, make_project
 from tests.support.validate import all_errors, load_docs
 
 RECIPES = r.available()
 NAMES = [x.name for x in RECIPES]
 GOLDENS = Path(__file__).parent / "cases" / "recipes"
-SMALL = [n for n in NAMES if n.startswith("qwen3-0.6b/")]  # what the local runtime runs in CI
+SMALL = small_recipes()
 COMMIT = re.compile(r"@ [0-9a-f]{40}\b")
 MAX_LENGTH = re.compile(r"max-model-len|max_model_len|max_seq_len|context-length")
 CLUSTER_FACTS = ("cluster", "target", "local", "platform", "observability", "inferenceGateway", "modelExpress")

@@ -9,7 +9,9 @@ from composer import proc
 from composer.local import chat
 from tests.conftest import compose
 from tests.test_local_e2e import free_port_block, local_up, pytestmark  # noqa: F401 (local marker + venv skip)
-from tests.test_recipes import SMALL
+from tests.support.cases import small_recipes
+
+SMALL = small_recipes()
 
 
 @pytest.mark.parametrize("recipe", SMALL)

@@ -14,7 +14,7 @@ from composer import project as p
 from composer import recipes as r
 from composer.plan import Release
 from tests.conftest import REPO, compose
-from tests.test_golden import CASES, copy_case
+from tests.support.cases import CASES, copy_case
 
 MODES = {"v0": {}, "v1": {"HELMFILE_V1MODE": "true"}}
 

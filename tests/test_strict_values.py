@@ -9,7 +9,7 @@ from composer import render
 from composer.plan import rendered_objects
 from tests.conftest import compose, make_project
 from tests.support.validate import load_docs
-from tests.test_golden import CASES, copy_case
+from tests.support.cases import CASES, copy_case
 
 MODEL = "model:\n  name: Qwen/Qwen3-0.6B\n  backend: {type: vllm}\n"
 LONG = "a" * 64

@@ -12,7 +12,7 @@ from composer import bench, plan as planmod, project as p
 from composer.explain import DGD_LABEL, TYPE_LABEL
 from tests.conftest import compose
 from tests.support.validate import all_errors, load_docs
-from tests.test_golden import CASES, copy_case
+from tests.support.cases import CASES, copy_case
 
 WIRED = [("everything-on", "staging"), ("disagg-kv-sglang", "dev"), ("agg-vllm", "dev")]
 
