@@ -192,14 +192,14 @@ def _guard(proj, plan, *, action: str, allow_mismatch: bool, yes: bool = False) 
 @env_option
 def template(values: str, env: str) -> None:
     """Render our charts' Kubernetes manifests offline, to stdout."""
-    from composer import render
+    from composer import manifests
 
     with _generated(values, env) as (_, plan, root):
         for r in plan.releases:
             if r.remote:
                 click.echo(f"skipped remote release {r.id} ({r.chart} {r.version}): not fetched offline; "
                            "`compose up` installs it", err=True)
-        click.echo(render.template(root, plan), nl=False)
+        click.echo(manifests.template(root, plan), nl=False)
 
 
 @main.command()

@@ -9,14 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from composer import render, write, yaml
+from composer import helmfiles, manifests, yaml
 from composer.errors import ComposeError, UsageError
 from composer.plan import Plan
 
 
 def export(root, state_file: str, plan: Plan, inputs: list[str], command: str) -> tuple[dict[str, str], list[str]]:
     """(files relative to the export dir, releases that could not be exported and why)."""
-    head = write.header(inputs, command)
+    head = helmfiles.header(inputs, command)
     files: dict[str, str] = {}
     skipped = []
     for r in plan.releases:
@@ -24,7 +24,7 @@ def export(root, state_file: str, plan: Plan, inputs: list[str], command: str) -
             skipped.append(f"{r.id} ({r.chart} {r.version}): a remote chart, not fetched offline; render it where "
                            f"the repository is reachable: helmfile -f {state_file} -e {plan.env} "
                            f"-l name={r.name} template")
-    for name, text in render.releases(root, plan, skip_tests=True).items():
+    for name, text in manifests.releases(root, plan, skip_tests=True).items():
         for doc in yaml.load_manifests(text):
             path = f"{name}/{doc['kind'].lower()}-{doc['metadata']['name']}.yaml"
             if path in files:
@@ -51,6 +51,6 @@ def check_target(target: Path, root: Path) -> None:
     if not target.exists() or target.is_dir() and not any(target.iterdir()):
         return
     kustomization = target / "kustomization.yaml"
-    if not (kustomization.is_file() and kustomization.read_text().startswith(write.GENERATED)):
+    if not (kustomization.is_file() and kustomization.read_text().startswith(helmfiles.GENERATED)):
         raise UsageError(f"{target} is not empty and not an earlier `compose export`; an export replaces its "
                          f"directory as a whole, so choose a new or empty one")

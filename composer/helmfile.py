@@ -23,7 +23,7 @@ def base(state_file: str, env: str) -> list[str]:
 
 
 def template(state_file: str, env: str, kube_version: str = KUBE_VERSION) -> list[str]:
-    """Plain helmfile rendering our releases offline: what `compose template` prints (composer/render.py
+    """Plain helmfile rendering our releases offline: what `compose template` prints (composer/manifests.py
     runs the same helm itself; tests and benchmarks compare the two). Remote charts cannot be fetched
     offline: both the selector and --skip-deps are needed, the selector alone still runs
     `helm repo add` (tooling-notes.md §2b)."""
@@ -31,9 +31,9 @@ def template(state_file: str, env: str, kube_version: str = KUBE_VERSION) -> lis
                                     "--skip-deps", "--kube-version", kube_version]
 
 
-def render(state_file: str, env: str, release: str, *, skip_tests: bool = False,
+def template_release(state_file: str, env: str, release: str, *, skip_tests: bool = False,
            kube_version: str = KUBE_VERSION) -> list[str]:
-    """One release's manifests, offline (composer.render uses it for releases with patches)."""
+    """One release's manifests, offline (composer.manifests uses it for releases with patches)."""
     return base(state_file, env) + ["--selector", f"name={release}", "template", "--skip-deps",
                                     *(["--skip-tests"] if skip_tests else []), "--kube-version", kube_version]
 

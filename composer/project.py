@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from composer import load, schema, write
+from composer import helmfiles, load, schema, write
 from composer.errors import InvalidValues, Problem, UsageError
 from composer.model import Deployment
 from composer.plan import Plan, plan
@@ -48,7 +48,7 @@ class Project:
 
     @property
     def output(self) -> Path:
-        return self.root / write.OUTPUT_DIR
+        return self.root / helmfiles.OUTPUT_DIR
 
     def rel(self, path: Path) -> str:
         try:
@@ -65,7 +65,7 @@ class Project:
                       if _not_a_file(p) is None)
 
     def state_file(self, env: str) -> str:
-        return write.state_file(env)
+        return helmfiles.state_file(env)
 
     def chart_versions(self) -> dict[str, str]:
         versions = {}
@@ -143,14 +143,14 @@ def plans(project: Project, envs: list[str] | None = None) -> dict[str, Plan]:
     return out
 
 
-def render(project: Project, env_plans: dict[str, Plan] | None = None) -> dict[str, str]:
+def files(project: Project, env_plans: dict[str, Plan] | None = None) -> dict[str, str]:
     """helmfile.d/ for every environment (env_plans: every environment's plan, when known)."""
-    files: dict[str, str] = {}
+    out: dict[str, str] = {}
     for env, p in (env_plans or plans(project)).items():
         check_charts(project, p)
         inputs = [project.rel(project.values_file), project.rel(project.env_file(env))]
-        files.update(write.render(p, inputs, project.command()))
-    return files
+        out.update(helmfiles.files(p, inputs, project.command()))
+    return out
 
 
 def check_charts(project: Project, p: Plan) -> None:
@@ -159,7 +159,7 @@ def check_charts(project: Project, p: Plan) -> None:
     missing = sorted({r.chart for r in p.releases
                       if not r.remote and not (project.root / r.chart / "Chart.yaml").is_file()})
     if missing:
-        raise UsageError(f"{project.rel(project.root / write.state_file(p.env))} would reference "
+        raise UsageError(f"{project.rel(project.root / helmfiles.state_file(p.env))} would reference "
                          f"{', '.join(f'{c}/' for c in missing)}, which the project does not have "
                          f"(no {missing[0]}/Chart.yaml)\nhint: `{init_command(project)}` copies compose's charts "
                          "into the project; it writes only files that are missing")
@@ -173,13 +173,13 @@ def init_command(project: Project) -> str:
 def generate(project: Project, env_plans: dict[str, Plan] | None = None) -> bool:
     """Write helmfile.d/ for every environment. Returns whether anything changed. Validates (and
     writes nothing, not even the lock) before it takes the lock to write."""
-    files = render(project, env_plans)
-    if write.read_tree(project.output) == files:  # up to date: no lock either
+    tree = files(project, env_plans)
+    if write.read_tree(project.output) == tree:  # up to date: no lock either
         return False
     with write.locked(project.root):
-        if write.read_tree(project.output) == files:  # another generate wrote it meanwhile
+        if write.read_tree(project.output) == tree:  # another generate wrote it meanwhile
             return False
-        write.write_tree(project.output, files)
+        write.write_tree(project.output, tree)
     return True
 
 
@@ -188,16 +188,16 @@ def generated(project: Project, env_plans: dict[str, Plan]) -> Iterator[Path]:
     """A root holding helmfile.d/ as `generate` would write it: the project's own when it is up
     to date, else a temporary one with a link to the project's charts/, removed afterwards.
     Read-only commands run helm and helmfile there and leave the project as it was."""
-    files = render(project, env_plans)
-    if write.read_tree(project.output) == files:
+    tree = files(project, env_plans)
+    if write.read_tree(project.output) == tree:
         yield project.root
         return
     with tempfile.TemporaryDirectory(prefix="compose-") as tmp:
         root = Path(tmp)
         (root / "charts").symlink_to(project.root / "charts")
-        write.write_tree(root / write.OUTPUT_DIR, files)
+        write.write_tree(root / helmfiles.OUTPUT_DIR, tree)
         yield root
 
 
 def stale_diff(project: Project) -> str:
-    return write.diff_tree(project.output, render(project))
+    return write.diff_tree(project.output, files(project))

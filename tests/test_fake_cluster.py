@@ -326,7 +326,7 @@ def test_helm_recreates_a_deleted_job_on_an_unchanged_upgrade(fake_cluster, tmp_
 def test_two_deployments_in_one_namespace_render_disjoint_objects(tmp_path):
     """Two projects sharing a namespace, every switch on: no release, and no object their charts
     render, is named the same, so neither `up` takes over what the other installed."""
-    from composer import render
+    from composer import manifests
     from tests.support.cases import CASES, copy_case
 
     case = next(c for c in CASES if c.name == "everything-on")
@@ -339,7 +339,7 @@ def test_two_deployments_in_one_namespace_render_disjoint_objects(tmp_path):
         plan = p.plans(proj, ["staging"])["staging"]
         local = {r.id for r in plan.releases if not r.remote}
         objects = {(d["kind"], d["metadata"].get("namespace", "llm-staging"), d["metadata"]["name"])
-                   for d in composer_yaml.load_manifests(render.template(proj.root, plan))}
+                   for d in composer_yaml.load_manifests(manifests.template(proj.root, plan))}
         rendered[name] = (local, objects)
     (releases_a, objects_a), (releases_b, objects_b) = rendered.values()
     assert "llm-staging/full-model-express" in releases_a and "llm-staging/other-model-express" in releases_b

@@ -82,7 +82,7 @@ def test_missing_helmfile_is_one_line_and_exit_127(proj, toolless, command):
 
 
 def test_template_needs_helm_only(proj, toolless):
-    """compose renders with helm itself (composer/render.py): no helmfile needed, none run."""
+    """compose renders with helm itself (composer/manifests.py): no helmfile needed, none run."""
     bin_dir, python, env = toolless
     r = run(proj, "template", "--env", "dev", env=env, python=python)
     assert r.returncode == 127, r.stderr
@@ -149,7 +149,7 @@ def test_a_patch_naming_an_object_the_chart_does_not_render_is_refused_before_he
 
 
 def test_template_failing_in_helm_shows_helms_error_after_what_failed(proj, tmp_path):
-    """Without patches compose runs helm itself (composer/render.py): helm's own words, indented
+    """Without patches compose runs helm itself (composer/manifests.py): helm's own words, indented
     under which release failed."""
     bin_dir = tmp_path / "bin"
     script(bin_dir / "helm", 'case "$2" in demo-model) echo "Error: boom" >&2; exit 1;; esac\n')
@@ -227,7 +227,7 @@ def test_two_generates_at_once_both_succeed_and_write_one_tree(tmp_path):
     proj = p.Project.at(root / "values.yaml")
     for replicas in (1, 2, 3):
         proj.values_file.write_text(VALUES + f"  decode:\n    replicas: {replicas}\n")
-        expected = p.render(proj)
+        expected = p.files(proj)
         procs = [subprocess.Popen([sys.executable, "-m", "composer", "generate"], cwd=root, text=True,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
         results = [(proc.wait(60), *proc.communicate()) for proc in procs]
@@ -267,7 +267,7 @@ def _old_and_new(tmp_path):
     p.generate(proj)
     old = write.read_tree(proj.output)
     proj.values_file.write_text(VALUES + "  decode:\n    replicas: 7\n")
-    new = p.render(proj)
+    new = p.files(proj)
     assert new != old
     return proj, old, new
 
@@ -347,7 +347,7 @@ def test_generate_killed_while_writing_leaves_old_or_new_tree(tmp_path, sig):
     outcomes = []
     for trial in range(3):
         proj.values_file.write_text(VALUES + f"  decode:\n    replicas: {trial + 10}\n")
-        new = p.render(proj)
+        new = p.files(proj)
         r = _generate_and_signal(root, sig, rng.choice([0, rng.uniform(0, 0.1)]))
         tree = write.read_tree(proj.output)
         assert tree in (old, new), f"a mixed tree after {sig.name} (exit {r.returncode}): {r.stderr}"
@@ -391,7 +391,7 @@ def test_compose_terminated_during_up_stops_helmfile_and_what_it_started(proj, t
 
 
 def test_compose_terminated_during_template_stops_every_helm(tmp_path):
-    """compose runs one helm per release at once (composer/render.py): a signal stops them all."""
+    """compose runs one helm per release at once (composer/manifests.py): a signal stops them all."""
     proj = make_project(tmp_path / "example")  # the repo's example: several releases in dev
     releases = [r for r in p.plans(p.Project.at(proj / "values.yaml"), ["dev"])["dev"].releases if not r.remote]
     assert len(releases) > 1

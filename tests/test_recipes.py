@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from composer import load
+from composer import helmfiles, load
 from composer import project as p
 from composer import recipes as r
 from composer import schema
@@ -44,7 +44,7 @@ def values_of(name: str) -> dict:
 def dev_files(proj: p.Project) -> dict[str, str]:
     """What `compose generate` writes for env dev (the golden)."""
     plan = p.plans(proj, ["dev"])["dev"]
-    return write.render(plan, [proj.rel(proj.values_file), proj.rel(proj.env_file("dev"))], proj.command())
+    return helmfiles.files(plan, [proj.rel(proj.values_file), proj.rel(proj.env_file("dev"))], proj.command())
 
 
 def worker_roles(values: dict) -> list[str]:

@@ -5,7 +5,7 @@ renders (plan.rendered_objects, which the patch-target rule uses) is what real h
 import pytest
 
 from composer import project as p
-from composer import render
+from composer import manifests
 from composer.plan import rendered_objects
 from tests.conftest import compose, make_project
 from tests.support.validate import load_docs
@@ -104,7 +104,7 @@ def test_rendered_objects_are_what_helm_renders(tmp_path):
         for env, plan in p.plans(proj).items():
             if plan.env == "local" or p.load_deployment(proj, env).target == "local":
                 continue
-            rendered = render.releases(proj.root, plan)
+            rendered = manifests.releases(proj.root, plan)
             for release in plan.releases:
                 if release.remote:
                     continue

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from composer import bench, render
+from composer import bench, manifests
 from composer.errors import ComposeError, UsageError
 from composer.local import launch, read_state
 from composer.local import down as stop_all
@@ -31,7 +31,7 @@ def rendered(root: Path, plan: Plan) -> list[dict[str, Any]]:
     model = plan.release("model")
     if model is None:
         raise UsageError("model.deployment.create is false: there is no graph to run locally")
-    return render.docs(root, plan, model.name)
+    return manifests.docs(root, plan, model.name)
 
 
 def up(root: Path, dep: Deployment, plan: Plan, progress: Progress) -> dict[str, Any]:

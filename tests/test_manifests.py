@@ -1,4 +1,4 @@
-"""composer.render runs `helm template` for the releases itself; what it prints must be exactly what
+"""composer.manifests runs `helm template` for the releases itself; what it prints must be exactly what
 `helmfile template` prints on the same generated files, so that `compose template` and a user's
 plain helmfile never disagree. Checked byte for byte with real helm and helmfile, in helmfile's
 default and v1 modes, on every golden case and every recipe."""
@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from composer import helmfile, proc, render
+from composer import helmfile, manifests, proc
 from composer import yaml as composer_yaml
 from composer import project as p
 from composer import recipes as r
@@ -56,12 +56,12 @@ def test_one_release_is_what_helmfile_renders_of_it(tmp_path):
     for release in plan.releases:
         if release.remote:
             continue
-        argv = helmfile.render(proj.state_file(env), env, release.name, skip_tests=True)
+        argv = helmfile.template_release(proj.state_file(env), env, release.name, skip_tests=True)
         theirs = subprocess.run(argv, cwd=proj.root, capture_output=True, text=True, check=True).stdout
-        assert render.releases(proj.root, plan, [release.name], skip_tests=True) == {release.name: theirs}
-        assert not any(_is_test_hook(d) for d in render.docs(proj.root, plan, release.name))
+        assert manifests.releases(proj.root, plan, [release.name], skip_tests=True) == {release.name: theirs}
+        assert not any(_is_test_hook(d) for d in manifests.docs(proj.root, plan, release.name))
     model = plan.release("model").name
-    with_tests = composer_yaml.load_manifests(render.releases(proj.root, plan, [model])[model])
+    with_tests = composer_yaml.load_manifests(manifests.releases(proj.root, plan, [model])[model])
     assert any(_is_test_hook(d) for d in with_tests), "the model chart has a helm test to leave out"
 
 
@@ -76,7 +76,7 @@ def rel(name: str, *needs: str) -> Release:
 
 def test_order_puts_a_release_after_what_it_needs_and_keeps_the_listed_order_otherwise():
     releases = [rel("a", "c"), rel("b"), rel("c", "d"), rel("e", "gone"), rel("d")]
-    assert [x.name for x in render.ordered(releases)] == ["b", "e", "d", "c", "a"]
+    assert [x.name for x in manifests.ordered(releases)] == ["b", "e", "d", "c", "a"]
 
 
 # -- rendering from a project's own charts ------------------------------------------------------------
@@ -93,7 +93,7 @@ def own_charts(tmp_path):
 
 @pytest.fixture
 def helm_runs(monkeypatch):
-    """Every `helm template` composer.render starts, by release name (the real ones still run)."""
+    """Every `helm template` composer.manifests starts, by release name (the real ones still run)."""
     seen: list[str] = []
     real = proc.run_all
 
@@ -113,8 +113,8 @@ def _plan(proj: p.Project):
 def test_a_missing_values_file_is_helms_error_to_tell(own_charts, helm_runs):
     plan = _plan(own_charts)
     model = plan.release("model")
-    argv = render.helm_argv(plan, model)
+    argv = manifests.helm_argv(plan, model)
     (own_charts.root / argv[argv.index("--values") + 1]).unlink()
-    with pytest.raises(render.RenderFailed, match="no such file"):
-        render.releases(own_charts.root, plan, [model.name])
+    with pytest.raises(manifests.RenderFailed, match="no such file"):
+        manifests.releases(own_charts.root, plan, [model.name])
     assert helm_runs == [model.name]
