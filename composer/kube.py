@@ -77,4 +77,19 @@ def fetch_results(root: Path, env: str, plan, release) -> dict[str, Any]:
     dest.parent.mkdir(parents=True, exist_ok=True)
     fetch_artifacts(context=plan.kube_context, namespace=release.namespace, claim=claim, image=values["image"],
                     pod=f"{release.name}-reader", dest=dest)
-    return bench.collect(dest, values["runs"], gpus=values["target"].get("gpus", 0))
+    recorded = recorded_gpus(dest / SUMMARY)
+    return bench.collect(dest, values["runs"], gpus=values["target"].get("gpus", 0) if recorded is None else recorded)
+
+
+SUMMARY = "_summary.json"
+
+
+def recorded_gpus(summary: Path) -> int | None:
+    """The GPU count the Job recorded with its results (its run.py read it from the chart's
+    ConfigMap when it started): what these results were measured against, even when the replicas
+    changed since. None when the run recorded none (a Job from an older chart)."""
+    try:
+        gpus = (json.loads(summary.read_text()).get("deployment") or {}).get("gpus")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return gpus if isinstance(gpus, int) and not isinstance(gpus, bool) and gpus >= 0 else None

@@ -345,3 +345,41 @@ def test_two_deployments_in_one_namespace_render_disjoint_objects(tmp_path):
     assert releases_a.isdisjoint(releases_b)
     assert {k for k, _, _ in objects_a} >= {"Deployment", "Service", "PersistentVolumeClaim", "Job"}
     assert objects_a.isdisjoint(objects_b), sorted(objects_a & objects_b)
+
+
+def test_a_change_of_replicas_upgrades_the_benchmark_without_a_new_job(fake_cluster, tmp_path):
+    """The deployment's GPU count is recorded in the benchmark's ConfigMap, not in its Job: real helm
+    upgrades the release after a change of replicas without touching the Job. A new Job name would
+    run the sweep again; a new pod template under the same name is refused, as an apiserver does."""
+    root = make_project(tmp_path / "proj")  # the example: dev benchmarks 1 decode + 1 prefill GPU
+    dev = root / "environments" / "dev.yaml"
+    base = dev.read_text()
+    env = {**os.environ, **fake_cluster.env}
+
+    def upgrade(replicas: int, *extra: str) -> subprocess.CompletedProcess:
+        dev.write_text(base + f"model:\n  decode:\n    replicas: {replicas}\n")
+        release = p.plans(p.Project.at(root / "values.yaml"), ["dev"])["dev"].release("benchmark")
+        values = tmp_path / f"values-{replicas}.json"
+        values.write_text(json.dumps(release.values))
+        return subprocess.run(["helm", "--kube-context", "fake", "-n", release.namespace, "upgrade", "--install",
+                               release.name, str(root / "charts" / "benchmark"), "-f", str(values),
+                               "--disable-openapi-validation", *extra],
+                              env=env, capture_output=True, text=True, timeout=60)
+
+    fake_cluster.create_namespace("dynamo-dev")
+    assert upgrade(1).returncode == 0
+    [job] = fake_cluster.find("Job", "dynamo-dev")
+    since = len(fake_cluster.requests())
+
+    r = upgrade(3)
+    assert r.returncode == 0, r.stderr
+    [after] = fake_cluster.find("Job", "dynamo-dev")
+    assert after["metadata"]["name"] == job["metadata"]["name"]
+    assert after["spec"]["template"] == job["spec"]["template"]
+    assert [w for w in fake_cluster.writes(since) if "/jobs" in w["path"]] == [], "the Job is left as it was"
+    [cm] = [c for c in fake_cluster.find("ConfigMap", "dynamo-dev") if "deployment.json" in c["data"]]
+    assert json.loads(cm["data"]["deployment.json"]) == {"gpus": 4}
+
+    # what makes the above matter: the fake refuses a new pod template under the Job's old name
+    refused = upgrade(3, "--set", "image=example.com/other:1")
+    assert refused.returncode == 1 and "field is immutable" in refused.stderr, refused.stderr
