@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from composer import helmfile
 from composer import project as p
 from composer.cli import main
+from tests.conftest import outside_venv
 from tests.test_golden import CASES, copy_case
 
 CASE = next(c for c in CASES if c.name == "disagg-kv-sglang")
@@ -125,8 +126,8 @@ def test_ctrl_c_stops_helmfile_and_exits_130(proj, tmp_path):
     (bin_dir / "helm").write_text(f"#!/bin/sh\nprintf '{HELM_PLUGINS_WITH_DIFF}'\n")
     for f in bin_dir.iterdir():
         f.chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    compose = subprocess.Popen([sys.executable, "-m", "composer", "up", "--env", "dev"], cwd=proj.root,
+    python, env = outside_venv(bin_dir)
+    compose = subprocess.Popen([python, "-m", "composer", "up", "--env", "dev"], cwd=proj.root,
                                env=env, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 20
     while not pid_file.exists() or not pid_file.read_text().strip():
