@@ -4,7 +4,8 @@ compose's exit codes (documented in the README):
   0 success                     2 bad input (values file, options)
   1 helmfile/helm failed        3 `compose diff`: there are changes
   4 no release matched          127 a required tool is missing
-  130 interrupted (Ctrl-C)
+  5 `up`: not Ready in time     130 interrupted (Ctrl-C)
+      (composer.kube.NotReady)
 """
 from __future__ import annotations
 

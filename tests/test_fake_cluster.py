@@ -27,11 +27,13 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
 
+from composer import kube
 from composer import project as p
 from tests.conftest import make_project
 from tests.support.fakecluster import (  # noqa: F401  (fake_cluster, stub_chart_repo: fixtures)
@@ -59,8 +61,16 @@ VALUES = textwrap.dedent(f"""\
           inline: {{max-model-len: 1024, enforce-eager: true}}
     """)
 ENV = f"cluster: {{kubeContext: fake, namespace: {NAMESPACE}, createNamespace: false}}\n"
-UP = ["up", "--env", "fake", "--yes", "--", "--skip-deps", "--args", "--disable-openapi-validation"]
+UP = ["up", "--env", "fake", "--yes", "--no-wait", "--", "--skip-deps", "--args", "--disable-openapi-validation"]
 TIMEOUT = 90
+DGD = f"/apis/nvidia.com/v1beta1/namespaces/{NAMESPACE}/dynamographdeployments/{NAME}"
+PORT_FORWARD = f"kubectl --context fake -n {NAMESPACE} port-forward svc/{NAME}-frontend 8000:8000"
+
+
+def condition(status: str, reason: str, message: str) -> dict:
+    """A Ready condition as the Dynamo operator writes it (metav1.Condition)."""
+    return {"type": "Ready", "status": status, "reason": reason, "message": message,
+            "lastTransitionTime": "2026-12-04T10:00:00Z"}
 
 
 class Deployed:
@@ -383,3 +393,82 @@ def test_a_change_of_replicas_upgrades_the_benchmark_without_a_new_job(fake_clus
     # what makes the above matter: the fake refuses a new pod template under the Job's old name
     refused = upgrade(3, "--set", "image=example.com/other:1")
     assert refused.returncode == 1 and "field is immutable" in refused.stderr, refused.stderr
+
+
+def test_up_waits_until_the_graph_reports_ready_then_prints_the_endpoint(deployed, tmp_path):
+    """`compose up` polls the DynamoGraphDeployment's status conditions: it keeps waiting while the
+    operator (here, the test) reports it pending, and returns once Ready is True."""
+    fake = deployed.cluster
+    first = deployed.compose(*UP)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines()[-3].startswith(f"not waiting for DynamoGraphDeployment {NAME} to be Ready")
+    assert first.stdout.splitlines()[-1].startswith(f"from this machine: {PORT_FORWARD}")
+    fake.set_status(DGD, {"state": "pending", "conditions": [condition("False", "ComponentsNotReady",
+                                                                       "decode: 0/1 replicas ready")]})
+
+    err = tmp_path / "up.err"
+    waiting = subprocess.Popen([sys.executable, "-m", "composer", *[a for a in UP if a != "--no-wait"]],
+                               cwd=deployed.root, env={**os.environ, **fake.env}, text=True,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=open(err, "w"))
+    try:
+        said = "waiting for DynamoGraphDeployment fk to be Ready: state pending, Ready=False (ComponentsNotReady)"
+        deadline = time.monotonic() + TIMEOUT
+        while said not in err.read_text():
+            assert waiting.poll() is None, err.read_text()
+            assert time.monotonic() < deadline, err.read_text()
+            time.sleep(0.1)
+        time.sleep(2 * kube.POLL_SECONDS)  # a few polls more: still pending, still waiting
+        assert waiting.poll() is None, err.read_text()
+
+        fake.set_status(DGD, {"state": "successful", "conditions": [condition("True", "AllComponentsReady", "")]})
+        out, _ = waiting.communicate(timeout=TIMEOUT)
+    finally:
+        if waiting.poll() is None:
+            waiting.send_signal(signal.SIGINT)
+            waiting.wait(30)
+    assert waiting.returncode == 0, err.read_text()
+    assert out.splitlines()[-3:] == [
+        f"ready in {out.splitlines()[-3].split()[2]} s: DynamoGraphDeployment {NAME} reports Ready",
+        f"endpoint: http://{NAME}-frontend.{NAMESPACE}.svc.cluster.local:8000 (Service {NAME}-frontend, port 8000, "
+        "inside the cluster)",
+        f"from this machine: {PORT_FORWARD}   # then http://localhost:8000/v1/models"]
+
+
+def test_up_not_ready_in_time_names_the_failing_condition_and_its_pods_last_events(deployed):
+    fake = deployed.cluster
+    assert deployed.compose(*UP).returncode == 0
+    fake.set_status(DGD, {"state": "pending", "conditions": [
+        condition("False", "ComponentsNotReady", "decode: 0/1 replicas ready")]})
+    pods = f"/api/v1/namespaces/{NAMESPACE}/pods"
+    for pod, graph, reason in ((f"{NAME}-decode-0", NAME, "ImagePullBackOff"), ("other-decode-0", "other", "")):
+        assert fake.request("POST", pods, {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": pod, "namespace": NAMESPACE, "labels": {kube.GRAPH_LABEL: graph}},
+            "spec": {"containers": [{"name": "main", "image": "x"}]},
+            "status": {"phase": "Pending",
+                       "containerStatuses": [{"name": "main", "state": {"waiting": {"reason": reason}}}]}})[0] in (200, 201)
+    events = [(f"{NAME}-decode-0", "2026-12-04T10:00:02Z", "Failed", 'Failed to pull image "x": not found'),
+              (f"{NAME}-decode-0", "2026-12-04T10:00:01Z", "Scheduled", "Successfully assigned to node-1"),
+              ("other-decode-0", "2026-12-04T10:00:03Z", "Killing", "not this graph's")]
+    for i, (pod, when, reason, message) in enumerate(events):
+        assert fake.request("POST", f"/api/v1/namespaces/{NAMESPACE}/events", {
+            "apiVersion": "v1", "kind": "Event", "metadata": {"name": f"e{i}", "namespace": NAMESPACE},
+            "involvedObject": {"kind": "Pod", "name": pod, "namespace": NAMESPACE},
+            "type": "Warning" if reason == "Failed" else "Normal", "reason": reason, "message": message,
+            "lastTimestamp": when})[0] in (200, 201)
+
+    started = time.monotonic()
+    r = deployed.compose(*[a for a in UP if a != "--no-wait"][:4], "--timeout", "3s", *UP[UP.index("--"):])
+    assert r.returncode == kube.EXIT_NOT_READY == 5, r.stderr
+    assert time.monotonic() - started < 60
+    report = r.stderr[r.stderr.index("error: "):].splitlines()
+    assert report == [
+        f"error: DynamoGraphDeployment {NAME} (namespace {NAMESPACE}) is not Ready after 3 s; its releases are "
+        "installed (`compose up` again waits again, `compose debug-bundle` collects the rest)",
+        "  state: pending",
+        "  condition Ready=False, reason ComponentsNotReady: decode: 0/1 replicas ready",
+        f"  pods: {NAME}-decode-0 Pending (ImagePullBackOff)",
+        "  last events of its pods:",
+        f"    2026-12-04T10:00:01Z {NAME}-decode-0 Normal Scheduled: Successfully assigned to node-1",
+        f'    2026-12-04T10:00:02Z {NAME}-decode-0 Warning Failed: Failed to pull image "x": not found']
+    assert "endpoint:" not in r.stdout
