@@ -316,7 +316,9 @@ def up(values: str, env: str, yes: bool, allow_context_mismatch: bool, no_wait: 
     have_diff = helmfile.has_helm_diff(proj.root)
     if not have_diff:
         click.echo("helm-diff is not installed: running `helmfile sync`, which upgrades every release", err=True)
-    helmfile.run(helmfile.apply(proj.state_file(env), env, have_helm_diff=have_diff, extra=helmfile_args), proj.root)
+    # the wait asks kubectl: a missing one is said before anything is installed
+    helmfile.run(helmfile.apply(proj.state_file(env), env, have_helm_diff=have_diff, extra=helmfile_args), proj.root,
+                 needs=("helm",) if no_wait else ("helm", "kubectl"))
     from composer import kube
     from composer import project as p
 

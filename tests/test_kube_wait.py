@@ -152,3 +152,32 @@ def test_up_that_times_out_exits_5_after_installing(proj, fp, monkeypatch):  # n
     assert r.exit_code == 5, r.output
     assert "error: DynamoGraphDeployment sg-disagg (namespace llm) is not Ready after 1 s" in r.output
     assert "endpoint:" not in r.output
+
+
+def test_without_kubectl_up_says_so_before_installing_anything(proj, tmp_path):  # noqa: F811
+    """The wait asks kubectl: when there is none, up stops before helmfile runs (exit 127), unless
+    told not to wait."""
+    import subprocess
+
+    from tests.conftest import outside_venv
+
+    bin_dir = tmp_path / "bin"
+    ran = tmp_path / "helmfile-ran"
+    for name, body in (("helm", f"printf '{HELM_PLUGINS_WITH_DIFF}'\n"), ("helmfile", f"echo $@ >> '{ran}'\n")):
+        (bin_dir / name).parent.mkdir(exist_ok=True)
+        (bin_dir / name).write_text("#!/bin/sh\n" + body)
+        (bin_dir / name).chmod(0o755)
+    python, env = outside_venv(bin_dir)
+    env["PATH"] = str(bin_dir)  # no kubectl anywhere
+
+    def up(*extra):
+        return subprocess.run([python, "-m", "composer", "up", "--env", "dev", *extra], cwd=proj.root, env=env,
+                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+    r = up()
+    assert r.returncode == 127, r.stderr
+    assert r.stderr.splitlines()[-1].startswith("error: kubectl not found: run ./scripts/setup")
+    assert not ran.exists()
+    r = up("--no-wait")
+    assert r.returncode == 0, r.stderr
+    assert ran.read_text().split()[-2:] == ["apply", "--suppress-secrets"]
