@@ -22,8 +22,9 @@ Like an apiserver, it refuses a change to a Job's pod template (422, `field is i
 
 What the fake cannot do (a fake, not an apiserver): no OpenAPI (pass helm
 `--disable-openapi-validation`, and never `--create-namespace`: helm validates the Namespace object
-against OpenAPI regardless), no controllers (nothing becomes ready; only `--wait` on kinds helm
-does not wait for is safe), no CRD lifecycle (declare custom kinds with --resource instead),
+against OpenAPI regardless), no controllers (nothing becomes ready by itself; only `--wait` on kinds
+helm does not wait for is safe; a test plays the Dynamo operator with `FakeCluster.set_status`,
+and creates pods and events itself), no CRD lifecycle (declare custom kinds with --resource instead),
 PATCH is a plain recursive merge. /version says v1.30.0 (--kube-version).
 """
 from __future__ import annotations
