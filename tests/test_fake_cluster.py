@@ -472,3 +472,22 @@ def test_up_not_ready_in_time_names_the_failing_condition_and_its_pods_last_even
         f"    2026-12-04T10:00:01Z {NAME}-decode-0 Normal Scheduled: Successfully assigned to node-1",
         f'    2026-12-04T10:00:02Z {NAME}-decode-0 Warning Failed: Failed to pull image "x": not found']
     assert "endpoint:" not in r.stdout
+
+
+def test_up_runs_the_pinned_helm_although_an_older_one_is_first_on_path(deployed, tmp_path):
+    """The helmfile compose runs, and the helm that helmfile runs (compose gives it its search path),
+    are the ones ./scripts/setup pinned in the venv's bin directory, not older ones first on PATH."""
+    old = tmp_path / "old-bin"
+    old.mkdir()
+    called = tmp_path / "old-helm-called"
+    for tool in ("helm", "helmfile", "kubectl"):
+        (old / tool).write_text(f"#!/bin/sh\necho {tool} \"$@\" >> '{called}'\necho 'v3.10.0+gce66412'\nexit 1\n")
+        (old / tool).chmod(0o755)
+    deployed.cluster.env["PATH"] = f"{old}{os.pathsep}{os.environ['PATH']}"
+    try:
+        r = deployed.compose(*UP)
+    finally:
+        del deployed.cluster.env["PATH"]
+    assert r.returncode == 0, r.stderr
+    assert not called.exists(), called.read_text()
+    assert {rel["status"] for rel in deployed.helm_releases().values()} == {"deployed"}
