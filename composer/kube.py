@@ -273,10 +273,10 @@ def not_ready_report(name: str, namespace: str, timeout: float, found: Mapping[s
 def endpoint(*, context: str | None, namespace: str, service: str, port: int) -> dict[str, Any]:
     """Where the graph answers: the frontend Service inside the cluster, and the port-forward that
     reaches it from this machine (local port 8000)."""
+    forward = kubectl(context, "-n", namespace, "port-forward", f"svc/{service}", f"8000:{port}")
     return {"service": service, "namespace": namespace, "port": port,
             "url": f"http://{service}.{namespace}.svc.cluster.local:{port}",
-            "portForward": " ".join(kubectl(context, "-n", namespace, "port-forward", f"svc/{service}", f"8000:{port}")),
-            "localUrl": "http://localhost:8000"}
+            "portForward": " ".join(forward), "localUrl": "http://localhost:8000"}
 
 
 def _last_line(text: str) -> str:

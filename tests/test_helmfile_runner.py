@@ -127,7 +127,6 @@ def test_ctrl_c_stops_helmfile_and_exits_130(proj, tmp_path):
     stops its child and exits 130, leaving no process behind."""
     import os
     import subprocess
-    import sys
     import time
 
     bin_dir = tmp_path / "bin"
