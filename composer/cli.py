@@ -271,14 +271,37 @@ def diff(values: str, env: str, allow_context_mismatch: bool, helmfile_args: tup
     sys.exit(helmfile.run(helmfile.diff(proj.state_file(env), env, helmfile_args), proj.root, changes_ok=True))
 
 
+class Duration(click.ParamType):
+    """Seconds, or a number with s, m or h: 900, 90s, 15m, 1h."""
+
+    name = "DURATION"
+    UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+    def convert(self, value, param, ctx):
+        import re
+
+        m = re.fullmatch(r"(\d{1,7})([smh]?)", str(value).strip())
+        if not m or int(m.group(1)) == 0:
+            self.fail(f"{value!r} is not a duration: give seconds, or a number with s, m or h (900, 15m, 1h)",
+                      param, ctx)
+        return int(m.group(1)) * self.UNITS[m.group(2)]
+
+
 @main.command()
 @values_option
 @env_option
 @yes_option
 @context_option
+@click.option("--no-wait", is_flag=True,
+              help="Return once the releases are installed, without waiting for the DynamoGraphDeployment "
+                   "to report Ready.")
+@click.option("--timeout", "timeout", type=Duration(), default="60m", show_default=True,
+              help="How long to wait for Ready (Kubernetes): seconds, or with s, m or h. Exit 5 when it is not.")
 @passthrough_args
-def up(values: str, env: str, yes: bool, allow_context_mismatch: bool, helmfile_args: tuple[str, ...]) -> None:
-    """Regenerate, then deploy the environment (helmfile apply, or sync without helm-diff).
+def up(values: str, env: str, yes: bool, allow_context_mismatch: bool, no_wait: bool, timeout: int,
+       helmfile_args: tuple[str, ...]) -> None:
+    """Regenerate, then deploy the environment (helmfile apply, or sync without helm-diff), wait
+    until the DynamoGraphDeployment reports Ready and print its endpoint.
     A `target: local` environment runs on this machine instead, as real Dynamo processes."""
     from composer import helmfile
 
@@ -300,7 +323,15 @@ def up(values: str, env: str, yes: bool, allow_context_mismatch: bool, helmfile_
     have_diff = helmfile.has_helm_diff(proj.root)
     if not have_diff:
         click.echo("helm-diff is not installed: running `helmfile sync`, which upgrades every release", err=True)
-    helmfile.run(helmfile.apply(proj.state_file(env), env, have_helm_diff=have_diff, extra=helmfile_args), proj.root)
+    # the wait asks kubectl: a missing one is said before anything is installed
+    helmfile.run(helmfile.apply(proj.state_file(env), env, have_helm_diff=have_diff, extra=helmfile_args), proj.root,
+                 needs=("helm",) if no_wait else ("helm", "kubectl"))
+    from composer import kube
+    from composer import project as p
+
+    result = kube.await_graph(p.load_deployment(proj, env), plan, wait=not no_wait, timeout=timeout,
+                              progress=_progress)
+    click.echo(kube.format_up(result))
 
 
 @main.command()
@@ -506,7 +537,8 @@ def quickstart(ctx: click.Context, values: str, env: str) -> None:
                            f"quickstart stops only what it starts, so it left that one alone; benchmark it with "
                            f"`compose bench --env {env}`, or stop it with `compose down --env {env}` first")
     # a failed `up` stops what it started itself; from here on, what runs is quickstart's
-    ctx.invoke(up, values=values, env=env, yes=False, allow_context_mismatch=False, helmfile_args=())
+    ctx.invoke(up, values=values, env=env, yes=False, allow_context_mismatch=False, no_wait=False, timeout=3600,
+               helmfile_args=())
     try:
         ctx.invoke(bench, values=values, env=env, output="text", allow_context_mismatch=False, yes=False)
     finally:

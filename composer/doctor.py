@@ -18,16 +18,20 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from composer import proc
+from composer import dynamo, proc
 from composer.errors import InvalidValues, UsageError
 from composer.helmfile import HELM_DIFF_INSTALL
 from composer.kube import kubectl
 from composer.plan import PLATFORM_RELEASE
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
-CRD = "dynamographdeployments.nvidia.com"
-DGD_API_VERSION = "v1beta1"  # what charts/model renders (dynamo-notes.md §1.1: served from 1.2.0)
+CRD = dynamo.DGD_CRD
+DGD_API_VERSION = dynamo.DGD_VERSION  # what charts/model renders
 TESTED = {"helm": "3.15.3", "helmfile": "0.166.0"}  # what scripts/setup installs
+# The oldest that compose works with: the minor versions scripts/setup pins and the README states
+# (helm 3.15, helmfile 0.166 and its v1 mode, kubectl 1.30: the platform chart needs Kubernetes
+# 1.30, and patches are applied with `kubectl kustomize`).
+MINIMUM = {"helm": "3.15.0", "helmfile": "0.166.0", "kubectl": "1.30.0"}
 MIN_FREE_BYTES = 1 << 30
 SECRET_KEYS_TEMPLATE = 'go-template={{range $k, $v := .data}}{{$k}}{{"\\n"}}{{end}}'
 HF_TOKEN_KEY = "HF_TOKEN"
@@ -413,9 +417,34 @@ def _tool(name: str, done: proc.Completed | None, version: Callable[[str], str])
         found = version(done.stdout).lstrip("v")
     except (ValueError, KeyError, TypeError, IndexError):
         found = "?"
-    tested = TESTED.get(name)
+    tested, minimum = TESTED.get(name), MINIMUM.get(name)
+    if minimum and older(found, minimum):
+        where = _where(name)
+        return Check(name, FAILED, f"{found} is older than {minimum}, the oldest compose works with"
+                                   + (f" ({where})" if where else ""),
+                     proc.INSTALL_HINTS.get(name, f"install {name} {minimum} or later")
+                     + "; compose uses .venv/bin's before PATH")
     note = f" (scripts/setup installs {tested})" if tested and found != tested else ""
     return Check(name, OK, f"{found}{note}")
+
+
+def parse_version(text: str) -> tuple[int, ...] | None:
+    """(major, minor, patch) from "3.15.3", "1.30.0-rc.1" or "0.166"; None when it is not one."""
+    m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
+    return tuple(int(x or 0) for x in m.groups()) if m else None
+
+
+def older(found: str, minimum: str) -> bool:
+    """Whether a version is below the minimum; an unrecognised one is not called old."""
+    have, want = parse_version(found), parse_version(minimum)
+    return have is not None and want is not None and have < want
+
+
+def _where(name: str) -> str:
+    try:
+        return proc.which(name)
+    except proc.ToolMissing:
+        return ""
 
 
 def _no_kubectl(name: str) -> Check:

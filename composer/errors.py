@@ -23,6 +23,7 @@ class ExitCode(enum.IntEnum):
     BAD_INPUT = 2  # values file, overlay or options; every problem located
     CHANGES = 3  # `compose diff`: the cluster differs from the files
     NO_RELEASE_MATCHED = 4
+    NOT_READY = 5  # `compose up`: installed, but the DynamoGraphDeployment did not report Ready in time
     BUG = 70  # an unexpected exception (sysexits' EX_SOFTWARE)
     TOOL_MISSING = 127  # as a shell says of a command it cannot find
     INTERRUPTED = 130  # 128 + SIGINT, as a shell says
@@ -68,6 +69,12 @@ class HelmfileFailed(ComposeError):
 
 class NoReleaseMatched(ComposeError):
     exit_code = ExitCode.NO_RELEASE_MATCHED
+
+
+class NotReady(ComposeError):
+    """The releases are installed, but the graph did not report Ready in time."""
+
+    exit_code = ExitCode.NOT_READY
 
 
 class WrongContext(ComposeError):

@@ -95,9 +95,10 @@ def diagnose(stderr: str) -> str | None:
     return None
 
 
-def run(argv: Sequence[str], cwd: Path, *, changes_ok: bool = False) -> int:
-    """Stream a helmfile command; map its exit code to compose's. Raises on failure."""
-    done = proc.stream(argv, cwd=cwd, needs=("helm",))
+def run(argv: Sequence[str], cwd: Path, *, changes_ok: bool = False, needs: Sequence[str] = ("helm",)) -> int:
+    """Stream a helmfile command; map its exit code to compose's. Raises on failure. `needs`: the
+    programs that must be there before helmfile starts (it runs helm; compose's next step may need more)."""
+    done = proc.stream(argv, cwd=cwd, needs=needs)
     if done.returncode == 0:
         return 0
     if changes_ok and done.returncode == HELMFILE_CHANGES:

@@ -173,7 +173,10 @@ def benchmark_values(dep: Deployment) -> dict[str, Any]:
     }
     # A Job's pod template cannot be changed in place: any change to what the Job runs (sweep,
     # image, target, Secrets) gets a new Job name, so `helmfile apply` replaces rather than fails.
-    values["runId"] = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:8]
+    # The GPU count is not part of it: the pod reads it from the chart's ConfigMap when it starts,
+    # so a change of replicas alone neither replaces nor reruns the benchmark.
+    named = {**values, "target": {k: v for k, v in values["target"].items() if k != "gpus"}}
+    values["runId"] = hashlib.sha256(json.dumps(named, sort_keys=True).encode()).hexdigest()[:8]
     return values
 
 

@@ -30,13 +30,19 @@ class Completed:
 INSTALL_HINTS = {
     "helm": "run ./scripts/setup (installs helm 3.15.3 into .venv/bin) or put helm on PATH",
     "helmfile": "run ./scripts/setup (installs helmfile 0.166.0 into .venv/bin) or put helmfile on PATH",
-    "kubectl": "install kubectl matching your cluster and put it on PATH",
+    "kubectl": "run ./scripts/setup (installs kubectl 1.30.0 into .venv/bin) or put kubectl on PATH",
 }
 
 
 def search_path() -> str:
-    """PATH, then the directory of our interpreter, where ./scripts/setup puts helm and helmfile."""
-    return os.pathsep.join(p for p in (os.environ.get("PATH", ""), str(Path(sys.executable).parent)) if p)
+    """Where compose and the programs it starts (helmfile runs helm and kubectl) look for programs.
+
+    In a virtualenv, its bin directory (the interpreter's) comes first: ./scripts/setup pins helm,
+    helmfile and kubectl there, and an older one earlier on PATH must not win. Outside one, the
+    interpreter's directory is a system one (/usr/bin) and comes after PATH, as before."""
+    path, own = os.environ.get("PATH", ""), str(Path(sys.executable).parent)
+    order = (own, path) if sys.prefix != sys.base_prefix else (path, own)
+    return os.pathsep.join(p for p in order if p)
 
 
 def which(tool: str) -> str:

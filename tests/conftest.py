@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,16 @@ def compose(*args, cwd: Path, env: dict | None = None, input: str | None = None)
     """The real CLI in a new process, as a user runs it."""
     return subprocess.run([sys.executable, "-m", "composer", *args], cwd=cwd, capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, input=input)
+
+
+def outside_venv(bin_dir: Path) -> tuple[str, dict]:
+    """(python, env) that run compose as installed outside a virtualenv, with bin_dir first on PATH.
+    In a virtualenv compose runs the venv's pinned helm, helmfile and kubectl whatever PATH says
+    (composer.proc.search_path), so tests reach their stand-ins in bin_dir this way: the
+    interpreter, reached through a symlink there, is no venv's."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    python = bin_dir / "python"
+    if not python.exists():
+        python.symlink_to(os.path.realpath(sys.executable))
+    return str(python), {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+                         "PYTHONPATH": os.pathsep.join([str(REPO), sysconfig.get_paths()["purelib"]])}

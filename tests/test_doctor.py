@@ -3,6 +3,7 @@ runs, what each answer makes of a check, and that every miss comes with its fix.
 from __future__ import annotations
 
 import json
+import os
 import socket
 from pathlib import Path
 
@@ -264,3 +265,59 @@ def test_ports_and_disk_checks():
     low = d.check_disk([Path("/")], lambda _p: 10 << 20)
     assert low.status == "failed" and "0.0 GiB free at /" in low.detail and low.fix
     assert d.check_disk([Path("/nonexistent/deeper")], lambda _p: 5 << 30).status == "ok"
+
+
+@pytest.mark.parametrize("name, output, found", [
+    ("helm", "v3.12.3+g3a31588\n", "3.12.3"),
+    ("helmfile", "helmfile version 0.150.0\n", "0.150.0"),
+    ("kubectl", json.dumps({"clientVersion": {"gitVersion": "v1.29.4"}}), "1.29.4"),
+])
+def test_a_tool_older_than_the_minimum_fails_with_where_it_is_and_the_fix(tools, name, output, found):
+    check = {"helm": d.check_helm, "helmfile": d.check_helmfile, "kubectl": d.check_kubectl}[name](
+        proc.Completed((name,), 0, output, ""))
+    assert check.status == "failed"
+    assert check.detail == f"{found} is older than {d.MINIMUM[name]}, the oldest compose works with ({tools / name})"
+    assert check.fix.startswith(proc.INSTALL_HINTS[name]) and ".venv/bin" in check.fix
+
+
+@pytest.mark.parametrize("name, output, detail", [
+    ("helm", "v3.15.0+gabc\n", "3.15.0 (scripts/setup installs 3.15.3)"),
+    ("helm", "v3.16.1+gabc\n", "3.16.1 (scripts/setup installs 3.15.3)"),
+    ("helmfile", "helmfile version v1.1.0\n", "1.1.0 (scripts/setup installs 0.166.0)"),
+    ("kubectl", json.dumps({"clientVersion": {"gitVersion": "v1.30.0-rc.1"}}), "1.30.0-rc.1"),
+    ("helm", "something else\n", "something else (scripts/setup installs 3.15.3)"),  # not called old
+])
+def test_the_minimum_and_newer_pass(name, output, detail):
+    check = {"helm": d.check_helm, "helmfile": d.check_helmfile, "kubectl": d.check_kubectl}[name](
+        proc.Completed((name,), 0, output, ""))
+    assert (check.status, check.detail) == ("ok", detail)
+
+
+def test_an_old_helm_fails_doctor(tools, fp, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    fp.register(d.helm_version_argv(), stdout="v3.14.4+g81c902a\n")
+    register_tools(fp)  # the rest; pytest-subprocess answers with the first registration that matches
+    code, checks, _ = doctor()
+    assert code == 1
+    assert checks["helm"]["status"] == "failed" and "3.14.4 is older than 3.15.0" in checks["helm"]["detail"]
+
+
+def test_the_pinned_tools_win_over_older_ones_first_on_path(tmp_path):
+    """./scripts/setup pins helm, helmfile and kubectl in the venv's bin directory, the interpreter's:
+    compose runs those although older ones come first on PATH (the real CLI in a new process)."""
+    from tests.conftest import BIN, compose
+
+    if not all((BIN / tool).exists() for tool in ("helm", "helmfile", "kubectl")):
+        pytest.skip("./scripts/setup has not installed the pinned tools")
+    old = tmp_path / "old-bin"
+    old.mkdir()
+    called = tmp_path / "old-tools-called"
+    for name, out in (("helm", "v3.10.0+gce66412"), ("helmfile", "helmfile version 0.150.0"),
+                      ("kubectl", '{"clientVersion": {"gitVersion": "v1.25.0"}}')):
+        (old / name).write_text(f"#!/bin/sh\necho {name} >> '{called}'\necho '{out}'\n")
+        (old / name).chmod(0o755)
+    r = compose("doctor", "-o", "json", cwd=tmp_path, env={"PATH": f"{old}{os.pathsep}{os.environ['PATH']}"})
+    checks = {c["name"]: c for c in json.loads(r.stdout)["checks"]}
+    assert {n: checks[n]["detail"] for n in ("helm", "helmfile", "kubectl")} == {
+        "helm": "3.15.3", "helmfile": "0.166.0", "kubectl": "1.30.0"}
+    assert not called.exists(), called.read_text()

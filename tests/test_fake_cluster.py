@@ -27,11 +27,13 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
 
+from composer import kube
 from composer import project as p
 from composer import yaml as composer_yaml
 from tests.conftest import make_project
@@ -60,8 +62,16 @@ VALUES = textwrap.dedent(f"""\
           inline: {{max-model-len: 1024, enforce-eager: true}}
     """)
 ENV = f"cluster: {{kubeContext: fake, namespace: {NAMESPACE}, createNamespace: false}}\n"
-UP = ["up", "--env", "fake", "--yes", "--", "--skip-deps", "--args", "--disable-openapi-validation"]
+UP = ["up", "--env", "fake", "--yes", "--no-wait", "--", "--skip-deps", "--args", "--disable-openapi-validation"]
 TIMEOUT = 90
+DGD = f"/apis/nvidia.com/v1beta1/namespaces/{NAMESPACE}/dynamographdeployments/{NAME}"
+PORT_FORWARD = f"kubectl --context fake -n {NAMESPACE} port-forward svc/{NAME}-frontend 8000:8000"
+
+
+def condition(status: str, reason: str, message: str) -> dict:
+    """A Ready condition as the Dynamo operator writes it (metav1.Condition)."""
+    return {"type": "Ready", "status": status, "reason": reason, "message": message,
+            "lastTransitionTime": "2026-12-04T10:00:00Z"}
 
 
 class Deployed:
@@ -346,3 +356,139 @@ def test_two_deployments_in_one_namespace_render_disjoint_objects(tmp_path):
     assert releases_a.isdisjoint(releases_b)
     assert {k for k, _, _ in objects_a} >= {"Deployment", "Service", "PersistentVolumeClaim", "Job"}
     assert objects_a.isdisjoint(objects_b), sorted(objects_a & objects_b)
+
+
+def test_a_change_of_replicas_upgrades_the_benchmark_without_a_new_job(fake_cluster, tmp_path):
+    """The deployment's GPU count is recorded in the benchmark's ConfigMap, not in its Job: real helm
+    upgrades the release after a change of replicas without touching the Job. A new Job name would
+    run the sweep again; a new pod template under the same name is refused, as an apiserver does."""
+    root = make_project(tmp_path / "proj")  # the example: dev benchmarks 1 decode + 1 prefill GPU
+    dev = root / "environments" / "dev.yaml"
+    base = dev.read_text()
+    env = {**os.environ, **fake_cluster.env}
+
+    def upgrade(replicas: int, *extra: str) -> subprocess.CompletedProcess:
+        dev.write_text(base + f"model:\n  decode:\n    replicas: {replicas}\n")
+        release = p.plans(p.Project.at(root / "values.yaml"), ["dev"])["dev"].release("benchmark")
+        values = tmp_path / f"values-{replicas}.json"
+        values.write_text(json.dumps(release.values))
+        return subprocess.run(["helm", "--kube-context", "fake", "-n", release.namespace, "upgrade", "--install",
+                               release.name, str(root / "charts" / "benchmark"), "-f", str(values),
+                               "--disable-openapi-validation", *extra],
+                              env=env, capture_output=True, text=True, timeout=60)
+
+    fake_cluster.create_namespace("dynamo-dev")
+    assert upgrade(1).returncode == 0
+    [job] = fake_cluster.find("Job", "dynamo-dev")
+    since = len(fake_cluster.requests())
+
+    r = upgrade(3)
+    assert r.returncode == 0, r.stderr
+    [after] = fake_cluster.find("Job", "dynamo-dev")
+    assert after["metadata"]["name"] == job["metadata"]["name"]
+    assert after["spec"]["template"] == job["spec"]["template"]
+    assert [w for w in fake_cluster.writes(since) if "/jobs" in w["path"]] == [], "the Job is left as it was"
+    [cm] = [c for c in fake_cluster.find("ConfigMap", "dynamo-dev") if "deployment.json" in c["data"]]
+    assert json.loads(cm["data"]["deployment.json"]) == {"gpus": 4}
+
+    # what makes the above matter: the fake refuses a new pod template under the Job's old name
+    refused = upgrade(3, "--set", "image=example.com/other:1")
+    assert refused.returncode == 1 and "field is immutable" in refused.stderr, refused.stderr
+
+
+def test_up_waits_until_the_graph_reports_ready_then_prints_the_endpoint(deployed, tmp_path):
+    """`compose up` polls the DynamoGraphDeployment's status conditions: it keeps waiting while the
+    operator (here, the test) reports it pending, and returns once Ready is True."""
+    fake = deployed.cluster
+    first = deployed.compose(*UP)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines()[-3].startswith(f"not waiting for DynamoGraphDeployment {NAME} to be Ready")
+    assert first.stdout.splitlines()[-1].startswith(f"from this machine: {PORT_FORWARD}")
+    fake.set_status(DGD, {"state": "pending", "conditions": [condition("False", "ComponentsNotReady",
+                                                                       "decode: 0/1 replicas ready")]})
+
+    err = tmp_path / "up.err"
+    waiting = subprocess.Popen([sys.executable, "-m", "composer", *[a for a in UP if a != "--no-wait"]],
+                               cwd=deployed.root, env={**os.environ, **fake.env}, text=True,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=open(err, "w"))
+    try:
+        said = "waiting for DynamoGraphDeployment fk to be Ready: state pending, Ready=False (ComponentsNotReady)"
+        deadline = time.monotonic() + TIMEOUT
+        while said not in err.read_text():
+            assert waiting.poll() is None, err.read_text()
+            assert time.monotonic() < deadline, err.read_text()
+            time.sleep(0.1)
+        time.sleep(2 * kube.POLL_SECONDS)  # a few polls more: still pending, still waiting
+        assert waiting.poll() is None, err.read_text()
+
+        fake.set_status(DGD, {"state": "successful", "conditions": [condition("True", "AllComponentsReady", "")]})
+        out, _ = waiting.communicate(timeout=TIMEOUT)
+    finally:
+        if waiting.poll() is None:
+            waiting.send_signal(signal.SIGINT)
+            waiting.wait(30)
+    assert waiting.returncode == 0, err.read_text()
+    assert out.splitlines()[-3:] == [
+        f"ready in {out.splitlines()[-3].split()[2]} s: DynamoGraphDeployment {NAME} reports Ready",
+        f"endpoint: http://{NAME}-frontend.{NAMESPACE}.svc.cluster.local:8000 (Service {NAME}-frontend, port 8000, "
+        "inside the cluster)",
+        f"from this machine: {PORT_FORWARD}   # then http://localhost:8000/v1/models"]
+
+
+def test_up_not_ready_in_time_names_the_failing_condition_and_its_pods_last_events(deployed):
+    fake = deployed.cluster
+    assert deployed.compose(*UP).returncode == 0
+    fake.set_status(DGD, {"state": "pending", "conditions": [
+        condition("False", "ComponentsNotReady", "decode: 0/1 replicas ready")]})
+    pods = f"/api/v1/namespaces/{NAMESPACE}/pods"
+    for pod, graph, reason in ((f"{NAME}-decode-0", NAME, "ImagePullBackOff"), ("other-decode-0", "other", "")):
+        assert fake.request("POST", pods, {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": pod, "namespace": NAMESPACE, "labels": {kube.GRAPH_LABEL: graph}},
+            "spec": {"containers": [{"name": "main", "image": "x"}]},
+            "status": {"phase": "Pending",
+                       "containerStatuses": [{"name": "main", "state": {"waiting": {"reason": reason}}}]}})[0] in (200, 201)
+    events = [(f"{NAME}-decode-0", "2026-12-04T10:00:02Z", "Failed", 'Failed to pull image "x": not found'),
+              (f"{NAME}-decode-0", "2026-12-04T10:00:01Z", "Scheduled", "Successfully assigned to node-1"),
+              ("other-decode-0", "2026-12-04T10:00:03Z", "Killing", "not this graph's")]
+    for i, (pod, when, reason, message) in enumerate(events):
+        assert fake.request("POST", f"/api/v1/namespaces/{NAMESPACE}/events", {
+            "apiVersion": "v1", "kind": "Event", "metadata": {"name": f"e{i}", "namespace": NAMESPACE},
+            "involvedObject": {"kind": "Pod", "name": pod, "namespace": NAMESPACE},
+            "type": "Warning" if reason == "Failed" else "Normal", "reason": reason, "message": message,
+            "lastTimestamp": when})[0] in (200, 201)
+
+    started = time.monotonic()
+    r = deployed.compose(*[a for a in UP if a != "--no-wait"][:4], "--timeout", "3s", *UP[UP.index("--"):])
+    assert r.returncode == kube.EXIT_NOT_READY == 5, r.stderr
+    assert time.monotonic() - started < 60
+    report = r.stderr[r.stderr.index("error: "):].splitlines()
+    assert report == [
+        f"error: DynamoGraphDeployment {NAME} (namespace {NAMESPACE}) is not Ready after 3 s; its releases are "
+        "installed (`compose up` again waits again, `compose debug-bundle` collects the rest)",
+        "  state: pending",
+        "  condition Ready=False, reason ComponentsNotReady: decode: 0/1 replicas ready",
+        f"  pods: {NAME}-decode-0 Pending (ImagePullBackOff)",
+        "  last events of its pods:",
+        f"    2026-12-04T10:00:01Z {NAME}-decode-0 Normal Scheduled: Successfully assigned to node-1",
+        f'    2026-12-04T10:00:02Z {NAME}-decode-0 Warning Failed: Failed to pull image "x": not found']
+    assert "endpoint:" not in r.stdout
+
+
+def test_up_runs_the_pinned_helm_although_an_older_one_is_first_on_path(deployed, tmp_path):
+    """The helmfile compose runs, and the helm that helmfile runs (compose gives it its search path),
+    are the ones ./scripts/setup pinned in the venv's bin directory, not older ones first on PATH."""
+    old = tmp_path / "old-bin"
+    old.mkdir()
+    called = tmp_path / "old-helm-called"
+    for tool in ("helm", "helmfile", "kubectl"):
+        (old / tool).write_text(f"#!/bin/sh\necho {tool} \"$@\" >> '{called}'\necho 'v3.10.0+gce66412'\nexit 1\n")
+        (old / tool).chmod(0o755)
+    deployed.cluster.env["PATH"] = f"{old}{os.pathsep}{os.environ['PATH']}"
+    try:
+        r = deployed.compose(*UP)
+    finally:
+        del deployed.cluster.env["PATH"]
+    assert r.returncode == 0, r.stderr
+    assert not called.exists(), called.read_text()
+    assert {rel["status"] for rel in deployed.helm_releases().values()} == {"deployed"}

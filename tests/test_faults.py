@@ -18,7 +18,7 @@ import pytest
 from composer import load
 from composer import project as p
 from composer import write
-from tests.conftest import BIN, REPO, make_project
+from tests.conftest import BIN, REPO, make_project, outside_venv
 
 VALUES = "dynamoNamespace: demo\nmodel:\n  name: Qwen/Qwen3-0.6B\n  backend:\n    type: vllm\n"
 ENV = "cluster:\n  namespace: llm\n"
@@ -129,7 +129,8 @@ def test_helmfile_exit_codes_reach_the_user(proj, tmp_path, command, rc, exit_co
     stderr = 'Error: Kubernetes cluster unreachable: Get "http://localhost:8080/version"' if command == "status" else "boom"
     bin_dir = tmp_path / "bin"
     script(bin_dir / "helmfile", f"echo '{stderr}' >&2\nexit {rc}\n")
-    r = run(proj, command, "--env", "dev", env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
+    python, env = outside_venv(bin_dir)
+    r = run(proj, command, "--env", "dev", env=env, python=python)
     assert r.returncode == exit_code, r.stderr
     assert r.stderr.splitlines()[-1] == message
     assert stderr in r.stderr, "helmfile's own stderr is shown too"
@@ -153,7 +154,8 @@ def test_template_failing_in_helm_shows_helms_error_after_what_failed(proj, tmp_
     under which release failed."""
     bin_dir = tmp_path / "bin"
     script(bin_dir / "helm", 'case "$2" in demo-model) echo "Error: boom" >&2; exit 1;; esac\n')
-    r = run(proj, "template", "--env", "dev", env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
+    python, env = outside_venv(bin_dir)
+    r = run(proj, "template", "--env", "dev", env=env, python=python)
     assert r.returncode == 1
     assert r.stderr.splitlines()[-2:] == ["error: helm template demo-model failed (exit 1):", "  Error: boom"]
     assert r.stdout == ""
@@ -161,19 +163,20 @@ def test_template_failing_in_helm_shows_helms_error_after_what_failed(proj, tmp_
 
 # --- helmfile killed ----------------------------------------------------------------------------
 
-def stand_ins(bin_dir: Path, helmfile_body: str) -> dict:
+def stand_ins(bin_dir: Path, helmfile_body: str) -> tuple[str, dict]:
+    """(python, env) of a compose that runs these stand-ins."""
     script(bin_dir / "helm", f"printf '{PLUGINS_WITH_DIFF}'\n")
     script(bin_dir / "helmfile", helmfile_body)
-    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    return outside_venv(bin_dir)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGSEGV], ids=lambda s: s.name)
 def test_helmfile_killed_by_a_signal_during_up(proj, tmp_path, sig):
     pid_file = tmp_path / "helmfile.pid"
-    env = stand_ins(tmp_path / "bin", f"echo $$ > {pid_file}\necho 'Upgrading release=demo-model' >&2\n"
-                                      f"kill -{sig.name[3:]} $$\nsleep 30\n")
+    python, env = stand_ins(tmp_path / "bin", f"echo $$ > {pid_file}\necho 'Upgrading release=demo-model' >&2\n"
+                                              f"kill -{sig.name[3:]} $$\nsleep 30\n")
     started = time.monotonic()
-    r = run(proj, "up", "--env", "dev", "--yes", env=env, timeout=30)
+    r = run(proj, "up", "--env", "dev", "--yes", env=env, timeout=30, python=python)
     assert time.monotonic() - started < 10
     assert r.returncode == 1, r.stderr
     assert r.stderr.splitlines()[-1] == f"error: helmfile was killed by signal {sig.value} ({sig.name})"
@@ -185,8 +188,8 @@ def test_helmfile_killed_leaves_no_orphan_and_no_wait(proj, tmp_path):
     """helmfile killed (e.g. by the OOM killer) while its helm child runs: compose should stop the
     child's whole process group, not wait for it or leave it changing the cluster on its own."""
     helm_pid = tmp_path / "helm.pid"
-    env = stand_ins(tmp_path / "bin", f"sleep 8 &\necho $! > {helm_pid}\nkill -KILL $$\n")
-    proc = subprocess.Popen([sys.executable, "-m", "composer", "up", "--env", "dev", "--yes"], cwd=proj, env=env,
+    python, env = stand_ins(tmp_path / "bin", f"sleep 8 &\necho $! > {helm_pid}\nkill -KILL $$\n")
+    proc = subprocess.Popen([python, "-m", "composer", "up", "--env", "dev", "--yes"], cwd=proj, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
     try:
         proc.wait(timeout=4)
@@ -377,8 +380,8 @@ def test_generate_killed_by_sigkill_leaves_a_temporary_tree_the_next_run_removes
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
 def test_compose_terminated_during_up_stops_helmfile_and_what_it_started(proj, tmp_path, sig):
     pids = tmp_path / "pids"
-    env = stand_ins(tmp_path / "bin", f"sleep 60 &\necho $$ $! > {pids}\nwait\n")
-    compose_proc = subprocess.Popen([sys.executable, "-m", "composer", "up", "--env", "dev", "--yes"], cwd=proj,
+    python, env = stand_ins(tmp_path / "bin", f"sleep 60 &\necho $$ $! > {pids}\nwait\n")
+    compose_proc = subprocess.Popen([python, "-m", "composer", "up", "--env", "dev", "--yes"], cwd=proj,
                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                     stdin=subprocess.DEVNULL)
     started = _wait_for_pids(pids, 2)  # helmfile and its child
@@ -398,8 +401,8 @@ def test_compose_terminated_during_template_stops_every_helm(tmp_path):
     pids = tmp_path / "pids"
     bin_dir = tmp_path / "bin"
     script(bin_dir / "helm", f"echo $$ >> {pids}\nexec sleep 60\n")
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    compose_proc = subprocess.Popen([sys.executable, "-m", "composer", "template", "--env", "dev"], cwd=proj,
+    python, env = outside_venv(bin_dir)
+    compose_proc = subprocess.Popen([python, "-m", "composer", "template", "--env", "dev"], cwd=proj,
                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                     stdin=subprocess.DEVNULL)
     started = _wait_for_pids(pids, len(releases))

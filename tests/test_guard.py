@@ -57,7 +57,7 @@ def test_explicit_override_goes_ahead(proj, fp, prod_cluster):  # noqa: F811
     prod_cluster("kind-dev")
     fp.register(["helm", "plugin", "list"], stdout=HELM_PLUGINS_WITH_DIFF)
     fp.register(state("prod") + ["apply", "--suppress-secrets"])
-    r = CliRunner().invoke(main, ["up", "--env", "prod", "--yes", "--allow-context-mismatch"])
+    r = CliRunner().invoke(main, ["up", "--env", "prod", "--yes", "--allow-context-mismatch", "--no-wait"])
     assert r.exit_code == 0, r.output
 
 
@@ -91,4 +91,4 @@ def test_production_interactive_no_aborts(proj, fp, prod_cluster, monkeypatch): 
 def test_dev_up_needs_no_confirmation(proj, fp):  # noqa: F811
     fp.register(["helm", "plugin", "list"], stdout=HELM_PLUGINS_WITH_DIFF)
     fp.register(state("dev") + ["apply", "--suppress-secrets"])
-    assert CliRunner().invoke(main, ["up", "--env", "dev"]).exit_code == 0
+    assert CliRunner().invoke(main, ["up", "--env", "dev", "--no-wait"]).exit_code == 0

@@ -1,13 +1,15 @@
 """The process boundary, faked with pytest-subprocess: which helmfile argv each command runs,
 and how helmfile's exit codes and known failures reach the user."""
+import json
 import signal
 
 import pytest
 from click.testing import CliRunner
 
-from composer import helmfile
+from composer import helmfile, kube
 from composer import project as p
 from composer.cli import main
+from tests.conftest import outside_venv
 from tests.support.cases import CASES, copy_case
 
 CASE = next(c for c in CASES if c.name == "disagg-kv-sglang")
@@ -42,16 +44,26 @@ def test_argv_builders_are_plain_lists():
 def test_up_runs_apply_when_helm_diff_is_installed(proj, fp):
     fp.register(["helm", "plugin", "list"], stdout=HELM_PLUGINS_WITH_DIFF)
     fp.register(state() + ["apply", "--suppress-secrets"], stdout="UPDATED RELEASES:\n")
+    dep, plan = p.load_deployment(proj, "dev"), p.plans(proj, ["dev"])["dev"]
+    ready = {"status": {"conditions": [{"type": "Ready", "status": "True", "reason": "AllReady", "message": ""}]}}
+    fp.register(kube.dgd_argv(plan.kube_context, dep.namespace, dep.name), stdout=json.dumps(ready))
     r = cli("up", "--env", "dev")
     assert r.exit_code == 0, r.output
     assert fp.call_count(state() + ["apply", "--suppress-secrets"]) == 1
     assert (proj.output / "dev.yaml").is_file(), "up regenerates first"
+    assert plan.kube_context is None  # no context pinned: the port-forward uses the current one
+    assert r.output.splitlines()[-3:] == [
+        "ready in 0 s: DynamoGraphDeployment sg-disagg reports Ready",
+        "endpoint: http://sg-disagg-frontend.llm.svc.cluster.local:8000 (Service sg-disagg-frontend, port 8000, "
+        "inside the cluster)",
+        "from this machine: kubectl -n llm port-forward svc/sg-disagg-frontend 8000:8000   # then "
+        "http://localhost:8000/v1/models"]
 
 
 def test_up_falls_back_to_sync_without_helm_diff(proj, fp):
     fp.register(["helm", "plugin", "list"], stdout="NAME\tVERSION\tDESCRIPTION\n")
     fp.register(state() + ["sync"])
-    r = cli("up", "--env", "dev")
+    r = cli("up", "--env", "dev", "--no-wait")
     assert r.exit_code == 0
     assert "helm-diff is not installed: running `helmfile sync`" in r.output
 
@@ -115,7 +127,6 @@ def test_ctrl_c_stops_helmfile_and_exits_130(proj, tmp_path):
     stops its child and exits 130, leaving no process behind."""
     import os
     import subprocess
-    import sys
     import time
 
     bin_dir = tmp_path / "bin"
@@ -125,8 +136,8 @@ def test_ctrl_c_stops_helmfile_and_exits_130(proj, tmp_path):
     (bin_dir / "helm").write_text(f"#!/bin/sh\nprintf '{HELM_PLUGINS_WITH_DIFF}'\n")
     for f in bin_dir.iterdir():
         f.chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    compose = subprocess.Popen([sys.executable, "-m", "composer", "up", "--env", "dev"], cwd=proj.root,
+    python, env = outside_venv(bin_dir)
+    compose = subprocess.Popen([python, "-m", "composer", "up", "--env", "dev"], cwd=proj.root,
                                env=env, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 20
     while not pid_file.exists() or not pid_file.read_text().strip():
@@ -157,6 +168,6 @@ def test_arguments_after_double_dash_go_to_helmfile(proj, fp):
     fp.register(["helm", "plugin", "list"], stdout=HELM_PLUGINS_WITH_DIFF)
     argv = state() + ["apply", "--suppress-secrets", "--args", "--disable-openapi-validation"]
     fp.register(argv)
-    r = cli("up", "--env", "dev", "--", "--args", "--disable-openapi-validation")
+    r = cli("up", "--env", "dev", "--no-wait", "--", "--args", "--disable-openapi-validation")
     assert r.exit_code == 0, r.output
     assert fp.call_count(argv) == 1

@@ -93,6 +93,85 @@ def test_results_copies_artifacts_back_and_summarizes_each_run(proj, fp):
     assert bench.format_result(result).splitlines()[0].split()[-1] == "tok/s/GPU"
 
 
+def test_results_divide_by_the_gpus_the_run_recorded(proj, fp):
+    """Results measured with 2 GPUs stay per 2 GPUs after the model was scaled: the count comes from
+    what the Job's run.py recorded in _summary.json, not from today's values."""
+    plan = p.plans(proj, ["staging"])["staging"]
+    runs = plan.release("benchmark").values["runs"]
+    ctx = ["kubectl", "--context", "staging"]
+    fp.register(ctx + ["apply", "-f", "-"])
+    fp.register(ctx + ["-n", "llm-staging", "wait", fp.any()])
+
+    def copy(process):
+        dest = Path(process.args[-1])
+        for run in runs:
+            (dest / run["name"]).mkdir(parents=True)
+            shutil.copy(SAMPLE, dest / run["name"] / "profile_export_aiperf.json")
+        (dest / "_summary.json").write_text(json.dumps({"deployment": {"gpus": 2}, "runs": []}))
+
+    fp.register(ctx + ["-n", "llm-staging", "cp", fp.any()], callback=copy)
+    fp.register(ctx + ["-n", "llm-staging", "delete", "pod", fp.any()])
+    r = CliRunner().invoke(main, ["bench", "results", "--env", "staging", "-o", "json"])
+    assert r.exit_code == 0, r.output
+    result = json.loads(r.output)
+    assert p.load_deployment(proj, "staging").gpu_count != 2
+    tokens = json.loads(SAMPLE.read_text())["output_token_throughput"]["avg"]
+    assert result["gpus"] == 2
+    assert all(x["summary"]["output_token_throughput_per_gpu"] == pytest.approx(tokens / 2) for x in result["runs"])
+
+
+def test_recorded_gpus_ignores_what_is_not_a_count(tmp_path):
+    summary = tmp_path / "_summary.json"
+    assert kube.recorded_gpus(summary) is None  # an older chart's run, or none at all
+    for text, expected in (('{"deployment": {"gpus": 0}}', 0), ('{"deployment": {"gpus": null}}', None),
+                           ('{"deployment": {"gpus": true}}', None), ('{"runs": []}', None), ("[1]", None),
+                           ("{", None)):
+        summary.write_text(text)
+        assert kube.recorded_gpus(summary) == expected, text
+
+
+def test_the_job_entrypoint_records_the_gpus_it_ran_against(tmp_path):
+    """charts/benchmark/files/run.py, run as the Job runs it: the GPU count from the ConfigMap file
+    goes into _summary.json and to every run as DEPLOYMENT_GPU_COUNT."""
+    import http.server
+    import subprocess
+    import sys
+    import threading
+
+    class Models(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps({"data": [{"id": "m"}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Models)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        artifacts, scripts = tmp_path / "artifacts", tmp_path / "scripts"
+        scripts.mkdir()
+        (scripts / "deployment.json").write_text('{"gpus": 6}')
+        writes = ("import os; open('profile_export_aiperf.json', 'w').write('{}'); "
+                  "print('gpus', os.environ['DEPLOYMENT_GPU_COUNT'])")
+        (scripts / "runs.json").write_text(json.dumps([{"name": "c1", "args": [sys.executable, "-c", writes]}]))
+        env = {"PATH": "/usr/bin:/bin", "TARGET_URL": f"http://127.0.0.1:{server.server_port}", "TARGET_MODEL": "m",
+               "RUNS_FILE": str(scripts / "runs.json"), "ARTIFACTS_DIR": str(artifacts),
+               "DEPLOYMENT_FILE": str(scripts / "deployment.json"), "WAIT_INTERVAL_SECONDS": "1"}
+        run_py = Path(__file__).parents[1] / "charts" / "benchmark" / "files" / "run.py"
+        r = subprocess.run([sys.executable, str(run_py)], env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert json.loads((artifacts / "_summary.json").read_text())["deployment"] == {"gpus": 6}
+    assert "gpus 6" in (artifacts / "c1" / "benchmark.log").read_text()
+    assert kube.recorded_gpus(artifacts / "_summary.json") == 6
+
+
 def test_results_cleans_up_the_reader_when_copy_fails(proj, fp):
     ctx = ["kubectl", "--context", "staging"]
     fp.register(ctx + ["apply", "-f", "-"])

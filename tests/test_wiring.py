@@ -143,8 +143,13 @@ def test_benchmark_gpu_count_is_what_the_rendered_workers_take(rendered):
                                           .get("limits", {}).get("nvidia.com/gpu", 0))
                for c in dgd["spec"]["components"] if c["type"] != "frontend")
     (job,) = jobs
+    # run.py reads it from the scripts ConfigMap, mounted from the volume of that name
     env_vars = {e["name"]: e.get("value") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env_vars["DEPLOYMENT_GPU_COUNT"] == str(gpus)
+    assert "DEPLOYMENT_GPU_COUNT" not in env_vars, "not in the pod template, which cannot change in place"
+    scripts = next(v for v in job["spec"]["template"]["spec"]["volumes"] if v["name"] == "scripts")
+    cm = one(docs, "ConfigMap", scripts["configMap"]["name"])
+    assert env_vars["DEPLOYMENT_FILE"].rsplit("/", 1)[1] in cm["data"]
+    assert json.loads(cm["data"]["deployment.json"]) == {"gpus": gpus}
 
 
 def test_bench_reruns_exactly_the_rendered_benchmark_job(rendered):
@@ -206,9 +211,13 @@ def test_explain_reports_what_was_rendered(rendered):
     pytest.param("platform:\n  version: 1.4.1\n", {"image", "runId"}, id="image-tag"),
     pytest.param("model:\n  hfTokenSecret: other-token\n", {"hfTokenSecret", "runId"}, id="secret"),
     pytest.param("benchmark:\n  config:\n    osl: 64\n", {"runs", "runId"}, id="sweep"),
+    # the GPU count is recorded (the scripts ConfigMap), not part of what names the Job: scaling the
+    # model does not rerun the benchmark by itself
+    pytest.param("model:\n  decode:\n    replicas: 3\n", {"target"}, id="replicas"),
 ])
 def test_benchmark_job_name_changes_with_anything_its_pod_runs(tmp_path, change, changed):
-    """A Job's pod template is immutable: helm cannot upgrade it in place, so its name must change."""
+    """A Job's pod template is immutable: helm cannot upgrade it in place, so its name must change
+    with anything the pod runs, and only with that."""
     from tests.conftest import make_project
 
     root = make_project(tmp_path / "proj")

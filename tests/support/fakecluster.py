@@ -18,10 +18,13 @@ Two halves in one file:
   helm its own HELM_*_HOME, and at teardown stops the server by PID and checks that it is gone; the
   `stub_chart_repo` fixture serves a stand-in `dynamo-platform` chart over HTTP on 127.0.0.1.
 
+Like an apiserver, it refuses a change to a Job's pod template (422, `field is immutable`).
+
 What the fake cannot do (a fake, not an apiserver): no OpenAPI (pass helm
 `--disable-openapi-validation`, and never `--create-namespace`: helm validates the Namespace object
-against OpenAPI regardless), no controllers (nothing becomes ready; only `--wait` on kinds helm
-does not wait for is safe), no CRD lifecycle (declare custom kinds with --resource instead),
+against OpenAPI regardless), no controllers (nothing becomes ready by itself; only `--wait` on kinds
+helm does not wait for is safe; a test plays the Dynamo operator with `FakeCluster.set_status`,
+and creates pods and events itself), no CRD lifecycle (declare custom kinds with --resource instead),
 PATCH is a plain recursive merge. /version says v1.30.0 (--kube-version).
 """
 from __future__ import annotations
@@ -84,6 +87,11 @@ NAMESPACE_PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/?$")
 def _status(code: int, reason: str, message: str, **details: Any) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Status", "metadata": {}, "status": "Failure", "code": code,
             "reason": reason, "message": message, "details": details}
+
+
+def _is_job(request) -> bool:
+    res = request.resource
+    return res is not None and res.group == "batch" and res.plural == "jobs" and not request.subresource
 
 
 def _emulator_class():
@@ -189,6 +197,10 @@ def _emulator_class():
                 return aiohttp.web.json_response(
                     _status(404, "NotFound", f'namespaces "{ns}" not found', name=ns, kind="namespaces"),
                     status=404)
+            if request.method in (kmock.method.PUT, kmock.method.PATCH) and _is_job(request) and request.name:
+                refused = await self._job_template_change(request)
+                if refused is not None:
+                    return refused
             if request.method == kmock.method.PUT and request.resource is not None and request.name:
                 key = (request.resource, request.namespace, request.name)  # change 2: PUT replaces
                 async with self._lock:
@@ -197,6 +209,25 @@ def _emulator_class():
                     self.objects[key].create(request.data)
                     return aiohttp.web.json_response(self.objects[key].raw)
             return await super()._handle(request)
+
+        async def _job_template_change(self, request):
+            """Like an apiserver, refuse a change to a Job's pod template (immutable): a PUT with
+            another template, or a PATCH that carries one (helm's three-way patch names
+            spec.template only when it differs). None: the change may go ahead."""
+            key = (request.resource, request.namespace, request.name)
+            async with self._lock:
+                if key not in self.objects or self.objects[key].deleted:
+                    return None
+                current = (self.objects[key].raw.get("spec") or {}).get("template")
+            wanted = ((request.data or {}).get("spec") or {}).get("template") if isinstance(request.data, dict) else None
+            if request.method == kmock.method.PUT and wanted == current:
+                return None
+            if wanted is None:
+                return None
+            message = (f'Job.batch "{request.name}" is invalid: spec.template: Invalid value: '
+                       f'core.PodTemplateSpec{{...}}: field is immutable')
+            return aiohttp.web.json_response(
+                _status(422, "Invalid", message, name=request.name, group="batch", kind="Job"), status=422)
 
     return Emulator
 
@@ -348,6 +379,12 @@ class FakeCluster:
         status, doc = self.request("GET", path)
         assert status == 200, f"GET {path}: {status} {doc}"
         return doc
+
+    def set_status(self, path: str, status: dict[str, Any]) -> None:
+        """What a controller does: write an object's status (its /status subresource); the fake
+        merges it into the object, which later reads return."""
+        code, doc = self.request("PATCH", f"{path}/status", {"status": status})
+        assert code == 200, f"PATCH {path}/status: {code} {doc}"
 
     def create_namespace(self, name: str) -> None:
         status, doc = self.request("POST", "/api/v1/namespaces",

@@ -8,6 +8,11 @@
 3. Write $ARTIFACTS_DIR/_summary.json and exit 1 if the model never appeared or any
    run failed (non-zero exit or no profile_export_aiperf.json under its directory).
 
+The deployment's GPU count comes from $DEPLOYMENT_FILE ({"gpus": N}, a ConfigMap key, not the
+pod template, so that a change of replicas does not replace the Job). It is read once, at the
+start, recorded in _summary.json as what these results were measured against, and passed to
+the runs as DEPLOYMENT_GPU_COUNT, as upstream's perf Jobs do.
+
 Standard library only: the image is only assumed to have python3.
 """
 import json
@@ -84,6 +89,17 @@ def run_one(run, artifacts):
             "seconds": round(time.time() - started, 3)}
 
 
+def deployment_gpus(path):
+    """The GPU count in $DEPLOYMENT_FILE; None when it is not there or not a count."""
+    try:
+        with open(path) as f:
+            gpus = json.load(f).get("gpus")
+    except (OSError, ValueError, AttributeError) as e:
+        log(f"no GPU count ({path}: {type(e).__name__}: {e})")
+        return None
+    return gpus if isinstance(gpus, int) and not isinstance(gpus, bool) and gpus >= 0 else None
+
+
 def write_summary(artifacts, summary):
     path = os.path.join(artifacts, "_summary.json")
     tmp = path + ".tmp"
@@ -102,8 +118,13 @@ def main():
     timeout = float(os.environ.get("WAIT_TIMEOUT_SECONDS", "3600"))
     interval = float(os.environ.get("WAIT_INTERVAL_SECONDS", "10"))
 
+    gpus = deployment_gpus(os.environ["DEPLOYMENT_FILE"]) if os.environ.get("DEPLOYMENT_FILE") else None
+    if gpus is not None:
+        os.environ["DEPLOYMENT_GPU_COUNT"] = str(gpus)  # the runs inherit it
+
     os.makedirs(artifacts, exist_ok=True)
-    summary = {"target": {"url": base_url, "model": model}, "modelReady": False, "runs": []}
+    summary = {"target": {"url": base_url, "model": model}, "deployment": {"gpus": gpus}, "modelReady": False,
+               "runs": []}
     if wait_for_model(base_url, model, timeout, interval):
         summary["modelReady"] = True
         for run in runs:
