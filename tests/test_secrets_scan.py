@@ -170,7 +170,6 @@ FREE_FORM = {
     "/model/frontend/resources/requests", "/model/frontend/resources/limits",
     "/model/decode/resources/requests", "/model/decode/resources/limits",
     "/model/prefill/resources/requests", "/model/prefill/resources/limits",
-    "/model/decode/env/*/valueFrom", "/model/prefill/env/*/valueFrom",
     "/model/decode/extraConfig/inline", "/model/prefill/extraConfig/inline",
     "/model/nodeSelector",
     "/patches/<component>/strategicMergePatches/*", "/patches/<component>/strategicMergePatches/*/metadata",
@@ -186,10 +185,19 @@ def walk(node: dict, path: str = ""):
         yield from walk(node["items"], f"{path}/*")
 
 
+# An env var's valueFrom.secretKeyRef names a Secret and one of its keys: no place for the value.
+SECRET_KEY_REFS = {"/model/decode/env/*/valueFrom/secretKeyRef", "/model/prefill/env/*/valueFrom/secretKeyRef"}
+
+
 def test_schema_has_no_field_for_a_credential_only_secret_names():
     nodes = dict(walk(schema.values_schema()))
     sounding = {path for path in nodes if CREDENTIAL.search(path.rsplit("/", 1)[-1])}
-    assert sounding == set(NAME_REFERENCES)
+    assert sounding == set(NAME_REFERENCES) | SECRET_KEY_REFS
+    for path in SECRET_KEY_REFS:
+        ref = nodes[path]
+        assert ref["additionalProperties"] is False and set(ref["properties"]) == {"name", "key", "optional"}, path
+        assert ref["properties"]["name"]["pattern"] == schema.DNS1123_SUBDOMAIN
+        assert ref["properties"]["optional"]["type"] == "boolean"
     for path, description in NAME_REFERENCES.items():
         node = nodes[path]
         assert node["description"].startswith(description)
