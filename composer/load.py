@@ -320,11 +320,28 @@ def _compose(name: str, text: str) -> _Node | None:
     return root
 
 
+_IMPLICIT: dict[tuple[Any, str], str] = {}
+
+
+def _implicit_tag(yaml: YAML, value: str) -> str:
+    """The tag YAML's rules give an untagged scalar: ruamel's resolver, remembered by YAML version
+    and text (it is a function of both). ruamel's own lookup slows down as a document repeats a
+    first character: it appends to its stored list of patterns on every call."""
+    key = (yaml.resolver.processing_version, value)
+    tag = _IMPLICIT.get(key)
+    if tag is None:
+        tag = str(yaml.resolver.resolve(ScalarNode, value, (True, False)))
+        if len(_IMPLICIT) >= 10_000:
+            _IMPLICIT.clear()
+        _IMPLICIT[key] = tag
+    return tag
+
+
 def _scalar_node(yaml: YAML, ev: ScalarEvent) -> _Node:
     tag = ev.tag
     plain = ev.style is None and tag is None
     if tag is None:
-        tag = str(yaml.resolver.resolve(ScalarNode, ev.value, (True, False))) if ev.implicit[0] else f"{CORE}str"
+        tag = _implicit_tag(yaml, ev.value) if ev.implicit[0] else f"{CORE}str"
     if plain and tag == f"{CORE}merge":
         return _Node("merge", "<<", ev.start_mark)
     if plain and tag not in _CORE_SCALARS:  # a timestamp, or YAML 1.1's `=`: text, as Helm reads them
@@ -334,7 +351,7 @@ def _scalar_node(yaml: YAML, ev: ScalarEvent) -> _Node:
         return _Node("scalar", None, ev.start_mark, problem=problem)
     value: Any = ev.value
     if tag == f"{CORE}null":
-        if not plain and str(yaml.resolver.resolve(ScalarNode, ev.value, (True, False))) != tag:
+        if not plain and _implicit_tag(yaml, ev.value) != tag:
             return _Node("scalar", None, ev.start_mark, problem=("a value tagged !!null that is not null",
                                                                   "write null, ~ or nothing"))
         value = None

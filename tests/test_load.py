@@ -200,6 +200,13 @@ def test_deep_flow_nesting_is_refused_as_fast_as_a_flat_list_is_read():
     assert ratio < 3, f"refusing deep nesting took {ratio:.1f}x reading a flat list"
 
 
+def test_a_yaml_1_1_directive_reads_plain_scalars_by_yaml_1_1_in_the_same_process(tmp_path):
+    """How a plain scalar reads depends on the YAML version too, not on its text alone."""
+    text = "a: 0o17\nb: 017\nc: yes\n"
+    assert load(write(tmp_path, "a.yaml", text)).data == {"a": 15, "b": 17, "c": "yes"}
+    assert load(write(tmp_path, "b.yaml", "%YAML 1.1\n---\n" + text)).data == {"a": "0o17", "b": 15, "c": True}
+
+
 def test_deep_nesting_through_aliases_is_located(tmp_path):
     inner = "[" * 40 + "]" * 40
     p = problem(tmp_path, f"a: &a {inner}\nb: " + "[" * 40 + "*a" + "]" * 40 + "\n")
