@@ -1,8 +1,8 @@
 """Mutations of every shipped values file: no crash, no unlocated problem, no accepted value a chart refuses.
 
 The shipped files are values.yaml (with environments/) and every recipe (with the environments
-`compose init` writes beside it). Each gets MUTANTS mutants from a random.Random seeded with its name,
-so a run is deterministic. Half are structural (on the parsed document, written back as YAML): a
+`compose init` writes beside it). Each gets MUTANTS distinct mutants from a random.Random seeded with its
+name, so a run is deterministic. Half are structural (on the parsed document, written back as YAML): a
 value swapped for another type, a boundary number (0, -1, 2^31, 2^63, 1e308, 4.0, .inf, .nan), a long
 string, a string with a space, slash or upper case, null, a deleted key, an unknown key; half are
 textual (on the bytes): a random byte replaced, inserted or deleted, a line duplicated (duplicate
@@ -203,11 +203,18 @@ def test_mutants_are_refused_at_a_location_or_render_valid_chart_values(name, te
     doc = pyyaml.load(text, Loader=FastLoader)
     failures = []
     seen: dict = {}
-    for i in range(MUTANTS):
+    checked: set[str] = set()
+    for i in range(10 * MUTANTS):
+        if len(checked) == MUTANTS:
+            break
         mutant = structural(doc, rng) if i % 2 else textual(text, rng)
+        if mutant in checked:  # a third of the draws repeat one (the same line deleted...): draw another
+            continue
+        checked.add(mutant)
         failure = check(tmp_path, mutant, envs, seen)
         if failure:
             failures.append(f"mutant {i}:\n{mutant[:2000]}\n--> {failure}")
+    assert len(checked) == MUTANTS, f"only {len(checked)} distinct mutants"
     assert not failures, f"{len(failures)} of {MUTANTS} mutants mishandled; the first:\n{failures[0][-3000:]}"
 
 
