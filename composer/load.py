@@ -21,7 +21,9 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import (AliasEvent, DocumentStartEvent, MappingEndEvent, MappingStartEvent, ScalarEvent,
                                 SequenceEndEvent, SequenceStartEvent)
 from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.parser import Parser
 from ruamel.yaml.reader import Reader
+from ruamel.yaml.scanner import Scanner, ScannerError
 
 from composer import yaml as yamlio
 from composer.errors import InvalidValues, Problem
@@ -197,10 +199,71 @@ class _Node:
         self.line, self.column = mark.line + 1, mark.column + 1
 
 
+class _Scanner(Scanner):
+    """ruamel's scanner, minus its quadratic cost on deep flow nesting: it keeps one possible
+    simple key per open `[`/`{` and walks all of them for every token it reads ahead, so a line
+    of 5,000 `[` took half a second to refuse. Past MAX_DEPTH flow levels it keeps none: the tokens
+    before the `[` that opens level MAX_DEPTH + 1 are unchanged, and _compose refuses the
+    nesting at that `[` at the latest, so what is reported stays the same. Its reader is an
+    attribute, not ruamel's property (looked up for every character)."""
+
+    reader = None  # shadows ruamel's property; set once the loader's reader exists
+
+    def __init__(self, loader: Any = None) -> None:
+        self.reader = loader.reader  # before ruamel's __init__, which reads already
+        super().__init__(loader)
+
+    def save_possible_simple_key(self) -> None:
+        if self.flow_level <= MAX_DEPTH:
+            super().save_possible_simple_key()
+
+    def stale_possible_simple_keys(self) -> None:
+        """ruamel's, reading the position once rather than twice per key."""
+        self._pending_key()
+
+    def need_more_tokens(self) -> bool:
+        """ruamel's (the parser asks it several times per token): stale keys dropped, then whether
+        the next token may still start a simple key. ruamel compares the smallest pending key's
+        token number with tokens_taken; no pending key is ever below it (a token is only handed
+        out once no key waits on it), so one pass over the keys does both."""
+        if self.done:
+            return False
+        if not self.tokens:
+            return True
+        return bool(self.possible_simple_keys) and self._pending_key()
+
+    def _pending_key(self) -> bool:
+        """Drop the keys that can no longer be simple keys (another line, or 1024 characters back;
+        a required one is an error), in ruamel's order; True if one left starts the next token."""
+        reader, keys, taken = self.reader, self.possible_simple_keys, self.tokens_taken
+        line, index = reader.line, reader.index
+        found = False
+        for level, key in list(keys.items()):
+            if key.line != line or index - key.index > 1024:
+                if key.required:
+                    raise ScannerError("while scanning a simple key", key.mark, "could not find expected ':'",
+                                       reader.get_mark())
+                del keys[level]
+            elif key.token_number == taken:
+                found = True
+        return found
+
+
+class _Parser(Parser):
+    """ruamel's parser, its scanner an attribute rather than a property (looked up for every token)."""
+
+    scanner = None  # shadows ruamel's property
+
+    def __init__(self, loader: Any) -> None:
+        super().__init__(loader)
+        self.scanner = loader.scanner
+
+
 def _compose(name: str, text: str) -> _Node | None:
     """The document's node tree, built from ruamel's parser events without recursion (ruamel's
     own composer recurses once per level: deep nesting would overflow the stack)."""
     yaml = yamlio.parser()
+    yaml.Scanner, yaml.Parser = _Scanner, _Parser
     root: _Node | None = None
     stack: list[tuple[_Node, list]] = []  # open containers, each with its pending key ([] or [node])
     anchors: dict[str, _Node] = {}
@@ -257,11 +320,28 @@ def _compose(name: str, text: str) -> _Node | None:
     return root
 
 
+_IMPLICIT: dict[tuple[Any, str], str] = {}
+
+
+def _implicit_tag(yaml: Any, value: str) -> str:
+    """The tag YAML's rules give an untagged scalar: ruamel's resolver, remembered by YAML version
+    and text (it is a function of both). ruamel's own lookup slows down as a document repeats a
+    first character: it appends to its stored list of patterns on every call."""
+    key = (yaml.resolver.processing_version, value)
+    tag = _IMPLICIT.get(key)
+    if tag is None:
+        tag = str(yaml.resolver.resolve(ScalarNode, value, (True, False)))
+        if len(_IMPLICIT) >= 10_000:
+            _IMPLICIT.clear()
+        _IMPLICIT[key] = tag
+    return tag
+
+
 def _scalar_node(yaml: Any, ev: ScalarEvent) -> _Node:
     tag = ev.tag
     plain = ev.style is None and tag is None
     if tag is None:
-        tag = str(yaml.resolver.resolve(ScalarNode, ev.value, (True, False))) if ev.implicit[0] else f"{CORE}str"
+        tag = _implicit_tag(yaml, ev.value) if ev.implicit[0] else f"{CORE}str"
     if plain and tag == f"{CORE}merge":
         return _Node("merge", "<<", ev.start_mark)
     if plain and tag not in _CORE_SCALARS:  # a timestamp, or YAML 1.1's `=`: text, as Helm reads them
@@ -271,7 +351,7 @@ def _scalar_node(yaml: Any, ev: ScalarEvent) -> _Node:
         return _Node("scalar", None, ev.start_mark, problem=problem)
     value: Any = ev.value
     if tag == f"{CORE}null":
-        if not plain and str(yaml.resolver.resolve(ScalarNode, ev.value, (True, False))) != tag:
+        if not plain and _implicit_tag(yaml, ev.value) != tag:
             return _Node("scalar", None, ev.start_mark, problem=("a value tagged !!null that is not null",
                                                                   "write null, ~ or nothing"))
         value = None

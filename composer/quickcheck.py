@@ -111,6 +111,8 @@ _KEYWORDS = {
     "pattern": _pattern,
     "minLength": lambda arg, v, s: type(v) is not str or len(v) >= arg,
     "maxLength": lambda arg, v, s: type(v) is not str or len(v) <= arg,
+    "minProperties": lambda arg, v, s: type(v) is not dict or len(v) >= arg,
+    "maxProperties": lambda arg, v, s: type(v) is not dict or len(v) <= arg,
     "minItems": lambda arg, v, s: type(v) is not list or len(v) >= arg,
     "maxItems": lambda arg, v, s: type(v) is not list or len(v) <= arg,
     "minimum": lambda arg, v, s: not _number(v) or v >= arg,

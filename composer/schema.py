@@ -181,6 +181,13 @@ def _problem(loaded: Loaded, e: jsonschema.ValidationError) -> Problem:
     if v == "minItems":
         return loaded.problem(ptr, f"expected at least {_count(e.validator_value, 'entry')}, "
                                    f"got {_describe(e.instance)}", about)
+    if v in ("minProperties", "maxProperties") and isinstance(e.instance, dict):  # valueFrom: one source
+        options = ", ".join(e.schema.get("properties", {}))
+        if not e.instance:
+            return loaded.problem(ptr, f"expected exactly one of {options}; got an empty mapping",
+                                  "for example {secretKeyRef: {name: my-secret, key: MY_KEY}}")
+        return loaded.problem(ptr, f"expected exactly one of {options}; got {len(e.instance)} keys",
+                              "Kubernetes takes one source per variable: keep one")
     if v == "uniqueItems":
         first: dict[str, int] = {}
         for i, item in enumerate(e.instance):
@@ -280,7 +287,14 @@ def _pattern_meaning(pattern: str, schema: dict) -> tuple[str, str]:
         return "a Kubernetes label value", ("at most 63 letters, digits, '-', '_' and '.', "
                                             "starting and ending with a letter or digit")
     if pattern == "^[-._a-zA-Z0-9]+$":
-        return "a ConfigMap key", "use letters, digits, '-', '_' and '.'; no '/'"
+        what = "a Secret key" if "Secret" in schema.get("description", "") else "a ConfigMap key"
+        return what, "use letters, digits, '-', '_' and '.'; no '/'"
+    if pattern.startswith("^[A-Za-z][A-Za-z0-9]*(\\."):
+        return "a pod field path", "for example metadata.name, status.podIP or metadata.labels['app']"
+    if pattern.startswith("^(limits|requests)\\."):
+        return "a container resource", "limits.<name> or requests.<name>, for example limits.memory"
+    if pattern.startswith("^([a-z0-9.-]+/)?v[0-9]"):
+        return "an API version", "for example v1"
     return f"of the expected form ({pattern})", schema.get("description", "")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
@@ -61,8 +62,16 @@ FORMATS: tuple[Format, ...] = (
 )
 
 
+# A text holding none of these holds no credential: every format above contains one (checked by
+# tests/test_secrets_scan.py). One search instead of fifteen for the usual string.
+_ANY_FORMAT = re.compile(r"PRIVATE KEY|hf_|gh[pousr]_|github_pat_|glpat-|AKIA|ASIA|ABIA|ACCA|nvapi-|sk-|k_live_"
+                         r"|k_test_|AIza|xox|hooks\.slack\.com|eyJ|(?i:bearer)|Basic|://")
+
+
 def matches(text: str) -> Iterator[tuple[Format, re.Match[str]]]:
     """Every credential in text, by format."""
+    if not _ANY_FORMAT.search(text):
+        return
     for f in FORMATS:
         for m in f.pattern.finditer(text):
             if f.check is None or f.check(m):
@@ -71,8 +80,11 @@ def matches(text: str) -> Iterator[tuple[Format, re.Match[str]]]:
 
 def token_kind(text: Any) -> str | None:
     """What kind of credential a string contains, or None."""
-    if not isinstance(text, str):
-        return None
+    return _kind(text) if isinstance(text, str) else None
+
+
+@functools.lru_cache(maxsize=4096)  # a document repeats its keys and values: each is looked at once
+def _kind(text: str) -> str | None:
     return next((f.kind for f, _ in matches(text)), None)
 
 
@@ -105,8 +117,12 @@ _REFERENCE = re.compile(r"^\$\([A-Za-z_][\w.-]*\)$|^\$\{[A-Za-z_]\w*\}$|^<.*>$")
 
 
 def sensitive_key(key: Any) -> bool:
-    return (isinstance(key, str) and bool(_KEY.match(key)) and key.lower() not in REFERENCES
-            and not _NOT_CREDENTIAL.search(key.lower()))
+    return isinstance(key, str) and _sensitive_key(key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _sensitive_key(key: str) -> bool:
+    return bool(_KEY.match(key)) and key.lower() not in REFERENCES and not _NOT_CREDENTIAL.search(key.lower())
 
 
 def sensitive_flag(arg: Any) -> bool:

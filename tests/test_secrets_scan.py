@@ -170,7 +170,6 @@ FREE_FORM = {
     "/model/frontend/resources/requests", "/model/frontend/resources/limits",
     "/model/decode/resources/requests", "/model/decode/resources/limits",
     "/model/prefill/resources/requests", "/model/prefill/resources/limits",
-    "/model/decode/env/*/valueFrom", "/model/prefill/env/*/valueFrom",
     "/model/decode/extraConfig/inline", "/model/prefill/extraConfig/inline",
     "/model/nodeSelector",
     "/patches/<component>/strategicMergePatches/*", "/patches/<component>/strategicMergePatches/*/metadata",
@@ -186,10 +185,19 @@ def walk(node: dict, path: str = ""):
         yield from walk(node["items"], f"{path}/*")
 
 
+# An env var's valueFrom.secretKeyRef names a Secret and one of its keys: no place for the value.
+SECRET_KEY_REFS = {"/model/decode/env/*/valueFrom/secretKeyRef", "/model/prefill/env/*/valueFrom/secretKeyRef"}
+
+
 def test_schema_has_no_field_for_a_credential_only_secret_names():
     nodes = dict(walk(schema.values_schema()))
     sounding = {path for path in nodes if CREDENTIAL.search(path.rsplit("/", 1)[-1])}
-    assert sounding == set(NAME_REFERENCES)
+    assert sounding == set(NAME_REFERENCES) | SECRET_KEY_REFS
+    for path in SECRET_KEY_REFS:
+        ref = nodes[path]
+        assert ref["additionalProperties"] is False and set(ref["properties"]) == {"name", "key", "optional"}, path
+        assert ref["properties"]["name"]["pattern"] == schema.DNS1123_SUBDOMAIN
+        assert ref["properties"]["optional"]["type"] == "boolean"
     for path, description in NAME_REFERENCES.items():
         node = nodes[path]
         assert node["description"].startswith(description)
@@ -340,7 +348,7 @@ def test_no_shipped_values_file_looks_like_it_holds_a_credential(values_file):
     assert [f for f in files if list(secrets.find(YAML(typ="safe").load(f.read_text())))] == []
 
 
-@pytest.mark.parametrize("text", [
+CREDENTIALS = [
     TOKEN, GITHUB, AWS, JWT, "github_pat_11FAKE0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH",
     "ASIAFAKEDONOTLEAK999", "sk-proj-FAKE0123456789abcdefghijklmnopqrstuv", "sk-ant-api03-FAKE0123456789abcdefghijkl",
     "xoxb-123456789012-FAKEslackToken", "nvapi-FAKE0123456789abcdefghijklmn", "glpat-FAKE0123456789abcdefgh",
@@ -348,7 +356,17 @@ def test_no_shipped_values_file_looks_like_it_holds_a_credential(values_file):
     "-----BEGIN OPENSSH PRIVATE KEY-----", "Authorization: Bearer FAKEbearer0123456789",
     "Basic dXNlcjpGQUtFcGFzcw==", "postgres://app:FAKEpass@db:5432/x", "redis://:FAKEpass@cache:6379",
     "AIzaFAKE0123456789abcdefghijklmnopqrstu", "https://hooks.slack.com/services/T000/B000/FAKE0123456789abcd",
-])
+    "sk_live_FAKE0123456789abcdef", "rk_test_FAKE0123456789abcdef", "xoxp-FAKE0123456789",
+    "eyJhbGciOiFAKE.eyJzdWIiOiFAKE.FAKEsignature0",
+]
+
+
+def test_every_credential_format_has_an_example():
+    """So that each format is checked below, through secrets.matches' one-search pre-filter too."""
+    assert {secrets.token_kind(t) for t in CREDENTIALS} == {f.kind for f in secrets.FORMATS}
+
+
+@pytest.mark.parametrize("text", CREDENTIALS)
 def test_each_credential_format_is_recognised(text):
     assert secrets.token_kind(text)
     assert secrets.mask(text, "<x>") != text and "FAKE" not in secrets.mask(text, "<x>").replace("<x>", "")

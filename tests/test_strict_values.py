@@ -54,6 +54,43 @@ REFUSED = {
                      "expected a non-negative Kubernetes quantity, got a string of 2 characters"),
     "cpu-nan": (MODEL + "  decode: {resources: {limits: {cpu: .nan}}}\n", "/model/decode/resources/limits/cpu",
                 "expected a string or a number, got the non-finite number .nan"),
+    # valueFrom is a Kubernetes EnvVarSource: exactly one source, each with its required keys
+    "value-from-empty": (MODEL + "  decode: {env: [{name: A, valueFrom: {}}]}\n", "/model/decode/env/0/valueFrom",
+                         "expected exactly one of secretKeyRef, configMapKeyRef, fieldRef, resourceFieldRef; "
+                         "got an empty mapping"),
+    "value-from-two-sources": (MODEL + "  decode: {env: [{name: A, valueFrom: {secretKeyRef: {name: s, key: k}, "
+                                       "fieldRef: {fieldPath: metadata.name}}}]}\n",
+                               "/model/decode/env/0/valueFrom", "expected exactly one of"),
+    "value-from-unknown-source": (MODEL + "  decode: {env: [{name: A, valueFrom: {secretRef: {name: s}}}]}\n",
+                                  "/model/decode/env/0/valueFrom/secretRef", "unknown key 'secretRef'"),
+    "secret-key-ref-without-key": (MODEL + "  decode: {env: [{name: A, valueFrom: {secretKeyRef: {name: s}}}]}\n",
+                                   "/model/decode/env/0/valueFrom/secretKeyRef", "missing required key 'key'"),
+    "secret-key-ref-bad-name": (MODEL + "  decode: {env: [{name: A, valueFrom: {secretKeyRef: {name: My_Secret, "
+                                        "key: k}}}]}\n", "/model/decode/env/0/valueFrom/secretKeyRef/name",
+                                "expected a valid Kubernetes object name"),
+    "secret-key-ref-unknown-key": (MODEL + "  decode: {env: [{name: A, valueFrom: {secretKeyRef: {name: s, key: k, "
+                                           "namespace: x}}}]}\n",
+                                   "/model/decode/env/0/valueFrom/secretKeyRef/namespace", "unknown key 'namespace'"),
+    "config-map-key-ref-without-name": (MODEL + "  prefill: {env: [{name: A, valueFrom: {configMapKeyRef: {key: k}}}]}\n"
+                                                "  disaggregation: true\n",
+                                        "/model/prefill/env/0/valueFrom/configMapKeyRef", "missing required key 'name'"),
+    "config-map-key-ref-bad-key": (MODEL + "  decode: {env: [{name: A, valueFrom: {configMapKeyRef: {name: c, "
+                                           "key: a/b}}}]}\n", "/model/decode/env/0/valueFrom/configMapKeyRef/key",
+                                   "expected a ConfigMap key"),
+    "field-ref-without-field-path": (MODEL + "  decode: {env: [{name: A, valueFrom: {fieldRef: {apiVersion: v1}}}]}\n",
+                                     "/model/decode/env/0/valueFrom/fieldRef", "missing required key 'fieldPath'"),
+    "field-ref-bad-path": (MODEL + "  decode: {env: [{name: A, valueFrom: {fieldRef: {fieldPath: 'metadata name'}}}]}\n",
+                           "/model/decode/env/0/valueFrom/fieldRef/fieldPath", "expected a pod field path"),
+    "resource-field-ref-without-resource": (MODEL + "  decode: {env: [{name: A, valueFrom: {resourceFieldRef: "
+                                                    "{containerName: main}}}]}\n",
+                                            "/model/decode/env/0/valueFrom/resourceFieldRef",
+                                            "missing required key 'resource'"),
+    "resource-field-ref-bad-resource": (MODEL + "  decode: {env: [{name: A, valueFrom: {resourceFieldRef: "
+                                                "{resource: cpu}}}]}\n",
+                                        "/model/decode/env/0/valueFrom/resourceFieldRef/resource",
+                                        "expected a container resource"),
+    "value-from-a-string": (MODEL + "  decode: {env: [{name: A, valueFrom: my-secret}]}\n",
+                            "/model/decode/env/0/valueFrom", "expected a mapping, got a string"),
     # patches that would change nothing, or carry a path kustomize cannot follow
     "json-patch-bad-escape": (MODEL + "patches: {model: {jsonPatches: [{target: {version: v1beta1, "
                                       "kind: DynamoGraphDeployment, name: demo}, patch: [{op: remove, path: /a~2b}]}]}}\n",
@@ -74,6 +111,37 @@ def test_refused_at_its_location(values, pointer, message, tmp_path):
     where = line.split(": ")[0].split(":")
     assert where[0] == "values.yaml" and int(where[1]) >= 1 and int(where[2]) >= 1, line
     assert message in line, r.stderr
+
+
+VALUE_FROM = ["{secretKeyRef: {name: hf-token, key: HF_TOKEN, optional: true}}",
+              "{configMapKeyRef: {name: settings, key: log.level}}",
+              "{fieldRef: {fieldPath: \"metadata.labels['app']\", apiVersion: v1}}",
+              "{resourceFieldRef: {resource: limits.memory, containerName: main, divisor: 1Mi}}"]
+
+
+def test_each_kind_of_value_from_is_accepted_and_rendered_as_written(tmp_path):
+    env = "".join(f"      - {{name: V{i}, valueFrom: {v}}}\n" for i, v in enumerate(VALUE_FROM))
+    root = make_project(tmp_path / "proj", f"dynamoNamespace: demo\n{MODEL}  decode:\n    env:\n{env}",
+                        {"dev": "cluster: {namespace: llm}\n"})
+    r = compose("validate", "--env", "dev", cwd=root)
+    assert r.returncode == 0, r.stderr
+    proj = p.Project.at(root / "values.yaml")
+    p.generate(proj)
+    plan = p.plans(proj, ["dev"])["dev"]
+    (dgd,) = [d for d in load_docs(render.releases(proj.root, plan, [plan.release("model").name])[
+        plan.release("model").name]) if d["kind"] == "DynamoGraphDeployment"]
+    import yaml
+
+    def env_vars(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                yield from (v if k == "env" and isinstance(v, list) else env_vars(v))
+        elif isinstance(node, list):
+            for v in node:
+                yield from env_vars(v)
+
+    rendered = [e for e in env_vars(dgd) if e["name"].startswith("V")]
+    assert [e["valueFrom"] for e in rendered] == [yaml.safe_load(v) for v in VALUE_FROM]
 
 
 def test_a_deployment_name_must_start_with_a_letter(tmp_path):
