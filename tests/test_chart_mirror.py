@@ -31,7 +31,7 @@ from click.testing import CliRunner
 from composer import cli, schema
 from composer import project as p
 from tests.conftest import REPO, make_project
-from tests.test_mutations import FastDumper, chart, coalesce
+from tests.support.charts import FastDumper, chart, coalesce
 
 CHARTS = ("model", "benchmark", "model-express", "inference-gateway", "metrics")
 

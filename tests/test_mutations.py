@@ -26,22 +26,21 @@ mutant file is replaced rather than truncated.
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import random
 import traceback
 from pathlib import Path
 
-import jsonschema
 import pytest
 import yaml as pyyaml
 
-from composer import load, recipes, render, schema
+from composer import load, manifests, recipes, schema
 from composer import project as p
 from composer.errors import InvalidValues
 from composer.model import Deployment
 from composer.plan import plan
 from tests.conftest import REPO, make_project
+from tests.support.charts import FastDumper, FastLoader, chart_check
 from tests.support.validate import all_errors, load_docs
 
 MUTANTS = 2000  # per file: 42,000 a run over the 21 shipped files
@@ -59,8 +58,6 @@ def shipped() -> list[tuple[str, str, dict[str, str]]]:
     return out
 
 
-FastLoader = getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)  # libyaml when PyYAML has it: same data
-FastDumper = getattr(pyyaml, "CSafeDumper", pyyaml.SafeDumper)
 
 
 def to_yaml(data) -> str:
@@ -141,30 +138,6 @@ def chart_errors(dep: Deployment, seen: dict[tuple[str, str], tuple[str, ...]]) 
             seen[key] = chart_check(release.chart, key[1])
         errors += seen[key]
     return errors
-
-
-@functools.cache
-def chart(path: str) -> tuple[dict, jsonschema.Draft7Validator]:
-    """A chart's own values.yaml and its schema's validator, read and built once."""
-    directory = REPO / path
-    defaults = pyyaml.load((directory / "values.yaml").read_text(), Loader=FastLoader) or {}
-    return defaults, jsonschema.Draft7Validator(json.loads((directory / "values.schema.json").read_text()))
-
-
-def chart_check(path: str, values_json: str) -> tuple[str, ...]:
-    defaults, validator = chart(path)
-    merged = coalesce(defaults, json.loads(values_json))
-    return tuple(f"{path}: /{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(merged))
-
-
-def coalesce(defaults, values):
-    """helm's merge of a chart's values.yaml with the given values: maps merge, the rest is replaced."""
-    if not (isinstance(defaults, dict) and isinstance(values, dict)):
-        return values
-    out = dict(defaults)
-    for k, v in values.items():
-        out[k] = coalesce(defaults.get(k), v)
-    return out
 
 
 def check(tmp: Path, text: str, envs: dict[str, str], seen: dict) -> str | None:
@@ -274,7 +247,7 @@ def test_a_sample_of_accepted_mutants_renders_with_helm(tmp_path):
         try:
             p.generate(proj)
             env_plan = p.plans(proj, [env])[env]
-            docs = [d for text in render.releases(proj.root, env_plan).values() for d in load_docs(text)]
+            docs = [d for text in manifests.releases(proj.root, env_plan).values() for d in load_docs(text)]
         except Exception as e:  # noqa: BLE001 - a helm failure is what this test looks for
             failures.append(f"{name} --env {env}: {e}\n{mutant[:1500]}")
             continue
