@@ -239,7 +239,7 @@ def _json(data: Any) -> str:
 
 
 def _yaml_docs(docs: Sequence[Any]) -> str:
-    from composer.write import dump
+    from composer.yaml import dump
 
     return "---\n".join(dump(d) for d in docs)
 

@@ -136,55 +136,43 @@ def _generated(values: str | None, env: str):
 
 
 def _regenerate(values: str, env: str):
-    """Every helmfile command works on freshly generated files, so it never acts on stale ones."""
-    from composer import project as p
+    """(project, plan) with helmfile.d/ freshly generated: commands that act never act on stale files."""
+    from composer import targets
 
     proj = _project(values)
-    p.check_env_name(proj, env)
-    env_plans = p.plans(proj)
-    if p.generate(proj, env_plans):
-        click.echo(f"updated {proj.rel(proj.output)}/", err=True)
-    return proj, env_plans[env]
+    return proj, targets.regenerate(proj, env, _console())
 
 
-def _runs_locally(values: str, env: str) -> bool:
-    """Whether env's processes are on this machine: `compose up --env ENV` left a record of them
-    (then that record alone decides: stopping what runs must not depend on the values file still
-    being valid, or still local), or env targets this machine."""
-    from composer.local import target
+def _console():
+    from composer import targets
 
-    return target.started(_project(values).root, env) or _local(values, env) is not None
+    return targets.Console(progress=lambda message: click.echo(message, err=True),
+                           confirm=lambda question: click.confirm(question, abort=True))
 
 
-def _local(values: str, env: str):
-    """(project, deployment, plan) when env targets this machine, else None."""
-    from composer import project as p
+def _target(values: str | None, env: str, *, running: bool = False):
+    """Where env runs (composer.targets), decided once; `running` for verbs on what runs now."""
+    from composer import targets
 
-    proj = _project(values)
-    p.check_env_name(proj, env)
-    dep = p.load_deployment(proj, env)
-    if dep.target != "local":
-        return None
-    proj, plan = _regenerate(values, env)
-    return proj, dep, plan
+    return targets.of(_project(values), env, _console(), running=running)
 
 
-def _progress(message: str) -> None:
-    click.echo(f"  {message}", err=True)
+def _guard(yes: bool = False, allow_context_mismatch: bool = False):
+    from composer import targets
+
+    return targets.Guard(yes=yes, allow_context_mismatch=allow_context_mismatch)
 
 
+def _show(report, output: str = "text") -> None:
+    """Print what a verb reported (its data for -o json, else its text) and exit with its code."""
+    import json
 
-
-def _guard(proj, plan, *, action: str, allow_mismatch: bool, yes: bool = False) -> None:
-    """Refuse the wrong cluster; ask before destroying or touching production."""
-    from composer import guard
-    from composer import project as p
-
-    guard.check_context(plan, guard.current_context(guard.kubeconfig_paths()), allow_mismatch=allow_mismatch)
-    production = p.load_deployment(proj, plan.env).values["cluster"]["production"]
-    question = guard.confirm_needed(plan, production, action=action, yes=yes, interactive=sys.stdin.isatty())
-    if question:
-        click.confirm(question, abort=True)
+    if output == "json":
+        click.echo(json.dumps(report.data, indent=2))
+    elif report.text:
+        click.echo(report.text)
+    if report.exit_code:
+        sys.exit(report.exit_code)
 
 
 @main.command()
@@ -264,8 +252,11 @@ def diff(values: str, env: str, allow_context_mismatch: bool, helmfile_args: tup
     """Show what `up` would change in the cluster (needs the helm-diff plugin). Exit 3: changes."""
     from composer import helmfile
 
+    from composer import targets
+
     proj, plan = _regenerate(values, env)
-    _guard(proj, plan, action="diff", allow_mismatch=allow_context_mismatch, yes=True)
+    targets.guard_cluster(proj, plan, "diff", _guard(yes=True, allow_context_mismatch=allow_context_mismatch),
+                          _console())
     if not helmfile.has_helm_diff(proj.root):
         raise ComposeError(f"compose diff needs the helm-diff plugin: {helmfile.HELM_DIFF_INSTALL}")
     sys.exit(helmfile.run(helmfile.diff(proj.state_file(env), env, helmfile_args), proj.root, changes_ok=True))
@@ -303,35 +294,8 @@ def up(values: str, env: str, yes: bool, allow_context_mismatch: bool, no_wait: 
     """Regenerate, then deploy the environment (helmfile apply, or sync without helm-diff), wait
     until the DynamoGraphDeployment reports Ready and print its endpoint.
     A `target: local` environment runs on this machine instead, as real Dynamo processes."""
-    from composer import helmfile
-
-    local = _local(values, env)
-    if local:
-        from composer.local import target
-
-        proj, dep, plan = local
-        click.echo(f"starting {dep.name} locally ({dep.backend}, "
-                   f"{'disaggregated' if dep.model['disaggregation'] else 'aggregated'}, "
-                   f"routing {dep.model['routingPolicy']})", err=True)
-        result = target.up(proj.root, dep, plan, _progress)
-        click.echo(f"ready in {result['ready_seconds']:.1f} s: {result['url']}/v1/models lists {result['model']}"
-                   f" ({len(result['processes'])} processes; `compose status --env {env}`, "
-                   f"`compose down --env {env}`)")
-        return
-    proj, plan = _regenerate(values, env)
-    _guard(proj, plan, action="deploy", allow_mismatch=allow_context_mismatch, yes=yes)
-    have_diff = helmfile.has_helm_diff(proj.root)
-    if not have_diff:
-        click.echo("helm-diff is not installed: running `helmfile sync`, which upgrades every release", err=True)
-    # the wait asks kubectl: a missing one is said before anything is installed
-    helmfile.run(helmfile.apply(proj.state_file(env), env, have_helm_diff=have_diff, extra=helmfile_args), proj.root,
-                 needs=("helm",) if no_wait else ("helm", "kubectl"))
-    from composer import kube
-    from composer import project as p
-
-    result = kube.await_graph(p.load_deployment(proj, env), plan, wait=not no_wait, timeout=timeout,
-                              progress=_progress)
-    click.echo(kube.format_up(result))
+    _show(_target(values, env).up(_guard(yes, allow_context_mismatch), wait=not no_wait, timeout=timeout,
+                                  helmfile_args=helmfile_args))
 
 
 @main.command()
@@ -344,14 +308,7 @@ def destroy(values: str, env: str, yes: bool, allow_context_mismatch: bool,
             helmfile_args: tuple[str, ...]) -> None:
     """Uninstall every release of the environment, in reverse dependency order
     (local: stop every process it started)."""
-    from composer import helmfile
-
-    if _runs_locally(values, env):
-        _down_local(values, env)
-        return
-    proj, plan = _regenerate(values, env)
-    _guard(proj, plan, action="destroy", allow_mismatch=allow_context_mismatch, yes=yes)
-    helmfile.run(helmfile.destroy(proj.state_file(env), env, helmfile_args), proj.root)
+    _show(_target(values, env, running=True).destroy(_guard(yes, allow_context_mismatch), helmfile_args))
 
 
 @main.command()
@@ -361,18 +318,7 @@ def destroy(values: str, env: str, yes: bool, allow_context_mismatch: bool,
 @passthrough_args
 def status(values: str, env: str, output: str, helmfile_args: tuple[str, ...]) -> None:
     """Show the releases of the environment and their state (local: processes, PIDs, ports, health)."""
-    from composer import helmfile
-
-    if _runs_locally(values, env):
-        from composer.local import target
-
-        _emit(target.status(_project(values).root, env), output, target.format_status)
-        return
-    if output == "json":
-        raise click.UsageError(f"-o json reports a local environment; {env!r} runs on Kubernetes, where "
-                               "`compose status` streams `helmfile status`")
-    proj, _ = _regenerate(values, env)
-    helmfile.run(helmfile.status(proj.state_file(env), env, helmfile_args), proj.root)
+    _show(_target(values, env, running=True).status(helmfile_args, json_output=output == "json"), output)
 
 
 @main.group()
@@ -435,31 +381,9 @@ def init(recipe: str | None, from_values: str | None, directory: str, dynamo_nam
 @main.command()
 @values_option
 @env_option
-@click.pass_context
-def down(ctx: click.Context, values: str, env: str) -> None:
+def down(values: str, env: str) -> None:
     """Stop what `up` started: local processes (proved gone by PID), or `destroy` on a cluster."""
-    if _runs_locally(values, env):
-        _down_local(values, env)
-    else:
-        ctx.invoke(destroy, values=values, env=env, yes=False, allow_context_mismatch=False, helmfile_args=())
-
-
-def _down_local(values: str, env: str) -> None:
-    from composer.local import target
-
-    result = target.down(_project(values).root, env)
-    if not result["pids"]:
-        click.echo(f"nothing runs locally for environment {env!r}")
-        return
-    click.echo(_stopped(result))
-
-
-def _stopped(result: dict) -> str:
-    """What `down` did: the processes it stopped, by name, and those that had exited before."""
-    stopped, gone = result["stopped"], result["already_exited"]
-    said = [f"stopped {len(stopped)} process{'' if len(stopped) == 1 else 'es'} ({', '.join(stopped)})" if stopped
-            else "stopped nothing", *([f"{', '.join(gone)} had already exited"] if gone else [])]
-    return f"{'; '.join(said)}; none of PIDs {', '.join(map(str, result['pids']))} is alive"
+    _show(_target(values, env, running=True).down(_guard()))
 
 
 @main.group(invoke_without_command=True)
@@ -475,26 +399,7 @@ def bench(ctx: click.Context, values: str, env: str | None, output: str, allow_c
     if ctx.invoked_subcommand:
         return
     _require_env(ctx, None, env)
-    from composer import bench as b
-
-    local = _local(values, env)
-    if local:
-        from composer.local import target
-
-        proj, dep, _ = local
-        result = target.bench_run(proj.root, dep, env, _progress)
-        _emit(result, output, b.format_result)
-        return
-    from composer import helmfile, kube
-
-    proj, plan = _regenerate(values, env)
-    release = plan.release("benchmark")
-    if not release:
-        raise ComposeError(f"benchmark.enabled is false for environment {env!r}")
-    _guard(proj, plan, action="benchmark", allow_mismatch=allow_context_mismatch, yes=yes)
-    kube.delete_jobs(plan.kube_context, release.namespace, release.name)
-    helmfile.run(helmfile.base(proj.state_file(env), env) + ["--selector", "component=benchmark", "sync"], proj.root)
-    click.echo(f"benchmark Job started; `compose bench results --env {env}` copies its artifacts back when done")
+    _show(_target(values, env).bench(_guard(yes, allow_context_mismatch)), output)
 
 
 @bench.command("results")
@@ -503,22 +408,7 @@ def bench(ctx: click.Context, values: str, env: str | None, output: str, allow_c
 @output_option
 def bench_results(values: str, env: str, output: str) -> None:
     """Show the latest results (Kubernetes: copy the artifacts back from the benchmark's PVC first)."""
-    from composer import bench as b
-
-    local = _local(values, env)
-    if local:
-        from composer.local import target
-
-        _emit(target.latest_results(local[0].root, env), output, b.format_result)
-        return
-    from composer import kube
-
-    proj, plan = _regenerate(values, env)
-    release = plan.release("benchmark")
-    if not release:
-        raise ComposeError(f"benchmark.enabled is false for environment {env!r}")
-    result = kube.fetch_results(proj.root, env, plan, release)
-    _emit(result, output, b.format_result)
+    _show(_target(values, env).results(), output)
 
 
 @main.command()
@@ -527,22 +417,19 @@ def bench_results(values: str, env: str, output: str) -> None:
 @click.pass_context
 def quickstart(ctx: click.Context, values: str, env: str) -> None:
     """Run the model locally, benchmark it, print the report, stop it: `up`, `bench`, `down`."""
-    from composer.local import target
+    from composer import targets
 
-    local = _local(values, env)
-    if not local:
-        raise click.UsageError(f"quickstart runs a `target: local` environment; {env!r} is not one")
-    if target.status(local[0].root, env)["processes"]:
+    local = targets.local_only(_target(values, env), "quickstart")
+    if local.running():
         raise ComposeError(f"the local graph of environment {env!r} already runs (`compose status --env {env}`); "
                            f"quickstart stops only what it starts, so it left that one alone; benchmark it with "
                            f"`compose bench --env {env}`, or stop it with `compose down --env {env}` first")
     # a failed `up` stops what it started itself; from here on, what runs is quickstart's
-    ctx.invoke(up, values=values, env=env, yes=False, allow_context_mismatch=False, no_wait=False, timeout=3600,
-               helmfile_args=())
+    _show(local.up(_guard()))
     try:
-        ctx.invoke(bench, values=values, env=env, output="text", allow_context_mismatch=False, yes=False)
+        _show(local.bench(_guard()))
     finally:
-        _down_local(values, env)
+        _show(local.down())
 
 
 @main.command()
@@ -597,18 +484,7 @@ fault_signal = click.option("--signal", "sig", type=click.Choice(["KILL", "TERM"
 def fault_kill(values: str, env: str, component: str, replica: int | None, sig: str, yes: bool,
                allow_context_mismatch: bool, output: str) -> None:
     """Kill one process (local) or delete one pod (Kubernetes) of a component."""
-    from composer import fault as f
-    from composer import project as p
-
-    proj = _project(values)
-    dep = p.load_deployment(proj, env)
-    if dep.target == "local":
-        result = f.kill_local(proj.root, env, component, replica, sig)
-    else:
-        plan = p.plans(proj, [env])[env]
-        _guard(proj, plan, action="fault", allow_mismatch=allow_context_mismatch, yes=yes)
-        result = f.kill_kube(dep, plan, component, replica, sig)
-    _emit(result, output, f.format_kill)
+    _show(_target(values, env).kill(_guard(yes, allow_context_mismatch), component, replica, sig), output)
 
 
 @fault.command("bench")
@@ -623,14 +499,4 @@ def fault_kill(values: str, env: str, component: str, replica: int | None, sig: 
 def fault_bench(values: str, env: str, component: str, replica: int | None, sig: str, after: float | None,
                 output: str) -> None:
     """Benchmark without, then with, one worker killed mid-run: errors, latency, recovery time (local)."""
-    from composer import fault as f
-
-    local = _local(values, env)
-    if not local:
-        raise ComposeError(f"`compose fault bench` runs on `target: local` environments; on Kubernetes run "
-                           f"`compose bench --env {env}` and, meanwhile, `compose fault kill --env {env} "
-                           f"--component {component}`")
-    proj, dep, _ = local
-    result = f.bench_local(proj.root, dep, env, component, replica=replica, after=after, sig_name=sig,
-                           progress=_progress)
-    _emit(result, output, f.format_report)
+    _show(_target(values, env).fault_bench(component, replica=replica, after=after, sig=sig), output)

@@ -52,6 +52,11 @@ def apply(state_file: str, env: str, *, have_helm_diff: bool, extra: Sequence[st
     return base(state_file, env) + [*verb, *extra]
 
 
+def sync_component(state_file: str, env: str, component: str) -> list[str]:
+    """Sync only the release(s) of one component: the benchmark Job is rerun this way."""
+    return base(state_file, env) + ["--selector", f"component={component}", "sync"]
+
+
 def destroy(state_file: str, env: str, extra: Sequence[str] = ()) -> list[str]:
     return base(state_file, env) + ["destroy", *extra]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from composer import bench, fault
-from composer import cli
+from composer import cli, targets
 from tests.conftest import REPO, make_project
 from tests.support.cases import copy_case
 
@@ -249,15 +249,15 @@ def test_version_is_the_package_version(tmp_path):
 # -- wording -----------------------------------------------------------------------------------------
 
 def test_down_names_every_process_it_stopped_and_those_that_had_exited():
-    assert cli._stopped({"stopped": ["frontend-0", "decode-0", "prefill-0"], "already_exited": [],
+    assert targets.stopped({"stopped": ["frontend-0", "decode-0", "prefill-0"], "already_exited": [],
                          "pids": [1, 2, 3]}) == \
         "stopped 3 processes (frontend-0, decode-0, prefill-0); none of PIDs 1, 2, 3 is alive"
-    assert cli._stopped({"stopped": ["frontend-0", "prefill-0"], "already_exited": ["decode-0"],
+    assert targets.stopped({"stopped": ["frontend-0", "prefill-0"], "already_exited": ["decode-0"],
                          "pids": [1, 2, 3]}) == \
         "stopped 2 processes (frontend-0, prefill-0); decode-0 had already exited; none of PIDs 1, 2, 3 is alive"
-    assert cli._stopped({"stopped": ["frontend-0"], "already_exited": [], "pids": [1]}).startswith(
+    assert targets.stopped({"stopped": ["frontend-0"], "already_exited": [], "pids": [1]}).startswith(
         "stopped 1 process (frontend-0);")
-    assert cli._stopped({"stopped": [], "already_exited": ["decode-0"], "pids": [2]}) == \
+    assert targets.stopped({"stopped": [], "already_exited": ["decode-0"], "pids": [2]}) == \
         "stopped nothing; decode-0 had already exited; none of PIDs 2 is alive"
 
 

@@ -1,4 +1,4 @@
-"""write.dump's text means the same data to a YAML 1.1 reader (helm's go-yaml, PyYAML) as what
+"""composer.yaml.dump's text means the same data to a YAML 1.1 reader (helm's go-yaml, PyYAML) as what
 compose meant: every string stays a string, every number a number. tests/test_dump_helm.py
 proves the strings through real helm."""
 from __future__ import annotations

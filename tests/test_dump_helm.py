@@ -1,4 +1,4 @@
-"""What compose writes for helm is what helm reads: write.dump's strings through real helm, and
+"""What compose writes for helm is what helm reads: composer.yaml.dump's strings through real helm, and
 line and paragraph separators in an inline engine config through `compose template` and
 `compose export` to the ConfigMap the engine reads."""
 import base64
