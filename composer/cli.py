@@ -410,18 +410,10 @@ def _down_local(values: str, env: str) -> None:
     from composer.local import target
 
     result = target.down(_project(values).root, env)
-    if not result["pids"]:
+    if not result["pids"] and not result["supervisor"]:
         click.echo(f"nothing runs locally for environment {env!r}")
         return
-    click.echo(_stopped(result))
-
-
-def _stopped(result: dict) -> str:
-    """What `down` did: the processes it stopped, by name, and those that had exited before."""
-    stopped, gone = result["stopped"], result["already_exited"]
-    said = [f"stopped {len(stopped)} process{'' if len(stopped) == 1 else 'es'} ({', '.join(stopped)})" if stopped
-            else "stopped nothing", *([f"{', '.join(gone)} had already exited"] if gone else [])]
-    return f"{'; '.join(said)}; none of PIDs {', '.join(map(str, result['pids']))} is alive"
+    click.echo(target.format_down(result))
 
 
 @main.group(invoke_without_command=True)
