@@ -15,7 +15,7 @@ from composer.errors import ComposeError, UsageError
 from composer.local import launch, read_state
 from composer.local import down as stop_all
 from composer.local import status as local_status
-from composer.local.runtime import STATE_FILE, marked, process_alive
+from composer.local.runtime import STATE_FILE, marked, owner, process_alive
 from composer.model import Deployment
 from composer.plan import Plan, benchmark_runs
 
@@ -59,7 +59,8 @@ def bench_run(root: Path, dep: Deployment, env: str, progress: Progress, *, plot
     state = running(root, env)
     out = bench.results_dir(root, env)
     runs = benchmark_runs(dep, url=state["url"], tokenizer=state["tokenizer"], artifact_dir=str(out))
-    result = bench.run_local(runs=runs, artifact_dir=out, plots=plots, progress=progress)
+    result = bench.run_local(runs=runs, artifact_dir=out, plots=plots, progress=progress,
+                             owner=owner(state_dir(root, env)))
     (out / "summary.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
 
