@@ -174,13 +174,16 @@ def stop_all(pgids: Sequence[int], marks: Mapping[str, str] | None, grace: float
     as the leader of its own session, so its PID is also its group) and every process whose
     environment has all of `marks`. SIGTERM, then SIGKILL what is left after `grace` seconds.
     Returns the PIDs still alive (normally none)."""
+    seen: set[int] = set()  # a process tearing down has no environ to read any more, but still runs
+
     def left() -> list[int]:
-        return sorted(set(_left(pgids)) | set(marked(marks) if marks else ()))
+        seen.update(marked(marks) if marks else ())
+        return sorted(set(_left(pgids)) | {pid for pid in seen if alive(pid)})
 
     def signal_all(sig: int) -> None:
         for pgid in pgids:
             signal_group(pgid, sig)
-        for pid in marked(marks) if marks else ():
+        for pid in left():
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, sig)
 

@@ -180,8 +180,7 @@ def down(state_dir: Path, grace: float = STOP_GRACE) -> dict[str, Any]:
     names = {p["name"] for p in procs} | {SUPERVISOR}
     unrecorded = {pid: m.get(proc.NAME_VAR, "?") for pid, m in sorted(found.items())
                   if m.get(proc.NAME_VAR) not in names}
-    proc.stop_all([p["pid"] for p in live + _orphaned(procs)], mark, grace)
-    left: set[int] = set(proc.marked(mark))
+    left = set(proc.stop_all([p["pid"] for p in live + _orphaned(procs)], mark, grace))
     for p in procs:  # the proof: no recorded process, and nobody left in their groups
         if process_alive(p):
             left.add(p["pid"])
