@@ -282,8 +282,9 @@ def test_a_dead_worker_is_not_serving_and_is_restarted_with_a_doubling_back_off(
     died = time.monotonic()
     second = _wait_for(lambda: restarted(2))
     assert time.monotonic() - died >= 0.9
-    assert "decode-0 (pid %d) died (exit unknown); restarting in 0.5 s" % worker in (state / "logs/supervisor.log").read_text()
-    assert "decode-0 (pid %d) died (exit -9); restarting in 1 s" % first["pid"] in (state / "logs/supervisor.log").read_text()
+    said = (state / "logs/supervisor.log").read_text()
+    assert f"decode-0 (pid {worker}) died (exit unknown); restarting in 0.5 s" in said  # not its child
+    assert f"decode-0 (pid {first['pid']}) died (exit -9); restarting in 1 s" in said  # its child
 
     done = runtime.down(state, grace=1)
     assert done["stopped"] == ["frontend-0", "decode-0"] and second["pid"] in done["pids"]
@@ -326,7 +327,8 @@ def test_status_and_down_find_the_graph_by_its_marker_when_the_state_dir_is_gone
 
 
 def test_stop_finds_what_a_child_started_in_a_session_of_its_own(tmp_path):
-    """The plotter's browser (choreographer starts it with setsid): the group alone misses it."""
+    """As the plotter's browser does (its crash handlers run in sessions of their own): the
+    group alone misses them."""
     child = proc.spawn([sys.executable, "-c", "import subprocess, time; "
                         "subprocess.Popen(['setsid', 'sleep', '300']); time.sleep(300)"], log=tmp_path / "c.log")
     _wait_for(lambda: len(proc.marked({proc.SPAWN_VAR: child.marker})) == 2)

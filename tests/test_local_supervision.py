@@ -151,7 +151,7 @@ def test_a_bench_failing_because_the_frontend_died_leaves_no_browser(tmp_path):
             (frontend,) = [p for p in st["processes"] if p["role"] == "frontend"]
             os.killpg(frontend["pid"], signal.SIGKILL)
             os.kill(aiperf, signal.SIGCONT)
-            out, err = bench.communicate(timeout=600)
+            _out, err = bench.communicate(timeout=600)
         finally:
             if bench.poll() is None:
                 bench.kill()

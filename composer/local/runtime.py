@@ -165,9 +165,10 @@ def down(state_dir: Path, grace: float = STOP_GRACE) -> dict[str, Any]:
     mark = {proc.OWNER_VAR: owner(state_dir)}
     state = read_state(state_dir)
     supervisor = (state or {}).get("supervisor")
-    sup_pids = ([supervisor["pid"]] if supervisor and process_alive(supervisor) else []) + list(marked(state_dir, SUPERVISOR))
+    sup_pids = sorted({*([supervisor["pid"]] if supervisor and process_alive(supervisor) else []),
+                       *marked(state_dir, SUPERVISOR)})
     if sup_pids:
-        proc.stop_all(sorted(set(sup_pids)), {**mark, proc.NAME_VAR: SUPERVISOR}, grace)
+        proc.stop_all(sup_pids, {**mark, proc.NAME_VAR: SUPERVISOR}, grace)
         state = read_state(state_dir)  # it may have recorded a restart since
     procs = (state or {}).get("processes", [])
     found = proc.marked(mark)
@@ -193,7 +194,7 @@ def down(state_dir: Path, grace: float = STOP_GRACE) -> dict[str, Any]:
     return {"stopped": [p["name"] for p in live] + list(unrecorded.values()),
             "already_exited": [p["name"] for p in procs if p not in live],
             "pids": [p["pid"] for p in procs] + list(unrecorded),
-            "supervisor": sorted(set(sup_pids))[0] if sup_pids else None,
+            "supervisor": sup_pids[0] if sup_pids else None,
             **({} if state else {"state_file_missing": True})}
 
 
