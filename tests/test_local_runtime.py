@@ -336,3 +336,10 @@ def test_stop_finds_what_a_child_started_in_a_session_of_its_own(tmp_path):
     assert escaped not in proc.group_members(child.pid)
     assert proc.stop(child, grace=2) == []
     assert not proc.alive(escaped)
+
+
+def test_the_back_off_is_the_kubelets():
+    from composer.local import supervisor
+
+    assert [supervisor.backoff(n) for n in range(7)] == [10, 20, 40, 80, 160, 300, 300]
+    assert [supervisor.backoff(n, base=0.5) for n in range(3)] == [0.5, 1, 2]
