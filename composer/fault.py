@@ -66,20 +66,26 @@ def pick_local(processes: Sequence[Mapping[str, Any]], component: str, replica: 
     return chosen
 
 
+def restarted(state: Mapping[str, Any], victim: Mapping[str, Any],
+              alive: Callable[[Mapping[str, Any]], bool]) -> bool:
+    """Whether the graph's supervisor runs and will start `victim` again once it dies."""
+    supervisor = state.get("supervisor")
+    return bool(supervisor) and alive(supervisor) and victim.get("restart_policy", "Always") != "Never"
+
+
 def recovery_paths(state: Mapping[str, Any], victim: Mapping[str, Any],
                    alive: Callable[[Mapping[str, Any]], bool]) -> tuple[list[str], list[str]]:
     """(what can bring the service back after `victim` dies, why nothing else can): the local
     runtime's supervisor restarting it, or other live replicas of its component."""
     ways, missing = [], []
     policy = victim.get("restart_policy", "Always")
-    supervisor = state.get("supervisor")
-    if not (supervisor and alive(supervisor)):
-        missing.append("no supervisor runs for this graph, so nothing restarts a process that dies "
-                       "(`compose down`, then `compose up`, starts one)")
+    if restarted(state, victim, alive):
+        ways.append(f"the local runtime restarts {victim['name']} (restartPolicy {policy})")
     elif policy == "Never":
         missing.append(f"{victim['name']}'s restartPolicy is Never")
     else:
-        ways.append(f"the local runtime restarts {victim['name']} (restartPolicy {policy})")
+        missing.append("no supervisor runs for this graph, so nothing restarts a process that dies "
+                       "(`compose down`, then `compose up`, starts one)")
     others = [p["name"] for p in state["processes"]
               if p["component"] == victim["component"] and p["name"] != victim["name"] and alive(p)]
     if others:
@@ -107,11 +113,11 @@ def kill_local(root: Path, env: str, component: str, replica: int | None = None,
 
     state = target.running(root, env)
     victim = pick_local(state["processes"], component, replica, process_alive)
-    restarted_by, _ = recovery_paths({**state, "processes": []}, victim, process_alive)
+    again = restarted(state, victim, process_alive)
     killed = kill_process(victim, sig_name)
     survivors = [p["name"] for p in state["processes"]
                  if p["component"] == component and p["name"] != victim["name"] and process_alive(p)]
-    return {"target": "local", "killed": killed, "survivors": survivors, "restarted": bool(restarted_by)}
+    return {"target": "local", "killed": killed, "survivors": survivors, "restarted": again}
 
 
 # -- Kubernetes --------------------------------------------------------------------------------
@@ -339,14 +345,14 @@ def bench_local(root: Path, dep, env: str, component: str, *, replica: int | Non
                   "requests_served": served(p["ports"][0]) if p["ports"] and process_alive(p) else None}
                  for p in now if p["component"] == component and p["name"] != victim["name"]]
     again = next(p for p in now if p["name"] == victim["name"])
-    restarted = {"name": again["name"], "pid": again["pid"], "alive": process_alive(again),
-                 "restarts": again.get("restarts", 0) - victim.get("restarts", 0)}
+    back = {"name": again["name"], "pid": again["pid"], "alive": process_alive(again),
+            "restarts": again.get("restarts", 0) - victim.get("restarts", 0)}
     report = {
         "component": component, "after_s": after, "artifact_dir": str(out),
         "killed": killed, "recovery": injector.result["recovery"], "note": injector.result["note"],
         "runs": [compare(b, f) for b, f in zip(baseline, faulted)],
         "totals": {"baseline": _totals(baseline), "fault": _totals(faulted)},
-        "survivors": survivors, "recovery_by": ways, "restarted": restarted,
+        "survivors": survivors, "recovery_by": ways, "restarted": back,
         "seconds": round(time.monotonic() - t0, 3),
     }
     (out / "fault-report.json").write_text(json.dumps(report, indent=2) + "\n")
