@@ -343,3 +343,20 @@ def test_the_back_off_is_the_kubelets():
 
     assert [supervisor.backoff(n) for n in range(7)] == [10, 20, 40, 80, 160, 300, 300]
     assert [supervisor.backoff(n, base=0.5) for n in range(3)] == [0.5, 1, 2]
+
+
+def test_a_registration_nobody_listens_behind_is_a_stale_instance(tmp_path):
+    """A dead worker's endpoint stays in Dynamo's file discovery store for seconds, and the frontend
+    keeps routing to it: status must not say serving then."""
+    instances = tmp_path / "kv/v1/instances"
+    instances.mkdir(parents=True)
+    with socket.socket() as live:
+        live.bind(("127.0.0.1", 0))
+        live.listen()
+        dead = free_port()
+        for name, port in (("live", live.getsockname()[1]), ("dead", dead)):
+            (instances / f"ns%2Fbackend%2Fgenerate%2F{name}").write_text(json.dumps(
+                {"namespace": "ns", "component": "backend", "endpoint": "generate",
+                 "transport": {"tcp": f"127.0.0.1:{port}/{name}/generate"}}))
+        (instances / "not-tcp").write_text('{"transport": {"nats": "x"}}')
+        assert runtime.stale_instances(tmp_path) == [f"ns/backend/generate at 127.0.0.1:{dead}"]

@@ -135,10 +135,12 @@ def status(state_dir: Path) -> dict[str, Any]:
                         f"`compose down` stops them"}
     front = frontend_health(state["url"], state.get("model"))
     down_components = sorted({p["component"] for p in procs} - {p["component"] for p in procs if _serves(p)})
+    stale = stale_instances(state_dir)
     return {
         "running": any(p["alive"] for p in procs) or sup_alive,
-        "serving": bool(front.get("serving")) and not down_components,
+        "serving": bool(front.get("serving")) and not down_components and not stale,
         "not_serving": down_components,
+        "stale_instances": stale,
         "model": state.get("model"),
         "url": state.get("url"),
         "started": state.get("started"),
@@ -150,6 +152,24 @@ def status(state_dir: Path) -> dict[str, Any]:
         "frontend": front,
         "state_file": str(state_dir / STATE_FILE),
     }
+
+
+def stale_instances(state_dir: Path) -> list[str]:
+    """Endpoints still registered in Dynamo's discovery store (DYN_FILE_KV) whose TCP address
+    nobody listens on any more: a dead process's, which the frontend keeps routing requests to
+    (and failing them) until its registration expires, seconds after the death. "<namespace>/
+    <component>/<endpoint> at <address>"."""
+    out = []
+    for path in sorted((Path(state_dir) / "kv" / "v1" / "instances").glob("*")):
+        try:
+            entry = json.loads(path.read_text())
+            address = entry["transport"]["tcp"].split("/", 1)[0]
+            port = int(address.rsplit(":", 1)[1])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
+            continue  # not a TCP endpoint, or written as we read
+        if not ports.listening(port):
+            out.append(f"{entry.get('namespace')}/{entry.get('component')}/{entry.get('endpoint')} at {address}")
+    return out
 
 
 def _serves(p: Mapping[str, Any]) -> bool:

@@ -100,6 +100,9 @@ def format_status(st: dict[str, Any]) -> str:
         serving = "serving"
     elif st["not_serving"]:
         serving = f"NOT serving ({', '.join(st['not_serving'])}: no live, ready process)"
+    elif st.get("stale_instances"):
+        serving = (f"NOT serving (the frontend still routes to {len(st['stale_instances'])} dead "
+                   f"endpoint(s) until their registration expires: {', '.join(st['stale_instances'])})")
     else:
         serving = "NOT serving (the frontend does not list the model)"
     lines = [f"{st['url']}  model {st['model']}  {serving}  (ready in {st['ready_seconds']} s)"]
