@@ -162,11 +162,12 @@ def format_result(result: Mapping[str, Any]) -> str:
 
 
 def run_local(*, runs: Sequence[Mapping[str, Any]], artifact_dir: Path, plots: bool = True,
-              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+              progress: Callable[[str], None] | None = None, owner: str | None = None) -> dict[str, Any]:
     """Run real `aiperf profile` (from the aiperf venv) for each run, as built by the shared
     builder (`{name, args}`, args writing to `<artifact_dir>/<name>`), then `aiperf plot` over
     all of them, started before the first run so that it is ready when they end. Returns the
-    summaries, artifact paths and the wall time."""
+    summaries, artifact paths and the wall time. `owner`: the graph's marker, which the plotter
+    and its browser carry too, so that `compose down` stops them should they outlive this."""
     from composer.local.venvs import require
 
     say = progress or (lambda _m: None)
@@ -176,7 +177,7 @@ def run_local(*, runs: Sequence[Mapping[str, Any]], artifact_dir: Path, plots: b
     # No DCGM exporter on a laptop: skip GPU telemetry instead of probing for it.
     argvs = [[aiperf, *run["args"][1:], "--no-gpu-telemetry"] for run in runs]
     run_dirs = [Path(argv[argv.index("--artifact-dir") + 1]) for argv in argvs]
-    plotter = _start_plot(run_dirs, artifact_dir / "plots") if plots and runs else None
+    plotter = _start_plot(run_dirs, artifact_dir / "plots", owner) if plots and runs else None
     try:
         done_runs = [_profile(run["name"], argv, run_dir, say) for run, argv, run_dir in zip(runs, argvs, run_dirs)]
         plot_files: list[str] = []
@@ -186,7 +187,7 @@ def run_local(*, runs: Sequence[Mapping[str, Any]], artifact_dir: Path, plots: b
             plot_files, plot_note = _finish_plot(plotter, artifact_dir / "plots")
     finally:
         if plotter:
-            proc.stop(plotter)  # still warming up when a run failed or Ctrl-C came
+            proc.stop(plotter)  # still warming up when a run failed or Ctrl-C came: with its browser
     return {"runs": done_runs, "artifact_dir": str(artifact_dir), "plots": plot_files, "plot_note": plot_note,
             "seconds": round(time.monotonic() - t0, 3)}
 
@@ -234,14 +235,14 @@ def collect(artifact_dir: Path, runs: Sequence[Mapping[str, Any]], *, gpus: int 
             **({"gpus": gpus} if gpus else {})}
 
 
-def _start_plot(run_dirs: Sequence[Path], out: Path) -> subprocess.Popen:
+def _start_plot(run_dirs: Sequence[Path], out: Path, owner: str | None = None) -> subprocess.Popen:
     """`aiperf plot <run dirs> --output <out>`, started before the runs so its imports and its
     browser are ready when they end (local/aiperf_plot.py); it draws once told to."""
     from composer.local.venvs import require
 
     out.mkdir(parents=True, exist_ok=True)
     argv = [str(require("aiperf", "python")), str(PLOT_SCRIPT), *map(str, run_dirs), "--output", str(out)]
-    return proc.spawn(argv, log=out / PLOT_LOG, stdin=subprocess.PIPE)
+    return proc.spawn(argv, log=out / PLOT_LOG, stdin=subprocess.PIPE, owner=owner, name="aiperf-plot")
 
 
 def _finish_plot(plotter: subprocess.Popen, out: Path) -> tuple[list[str], str | None]:

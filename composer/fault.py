@@ -22,14 +22,15 @@ from typing import Any, Callable, Mapping, Sequence
 
 from composer import bench, proc
 from composer.errors import ComposeError, UsageError
-from composer.explain import DGD_LABEL
+from composer.dynamo import COMPONENT_REQUESTS, FRONTEND_REQUESTS_STARTED
+from composer.dynamo import LABEL_COMPONENT as COMPONENT_LABEL
+from composer.dynamo import LABEL_DGD_NAME as DGD_LABEL
 from composer.kube import kubectl
 from composer.local import loopback
 
-COMPONENT_LABEL = "nvidia.com/dynamo-component"
 SIGNALS = {"KILL": signal.SIGKILL, "TERM": signal.SIGTERM}
 EXIT_WAIT = 10.0
-STARTED_METRIC = "dynamo_frontend_requests_started_total"
+STARTED_METRIC = FRONTEND_REQUESTS_STARTED
 PROBE_INTERVAL = 0.1
 # Recovered: this many chat completions in a row succeed (about 2 s of them). While the dead
 # worker is still in the router's rotation, the benchmark's requests take turns with the
@@ -66,6 +67,35 @@ def pick_local(processes: Sequence[Mapping[str, Any]], component: str, replica: 
     return chosen
 
 
+def restarted(state: Mapping[str, Any], victim: Mapping[str, Any],
+              alive: Callable[[Mapping[str, Any]], bool]) -> bool:
+    """Whether the graph's supervisor runs and will start `victim` again once it dies."""
+    supervisor = state.get("supervisor")
+    return bool(supervisor) and alive(supervisor) and victim.get("restart_policy", "Always") != "Never"
+
+
+def recovery_paths(state: Mapping[str, Any], victim: Mapping[str, Any],
+                   alive: Callable[[Mapping[str, Any]], bool]) -> tuple[list[str], list[str]]:
+    """(what can bring the service back after `victim` dies, why nothing else can): the local
+    runtime's supervisor restarting it, or other live replicas of its component."""
+    ways, missing = [], []
+    policy = victim.get("restart_policy", "Always")
+    if restarted(state, victim, alive):
+        ways.append(f"the local runtime restarts {victim['name']} (restartPolicy {policy})")
+    elif policy == "Never":
+        missing.append(f"{victim['name']}'s restartPolicy is Never")
+    else:
+        missing.append("no supervisor runs for this graph, so nothing restarts a process that dies "
+                       "(`compose down`, then `compose up`, starts one)")
+    others = [p["name"] for p in state["processes"]
+              if p["component"] == victim["component"] and p["name"] != victim["name"] and alive(p)]
+    if others:
+        ways.append(f"{', '.join(others)} {'keeps' if len(others) == 1 else 'keep'} serving {victim['component']}")
+    else:
+        missing.append(f"no other {victim['component']} process runs")
+    return ways, missing
+
+
 def kill_process(victim: Mapping[str, Any], sig_name: str) -> dict[str, Any]:
     """Signal the victim's process group (like a pod dying: the process and its children) and
     wait up to EXIT_WAIT seconds for it to exit."""
@@ -84,10 +114,11 @@ def kill_local(root: Path, env: str, component: str, replica: int | None = None,
 
     state = target.running(root, env)
     victim = pick_local(state["processes"], component, replica, process_alive)
+    again = restarted(state, victim, process_alive)
     killed = kill_process(victim, sig_name)
     survivors = [p["name"] for p in state["processes"]
                  if p["component"] == component and p["name"] != victim["name"] and process_alive(p)]
-    return {"target": "local", "killed": killed, "survivors": survivors}
+    return {"target": "local", "killed": killed, "survivors": survivors, "restarted": again}
 
 
 # -- Kubernetes --------------------------------------------------------------------------------
@@ -154,7 +185,7 @@ def _samples(url: str, metric: str) -> list[float] | None:
 
 def served(system_port: int) -> float | None:
     """Requests a worker has handled: dynamo_component_requests_total on its system port."""
-    values = _samples(f"http://127.0.0.1:{system_port}", "dynamo_component_requests_total{")
+    values = _samples(f"http://127.0.0.1:{system_port}", COMPONENT_REQUESTS + "{")
     return None if values is None else sum(values)
 
 
@@ -275,6 +306,11 @@ def bench_local(root: Path, dep, env: str, component: str, *, replica: int | Non
     state_dir = target.state_dir(root, env)
     state = target.running(root, env)
     victim = pick_local(state["processes"], component, replica, process_alive)  # fail before measuring anything
+    ways, missing = recovery_paths(state, victim, process_alive)
+    if not ways:
+        raise ComposeError(f"nothing can recover from killing {victim['name']}: {'; '.join(missing)}. "
+                           f"The fault benchmark measures recovery; it would measure none")
+    progress(f"after the kill, {' and '.join(ways)}")
     out = bench.results_dir(root, env)
     out = out.with_name(out.name + "-fault")
     t0 = time.monotonic()
@@ -305,16 +341,19 @@ def bench_local(root: Path, dep, env: str, component: str, *, replica: int | Non
     if injector.killed_at is not None:
         during = next((r["name"] for r in faulted if r["started"] <= injector.killed_at <= r["ended"]), None)
         killed["during_run"] = during
+    now = read_state(state_dir)["processes"]
     survivors = [{"name": p["name"], "pid": p["pid"], "alive": process_alive(p),
                   "requests_served": served(p["ports"][0]) if p["ports"] and process_alive(p) else None}
-                 for p in read_state(state_dir)["processes"]
-                 if p["component"] == component and p["name"] != victim["name"]]
+                 for p in now if p["component"] == component and p["name"] != victim["name"]]
+    again = next(p for p in now if p["name"] == victim["name"])
+    back = {"name": again["name"], "pid": again["pid"], "alive": process_alive(again),
+            "restarts": again.get("restarts", 0) - victim.get("restarts", 0)}
     report = {
         "component": component, "after_s": after, "artifact_dir": str(out),
         "killed": killed, "recovery": injector.result["recovery"], "note": injector.result["note"],
         "runs": [compare(b, f) for b, f in zip(baseline, faulted)],
         "totals": {"baseline": _totals(baseline), "fault": _totals(faulted)},
-        "survivors": survivors,
+        "survivors": survivors, "recovery_by": ways, "restarted": back,
         "seconds": round(time.monotonic() - t0, 3),
     }
     (out / "fault-report.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -408,8 +447,10 @@ def format_report(r: Mapping[str, Any]) -> str:
             + (f", {s['requests_served']:.0f} requests served" if s.get("requests_served") is not None else "")
             for s in r["survivors"]))
     lines.append(f"artifacts: {r['artifact_dir']} (fault-report.json, baseline/, fault/)")
-    if k:
-        lines.append(f"{k['name']} stays down: `compose down` then `compose up` restores it")
+    again = r.get("restarted")
+    if k and again:
+        lines.append(f"{k['name']} restarted by the local runtime (now pid {again['pid']})" if again["restarts"]
+                     else f"{k['name']} not restarted yet: `compose status` shows its next restart")
     return "\n".join(lines)
 
 
@@ -419,7 +460,9 @@ def format_kill(r: Mapping[str, Any]) -> str:
         gone = f"gone after {k['exit_seconds']:.2f} s" if k["dead"] else f"STILL ALIVE after {EXIT_WAIT:.0f} s"
         left = (f"; still running: {', '.join(r['survivors'])}" if r["survivors"]
                 else f"; no other {k['component']} runs")
-        return f"killed {k['name']} (pid {k['pid']}) with {k['signal']}: {gone}{left}"
+        again = ("; the local runtime restarts it after its back-off (`compose status` counts restarts)"
+                 if r.get("restarted") else "; nothing restarts it (no supervisor runs, or restartPolicy Never)")
+        return f"killed {k['name']} (pid {k['pid']}) with {k['signal']}: {gone}{left}{again}"
     return (f"deleted pod {k['namespace']}/{k['pod']} ({k['component']}, {k['signal']}"
             f"{' via --grace-period=1' if k['signal'] == 'SIGKILL' else ''}); its controller starts a replacement. "
             f"Watch: {r['watch']}")

@@ -5,6 +5,8 @@ as plain lists and fake the process boundary (pytest-subprocess) without touchin
 """
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import shutil
 import signal
@@ -127,44 +129,95 @@ def stream(argv: Sequence[str], *, env: Mapping[str, str] | None = None,
     return Completed(tuple(argv), rc, "", "".join(kept))
 
 
+# Every process compose spawns carries these in its environment, and so does everything it
+# starts in turn (a browser in a session of its own, a worker's helpers): /proc/<pid>/environ
+# finds them all, whatever group or session they moved to.
+SPAWN_VAR = "DYNAMO_COMPOSE_SPAWN"  # one spawn: the child and its descendants
+OWNER_VAR = "DYNAMO_COMPOSE_OWNER"  # what they belong to: a local graph's state dir
+NAME_VAR = "DYNAMO_COMPOSE_NAME"  # which of its processes: decode-0, supervisor, aiperf-plot
+_spawned = itertools.count()
+
+
 def spawn(argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | Path | None = None,
-          log: Path, stdin: int = subprocess.DEVNULL) -> subprocess.Popen:
+          log: Path, stdin: int = subprocess.DEVNULL, owner: str | None = None,
+          name: str | None = None) -> subprocess.Popen:
     """Start a long-running child in its own session with output appended to `log`
-    (stdin=subprocess.PIPE: the caller talks to it)."""
+    (stdin=subprocess.PIPE: the caller talks to it). The child's `marker` names it and its
+    descendants (see SPAWN_VAR); `owner` and `name` mark it as a process of a local graph."""
     full = _resolve(argv)
+    marker = f"{os.getpid()}.{time.time_ns()}.{next(_spawned)}"
+    marks = {SPAWN_VAR: marker, **({OWNER_VAR: owner} if owner else {}), **({NAME_VAR: name} if name else {})}
     with open(log, "ab") as out:
-        return subprocess.Popen(full, env=_env(env), cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=stdin, start_new_session=True)
+        child = subprocess.Popen(full, env={**_env(env), **marks}, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                 stdin=stdin, start_new_session=True)
+    child.marker = marker  # type: ignore[attr-defined]
+    return child
 
 
-def stop(child: subprocess.Popen, grace: float = 10.0) -> None:
-    """SIGTERM the child's process group, SIGKILL it after `grace` seconds."""
-    if child.poll() is not None:
-        return
-    signal_group(child.pid, signal.SIGTERM)
-    try:
-        child.wait(grace)
-    except subprocess.TimeoutExpired:
-        signal_group(child.pid, signal.SIGKILL)
+def stop(child: subprocess.Popen, grace: float = 10.0) -> list[int]:
+    """SIGTERM the child's process group and every process carrying its spawn marker (what it
+    started elsewhere, e.g. a browser in a session of its own), SIGKILL what is left after
+    `grace` seconds; reap the child. Returns the PIDs still alive (normally none)."""
+    marker = getattr(child, "marker", None)
+    left = stop_all([child.pid], {SPAWN_VAR: marker} if marker else None, grace)
+    if child.poll() is None:
         child.wait()
+    return left
+
+
+def stop_all(pgids: Sequence[int], marks: Mapping[str, str] | None, grace: float = 10.0) -> list[int]:
+    """Stop process groups (children of this or an earlier run, known by PID: each was spawned
+    as the leader of its own session, so its PID is also its group) and every process whose
+    environment has all of `marks`. SIGTERM, then SIGKILL what is left after `grace` seconds.
+    Returns the PIDs still alive (normally none)."""
+    seen: set[int] = set()  # a process tearing down has no environ to read any more, but still runs
+
+    def left() -> list[int]:
+        seen.update(marked(marks) if marks else ())
+        return sorted(set(_left(pgids)) | {pid for pid in seen if alive(pid)})
+
+    def signal_all(sig: int) -> None:
+        for pgid in pgids:
+            signal_group(pgid, sig)
+        for pid in left():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
+
+    signal_all(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and left():
+        time.sleep(0.05)
+    if left():
+        signal_all(signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and left():
+            time.sleep(0.05)
+    return left()
+
+
+def marked(marks: Mapping[str, str]) -> dict[int, dict[str, str]]:
+    """Live processes whose environment has every `marks` item: {pid: their DYNAMO_COMPOSE_*
+    variables}. Processes we may not read are not ours."""
+    want = [f"{k}={v}".encode() for k, v in marks.items()]
+    found: dict[int, dict[str, str]] = {}
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if all(w in environ for w in want) and alive(int(entry.name)):
+            found[int(entry.name)] = {k.decode(errors="replace"): v.decode(errors="replace")
+                                      for k, _, v in (e.partition(b"=") for e in environ)
+                                      if k.startswith(b"DYNAMO_COMPOSE_")}
+    return found
 
 
 def stop_groups(pgids: Sequence[int], grace: float = 10.0) -> list[int]:
-    """Stop children of an earlier run, known only by PID: each was spawned as the leader of its
-    own session, so its PID is also its process group. SIGTERM every group, SIGKILL what is left
-    after `grace` seconds. Returns the PIDs still alive in those groups (normally none)."""
-    for pgid in pgids:
-        signal_group(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and _left(pgids):
-        time.sleep(0.1)
-    if _left(pgids):
-        for pgid in pgids:
-            signal_group(pgid, signal.SIGKILL)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and _left(pgids):
-            time.sleep(0.1)
-    return _left(pgids)
+    """stop_all of process groups alone."""
+    return stop_all(pgids, None, grace)
 
 
 def signal_group(pgid: int, sig: int) -> bool:

@@ -199,9 +199,9 @@ class Local:
         from composer.local import target
 
         result = target.down(self.proj.root, self.env)
-        if not result["pids"]:
+        if not result["pids"] and not result["supervisor"]:
             return Report(result, f"nothing runs locally for environment {self.env!r}")
-        return Report(result, stopped(result))
+        return Report(result, target.format_down(result))
 
     def destroy(self, guard: Guard, helmfile_args: Sequence[str] = ()) -> Report:
         return self.down(guard)
@@ -249,11 +249,3 @@ class Local:
                                    sig_name=sig, progress=lambda m: self.console.progress(f"  {m}"))
         return Report(result, fault.format_report(result))
 
-
-def stopped(result: dict) -> str:
-    """What `down` did: the processes it stopped, by name, and those that had exited before."""
-    gone = result["already_exited"]
-    done = result["stopped"]
-    said = [f"stopped {len(done)} process{'' if len(done) == 1 else 'es'} ({', '.join(done)})" if done
-            else "stopped nothing", *([f"{', '.join(gone)} had already exited"] if gone else [])]
-    return f"{'; '.join(said)}; none of PIDs {', '.join(map(str, result['pids']))} is alive"

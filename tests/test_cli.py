@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from composer import bench, fault
-from composer import cli, targets
+from composer import cli
 from tests.conftest import REPO, make_project
 from tests.support.cases import copy_case
 
@@ -249,16 +249,22 @@ def test_version_is_the_package_version(tmp_path):
 # -- wording -----------------------------------------------------------------------------------------
 
 def test_down_names_every_process_it_stopped_and_those_that_had_exited():
-    assert targets.stopped({"stopped": ["frontend-0", "decode-0", "prefill-0"], "already_exited": [],
-                         "pids": [1, 2, 3]}) == \
-        "stopped 3 processes (frontend-0, decode-0, prefill-0); none of PIDs 1, 2, 3 is alive"
-    assert targets.stopped({"stopped": ["frontend-0", "prefill-0"], "already_exited": ["decode-0"],
-                         "pids": [1, 2, 3]}) == \
+    from composer.local.target import format_down
+
+    assert format_down({"stopped": ["frontend-0", "decode-0", "prefill-0"], "already_exited": [],
+                        "pids": [1, 2, 3], "supervisor": 4}) == \
+        "stopped the supervisor (pid 4); stopped 3 processes (frontend-0, decode-0, prefill-0); " \
+        "none of PIDs 1, 2, 3, 4 is alive"
+    assert format_down({"stopped": ["frontend-0", "prefill-0"], "already_exited": ["decode-0"],
+                        "pids": [1, 2, 3], "supervisor": None}) == \
         "stopped 2 processes (frontend-0, prefill-0); decode-0 had already exited; none of PIDs 1, 2, 3 is alive"
-    assert targets.stopped({"stopped": ["frontend-0"], "already_exited": [], "pids": [1]}).startswith(
+    assert format_down({"stopped": ["frontend-0"], "already_exited": [], "pids": [1], "supervisor": None}).startswith(
         "stopped 1 process (frontend-0);")
-    assert targets.stopped({"stopped": [], "already_exited": ["decode-0"], "pids": [2]}) == \
+    assert format_down({"stopped": [], "already_exited": ["decode-0"], "pids": [2], "supervisor": None}) == \
         "stopped nothing; decode-0 had already exited; none of PIDs 2 is alive"
+    assert format_down({"stopped": ["frontend-0"], "already_exited": [], "pids": [1], "supervisor": None,
+                        "state_file_missing": True}) == \
+        "stopped 1 process (frontend-0); found by their marker: the state file was missing; none of PIDs 1 is alive"
 
 
 def test_one_plot_is_one_png():

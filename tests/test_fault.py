@@ -277,3 +277,17 @@ def test_compare_takes_the_numbers_from_aiperf_json(tmp_path):
     text = fault.format_report({"killed": None, "recovery": None, "note": "n", "runs": [row], "survivors": [],
                                 "artifact_dir": "x"})
     assert "0 -> 6" in text and "0.0% -> 20.0%" in text and "(+100%)" in text
+
+
+@pytest.mark.parametrize("supervisor, policy, others, ways, missing", [
+    (True, "Always", False, ["the local runtime restarts decode-0 (restartPolicy Always)"],
+     ["no other decode process runs"]),
+    (True, "Never", True, ["decode-1 keeps serving decode"], ["decode-0's restartPolicy is Never"]),
+    (False, "Always", False, [], ["no supervisor runs for this graph, so nothing restarts a process that dies "
+                                  "(`compose down`, then `compose up`, starts one)", "no other decode process runs"]),
+], ids=["restarted", "never-but-a-replica", "nothing"])
+def test_what_can_recover_from_a_kill(supervisor, policy, others, ways, missing):
+    victim = {"name": "decode-0", "component": "decode", "pid": 1, "restart_policy": policy}
+    state = {"supervisor": {"pid": 2} if supervisor else None,
+             "processes": [victim, {"name": "decode-1", "component": "decode", "pid": 3}]}
+    assert fault.recovery_paths(state, victim, lambda p: p["pid"] != 3 or others) == (ways, missing)

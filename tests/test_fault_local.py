@@ -59,7 +59,7 @@ def test_kill_one_of_two_decode_workers_mid_benchmark(tmp_path):
     proj = make_project(tmp_path / "proj", VALUES, {"local": f"target: local\nlocal:\n  httpPort: {port}\n"})
     pids: list[int] = []
     try:
-        st = local_up(proj)
+        st = local_up(proj, env={"COMPOSE_RESTART_BACKOFF": "1"})
         pids = [p["pid"] for p in st["processes"]]
         workers = {p["name"]: p for p in st["processes"] if p["component"] == "decode"}
         assert sorted(workers) == ["decode-0", "decode-1"]
@@ -96,11 +96,15 @@ def test_kill_one_of_two_decode_workers_mid_benchmark(tmp_path):
             assert rec["seconds"] is None
             assert "NOT RECOVERED" in fault.format_report(report)
 
-        # The other worker still serves: chat completions go through, and it is the one counting them.
-        # (Until the router drops the dead worker, every other request may still be sent there.)
+        # The other worker still serves, and so does the restarted one: chat completions go through,
+        # and they are the ones counting them. (Until the router drops the dead worker, a request
+        # may still be sent there.)
         (survivor,) = report["survivors"]
         assert survivor["name"] == "decode-0" and survivor["alive"]
-        before = fault.served(workers["decode-0"]["ports"][0])
+
+        def served_now():
+            return sum(fault.served(w["ports"][0]) or 0 for w in workers.values())
+        before = served_now()
         answers = []
         for _ in range(4):
             try:
@@ -108,10 +112,45 @@ def test_kill_one_of_two_decode_workers_mid_benchmark(tmp_path):
             except loopback.Failed:  # a request the router still sent to the dead worker
                 pass
         assert answers and all(answers)
-        assert fault.served(workers["decode-0"]["ports"][0]) >= before + len(answers)
+        assert served_now() >= before + len(answers)
         assert Path(report["artifact_dir"], "fault-report.json").is_file()
+
+        # Both ways back were there, and the local runtime restarted the killed worker, as the kubelet would.
+        assert report["recovery_by"] == ["the local runtime restarts decode-1 (restartPolicy Always)",
+                                         "decode-0 keeps serving decode"]
+        again = report["restarted"]
+        assert again["name"] == "decode-1" and again["restarts"] == 1 and again["pid"] != killed["pid"]
         print("\n" + fault.format_report(report))
         print(f"fault bench: {report['seconds']:.1f} s")
+    finally:
+        down = compose("down", "--env", "local", cwd=proj)
+    assert down.returncode == 0, down.stderr
+    assert pids and not [p for p in pids if proc.alive(p) or proc.group_members(p)]
+
+
+def test_the_only_decode_worker_killed_mid_benchmark_recovers_by_its_restart(tmp_path):
+    """As on a cluster: nothing else serves decode, so recovery is the restart (after a 1 s back-off here)
+    and the worker registering again."""
+    port = free_port_block(2)
+    proj = make_project(tmp_path / "proj", VALUES.replace("replicas: 2", "replicas: 1"),
+                        {"local": f"target: local\nlocal:\n  httpPort: {port}\n"})
+    pids: set[int] = set()
+    try:
+        st = local_up(proj, env={"COMPOSE_RESTART_BACKOFF": "1"})
+        pids = {p["pid"] for p in st["processes"]}
+        run = compose("fault", "bench", "--component", "decode", "--env", "local", "-o", "json", cwd=proj)
+        assert run.returncode == 0, run.stderr
+        report = json.loads(run.stdout)
+        assert report["killed"] is not None, report["note"]
+        rec = report["recovery"]
+        assert rec["recovered"], fault.format_report(report)
+        assert rec["seconds"] >= 1.0  # not before the back-off
+        assert report["recovery_by"] == ["the local runtime restarts decode-0 (restartPolicy Always)"]
+        assert report["restarted"]["restarts"] == 1 and report["restarted"]["alive"]
+        after = json.loads(compose("status", "--env", "local", "-o", "json", cwd=proj).stdout)
+        assert after["serving"]
+        pids |= {p["pid"] for p in after["processes"]}
+        print("\n" + fault.format_report(report))
     finally:
         down = compose("down", "--env", "local", cwd=proj)
     assert down.returncode == 0, down.stderr

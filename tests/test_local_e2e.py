@@ -50,9 +50,9 @@ def served(system_port: int) -> float:
                if line.startswith("dynamo_component_requests_total{"))
 
 
-def local_up(proj: Path) -> dict:
+def local_up(proj: Path, env: dict | None = None) -> dict:
     """`compose up --env local`, which must succeed, then what `compose status -o json` says."""
-    up = compose("up", "--env", "local", cwd=proj)
+    up = compose("up", "--env", "local", cwd=proj, env=env)
     assert up.returncode == 0, up.stderr
     return json.loads(compose("status", "--env", "local", "-o", "json", cwd=proj).stdout)
 

@@ -2,6 +2,7 @@
 stand-in workers. Dynamo itself runs in test_local_e2e.py."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -13,7 +14,7 @@ import pytest
 
 from composer import proc
 from composer.errors import ComposeError
-from composer.local import runtime
+from composer.local import ports, runtime
 from composer.local.graph import ProcessSpec
 
 MODEL = "Qwen/Qwen3-0.6B"
@@ -93,11 +94,15 @@ def test_up_status_down(fake, state):
     assert st["frontend"] == {"url": result["url"], "reachable": True, "healthy": True, "models": [MODEL],
                               "serving": True}
 
-    assert runtime.down(state) == {"stopped": ["frontend-0", "decode-0"], "already_exited": [], "pids": pids}
-    assert not any(proc.alive(p) or proc.group_members(p) for p in pids)
+    assert st["serving"] and st["supervisor"] == {"pid": saved["supervisor"]["pid"], "alive": True}
+
+    supervisor = saved["supervisor"]["pid"]
+    assert runtime.down(state) == {"stopped": ["frontend-0", "decode-0"], "already_exited": [], "pids": pids,
+                                   "supervisor": supervisor}
+    assert not any(proc.alive(p) or proc.group_members(p) for p in pids + [supervisor])
     assert not (state / "state.json").exists()
     assert runtime.status(state) == {"running": False, "processes": [], "state_file": None}
-    assert runtime.down(state) == {"stopped": [], "already_exited": [], "pids": []}
+    assert runtime.down(state) == {"stopped": [], "already_exited": [], "pids": [], "supervisor": None}
 
 
 def test_a_worker_dying_at_start_stops_the_rest_and_shows_its_log(fake, state):
@@ -169,7 +174,8 @@ def test_down_leaves_alone_a_pid_that_is_no_longer_ours(tmp_path):
         runtime.write_state(tmp_path, {"version": 1, "url": "http://127.0.0.1:1", "processes": [
             {"name": "decode-0", "component": "decode", "role": "worker", "pid": other.pid,
              "start_ticks": (proc.start_ticks(other.pid) or 0) + 1, "ports": [], "log": str(log)}]})
-        assert runtime.down(tmp_path) == {"stopped": [], "already_exited": ["decode-0"], "pids": [other.pid]}
+        assert runtime.down(tmp_path) == {"stopped": [], "already_exited": ["decode-0"], "pids": [other.pid],
+                                          "supervisor": None}
         assert other.poll() is None
     finally:
         proc.stop(other)
@@ -184,7 +190,8 @@ def test_down_stops_children_a_dead_leader_left_behind(tmp_path):
     runtime.write_state(tmp_path, {"version": 1, "url": "http://127.0.0.1:1", "processes": [
         {"name": "decode-0", "component": "decode", "role": "worker", "pid": leader.pid, "start_ticks": ticks,
          "ports": [], "log": str(log)}]})
-    assert runtime.down(tmp_path, grace=1) == {"stopped": [], "already_exited": ["decode-0"], "pids": [leader.pid]}
+    assert runtime.down(tmp_path, grace=1) == {"stopped": [], "already_exited": ["decode-0"], "pids": [leader.pid],
+                                               "supervisor": None}
     assert proc.group_members(leader.pid) == []
 
 
@@ -196,9 +203,10 @@ def test_a_corrupt_state_file_is_a_clear_error(tmp_path):
 
 def _wait_for(cond, timeout=10.0):
     deadline = time.monotonic() + timeout
-    while not cond():
+    while not (result := cond()):
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.05)
+    return result
 
 
 @pytest.mark.parametrize("edit", [
@@ -245,3 +253,110 @@ def test_a_failing_programs_output_is_quoted_by_its_last_lines(tmp_path):
     assert tail(log) == "  (empty log)"
     assert tail(tmp_path / "missing.log") == "  (no log)"
     assert quoted("a\nb\n") == "  a\n  b" and quoted("") == "  (no output)"
+
+
+# -- liveness by PID, restarts, the marker ----------------------------------------------------
+
+def test_a_dead_worker_is_not_serving_and_is_restarted_with_a_doubling_back_off(fake, state, monkeypatch):
+    monkeypatch.setenv("COMPOSE_RESTART_BACKOFF", "0.5")  # the supervisor's first delay (10 s by default)
+    result = runtime.up(fake(), state, MODEL, timeout=30)
+    worker = result["processes"][1]["pid"]
+    assert runtime.status(state)["serving"]
+
+    os.kill(worker, 9)
+    _wait_for(lambda: not proc.alive(worker))
+    st = runtime.status(state)  # the frontend still lists the model: the PIDs say otherwise
+    assert st["frontend"]["serving"] and not st["serving"] and st["not_serving"] == ["decode"]
+    assert not st["processes"][1]["alive"]
+
+    def restarted(n):
+        p = runtime.status(state)["processes"][1]
+        return p["alive"] and p["restarts"] == n and p
+    died = time.monotonic()
+    first = _wait_for(lambda: restarted(1))
+    assert 0.4 <= time.monotonic() - died < 5 and first["pid"] != worker
+    assert "worker up" in (state / "logs/decode-0.previous.log").read_text()
+    assert runtime.status(state)["serving"]
+
+    os.kill(first["pid"], 9)  # a second death in a row waits twice as long
+    died = time.monotonic()
+    second = _wait_for(lambda: restarted(2))
+    assert time.monotonic() - died >= 0.9
+    said = (state / "logs/supervisor.log").read_text()
+    assert f"decode-0 (pid {worker}) died (exit unknown); restarting in 0.5 s" in said  # not its child
+    assert f"decode-0 (pid {first['pid']}) died (exit -9); restarting in 1 s" in said  # its child
+
+    done = runtime.down(state, grace=1)
+    assert done["stopped"] == ["frontend-0", "decode-0"] and second["pid"] in done["pids"]
+    assert not proc.alive(second["pid"]) and not proc.alive(done["supervisor"])
+
+
+def test_restart_policy_never_leaves_it_dead(fake, state, monkeypatch):
+    monkeypatch.setenv("COMPOSE_RESTART_BACKOFF", "0.1")
+    specs = fake()
+    specs[1] = dataclasses.replace(specs[1], restart="Never")
+    result = runtime.up(specs, state, MODEL, timeout=30)
+    worker = result["processes"][1]["pid"]
+    os.kill(worker, 9)
+    _wait_for(lambda: json.loads((state / "state.json").read_text())["processes"][1].get("phase") == "exited")
+    time.sleep(0.5)
+    p = runtime.status(state)["processes"][1]
+    assert (p["pid"], p["alive"], p["restarts"]) == (worker, False, 0)
+
+
+def test_status_and_down_find_the_graph_by_its_marker_when_the_state_dir_is_gone(fake, state):
+    import shutil
+
+    result = runtime.up(fake(), state, MODEL, timeout=30)
+    pids = [p["pid"] for p in result["processes"]] + [result["supervisor"]["pid"]]
+    port = result["processes"][0]["ports"][0]
+    shutil.rmtree(state)
+
+    st = runtime.status(state)
+    assert st["running"] and st["state_file"] is None and not st["serving"]
+    assert sorted((p["name"], p["pid"]) for p in st["unrecorded"]) == sorted(zip(
+        ["frontend-0", "decode-0", "supervisor"], pids))
+    with pytest.raises(ComposeError, match="already running from .*supervisor"):
+        runtime.up(fake(), state, MODEL, timeout=30)
+
+    done = runtime.down(state, grace=1)
+    assert done["state_file_missing"] and sorted(done["stopped"]) == ["decode-0", "frontend-0"]
+    assert not any(proc.alive(p) for p in pids)
+    assert ports.port_free(port)
+    assert runtime.status(state) == {"running": False, "processes": [], "state_file": None}
+
+
+def test_stop_finds_what_a_child_started_in_a_session_of_its_own(tmp_path):
+    """As the plotter's browser does (its crash handlers run in sessions of their own): the
+    group alone misses them."""
+    child = proc.spawn([sys.executable, "-c", "import subprocess, time; "
+                        "subprocess.Popen(['setsid', 'sleep', '300']); time.sleep(300)"], log=tmp_path / "c.log")
+    _wait_for(lambda: len(proc.marked({proc.SPAWN_VAR: child.marker})) == 2)
+    (escaped,) = set(proc.marked({proc.SPAWN_VAR: child.marker})) - {child.pid}
+    assert escaped not in proc.group_members(child.pid)
+    assert proc.stop(child, grace=2) == []
+    assert not proc.alive(escaped)
+
+
+def test_the_back_off_is_the_kubelets():
+    from composer.local import supervisor
+
+    assert [supervisor.backoff(n) for n in range(7)] == [10, 20, 40, 80, 160, 300, 300]
+    assert [supervisor.backoff(n, base=0.5) for n in range(3)] == [0.5, 1, 2]
+
+
+def test_a_registration_nobody_listens_behind_is_a_stale_instance(tmp_path):
+    """A dead worker's endpoint stays in Dynamo's file discovery store for seconds, and the frontend
+    keeps routing to it: status must not say serving then."""
+    instances = tmp_path / "kv/v1/instances"
+    instances.mkdir(parents=True)
+    with socket.socket() as live:
+        live.bind(("127.0.0.1", 0))
+        live.listen()
+        dead = free_port()
+        for name, port in (("live", live.getsockname()[1]), ("dead", dead)):
+            (instances / f"ns%2Fbackend%2Fgenerate%2F{name}").write_text(json.dumps(
+                {"namespace": "ns", "component": "backend", "endpoint": "generate",
+                 "transport": {"tcp": f"127.0.0.1:{port}/{name}/generate"}}))
+        (instances / "not-tcp").write_text('{"transport": {"nats": "x"}}')
+        assert runtime.stale_instances(tmp_path) == [f"ns/backend/generate at 127.0.0.1:{dead}"]

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 from composer.errors import UsageError
 from composer.local.graph import ProcessSpec, expand, plan_processes, served_model
-from composer.local.runtime import Progress, chat, down, list_models, read_state, status, up, write_state
+from composer.local.runtime import Progress, chat, down, list_models, status, up
 from composer.local.standin import ModelSource, prepare_model
 from composer.local.venvs import PINS, require, venv_path
 
@@ -38,7 +38,6 @@ def launch(docs: Sequence[Mapping[str, Any]], *, state_dir: Path, http_port: int
     for note in notes:
         if progress:
             progress(f"note: {note}")
-    result = up(specs, state_dir, name, timeout, progress)
+    # the tokenizer: so that a later `bench` finds it
     extra = {"model_source": source.kind, "tokenizer": str(source.snapshot), "notes": notes}
-    write_state(state_dir, {**read_state(state_dir), **extra})  # so a later `bench` finds the tokenizer
-    return {**result, **extra}
+    return up(specs, state_dir, name, timeout, progress, extra=extra)

@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping, Sequence
 
+from composer.dynamo import DGD_API, DGD_KIND
 from composer.errors import UsageError
 
-DGD_KIND = "DynamoGraphDeployment"
-DGD_API = "nvidia.com/v1beta1"
 FRONTEND_COMMAND = ("python3", "-m", "dynamo.frontend")  # what the operator runs when none is given
 LOCAL_MODULES = ("dynamo.frontend", "dynamo.mocker")
 GPU_MODULES = ("dynamo.vllm", "dynamo.sglang", "dynamo.trtllm")
@@ -51,6 +50,7 @@ class ProcessSpec:
     ports: tuple[int, ...]  # fixed ports it binds on 127.0.0.1
     files: tuple[tuple[Path, str], ...] = ()  # to write before starting (ConfigMap contents)
     notes: tuple[str, ...] = ()  # what differs from Kubernetes
+    restart: str = "Always"  # the pod's restartPolicy: Always | OnFailure | Never
 
 
 def plan_processes(docs: Sequence[Mapping[str, Any]], *, python: str, state_dir: Path, http_port: int,
@@ -127,8 +127,17 @@ def _component_processes(comp, configmaps, shared_env, base_env, python, state_d
             penv.update(DYN_SYSTEM_HOST=LOOPBACK, DYN_SYSTEM_PORT=str(ports[0]),
                         DYN_SYSTEM_USE_ENDPOINT_HEALTH_STATUS='["generate"]')
             full = argv
-        out.append(ProcessSpec(f"{name}-{i}", name, role, tuple(full), penv, ports, tuple(files), tuple(notes)))
+        out.append(ProcessSpec(f"{name}-{i}", name, role, tuple(full), penv, ports, tuple(files), tuple(notes),
+                               _restart_policy(comp)))
     return out
+
+
+def _restart_policy(comp: Mapping[str, Any]) -> str:
+    """The pod template's restartPolicy; Always, as for a Deployment's pods, when none is set."""
+    policy = ((comp.get("podTemplate") or {}).get("spec") or {}).get("restartPolicy") or "Always"
+    if policy not in ("Always", "OnFailure", "Never"):
+        raise UsageError(f"component {comp.get('name')}: restartPolicy {policy!r} is not Always, OnFailure or Never")
+    return str(policy)
 
 
 def find_dgd(docs: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:

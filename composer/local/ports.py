@@ -59,6 +59,11 @@ def holder(port: int, proc_root: Path = Path("/proc")) -> str | None:
     return "a process we cannot inspect"
 
 
+def listening(port: int, proc_root: Path = Path("/proc")) -> bool:
+    """Whether some process listens on TCP `port` (read from /proc/net; binds nothing)."""
+    return bool(_listening_inodes(port, proc_root))
+
+
 def conflicts(ports: Iterable[int]) -> list[str]:
     """One line per busy port: 'port 18000 is in use by pid 42 (...)'."""
     out = []

@@ -6,11 +6,18 @@ Everything about a run lives in one state dir:
   kv/               Dynamo's file discovery store (DYN_FILE_KV), emptied at every `up`
   config/           ConfigMap contents the processes read
   hf/               the private HF cache holding the stand-in model, when one is needed
+
+Every process of the graph carries the state dir in its environment (proc.OWNER_VAR), and so
+does everything it starts: `status` and `down` find what runs by that marker even when the state
+file is gone, and never by a process name. Liveness comes from PIDs (with their start ticks) and
+process groups, not from what the frontend still lists. After `up`, a supervisor
+(supervisor.py) restarts a component that dies, as the kubelet would.
 """
 from __future__ import annotations
 
 import json
 import shutil
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,11 +38,25 @@ STOP_GRACE = 10.0
 Progress = Callable[[str], None]
 
 
+SUPERVISOR = "supervisor"  # its proc.NAME_VAR
+
+
+def owner(state_dir: Path) -> str:
+    """The marker every process of the graph in `state_dir` carries (proc.OWNER_VAR)."""
+    return str(Path(state_dir).resolve())
+
+
+def marked(state_dir: Path, name: str | None = None) -> dict[int, dict[str, str]]:
+    """The live processes carrying the graph's marker (of one `name`, if given)."""
+    return proc.marked({proc.OWNER_VAR: owner(state_dir), **({proc.NAME_VAR: name} if name else {})})
+
+
 def up(specs: Sequence[ProcessSpec], state_dir: Path, model_name: str, timeout: float = 120.0,
-       progress: Progress | None = None) -> dict[str, Any]:
+       progress: Progress | None = None, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Start every process and wait until the frontend lists `model_name` and answers a chat
-    completion. Returns what runs and the measured time to ready. On failure or Ctrl-C
-    everything started is stopped again."""
+    completion, then start the supervisor that restarts a process that dies. Returns what runs
+    and the measured time to ready. On failure or Ctrl-C everything started is stopped again.
+    `extra`: more for the state file."""
     say = progress or (lambda _msg: None)
     state_dir = Path(state_dir)
     _refuse_if_running(state_dir)
@@ -48,70 +69,139 @@ def up(specs: Sequence[ProcessSpec], state_dir: Path, model_name: str, timeout: 
                            + " (pick another port, or stop what holds it)")
     url = f"http://{LOOPBACK}:{frontend.ports[0]}"
     _prepare_dirs(state_dir, specs)
-    state: dict[str, Any] = {"version": STATE_VERSION, "model": model_name, "url": url,
-                             "started": _now(), "ready_seconds": None, "processes": []}
+    state: dict[str, Any] = {"version": STATE_VERSION, "model": model_name, "url": url, **(extra or {}),
+                             "started": _now(), "ready_seconds": None, "processes": [], "supervisor": None}
+    mark = owner(state_dir)
     running: list[tuple[ProcessSpec, Any, Path]] = []
     t0 = time.monotonic()
     try:
         for spec in specs:
             log = state_dir / "logs" / f"{spec.name}.log"
-            child = proc.spawn(spec.argv, env=spec.env, log=log)
+            child = proc.spawn(spec.argv, env=spec.env, log=log, owner=mark, name=spec.name)
             running.append((spec, child, log))
             state["processes"].append(_record(spec, child.pid, log))
             write_state(state_dir, state)
             say(f"started {spec.name} (pid {child.pid})")
         _wait_ready(url, model_name, running, t0 + timeout, timeout, say)
+        state["ready_seconds"] = round(time.monotonic() - t0, 3)
+        write_state(state_dir, state)
+        # started last, detached: it reads the state file once, and from then on only it writes there
+        supervisor = proc.spawn([sys.executable, "-m", "composer.local.supervisor", str(state_dir)],
+                                log=state_dir / "logs" / f"{SUPERVISOR}.log", cwd=state_dir, owner=mark,
+                                name=SUPERVISOR)
+        state["supervisor"] = {"pid": supervisor.pid, "start_ticks": proc.start_ticks(supervisor.pid)}
+        write_state(state_dir, state)
     except BaseException:
         if running:
             say("stopping what was started")
-        proc.stop_groups([child.pid for _spec, child, _log in running], STOP_GRACE)
+        proc.stop_all([child.pid for _spec, child, _log in running], {proc.OWNER_VAR: mark}, STOP_GRACE)
         for _spec, child, _log in running:
             child.wait()  # reap: they are our children
         _remove_state(state_dir)
         raise
-    state["ready_seconds"] = round(time.monotonic() - t0, 3)
-    write_state(state_dir, state)
     return {**state, "state_file": str(state_dir / STATE_FILE)}
 
 
 def status(state_dir: Path) -> dict[str, Any]:
-    """What the state file says runs, whether each process is still alive, and whether the
-    frontend answers."""
-    state = read_state(Path(state_dir))
-    if state is None:
+    """What runs: each recorded process alive or not by its PID, its health and restarts; any
+    other process carrying the graph's marker (all of them when the state file is gone); and
+    whether the graph serves: the frontend lists the model and every component has a live,
+    ready process."""
+    state_dir = Path(state_dir)
+    state = read_state(state_dir)
+    found = marked(state_dir)
+    if state is None and not found:
         return {"running": False, "processes": [], "state_file": None}
+    recorded = (state or {}).get("processes", [])
     procs = []
-    for p in state["processes"]:
+    for p in recorded:
         alive = process_alive(p)
-        entry = {**{k: p[k] for k in ("name", "component", "role", "pid", "ports", "log")}, "alive": alive}
+        entry = {**{k: p[k] for k in ("name", "component", "role", "pid", "ports", "log")}, "alive": alive,
+                 "restarts": p.get("restarts", 0), "restart_policy": p.get("restart_policy", "Always")}
         if alive and p["role"] != "frontend" and p["ports"]:
             entry["health"] = _system_health(p["ports"][0])
+        if not alive and p.get("restart_at") is not None:
+            entry["restart_in_s"] = max(0.0, round(p["restart_at"] - time.time(), 1))
         procs.append(entry)
+    supervisor = (state or {}).get("supervisor")
+    sup_alive = bool(supervisor) and process_alive(supervisor)
+    names = {p["name"] for p in recorded} | {SUPERVISOR}
+    unrecorded = [{"name": marks.get(proc.NAME_VAR, "?"), "pid": pid} for pid, marks in sorted(found.items())
+                  if marks.get(proc.NAME_VAR) not in names or state is None]
+    if state is None:
+        return {"running": True, "processes": [], "unrecorded": unrecorded, "serving": False,
+                "state_file": None, "supervisor": None,
+                "note": f"{state_dir / STATE_FILE} is missing, but these processes carry the graph's marker; "
+                        f"`compose down` stops them"}
+    front = frontend_health(state["url"], state.get("model"))
+    down_components = sorted({p["component"] for p in procs} - {p["component"] for p in procs if _serves(p)})
+    stale = stale_instances(state_dir)
     return {
-        "running": any(p["alive"] for p in procs),
+        "running": any(p["alive"] for p in procs) or sup_alive,
+        "serving": bool(front.get("serving")) and not down_components and not stale,
+        "not_serving": down_components,
+        "stale_instances": stale,
         "model": state.get("model"),
         "url": state.get("url"),
         "started": state.get("started"),
         "ready_seconds": state.get("ready_seconds"),
         "tokenizer": state.get("tokenizer"),
         "processes": procs,
-        "frontend": frontend_health(state["url"], state.get("model")),
-        "state_file": str(Path(state_dir) / STATE_FILE),
+        "unrecorded": unrecorded,
+        "supervisor": None if not supervisor else {"pid": supervisor["pid"], "alive": sup_alive},
+        "frontend": front,
+        "state_file": str(state_dir / STATE_FILE),
     }
 
 
+def stale_instances(state_dir: Path) -> list[str]:
+    """Endpoints still registered in Dynamo's discovery store (DYN_FILE_KV) whose TCP address
+    nobody listens on any more: a dead process's, which the frontend keeps routing requests to
+    (and failing them) until its registration expires, seconds after the death. "<namespace>/
+    <component>/<endpoint> at <address>"."""
+    out = []
+    for path in sorted((Path(state_dir) / "kv" / "v1" / "instances").glob("*")):
+        try:
+            entry = json.loads(path.read_text())
+            address = entry["transport"]["tcp"].split("/", 1)[0]
+            port = int(address.rsplit(":", 1)[1])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
+            continue  # not a TCP endpoint, or written as we read
+        if not ports.listening(port):
+            out.append(f"{entry.get('namespace')}/{entry.get('component')}/{entry.get('endpoint')} at {address}")
+    return out
+
+
+def _serves(p: Mapping[str, Any]) -> bool:
+    """A process counts when its PID is alive and, for a worker, its own /health says ready."""
+    return p["alive"] and (p["role"] == "frontend" or p.get("health", "ready") == "ready")
+
+
 def down(state_dir: Path, grace: float = STOP_GRACE) -> dict[str, Any]:
-    """Stop every recorded process group (SIGTERM, then SIGKILL after `grace`), check that not
-    one recorded PID or group member is left, and remove the state file. Nothing recorded:
-    nothing to do."""
+    """Stop the supervisor first (so it restarts nothing), then every recorded process group and
+    every process carrying the graph's marker (SIGTERM, then SIGKILL after `grace`); check that
+    not one of them is left, and remove the state file. Works without the state file too."""
     state_dir = Path(state_dir)
+    mark = {proc.OWNER_VAR: owner(state_dir)}
     state = read_state(state_dir)
-    if state is None:
-        return {"stopped": [], "already_exited": [], "pids": []}
-    procs = state["processes"]
+    supervisor = (state or {}).get("supervisor")
+    sup_pids = sorted({*([supervisor["pid"]] if supervisor and process_alive(supervisor) else []),
+                       *marked(state_dir, SUPERVISOR)})
+    if sup_pids:
+        proc.stop_all(sup_pids, {**mark, proc.NAME_VAR: SUPERVISOR}, grace)
+        state = read_state(state_dir)  # it may have recorded a restart since
+    procs = (state or {}).get("processes", [])
+    found = proc.marked(mark)
+    if not procs and not found and not sup_pids:
+        _remove_state(state_dir)
+        return {"stopped": [], "already_exited": [], "pids": [], "supervisor": None}
     live = [p for p in procs if process_alive(p)]
-    proc.stop_groups([p["pid"] for p in live + _orphaned(procs)], grace)
-    left: set[int] = set()
+    # not what a recorded process started itself (that carries its name): the state file is gone,
+    # or something else runs with the graph's marker (a benchmark's plotter)
+    names = {p["name"] for p in procs} | {SUPERVISOR}
+    unrecorded = {pid: m.get(proc.NAME_VAR, "?") for pid, m in sorted(found.items())
+                  if m.get(proc.NAME_VAR) not in names}
+    left = set(proc.stop_all([p["pid"] for p in live + _orphaned(procs)], mark, grace))
     for p in procs:  # the proof: no recorded process, and nobody left in their groups
         if process_alive(p):
             left.add(p["pid"])
@@ -121,8 +211,11 @@ def down(state_dir: Path, grace: float = STOP_GRACE) -> dict[str, Any]:
         raise ComposeError(f"could not stop PIDs {', '.join(map(str, sorted(left)))}; "
                            f"state kept in {state_dir / STATE_FILE}")
     _remove_state(state_dir)
-    return {"stopped": [p["name"] for p in live], "already_exited": [p["name"] for p in procs if p not in live],
-            "pids": [p["pid"] for p in procs]}
+    return {"stopped": [p["name"] for p in live] + list(unrecorded.values()),
+            "already_exited": [p["name"] for p in procs if p not in live],
+            "pids": [p["pid"] for p in procs] + list(unrecorded),
+            "supervisor": sup_pids[0] if sup_pids else None,
+            **({} if state else {"state_file_missing": True})}
 
 
 def frontend_health(url: str, model: str | None) -> dict[str, Any]:
@@ -191,9 +284,11 @@ def _remove_state(state_dir: Path) -> None:
 
 
 def _record(spec: ProcessSpec, pid: int, log: Path) -> dict[str, Any]:
+    """What the supervisor needs to start the process again, as `up` did."""
     return {"name": spec.name, "component": spec.component, "role": spec.role, "pid": pid,
             "start_ticks": proc.start_ticks(pid), "started": _now(), "argv": list(spec.argv),
-            "ports": list(spec.ports), "log": str(log)}
+            "env": dict(spec.env), "ports": list(spec.ports), "log": str(log), "restart_policy": spec.restart,
+            "restarts": 0}
 
 
 def process_alive(p: Mapping[str, Any]) -> bool:
@@ -213,6 +308,10 @@ def _orphaned(procs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 
 def _refuse_if_running(state_dir: Path) -> None:
     state = read_state(state_dir)
+    found = marked(state_dir)
+    if found:
+        names = ", ".join(f"{m.get(proc.NAME_VAR, '?')} (pid {pid})" for pid, m in sorted(found.items()))
+        raise ComposeError(f"a local graph is already running from {state_dir}: {names}; stop it first")
     if state is None:
         return
     live = [p for p in state["processes"] if process_alive(p)]

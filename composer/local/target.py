@@ -15,7 +15,7 @@ from composer.errors import ComposeError, UsageError
 from composer.local import launch, read_state
 from composer.local import down as stop_all
 from composer.local import status as local_status
-from composer.local.runtime import process_alive
+from composer.local.runtime import STATE_FILE, marked, owner, process_alive
 from composer.model import Deployment
 from composer.plan import Plan, benchmark_runs
 
@@ -47,6 +47,9 @@ def up(root: Path, dep: Deployment, plan: Plan, progress: Progress) -> dict[str,
 def running(root: Path, env: str) -> dict[str, Any]:
     """The record of what `compose up --env ENV` started; an error when none of it runs."""
     state = read_state(state_dir(root, env))
+    if not state and marked(state_dir(root, env)):
+        raise ComposeError(f"processes of environment {env!r} run, but their state file "
+                           f"{state_dir(root, env) / STATE_FILE} is gone: `compose down --env {env}` stops them")
     if not state or not any(process_alive(p) for p in state["processes"]):
         raise ComposeError(f"nothing runs locally for environment {env!r}: start it with `compose up --env {env}`")
     return state
@@ -56,7 +59,8 @@ def bench_run(root: Path, dep: Deployment, env: str, progress: Progress, *, plot
     state = running(root, env)
     out = bench.results_dir(root, env)
     runs = benchmark_runs(dep, url=state["url"], tokenizer=state["tokenizer"], artifact_dir=str(out))
-    result = bench.run_local(runs=runs, artifact_dir=out, plots=plots, progress=progress)
+    result = bench.run_local(runs=runs, artifact_dir=out, plots=plots, progress=progress,
+                             owner=owner(state_dir(root, env)))
     (out / "summary.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
 
@@ -69,7 +73,8 @@ def latest_results(root: Path, env: str) -> dict[str, Any]:
 
 
 def started(root: Path, env: str) -> bool:
-    return read_state(state_dir(root, env)) is not None
+    """`compose up` left a record, or processes carrying the environment's marker run."""
+    return read_state(state_dir(root, env)) is not None or bool(marked(state_dir(root, env)))
 
 
 def status(root: Path, env: str) -> dict[str, Any]:
@@ -85,15 +90,50 @@ def _components(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def format_status(st: dict[str, Any]) -> str:
-    """`compose status` for a local environment: the frontend, then one row per process."""
-    if not st["processes"]:
+    """`compose status` for a local environment: whether it serves, then one row per process."""
+    if not st["processes"] and not st.get("unrecorded"):
         return "nothing runs locally"
-    lines = [f"{st['url']}  model {st['model']}  "
-             f"{'serving' if st['frontend'].get('serving') else 'NOT serving'}  (ready in {st['ready_seconds']} s)"]
-    rows = [("process", "pid", "ports", "alive", "health")]
+    if not st["processes"]:
+        return "\n".join([f"NOT serving: {st['note']}"]
+                         + [f"  {p['name']}  pid {p['pid']}" for p in st["unrecorded"]])
+    if st["serving"]:
+        serving = "serving"
+    elif st["not_serving"]:
+        serving = f"NOT serving ({', '.join(st['not_serving'])}: no live, ready process)"
+    elif st.get("stale_instances"):
+        serving = (f"NOT serving (the frontend still routes to {len(st['stale_instances'])} dead "
+                   f"endpoint(s) until their registration expires: {', '.join(st['stale_instances'])})")
+    else:
+        serving = "NOT serving (the frontend does not list the model)"
+    lines = [f"{st['url']}  model {st['model']}  {serving}  (ready in {st['ready_seconds']} s)"]
+    rows = [("process", "pid", "ports", "alive", "health", "restarts")]
     for pr in st["processes"]:
+        restarts = str(pr.get("restarts", 0))
+        if "restart_in_s" in pr:
+            restarts += f" (next in {pr['restart_in_s']:.0f} s)"
+        elif not pr["alive"] and pr.get("restart_policy") == "Never":
+            restarts += " (restartPolicy Never)"
         rows.append((pr["name"], str(pr["pid"]), ",".join(map(str, pr["ports"])) or "-",
-                     "yes" if pr["alive"] else "NO", pr.get("health", "-")))
-    width = [max(len(r[i]) for r in rows) for i in range(5)]
+                     "yes" if pr["alive"] else "NO", pr.get("health", "-"), restarts))
+    width = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines += ["  ".join(c.ljust(width[i]) for i, c in enumerate(r)).rstrip() for r in rows]
+    sup = st.get("supervisor")
+    if sup is None or not sup["alive"]:
+        lines.append("supervisor: NOT running: a process that dies stays dead (`compose down`, `compose up` "
+                     "starts one)")
+    for p in st.get("unrecorded") or []:
+        lines.append(f"also running with the graph's marker: {p['name']} (pid {p['pid']})")
     return "\n".join(lines)
+
+
+def format_down(result: dict[str, Any]) -> str:
+    """What `down` did: the processes it stopped, by name, and those that had exited before."""
+    stopped, gone = result["stopped"], result["already_exited"]
+    said = [f"stopped {len(stopped)} process{'' if len(stopped) == 1 else 'es'} ({', '.join(stopped)})" if stopped
+            else "stopped nothing", *([f"{', '.join(gone)} had already exited"] if gone else [])]
+    if result.get("supervisor"):
+        said.insert(0, f"stopped the supervisor (pid {result['supervisor']})")
+    if result.get("state_file_missing"):
+        said.append("found by their marker: the state file was missing")
+    pids = result["pids"] + ([result["supervisor"]] if result.get("supervisor") else [])
+    return f"{'; '.join(said)}; none of PIDs {', '.join(map(str, pids))} is alive"
