@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from composer import bench, manifests
+from composer.local import aiperf
 from composer.errors import ComposeError, UsageError
 from composer.local import launch, read_state
 from composer.local import down as stop_all
@@ -59,7 +60,7 @@ def bench_run(root: Path, dep: Deployment, env: str, progress: Progress, *, plot
     state = running(root, env)
     out = bench.results_dir(root, env)
     runs = benchmark_runs(dep, url=state["url"], tokenizer=state["tokenizer"], artifact_dir=str(out))
-    result = bench.run_local(runs=runs, artifact_dir=out, plots=plots, progress=progress,
+    result = aiperf.run_local(runs=runs, artifact_dir=out, plots=plots, progress=progress,
                              owner=owner(state_dir(root, env)))
     (out / "summary.json").write_text(json.dumps(result, indent=2) + "\n")
     return result

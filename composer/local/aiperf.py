@@ -1,0 +1,102 @@
+"""Running AIPerf on this machine: `aiperf profile` for each run the shared builder (composer/bench.py)
+made, then `aiperf plot`, from the aiperf venv. The processes carry the graph's marker."""
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from composer import proc
+from composer.bench import EXPORT_CSV, EXPORT_JSON, summarize
+from composer.errors import ComposeError, quoted
+
+# HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE set to *any* value make aiperf 0.13.0 treat a local
+# tokenizer path as a hub repo id and fail, so the local run removes them from its env.
+OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+PLOT_SCRIPT = Path(__file__).parent / "aiperf_plot.py"
+PLOT_LOG = "aiperf-plot-console.log"
+CHROME_HINT = ("aiperf plot made no PNGs: it renders with kaleido, which needs Google Chrome or Chromium "
+               "installed; the data is in the artifact dir (or run `aiperf plot --dashboard <dir>`)")
+
+# summary key -> (aiperf metric tag, unit label)
+def run_local(*, runs: Sequence[Mapping[str, Any]], artifact_dir: Path, plots: bool = True,
+              progress: Callable[[str], None] | None = None, owner: str | None = None) -> dict[str, Any]:
+    """Run real `aiperf profile` (from the aiperf venv) for each run, as built by the shared
+    builder (`{name, args}`, args writing to `<artifact_dir>/<name>`), then `aiperf plot` over
+    all of them, started before the first run so that it is ready when they end. Returns the
+    summaries, artifact paths and the wall time. `owner`: the graph's marker, which the plotter
+    and its browser carry too, so that `compose down` stops them should they outlive this."""
+    from composer.local.venvs import require
+
+    say = progress or (lambda _m: None)
+    aiperf = str(require("aiperf", "aiperf"))
+    artifact_dir = Path(artifact_dir)
+    t0 = time.monotonic()
+    # No DCGM exporter on a laptop: skip GPU telemetry instead of probing for it.
+    argvs = [[aiperf, *run["args"][1:], "--no-gpu-telemetry"] for run in runs]
+    run_dirs = [Path(argv[argv.index("--artifact-dir") + 1]) for argv in argvs]
+    plotter = _start_plot(run_dirs, artifact_dir / "plots", owner) if plots and runs else None
+    try:
+        done_runs = [_profile(run["name"], argv, run_dir, say) for run, argv, run_dir in zip(runs, argvs, run_dirs)]
+        plot_files: list[str] = []
+        plot_note = None
+        if plotter:
+            say("aiperf plot")
+            plot_files, plot_note = _finish_plot(plotter, artifact_dir / "plots")
+    finally:
+        if plotter:
+            proc.stop(plotter)  # still warming up when a run failed or Ctrl-C came: with its browser
+    return {"runs": done_runs, "artifact_dir": str(artifact_dir), "plots": plot_files, "plot_note": plot_note,
+            "seconds": round(time.monotonic() - t0, 3)}
+
+
+def _profile(name: str, argv: list[str], run_dir: Path, say: Callable[[str], None]) -> dict[str, Any]:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    c = argv[argv.index("--concurrency") + 1]
+    n = argv[argv.index("--request-count") + 1]
+    say(f"aiperf {name}: concurrency {c}, {n} requests")
+    started = time.monotonic()
+    done = proc.run(_without_offline(argv))
+    (run_dir / "aiperf-console.log").write_text(done.stdout + done.stderr)
+    export = run_dir / EXPORT_JSON
+    if done.returncode != 0 or not export.is_file():
+        raise ComposeError(f"aiperf failed (exit {done.returncode}) in run {name}; "
+                           f"output in {run_dir / 'aiperf-console.log'}:\n" + quoted(done.stdout + done.stderr, last=20))
+    return {"name": name, "concurrency": int(c), "summary": summarize(json.loads(export.read_text())),
+            "artifact_dir": str(run_dir), "json": str(export), "csv": str(run_dir / EXPORT_CSV),
+            "seconds": round(time.monotonic() - started, 3), "argv": argv}
+
+
+def _start_plot(run_dirs: Sequence[Path], out: Path, owner: str | None = None) -> subprocess.Popen:
+    """`aiperf plot <run dirs> --output <out>`, started before the runs so its imports and its
+    browser are ready when they end (local/aiperf_plot.py); it draws once told to."""
+    from composer.local.venvs import require
+
+    out.mkdir(parents=True, exist_ok=True)
+    argv = [str(require("aiperf", "python")), str(PLOT_SCRIPT), *map(str, run_dirs), "--output", str(out)]
+    return proc.spawn(argv, log=out / PLOT_LOG, stdin=subprocess.PIPE, owner=owner, name="aiperf-plot")
+
+
+def _finish_plot(plotter: subprocess.Popen, out: Path) -> tuple[list[str], str | None]:
+    try:
+        plotter.stdin.write(b"draw\n")
+        plotter.stdin.close()
+    except BrokenPipeError:  # it failed on its own; its log says why
+        pass
+    try:
+        returncode = plotter.wait()
+    except KeyboardInterrupt:
+        raise proc.Interrupted("interrupted: stopped aiperf plot") from None
+    files = sorted(str(p) for p in out.glob("*.png"))
+    if files:
+        return files, None
+    if "Chrome" in (out / PLOT_LOG).read_text(errors="replace"):
+        return [], CHROME_HINT
+    return [], f"aiperf plot made no PNGs (exit {returncode}); see {out / PLOT_LOG}"
+
+
+def _without_offline(argv: list[str]) -> list[str]:
+    unset = [a for v in OFFLINE_VARS for a in ("-u", v)]
+    return ["env", *unset, *argv]
