@@ -13,7 +13,8 @@ from typing import Any, Callable
 from composer import bench, manifests
 from composer.local import aiperf
 from composer.errors import ComposeError, UsageError
-from composer.local import launch, read_state
+from composer.local import launch
+from composer.local.runtime import read_state
 from composer.local import down as stop_all
 from composer.local import status as local_status
 from composer.local.runtime import STATE_FILE, marked, owner, process_alive
