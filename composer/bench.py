@@ -90,7 +90,7 @@ def summarize(export: Mapping[str, Any]) -> dict[str, Any]:
     requests = value("request_count")
     # error_request_count is only written when there were errors.
     errors = value("error_request_count") or 0
-    phase = next((p for p in (export.get("input_config") or {}).get("phases") or [] if p.get("kind") == "profiling"), {})
+    phase: dict[str, Any] = next((p for p in (export.get("input_config") or {}).get("phases") or [] if p.get("kind") == "profiling"), {})
     out: dict[str, Any] = {
         "requests": int(requests or 0),
         "errors": int(errors),

@@ -14,7 +14,7 @@ values_option = click.option("-f", "--values", "values", default=None, type=clic
                                   "that also holds environments/].")
 
 
-def _require_env(ctx: click.Context, _param, env: str | None) -> str:
+def _require_env(ctx: click.Context, _param, env: str | None) -> str | None:
     """A missing --env is answered with the environments there are (-f is parsed first)."""
     if env is None and not ctx.resilient_parsing:
         from composer import project as p
@@ -374,6 +374,7 @@ def init(recipe: str | None, from_values: str | None, directory: str, dynamo_nam
         written, kept = r.scaffold_around(values.absolute())
         click.echo(r.next_steps(values.parent, written, str(values), kept, values.name), nl=False)
         return
+    assert recipe is not None  # one of --recipe, --from: checked above
     written = r.scaffold(recipe, Path(directory), dynamo_namespace=dynamo_namespace)
     click.echo(r.next_steps(Path(directory), written, f"recipe {recipe}"), nl=False)
 
@@ -399,6 +400,7 @@ def bench(ctx: click.Context, values: str, env: str | None, output: str, allow_c
     if ctx.invoked_subcommand:
         return
     _require_env(ctx, None, env)
+    assert env is not None  # _require_env answered a missing one
     _show(_target(values, env).bench(_guard(yes, allow_context_mismatch)), output)
 
 

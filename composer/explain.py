@@ -29,11 +29,12 @@ def explain(dep: Deployment, plan: Plan) -> dict[str, Any]:
     services = [{"name": dep.frontend_service, "namespace": dep.namespace, "port": FRONTEND_PORT,
                  "made_by": "the Dynamo operator, from the DGD's frontend component"}]
     urls = {"frontend": dep.frontend_url}
-    if plan.release("model-express"):
+    model_express = plan.release("model-express")
+    if model_express:
         services.append({"name": dep.model_express_service, "namespace": dep.namespace, "port": MODEL_EXPRESS_PORT,
-                         "made_by": f"release {plan.release('model-express').id}"})
+                         "made_by": f"release {model_express.id}"})
         urls["modelExpress"] = dep.model_express_url
-    selectors = {}
+    selectors: dict[str, dict[str, Any]] = {}
     if plan.release("metrics"):
         # as charts/metrics renders them: the operator labels pods that serve metrics
         selectors["podMonitor/frontend"] = {DGD_LABEL: dep.name, TYPE_LABEL: "frontend", METRICS_LABEL: "true"}

@@ -72,7 +72,7 @@ def restarted(state: Mapping[str, Any], victim: Mapping[str, Any],
               alive: Callable[[Mapping[str, Any]], bool]) -> bool:
     """Whether the graph's supervisor runs and will start `victim` again once it dies."""
     supervisor = state.get("supervisor")
-    return bool(supervisor) and alive(supervisor) and victim.get("restart_policy", "Always") != "Never"
+    return supervisor is not None and alive(supervisor) and victim.get("restart_policy", "Always") != "Never"
 
 
 def recovery_paths(state: Mapping[str, Any], victim: Mapping[str, Any],
@@ -244,10 +244,13 @@ class Injector(threading.Thread):
     def _probe(self) -> dict[str, Any]:
         from composer.local.runtime import CHAT_FAILED, chat
 
-        probes, failed, run_start = 0, 0, None
-        first_success = None
+        assert self.killed_at is not None  # probing starts after the kill
+        killed_at = self.killed_at
+        probes, failed = 0, 0
+        run_start: float | None = None
+        first_success: float | None = None
         errors: dict[str, int] = {}
-        deadline = self.killed_at + self.timeout
+        deadline = killed_at + self.timeout
         ok_in_row = 0
         while time.monotonic() < deadline and not self.abort.is_set():
             sent = time.monotonic()
@@ -271,8 +274,8 @@ class Injector(threading.Thread):
             time.sleep(PROBE_INTERVAL)
         recovered = ok_in_row >= self.streak
         return {"recovered": recovered,
-                "seconds": round(run_start - self.killed_at, 3) if recovered else None,
-                "first_success_s": round(first_success - self.killed_at, 3) if first_success else None,
+                "seconds": round(run_start - killed_at, 3) if recovered and run_start is not None else None,
+                "first_success_s": round(first_success - killed_at, 3) if first_success else None,
                 "probes": probes, "failed_probes": failed, "probe_errors": errors, "streak": self.streak,
                 "timeout_s": self.timeout}
 
@@ -342,7 +345,7 @@ def bench_local(root: Path, dep, env: str, component: str, *, replica: int | Non
     if injector.killed_at is not None:
         during = next((r["name"] for r in faulted if r["started"] <= injector.killed_at <= r["ended"]), None)
         killed["during_run"] = during
-    now = read_state(state_dir)["processes"]
+    now = (read_state(state_dir) or {"processes": []})["processes"]
     survivors = [{"name": p["name"], "pid": p["pid"], "alive": process_alive(p),
                   "requests_served": served(p["ports"][0]) if p["ports"] and process_alive(p) else None}
                  for p in now if p["component"] == component and p["name"] != victim["name"]]

@@ -236,6 +236,7 @@ class _Scanner(Scanner):
         """Drop the keys that can no longer be simple keys (another line, or 1024 characters back;
         a required one is an error), in ruamel's order; True if one left starts the next token."""
         reader, keys, taken = self.reader, self.possible_simple_keys, self.tokens_taken
+        assert reader is not None  # set before scanning starts
         line, index = reader.line, reader.index
         found = False
         for level, key in list(keys.items()):
@@ -414,11 +415,11 @@ def _plain(node: _Node, ptr: str, name: str, out: Loaded, budget: list[int], dep
             result[k.value] = _plain(v, child, name, out, budget, depth + 1)
         return result
     if node.kind == "seq":
-        result = []
+        items: list[Any] = []
         for i, v in enumerate(node.value):
             out.values[f"{ptr}/{i}"] = Pos(name, v.line, v.column)
-            result.append(_plain(v, f"{ptr}/{i}", name, out, budget, depth + 1))
-        return result
+            items.append(_plain(v, f"{ptr}/{i}", name, out, budget, depth + 1))
+        return items
     if node.kind == "merge":
         raise fail(node, "a merge key (<<) as a value", "quote it to make it a string: '<<'")
     bad = isinstance(node.value, str) and _NOT_IN_A_STRING.search(node.value)
@@ -489,7 +490,9 @@ def overlay(base: Loaded, top: Loaded) -> Loaded:
     def absent_nulls(v: Any, ptr: str) -> Any:
         if isinstance(v, dict):
             for k in [k for k, x in v.items() if x is None]:
-                merged.empty[f"{ptr}/{escape(k)}"] = base.keys.get(f"{ptr}/{escape(k)}") or base.where(ptr)
+                at = base.keys.get(f"{ptr}/{escape(k)}") or base.where(ptr)
+                if at:
+                    merged.empty[f"{ptr}/{escape(k)}"] = at
             return {k: absent_nulls(x, f"{ptr}/{escape(k)}") for k, x in v.items() if x is not None}
         if isinstance(v, list):
             return [absent_nulls(x, f"{ptr}/{i}") for i, x in enumerate(v)]

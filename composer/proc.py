@@ -107,6 +107,7 @@ def stream(argv: Sequence[str], *, env: Mapping[str, str] | None = None,
     kept: list[str] = []
 
     def pump() -> None:
+        assert child.stderr is not None  # stderr=PIPE
         for line in child.stderr:
             sys.stderr.write(line)
             sys.stderr.flush()

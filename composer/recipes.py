@@ -19,6 +19,7 @@ import shutil
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Sequence
 
 from composer import load
 from composer.errors import UsageError
@@ -150,8 +151,9 @@ def _model(values_file: Path, display: str) -> dict:
 
 def environments(model: dict) -> dict[str, str]:
     """environments/<env>.yaml for a project of this `model` section: dev, prod and local."""
-    backend = model.get("backend") if isinstance(model.get("backend"), dict) else {}
-    backend = backend.get("type", "the values file's backend")
+    section = model.get("backend")
+    backend = section.get("type", "the values file's backend") if isinstance(section, dict) else \
+        "the values file's backend"
     roles_used = ["decode", "prefill"] if model.get("disaggregation") else ["decode"]
     dev = ("# Development cluster: the cluster facts a recipe leaves out.\n"
            "cluster:\n"
@@ -288,7 +290,7 @@ def _taken(dest: Path, rel: str) -> bool:
     return False
 
 
-def next_steps(dest: Path, written: list[Path], source: str, kept: list[str] = (), values: str = VALUES) -> str:
+def next_steps(dest: Path, written: list[Path], source: str, kept: Sequence[str] = (), values: str = VALUES) -> str:
     """What `compose init` prints (source: "recipe NAME" or the values file scaffolded around)."""
     cd = "" if Path(dest).resolve() == Path.cwd().resolve() else f"  cd {dest}\n"
     f = "" if values == VALUES else f" -f {values}"

@@ -92,7 +92,7 @@ def read_tree(target: Path) -> dict[str, str]:
 def diff_tree(target: Path, files: Mapping[str, str]) -> str:
     """A unified diff from what is on disk to what would be written; empty when up to date."""
     current = read_tree(target)
-    out = []
+    out: list[str] = []
     for rel in sorted(set(current) | set(files)):
         a, b = current.get(rel), files.get(rel)
         if a == b:

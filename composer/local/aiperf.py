@@ -80,6 +80,7 @@ def _start_plot(run_dirs: Sequence[Path], out: Path, owner: str | None = None) -
 
 
 def _finish_plot(plotter: subprocess.Popen, out: Path) -> tuple[list[str], str | None]:
+    assert plotter.stdin is not None  # started with stdin=PIPE
     try:
         plotter.stdin.write(b"draw\n")
         plotter.stdin.close()

@@ -49,6 +49,7 @@ def request(method: str, url: str, payload: Any = None, timeout: float = 2.0) ->
     """One exchange, on a connection of its own; `payload` is sent as JSON. Failed when the
     server cannot be reached or does not answer within `timeout` seconds."""
     parts = urlsplit(url)
+    assert parts.hostname, url  # our own URLs: http://127.0.0.1:PORT
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     body = None if payload is None else json.dumps(payload)
     headers = {} if payload is None else {"Content-Type": "application/json"}

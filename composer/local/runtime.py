@@ -124,7 +124,7 @@ def status(state_dir: Path) -> dict[str, Any]:
             entry["restart_in_s"] = max(0.0, round(p["restart_at"] - time.time(), 1))
         procs.append(entry)
     supervisor = (state or {}).get("supervisor")
-    sup_alive = bool(supervisor) and process_alive(supervisor)
+    sup_alive = supervisor is not None and process_alive(supervisor)
     names = {p["name"] for p in recorded} | {SUPERVISOR}
     unrecorded = [{"name": marks.get(proc.NAME_VAR, "?"), "pid": pid} for pid, marks in sorted(found.items())
                   if marks.get(proc.NAME_VAR) not in names or state is None]

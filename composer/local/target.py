@@ -39,7 +39,9 @@ def rendered(root: Path, plan: Plan) -> list[dict[str, Any]]:
 def up(root: Path, dep: Deployment, plan: Plan, progress: Progress) -> dict[str, Any]:
     t0 = time.monotonic()
     docs = rendered(root, plan)
-    progress(f"rendered {plan.release('model').chart} for {dep.name}: "
+    model = plan.release("model")
+    assert model is not None  # rendered() refused a plan without one
+    progress(f"rendered {model.chart} for {dep.name}: "
              + ", ".join(f"{c['name']} x{c.get('replicas', 1)}" for c in _components(docs)))
     result = launch(docs, state_dir=state_dir(root, plan.env), http_port=dep.values["local"]["httpPort"],
                     model=dep.model["name"], progress=progress)
