@@ -79,6 +79,10 @@ def of(proj: p.Project, env: str, console: Console, *, running: bool = False) ->
     return Local(proj, env, console, dep) if dep.target == "local" else Kubernetes(proj, env, console, dep)
 
 
+LINUX_ONLY = ("the local runtime runs on Linux only: it finds, watches and stops its processes through /proc; "
+              "use a Linux machine or VM, or an environment with `target: kubernetes`")
+
+
 class Kubernetes:
     """helmfile for the releases, kubectl for the graph, the benchmark Job and faults."""
 
@@ -174,6 +178,8 @@ class Local:
     where = "local"
 
     def __init__(self, proj: p.Project, env: str, console: Console, dep: Deployment | None = None):
+        if not sys.platform.startswith("linux"):
+            raise UsageError(f"environment {env!r} runs locally, but {LINUX_ONLY}")
         # dep is None when only a record of what runs is known (the values may no longer load)
         self.proj, self.env, self.console, self.dep = proj, env, console, dep
 

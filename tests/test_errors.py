@@ -4,9 +4,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
-from composer import cli, project
+from composer import cli, project, targets
 from composer.errors import ComposeError, ExitCode
 from tests.conftest import REPO
 
@@ -61,3 +62,17 @@ def test_our_errors_stay_one_message_without_a_log(tmp_path, monkeypatch):
     r = CliRunner().invoke(cli.main, ["validate", "-f", str(tmp_path / "missing" / "values.yaml")])
     assert r.exit_code == ExitCode.BAD_INPUT
     assert "Traceback" not in r.output and list(Path(tmp_path).glob("compose-crash-*")) == []
+
+
+def test_the_local_runtime_refuses_other_platforms_clearly(project, monkeypatch):
+    console = targets.Console(progress=lambda m: None, confirm=lambda q: None, interactive=False)
+    proj = project_of(project)
+    assert isinstance(targets.of(proj, "local", console), targets.Local)
+    monkeypatch.setattr("sys.platform", "darwin")
+    with pytest.raises(targets.UsageError, match="runs locally, but the local runtime runs on Linux only"):
+        targets.of(proj, "local", console)
+    assert isinstance(targets.of(proj, "dev", console), targets.Kubernetes)  # the cluster path is not Linux-bound
+
+
+def project_of(root):
+    return project.Project.at(root / "values.yaml")
