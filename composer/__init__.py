@@ -1,0 +1,1 @@
+"""dynamo-compose: one values file to deploy and benchmark LLMs on NVIDIA Dynamo (`compose --help`)."""

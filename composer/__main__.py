@@ -1,3 +1,4 @@
+"""`python -m composer`: the `compose` command."""
 from composer.cli import main
 
 main()
