@@ -1,5 +1,5 @@
 """Benchmarks with AIPerf, as data: one argv builder for every place that runs it (the Kubernetes
-Job, the local runtime: composer/local/aiperf.py runs it), and the report of its results.
+Job, the local runtime: composer/local/aiperf_runs.py runs it), and the report of its results.
 
 `aiperf_argv` is shared by the Kubernetes benchmark Job (the chart renders its list) and the
 local runtime, so both measure the same thing. It follows Dynamo's own recipes

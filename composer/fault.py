@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from composer import bench, proc
-from composer.local import aiperf
+from composer.local import aiperf_runs
 from composer.errors import ComposeError, UsageError
 from composer.dynamo import COMPONENT_REQUESTS, FRONTEND_REQUESTS_STARTED
 from composer.dynamo import LABEL_COMPONENT as COMPONENT_LABEL
@@ -281,13 +281,13 @@ class Injector(threading.Thread):
 
 
 def run_sweep(runs: Sequence[Mapping[str, Any]], artifact_dir: Path, progress: Progress) -> list[dict[str, Any]]:
-    """aiperf.run_local one run at a time (no plots), keeping when each ran. A run whose aiperf
+    """aiperf_runs.run_local one run at a time (no plots), keeping when each ran. A run whose aiperf
     exits non-zero but wrote its JSON still counts: that is what a fault can do."""
     out = []
     for run in runs:
         started = time.monotonic()
         try:
-            done = aiperf.run_local(runs=[run], artifact_dir=artifact_dir, plots=False, progress=progress)["runs"][0]
+            done = aiperf_runs.run_local(runs=[run], artifact_dir=artifact_dir, plots=False, progress=progress)["runs"][0]
         except ComposeError as e:
             argv = list(run["args"])
             export = Path(argv[argv.index("--artifact-dir") + 1]) / bench.EXPORT_JSON

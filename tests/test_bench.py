@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from composer import bench, proc
-from composer.local import aiperf
+from composer.local import aiperf_runs
 from composer.errors import ComposeError, UsageError
 from composer.local import venvs
 from tests.test_local_e2e import BROWSER  # what kaleido draws PNGs with, if installed
@@ -144,14 +144,14 @@ def test_run_local_runs_each_level_then_plots(fp, aiperf_venv, tmp_path):
     export = json.loads(SAMPLE.read_text())
     unset = ["env", "-u", "HF_HUB_OFFLINE", "-u", "TRANSFORMERS_OFFLINE", aiperf_venv]
     fp.register([*unset, "profile", fp.any()], callback=_profile(export), occurrences=2)
-    plot = [str(Path(aiperf_venv).parent / "python"), str(aiperf.PLOT_SCRIPT), str(tmp_path / "b/c1"),
+    plot = [str(Path(aiperf_venv).parent / "python"), str(aiperf_runs.PLOT_SCRIPT), str(tmp_path / "b/c1"),
             str(tmp_path / "b/c4"), "--output", str(tmp_path / "b/plots")]
     fp.register(plot, stdout="Kaleido requires Google Chrome to be installed.")
     seen = []
     runs = [{"name": f"c{c}", "args": argv} for c, argv in bench.sweep_argvs(
         [1, 4], artifact_dir=str(tmp_path / "b"), model="m", url="http://127.0.0.1:1", tokenizer="/snap",
         isl=64, osl=16, request_count=20)]
-    result = aiperf.run_local(runs=runs, artifact_dir=tmp_path / "b", progress=seen.append)
+    result = aiperf_runs.run_local(runs=runs, artifact_dir=tmp_path / "b", progress=seen.append)
     assert [r["summary"]["concurrency"] for r in result["runs"]] == [1, 4]
     assert [r["artifact_dir"] for r in result["runs"]] == [str(tmp_path / "b/c1"), str(tmp_path / "b/c4")]
     # the shared builder's argv, with the venv's aiperf and the one local-only flag
@@ -160,7 +160,7 @@ def test_run_local_runs_each_level_then_plots(fp, aiperf_venv, tmp_path):
     calls = [list(call) for call in fp.calls]
     assert calls[0] == plot
     assert [call[len(unset)] for call in calls[1:]] == ["profile", "profile"]
-    assert (result["plots"], result["plot_note"]) == ([], aiperf.CHROME_HINT)
+    assert (result["plots"], result["plot_note"]) == ([], aiperf_runs.CHROME_HINT)
     assert seen == ["aiperf c1: concurrency 1, 20 requests", "aiperf c4: concurrency 4, 20 requests", "aiperf plot"]
 
 
@@ -170,7 +170,7 @@ def test_run_local_reports_a_failed_aiperf_with_its_output(fp, aiperf_venv, tmp_
                                                      request_count=1, isl=8, osl=8, artifact_dir=str(tmp_path / "b/c1"))}]
     with pytest.raises(ComposeError, match=r"(?s)aiperf failed \(exit 2\) in run c1; output in .*"
                                            r"aiperf-console.log:\n  TokenizerError"):
-        aiperf.run_local(runs=runs, artifact_dir=tmp_path / "b", plots=False)
+        aiperf_runs.run_local(runs=runs, artifact_dir=tmp_path / "b", plots=False)
 
 
 @pytest.mark.parametrize("aiperf_then, raised", [
@@ -187,7 +187,7 @@ def test_a_run_that_fails_or_is_interrupted_stops_the_warming_plotter(aiperf_ven
     runs = [{"name": "c1", "args": bench.aiperf_argv(model="m", url="u", tokenizer="/snap", concurrency=1,
                                                      request_count=1, isl=8, osl=8, artifact_dir=str(tmp_path / "b/c1"))}]
     with pytest.raises(ComposeError, match=raised):
-        aiperf.run_local(runs=runs, artifact_dir=tmp_path / "b")
+        aiperf_runs.run_local(runs=runs, artifact_dir=tmp_path / "b")
     pid = int((tmp_path / "plotter.pid").read_text())
     assert proc.wait_gone([pid], 10) == [] and not proc.group_members(pid)
     assert not (tmp_path / "told").exists()
@@ -196,11 +196,11 @@ def test_a_run_that_fails_or_is_interrupted_stops_the_warming_plotter(aiperf_ven
 def test_run_local_needs_the_venv(tmp_path, monkeypatch):
     monkeypatch.setenv("COMPOSE_VENVS", str(tmp_path))
     with pytest.raises(ComposeError, match="aiperf 0.13.0 is not installed"):
-        aiperf.run_local(runs=[], artifact_dir=tmp_path)
+        aiperf_runs.run_local(runs=[], artifact_dir=tmp_path)
 
 
 def test_offline_vars_are_removed_for_aiperf():
-    assert os.path.basename(aiperf._without_offline(["x"])[0]) == "env"
+    assert os.path.basename(aiperf_runs._without_offline(["x"])[0]) == "env"
 
 
 # -- the plotter itself, in the real aiperf venv ------------------------------------------------
@@ -210,7 +210,7 @@ needs_aiperf = pytest.mark.skipif(not venvs.venv_bin("aiperf", "python").exists(
 
 
 def _plotter(tmp_path, *, stdin: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    argv = [str(venvs.venv_bin("aiperf", "python")), str(aiperf.PLOT_SCRIPT), str(tmp_path / "run"),
+    argv = [str(venvs.venv_bin("aiperf", "python")), str(aiperf_runs.PLOT_SCRIPT), str(tmp_path / "run"),
             "--output", str(tmp_path / "plots")]
     # a timeout, not a limit: a plotter that never returns would otherwise hang the suite
     return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=300,
@@ -248,7 +248,7 @@ def test_the_plotter_warms_up_at_the_lowest_priority_and_draws_at_normal_priorit
     run.mkdir()
     shutil.copy(SAMPLE, run / bench.EXPORT_JSON)
     os.mkfifo(run / "profile_export.jsonl")  # aiperf plot waits on it until the test opens it
-    argv = [str(venvs.venv_bin("aiperf", "python")), str(aiperf.PLOT_SCRIPT), str(run), "--output", str(tmp_path / "out")]
+    argv = [str(venvs.venv_bin("aiperf", "python")), str(aiperf_runs.PLOT_SCRIPT), str(run), "--output", str(tmp_path / "out")]
     child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              start_new_session=True)
     try:

@@ -30,3 +30,17 @@ def test_every_module_says_what_it_owns():
             continue
         text = path.read_text()
         assert text.lstrip().startswith('"""'), f"{path.relative_to(REPO)} has no docstring"
+
+
+def test_no_module_beside_the_plot_script_shadows_what_it_imports():
+    """aiperf_plot.py runs as a script in the aiperf venv: its directory comes first on sys.path."""
+    import ast
+
+    script = REPO / "composer" / "local" / "aiperf_plot.py"
+    imported = {alias.name.split(".")[0] for node in ast.walk(ast.parse(script.read_text()))
+                if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(ast.parse(script.read_text()))
+                 if isinstance(node, ast.ImportFrom) and node.module and not node.level}
+    beside = {p.stem for p in script.parent.glob("*.py")} | {p.name for p in script.parent.iterdir() if p.is_dir()}
+    assert "aiperf" in imported
+    assert imported & beside == set()

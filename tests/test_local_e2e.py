@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from composer import proc
-from composer.local import aiperf
+from composer.local import aiperf_runs
 from composer.local import chat, ports, venvs
 from tests.conftest import compose, make_project
 
@@ -114,7 +114,7 @@ def test_disaggregated_kv_and_no_browser_for_the_plots(tmp_path):
     assert flow["served"]["prefill-0"] >= REQUESTS + 2
     assert flow["served"]["decode-0"] >= REQUESTS + 2
     # the benchmark stands; the missing browser is named instead of the plots
-    assert (flow["plots"], flow["plot_note"]) == ([], aiperf.CHROME_HINT)
+    assert (flow["plots"], flow["plot_note"]) == ([], aiperf_runs.CHROME_HINT)
 
 
 def test_down_with_nothing_running_is_a_no_op(tmp_path):

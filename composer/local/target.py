@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from composer import bench, manifests
-from composer.local import aiperf
+from composer.local import aiperf_runs
 from composer.errors import ComposeError, UsageError
 from composer.local import launch
 from composer.local.runtime import read_state
@@ -63,7 +63,7 @@ def bench_run(root: Path, dep: Deployment, env: str, progress: Progress, *, plot
     state = running(root, env)
     out = bench.results_dir(root, env)
     runs = benchmark_runs(dep, url=state["url"], tokenizer=state["tokenizer"], artifact_dir=str(out))
-    result = aiperf.run_local(runs=runs, artifact_dir=out, plots=plots, progress=progress,
+    result = aiperf_runs.run_local(runs=runs, artifact_dir=out, plots=plots, progress=progress,
                              owner=owner(state_dir(root, env)))
     (out / "summary.json").write_text(json.dumps(result, indent=2) + "\n")
     return result

@@ -1,5 +1,7 @@
 """Running AIPerf on this machine: `aiperf profile` for each run the shared builder (composer/bench.py)
-made, then `aiperf plot`, from the aiperf venv. The processes carry the graph's marker."""
+made, then `aiperf plot`, from the aiperf venv. The processes carry the graph's marker.
+Not named aiperf.py: aiperf_plot.py runs as a script from this directory, where a module of that
+name would shadow the aiperf package it imports."""
 from __future__ import annotations
 
 import json
