@@ -221,6 +221,7 @@ def values_node(ptr: str) -> dict | None:
             node = node["properties"][part]
         else:
             return None
+        node = schema.resolve(node)  # a $defs entry (a worker role, resources) as if written here
     return node
 
 

@@ -128,7 +128,7 @@ def test_each_kind_of_value_from_is_accepted_and_rendered_as_written(tmp_path):
     proj = p.Project.at(root / "values.yaml")
     p.generate(proj)
     plan = p.plans(proj, ["dev"])["dev"]
-    (dgd,) = [d for d in load_docs(render.releases(proj.root, plan, [plan.release("model").name])[
+    (dgd,) = [d for d in load_docs(manifests.releases(proj.root, plan, [plan.release("model").name])[
         plan.release("model").name]) if d["kind"] == "DynamoGraphDeployment"]
     import yaml
 
