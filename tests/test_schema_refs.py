@@ -16,7 +16,6 @@ import json
 import random
 from typing import Any
 
-import pytest
 import yaml as pyyaml
 
 from composer import load, schema

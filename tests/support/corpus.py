@@ -18,7 +18,7 @@ def merged_inputs() -> list[tuple[str, object]]:
         for env in sorted((root / "environments").glob("*.yaml")):
             try:
                 data = load.overlay(load.load(root / "values.yaml"), load.load(env)).data
-            except Exception:  # noqa: BLE001 - unparsable on purpose
+            except Exception:  # noqa: BLE001, S112 - unparsable on purpose
                 continue
             out.append((f"{root.name}/{env.stem}", data))
     for recipe in sorted((REPO / "recipes").glob("*/*/*/values.yaml")):
