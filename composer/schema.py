@@ -81,17 +81,58 @@ def _rule_problems(values: dict, loaded: Loaded, *, reported: list[str]) -> list
     return out
 
 
-def with_defaults(schema: dict, data: Any) -> Any:
+DEFS = "#/$defs/"
+
+
+def resolve(node: Any, root: dict | None = None) -> Any:
+    """node with its `$ref` followed: the definition's keywords, then those written beside the $ref
+    (the description saying which role or component) over them, as one mapping. The values schema
+    refers only to its own #/$defs/<name> (it is shipped alone, to editors and into projects)."""
+    while isinstance(node, dict) and "$ref" in node:
+        ref = node["$ref"]
+        name = ref[len(DEFS):]
+        if not ref.startswith(DEFS) or "/" in name:
+            raise ValueError(f"unsupported $ref {ref!r}: the values schema refers only to {DEFS}<name>")
+        target = (values_schema() if root is None else root)["$defs"][name.replace("~1", "/").replace("~0", "~")]
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    return node
+
+
+def inlined(schema: dict) -> dict:
+    """The schema with every $ref replaced by what it refers to, and no $defs: what a walker that
+    knows no $ref would need."""
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: walk(v) for k, v in resolve(node, schema).items() if k != "$defs"}
+        return [walk(v) for v in node] if isinstance(node, list) else node
+    return walk(schema)
+
+
+def at_schema_path(path: Iterable, root: dict | None = None) -> dict:
+    """The subschema, resolved, holding the last keyword of a jsonschema error's absolute_schema_path
+    (which passes through a $ref without naming it): the schema written where the error is, with
+    the description beside its $ref. jsonschema's error.schema is the bare $defs entry."""
+    root = values_schema() if root is None else root
+    node = resolve(root, root)
+    for step in list(path)[:-1]:
+        node = resolve(node[step], root)
+    return node
+
+
+def with_defaults(schema: dict, data: Any, root: dict | None = None) -> Any:
     """Fill the `default` of every absent property, then the defaults inside it. An absent object
     is created only where the schema gives it a default ({}): sections, not optional roles."""
+    root = schema if root is None else root
+    schema = resolve(schema, root)
     if schema.get("type") != "object" or not isinstance(data, dict):
         return data
     out = dict(data)
     for key, sub in schema.get("properties", {}).items():
+        sub = resolve(sub, root)
         if key not in out and "default" in sub:
             out[key] = copy.deepcopy(sub["default"])
         if key in out:
-            out[key] = with_defaults(sub, out[key])
+            out[key] = with_defaults(sub, out[key], root)
     return out
 
 
@@ -119,7 +160,7 @@ def pointer(path: Iterable) -> str:
 
 def _problems(loaded: Loaded, e: jsonschema.ValidationError) -> list[Problem]:
     if e.validator == "additionalProperties":  # jsonschema groups a mapping's unknown keys: one problem each
-        known = sorted(e.schema.get("properties", {}))
+        known = sorted(at_schema_path(e.absolute_schema_path).get("properties", {}))
         return [_unknown_key(loaded, f"{pointer(e.absolute_path)}/{escape(key)}", key, known)
                 for key in sorted(set(e.instance) - set(known))]
     return [_problem(loaded, e)]
@@ -136,6 +177,7 @@ def _unknown_key(loaded: Loaded, ptr: str, key: str, known: list[str]) -> Proble
 def _problem(loaded: Loaded, e: jsonschema.ValidationError) -> Problem:
     ptr = pointer(e.absolute_path)
     v = e.validator
+    where = at_schema_path(e.absolute_schema_path)  # not e.schema: a $defs entry, without its user's description
     # Messages describe a value by its kind and length, never show it: it may be a credential,
     # and stderr ends up in CI logs.
     kind = secrets.token_kind(e.instance)
@@ -154,21 +196,21 @@ def _problem(loaded: Loaded, e: jsonschema.ValidationError) -> Problem:
             return Problem(gone.file, gone.line, gone.column, f"{ptr}/{escape(missing)}",
                            f"required key {missing!r} is removed by `{missing}: null`",
                            "null removes a key (Helm's rule); give a value instead, or drop the line")
-        prop = e.schema.get("properties", {}).get(missing, {})
+        prop = resolve(where.get("properties", {}).get(missing, {}))
         empty = loaded.empty.get(f"{ptr}/{escape(missing)}")
         if empty:  # the base file names the key but gives it no value
             return Problem(empty.file, empty.line, empty.column, f"{ptr}/{escape(missing)}",
                            f"required key {missing!r} has no value", prop.get("description") or "give it a value")
         return loaded.problem(ptr, f"missing required key {missing!r}",
                               prop.get("description") or f"add `{missing}:` here", key=True)
-    about = e.schema.get("description") or "see the values reference in README.md"
+    about = where.get("description") or "see the values reference in README.md"
     if v in ("type", "anyOf"):
         types = [b.get("type", "another value") for b in e.validator_value] if v == "anyOf" else e.validator_value
         want = types if isinstance(types, str) else " or ".join(_article(t) for t in types)
         return loaded.problem(ptr, f"expected {_article(want)}, got {_describe(e.instance)}",
                               _type_hint(want, e.instance) or about)
     if v == "pattern":
-        what, hint = _pattern_meaning(e.validator_value, e.schema)
+        what, hint = _pattern_meaning(e.validator_value, where)
         return loaded.problem(ptr, f"expected {what}, got {_describe(e.instance)}", hint)
     if v in ("minimum", "maximum"):
         bound = "at least" if v == "minimum" else "at most"
@@ -182,7 +224,7 @@ def _problem(loaded: Loaded, e: jsonschema.ValidationError) -> Problem:
         return loaded.problem(ptr, f"expected at least {_count(e.validator_value, 'entry')}, "
                                    f"got {_describe(e.instance)}", about)
     if v in ("minProperties", "maxProperties") and isinstance(e.instance, dict):  # valueFrom: one source
-        options = ", ".join(e.schema.get("properties", {}))
+        options = ", ".join(where.get("properties", {}))
         if not e.instance:
             return loaded.problem(ptr, f"expected exactly one of {options}; got an empty mapping",
                                   "for example {secretKeyRef: {name: my-secret, key: MY_KEY}}")

@@ -221,6 +221,7 @@ def values_node(ptr: str) -> dict | None:
             node = node["properties"][part]
         else:
             return None
+        node = schema.resolve(node)  # a $defs entry (a worker role, resources) as if written here
     return node
 
 
@@ -430,3 +431,107 @@ def test_a_constraint_without_a_mirror_fails_this_test(proj, monkeypatch):
     node = strict["properties"]["model"]["properties"]["name"]
     failures = _check(proj, "model", "/model/name", "maxLength", node, FEEDS["model"][2], "/model/name")
     assert failures and "no mirror in the values schema" in failures[0], failures
+
+
+# --- the model chart's keys the values schema repeats: at least as strict, written once ----------
+
+# The values schema cannot $ref the chart's file (it is shipped alone: to editors by values.yaml's
+# $schema line, into projects by `compose init`), so it repeats the model chart's keys, each once
+# (the two worker roles are one $defs entry). Each must refuse whatever the chart refuses, or
+# something else must: LOOSER says what, and test_chart_constraints_are_mirrored_at_the_values_location
+# shows it does.
+MIRRORED = (("/dynamoNamespace", "/dynamoNamespace"), ("/dynamoVersion", "/platform/version"), ("/model", "/model"))
+LOOSER = {
+    ("/dynamoNamespace", "maxLength"): "schema._rule_name_lengths bounds every name made from it",
+    ("/model/backend", "required"): "compose derives the image when none is given (Deployment.image)",
+}
+# Strings to hold a chart's string keywords against: near-misses of its patterns and bounds.
+SAMPLES = STRINGS + ["16Gi", "1.5Gi", "512Mi", "1", "0", "500m", "1e3", "1Ei", "Qwen/Qwen3-0.6B", "HOME", "_X",
+                     "/opt/dynamo/model/config.yaml", "/a/b", "/a", "/a/..", "my-secret", "my.secret", "a.b.c", "vllm",
+                     "kv", "1.4.0", "01.2.3", "10000.0.0", "a" * 54, "a" * 55, "a" * 63, "a" * 64, "a" * 253, "a" * 254]
+NESTED = ("properties", "items", "additionalProperties", "required", "description", "default", "title", "$ref")
+
+
+def _own(node: dict, value: Any, draft=jsonschema.Draft202012Validator) -> bool:
+    """Whether value passes node's own keywords (not those of what is nested in it)."""
+    return draft({k: v for k, v in node.items() if k not in NESTED}).is_valid(value)
+
+
+def looser_than_chart(values_root: dict) -> list[str]:
+    """Where the values schema takes what the model chart's schema refuses, by keyword."""
+    chart_root = json.loads((REPO / "charts" / "model" / "values.schema.json").read_text())
+    out = []
+
+    def walk(c: dict, v: dict, ptr: str) -> None:
+        c, v = resolve(chart_root, c), schema.resolve(v, values_root)
+        for kw in c:
+            if kw in NESTED or (ptr, kw) in LOOSER:
+                continue
+            if kw == "type":
+                kinds = {c[kw]} if isinstance(c[kw], str) else set(c[kw])
+                mine = {v.get(kw)} if isinstance(v.get(kw), str) else set(v.get(kw) or ["any"])
+                ok = mine <= kinds | ({"integer"} if "number" in kinds else set())
+            elif kw == "enum":
+                ok = set(v.get(kw, [None])) <= set(c[kw])
+            elif kw in ("minimum", "exclusiveMinimum", "minItems", "minLength"):
+                ok = v.get(kw, float("-inf")) >= c[kw] or kw == "minLength" and not _strings_loose(c, kw, v)
+            elif kw in ("maximum", "exclusiveMaximum", "maxItems", "maxLength"):
+                ok = v.get(kw, float("inf")) <= c[kw] or kw == "maxLength" and not _strings_loose(c, kw, v)
+            elif kw == "uniqueItems":
+                ok = v.get(kw) is True or not c[kw]
+            elif kw in ("pattern", "anyOf", "oneOf", "allOf", "not", "const", "format"):
+                ok = not _strings_loose(c, kw, v)
+            else:
+                ok = False  # a keyword this comparison does not know: teach it
+            if not ok:
+                out.append(f"{ptr}: {kw} {json.dumps(c[kw])[:80]} in the chart, values schema has "
+                           f"{json.dumps(v.get(kw))[:80]}")
+        if "required" in c and (ptr, "required") not in LOOSER:
+            props = v.get("properties", {})
+            out.extend(f"{ptr}: chart requires {key!r}" for key in c["required"] if key not in v.get("required", [])
+                       and "default" not in schema.resolve(props.get(key, {}), values_root))
+        if c.get("additionalProperties") is False and v.get("additionalProperties") is not False:
+            out.append(f"{ptr}: the chart takes no unknown keys, the values schema does")
+        for key, sub in c.get("properties", {}).items():
+            if key in v.get("properties", {}):
+                walk(sub, v["properties"][key], f"{ptr}/{key}")
+        for kw in ("items", "additionalProperties"):
+            if isinstance(c.get(kw), dict) and isinstance(v.get(kw), dict):
+                walk(c[kw], v[kw], f"{ptr}/*")
+
+    def _strings_loose(c: dict, kw: str, v: dict) -> bool:
+        """A sample string the values schema takes and the chart's kw refuses (the pattern of one
+        may be written another way, or say with a pattern what the other says with a length)."""
+        return any(_own(v, s) and not jsonschema.Draft7Validator({kw: c[kw]}).is_valid(s) for s in SAMPLES)
+
+    for chart_ptr, values_ptr in MIRRORED:
+        c, v = chart_root, values_root
+        for part in chart_ptr.split("/")[1:]:
+            c = resolve(chart_root, c)["properties"][part]
+        for part in values_ptr.split("/")[1:]:
+            v = schema.resolve(v, values_root)["properties"][part]
+        walk(c, v, chart_ptr)
+    return out
+
+
+def test_the_model_charts_keys_are_at_least_as_strict_in_the_values_schema():
+    assert looser_than_chart(schema.values_schema()) == []
+
+
+def test_the_worker_roles_are_one_definition():
+    roles = schema.values_schema()["properties"]["model"]["properties"]
+    assert roles["decode"]["$ref"] == roles["prefill"]["$ref"] == "#/$defs/workerRole"
+
+
+def test_a_definition_looser_than_the_chart_is_found():
+    """The check itself: an env var name that may be empty, a role with any number of replicas
+    as a string, an extraConfig path anywhere: each is reported."""
+    loose = copy.deepcopy(schema.values_schema())
+    role = loose["$defs"]["workerRole"]["properties"]
+    loose["$defs"]["envVar"]["properties"]["name"]["pattern"] = "^.*$"
+    role["replicas"]["type"] = ["integer", "string"]
+    role["extraConfig"]["properties"]["path"]["pattern"] = "^/"
+    found = "\n".join(looser_than_chart(loose))
+    for ptr in ("/model/decode/env/*/name: minLength", "/model/decode/replicas: type",
+                "/model/prefill/extraConfig/path: pattern"):
+        assert ptr in found, found

@@ -3,35 +3,14 @@ every valid input we ship (else `compose generate` imports jsonschema for nothin
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from composer import load, quickcheck, schema
-
-CASES = Path(__file__).parent / "cases"
-REPO = Path(__file__).resolve().parents[1]
-
-
-def merged_inputs() -> list[tuple[str, object]]:
-    """(name, merged values) of every shipped project and case, per environment, loadable or not."""
-    roots = [REPO] + sorted(p for p in (CASES / "valid").iterdir() if p.is_dir()) + sorted(
-        p for p in (CASES / "invalid").iterdir() if p.is_dir())
-    out = []
-    for root in roots:
-        for env in sorted((root / "environments").glob("*.yaml")):
-            try:
-                data = load.overlay(load.load(root / "values.yaml"), load.load(env)).data
-            except Exception:  # noqa: BLE001 - unparsable on purpose
-                continue
-            out.append((f"{root.name}/{env.stem}", data))
-    for recipe in sorted((REPO / "recipes").glob("*/*/*/values.yaml")):
-        out.append((str(recipe.parent.relative_to(REPO)), load.load(recipe).data))
-    return out
-
+from composer import quickcheck, schema
+from tests.support.corpus import merged_inputs
 
 INPUTS = merged_inputs()
 
@@ -96,3 +75,20 @@ def test_unknown_keywords_are_unsure():
     assert not quickcheck.certainly_valid({"type": "integer"}, 1.0)  # jsonschema accepts it; we are unsure
     assert not quickcheck.certainly_valid({"uniqueItems": True}, [1, True])  # distinct for jsonschema; unsure
     assert quickcheck.certainly_valid({"type": "integer", "minimum": 1}, 1)
+
+
+def test_a_ref_into_the_schemas_own_defs_is_checked_like_jsonschema_and_any_other_is_unsure():
+    root = {"type": "object", "properties": {"role": {"$ref": "#/$defs/role", "description": "beside the $ref"}},
+            "$defs": {"role": {"type": "object", "additionalProperties": False,
+                               "properties": {"gpus": {"type": "integer", "maximum": 16}}}}}
+    for data, valid in [({"role": {"gpus": 2}}, True), ({"role": {"gpus": 17}}, False), ({"role": {"x": 1}}, False),
+                        ({"role": 5}, False), ({}, True)]:
+        assert quickcheck.certainly_valid(root, data) is valid, data
+        assert (list(jsonschema.Draft202012Validator(root).iter_errors(data)) == []) is valid, data
+    assert not quickcheck.certainly_valid({"$ref": "#/$defs/gone", "$defs": {}}, 1)
+    assert not quickcheck.certainly_valid({"$ref": "other.json#/$defs/role", "$defs": {"role": {}}}, 1)
+    assert not quickcheck.certainly_valid({"$ref": "#/$defs/a/b", "$defs": {"a": {"b": {}}}}, 1)
+    # a nested $id moves the base the $ref is resolved against
+    assert not quickcheck.certainly_valid({"properties": {"x": {"$id": "https://e.example/x", "$ref": "#/$defs/a"}},
+                                           "$defs": {"a": {}}}, {"x": 1})
+
