@@ -171,6 +171,9 @@ def stop_all(pgids: Sequence[int], marks: Mapping[str, str] | None, grace: float
     as the leader of its own session, so its PID is also its group) and every process whose
     environment has all of `marks`. SIGTERM, then SIGKILL what is left after `grace` seconds.
     Returns the PIDs still alive (normally none)."""
+    # Group 0 is the caller's own, and the processes whose group lies outside this PID namespace
+    # (init among them); 1 is init. Neither is ever a child of ours.
+    pgids = [g for g in pgids if g > 1]
     seen: set[int] = set()  # a process tearing down has no environ to read any more, but still runs
 
     def left() -> list[int]:
@@ -266,7 +269,10 @@ def start_ticks(pid: int) -> int | None:
 
 
 def group_members(pgid: int) -> list[int]:
-    """Live PIDs whose process group is `pgid` (the leader included)."""
+    """Live PIDs whose process group is `pgid` (the leader included); none for 0, which /proc
+    shows for every process whose group lies outside this PID namespace."""
+    if pgid <= 0:
+        return []
     members = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

@@ -360,3 +360,14 @@ def test_a_registration_nobody_listens_behind_is_a_stale_instance(tmp_path):
                  "transport": {"tcp": f"127.0.0.1:{port}/{name}/generate"}}))
         (instances / "not-tcp").write_text('{"transport": {"nats": "x"}}')
         assert runtime.stale_instances(tmp_path) == [f"ns/backend/generate at 127.0.0.1:{dead}"]
+
+
+def test_stopping_group_0_or_1_signals_nothing(monkeypatch):
+    """A Popen whose pid is 0 (a fake, or one that never started) must not make stop_all signal the
+    caller's own group, or every process whose group /proc shows as 0 (init among them)."""
+    sent = []
+    monkeypatch.setattr(proc.os, "killpg", lambda pgid, sig: sent.append(("killpg", pgid, sig)))
+    monkeypatch.setattr(proc.os, "kill", lambda pid, sig: sent.append(("kill", pid, sig)))
+    assert proc.stop_all([0, 1], None, grace=0.1) == []
+    assert sent == []
+    assert proc.group_members(0) == []
