@@ -6,9 +6,13 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+import pytest
+
 from composer import cli, project
 from composer.errors import ComposeError, ExitCode
-from tests.conftest import REPO
+from tests.support.project import REPO
+
+pytestmark = pytest.mark.unit
 
 TOKEN = "hf_FAKEtokenDoNotLeak0123456789abcdEF"
 

@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from composer import load, quickcheck, schema
 
+pytestmark = pytest.mark.unit
+
 CASES = Path(__file__).parent / "cases"
 REPO = Path(__file__).resolve().parents[1]
 
