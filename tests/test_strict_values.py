@@ -120,7 +120,7 @@ VALUE_FROM = ["{secretKeyRef: {name: hf-token, key: HF_TOKEN, optional: true}}",
               "{resourceFieldRef: {resource: limits.memory, containerName: main, divisor: 1Mi}}"]
 
 
-@pytest.mark.unit
+@pytest.mark.helm
 def test_each_kind_of_value_from_is_accepted_and_rendered_as_written(tmp_path):
     env = "".join(f"      - {{name: V{i}, valueFrom: {v}}}\n" for i, v in enumerate(VALUE_FROM))
     root = make_project(tmp_path / "proj", f"dynamoNamespace: demo\n{MODEL}  decode:\n    env:\n{env}",
@@ -130,7 +130,7 @@ def test_each_kind_of_value_from_is_accepted_and_rendered_as_written(tmp_path):
     proj = p.Project.at(root / "values.yaml")
     p.generate(proj)
     plan = p.plans(proj, ["dev"])["dev"]
-    (dgd,) = [d for d in load_docs(render.releases(proj.root, plan, [plan.release("model").name])[
+    (dgd,) = [d for d in load_docs(manifests.releases(proj.root, plan, [plan.release("model").name])[
         plan.release("model").name]) if d["kind"] == "DynamoGraphDeployment"]
     import yaml
 
