@@ -1,18 +1,26 @@
 import os
-import subprocess
-import sys
-import sysconfig
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+from tests.support import layers
+from tests.support.project import BIN, make_project
+
+# Fixtures shared by several test modules live in support modules registered here, so that no test
+# module imports from another one.
+pytest_plugins = ["tests.support.helmfile_stubs"]
 
 
 def pytest_addoption(parser):
     parser.addoption("--update-goldens", action="store_true",
                      help="rewrite tests/cases/valid/*/expected from the current output")
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects: a test without its layer fails every run
+def pytest_collection_modifyitems(items):
+    problems = layers.problems(items)
+    if problems:
+        raise pytest.UsageError("each test needs exactly one layer mark (" + ", ".join(layers.LAYERS)
+                                + "; see pyproject.toml):\n  " + "\n  ".join(problems))
 
 
 @pytest.fixture(autouse=True)
@@ -24,38 +32,24 @@ def helm_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
-def make_project(dest: Path, values: str | None = None, envs: dict[str, str] | None = None) -> Path:
-    """A project dir using the repo's charts; by default a copy of the repo's example inputs."""
-    dest.mkdir(parents=True, exist_ok=True)
-    (dest / "charts").symlink_to(REPO / "charts")
-    (dest / "values.yaml").write_text(values if values is not None else (REPO / "values.yaml").read_text())
-    (dest / "environments").mkdir()
-    if envs is None:
-        envs = {p.stem: p.read_text() for p in (REPO / "environments").glob("*.yaml")}
-    for name, text in envs.items():
-        (dest / "environments" / f"{name}.yaml").write_text(text)
-    return dest
+@pytest.fixture(autouse=True)
+def no_signal_to_group_zero(monkeypatch):
+    """A fake Popen (pytest-subprocess) has pid 0; stopping it as a process group would signal
+    os.killpg(0) -- pytest's own group -- and every process whose group reads 0 here. Fail instead."""
+    killpg, kill = os.killpg, os.kill
+
+    def guarded_killpg(pgid, sig):
+        assert pgid > 0, f"os.killpg({pgid}, {sig}): a fake process's pid reached a real signal"
+        return killpg(pgid, sig)
+
+    def guarded_kill(pid, sig):
+        assert pid > 0, f"os.kill({pid}, {sig}): a fake process's pid reached a real signal"
+        return kill(pid, sig)
+
+    monkeypatch.setattr(os, "killpg", guarded_killpg)
+    monkeypatch.setattr(os, "kill", guarded_kill)
 
 
 @pytest.fixture
-def project(tmp_path) -> Path:
+def project(tmp_path):
     return make_project(tmp_path / "proj")
-
-
-def compose(*args, cwd: Path, env: dict | None = None, input: str | None = None) -> subprocess.CompletedProcess:
-    """The real CLI in a new process, as a user runs it."""
-    return subprocess.run([sys.executable, "-m", "composer", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, input=input)
-
-
-def outside_venv(bin_dir: Path) -> tuple[str, dict]:
-    """(python, env) that run compose as installed outside a virtualenv, with bin_dir first on PATH.
-    In a virtualenv compose runs the venv's pinned helm, helmfile and kubectl whatever PATH says
-    (composer.proc.search_path), so tests reach their stand-ins in bin_dir this way: the
-    interpreter, reached through a symlink there, is no venv's."""
-    bin_dir.mkdir(parents=True, exist_ok=True)
-    python = bin_dir / "python"
-    if not python.exists():
-        python.symlink_to(os.path.realpath(sys.executable))
-    return str(python), {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-                         "PYTHONPATH": os.pathsep.join([str(REPO), sysconfig.get_paths()["purelib"]])}

@@ -5,6 +5,7 @@ import copy
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from composer import bench, proc
 from composer.local import aiperf_runs
 from composer.errors import ComposeError, UsageError
 from composer.local import venvs
-from tests.test_local_e2e import BROWSER  # what kaleido draws PNGs with, if installed
+from tests.support.local import BROWSER  # what kaleido draws PNGs with, if installed
 
 # A real aiperf 0.13.0 export (4 concurrent streams, 40 requests against a 1.4.0 mocker).
 SAMPLE = Path(__file__).parent / "support" / "aiperf-0.13.0-profile_export_aiperf.json"
@@ -24,6 +25,7 @@ COMMON = dict(model="Qwen/Qwen3-0.6B", url="http://127.0.0.1:8000", tokenizer="Q
               isl=64, osl=16)
 
 
+@pytest.mark.unit
 def test_aiperf_argv_follows_the_dynamo_recipe():
     assert bench.aiperf_argv(**COMMON, concurrency=4, request_count=40, artifact_dir="/results/c4") == [
         "aiperf", "profile", "--model", "Qwen/Qwen3-0.6B", "--url", "http://127.0.0.1:8000",
@@ -37,6 +39,7 @@ def test_aiperf_argv_follows_the_dynamo_recipe():
     ]
 
 
+@pytest.mark.unit
 def test_aiperf_argv_options():
     argv = bench.aiperf_argv(**COMMON, concurrency=1, request_count=10, artifact_dir="a", endpoint_type="completions",
                              streaming=False, warmup_request_count=2, extra=("--random-seed", "100"))
@@ -45,6 +48,7 @@ def test_aiperf_argv_options():
     assert argv[-4:] == ["--warmup-request-count", "2", "--random-seed", "100"]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("bad", [dict(concurrency=0), dict(request_count=0), dict(isl=0), dict(osl=-1),
                                  dict(concurrency=True), dict(concurrency="4"), dict(warmup_request_count=-1)])
 def test_aiperf_argv_rejects_nonsense(bad):
@@ -53,6 +57,7 @@ def test_aiperf_argv_rejects_nonsense(bad):
         bench.aiperf_argv(**kw)
 
 
+@pytest.mark.unit
 def test_sweep_writes_one_dir_per_concurrency_with_ten_requests_each():
     sweep = bench.sweep_argvs([1, 4, 16], artifact_dir="/results/run", **COMMON)
     assert [(c, a[a.index("--request-count") + 1], a[a.index("--artifact-dir") + 1]) for c, a in sweep] == [
@@ -60,17 +65,20 @@ def test_sweep_writes_one_dir_per_concurrency_with_ten_requests_each():
     assert sweep[1][1] == bench.aiperf_argv(**COMMON, concurrency=4, request_count=40, artifact_dir="/results/run/c4")
 
 
+@pytest.mark.unit
 def test_sweep_with_a_fixed_request_count():
     sweep = bench.sweep_argvs([2, 8], artifact_dir="out", request_count=20, **COMMON)
     assert [a[a.index("--request-count") + 1] for _, a in sweep] == ["20", "20"]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("levels, message", [([], "list is empty"), ([2, 2], "repeat")])
 def test_sweep_rejects_bad_lists(levels, message):
     with pytest.raises(UsageError, match=message):
         bench.sweep_argvs(levels, artifact_dir="out", **COMMON)
 
 
+@pytest.mark.unit
 def test_summarize_the_sample():
     data = json.loads(SAMPLE.read_text())
     s = bench.summarize(data)
@@ -87,6 +95,7 @@ def test_summarize_the_sample():
     assert s["duration_s"] == data["benchmark_duration"]["avg"]
 
 
+@pytest.mark.unit
 def test_summarize_counts_errors_which_aiperf_only_writes_when_there_are_some():
     data = json.loads(SAMPLE.read_text())
     data["request_count"]["avg"] = 37.0
@@ -99,6 +108,7 @@ def test_summarize_counts_errors_which_aiperf_only_writes_when_there_are_some():
     assert bench.summarize({})["requests"] == 0
 
 
+@pytest.mark.unit
 def test_format_table():
     s = bench.summarize(json.loads(SAMPLE.read_text()))
     lines = bench.format_table(s).splitlines()
@@ -109,6 +119,7 @@ def test_format_table():
     assert len({len(line) for line in lines[:-1]}) == 1  # aligned columns
 
 
+@pytest.mark.unit
 def test_format_sweep():
     s = bench.summarize(json.loads(SAMPLE.read_text()))
     t = bench.format_sweep([s, {**s, "concurrency": 16}]).splitlines()
@@ -140,18 +151,30 @@ def _profile(export, returncode=0):
     return callback
 
 
+@pytest.mark.unit
 def test_run_local_runs_each_level_then_plots(fp, aiperf_venv, tmp_path):
     export = json.loads(SAMPLE.read_text())
     unset = ["env", "-u", "HF_HUB_OFFLINE", "-u", "TRANSFORMERS_OFFLINE", aiperf_venv]
     fp.register([*unset, "profile", fp.any()], callback=_profile(export), occurrences=2)
     plot = [str(Path(aiperf_venv).parent / "python"), str(aiperf_runs.PLOT_SCRIPT), str(tmp_path / "b/c1"),
             str(tmp_path / "b/c4"), "--output", str(tmp_path / "b/plots")]
-    fp.register(plot, stdout="Kaleido requires Google Chrome to be installed.")
+    # run_local stops the plotter's process group when done; a fake Popen's pid is 0, and group 0 is
+    # the caller's own (pytest's). So the fake plotter gets the pid of a real stand-in, in a session
+    # of its own, which must be stopped.
+    stand_in = os.posix_spawnp("sleep", ["sleep", "60"], os.environ, setsid=True)
+    fp.register(plot, stdout="Kaleido requires Google Chrome to be installed.",
+                callback=lambda process: setattr(process, "pid", stand_in))
     seen = []
     runs = [{"name": f"c{c}", "args": argv} for c, argv in bench.sweep_argvs(
         [1, 4], artifact_dir=str(tmp_path / "b"), model="m", url="http://127.0.0.1:1", tokenizer="/snap",
         isl=64, osl=16, request_count=20)]
-    result = aiperf_runs.run_local(runs=runs, artifact_dir=tmp_path / "b", progress=seen.append)
+    try:
+        result = aiperf_runs.run_local(runs=runs, artifact_dir=tmp_path / "b", progress=seen.append)
+    finally:
+        if proc.alive(stand_in):
+            os.kill(stand_in, 9)
+        _, status = os.waitpid(stand_in, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM  # the plotter was stopped
     assert [r["summary"]["concurrency"] for r in result["runs"]] == [1, 4]
     assert [r["artifact_dir"] for r in result["runs"]] == [str(tmp_path / "b/c1"), str(tmp_path / "b/c4")]
     # the shared builder's argv, with the venv's aiperf and the one local-only flag
@@ -164,6 +187,7 @@ def test_run_local_runs_each_level_then_plots(fp, aiperf_venv, tmp_path):
     assert seen == ["aiperf c1: concurrency 1, 20 requests", "aiperf c4: concurrency 4, 20 requests", "aiperf plot"]
 
 
+@pytest.mark.unit
 def test_run_local_reports_a_failed_aiperf_with_its_output(fp, aiperf_venv, tmp_path):
     fp.register(["env", fp.any()], returncode=2, stderr="TokenizerError: Failed to load tokenizer '/snap'")
     runs = [{"name": "c1", "args": bench.aiperf_argv(model="m", url="u", tokenizer="/snap", concurrency=1,
@@ -173,6 +197,7 @@ def test_run_local_reports_a_failed_aiperf_with_its_output(fp, aiperf_venv, tmp_
         aiperf_runs.run_local(runs=runs, artifact_dir=tmp_path / "b", plots=False)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("aiperf_then, raised", [
     ("exit 1", r"aiperf failed \(exit 1\) in run c1"),
     ("kill -INT $PPID\nexec sleep 30", "interrupted"),  # Ctrl-C: SIGINT to compose, in the middle of a run
@@ -193,12 +218,14 @@ def test_a_run_that_fails_or_is_interrupted_stops_the_warming_plotter(aiperf_ven
     assert not (tmp_path / "told").exists()
 
 
+@pytest.mark.unit
 def test_run_local_needs_the_venv(tmp_path, monkeypatch):
     monkeypatch.setenv("COMPOSE_VENVS", str(tmp_path))
     with pytest.raises(ComposeError, match="aiperf 0.13.0 is not installed"):
         aiperf_runs.run_local(runs=[], artifact_dir=tmp_path)
 
 
+@pytest.mark.unit
 def test_offline_vars_are_removed_for_aiperf():
     assert os.path.basename(aiperf_runs._without_offline(["x"])[0]) == "env"
 

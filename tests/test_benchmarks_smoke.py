@@ -6,7 +6,11 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import REPO
+import pytest
+
+from tests.support.project import REPO
+
+pytestmark = pytest.mark.helm
 
 OFFLINE = {"generate_cold", "template_dev", "generate_n1", "generate_n10", "generate_n50", "generate_cli_n10"}
 FIELDS = {"name", "description", "unit", "value", "subject", "baseline", "ratio", "cpu_ratio", "target",

@@ -30,8 +30,10 @@ from click.testing import CliRunner
 
 from composer import cli, schema
 from composer import project as p
-from tests.conftest import REPO, make_project
+from tests.support.project import REPO, make_project
 from tests.support.charts import FastDumper, chart, coalesce
+
+pytestmark = pytest.mark.unit
 
 CHARTS = ("model", "benchmark", "model-express", "inference-gateway", "metrics")
 

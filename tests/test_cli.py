@@ -15,7 +15,7 @@ import pytest
 
 from composer import bench, fault
 from composer import cli
-from tests.conftest import REPO, make_project
+from tests.support.project import REPO, make_project
 from tests.support.cases import copy_case
 
 TIMEOUT = 60  # a command that waits on a FIFO would otherwise hang the test run
@@ -45,6 +45,7 @@ READ_ONLY = [("validate",), ("validate", "--env", "dev"), ("template", "--env", 
              ("explain", "--env", "dev"), ("explain", "--env", "dev", "-o", "json"), ("generate", "--check")]
 
 
+@pytest.mark.helm
 @pytest.mark.parametrize("generated", [False, True], ids=["fresh", "generated"])
 @pytest.mark.parametrize("bad", [False, True], ids=["good-input", "bad-input"])
 @pytest.mark.parametrize("args", READ_ONLY, ids=" ".join)
@@ -61,6 +62,7 @@ def test_read_only_commands_leave_a_project_byte_identical(tmp_path, args, bad, 
     assert snapshot(proj) == before
 
 
+@pytest.mark.helm
 @pytest.mark.parametrize("generated", [False, True], ids=["fresh", "generated"])
 @pytest.mark.parametrize("command", ["template", "build"])
 def test_a_release_with_patches_renders_through_helmfile_and_writes_nothing(tmp_path, command, generated):
@@ -74,6 +76,7 @@ def test_a_release_with_patches_renders_through_helmfile_and_writes_nothing(tmp_
     assert snapshot(proj) == before
 
 
+@pytest.mark.helm
 def test_export_writes_only_its_export(tmp_path):
     proj = make_project(tmp_path / "proj")
     before = snapshot(proj)
@@ -86,6 +89,7 @@ def test_export_writes_only_its_export(tmp_path):
         {p: v for p, v in before.items() if p != "."}
 
 
+@pytest.mark.helm
 def test_template_on_an_up_to_date_project_is_what_it_prints_from_a_fresh_one(tmp_path):
     fresh = make_project(tmp_path / "fresh")
     generated = make_project(tmp_path / "generated")
@@ -94,6 +98,7 @@ def test_template_on_an_up_to_date_project_is_what_it_prints_from_a_fresh_one(tm
     assert a.returncode == b.returncode == 0 and a.stdout == b.stdout and a.stdout
 
 
+@pytest.mark.unit
 def test_generate_on_bad_input_writes_no_lock_and_nothing_else(tmp_path):
     proj = make_project(tmp_path / "proj")
     (proj / "environments" / "dev.yaml").write_text(BAD_OVERLAY)
@@ -117,6 +122,7 @@ def _make_odd(kind: str, path: Path) -> None:
         path.symlink_to("nowhere.yaml")
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("kind,said", [("fifo", "is a FIFO (named pipe)"), ("loop", "is a symbolic link loop"),
                                        ("directory", "is a directory"), ("broken-link", "is a broken symbolic link")])
 def test_an_overlay_that_is_not_a_file_is_named_for_what_it_is_and_not_listed(tmp_path, kind, said):
@@ -132,12 +138,14 @@ def test_an_overlay_that_is_not_a_file_is_named_for_what_it_is_and_not_listed(tm
     assert "odd" not in every.stdout
 
 
+@pytest.mark.unit
 def test_a_missing_env_lists_the_environments(project):
     out = compose_t("template", cwd=project)
     assert out.returncode == 2
     assert "missing option '-e' / '--env'" in out.stderr and "environments: dev, local, prod" in out.stderr
 
 
+@pytest.mark.unit
 def test_an_unknown_env_lists_the_environments_with_did_you_mean(project):
     out = compose_t("template", "--env", "dve", cwd=project)
     assert out.returncode == 2
@@ -146,6 +154,7 @@ def test_an_unknown_env_lists_the_environments_with_did_you_mean(project):
 
 # -- the project from a subdirectory -----------------------------------------------------------------
 
+@pytest.mark.unit
 def test_a_subdirectory_of_a_project_finds_its_root_and_f_still_wins(project):
     sub = project / "docs" / "deeper"
     sub.mkdir(parents=True)
@@ -160,6 +169,7 @@ def test_a_subdirectory_of_a_project_finds_its_root_and_f_still_wins(project):
 
 # -- a missing chart ---------------------------------------------------------------------------------
 
+@pytest.mark.unit
 def test_generate_names_a_missing_chart_and_the_fix(tmp_path):
     proj = make_project(tmp_path / "proj")
     (proj / "charts").unlink()
@@ -177,6 +187,7 @@ def test_generate_names_a_missing_chart_and_the_fix(tmp_path):
 
 # -- init --from -------------------------------------------------------------------------------------
 
+@pytest.mark.unit
 def test_init_from_scaffolds_around_a_values_file_and_never_changes_a_file(tmp_path):
     proj = tmp_path / "proj"
     proj.mkdir()
@@ -203,6 +214,7 @@ def test_init_from_scaffolds_around_a_values_file_and_never_changes_a_file(tmp_p
     assert (proj / "charts" / "model" / "Chart.yaml").read_bytes() == (REPO / "charts/model/Chart.yaml").read_bytes()
 
 
+@pytest.mark.unit
 def test_init_from_a_broken_values_file_writes_nothing(tmp_path):
     proj = tmp_path / "proj"
     proj.mkdir()
@@ -212,6 +224,7 @@ def test_init_from_a_broken_values_file_writes_nothing(tmp_path):
     assert sorted(p.name for p in proj.iterdir()) == ["values.yaml"]
 
 
+@pytest.mark.unit
 def test_init_takes_a_recipe_or_a_values_file(tmp_path):
     assert compose_t("init", cwd=tmp_path).returncode == 2
     assert compose_t("init", "--recipe", "qwen3-0.6b/vllm/agg", "--from", "values.yaml", cwd=tmp_path).returncode == 2
@@ -223,6 +236,7 @@ REPORTING = ["validate", "explain", "status", "bench", "bench results", "doctor"
              "fault bench"]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name", REPORTING)
 def test_every_command_that_lists_or_reports_takes_o_json(name):
     cmd = cli.main
@@ -231,6 +245,7 @@ def test_every_command_that_lists_or_reports_takes_o_json(name):
     assert "-o" in {o for p in cmd.params for o in getattr(p, "opts", [])}, name
 
 
+@pytest.mark.unit
 def test_validate_and_recipes_list_print_json(project):
     v = compose_t("validate", "-o", "json", cwd=project)
     assert v.returncode == 0, v.stderr
@@ -241,6 +256,7 @@ def test_validate_and_recipes_list_print_json(project):
     assert "qwen3-0.6b/vllm/agg" in names and all(x["summary"] for x in json.loads(r.stdout))
 
 
+@pytest.mark.unit
 def test_version_is_the_package_version(tmp_path):
     out = compose_t("--version", cwd=tmp_path)
     assert out.returncode == 0 and out.stdout == f"compose {metadata.version('dynamo-compose')}\n"
@@ -248,6 +264,7 @@ def test_version_is_the_package_version(tmp_path):
 
 # -- wording -----------------------------------------------------------------------------------------
 
+@pytest.mark.unit
 def test_down_names_every_process_it_stopped_and_those_that_had_exited():
     from composer.local.target import format_down
 
@@ -267,12 +284,14 @@ def test_down_names_every_process_it_stopped_and_those_that_had_exited():
         "stopped 1 process (frontend-0); found by their marker: the state file was missing; none of PIDs 1 is alive"
 
 
+@pytest.mark.unit
 def test_one_plot_is_one_png():
     result = {"runs": [], "artifact_dir": "a", "seconds": 1.0, "plots": ["a/plots/ttft.png"]}
     assert "plots: 1 PNG in a/plots" in bench.format_result(result)
     assert "plots: 2 PNGs in a/plots" in bench.format_result({**result, "plots": ["x.png", "y.png"]})
 
 
+@pytest.mark.unit
 def test_one_exited_process_has_exited():
     procs = [{"component": "decode", "name": "decode-0", "pid": 1}]
     with pytest.raises(Exception, match="decode-0 has exited"):
@@ -285,6 +304,7 @@ def test_one_exited_process_has_exited():
 HOW_READ = ["search tool", "stored cop", "fetched", "mirror", "read from", "the copy that was read", "snapshot of"]
 
 
+@pytest.mark.unit
 def test_recipe_readmes_cite_upstream_by_repository_path_and_commit_only():
     readmes = sorted((REPO / "recipes").glob("**/README.md"))
     assert readmes
@@ -292,6 +312,7 @@ def test_recipe_readmes_cite_upstream_by_repository_path_and_commit_only():
     assert said == []
 
 
+@pytest.mark.unit
 def test_status_o_json_on_kubernetes_says_it_reports_only_local_environments(project):
     before = snapshot(project)
     out = compose_t("status", "--env", "dev", "-o", "json", cwd=project)
@@ -299,6 +320,7 @@ def test_status_o_json_on_kubernetes_says_it_reports_only_local_environments(pro
     assert snapshot(project) == before
 
 
+@pytest.mark.unit
 def test_bench_without_env_lists_the_environments(project):
     out = compose_t("bench", cwd=project)
     assert out.returncode == 2 and "environments: dev, local, prod" in out.stderr

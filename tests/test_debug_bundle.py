@@ -13,11 +13,14 @@ from click.testing import CliRunner
 from composer import bundle, doctor, proc
 from composer import project as p
 from composer.cli import main
+from composer.local import ports
 from composer.redact import REDACTED, redact_text, redact_yaml
 from tests.support.bundles import read_bundle
-from tests.conftest import make_project
-from tests.test_doctor import KUBECTL_VERSION, PLATFORM, PLUGINS, free_port_block
-from tests.test_doctor import register_cluster as doctor_cluster
+from tests.support.doctor_stubs import KUBECTL_VERSION, PLATFORM, PLUGINS
+from tests.support.doctor_stubs import register_cluster as doctor_cluster
+from tests.support.project import make_project
+
+free_port_block = ports.free_block
 
 HF = "hf_PLANTEDhfTokenValue0123456789"
 PLAIN = "PLANTED-plain-api-value"
@@ -142,6 +145,7 @@ def register_cluster(fp):
     fp.register(CTX + ["-n", "llm", "logs", "demo-frontend-7d9", *logs], stdout="INFO listening on 8000\n")
 
 
+@pytest.mark.unit
 def test_kubernetes_bundle(kube_proj, fp, tmp_path):
     register_cluster(fp)
     out = tmp_path / "bundle.tar.gz"
@@ -180,6 +184,7 @@ def test_kubernetes_bundle(kube_proj, fp, tmp_path):
     assert f"MY_API_TOKEN:  {REDACTED}" in members["cluster/pods-describe.txt"]
 
 
+@pytest.mark.unit
 def test_doctor_failure_inside_the_bundle_is_its_result_not_an_error(kube_proj, fp, tmp_path):
     register_cluster(fp)
     out = tmp_path / "b.tar.gz"
@@ -188,6 +193,7 @@ def test_doctor_failure_inside_the_bundle_is_its_result_not_an_error(kube_proj, 
     assert {c["name"]: c["status"] for c in result["checks"]}["Dynamo CRDs"] == "ok"
 
 
+@pytest.mark.unit
 def test_missing_kubectl_is_recorded_not_fatal(kube_proj, fp, tmp_path):
     (tmp_path / "bin" / "kubectl").unlink()
     fp.register(doctor.helm_version_argv(), stdout="v3.15.3\n")
@@ -205,6 +211,7 @@ def test_missing_kubectl_is_recorded_not_fatal(kube_proj, fp, tmp_path):
     assert "exit: not run" in members["cluster/dgd.yaml.error.txt"]
 
 
+@pytest.mark.helm
 def test_local_bundle(tmp_path, monkeypatch):
     """Real helmfile renders the DGD; the state dir is planted with a log and argv holding secrets."""
     port = free_port_block(2)
@@ -237,6 +244,7 @@ def test_local_bundle(tmp_path, monkeypatch):
     assert not {name: planted(text) for name, text in members.items() if planted(text)}
 
 
+@pytest.mark.helm
 def test_local_render_failure_is_recorded(tmp_path, monkeypatch):
     root = make_project(tmp_path / "proj", VALUES, {"local": LOCAL.format(port=free_port_block(2))})
     monkeypatch.chdir(root)
@@ -255,6 +263,7 @@ def _fail(*_a, **_k):
     raise ComposeError("rendering the model chart failed (exit 1):\nError: boom")
 
 
+@pytest.mark.unit
 def test_members_are_sorted_and_default_name(tmp_path):
     b = bundle.Bundle()
     for name in ("z.txt", "a/b.txt", "m.json"):
@@ -265,6 +274,7 @@ def test_members_are_sorted_and_default_name(tmp_path):
     assert bundle.default_output("dev").name.startswith("compose-debug-dev-")
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("text, kept", [
     ("max_tokens: 16\ntokenizer: /m\nkv_bytes_per_token: None\n", True),
     ("hfTokenSecret: hf-token-secret\nsecretName: x\n", True),
@@ -282,11 +292,13 @@ def test_text_rules(text, kept):
         assert "abc123" not in redact_text(text) and REDACTED in redact_text(text)
 
 
+@pytest.mark.unit
 def test_unparsable_yaml_with_a_secret_is_dropped():
     text = "kind: Secret\ndata:\n  x: [unclosed\n"
     assert redact_yaml(text).startswith(REDACTED)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("credential", [
     "AKIAFAKEDONOTLEAK012", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlIn0.FAKEsignatureDoNotLeak01",
     "ghp_FAKEgithubTokenDoNotLeak0123456789ab", "nvapi-FAKE0123456789abcdefghijklmn",

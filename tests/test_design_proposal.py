@@ -9,11 +9,9 @@ from pathlib import Path
 import pytest
 
 from composer import proc
-from tests.conftest import compose, make_project
+from tests.support.local import NEEDS_LOCAL_RUNTIME, free_port_block
+from tests.support.project import compose, make_project
 from tests.support.validate import all_errors, load_docs
-from tests.test_local_e2e import free_port_block, pytestmark as LOCAL_E2E
-
-NEEDS_LOCAL_RUNTIME = LOCAL_E2E[1]  # skipped where the local runtime is not installed
 
 FIXTURE = Path(__file__).parent / "fixtures" / "design-proposal"
 
@@ -22,6 +20,7 @@ def example(tmp_path: Path) -> Path:
     return make_project(tmp_path / "proj", (FIXTURE / "values.yaml").read_text())
 
 
+@pytest.mark.unit
 def test_the_fixture_is_the_sha256_its_sources_name():
     (digest,) = re.findall(r"^sha256 ([0-9a-f]{64})  values\.yaml$", (FIXTURE / "SOURCES").read_text(), re.M)
     assert hashlib.sha256((FIXTURE / "values.yaml").read_bytes()).hexdigest() == digest
@@ -29,6 +28,7 @@ def test_the_fixture_is_the_sha256_its_sources_name():
     assert "    config:\n        # benchmark configs\n\n" in (FIXTURE / "values.yaml").read_text()
 
 
+@pytest.mark.helm
 def test_validate_generate_and_template(tmp_path):
     proj = example(tmp_path)
     r = compose("validate", cwd=proj)

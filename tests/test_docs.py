@@ -3,8 +3,12 @@
 import json
 import re
 
+import pytest
+
 from composer.schema import inlined, values_schema
-from tests.conftest import REPO
+from tests.support.project import REPO
+
+pytestmark = pytest.mark.unit
 
 START = "<!-- values-reference: generated from composer/schema/values.schema.json by tests/test_docs.py -->\n"
 END = "<!-- end values-reference -->"

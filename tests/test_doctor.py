@@ -14,7 +14,8 @@ from composer import doctor as d
 from composer import proc
 from composer.cli import main
 from composer.local import ports
-from tests.conftest import make_project
+from tests.support.doctor_stubs import KUBECTL_VERSION, PLATFORM, PLUGINS, register_cluster
+from tests.support.project import make_project
 
 VALUES = """dynamoNamespace: demo
 model:
@@ -26,12 +27,6 @@ model:
 DEV = "cluster:\n  kubeContext: dev\n  namespace: llm\n"
 EXISTING = "cluster:\n  kubeContext: dev\n  namespace: llm\n  createNamespace: false\nplatform:\n  install: false\n"
 LOCAL = "target: local\nlocal:\n  httpPort: {port}\nmodel:\n  backend:\n    type: mocker\n  hfTokenSecret: null\n"
-PLUGINS = "NAME\tVERSION\tDESCRIPTION\ndiff\t3.9.11\tPreview helm upgrade changes as a diff\n"
-KUBECTL_VERSION = json.dumps({"clientVersion": {"gitVersion": "v1.31.2"}})
-CRD = json.dumps({"spec": {"versions": [{"name": "v1alpha1", "served": True}, {"name": "v1beta1", "served": True}]}})
-# what `helm list -o json` prints (test_fake_cluster runs the real thing)
-PLATFORM = json.dumps([{"name": "dynamo-platform", "namespace": "dynamo-system", "revision": "1", "status": "deployed",
-                        "chart": "dynamo-platform-1.4.0", "app_version": "1.4.0"}])
 CRD_NOT_FOUND = ('Error from server (NotFound): customresourcedefinitions.apiextensions.k8s.io '
                  '"dynamographdeployments.nvidia.com" not found\n')
 
@@ -76,14 +71,6 @@ def register_tools(fp, *, plugins=PLUGINS):
     fp.register(d.kubectl_version_argv(), stdout=KUBECTL_VERSION)
 
 
-def register_cluster(fp):
-    """The example's dev cluster with everything in place: CRD, platform, namespace, HF Secret."""
-    fp.register(d.crd_argv("dev"), stdout=CRD)
-    fp.register(d.platform_argv("dev", "dynamo-system"), stdout=PLATFORM)
-    fp.register(d.namespace_argv("dev", "llm"), stdout="namespace/llm\n")
-    fp.register(d.secret_keys_argv("dev", "llm", "hf-token-secret"), stdout="HF_TOKEN\n")
-
-
 def doctor(*args):
     r = CliRunner().invoke(main, ["doctor", *args, "-o", "json"])
     assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
@@ -91,6 +78,7 @@ def doctor(*args):
     return r.exit_code, {c["name"]: c for c in result["checks"]}, result
 
 
+@pytest.mark.unit
 def test_argv_are_read_only_and_pinned_to_the_environment_context():
     assert d.crd_argv("dev") == ["kubectl", "--context", "dev", "get", "crd", "dynamographdeployments.nvidia.com",
                                  "-o", "json", "--request-timeout=10s"]
@@ -103,6 +91,7 @@ def test_argv_are_read_only_and_pinned_to_the_environment_context():
     assert "range $k, $v := .data" in secret[-2] and "$v}}" not in secret[-2]  # key names, never values
 
 
+@pytest.mark.unit
 def test_everything_in_place_exits_0(proj, tools, fp):
     register_tools(fp)
     register_cluster(fp)
@@ -119,6 +108,7 @@ def test_everything_in_place_exits_0(proj, tools, fp):
     assert text.exit_code == 0 and "10 ok, 0 failed, 0 skipped" in text.output
 
 
+@pytest.mark.unit
 def test_what_compose_up_would_create_is_not_a_failure(proj, tools, fp):
     """platform.install and createNamespace on: a missing platform, CRD and namespace are made by `up`."""
     register_tools(fp)
@@ -137,6 +127,7 @@ def test_what_compose_up_would_create_is_not_a_failure(proj, tools, fp):
                                                 "--from-literal=HF_TOKEN=<your Hugging Face token>")
 
 
+@pytest.mark.unit
 def test_an_existing_platform_must_be_there(proj, tools, fp):
     register_tools(fp, plugins="NAME\tVERSION\tDESCRIPTION\n")
     fp.register(d.crd_argv("dev"), returncode=1, stderr=CRD_NOT_FOUND)
@@ -157,6 +148,7 @@ def test_an_existing_platform_must_be_there(proj, tools, fp):
     assert all(c["fix"] for c in result["checks"] if c["status"] != "ok")
 
 
+@pytest.mark.unit
 def test_old_crd_without_v1beta1_fails():
     done = proc.Completed(("kubectl",), 0, json.dumps({"spec": {"versions": [{"name": "v1alpha1", "served": True}]}}),
                           "")
@@ -164,6 +156,7 @@ def test_old_crd_without_v1beta1_fails():
     assert check.status == "failed" and "serves v1alpha1" in check.detail and "upgrade" in check.fix
 
 
+@pytest.mark.unit
 def test_wrong_context_fails_with_the_switch_command(proj, tools, fp, tmp_path, monkeypatch):
     (tmp_path / "kubeconfig").write_text("current-context: kind-local\n")
     register_tools(fp)
@@ -181,6 +174,7 @@ REFUSED = ('E1127 04:19:45.119301   11373 memcache.go:265] "Unhandled Error" err
 NO_CONTEXT = 'error: context "dev" does not exist\n'
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("stderr, said, fix", [(REFUSED, "The connection to", "not reachable"),
                                                (NO_CONTEXT, 'error: context "dev"', "no such context")],
                          ids=["refused", "no-such-context"])
@@ -198,6 +192,7 @@ def test_unreachable_cluster_is_reported_once(proj, tools, fp, stderr, said, fix
     assert len(fp.calls) == 5  # 4 tool versions + the CRD: nothing after the first unreachable answer
 
 
+@pytest.mark.unit
 def test_without_kubectl_the_cluster_checks_are_skipped_with_the_fix(proj, tools, fp):
     (tools / "kubectl").unlink()
     register_tools(fp)
@@ -213,6 +208,7 @@ def test_without_kubectl_the_cluster_checks_are_skipped_with_the_fix(proj, tools
     assert checks["platform release"]["status"] == "ok"  # helm still answers
 
 
+@pytest.mark.unit
 def test_tools_only_without_env(tools, fp, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tools / "helmfile").unlink()
@@ -223,6 +219,7 @@ def test_tools_only_without_env(tools, fp, tmp_path, monkeypatch):
     assert checks["helmfile"]["status"] == "failed" and "scripts/setup" in checks["helmfile"]["fix"]
 
 
+@pytest.mark.unit
 def test_invalid_values_are_one_failed_check(proj, tools, fp):
     (proj / "environments" / "dev.yaml").write_text("cluster:\n  namespace: 7\n")
     register_tools(fp)
@@ -231,6 +228,7 @@ def test_invalid_values_are_one_failed_check(proj, tools, fp):
     assert checks["values"]["status"] == "failed" and "/cluster/namespace" in checks["values"]["detail"]
 
 
+@pytest.mark.unit
 def test_local_environment(proj, tools, fp, tmp_path, monkeypatch):
     register_tools(fp)
     code, checks, result = doctor("--env", "local")
@@ -259,6 +257,7 @@ def test_local_environment(proj, tools, fp, tmp_path, monkeypatch):
     assert code == 1
 
 
+@pytest.mark.unit
 def test_ports_and_disk_checks():
     assert d.check_ports([32766, 32767, 32768], {}).status == "failed"
     assert d.check_ports([18000, 18001], {18001: "port 18001 is in use by pid 7 (x)"}, ours=[18001]).status == "ok"
@@ -267,6 +266,7 @@ def test_ports_and_disk_checks():
     assert d.check_disk([Path("/nonexistent/deeper")], lambda _p: 5 << 30).status == "ok"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name, output, found", [
     ("helm", "v3.12.3+g3a31588\n", "3.12.3"),
     ("helmfile", "helmfile version 0.150.0\n", "0.150.0"),
@@ -280,6 +280,7 @@ def test_a_tool_older_than_the_minimum_fails_with_where_it_is_and_the_fix(tools,
     assert check.fix.startswith(proc.INSTALL_HINTS[name]) and ".venv/bin" in check.fix
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name, output, detail", [
     ("helm", "v3.15.0+gabc\n", "3.15.0 (scripts/setup installs 3.15.3)"),
     ("helm", "v3.16.1+gabc\n", "3.16.1 (scripts/setup installs 3.15.3)"),
@@ -293,6 +294,7 @@ def test_the_minimum_and_newer_pass(name, output, detail):
     assert (check.status, check.detail) == ("ok", detail)
 
 
+@pytest.mark.unit
 def test_an_old_helm_fails_doctor(tools, fp, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     fp.register(d.helm_version_argv(), stdout="v3.14.4+g81c902a\n")
@@ -302,10 +304,11 @@ def test_an_old_helm_fails_doctor(tools, fp, tmp_path, monkeypatch):
     assert checks["helm"]["status"] == "failed" and "3.14.4 is older than 3.15.0" in checks["helm"]["detail"]
 
 
+@pytest.mark.helm
 def test_the_pinned_tools_win_over_older_ones_first_on_path(tmp_path):
     """./scripts/setup pins helm, helmfile and kubectl in the venv's bin directory, the interpreter's:
     compose runs those although older ones come first on PATH (the real CLI in a new process)."""
-    from tests.conftest import BIN, compose
+    from tests.support.project import BIN, compose
 
     if not all((BIN / tool).exists() for tool in ("helm", "helmfile", "kubectl")):
         pytest.skip("./scripts/setup has not installed the pinned tools")

@@ -9,8 +9,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import pytest
+
 from composer import yaml as composer_yaml
 from tests.support.yamlcases import TRICKY
+
+pytestmark = pytest.mark.unit
 
 ALPHABET = string.ascii_letters[:6] + "noyNOY" + string.digits[:4] + "-_.:/=+ #,'\"?\n~é\u2028\x85"
 # No floats: PyYAML's YAML 1.1 float needs a dot (`5e-324` is a string to it, a float to go-yaml).

@@ -6,10 +6,14 @@ import subprocess
 
 import yaml
 
+import pytest
+
 from composer import yaml as composer_yaml
-from tests.conftest import REPO, compose, make_project
+from tests.support.project import REPO, compose, make_project
 from tests.support.validate import all_errors, load_docs
 from tests.support.yamlcases import TRICKY
+
+pytestmark = pytest.mark.helm
 
 # YAML 1.1 (helm's go-yaml) breaks lines at U+0085, U+2028 and U+2029 too; YAML 1.2 does not.
 BREAKS = ["a\u2028b", "a\u2029b", "a\x85b", "a\u2028 b", " \u2028", "\u2028", "x\u2029\u2029y", "a\nb\u2028c",

@@ -11,6 +11,8 @@ import pytest
 
 from tests.support.validate import CRDS, FIXTURES, crd_errors, load_docs
 
+pytestmark = pytest.mark.unit
+
 TEMPLATES = FIXTURES / "dynamo" / "1.6.1" / "dgd-templates"
 DGDR_TYPES = FIXTURES / "dynamo" / "1.6.1" / "dgdr" / "dgdr_v1beta1_types.py"
 

@@ -1,9 +1,13 @@
 """The Dynamo facts in composer/dynamo.py are the ones the rest of the product uses."""
 import json
 
+import pytest
+
 from composer import dynamo
-from tests.conftest import REPO
+from tests.support.project import REPO
 from tests.support.validate import crd_validators
+
+pytestmark = pytest.mark.unit
 
 
 def test_the_values_schema_defaults_to_the_default_version():

@@ -9,7 +9,9 @@ from click.testing import CliRunner
 
 from composer import cli, project, targets
 from composer.errors import ComposeError, ExitCode
-from tests.conftest import REPO
+from tests.support.project import REPO
+
+pytestmark = pytest.mark.unit
 
 TOKEN = "hf_FAKEtokenDoNotLeak0123456789abcdEF"
 

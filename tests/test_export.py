@@ -6,13 +6,14 @@ import subprocess
 import pytest
 
 from composer import write
-from tests.conftest import compose
+from tests.support.project import compose
 from tests.support.validate import all_errors, load_docs
 from tests.support.cases import CASES, copy_case
 
 CASE = next(c for c in CASES if c.name == "everything-on")
 
 
+@pytest.mark.helm
 def test_export_tree_is_valid_complete_and_deterministic(tmp_path):
     proj = copy_case(CASE, tmp_path / "proj")
     r = compose("export", "--env", "staging", cwd=proj.root)
@@ -57,6 +58,7 @@ def test_export_tree_is_valid_complete_and_deterministic(tmp_path):
     assert write.read_tree(tmp_path / "again") == tree
 
 
+@pytest.mark.helm
 def test_export_replaces_a_stale_tree(tmp_path):
     proj = copy_case(CASE, tmp_path / "proj")
     assert compose("export", "--env", "staging", cwd=proj.root).returncode == 0
@@ -67,6 +69,7 @@ def test_export_replaces_a_stale_tree(tmp_path):
     assert not stale.exists()
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("where", ["project", "parent", "non-empty", "foreign-kustomization"])
 def test_export_never_replaces_a_directory_it_did_not_write(tmp_path, where):
     proj = copy_case(CASE, tmp_path / "proj")

@@ -36,7 +36,7 @@ from ruamel.yaml import YAML
 from composer import kube
 from composer import project as p
 from composer import yaml as composer_yaml
-from tests.conftest import make_project
+from tests.support.project import make_project
 from tests.support.fakecluster import (  # noqa: F401  (fake_cluster, stub_chart_repo: fixtures)
     FakeCluster, fake_cluster, helm_repo_add, install_stub_helm_diff, start_fake_cluster, stub_chart_repo,
     write_kubeconfig,
@@ -134,6 +134,7 @@ def deployed(tmp_path, fake_cluster, stub_chart_repo) -> Deployed:
     return d
 
 
+@pytest.mark.unit
 def test_the_plan_under_test_has_the_platform_first():
     """Guards the other tests' premise: the upstream platform plus our model, linked by needs."""
     import tempfile
@@ -146,6 +147,7 @@ def test_the_plan_under_test_has_the_platform_first():
     assert plan.kube_context == "fake" and plan.create_namespace is False
 
 
+@pytest.mark.helm
 def test_up_installs_every_release_in_needs_order(deployed):
     r = deployed.compose(*UP)
     assert r.returncode == 0, r.stderr
@@ -176,6 +178,7 @@ def test_up_installs_every_release_in_needs_order(deployed):
         rel.name: (rel.namespace, "deployed", "1") for rel in deployed.plan.releases}
 
 
+@pytest.mark.helm
 def test_second_up_upgrades_to_revision_2(deployed):
     assert deployed.compose(*UP).returncode == 0
     values = deployed.root / "values.yaml"
@@ -201,6 +204,7 @@ def test_second_up_upgrades_to_revision_2(deployed):
     assert any(w["method"] == "PATCH" and "/dynamographdeployments/" in w["path"] for w in writes)
 
 
+@pytest.mark.helm
 def test_diff_exits_3_on_changes_and_status_exits_0_and_neither_writes(deployed):
     assert deployed.compose(*UP).returncode == 0
     plugin = install_stub_helm_diff(Path(deployed.cluster.env["HELM_DATA_HOME"]))
@@ -223,6 +227,7 @@ def test_diff_exits_3_on_changes_and_status_exits_0_and_neither_writes(deployed)
     assert deployed.cluster.writes(since) == []
 
 
+@pytest.mark.helm
 def test_destroy_uninstalls_in_reverse_order_and_leaves_nothing(deployed):
     assert deployed.compose(*UP).returncode == 0
     assert deployed.cluster.find("DynamoGraphDeployment")
@@ -235,6 +240,7 @@ def test_destroy_uninstalls_in_reverse_order_and_leaves_nothing(deployed):
     assert deployed.helm_releases() == {}
 
 
+@pytest.mark.helm
 def test_up_refuses_when_the_pinned_context_is_not_current(deployed):
     fake = deployed.cluster
     write_kubeconfig(fake.kubeconfig, fake.url, ["fake", "other"], current="other")
@@ -249,6 +255,7 @@ def test_up_refuses_when_the_pinned_context_is_not_current(deployed):
         "the cluster was not even asked"
 
 
+@pytest.mark.helm
 def test_up_into_a_missing_namespace_fails_without_creating_it(deployed):
     """createNamespace: false means helm may not create it; the fake, like an apiserver, refuses
     objects in a namespace that does not exist."""
@@ -260,6 +267,7 @@ def test_up_into_a_missing_namespace_fails_without_creating_it(deployed):
     assert deployed.cluster.find("DynamoGraphDeployment") == []
 
 
+@pytest.mark.unit
 def test_the_fake_cluster_is_stopped_by_pid_and_gone(tmp_path):
     cluster = start_fake_cluster(tmp_path / "home")
     assert Path(f"/proc/{cluster.pid}").exists()
@@ -269,6 +277,7 @@ def test_the_fake_cluster_is_stopped_by_pid_and_gone(tmp_path):
     assert cluster.proc.returncode == 0, "it exits cleanly on SIGTERM"
 
 
+@pytest.mark.helm
 def test_doctor_and_debug_bundle_read_what_up_made_and_change_nothing(deployed, tmp_path):
     """The read-only operations against the fake API, with real helm and kubectl."""
     from tests.support.bundles import read_bundle
@@ -297,6 +306,7 @@ def test_doctor_and_debug_bundle_read_what_up_made_and_change_nothing(deployed, 
     assert deployed.cluster.writes(since) == [], "doctor and debug-bundle only read"
 
 
+@pytest.mark.helm
 def test_helm_recreates_a_deleted_job_on_an_unchanged_upgrade(fake_cluster, tmp_path):
     """What `compose bench` relies on to rerun the sweep: delete the finished Job, sync, and real helm
     creates it again although nothing in the release changed."""
@@ -333,6 +343,7 @@ def test_helm_recreates_a_deleted_job_on_an_unchanged_upgrade(fake_cluster, tmp_
     assert [j["metadata"]["name"] for j in fake_cluster.find("Job", "bench")] == ["bench-1a2b3c4d"]
 
 
+@pytest.mark.helm
 def test_two_deployments_in_one_namespace_render_disjoint_objects(tmp_path):
     """Two projects sharing a namespace, every switch on: no release, and no object their charts
     render, is named the same, so neither `up` takes over what the other installed."""
@@ -358,6 +369,7 @@ def test_two_deployments_in_one_namespace_render_disjoint_objects(tmp_path):
     assert objects_a.isdisjoint(objects_b), sorted(objects_a & objects_b)
 
 
+@pytest.mark.helm
 def test_a_change_of_replicas_upgrades_the_benchmark_without_a_new_job(fake_cluster, tmp_path):
     """The deployment's GPU count is recorded in the benchmark's ConfigMap, not in its Job: real helm
     upgrades the release after a change of replicas without touching the Job. A new Job name would
@@ -396,6 +408,7 @@ def test_a_change_of_replicas_upgrades_the_benchmark_without_a_new_job(fake_clus
     assert refused.returncode == 1 and "field is immutable" in refused.stderr, refused.stderr
 
 
+@pytest.mark.helm
 def test_up_waits_until_the_graph_reports_ready_then_prints_the_endpoint(deployed, tmp_path):
     """`compose up` polls the DynamoGraphDeployment's status conditions: it keeps waiting while the
     operator (here, the test) reports it pending, and returns once Ready is True."""
@@ -435,6 +448,7 @@ def test_up_waits_until_the_graph_reports_ready_then_prints_the_endpoint(deploye
         f"from this machine: {PORT_FORWARD}   # then http://localhost:8000/v1/models"]
 
 
+@pytest.mark.helm
 def test_up_not_ready_in_time_names_the_failing_condition_and_its_pods_last_events(deployed):
     fake = deployed.cluster
     assert deployed.compose(*UP).returncode == 0
@@ -475,6 +489,7 @@ def test_up_not_ready_in_time_names_the_failing_condition_and_its_pods_last_even
     assert "endpoint:" not in r.stdout
 
 
+@pytest.mark.helm
 def test_up_runs_the_pinned_helm_although_an_older_one_is_first_on_path(deployed, tmp_path):
     """The helmfile compose runs, and the helm that helmfile runs (compose gives it its search path),
     are the ones ./scripts/setup pinned in the venv's bin directory, not older ones first on PATH."""

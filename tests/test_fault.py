@@ -17,7 +17,9 @@ from click.testing import CliRunner
 from composer import fault, proc
 from composer.cli import main
 from composer.local.runtime import write_state
-from tests.conftest import make_project
+from tests.support.project import make_project
+
+pytestmark = pytest.mark.unit
 
 SAMPLE = Path(__file__).parent / "support" / "aiperf-0.13.0-profile_export_aiperf.json"
 VALUES = "dynamoNamespace: demo\nmodel:\n  name: Qwen/Qwen3-0.6B\n  backend:\n    type: vllm\n"

@@ -16,16 +16,11 @@ from pathlib import Path
 import pytest
 
 from composer import fault, proc
-from composer.local import chat, loopback, venvs
-from tests.conftest import compose, make_project
-from tests.test_local_e2e import MODEL, free_port_block, local_up
+from composer.local import chat, loopback
+from tests.support.local import MODEL, NEEDS_LOCAL_RUNTIME, free_port_block, local_up
+from tests.support.project import compose, make_project
 
-pytestmark = [
-    pytest.mark.local,
-    pytest.mark.skipif(
-        not (venvs.venv_bin("ai-dynamo", "python").exists() and venvs.venv_bin("aiperf", "aiperf").exists()),
-        reason=f"local runtime venvs missing under {venvs.venvs_root()}: run scripts/install-local-runtime"),
-]
+pytestmark = [pytest.mark.local, NEEDS_LOCAL_RUNTIME]
 REQUESTS = 64
 OSL = 256
 VALUES = f"""dynamoNamespace: fault

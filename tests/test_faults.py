@@ -18,7 +18,9 @@ import pytest
 from composer import load
 from composer import project as p
 from composer import write
-from tests.conftest import BIN, REPO, make_project, outside_venv
+from tests.support.project import BIN, REPO, make_project, outside_venv
+
+pytestmark = pytest.mark.unit
 
 VALUES = "dynamoNamespace: demo\nmodel:\n  name: Qwen/Qwen3-0.6B\n  backend:\n    type: vllm\n"
 ENV = "cluster:\n  namespace: llm\n"

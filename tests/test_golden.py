@@ -10,8 +10,10 @@ import pytest
 
 from composer import project as p
 from composer import write
-from tests.conftest import REPO, compose
+from tests.support.project import REPO, compose
 from tests.support.cases import CASES, copy_case
+
+pytestmark = pytest.mark.unit
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_generate_matches_golden(case, tmp_path, request):

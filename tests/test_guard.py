@@ -4,12 +4,14 @@ from click.testing import CliRunner
 
 from composer import guard
 from composer.cli import main
-from tests.test_helmfile_runner import HELM_PLUGINS_WITH_DIFF, proj, state  # noqa: F401 (fixture)
+from tests.support.helmfile_stubs import HELM_PLUGINS_WITH_DIFF, state
+
+pytestmark = pytest.mark.unit
 
 
 @pytest.fixture
-def bench_in_prod(proj):  # noqa: F811
-    prod = proj.root / "environments" / "prod.yaml"
+def bench_in_prod(generated_proj):
+    prod = generated_proj.root / "environments" / "prod.yaml"
     prod.write_text(prod.read_text() + "benchmark:\n  enabled: true\n")
 
 
@@ -36,7 +38,7 @@ def prod_cluster(tmp_path, monkeypatch):
     return use
 
 
-def test_up_refuses_the_wrong_context_and_names_both(proj, fp, prod_cluster):  # noqa: F811
+def test_up_refuses_the_wrong_context_and_names_both(generated_proj, fp, prod_cluster):
     prod_cluster("kind-dev")
     r = CliRunner().invoke(main, ["up", "--env", "prod", "--yes"])
     assert r.exit_code == 1
@@ -46,14 +48,14 @@ def test_up_refuses_the_wrong_context_and_names_both(proj, fp, prod_cluster):  #
 
 
 @pytest.mark.parametrize("command", [["diff"], ["destroy", "--yes"], ["up", "--yes"], ["bench", "--yes"]])
-def test_every_cluster_command_is_guarded(proj, fp, prod_cluster, bench_in_prod, command):  # noqa: F811
+def test_every_cluster_command_is_guarded(generated_proj, fp, prod_cluster, bench_in_prod, command):
     prod_cluster("kind-dev")
     r = CliRunner().invoke(main, [*command, "--env", "prod"])
     assert r.exit_code == 1 and "pinned to kube context 'prod-east'" in r.output
     assert not fp.calls
 
 
-def test_explicit_override_goes_ahead(proj, fp, prod_cluster):  # noqa: F811
+def test_explicit_override_goes_ahead(generated_proj, fp, prod_cluster):
     prod_cluster("kind-dev")
     fp.register(["helm", "plugin", "list"], stdout=HELM_PLUGINS_WITH_DIFF)
     fp.register(state("prod") + ["apply", "--suppress-secrets"])
@@ -62,7 +64,7 @@ def test_explicit_override_goes_ahead(proj, fp, prod_cluster):  # noqa: F811
 
 
 @pytest.mark.parametrize("command", ["up", "bench"])
-def test_production_needs_yes_when_not_interactive(proj, fp, prod_cluster, bench_in_prod, command):  # noqa: F811
+def test_production_needs_yes_when_not_interactive(generated_proj, fp, prod_cluster, bench_in_prod, command):
     prod_cluster("prod-east")
     r = CliRunner().invoke(main, [command, "--env", "prod"])
     assert r.exit_code == 2
@@ -70,7 +72,7 @@ def test_production_needs_yes_when_not_interactive(proj, fp, prod_cluster, bench
     assert not fp.calls
 
 
-def test_production_bench_goes_ahead_with_yes(proj, fp, prod_cluster, bench_in_prod):  # noqa: F811
+def test_production_bench_goes_ahead_with_yes(generated_proj, fp, prod_cluster, bench_in_prod):
     prod_cluster("prod-east")
     fp.register(["kubectl", fp.any()])
     fp.register(state("prod") + ["--selector", "component=benchmark", "sync"])
@@ -79,7 +81,7 @@ def test_production_bench_goes_ahead_with_yes(proj, fp, prod_cluster, bench_in_p
     assert "benchmark Job started" in r.output
 
 
-def test_production_interactive_no_aborts(proj, fp, prod_cluster, monkeypatch):  # noqa: F811
+def test_production_interactive_no_aborts(generated_proj, fp, prod_cluster, monkeypatch):
     prod_cluster("prod-east")
     monkeypatch.setattr("sys.stdin.isatty", lambda: True, raising=False)
     monkeypatch.setattr(guard, "confirm_needed", lambda *a, **k: "Deploy to production?")
@@ -88,7 +90,7 @@ def test_production_interactive_no_aborts(proj, fp, prod_cluster, monkeypatch): 
     assert not fp.calls
 
 
-def test_dev_up_needs_no_confirmation(proj, fp):  # noqa: F811
+def test_dev_up_needs_no_confirmation(generated_proj, fp):
     fp.register(["helm", "plugin", "list"], stdout=HELM_PLUGINS_WITH_DIFF)
     fp.register(state("dev") + ["apply", "--suppress-secrets"])
     assert CliRunner().invoke(main, ["up", "--env", "dev", "--no-wait"]).exit_code == 0

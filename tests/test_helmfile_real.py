@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from composer import project as p
-from tests.conftest import compose
+from tests.support.project import compose
 from tests.support.validate import all_errors, load_docs
 from tests.support.cases import CASES, copy_case
 
@@ -20,6 +20,7 @@ def generated(request, tmp_path):
     return proj
 
 
+@pytest.mark.helm
 @pytest.mark.parametrize("mode", MODES)
 def test_compose_template_renders_valid_manifests(generated, mode):
     for env in generated.environments():
@@ -35,6 +36,7 @@ def test_compose_template_renders_valid_manifests(generated, mode):
             assert "skipped remote release dynamo-system/dynamo-platform (nvidia-dynamo/dynamo-platform 1.4.0)" in r.stderr
 
 
+@pytest.mark.helm
 @pytest.mark.parametrize("mode", MODES)
 def test_plain_helmfile_works_without_compose(generated, mode):
     """Nobody is locked in: helmfile -f helmfile.d -e <env> on the committed files."""
@@ -53,6 +55,7 @@ def test_plain_helmfile_works_without_compose(generated, mode):
         assert any(d["kind"] == "DynamoGraphDeployment" for d in load_docs(rendered.stdout))
 
 
+@pytest.mark.helm
 def test_build_shows_merged_state_with_needs(tmp_path):
     proj = copy_case(next(c for c in CASES if c.name == "disagg-kv-sglang"), tmp_path / "proj")
     r = compose("build", "--env", "prod", cwd=proj.root)
@@ -65,6 +68,7 @@ def test_build_shows_merged_state_with_needs(tmp_path):
     assert state["environments"]["prod"]["kubeContext"] == "prod-east"
 
 
+@pytest.mark.unit
 def test_unknown_environment_is_a_usage_error(tmp_path):
     proj = copy_case(CASES[0], tmp_path / "proj")
     r = compose("template", "--env", "staging", cwd=proj.root)
@@ -73,8 +77,9 @@ def test_unknown_environment_is_a_usage_error(tmp_path):
                         "(environments: dev)\n")
 
 
+@pytest.mark.unit
 def test_template_with_only_remote_releases_renders_nothing_and_says_why(tmp_path):
-    from tests.conftest import make_project
+    from tests.support.project import make_project
 
     values = "dynamoNamespace: x\nmodel:\n  name: a/b\n  backend: {type: vllm}\n  deployment: {create: false}\n"
     proj = make_project(tmp_path / "p", values, {"dev": "cluster: {namespace: n}\n"})

@@ -9,27 +9,14 @@ from click.testing import CliRunner
 from composer import helmfile, kube
 from composer import project as p
 from composer.cli import main
-from tests.conftest import outside_venv
-from tests.support.cases import CASES, copy_case
+from tests.support.helmfile_stubs import HELM_PLUGINS_WITH_DIFF, state
+from tests.support.project import outside_venv
 
-CASE = next(c for c in CASES if c.name == "disagg-kv-sglang")
-HELM_PLUGINS_WITH_DIFF = "NAME\tVERSION\tDESCRIPTION\ndiff\t3.9.11\tPreview helm upgrade changes as a diff\n"
-
-
-@pytest.fixture
-def proj(tmp_path, monkeypatch):
-    proj = copy_case(CASE, tmp_path / "proj")
-    p.generate(proj)
-    monkeypatch.chdir(proj.root)
-    return proj
+pytestmark = pytest.mark.unit
 
 
 def cli(*args, input=None):
     return CliRunner().invoke(main, list(args), input=input)
-
-
-def state(env="dev"):
-    return ["helmfile", "--file", f"helmfile.d/{env}.yaml", "--environment", env]
 
 
 def test_argv_builders_are_plain_lists():
@@ -41,16 +28,16 @@ def test_argv_builders_are_plain_lists():
     assert helmfile.verb(helmfile.template("f", "dev")) == "template"
 
 
-def test_up_runs_apply_when_helm_diff_is_installed(proj, fp):
+def test_up_runs_apply_when_helm_diff_is_installed(generated_proj, fp):
     fp.register(["helm", "plugin", "list"], stdout=HELM_PLUGINS_WITH_DIFF)
     fp.register(state() + ["apply", "--suppress-secrets"], stdout="UPDATED RELEASES:\n")
-    dep, plan = p.load_deployment(proj, "dev"), p.plans(proj, ["dev"])["dev"]
+    dep, plan = p.load_deployment(generated_proj, "dev"), p.plans(generated_proj, ["dev"])["dev"]
     ready = {"status": {"conditions": [{"type": "Ready", "status": "True", "reason": "AllReady", "message": ""}]}}
     fp.register(kube.dgd_argv(plan.kube_context, dep.namespace, dep.name), stdout=json.dumps(ready))
     r = cli("up", "--env", "dev")
     assert r.exit_code == 0, r.output
     assert fp.call_count(state() + ["apply", "--suppress-secrets"]) == 1
-    assert (proj.output / "dev.yaml").is_file(), "up regenerates first"
+    assert (generated_proj.output / "dev.yaml").is_file(), "up regenerates first"
     assert plan.kube_context is None  # no context pinned: the port-forward uses the current one
     assert r.output.splitlines()[-3:] == [
         "ready in 0 s: DynamoGraphDeployment sg-disagg reports Ready",
@@ -60,7 +47,7 @@ def test_up_runs_apply_when_helm_diff_is_installed(proj, fp):
         "http://localhost:8000/v1/models"]
 
 
-def test_up_falls_back_to_sync_without_helm_diff(proj, fp):
+def test_up_falls_back_to_sync_without_helm_diff(generated_proj, fp):
     fp.register(["helm", "plugin", "list"], stdout="NAME\tVERSION\tDESCRIPTION\n")
     fp.register(state() + ["sync"])
     r = cli("up", "--env", "dev", "--no-wait")
@@ -69,13 +56,13 @@ def test_up_falls_back_to_sync_without_helm_diff(proj, fp):
 
 
 @pytest.mark.parametrize("rc, exit_code", [(0, 0), (2, 3), (1, 1), (3, 4)])
-def test_diff_exit_codes(proj, fp, rc, exit_code):
+def test_diff_exit_codes(generated_proj, fp, rc, exit_code):
     fp.register(["helm", "plugin", "list"], stdout=HELM_PLUGINS_WITH_DIFF)
     fp.register(state() + ["diff", "--detailed-exitcode", "--suppress-secrets", "--context", "3"], returncode=rc)
     assert cli("diff", "--env", "dev").exit_code == exit_code
 
 
-def test_diff_without_helm_diff_says_how_to_install_it(proj, fp):
+def test_diff_without_helm_diff_says_how_to_install_it(generated_proj, fp):
     fp.register(["helm", "plugin", "list"], stdout="NAME\tVERSION\tDESCRIPTION\n")
     r = cli("diff", "--env", "dev")
     assert r.exit_code == 1
@@ -87,7 +74,7 @@ def test_diff_without_helm_diff_says_how_to_install_it(proj, fp):
     ('Error: Kubernetes cluster unreachable: Get "http://localhost:8080/version"', "no cluster reachable"),
     ("Error: repo nvidia-dynamo not found", "a chart repository is unreachable"),
 ])
-def test_known_failures_get_a_fix(proj, fp, stderr, fix):
+def test_known_failures_get_a_fix(generated_proj, fp, stderr, fix):
     fp.register(["helm", "plugin", "list"], stdout=HELM_PLUGINS_WITH_DIFF)
     fp.register(state() + ["apply", "--suppress-secrets"], returncode=1, stderr=stderr + "\n")
     r = cli("up", "--env", "dev")
@@ -95,7 +82,7 @@ def test_known_failures_get_a_fix(proj, fp, stderr, fix):
     assert f"error: helmfile apply failed (exit 1): {fix}" in r.output
 
 
-def test_helmfile_killed_by_a_signal(proj, fp):
+def test_helmfile_killed_by_a_signal(generated_proj, fp):
     fp.register(["helm", "plugin", "list"], stdout=HELM_PLUGINS_WITH_DIFF)
     fp.register(state() + ["status"], returncode=-signal.SIGKILL)
     r = cli("status", "--env", "dev")
@@ -103,12 +90,12 @@ def test_helmfile_killed_by_a_signal(proj, fp):
     assert "helmfile was killed by signal 9 (SIGKILL)" in r.output
 
 
-def test_status_argv(proj, fp):
+def test_status_argv(generated_proj, fp):
     fp.register(state("prod") + ["status"], stdout="NAME  STATUS\n")
     assert cli("status", "--env", "prod").exit_code == 0
 
 
-def test_destroy_needs_confirmation_when_not_a_terminal(proj, fp):
+def test_destroy_needs_confirmation_when_not_a_terminal(generated_proj, fp):
     r = cli("destroy", "--env", "dev")
     assert r.exit_code == 2
     assert r.output.endswith("destroy dynamo-system/dynamo-platform, llm/sg-disagg-model in environment 'dev': "
@@ -116,13 +103,13 @@ def test_destroy_needs_confirmation_when_not_a_terminal(proj, fp):
     assert fp.call_count(state() + ["destroy"]) == 0
 
 
-def test_destroy_with_yes(proj, fp):
+def test_destroy_with_yes(generated_proj, fp):
     fp.register(state() + ["destroy"])
     assert cli("destroy", "--env", "dev", "--yes").exit_code == 0
     assert fp.call_count(state() + ["destroy"]) == 1
 
 
-def test_ctrl_c_stops_helmfile_and_exits_130(proj, tmp_path):
+def test_ctrl_c_stops_helmfile_and_exits_130(generated_proj, tmp_path):
     """A real compose process and a stand-in helmfile that hangs: SIGINT reaches compose, which
     stops its child and exits 130, leaving no process behind."""
     import os
@@ -137,7 +124,7 @@ def test_ctrl_c_stops_helmfile_and_exits_130(proj, tmp_path):
     for f in bin_dir.iterdir():
         f.chmod(0o755)
     python, env = outside_venv(bin_dir)
-    compose = subprocess.Popen([python, "-m", "composer", "up", "--env", "dev"], cwd=proj.root,
+    compose = subprocess.Popen([python, "-m", "composer", "up", "--env", "dev"], cwd=generated_proj.root,
                                env=env, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 20
     while not pid_file.exists() or not pid_file.read_text().strip():
@@ -154,7 +141,7 @@ def test_ctrl_c_stops_helmfile_and_exits_130(proj, tmp_path):
         os.kill(child, 0)
 
 
-def test_missing_helmfile_is_one_line_with_the_fix(proj, monkeypatch, tmp_path):
+def test_missing_helmfile_is_one_line_with_the_fix(generated_proj, monkeypatch, tmp_path):
     import composer.proc as proc
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     monkeypatch.setattr(proc.sys, "executable", str(tmp_path / "nowhere" / "python"))
@@ -164,7 +151,7 @@ def test_missing_helmfile_is_one_line_with_the_fix(proj, monkeypatch, tmp_path):
                         ".venv/bin) or put helmfile on PATH\n")
 
 
-def test_arguments_after_double_dash_go_to_helmfile(proj, fp):
+def test_arguments_after_double_dash_go_to_helmfile(generated_proj, fp):
     fp.register(["helm", "plugin", "list"], stdout=HELM_PLUGINS_WITH_DIFF)
     argv = state() + ["apply", "--suppress-secrets", "--args", "--disable-openapi-validation"]
     fp.register(argv)

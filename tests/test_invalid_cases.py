@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, compose
+from tests.support.project import REPO, compose
+
+pytestmark = pytest.mark.unit
 
 CASES = sorted(p for p in (Path(__file__).parent / "cases" / "invalid").iterdir() if p.is_dir())
 
@@ -58,7 +60,7 @@ LEVELS = {
 
 @pytest.mark.parametrize("level", LEVELS, ids=LEVELS)
 def test_an_unknown_key_is_refused_at_every_level(level, tmp_path):
-    from tests.conftest import make_project
+    from tests.support.project import make_project
 
     overlay = f"cluster: {{namespace: llm}}\n{LEVELS[level]}\n"
     root = make_project(tmp_path / "proj", envs={"dev": overlay})
@@ -73,7 +75,7 @@ def test_an_unknown_key_is_refused_at_every_level(level, tmp_path):
     ("/model/imagePullSecrets/0", "model: {imagePullSecrets: [a/b]}"),
 ])
 def test_a_name_with_a_path_in_it_is_refused(field, overlay, tmp_path):
-    from tests.conftest import make_project
+    from tests.support.project import make_project
 
     root = make_project(tmp_path / "proj", envs={"dev": f"cluster: {{namespace: llm}}\n{overlay}\n"})
     r = compose("validate", "--env", "dev", cwd=root)

@@ -12,6 +12,8 @@ from composer import project as p
 from composer.cli import main
 from tests.support.cases import CASES, copy_case
 
+pytestmark = pytest.mark.unit
+
 SAMPLE = Path(__file__).parent / "support" / "aiperf-0.13.0-profile_export_aiperf.json"
 
 

@@ -8,7 +8,9 @@ from click.testing import CliRunner
 
 from composer import kube
 from composer.cli import main
-from tests.test_helmfile_runner import HELM_PLUGINS_WITH_DIFF, proj, state  # noqa: F401 (fixture)
+from tests.support.helmfile_stubs import HELM_PLUGINS_WITH_DIFF, state
+
+pytestmark = pytest.mark.unit
 
 READY = {"type": "Ready", "status": "True", "reason": "AllComponentsReady", "message": ""}
 PENDING = {"type": "Ready", "status": "False", "reason": "ComponentsNotReady", "message": "decode: 0/2 ready"}
@@ -135,13 +137,13 @@ def test_endpoint_is_the_frontend_service_and_its_port_forward():
 
 
 @pytest.mark.parametrize("value", ["0", "abc", "10d", "-5", "1.5m"])
-def test_a_timeout_that_is_not_a_duration_is_exit_2(proj, fp, value):  # noqa: F811
+def test_a_timeout_that_is_not_a_duration_is_exit_2(generated_proj, fp, value):
     r = CliRunner().invoke(main, ["up", "--env", "dev", "--timeout", value])
     assert r.exit_code == 2 and "is not a duration" in r.output, r.output
     assert not fp.calls
 
 
-def test_up_that_times_out_exits_5_after_installing(proj, fp, monkeypatch):  # noqa: F811
+def test_up_that_times_out_exits_5_after_installing(generated_proj, fp, monkeypatch):
     monkeypatch.setattr(kube, "POLL_SECONDS", 0.05)
     fp.keep_last_process(True)
     fp.register(["helm", "plugin", "list"], stdout=HELM_PLUGINS_WITH_DIFF)
@@ -154,12 +156,12 @@ def test_up_that_times_out_exits_5_after_installing(proj, fp, monkeypatch):  # n
     assert "endpoint:" not in r.output
 
 
-def test_without_kubectl_up_says_so_before_installing_anything(proj, tmp_path):  # noqa: F811
+def test_without_kubectl_up_says_so_before_installing_anything(generated_proj, tmp_path):
     """The wait asks kubectl: when there is none, up stops before helmfile runs (exit 127), unless
     told not to wait."""
     import subprocess
 
-    from tests.conftest import outside_venv
+    from tests.support.project import outside_venv
 
     bin_dir = tmp_path / "bin"
     ran = tmp_path / "helmfile-ran"
@@ -171,7 +173,7 @@ def test_without_kubectl_up_says_so_before_installing_anything(proj, tmp_path): 
     env["PATH"] = str(bin_dir)  # no kubectl anywhere
 
     def up(*extra):
-        return subprocess.run([python, "-m", "composer", "up", "--env", "dev", *extra], cwd=proj.root, env=env,
+        return subprocess.run([python, "-m", "composer", "up", "--env", "dev", *extra], cwd=generated_proj.root, env=env,
                               capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
 
     r = up()

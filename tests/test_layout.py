@@ -1,7 +1,11 @@
 """The README's layout table and CONTRIBUTING's module table say what the tree holds."""
 import re
 
-from tests.conftest import REPO
+import pytest
+
+from tests.support.project import REPO
+
+pytestmark = pytest.mark.unit
 
 
 def table_paths(text: str, heading: str) -> list[str]:

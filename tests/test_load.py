@@ -11,6 +11,8 @@ from composer import load as load_module
 from composer.errors import InvalidValues
 from composer.load import MAX_BYTES, MAX_DEPTH, Pos, load, overlay
 
+pytestmark = pytest.mark.unit
+
 
 def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
     p = tmp_path / name
@@ -111,7 +113,7 @@ def test_a_repeated_key_is_located_with_its_pointer(tmp_path, text, line, col, p
 
 
 def test_compose_outside_a_project_says_the_values_file_is_missing(tmp_path):
-    from tests.conftest import compose
+    from tests.support.project import compose
 
     (tmp_path / "environments").mkdir()  # even where environments/ exists, the missing file comes first
     r = compose("validate", cwd=tmp_path)
@@ -343,7 +345,7 @@ def test_merges_of_merges_are_neither_slow_nor_a_recursion_error(tmp_path):
 
 
 def test_a_values_file_with_merge_keys_validates_and_a_merged_problem_is_located_in_the_anchor(tmp_path):
-    from tests.conftest import compose, make_project
+    from tests.support.project import compose, make_project
 
     def values(prefill: str) -> str:
         return ("dynamoNamespace: demo\nmodel:\n  name: Qwen/Qwen3-0.6B\n  backend: {type: vllm}\n"

@@ -9,7 +9,6 @@ Timings are printed (the README and closing notes quote them), never asserted.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,45 +16,17 @@ import requests
 
 from composer import proc
 from composer.local import aiperf_runs
-from composer.local import chat, ports, venvs
-from tests.conftest import compose, make_project
+from composer.local import chat
+from tests.support.local import BROWSER, MODEL, NEEDS_LOCAL_RUNTIME, REQUESTS, free_port_block, local_up, values
+from tests.support.project import compose, make_project
 
-pytestmark = [
-    pytest.mark.local,
-    pytest.mark.skipif(
-        not (venvs.venv_bin("ai-dynamo", "python").exists() and venvs.venv_bin("aiperf", "aiperf").exists()),
-        reason=f"local runtime venvs missing under {venvs.venvs_root()}: run scripts/install-local-runtime"),
-]
-MODEL = "Qwen/Qwen3-0.6B"
-REQUESTS = 20
-BROWSER = shutil.which("chromium") or shutil.which("google-chrome")  # what kaleido draws PNGs with
-
-
-free_port_block = ports.free_block
-
-
-def values(*, disagg: bool, routing: str, decode_replicas: int) -> str:
-    roles = "\n".join(
-        f"  {role}:\n    replicas: {n}\n    extraConfig:\n      inline:\n        speedup_ratio: 10.0"
-        for role, n in [("decode", decode_replicas)] + ([("prefill", 1)] if disagg else []))
-    return (f"dynamoNamespace: e2e\nmodel:\n  name: {MODEL}\n  backend:\n    type: mocker\n"
-            f"  disaggregation: {str(disagg).lower()}\n  routingPolicy: {routing}\n{roles}\n"
-            f"benchmark:\n  enabled: true\n  config:\n    concurrency: [4]\n    requestCount: {REQUESTS}\n"
-            "    isl: 64\n    osl: 16\n")
-
+pytestmark = [pytest.mark.local, NEEDS_LOCAL_RUNTIME]
 
 def served(system_port: int) -> float:
     """dynamo_component_requests_total from a worker's /metrics (its DYN_SYSTEM_PORT)."""
     text = requests.get(f"http://127.0.0.1:{system_port}/metrics", timeout=5).text
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                if line.startswith("dynamo_component_requests_total{"))
-
-
-def local_up(proj: Path, env: dict | None = None) -> dict:
-    """`compose up --env local`, which must succeed, then what `compose status -o json` says."""
-    up = compose("up", "--env", "local", cwd=proj, env=env)
-    assert up.returncode == 0, up.stderr
-    return json.loads(compose("status", "--env", "local", "-o", "json", cwd=proj).stdout)
 
 
 def run_flow(tmp_path: Path, *, disagg: bool, routing: str, decode_replicas: int, env: dict | None = None) -> dict:

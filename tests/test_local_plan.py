@@ -39,6 +39,7 @@ def worker_env(port, config):
 
 # -- plan_processes ----------------------------------------------------------------------------
 
+@pytest.mark.unit
 def test_aggregated_round_robin_is_a_frontend_and_one_mocker():
     config = "/state/config/decode/extra-config/config.yaml"
     assert plan(mocker_docs()) == [
@@ -55,6 +56,7 @@ def test_aggregated_round_robin_is_a_frontend_and_one_mocker():
     ]
 
 
+@pytest.mark.unit
 def test_disaggregated_kv_gives_each_replica_its_own_system_port():
     specs = plan(mocker_docs(disagg=True, router="kv", decode_replicas=2))
     assert [(s.name, s.role, s.ports, s.env.get("DYN_SYSTEM_PORT")) for s in specs] == [
@@ -69,11 +71,12 @@ def test_disaggregated_kv_gives_each_replica_its_own_system_port():
                                    "--extra-engine-args", "/state/config/prefill/extra-config/config.yaml")
 
 
+@pytest.mark.helm
 @pytest.mark.parametrize("policy, mode", [("none", "round-robin"), ("round-robin", "round-robin"),
                                           ("random", "random"), ("kv", "kv")])
 def test_every_routing_policy_reaches_the_local_frontend_through_the_real_chart(tmp_path, policy, mode):
     """values file -> our chart, rendered by real helmfile/helm -> the frontend process's router mode."""
-    from tests.conftest import compose, make_project
+    from tests.support.project import compose, make_project
     from tests.support.validate import load_docs
 
     values = (REPO / "values.yaml").read_text()
@@ -85,11 +88,13 @@ def test_every_routing_policy_reaches_the_local_frontend_through_the_real_chart(
     assert frontend.role == "frontend" and frontend.env["DYN_ROUTER_MODE"] == mode
 
 
+@pytest.mark.unit
 def test_system_ports_can_start_elsewhere():
     specs = plan(mocker_docs(decode_replicas=3), system_port_base=19500)
     assert [s.ports for s in specs] == [(18000,), (19500,), (19501,), (19502,)]
 
 
+@pytest.mark.unit
 def test_disaggregated_mocker_config_gets_its_worker_type_locally():
     specs = plan(mocker_docs(disagg=True))
     files = {s.name: json.loads(s.files[0][1]) for s in specs[1:]}
@@ -98,12 +103,14 @@ def test_disaggregated_mocker_config_gets_its_worker_type_locally():
     assert "ignores --disaggregation-mode" in specs[1].notes[0]
 
 
+@pytest.mark.unit
 def test_a_worker_type_already_in_the_config_is_kept():
     specs = plan(mocker_docs(disagg=True, engine={"worker_type": "prefill", "speedup_ratio": 1}))
     assert json.loads(specs[2].files[0][1]) == {"worker_type": "prefill", "speedup_ratio": 1}
     assert specs[2].notes == ()
 
 
+@pytest.mark.unit
 def test_flags_we_own_replace_the_charts():
     docs = mocker_docs()
     fe = docs[0]["spec"]["components"][0]["podTemplate"]["spec"]["containers"][0]
@@ -115,6 +122,7 @@ def test_flags_we_own_replace_the_charts():
     assert w_spec.argv[3:] == ("--model-path", MODEL, *PLANES)
 
 
+@pytest.mark.unit
 def test_env_values_expand_earlier_entries_and_dgd_env_comes_first():
     docs = mocker_docs()
     docs[0]["spec"]["env"] = [{"name": "ROOT", "value": "/opt"}]
@@ -127,6 +135,7 @@ def test_env_values_expand_earlier_entries_and_dgd_env_comes_first():
     assert spec.argv[3:7] == ("--model-path", "/opt/a/b $(LATER)", "--n", "$(A)")
 
 
+@pytest.mark.unit
 def test_frontend_defaults_and_one_replica_only():
     docs = mocker_docs()
     docs[0]["spec"]["components"][0]["replicas"] = 2
@@ -139,6 +148,7 @@ def test_frontend_defaults_and_one_replica_only():
                               "frontend replicas: 2 -> 1 locally (one HTTP port)")
 
 
+@pytest.mark.unit
 def test_sub_path_mount_points_at_the_file():
     docs = mocker_docs()
     pod = docs[0]["spec"]["components"][1]["podTemplate"]["spec"]
@@ -150,6 +160,7 @@ def test_sub_path_mount_points_at_the_file():
     assert spec.files[0][0] == Path("/state/config/decode/extra-config/config.yaml")
 
 
+@pytest.mark.unit
 def test_all_configmap_keys_when_no_items():
     docs = mocker_docs()
     docs[0]["spec"]["components"][1]["podTemplate"]["spec"]["volumes"][0]["configMap"].pop("items")
@@ -158,10 +169,12 @@ def test_all_configmap_keys_when_no_items():
         "/state/config/decode/extra-config/config.yaml", "/state/config/decode/extra-config/other.json"]
 
 
+@pytest.mark.unit
 def test_served_model():
     assert served_model(mocker_docs(disagg=True)) == MODEL
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("mutate, message", [
     (lambda d: d.pop(0), "expected one DynamoGraphDeployment in the rendered chart, found 0"),
     (lambda d: d.append(dict(d[0])), "found 2"),
@@ -181,12 +194,14 @@ def test_bad_graphs_are_usage_errors(mutate, message):
         plan(docs)
 
 
+@pytest.mark.unit
 def test_two_processes_on_one_port_is_refused():
     with pytest.raises(UsageError, match="port 18001 is used by both frontend-0 and decode-0"):
         plan_processes(mocker_docs(), python=PY, state_dir=STATE, http_port=18001, model_env={},
                        system_port_base=18001)
 
 
+@pytest.mark.unit
 def test_system_ports_must_fit_dynamos_i16():
     with pytest.raises(UsageError, match="decode-0: system port 32768 is above 32767"):
         plan(mocker_docs(), system_port_base=32768)
@@ -199,6 +214,7 @@ def _container(docs):
 
 # -- $(VAR) expansion, as the kubelet does it --------------------------------------------------
 
+@pytest.mark.unit
 @pytest.mark.parametrize("text, expected", [
     ("$(A)", "1"),
     ("x$(A)y$(B)z", "x1y2z"),
@@ -222,6 +238,7 @@ def test_expand_like_kubelet(text, expected):
 STANDIN_REVISION = "0a43ecf8fb60c58b8b134c0d059f4e4ec56472cb"
 
 
+@pytest.mark.unit
 def test_standin_is_deterministic():
     files = standin.standin_files(MODEL)
     assert standin.standin_files(MODEL) == files
@@ -232,6 +249,7 @@ def test_standin_is_deterministic():
     assert "chat_template" in json.loads(files["tokenizer_config.json"])
 
 
+@pytest.mark.unit
 def test_standin_is_seeded_as_an_offline_hub_snapshot_and_reused(tmp_path):
     source = standin.prepare_model(MODEL, tmp_path / "state", environ={"HF_HOME": str(tmp_path / "user-hf")})
     snap = tmp_path / "state/hf/hub/models--Qwen--Qwen3-0.6B/snapshots" / STANDIN_REVISION
@@ -246,6 +264,7 @@ def test_standin_is_seeded_as_an_offline_hub_snapshot_and_reused(tmp_path):
     assert {p.name: p.stat().st_mtime_ns for p in snap.iterdir()} == mtimes
 
 
+@pytest.mark.unit
 def test_a_model_in_the_users_hf_cache_is_used_as_is(tmp_path):
     repo = tmp_path / "hf/hub/models--Qwen--Qwen3-0.6B"
     snap = repo / "snapshots/abc123"
@@ -260,6 +279,7 @@ def test_a_model_in_the_users_hf_cache_is_used_as_is(tmp_path):
     assert not (tmp_path / "state/hf").exists()
 
 
+@pytest.mark.unit
 def test_hf_cache_location_follows_hugging_face_rules():
     assert standin.user_hf_home({"XDG_CACHE_HOME": "/x"}) == Path("/x/huggingface")
     assert standin.user_hf_home({"HF_HOME": "/h", "XDG_CACHE_HOME": "/x"}) == Path("/h")
@@ -267,6 +287,7 @@ def test_hf_cache_location_follows_hugging_face_rules():
     assert standin.user_hub_cache({"HF_HOME": "/h", "HF_HUB_CACHE": "/c"}) == Path("/c")
 
 
+@pytest.mark.local
 @pytest.mark.skipif(not venvs.venv_bin("ai-dynamo", "python").exists(), reason="ai-dynamo venv not installed")
 def test_standin_tokenizer_decodes_mocker_ids_to_words(tmp_path):
     """The mocker emits ids in the 1000-2000 range: each must decode to a word that encodes back
@@ -287,6 +308,7 @@ def test_standin_tokenizer_decodes_mocker_ids_to_words(tmp_path):
 
 # -- ports ---------------------------------------------------------------------------------------
 
+@pytest.mark.unit
 def test_a_busy_port_is_named_with_its_holder():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -301,27 +323,32 @@ def test_a_busy_port_is_named_with_its_holder():
 
 # -- venvs ---------------------------------------------------------------------------------------
 
+@pytest.mark.unit
 def test_venv_locations_honour_compose_venvs():
     assert venvs.venv_path("ai-dynamo", {"COMPOSE_VENVS": "/v"}) == Path("/v/ai-dynamo-1.4.0")
     assert venvs.venv_path("aiperf", {"COMPOSE_VENVS": "/v"}) == Path("/v/aiperf-0.13.0")
     assert venvs.venv_path("aiperf", {}) == Path.home() / ".cache/dynamo-compose/venvs/aiperf-0.13.0"
 
 
+@pytest.mark.unit
 def test_a_missing_venv_says_how_to_install_it(tmp_path):
     with pytest.raises(ComposeError, match="ai-dynamo 1.4.0 is not installed .* run scripts/install-local-runtime"):
         venvs.require("ai-dynamo", "python", {"COMPOSE_VENVS": str(tmp_path)})
 
 
+@pytest.mark.unit
 def test_install_script_pins_match_the_code():
     script = (REPO / "scripts/install-local-runtime").read_text()
     assert f"AI_DYNAMO_VERSION={venvs.PINS['ai-dynamo']}\n" in script
     assert f"AIPERF_VERSION={venvs.PINS['aiperf']}\n" in script
 
 
+@pytest.mark.unit
 def test_loopback_interface_name():
     assert graph.LOOPBACK_IFACE in ("lo", "lo0")
 
 
+@pytest.mark.unit
 def test_a_port_in_time_wait_after_a_stopped_server_counts_as_free():
     """A graph that was just stopped leaves its ports in TIME_WAIT; `up` right after must not
     refuse them (the servers bind with SO_REUSEADDR too). A listener still makes a port busy."""
@@ -349,6 +376,7 @@ def test_a_port_in_time_wait_after_a_stopped_server_counts_as_free():
     assert ports.port_free(port)
 
 
+@pytest.mark.unit
 def test_a_seeded_standin_is_found_without_generating_it_again(tmp_path, monkeypatch):
     first = standin.seed_standin(tmp_path, MODEL)
     repo = tmp_path / "hub/models--Qwen--Qwen3-0.6B"

@@ -17,6 +17,8 @@ from composer.errors import ComposeError
 from composer.local import ports, runtime
 from composer.local.graph import ProcessSpec
 
+pytestmark = pytest.mark.unit
+
 MODEL = "Qwen/Qwen3-0.6B"
 
 FAKE_FRONTEND = textwrap.dedent("""
@@ -214,7 +216,7 @@ def _wait_for(cond, timeout=10.0):
     pytest.param(lambda text: text.replace("target: local", "target: kubernetes"), id="env-no-longer-local"),
 ])
 def test_status_and_down_go_by_the_record_of_what_runs_not_by_the_values_file(tmp_path, edit):
-    from tests.conftest import compose, make_project
+    from tests.support.project import compose, make_project
 
     proj = make_project(tmp_path / "proj")
     log = tmp_path / "worker.log"

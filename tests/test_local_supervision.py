@@ -18,16 +18,11 @@ from pathlib import Path
 import pytest
 
 from composer import proc
-from composer.local import chat, ports, venvs
-from tests.conftest import REPO, compose, make_project
-from tests.test_local_e2e import BROWSER, MODEL, free_port_block, local_up, values
+from composer.local import chat, ports
+from tests.support.local import BROWSER, MODEL, NEEDS_LOCAL_RUNTIME, free_port_block, local_up, values
+from tests.support.project import REPO, compose, make_project
 
-pytestmark = [
-    pytest.mark.local,
-    pytest.mark.skipif(
-        not (venvs.venv_bin("ai-dynamo", "python").exists() and venvs.venv_bin("aiperf", "aiperf").exists()),
-        reason=f"local runtime venvs missing under {venvs.venvs_root()}: run scripts/install-local-runtime"),
-]
+pytestmark = [pytest.mark.local, NEEDS_LOCAL_RUNTIME]
 
 
 def project(tmp_path: Path, requests: int = 8) -> Path:

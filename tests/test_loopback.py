@@ -11,6 +11,8 @@ import pytest
 
 from composer.local import loopback, runtime
 
+pytestmark = pytest.mark.unit
+
 
 class Handler(BaseHTTPRequestHandler):
     def reply(self, status: int, body: bytes) -> None:

@@ -13,7 +13,7 @@ from composer import yaml as composer_yaml
 from composer import project as p
 from composer import recipes as r
 from composer.plan import Release
-from tests.conftest import REPO, compose
+from tests.support.project import REPO, compose
 from tests.support.cases import CASES, copy_case
 
 MODES = {"v0": {}, "v1": {"HELMFILE_V1MODE": "true"}}
@@ -34,18 +34,21 @@ def assert_same_as_helmfile(proj: p.Project, mode: str = "v0") -> None:
         assert ours.stdout == helmfile_template(proj, env, mode), f"environment {env}"
 
 
+@pytest.mark.helm
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_compose_template_is_what_helmfile_renders(case, mode, tmp_path):
     assert_same_as_helmfile(copy_case(case, tmp_path / "proj"), mode)
 
 
+@pytest.mark.helm
 @pytest.mark.parametrize("name", [x.name for x in r.available()])
 def test_recipes_render_as_helmfile_renders_them(name, tmp_path):
     r.scaffold(name, tmp_path / "proj")
     assert_same_as_helmfile(p.Project.at(tmp_path / "proj" / "values.yaml"))
 
 
+@pytest.mark.helm
 def test_one_release_is_what_helmfile_renders_of_it(tmp_path):
     """What the local runtime and export use: one release, without helm's test hooks."""
     proj = copy_case(next(c for c in CASES if c.name == "everything-on"), tmp_path / "proj")
@@ -74,6 +77,7 @@ def rel(name: str, *needs: str) -> Release:
                    needs=tuple(f"ns/{n}" for n in needs))
 
 
+@pytest.mark.unit
 def test_order_puts_a_release_after_what_it_needs_and_keeps_the_listed_order_otherwise():
     releases = [rel("a", "c"), rel("b"), rel("c", "d"), rel("e", "gone"), rel("d")]
     assert [x.name for x in manifests.ordered(releases)] == ["b", "e", "d", "c", "a"]
@@ -110,6 +114,7 @@ def _plan(proj: p.Project):
     return p.plans(proj, [env])[env]
 
 
+@pytest.mark.helm
 def test_a_missing_values_file_is_helms_error_to_tell(own_charts, helm_runs):
     plan = _plan(own_charts)
     model = plan.release("model")

@@ -39,9 +39,13 @@ from composer import project as p
 from composer.errors import InvalidValues
 from composer.model import Deployment
 from composer.plan import plan
-from tests.conftest import REPO, make_project
+from tests.support.project import REPO, make_project
 from tests.support.charts import FastDumper, FastLoader, chart_check
 from tests.support.validate import all_errors, load_docs
+
+# The helm layer although the 42,000 mutants are checked in-process: their check stands in for helm's own
+# (the charts' values schemas), a sample is rendered by real helm, and minutes do not belong in `-m unit`.
+pytestmark = pytest.mark.helm
 
 MUTANTS = 2000  # per file: 42,000 a run over the 21 shipped files
 RENDERED = 30  # accepted mutants rendered by helm

@@ -4,13 +4,14 @@ import json
 
 import pytest
 
-from tests.conftest import compose, make_project
+from tests.support.project import compose, make_project
 from tests.support.validate import all_errors, load_docs
 from tests.support.cases import CASES, copy_case
 
 CASE = next(c for c in CASES if c.name == "patched")
 
 
+@pytest.mark.helm
 def test_rendered_output_carries_the_patches(tmp_path):
     proj = copy_case(CASE, tmp_path / "proj")
     r = compose("template", "--env", "dev", cwd=proj.root)
@@ -25,6 +26,7 @@ def test_rendered_output_carries_the_patches(tmp_path):
     assert monitors["patched-metrics-frontend"]["spec"]["podMetricsEndpoints"][0]["interval"] != "5s"
 
 
+@pytest.mark.helm
 def test_without_patches_nothing_changes(tmp_path):
     proj = copy_case(CASE, tmp_path / "proj")
     text = proj.values_file.read_text()
@@ -34,6 +36,7 @@ def test_without_patches_nothing_changes(tmp_path):
     assert "annotations" not in dgd["metadata"]
 
 
+@pytest.mark.unit
 def test_explain_shows_the_patches(tmp_path):
     proj = copy_case(CASE, tmp_path / "proj")
     report = json.loads(compose("explain", "--env", "dev", "-o", "json", cwd=proj.root).stdout)
@@ -55,6 +58,7 @@ def refused(tmp_path, patches: str) -> str:
     return r.stderr
 
 
+@pytest.mark.unit
 def test_patching_a_component_that_is_off_is_refused(tmp_path):
     stderr = refused(tmp_path, "patches:\n  benchmark:\n    jsonPatches:\n      - target: {version: v1, kind: Job, name: x}\n"
                                "        patch: [{op: remove, path: /spec/ttlSecondsAfterFinished}]\n")
@@ -62,6 +66,7 @@ def test_patching_a_component_that_is_off_is_refused(tmp_path):
                       "  hint: this deployment has: platform, model; turn benchmark on, or remove the patches\n")
 
 
+@pytest.mark.unit
 def test_both_kinds_on_one_component_are_refused(tmp_path):
     stderr = refused(tmp_path, "patches:\n  model:\n    strategicMergePatches:\n"
                                "      - {apiVersion: v1, kind: ConfigMap, metadata: {name: x}}\n"
@@ -70,12 +75,14 @@ def test_both_kinds_on_one_component_are_refused(tmp_path):
     assert "/patches/model/jsonPatches: a component takes strategicMergePatches or jsonPatches, not both" in stderr
 
 
+@pytest.mark.unit
 def test_a_malformed_json_patch_is_located(tmp_path):
     stderr = refused(tmp_path, "patches:\n  model:\n    jsonPatches:\n      - target: {version: v1, kind: ConfigMap, name: x}\n"
                                "        patch: [{op: upsert, path: /data}]\n")
     assert "values.yaml:10:22: /patches/model/jsonPatches/0/patch/0/op: expected one of add, remove, replace" in stderr
 
 
+@pytest.mark.unit
 def test_a_patch_for_an_object_the_release_does_not_render_is_refused_where_it_names_it(tmp_path):
     """compose knows what each of its charts renders (plan.rendered_objects): a patch that selects
     nothing is refused by `validate`, at the name, not by kustomize in the middle of a render."""
@@ -90,6 +97,7 @@ def test_a_patch_for_an_object_the_release_does_not_render_is_refused_where_it_n
                         "  hint: it renders DynamoGraphDeployment patched, Pod patched-test-frontend\n")
 
 
+@pytest.mark.unit
 def test_a_json_patch_whose_target_matches_nothing_is_refused(tmp_path):
     proj = copy_case(CASE, tmp_path / "proj")
     text = proj.values_file.read_text()
@@ -102,6 +110,7 @@ def test_a_json_patch_whose_target_matches_nothing_is_refused(tmp_path):
            "PodMonitor patched-metrics-worker\n" in r.stderr
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("path", ["/a~2b", "/a~", "a", ""])
 def test_a_json_patch_path_that_is_not_a_json_pointer_is_refused(tmp_path, path):
     stderr = refused(tmp_path, "patches:\n  model:\n    jsonPatches:\n"

@@ -5,8 +5,10 @@ import pytest
 from ruamel.yaml import YAML
 
 from composer import project as p
-from tests.conftest import REPO, compose
+from tests.support.project import REPO, compose
 from tests.support.cases import CASES, copy_case
+
+pytestmark = pytest.mark.unit
 
 HOOKS = {h["id"]: h for h in YAML(typ="safe").load((REPO / ".pre-commit-hooks.yaml").read_text())}
 

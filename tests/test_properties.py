@@ -32,7 +32,7 @@ from ruamel.yaml import YAML
 from composer import project as p
 from composer.errors import InvalidValues
 from composer.model import K8S_NAME_MAX, derived_names
-from tests.conftest import make_project
+from tests.support.project import make_project
 from tests.support.validate import all_errors, load_docs
 
 # --- strategies ---------------------------------------------------------------------------------
@@ -247,6 +247,7 @@ def project_in(tmp: Path, values, overlay) -> p.Project:
 
 # --- properties ---------------------------------------------------------------------------------
 
+@pytest.mark.unit
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=projects(), seed=st.integers(0, 2**32 - 1))
 def test_generation_is_deterministic_and_ignores_key_order(doc, seed):
@@ -306,6 +307,7 @@ def mutate(node, path_seed: random.Random, replacement, action: str):
     return doc
 
 
+@pytest.mark.unit
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=projects(), seed=st.integers(0, 2**32 - 1), replacement=junk,
        action=st.sampled_from(["replace", "add", "delete"]), in_overlay=st.booleans())
@@ -328,6 +330,7 @@ def test_broken_documents_give_located_problems_never_a_crash(doc, seed, replace
                 assert problem.message
 
 
+@pytest.mark.helm
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=projects())
 def test_generated_helmfile_renders_valid_manifests(doc):
@@ -396,6 +399,7 @@ GAPS = {
 }
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("values", GAPS.values(), ids=GAPS.keys())
 def test_accepted_values_render(values, tmp_path):
     root = make_project(tmp_path / "proj", f"dynamoNamespace: gap\n{values}\n", {"dev": "cluster: {namespace: llm}\n"})
@@ -408,6 +412,7 @@ def test_accepted_values_render(values, tmp_path):
     assert all_errors(load_docs(r.stdout)) == []
 
 
+@pytest.mark.unit
 def test_template_without_local_releases_is_not_an_error(tmp_path):
     """deployment.create: false is documented ("it exists already; compose adds only the other
     components"); with no other component there is nothing of ours to render, which is no error."""
@@ -453,6 +458,7 @@ def _worker(docs):
     return _dgd(docs)["spec"]["components"][1]["podTemplate"]["spec"]["containers"][0]
 
 
+@pytest.mark.helm
 @pytest.mark.parametrize("values, check", YAML11.values(), ids=YAML11.keys())
 def test_yaml_1_1_words_stay_strings(values, check, tmp_path):
     name = "'on'" if check is YAML11["deployment-name"][1] else "gap"

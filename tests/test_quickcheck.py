@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from composer import quickcheck, schema
 from tests.support.corpus import merged_inputs
 
+pytestmark = pytest.mark.unit
+
 INPUTS = merged_inputs()
 
 

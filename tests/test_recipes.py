@@ -18,7 +18,7 @@ from composer import schema
 from composer import write
 from composer.errors import UsageError
 from tests.support.cases import small_recipes
-from tests.conftest import REPO, compose, make_project
+from tests.support.project import REPO, compose, make_project
 from tests.support.validate import all_errors, load_docs
 
 RECIPES = r.available()
@@ -71,6 +71,7 @@ def parallelism(role: dict) -> dict[str, set[int]]:
 
 # --- where recipes live -----------------------------------------------------------------------
 
+@pytest.mark.unit
 def test_recipes_and_charts_resolve_from_the_installed_package():
     pkg = resources.files("composer")
     assert pkg.joinpath("recipes").is_dir() and pkg.joinpath("charts").is_dir()
@@ -81,6 +82,7 @@ def test_recipes_and_charts_resolve_from_the_installed_package():
     assert "charts/**/*" in (REPO / "pyproject.toml").read_text(), "charts must be package data"
 
 
+@pytest.mark.unit
 def test_the_hand_picked_models_have_recipes():
     models = {values_of(n)["model"]["name"] for n in NAMES}
     assert {"Qwen/Qwen3-0.6B", "meta-llama/Llama-3.1-8B-Instruct", "deepseek-ai/DeepSeek-R1-Distill-Llama-8B",
@@ -90,6 +92,7 @@ def test_the_hand_picked_models_have_recipes():
 
 # --- every recipe -----------------------------------------------------------------------------
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name", NAMES)
 def test_recipe_is_documented_and_keeps_to_its_own_facts(name):
     recipe = r.get(name)
@@ -120,6 +123,7 @@ def test_recipe_is_documented_and_keeps_to_its_own_facts(name):
                   doc, re.M)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name", NAMES)
 def test_each_role_has_as_many_gpus_as_its_parallelism(name):
     values = values_of(name)
@@ -132,6 +136,7 @@ def test_each_role_has_as_many_gpus_as_its_parallelism(name):
         assert spec["gpus"] == tp * pp * dp, f"{role}: {spec['gpus']} GPUs for TP{tp} x PP{pp} x DP{dp}"
 
 
+@pytest.mark.unit
 def test_the_70b_recipes_give_each_worker_its_tensor_parallel_gpus():
     agg = values_of("llama-3.3-70b-instruct-fp8/vllm/agg")["model"]
     assert agg["decode"]["gpus"] == agg["decode"]["extraConfig"]["inline"]["tensor-parallel-size"] == 4
@@ -140,6 +145,7 @@ def test_the_70b_recipes_give_each_worker_its_tensor_parallel_gpus():
     assert disagg["prefill"]["gpus"] == disagg["prefill"]["extraConfig"]["inline"]["tensor-parallel-size"] == 2
 
 
+@pytest.mark.unit
 def test_trtllm_recipes_state_the_same_tensor_parallel_size_in_flags_and_engine_config():
     gpt = values_of("gpt-oss-120b/trtllm/agg")["model"]["decode"]
     assert gpt["extraArgs"][gpt["extraArgs"].index("--tensor-parallel-size") + 1] == "4" and gpt["gpus"] == 4
@@ -148,6 +154,7 @@ def test_trtllm_recipes_state_the_same_tensor_parallel_size_in_flags_and_engine_
     assert q32["prefill"]["extraConfig"]["inline"]["tensor_parallel_size"] == 1 == q32["prefill"]["gpus"]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name", NAMES)
 def test_recipe_validates_with_every_scaffolded_environment(name, tmp_path):
     proj = scaffolded(tmp_path, name)
@@ -164,6 +171,7 @@ def test_recipe_validates_with_every_scaffolded_environment(name, tmp_path):
     assert plans["dev"].release("model").values["model"]["name"] == values_of(name)["model"]["name"]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name", NAMES)
 def test_recipe_generates_its_golden(name, tmp_path, request):
     proj = scaffolded(tmp_path, name)
@@ -179,6 +187,7 @@ def test_recipe_generates_its_golden(name, tmp_path, request):
     assert "chart: ../charts/model" in files["dev.yaml"] and model
 
 
+@pytest.mark.unit
 def test_no_golden_without_a_recipe():
     stale = sorted(d.name for d in GOLDENS.iterdir() if d.is_dir()) if GOLDENS.is_dir() else []
     assert stale == sorted(n.replace("/", "__") for n in NAMES)
@@ -194,6 +203,7 @@ def rendered(tmp_path: Path, name: str, env: str) -> list[dict]:
     return docs
 
 
+@pytest.mark.helm
 @pytest.mark.parametrize("name", NAMES)
 def test_recipe_renders_with_helmfile_into_a_valid_dynamographdeployment(name, tmp_path):
     docs = rendered(tmp_path, name, "dev")
@@ -217,6 +227,7 @@ def test_recipe_renders_with_helmfile_into_a_valid_dynamographdeployment(name, t
             assert yaml.safe_load(next(iter(cm["data"].values()))) == inline
 
 
+@pytest.mark.helm
 @pytest.mark.parametrize("name", SMALL)
 def test_small_recipe_renders_for_the_local_runtime(name, tmp_path):
     docs = rendered(tmp_path, name, "local")
@@ -228,6 +239,7 @@ def test_small_recipe_renders_for_the_local_runtime(name, tmp_path):
 
 # --- scaffold ---------------------------------------------------------------------------------
 
+@pytest.mark.unit
 def test_scaffold_writes_a_self_contained_project(tmp_path):
     proj = scaffolded(tmp_path, "qwen3-0.6b/vllm/disagg-kv", dynamo_namespace="my-qwen")
     root = proj.root
@@ -246,6 +258,7 @@ def test_scaffold_writes_a_self_contained_project(tmp_path):
     assert local["model"]["prefill"]["extraConfig"] is None and local["model"]["decode"]["gpus"] == 0
 
 
+@pytest.mark.unit
 def test_scaffold_is_deterministic_and_machine_independent(tmp_path):
     a = write.read_tree(scaffolded(tmp_path / "a", "gpt-oss-120b/trtllm/disagg").root)
     b = write.read_tree(scaffolded(tmp_path / "b", "gpt-oss-120b/trtllm/disagg").root)
@@ -253,6 +266,7 @@ def test_scaffold_is_deterministic_and_machine_independent(tmp_path):
     assert not any(str(tmp_path) in t or str(REPO) in t for t in a.values())
 
 
+@pytest.mark.unit
 def test_scaffold_refuses_to_overwrite_and_writes_nothing(tmp_path):
     dest = tmp_path / "proj"
     (dest / "charts" / "model").mkdir(parents=True)
@@ -264,6 +278,7 @@ def test_scaffold_refuses_to_overwrite_and_writes_nothing(tmp_path):
     assert (dest / "charts" / "model" / "Chart.yaml").read_text() == "mine\n"
 
 
+@pytest.mark.unit
 def test_scaffold_refuses_a_path_blocked_by_a_file(tmp_path):
     dest = tmp_path / "proj"
     dest.mkdir()
@@ -273,6 +288,7 @@ def test_scaffold_refuses_a_path_blocked_by_a_file(tmp_path):
     assert sorted(x.name for x in dest.iterdir()) == ["environments"]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("bad", ["Qwen", "-x", "a" * 44])
 def test_scaffold_refuses_a_bad_dynamo_namespace(tmp_path, bad):
     with pytest.raises(UsageError, match="--name"):
@@ -280,6 +296,7 @@ def test_scaffold_refuses_a_bad_dynamo_namespace(tmp_path, bad):
     assert not (tmp_path / "proj").exists()
 
 
+@pytest.mark.unit
 def test_unknown_recipe_suggests_the_closest(tmp_path):
     with pytest.raises(UsageError, match=r"no recipe 'qwen3-0.6b/vlm/agg': did you mean 'qwen3-0.6b/vllm/agg'\?"):
         r.get("qwen3-0.6b/vlm/agg")
@@ -289,6 +306,7 @@ def test_unknown_recipe_suggests_the_closest(tmp_path):
 
 # --- the command line -------------------------------------------------------------------------
 
+@pytest.mark.helm
 def test_init_then_validate_generate_and_template(tmp_path):
     out = compose("init", "--recipe", "qwen3-0.6b/vllm/agg", "--dir", "proj", "--name", "my-qwen", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
@@ -307,12 +325,14 @@ def test_init_then_validate_generate_and_template(tmp_path):
     assert tpl.returncode == 0, tpl.stderr
 
 
+@pytest.mark.unit
 def test_init_in_the_current_directory_needs_no_cd(tmp_path):
     out = compose("init", "--recipe", "qwen3-0.6b/sglang/disagg", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "cd " not in out.stdout and (tmp_path / "values.yaml").is_file()
 
 
+@pytest.mark.unit
 def test_init_refuses_to_overwrite_and_writes_nothing(tmp_path):
     proj = tmp_path / "proj"
     proj.mkdir()
@@ -326,6 +346,7 @@ def test_init_refuses_to_overwrite_and_writes_nothing(tmp_path):
     assert (proj / "values.yaml").read_text() == "dynamoNamespace: mine\n"
 
 
+@pytest.mark.unit
 def test_init_unknown_recipe_is_a_usage_error(tmp_path):
     out = compose("init", "--recipe", "qwen3-0.6b/vllm/agregated", "--dir", "proj", cwd=tmp_path)
     assert out.returncode == 2
@@ -333,6 +354,7 @@ def test_init_unknown_recipe_is_a_usage_error(tmp_path):
     assert not (tmp_path / "proj").exists()
 
 
+@pytest.mark.unit
 def test_recipes_list_lists_every_recipe_with_its_summary(tmp_path):
     out = compose("recipes", "list", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
@@ -342,6 +364,7 @@ def test_recipes_list_lists_every_recipe_with_its_summary(tmp_path):
         assert line.endswith(recipe.summary)
 
 
+@pytest.mark.unit
 def test_recipes_show_prints_the_values_file(tmp_path):
     out = compose("recipes", "show", "llama-3.3-70b-instruct-fp8/vllm/agg", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
@@ -350,6 +373,7 @@ def test_recipes_show_prints_the_values_file(tmp_path):
     assert missing.returncode == 2 and missing.stderr.startswith("error: no recipe 'nope'")
 
 
+@pytest.mark.unit
 def test_gpu_count_derived_from_the_recipe_matches_the_table():
     """Deployment.gpu_count (what the benchmark gets as DEPLOYMENT_GPU_COUNT) against the GPUs
     column of recipes/README.md, written by hand from the upstream graphs."""
@@ -361,6 +385,7 @@ def test_gpu_count_derived_from_the_recipe_matches_the_table():
         assert Deployment(env="x", values=values).gpu_count == int(table[name]), name
 
 
+@pytest.mark.unit
 def test_production_does_not_benchmark_by_default(tmp_path):
     """The example's prod.yaml and every project `compose init` makes keep the benchmark Job out of
     production: it would load the GPUs that serve users."""

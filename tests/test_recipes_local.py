@@ -7,10 +7,11 @@ import pytest
 
 from composer import proc
 from composer.local import chat
-from tests.conftest import compose
-from tests.test_local_e2e import free_port_block, local_up, pytestmark  # noqa: F401 (local marker + venv skip)
+from tests.support.project import compose
 from tests.support.cases import small_recipes
+from tests.support.local import NEEDS_LOCAL_RUNTIME, free_port_block, local_up
 
+pytestmark = [pytest.mark.local, NEEDS_LOCAL_RUNTIME]
 SMALL = small_recipes()
 
 

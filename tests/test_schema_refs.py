@@ -16,11 +16,14 @@ import json
 import random
 from typing import Any
 
+import pytest
 import yaml as pyyaml
 
 from composer import load, schema
 from composer.errors import InvalidValues
 from tests.support.corpus import merged_inputs
+
+pytestmark = pytest.mark.unit
 
 INPUTS = merged_inputs()
 

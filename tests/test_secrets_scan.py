@@ -25,7 +25,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from composer import schema, secrets
-from tests.conftest import REPO, make_project
+from tests.support.project import REPO, make_project
 from tests.support.validate import load_docs
 
 TOKEN = "hf_FAKEtokenDoNotLeak0123456789abcdEF"
@@ -101,6 +101,7 @@ def leaks(text: str) -> list[str]:
     return [s for s in SECRETS if s in text]
 
 
+@pytest.mark.helm
 def test_no_secret_value_reaches_generated_files_or_output(tmp_path, secret_env):
     root = make_project(tmp_path / "proj", VALUES, ENVS)
     outputs = {}
@@ -122,6 +123,7 @@ def test_no_secret_value_reaches_generated_files_or_output(tmp_path, secret_env)
             assert leaks(f.read_text(errors="replace")) == [], f
 
 
+@pytest.mark.helm
 @pytest.mark.parametrize("env", ENVS)
 def test_pods_reference_the_secrets_by_name(tmp_path, secret_env, env):
     root = make_project(tmp_path / "proj", VALUES, ENVS)
@@ -189,6 +191,7 @@ def walk(node: dict, path: str = ""):
 SECRET_KEY_REFS = {"/model/decode/env/*/valueFrom/secretKeyRef", "/model/prefill/env/*/valueFrom/secretKeyRef"}
 
 
+@pytest.mark.unit
 def test_schema_has_no_field_for_a_credential_only_secret_names():
     nodes = dict(walk(schema.inlined(schema.values_schema())))
     sounding = {path for path in nodes if CREDENTIAL.search(path.rsplit("/", 1)[-1])}
@@ -206,6 +209,7 @@ def test_schema_has_no_field_for_a_credential_only_secret_names():
         assert not re.fullmatch(names["pattern"], TOKEN), "a token does not even fit the field"
 
 
+@pytest.mark.unit
 def test_free_form_places_in_the_schema_are_known():
     nodes = walk(schema.inlined(schema.values_schema()))
     free = {re.sub(r"^/patches/[^/]+/", "/patches/<component>/", path) for path, node in nodes
@@ -213,6 +217,7 @@ def test_free_form_places_in_the_schema_are_known():
     assert free == FREE_FORM, "a new free-form field: can a credential be pasted there?"
 
 
+@pytest.mark.unit
 def test_a_token_pasted_into_the_secret_name_is_not_echoed(tmp_path, secret_env):
     root = make_project(tmp_path / "proj", VALUES.replace("hfTokenSecret: hf-token", f"hfTokenSecret: {TOKEN}"), ENVS)
     r = compose(root, secret_env, "validate")
@@ -221,6 +226,7 @@ def test_a_token_pasted_into_the_secret_name_is_not_echoed(tmp_path, secret_env)
     assert TOKEN not in r.stderr
 
 
+@pytest.mark.unit
 def test_a_literal_token_in_an_env_var_is_refused(tmp_path, secret_env):
     values = VALUES.replace("  prefill:\n", f"    env: [{{name: HF_TOKEN, value: {TOKEN}}}]\n  prefill:\n")
     root = make_project(tmp_path / "proj", values, ENVS)
@@ -275,6 +281,7 @@ def _place(name: str) -> tuple[str, str, str]:
     return values, cred, f"values.yaml:{line}:{at - values.rfind(chr(10), 0, at)}:"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("place", PLACES)
 def test_a_credential_anywhere_is_refused_located_and_never_shown(place, tmp_path, secret_env):
     values, cred, where = _place(place)
@@ -304,6 +311,7 @@ ECHOES = {
 }
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("case", ECHOES)
 def test_an_error_never_shows_the_value(case, tmp_path, secret_env):
     text, ptr = ECHOES[case]
@@ -315,6 +323,7 @@ def test_an_error_never_shows_the_value(case, tmp_path, secret_env):
     assert leaks(r.stderr) == [] and GITHUB not in r.stderr, r.stderr
 
 
+@pytest.mark.unit
 def test_ordinary_values_near_a_credential_are_accepted(tmp_path, secret_env):
     """Names with `token` in them, references to Secrets, tokenizer settings, images and paths."""
     values = BASE + """\
@@ -343,6 +352,7 @@ SHIPPED = [REPO / "values.yaml", *sorted(REPO.glob("recipes/*/values.yaml")),
            *sorted(REPO.glob("tests/cases/valid/*/values.yaml"))]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("values_file", SHIPPED, ids=[str(p.relative_to(REPO)) for p in SHIPPED])
 def test_no_shipped_values_file_looks_like_it_holds_a_credential(values_file):
     files = [values_file, *sorted((values_file.parent / "environments").glob("*.yaml"))]
@@ -362,17 +372,20 @@ CREDENTIALS = [
 ]
 
 
+@pytest.mark.unit
 def test_every_credential_format_has_an_example():
     """So that each format is checked below, through secrets.matches' one-search pre-filter too."""
     assert {secrets.token_kind(t) for t in CREDENTIALS} == {f.kind for f in secrets.FORMATS}
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("text", CREDENTIALS)
 def test_each_credential_format_is_recognised(text):
     assert secrets.token_kind(text)
     assert secrets.mask(text, "<x>") != text and "FAKE" not in secrets.mask(text, "<x>").replace("<x>", "")
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("text", [
     "Qwen/Qwen3-0.6B", "nvcr.io/nvidia/ai-dynamo/vllm-runtime:0.4.1", "ghcr.io/org/img@sha256:" + "a" * 64,
     "--max-num-batched-tokens", "/opt/models/hf_cache/tokenizer.json", "hf_transfer", "hf-token", "16Gi",
@@ -384,6 +397,7 @@ def test_ordinary_strings_are_not_credentials(text):
     assert secrets.token_kind(text) is None
 
 
+@pytest.mark.unit
 def test_a_credential_in_an_overlay_is_located_in_the_overlay(tmp_path, secret_env):
     overlay = f"cluster: {{namespace: llm}}\nmodel:\n  decode:\n    extraArgs: [--enforce-eager, {GITHUB}]\n"
     root = make_project(tmp_path / "proj", BASE + "    replicas: 1\n", {"dev": overlay})

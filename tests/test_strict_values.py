@@ -7,7 +7,7 @@ import pytest
 from composer import project as p
 from composer import manifests
 from composer.plan import rendered_objects
-from tests.conftest import compose, make_project
+from tests.support.project import compose, make_project
 from tests.support.validate import load_docs
 from tests.support.cases import CASES, copy_case
 
@@ -102,6 +102,7 @@ REFUSED = {
 }
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("values, pointer, message", REFUSED.values(), ids=REFUSED.keys())
 def test_refused_at_its_location(values, pointer, message, tmp_path):
     root = make_project(tmp_path / "proj", f"dynamoNamespace: demo\n{values}", {"dev": "cluster: {namespace: llm}\n"})
@@ -119,6 +120,7 @@ VALUE_FROM = ["{secretKeyRef: {name: hf-token, key: HF_TOKEN, optional: true}}",
               "{resourceFieldRef: {resource: limits.memory, containerName: main, divisor: 1Mi}}"]
 
 
+@pytest.mark.helm
 def test_each_kind_of_value_from_is_accepted_and_rendered_as_written(tmp_path):
     env = "".join(f"      - {{name: V{i}, valueFrom: {v}}}\n" for i, v in enumerate(VALUE_FROM))
     root = make_project(tmp_path / "proj", f"dynamoNamespace: demo\n{MODEL}  decode:\n    env:\n{env}",
@@ -144,6 +146,7 @@ def test_each_kind_of_value_from_is_accepted_and_rendered_as_written(tmp_path):
     assert [e["valueFrom"] for e in rendered] == [yaml.safe_load(v) for v in VALUE_FROM]
 
 
+@pytest.mark.unit
 def test_a_deployment_name_must_start_with_a_letter(tmp_path):
     root = make_project(tmp_path / "proj", f"dynamoNamespace: 9qwen\n{MODEL}", {"dev": "cluster: {namespace: llm}\n"})
     r = compose("validate", "--env", "dev", cwd=root)
@@ -160,6 +163,7 @@ def recipe_projects(tmp_path):
         yield recipe.name, p.Project.at(dest / "values.yaml")
 
 
+@pytest.mark.helm
 def test_rendered_objects_are_what_helm_renders(tmp_path):
     """Every tests/cases/valid case and every recipe, every environment but local: the (kind, name)
     plan.rendered_objects gives each local release equals what `helm template` (with helmfile's

@@ -10,7 +10,7 @@ from ruamel.yaml import YAML
 
 from composer import bench, plan as planmod, project as p
 from composer.explain import DGD_LABEL, TYPE_LABEL
-from tests.conftest import compose
+from tests.support.project import compose
 from tests.support.validate import all_errors, load_docs
 from tests.support.cases import CASES, copy_case
 
@@ -63,6 +63,7 @@ def frontend_service(dgd):
     return f"{dgd['metadata']['name']}-{front['name'].lower()}", dgd["metadata"]["namespace"], 8000
 
 
+@pytest.mark.helm
 def test_podmonitors_select_exactly_the_right_pods(rendered):
     proj, env, docs = rendered
     monitors = [d for d in docs if d["kind"] == "PodMonitor"]
@@ -80,6 +81,7 @@ def test_podmonitors_select_exactly_the_right_pods(rendered):
         assert monitor["metadata"]["labels"]["release"] == release
 
 
+@pytest.mark.helm
 def test_urls_point_at_services_with_those_ports(rendered):
     proj, env, docs = rendered
     dgd = one(docs, "DynamoGraphDeployment")
@@ -112,6 +114,7 @@ def _flag(args, flag):
     return [args[i + 1] for i, a in enumerate(args) if a == flag]
 
 
+@pytest.mark.helm
 def test_model_name_is_the_same_everywhere(rendered):
     proj, env, docs = rendered
     model = p.load_deployment(proj, env).model["name"]
@@ -132,6 +135,7 @@ def test_model_name_is_the_same_everywhere(rendered):
     assert len(seen) >= 2 and set(seen) == {model}
 
 
+@pytest.mark.helm
 def test_benchmark_gpu_count_is_what_the_rendered_workers_take(rendered):
     proj, env, docs = rendered
     jobs = [d for d in docs if d["kind"] == "Job"]
@@ -152,6 +156,7 @@ def test_benchmark_gpu_count_is_what_the_rendered_workers_take(rendered):
     assert json.loads(cm["data"]["deployment.json"]) == {"gpus": gpus}
 
 
+@pytest.mark.helm
 def test_bench_reruns_exactly_the_rendered_benchmark_job(rendered):
     """`compose bench` deletes the release's Jobs by label before syncing: the label must select the
     rendered Job and nothing else."""
@@ -166,6 +171,7 @@ def test_bench_reruns_exactly_the_rendered_benchmark_job(rendered):
         ([("Job", release.namespace)] if release else [])
 
 
+@pytest.mark.helm
 def test_benchmark_job_runs_what_the_shared_builder_returns(rendered):
     proj, env, docs = rendered
     dep = p.load_deployment(proj, env)
@@ -184,6 +190,7 @@ def test_benchmark_job_runs_what_the_shared_builder_returns(rendered):
     assert job["spec"]["template"]["spec"]["containers"][0]["command"][-1].endswith("/run.py")
 
 
+@pytest.mark.helm
 def test_explain_reports_what_was_rendered(rendered):
     proj, env, docs = rendered
     r = compose("explain", "--env", env, "-o", "json", cwd=proj.root)
@@ -206,6 +213,7 @@ def test_explain_reports_what_was_rendered(rendered):
     assert f"{ns}/{name}:{port}" in text.stdout
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("change, changed", [
     pytest.param("", set(), id="nothing"),
     pytest.param("platform:\n  version: 1.4.1\n", {"image", "runId"}, id="image-tag"),
@@ -218,7 +226,7 @@ def test_explain_reports_what_was_rendered(rendered):
 def test_benchmark_job_name_changes_with_anything_its_pod_runs(tmp_path, change, changed):
     """A Job's pod template is immutable: helm cannot upgrade it in place, so its name must change
     with anything the pod runs, and only with that."""
-    from tests.conftest import make_project
+    from tests.support.project import make_project
 
     root = make_project(tmp_path / "proj")
     before = planmod.benchmark_values(p.load_deployment(p.Project.at(root / "values.yaml"), "dev"))

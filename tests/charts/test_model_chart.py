@@ -19,7 +19,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.validate import FIXTURES, KUBE_VERSION, all_errors, crd_validators, load_docs
+from tests.support.validate import (
+    FIXTURES,
+    KUBE_VERSION,
+    all_errors,
+    crd_validators,
+    load_docs,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "model"
@@ -176,6 +182,7 @@ def gpu_count(container: dict) -> tuple[str | None, str | None]:
     return res.get("limits", {}).get("nvidia.com/gpu"), res.get("requests", {}).get("nvidia.com/gpu")
 
 
+@pytest.mark.unit
 def test_validator_knows_the_v1beta1_dgd():
     # crd_errors skips kinds it has no schema for; make sure ours is not one of them.
     assert ("nvidia.com/v1beta1", "DynamoGraphDeployment") in crd_validators()
@@ -183,6 +190,7 @@ def test_validator_knows_the_v1beta1_dgd():
 
 # --------------------------------------------------------------------------- ci/ scenarios
 
+@pytest.mark.helm
 @pytest.mark.parametrize("values_file", CI_FILES, ids=lambda p: p.name)
 def test_ci_scenario_lints_strict(helm, values_file):
     proc = helm("lint", "--strict", str(CHART), "--values", str(values_file), "--kube-version", KUBE_VERSION)
@@ -190,6 +198,7 @@ def test_ci_scenario_lints_strict(helm, values_file):
     assert "0 chart(s) failed" in proc.stdout
 
 
+@pytest.mark.helm
 @pytest.mark.parametrize("values_file", CI_FILES, ids=lambda p: p.name)
 def test_ci_scenario_renders_valid_objects_with_consistent_wiring(render, values_file):
     values = yaml.safe_load(values_file.read_text())
@@ -223,6 +232,7 @@ def test_ci_scenario_renders_valid_objects_with_consistent_wiring(render, values
             assert cm_name == role_cfg["configMapRef"]["name"]
 
 
+@pytest.mark.helm
 @pytest.mark.parametrize("values_file", CI_FILES, ids=lambda p: p.name)
 def test_every_object_carries_standard_labels_and_pods_no_chart_label(render, values_file):
     docs = render(yaml.safe_load(values_file.read_text()))
@@ -237,6 +247,7 @@ def test_every_object_carries_standard_labels_and_pods_no_chart_label(render, va
         assert pod_labels["app.kubernetes.io/component"] == comp["name"]
 
 
+@pytest.mark.unit
 def test_values_schema_is_draft7_and_documents_every_leaf_of_values_yaml():
     import jsonschema
 
@@ -263,6 +274,7 @@ def test_values_schema_is_draft7_and_documents_every_leaf_of_values_yaml():
 
 # --------------------------------------------------------------------------- the 32-cell matrix
 
+@pytest.mark.helm
 @pytest.mark.parametrize("routing", ROUTING)
 @pytest.mark.parametrize("disagg", [False, True], ids=["agg", "disagg"])
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -330,6 +342,7 @@ def _extra_config(backend: str, mode: str) -> dict:
     }
 
 
+@pytest.mark.helm
 @pytest.mark.parametrize("mode", ["ref", "inline"])
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_extra_config_per_role(render, backend, mode):
@@ -373,6 +386,7 @@ def test_extra_config_per_role(render, backend, mode):
     assert len(cms) == (0 if mode == "ref" else 2)
 
 
+@pytest.mark.helm
 @pytest.mark.parametrize("decode_config, expected", [
     pytest.param({"inline": {"max_batch_size": 8}},
                  {"max_batch_size": 8, "cache_transceiver_config": {"backend": "DEFAULT"}}, id="added"),
@@ -396,6 +410,7 @@ def test_trtllm_disaggregation_gets_a_cache_transceiver(render, decode_config, e
         [{"max_batch_size": 8}]
 
 
+@pytest.mark.helm
 def test_mocker_inline_config_is_json_and_others_yaml(render):
     inline = {"decode": {"extraConfig": {"inline": {"speedup_ratio": 10.0}}}}
     mocker = configmaps(render(values_for("mocker", **inline)))["demo-decode-config"]["data"]["config.yaml"]
@@ -404,6 +419,7 @@ def test_mocker_inline_config_is_json_and_others_yaml(render):
     assert vllm.strip() == "speedup_ratio: 10"
 
 
+@pytest.mark.helm
 def test_disaggregated_mocker_config_names_its_worker_type(render):
     """mocker 1.4.0 ignores --disaggregation-mode once it reads --extra-engine-args; found by
     running the rendered DGD locally (every request failed without it)."""
@@ -417,12 +433,14 @@ def test_disaggregated_mocker_config_names_its_worker_type(render):
     assert json.loads(cms["demo-decode-config"]["data"]["config.yaml"])["worker_type"] == "decode"
 
 
+@pytest.mark.helm
 def test_inline_config_given_as_text_is_kept_verbatim(render):
     text = "# tuned for H100\nmax_batch_size: 16\n"
     docs = render(values_for("trtllm", decode={"extraConfig": {"inline": text}}))
     assert configmaps(docs)["demo-decode-config"]["data"]["config.yaml"] == text
 
 
+@pytest.mark.helm
 def test_prefill_config_is_ignored_when_aggregated(render):
     docs = render(values_for("vllm", decode={"extraConfig": {"inline": {"a": 1}}},
                              prefill={"extraConfig": {"inline": {"b": 2}}}))
@@ -435,6 +453,7 @@ def _checksums(docs: list[dict]) -> dict[str, str | None]:
             for n, c in components(docs).items() if n != "frontend"}
 
 
+@pytest.mark.helm
 def test_checksum_changes_only_for_the_role_whose_inline_config_changed(render):
     base = values_for("sglang", disagg=True, decode={"extraConfig": {"inline": {"mem_fraction_static": 0.8}}},
                       prefill={"extraConfig": {"inline": {"chunked_prefill_size": 4096}}})
@@ -453,6 +472,7 @@ def test_checksum_changes_only_for_the_role_whose_inline_config_changed(render):
 
 # --------------------------------------------------------------------------- pod plumbing
 
+@pytest.mark.helm
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_gpus_merge_into_resources_and_win_over_a_raw_gpu_limit(render, backend):
     docs = render(values_for(backend, decode={
@@ -466,6 +486,7 @@ def test_gpus_merge_into_resources_and_win_over_a_raw_gpu_limit(render, backend)
         assert flags(main["args"])["--tp"] == "2"
 
 
+@pytest.mark.helm
 @pytest.mark.parametrize(("backend", "gpus", "expected"), [
     ("mocker", None, (None, None)), ("mocker", 1, ("1", "1")),
     ("vllm", None, ("1", "1")), ("vllm", 0, (None, None)), ("trtllm", 4, ("4", "4")),
@@ -475,6 +496,7 @@ def test_gpu_default_depends_on_backend(render, backend, gpus, expected):
     assert gpu_count(main_container(components(docs)["prefill"])) == expected
 
 
+@pytest.mark.helm
 def test_pod_plumbing_goes_where_it_belongs(render):
     docs = render(values_for(
         "vllm", disagg=True,
@@ -509,6 +531,7 @@ def test_pod_plumbing_goes_where_it_belongs(render):
     assert "--max-model-len" not in main_container(comps["prefill"])["args"]
 
 
+@pytest.mark.helm
 @pytest.mark.parametrize(("image", "override"), [
     ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0", None),
     ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:v1.4.0-cuda13", None),
@@ -526,6 +549,7 @@ def test_runtime_version_override_only_when_the_tag_has_no_version(render, image
         assert comp.get("runtimeVersionOverride") == override
 
 
+@pytest.mark.helm
 def test_helm_test_hook_checks_the_frontend_lists_the_model(render):
     docs = render(values_for("mocker", name="mocker-agg"))
     (pod,) = [d for d in docs if d["kind"] == "Pod"]
@@ -537,6 +561,7 @@ def test_helm_test_hook_checks_the_frontend_lists_the_model(render):
     assert not [d for d in disabled if d["kind"] == "Pod"]
 
 
+@pytest.mark.helm
 def test_notes_explain_how_to_reach_the_frontend(helm, tmp_path):
     # helm template never renders NOTES.txt; evaluate it through a throwaway template.
     chart = tmp_path / "model"
@@ -555,6 +580,7 @@ def test_notes_explain_how_to_reach_the_frontend(helm, tmp_path):
 
 # --------------------------------------------------------------------------- refused values
 
+@pytest.mark.helm
 @pytest.mark.parametrize(("patch", "message"), [
     ({"bogus": 1}, "Additional property bogus is not allowed"),
     ({"model": {"bogus": 1}}, "Additional property bogus is not allowed"),
@@ -715,6 +741,7 @@ CONFORMANCE = {
 }
 
 
+@pytest.mark.helm
 @pytest.mark.parametrize("example", sorted(CONFORMANCE))
 def test_semantics_match_upstream_example(render, example):
     backend, disagg, routing, ours_values = CONFORMANCE[example]

@@ -3,7 +3,7 @@ import shutil
 from pathlib import Path
 
 from composer import project as p
-from tests.conftest import REPO
+from tests.support.project import REPO
 
 CASES = sorted(d for d in (REPO / "tests" / "cases" / "valid").iterdir() if d.is_dir())
 

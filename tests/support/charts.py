@@ -7,7 +7,7 @@ import json
 import jsonschema
 import yaml as pyyaml
 
-from tests.conftest import REPO
+from tests.support.project import REPO
 
 FastLoader = getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)  # libyaml when PyYAML has it: same data
 FastDumper = getattr(pyyaml, "CSafeDumper", pyyaml.SafeDumper)
