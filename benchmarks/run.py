@@ -20,6 +20,7 @@ Figures (see README.md, "Performance"):
   up_local           `compose up --env local` / a hand launch of the same processes until a chat completes (<= 1.2x)
   bench_local        `compose bench --env local` / the same `aiperf profile` argv run by hand (<= 1.05x)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,9 +35,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -57,8 +59,16 @@ REPS = {"cold": (10, 3), "template": (10, 3), "many": (5, 1), "cli_many": (3, 1)
 
 # -- measuring ------------------------------------------------------------------------------
 
-def run_once(argv: list[str], *, cwd: Path, env: dict[str, str], stdout=subprocess.DEVNULL,
-             stderr=subprocess.DEVNULL, check: bool = True) -> dict[str, Any]:
+
+def run_once(
+    argv: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    stdout=subprocess.DEVNULL,
+    stderr=subprocess.DEVNULL,
+    check: bool = True,
+) -> dict[str, Any]:
     """One process: wall seconds, CPU seconds (it and its reaped descendants) and peak RSS (MB)."""
     t0 = time.perf_counter()
     p = subprocess.Popen(argv, cwd=cwd, env=env, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL)
@@ -93,8 +103,17 @@ def paired(subject: Callable[[], dict], baseline: Callable[[], dict], reps: int)
     return subj, base
 
 
-def figure(name: str, description: str, subject: dict, *, baseline: dict | None = None, baseline_name: str | None = None,
-           target: dict, note: str = "", extra: dict | None = None) -> dict[str, Any]:
+def figure(
+    name: str,
+    description: str,
+    subject: dict,
+    *,
+    baseline: dict | None = None,
+    baseline_name: str | None = None,
+    target: dict,
+    note: str = "",
+    extra: dict | None = None,
+) -> dict[str, Any]:
     ratio = cpu_ratio = None
     if baseline:
         ratio = subject["median"] / baseline["median"]
@@ -127,6 +146,7 @@ def meets(fig: dict[str, Any]) -> bool | None:
 
 
 # -- scratch projects -----------------------------------------------------------------------
+
 
 class Scratch:
     def __init__(self, root: Path, pythonpath: str | None = None):
@@ -163,6 +183,7 @@ def deployments_repo(scratch: Scratch, n: int) -> list[Path]:
     root.mkdir()
     try:
         from composer import recipes
+
         names = [r.name for r in recipes.available()]
     except Exception:  # noqa: BLE001 - fall back to the example project
         names = []
@@ -173,7 +194,9 @@ def deployments_repo(scratch: Scratch, n: int) -> list[Path]:
             recipes.scaffold(names[i % len(names)], d, dynamo_namespace=f"dep{i:03d}")
         else:
             ex = scratch.example(f"repo-{n}/d{i:03d}")
-            text = (ex / "values.yaml").read_text().replace("dynamoNamespace: qwen-demo", f"dynamoNamespace: dep{i:03d}")
+            text = (
+                (ex / "values.yaml").read_text().replace("dynamoNamespace: qwen-demo", f"dynamoNamespace: dep{i:03d}")
+            )
             (ex / "values.yaml").write_text(text)
         dirs.append(d)
     return dirs
@@ -189,18 +212,26 @@ for d in sys.argv[1:]:
 
 # -- figures --------------------------------------------------------------------------------
 
+
 def fig_generate_cold(scratch: Scratch, reps: int) -> list[dict]:
     proj = scratch.example("cold")
     argv = scratch.compose_argv("generate")
     run_once(argv, cwd=proj, env=scratch.env)  # writes helmfile.d/; every measured run finds it up to date
     floor_argv = [sys.executable, "-c", "pass"]
-    subj, floor = paired(lambda: run_once(argv, cwd=proj, env=scratch.env),
-                         lambda: run_once(floor_argv, cwd=proj, env=scratch.env), reps)
+    subj, floor = paired(
+        lambda: run_once(argv, cwd=proj, env=scratch.env), lambda: run_once(floor_argv, cwd=proj, env=scratch.env), reps
+    )
     s, f = summary(subj), summary(floor)
-    return [figure("generate_cold", "compose generate, new process, example values (3 environments, up to date)",
-                   s, target={"kind": "max_seconds", "value": 0.25},
-                   note=f"absolute; for scale, a bare `python -c pass` took {f['median']:.3f} s (median)",
-                   extra={"interpreter_startup": f})]
+    return [
+        figure(
+            "generate_cold",
+            "compose generate, new process, example values (3 environments, up to date)",
+            s,
+            target={"kind": "max_seconds", "value": 0.25},
+            note=f"absolute; for scale, a bare `python -c pass` took {f['median']:.3f} s (median)",
+            extra={"interpreter_startup": f},
+        )
+    ]
 
 
 def fig_template(scratch: Scratch, reps: int) -> list[dict]:
@@ -212,63 +243,97 @@ def fig_template(scratch: Scratch, reps: int) -> list[dict]:
     raw = [str(BIN / raw[0]) if (BIN / raw[0]).exists() else raw[0], *raw[1:]]
     argv = scratch.compose_argv("template", "--env", "dev")
 
-    subj, base = paired(lambda: run_once(argv, cwd=proj, env=scratch.env),
-                        lambda: run_once(raw, cwd=proj, env=scratch.env), reps)
+    subj, base = paired(
+        lambda: run_once(argv, cwd=proj, env=scratch.env), lambda: run_once(raw, cwd=proj, env=scratch.env), reps
+    )
     s, b = summary(subj), summary(base)
-    return [figure("template_dev", "compose template --env dev, against raw helmfile template on the same files", s,
-                   baseline=b, baseline_name=" ".join(["helmfile", *raw[1:]]),
-                   target={"kind": "max_ratio", "value": 1.10})]
+    return [
+        figure(
+            "template_dev",
+            "compose template --env dev, against raw helmfile template on the same files",
+            s,
+            baseline=b,
+            baseline_name=" ".join(["helmfile", *raw[1:]]),
+            target={"kind": "max_ratio", "value": 1.10},
+        )
+    ]
 
 
 def fig_generate_many(scratch: Scratch, reps: int, cli_reps: int, want: set[str]) -> list[dict]:
     repos = {n: deployments_repo(scratch, n) for n in N_DEPLOYMENTS}
     from composer import project
+
     for dirs in repos.values():  # write helmfile.d/ once: measured runs find it up to date
         for d in dirs:
             project.generate(project.Project.at(d / "values.yaml"))
 
     def many(n: int):
-        return lambda: run_once([sys.executable, "-c", GEN_MANY, *map(str, repos[n])], cwd=scratch.root, env=scratch.env)
+        return lambda: run_once(
+            [sys.executable, "-c", GEN_MANY, *map(str, repos[n])], cwd=scratch.root, env=scratch.env
+        )
 
     results: dict[int, list] = {n: [] for n in N_DEPLOYMENTS}
     for i in range(reps):  # interleaved: every size sees the same machine
-        for n in (N_DEPLOYMENTS if i % 2 == 0 else N_DEPLOYMENTS[::-1]):
+        for n in N_DEPLOYMENTS if i % 2 == 0 else N_DEPLOYMENTS[::-1]:
             results[n].append(many(n)())
     one = summary(results[1])
     figs = []
     for n in N_DEPLOYMENTS:
         s = summary(results[n])
         marginal = (s["median"] - one["median"]) / (n - 1) if n > 1 else None
-        figs.append(figure(
-            f"generate_n{n}", f"one process generating a repo of {n} deployment(s) (recipe projects, 3 environments each)",
-            s, baseline=one if n > 1 else None, baseline_name="generate_n1" if n > 1 else None,
-            target={"kind": "max_seconds", "value": 2.0} if n == 50 else {"kind": "linear", "value": None},
-            note="ratio/N is the per-deployment cost relative to the 1-deployment run" if n > 1 else "the baseline",
-            extra={"deployments": n, "per_deployment_ratio": round(s["median"] / one["median"] / n, 3),
-                   "marginal_seconds_per_deployment": round(marginal, 4) if marginal is not None else None}))
+        figs.append(
+            figure(
+                f"generate_n{n}",
+                f"one process generating a repo of {n} deployment(s) (recipe projects, 3 environments each)",
+                s,
+                baseline=one if n > 1 else None,
+                baseline_name="generate_n1" if n > 1 else None,
+                target={"kind": "max_seconds", "value": 2.0} if n == 50 else {"kind": "linear", "value": None},
+                note="ratio/N is the per-deployment cost relative to the 1-deployment run" if n > 1 else "the baseline",
+                extra={
+                    "deployments": n,
+                    "per_deployment_ratio": round(s["median"] / one["median"] / n, 3),
+                    "marginal_seconds_per_deployment": round(marginal, 4) if marginal is not None else None,
+                },
+            )
+        )
     if "generate_cli_n10" in want:
         dirs = repos[10]
 
         def cli_loop() -> dict:
-            samples = [run_once(scratch.compose_argv("generate", "-f", str(d / "values.yaml")), cwd=d, env=scratch.env)
-                       for d in dirs]
-            return {"wall": sum(x["wall"] for x in samples), "cpu": sum(x["cpu"] for x in samples),
-                    "rss_mb": max(x["rss_mb"] for x in samples)}
+            samples = [
+                run_once(scratch.compose_argv("generate", "-f", str(d / "values.yaml")), cwd=d, env=scratch.env)
+                for d in dirs
+            ]
+            return {
+                "wall": sum(x["wall"] for x in samples),
+                "cpu": sum(x["cpu"] for x in samples),
+                "rss_mb": max(x["rss_mb"] for x in samples),
+            }
 
         def cli_one() -> dict:
-            return run_once(scratch.compose_argv("generate", "-f", str(dirs[0] / "values.yaml")), cwd=dirs[0],
-                            env=scratch.env)
+            return run_once(
+                scratch.compose_argv("generate", "-f", str(dirs[0] / "values.yaml")), cwd=dirs[0], env=scratch.env
+            )
 
         subj, base = paired(cli_loop, cli_one, cli_reps)
-        figs.append(figure("generate_cli_n10", "10 deployments, one `compose generate -f` process each",
-                           summary(subj), baseline=summary(base), baseline_name="one `compose generate -f` process",
-                           target={"kind": "linear", "value": None},
-                           note="informational: what a shell loop over the repo costs (process startup per deployment)",
-                           extra={"deployments": 10}))
+        figs.append(
+            figure(
+                "generate_cli_n10",
+                "10 deployments, one `compose generate -f` process each",
+                summary(subj),
+                baseline=summary(base),
+                baseline_name="one `compose generate -f` process",
+                target={"kind": "linear", "value": None},
+                note="informational: what a shell loop over the repo costs (process startup per deployment)",
+                extra={"deployments": 10},
+            )
+        )
     return [f for f in figs if f["name"] in want]
 
 
 # -- local runtime --------------------------------------------------------------------------
+
 
 def local_runtime_missing() -> str | None:
     try:
@@ -363,8 +428,9 @@ class LocalGraph:
             log.write(f"$ compose {' '.join(args)}\n".encode())
             log.flush()
             try:
-                return run_once(self.scratch.compose_argv(*args), cwd=self.proj, env=self.scratch.env, stdout=log,
-                                stderr=log, **kw)
+                return run_once(
+                    self.scratch.compose_argv(*args), cwd=self.proj, env=self.scratch.env, stdout=log, stderr=log, **kw
+                )
             except RuntimeError as e:
                 tail = "\n".join(path.read_text(errors="replace").splitlines()[-30:])
                 raise RuntimeError(f"{e}; last lines of its output:\n{tail}") from None
@@ -376,8 +442,10 @@ class LocalGraph:
         sample["graph_rss_mb"] = _hwm_mb(pids)
         sample["ready_seconds"] = state["ready_seconds"]  # compose's own clock: first spawn to ready
         if self.captured is None:  # what the hand launch starts: the recorded argv, the live env
-            self.captured = [{"name": p["name"], "argv": p["argv"], "env": _environ(p["pid"]), "ports": p["ports"]}
-                             for p in state["processes"]]
+            self.captured = [
+                {"name": p["name"], "argv": p["argv"], "env": _environ(p["pid"]), "ports": p["ports"]}
+                for p in state["processes"]
+            ]
         return sample
 
     def compose_down(self) -> None:
@@ -398,14 +466,23 @@ class LocalGraph:
         pids = []
         for p in self.captured:
             with open(logs / f"{p['name']}.log", "ab") as out:
-                child = subprocess.Popen(p["argv"], env=p["env"], stdout=out, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+                child = subprocess.Popen(
+                    p["argv"],
+                    env=p["env"],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
             pids.append(child.pid)
         deadline = time.monotonic() + 300
         while True:
             try:
-                r = requests.post(f"{self.url}/v1/chat/completions", timeout=(2, 15), json={
-                    "model": MODEL, "messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 8})
+                r = requests.post(
+                    f"{self.url}/v1/chat/completions",
+                    timeout=(2, 15),
+                    json={"model": MODEL, "messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 8},
+                )
                 if r.status_code == 200 and r.json()["choices"][0]["message"]["content"] is not None:
                     break
             except (requests.RequestException, KeyError, IndexError, ValueError):
@@ -444,11 +521,16 @@ def fig_up_local(scratch: Scratch, graph: LocalGraph, reps: int) -> dict:
     s["graph_peak_rss_mb"] = max((x["graph_rss_mb"] or 0) for x in subj)
     b["graph_peak_rss_mb"] = max((x["graph_rss_mb"] or 0) for x in base)
     ready = statistics.median(x["ready_seconds"] for x in subj)
-    return figure("up_local", "compose up --env local until it returns (a chat completion succeeded)", s,
-                  baseline=b, baseline_name=f"the same argv/env started by hand, polled every {POLL_SECONDS} s for a chat completion",
-                  target={"kind": "max_ratio", "value": 1.2},
-                  note=f"{len(graph.captured or [])} processes (example local env)",
-                  extra={"ready_seconds": round(ready, 3), "before_and_after_seconds": round(_own_time(subj), 3)})
+    return figure(
+        "up_local",
+        "compose up --env local until it returns (a chat completion succeeded)",
+        s,
+        baseline=b,
+        baseline_name=f"the same argv/env started by hand, polled every {POLL_SECONDS} s for a chat completion",
+        target={"kind": "max_ratio", "value": 1.2},
+        note=f"{len(graph.captured or [])} processes (example local env)",
+        extra={"ready_seconds": round(ready, 3), "before_and_after_seconds": round(_own_time(subj), 3)},
+    )
 
 
 def _own_time(ups: list[dict]) -> float:
@@ -465,8 +547,13 @@ def fig_bench_local(scratch: Scratch, graph: LocalGraph, reps: int) -> dict:
         def subject() -> dict:
             nonlocal first
             with open(out, "wb") as f:
-                sample = run_once(scratch.compose_argv("bench", "--env", "local", "-o", "json"), cwd=graph.proj,
-                                  env=scratch.env, stdout=f, stderr=subprocess.DEVNULL)
+                sample = run_once(
+                    scratch.compose_argv("bench", "--env", "local", "-o", "json"),
+                    cwd=graph.proj,
+                    env=scratch.env,
+                    stdout=f,
+                    stderr=subprocess.DEVNULL,
+                )
             result = json.loads(out.read_text())
             first = first or result
             # compose's own account: what run_local spent outside `aiperf profile` is the part of
@@ -488,8 +575,11 @@ def fig_bench_local(scratch: Scratch, graph: LocalGraph, reps: int) -> dict:
                 argv[i + 1] = tempfile.mkdtemp(prefix="hand-", dir=scratch.root)
                 dirs.append(argv[i + 1])
                 x = run_once(argv, cwd=graph.proj, env=hand_env)
-                total = {"wall": total["wall"] + x["wall"], "cpu": total["cpu"] + x["cpu"],
-                         "rss_mb": max(total["rss_mb"], x["rss_mb"])}
+                total = {
+                    "wall": total["wall"] + x["wall"],
+                    "cpu": total["cpu"] + x["cpu"],
+                    "rss_mb": max(total["rss_mb"], x["rss_mb"]),
+                }
             # not the figure's baseline: what getting compose's plots by hand costs on top
             plot = [first["runs"][0]["argv"][0], "plot", *dirs, "--output", str(Path(dirs[0]).parent / "hand-plots")]
             hand_plots.append(run_once(plot, cwd=graph.proj, env=hand_env, check=False)["wall"])
@@ -497,26 +587,33 @@ def fig_bench_local(scratch: Scratch, graph: LocalGraph, reps: int) -> dict:
 
         subj, base = [], []
         for i in range(reps):  # compose's run first: it records the argv
-            for fn in ((subject, baseline) if i % 2 == 0 else (baseline, subject)):
+            for fn in (subject, baseline) if i % 2 == 0 else (baseline, subject):
                 (subj if fn is subject else base).append(fn())
         s, b = summary(subj), summary(base)
         plot = statistics.median(x["plot"] for x in subj)
         without_plot = statistics.median(x["wall"] - x["plot"] for x in subj)
-        return figure("bench_local", "compose bench --env local (the sweep, then aiperf plot)", s,
-                      baseline=b, baseline_name="the same `aiperf profile` argv by hand (own artifact dir)",
-                      target={"kind": "max_ratio", "value": 1.05},
-                      note=f"{len(first['runs'])} aiperf run(s), then `aiperf plot` ({plot:.1f} s after them, median), "
-                           f"which the baseline does not run; without it the ratio is {without_plot / b['median']:.2f}",
-                      extra={"plot_seconds": round(plot, 3),
-                             "ratio_without_plot": round(without_plot / b["median"], 3),
-                             "hand_plot_seconds": round(statistics.median(hand_plots), 3),
-                             "ratio_to_hand_profile_and_plot":
-                                 round(s["median"] / (b["median"] + statistics.median(hand_plots)), 3)})
+        return figure(
+            "bench_local",
+            "compose bench --env local (the sweep, then aiperf plot)",
+            s,
+            baseline=b,
+            baseline_name="the same `aiperf profile` argv by hand (own artifact dir)",
+            target={"kind": "max_ratio", "value": 1.05},
+            note=f"{len(first['runs'])} aiperf run(s), then `aiperf plot` ({plot:.1f} s after them, median), "
+            f"which the baseline does not run; without it the ratio is {without_plot / b['median']:.2f}",
+            extra={
+                "plot_seconds": round(plot, 3),
+                "ratio_without_plot": round(without_plot / b["median"], 3),
+                "hand_plot_seconds": round(statistics.median(hand_plots), 3),
+                "ratio_to_hand_profile_and_plot": round(s["median"] / (b["median"] + statistics.median(hand_plots)), 3),
+            },
+        )
     finally:
         graph.compose_down()
 
 
 # -- report ---------------------------------------------------------------------------------
+
 
 def _fmt(x: float | None, spec: str) -> str:
     return "-" if x is None else format(x, spec)
@@ -542,9 +639,19 @@ def table(figs: list[dict], skipped: list[dict]) -> str:
             detail = f"`python -c pass`: {f['interpreter_startup']['median']:.3f} s"
         elif f["name"] == "generate_cli_n10" and f["baseline"]:
             detail = f"{f['value'] / f['deployments']:.3f} s per deployment"
-        rows.append((f["name"], _fmt(f["value"], ".3f"), _fmt(f["baseline"]["value"] if f["baseline"] else None, ".3f"),
-                     _fmt(f["ratio"], ".2f"), _fmt(f["cpu_ratio"], ".2f"), _fmt(f["subject"].get("peak_rss_mb"), ".0f"),
-                     target, ok, detail))
+        rows.append(
+            (
+                f["name"],
+                _fmt(f["value"], ".3f"),
+                _fmt(f["baseline"]["value"] if f["baseline"] else None, ".3f"),
+                _fmt(f["ratio"], ".2f"),
+                _fmt(f["cpu_ratio"], ".2f"),
+                _fmt(f["subject"].get("peak_rss_mb"), ".0f"),
+                target,
+                ok,
+                detail,
+            )
+        )
     width = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = ["| " + " | ".join(c.ljust(width[i]) for i, c in enumerate(r)) + " |" for r in rows]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in width) + "|")
@@ -614,11 +721,17 @@ def main(argv: list[str] | None = None) -> int:
         "mode": "quick" if args.quick else "full",
         "started": started.isoformat(timespec="seconds"),
         "seconds": round((datetime.now(timezone.utc) - started).total_seconds(), 1),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "loadavg_start": [round(x, 2) for x in load_start],
-                    "loadavg_end": [round(x, 2) for x in os.getloadavg()]},
-        "tools": {"helm": tool_version(["helm", "version", "--short"], scratch.env),
-                  "helmfile": tool_version(["helmfile", "--version"], scratch.env)},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "loadavg_start": [round(x, 2) for x in load_start],
+            "loadavg_end": [round(x, 2) for x in os.getloadavg()],
+        },
+        "tools": {
+            "helm": tool_version(["helm", "version", "--short"], scratch.env),
+            "helmfile": tool_version(["helmfile", "--version"], scratch.env),
+        },
         "figures": figs,
         "skipped": skipped,
     }

@@ -1,4 +1,5 @@
 """`python -m composer`: the `compose` command."""
+
 from composer.cli import main
 
 main()

@@ -7,13 +7,15 @@ local runtime, so both measure the same thing. It follows Dynamo's own recipes
 fixed output length forced with max_tokens/min_tokens/ignore_eos, one artifact dir per
 concurrency (`c<N>`).
 """
+
 from __future__ import annotations
 
 import json
 import posixpath
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from composer.errors import ComposeError, UsageError
 
@@ -37,52 +39,97 @@ TABLE_ROWS = (
 )
 
 
-def aiperf_argv(*, model: str, url: str, tokenizer: str, concurrency: int, request_count: int, isl: int, osl: int,
-                artifact_dir: str, endpoint_type: str = "chat", streaming: bool = True,
-                warmup_request_count: int = 0, extra: Sequence[str] = ()) -> list[str]:
+def aiperf_argv(
+    *,
+    model: str,
+    url: str,
+    tokenizer: str,
+    concurrency: int,
+    request_count: int,
+    isl: int,
+    osl: int,
+    artifact_dir: str,
+    endpoint_type: str = "chat",
+    streaming: bool = True,
+    warmup_request_count: int = 0,
+    extra: Sequence[str] = (),
+) -> list[str]:
     """`aiperf profile ...` for one concurrency. argv[0] is plain "aiperf": the Job's image has it
     on PATH, the local runtime swaps in its venv's."""
-    for name, value, low in (("concurrency", concurrency, 1), ("request_count", request_count, 1),
-                             ("isl", isl, 1), ("osl", osl, 1), ("warmup_request_count", warmup_request_count, 0)):
+    for name, value, low in (
+        ("concurrency", concurrency, 1),
+        ("request_count", request_count, 1),
+        ("isl", isl, 1),
+        ("osl", osl, 1),
+        ("warmup_request_count", warmup_request_count, 0),
+    ):
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise UsageError(f"benchmark {name} must be an integer >= {low}, got {value!r}")
     argv = ["aiperf", "profile", "--model", model, "--url", url, "--endpoint-type", endpoint_type]
     if streaming:
         argv.append("--streaming")
     argv += [
-        "--tokenizer", tokenizer,
-        "--concurrency", str(concurrency),
-        "--request-count", str(request_count),
-        "--synthetic-input-tokens-mean", str(isl),
-        "--synthetic-input-tokens-stddev", "0",
-        "--output-tokens-mean", str(osl),
-        "--output-tokens-stddev", "0",
-        "--extra-inputs", f"max_tokens:{osl}",
-        "--extra-inputs", f"min_tokens:{osl}",
-        "--extra-inputs", "ignore_eos:true",
-        "--artifact-dir", artifact_dir,
-        "--ui-type", "none",
+        "--tokenizer",
+        tokenizer,
+        "--concurrency",
+        str(concurrency),
+        "--request-count",
+        str(request_count),
+        "--synthetic-input-tokens-mean",
+        str(isl),
+        "--synthetic-input-tokens-stddev",
+        "0",
+        "--output-tokens-mean",
+        str(osl),
+        "--output-tokens-stddev",
+        "0",
+        "--extra-inputs",
+        f"max_tokens:{osl}",
+        "--extra-inputs",
+        f"min_tokens:{osl}",
+        "--extra-inputs",
+        "ignore_eos:true",
+        "--artifact-dir",
+        artifact_dir,
+        "--ui-type",
+        "none",
     ]
     if warmup_request_count:
         argv += ["--warmup-request-count", str(warmup_request_count)]
     return argv + list(extra)
 
 
-def sweep_argvs(concurrencies: Sequence[int], *, artifact_dir: str, request_count: int | None = None,
-                requests_per_concurrency: int = 10, **kwargs: Any) -> list[tuple[int, list[str]]]:
+def sweep_argvs(
+    concurrencies: Sequence[int],
+    *,
+    artifact_dir: str,
+    request_count: int | None = None,
+    requests_per_concurrency: int = 10,
+    **kwargs: Any,
+) -> list[tuple[int, list[str]]]:
     """One `aiperf_argv` per concurrency, each writing to `<artifact_dir>/c<N>`. Without a
     fixed request_count, each level sends `requests_per_concurrency * N` (the recipes' 10x)."""
     if not concurrencies:
         raise UsageError("benchmark concurrency list is empty")
     if len(set(concurrencies)) != len(concurrencies):
         raise UsageError(f"benchmark concurrencies repeat: {list(concurrencies)}")
-    return [(c, aiperf_argv(concurrency=c, request_count=request_count or requests_per_concurrency * c,
-                            artifact_dir=posixpath.join(artifact_dir, f"c{c}"), **kwargs))
-            for c in concurrencies]
+    return [
+        (
+            c,
+            aiperf_argv(
+                concurrency=c,
+                request_count=request_count or requests_per_concurrency * c,
+                artifact_dir=posixpath.join(artifact_dir, f"c{c}"),
+                **kwargs,
+            ),
+        )
+        for c in concurrencies
+    ]
 
 
 def summarize(export: Mapping[str, Any]) -> dict[str, Any]:
     """The numbers people compare, from aiperf 0.13.0's profile_export_aiperf.json."""
+
     def value(tag: str, stat: str = "avg") -> float | None:
         m = export.get(tag)
         return m.get(stat) if isinstance(m, Mapping) else None
@@ -90,7 +137,9 @@ def summarize(export: Mapping[str, Any]) -> dict[str, Any]:
     requests = value("request_count")
     # error_request_count is only written when there were errors.
     errors = value("error_request_count") or 0
-    phase: dict[str, Any] = next((p for p in (export.get("input_config") or {}).get("phases") or [] if p.get("kind") == "profiling"), {})
+    phase: dict[str, Any] = next(
+        (p for p in (export.get("input_config") or {}).get("phases") or [] if p.get("kind") == "profiling"), {}
+    )
     out: dict[str, Any] = {
         "requests": int(requests or 0),
         "errors": int(errors),
@@ -127,13 +176,22 @@ def format_table(summary: Mapping[str, Any]) -> str:
 def format_sweep(summaries: Sequence[Mapping[str, Any]]) -> str:
     """One row per concurrency: the averages that show how a deployment scales."""
     per_gpu = any("output_token_throughput_per_gpu" in s for s in summaries)
-    head = ("concurrency", "requests", "errors", "TTFT avg ms", "ITL avg ms", "req/s", "out tok/s") \
-        + (("out tok/s/GPU",) if per_gpu else ())
-    rows = [head] + [(
-        str(s.get("concurrency")), str(s.get("requests")), str(s.get("errors")),
-        _num((s.get("ttft_ms") or {}).get("avg")), _num((s.get("itl_ms") or {}).get("avg")),
-        _num((s.get("request_throughput") or {}).get("avg")), _num((s.get("output_token_throughput") or {}).get("avg")),
-    ) + ((_num(s.get("output_token_throughput_per_gpu")),) if per_gpu else ()) for s in summaries]
+    head = ("concurrency", "requests", "errors", "TTFT avg ms", "ITL avg ms", "req/s", "out tok/s") + (
+        ("out tok/s/GPU",) if per_gpu else ()
+    )
+    rows = [head] + [
+        (
+            str(s.get("concurrency")),
+            str(s.get("requests")),
+            str(s.get("errors")),
+            _num((s.get("ttft_ms") or {}).get("avg")),
+            _num((s.get("itl_ms") or {}).get("avg")),
+            _num((s.get("request_throughput") or {}).get("avg")),
+            _num((s.get("output_token_throughput") or {}).get("avg")),
+        )
+        + ((_num(s.get("output_token_throughput_per_gpu")),) if per_gpu else ())
+        for s in summaries
+    ]
     width = [max(len(r[i]) for r in rows) for i in range(len(head))]
     return "\n".join("  ".join(c.rjust(width[i]) for i, c in enumerate(r)) for r in rows)
 
@@ -145,7 +203,9 @@ def format_result(result: Mapping[str, Any]) -> str:
         lines += [f"{run['name']}:", format_table(run["summary"]), ""]
     lines.append(f"artifacts: {result['artifact_dir']}  ({result['seconds']:.1f} s)")
     if result.get("plots"):
-        lines.append(f"plots: {len(result['plots'])} PNG{'' if len(result['plots']) == 1 else 's'} in {result['artifact_dir']}/plots")
+        lines.append(
+            f"plots: {len(result['plots'])} PNG{'' if len(result['plots']) == 1 else 's'} in {result['artifact_dir']}/plots"
+        )
     elif result.get("plot_note"):
         lines.append(f"plots: {result['plot_note']}")
     return "\n".join(lines)
@@ -163,18 +223,34 @@ def collect(artifact_dir: Path, runs: Sequence[Mapping[str, Any]], *, gpus: int 
     for run in runs:
         export = Path(artifact_dir) / run["name"] / EXPORT_JSON
         if not export.is_file():
-            raise ComposeError(f"run {run['name']} has no {EXPORT_JSON} in {export.parent}: "
-                               "did the benchmark Job finish? (kubectl logs job/...)")
+            raise ComposeError(
+                f"run {run['name']} has no {EXPORT_JSON} in {export.parent}: "
+                "did the benchmark Job finish? (kubectl logs job/...)"
+            )
         argv = list(run["args"])
         summary = summarize(json.loads(export.read_text()))
         throughput = summary["output_token_throughput"]["avg"]
         if gpus and throughput is not None:
             summary["output_token_throughput_per_gpu"] = throughput / gpus
-        out.append({"name": run["name"], "concurrency": int(argv[argv.index("--concurrency") + 1]),
-                    "summary": summary, "artifact_dir": str(export.parent),
-                    "json": str(export), "csv": str(export.parent / EXPORT_CSV), "argv": argv})
-    return {"runs": out, "artifact_dir": str(artifact_dir), "plots": [], "plot_note": None, "seconds": 0.0,
-            **({"gpus": gpus} if gpus else {})}
+        out.append(
+            {
+                "name": run["name"],
+                "concurrency": int(argv[argv.index("--concurrency") + 1]),
+                "summary": summary,
+                "artifact_dir": str(export.parent),
+                "json": str(export),
+                "csv": str(export.parent / EXPORT_CSV),
+                "argv": argv,
+            }
+        )
+    return {
+        "runs": out,
+        "artifact_dir": str(artifact_dir),
+        "plots": [],
+        "plot_note": None,
+        "seconds": 0.0,
+        **({"gpus": gpus} if gpus else {}),
+    }
 
 
 def _num(x: Any) -> str:

@@ -11,6 +11,7 @@ A command that fails does not stop the bundle: its exit code and stderr are reco
 manifest.json and in `<member>.error.txt`. Every member goes through composer.redact; members
 are written in sorted order.
 """
+
 from __future__ import annotations
 
 import io
@@ -18,16 +19,17 @@ import json
 import os
 import tarfile
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from composer import doctor, proc
-from composer.kube import kubectl
 from composer.errors import ComposeError, InvalidValues
 from composer.explain import DGD_LABEL
 from composer.fault import COMPONENT_LABEL
+from composer.kube import kubectl
 from composer.redact import redact
 
 BUNDLE_VERSION = 1
@@ -69,14 +71,18 @@ class Bundle:
 
     def _failed(self, name: str, argv: Sequence[str], rc: int | None, stderr: str) -> None:
         self.steps.append({"member": name, "argv": list(argv), "exit": rc, "ok": False, "error": stderr.strip()})
-        self.add(f"{name}.error.txt", f"$ {' '.join(argv)}\nexit: {rc if rc is not None else 'not run'}\n\n"
-                                      f"{stderr.strip()}\n")
+        self.add(
+            f"{name}.error.txt",
+            f"$ {' '.join(argv)}\nexit: {rc if rc is not None else 'not run'}\n\n{stderr.strip()}\n",
+        )
 
 
 # -- argv --------------------------------------------------------------------------------------
 
-def kube_commands(*, context: str | None, namespace: str, dgd: str, platform_namespace: str,
-                  releases: Sequence[tuple[str, str]]) -> list[tuple[str, list[str]]]:
+
+def kube_commands(
+    *, context: str | None, namespace: str, dgd: str, platform_namespace: str, releases: Sequence[tuple[str, str]]
+) -> list[tuple[str, list[str]]]:
     """(member, argv) of the fixed commands; releases: (namespace, name) of every Helm release."""
     k = kubectl
     h = doctor.helm
@@ -107,8 +113,16 @@ def log_commands(pods: Mapping[str, Any], *, context: str | None, namespace: str
     for pod in sorted(pods.get("items") or [], key=lambda p: p["metadata"]["name"]):
         name = pod["metadata"]["name"]
         component = (pod["metadata"].get("labels") or {}).get(COMPONENT_LABEL, "unknown")
-        base = ["-n", namespace, "logs", name, "--all-containers", "--prefix", "--timestamps",
-                f"--tail={LOG_TAIL_LINES}"]
+        base = [
+            "-n",
+            namespace,
+            "logs",
+            name,
+            "--all-containers",
+            "--prefix",
+            "--timestamps",
+            f"--tail={LOG_TAIL_LINES}",
+        ]
         out.append((f"logs/{component}/{name}.log", kubectl(context, *base)))
         restarts = sum(int(s.get("restartCount", 0)) for s in (pod.get("status") or {}).get("containerStatuses") or [])
         if restarts:
@@ -117,6 +131,7 @@ def log_commands(pods: Mapping[str, Any], *, context: str | None, namespace: str
 
 
 # -- collecting --------------------------------------------------------------------------------
+
 
 def collect(project, env: str) -> Bundle:
     from composer import explain as ex
@@ -130,8 +145,11 @@ def collect(project, env: str) -> Bundle:
     for path in [out / f"{env}.yaml", *sorted((out / "values" / env).glob("*.yaml"))]:
         if path.is_file():
             b.add(f"compose/{project.rel(path)}", path.read_text())
-    b.step("compose/generate-check.diff", "compose generate --check",
-           lambda: p.stale_diff(project) or f"{project.rel(out)}/ is up to date with the inputs\n")
+    b.step(
+        "compose/generate-check.diff",
+        "compose generate --check",
+        lambda: p.stale_diff(project) or f"{project.rel(out)}/ is up to date with the inputs\n",
+    )
     b.step("compose/doctor.json", "compose doctor", lambda: _json(doctor.run(project, env)))
     try:
         dep = p.load_deployment(project, env)
@@ -151,11 +169,19 @@ def _collect_kube(b: Bundle, dep, plan) -> None:
     from composer import guard
 
     context = plan.kube_context  # the environment's; without one, kubectl's current context
-    b.add("compose/kube-context.txt", f"environment pins: {plan.kube_context or '-'}\n"
-                                      f"current: {guard.current_context(guard.kubeconfig_paths()) or '-'}\n")
+    b.add(
+        "compose/kube-context.txt",
+        f"environment pins: {plan.kube_context or '-'}\n"
+        f"current: {guard.current_context(guard.kubeconfig_paths()) or '-'}\n",
+    )
     releases = [(r.namespace, r.name) for r in plan.releases]
-    for name, argv in kube_commands(context=context, namespace=dep.namespace, dgd=dep.name,
-                                    platform_namespace=dep.values["platform"]["namespace"], releases=releases):
+    for name, argv in kube_commands(
+        context=context,
+        namespace=dep.namespace,
+        dgd=dep.name,
+        platform_namespace=dep.values["platform"]["namespace"],
+        releases=releases,
+    ):
         b.command(name, argv)
     done = b.command("cluster/dgd-pods.json", pods_argv(context, dep.namespace, dep.name))
     if done is not None and done.returncode == 0:
@@ -180,11 +206,15 @@ def _collect_local(b: Bundle, project, dep, plan) -> None:
     b.step("local/status.json", "compose status -o json", lambda: _json(target.status(project.root, dep.env)))
     for log in sorted((state_dir / "logs").glob("*.log")):
         b.add(f"local/logs/{log.name}", _tail_bytes(log))
-    b.step("local/rendered.yaml", "helm template (the model release)",
-           lambda: _yaml_docs(target.rendered(project.root, plan)))
+    b.step(
+        "local/rendered.yaml",
+        "helm template (the model release)",
+        lambda: _yaml_docs(target.rendered(project.root, plan)),
+    )
 
 
 # -- writing -----------------------------------------------------------------------------------
+
 
 def default_output(env: str) -> Path:
     return Path(f"compose-debug-{env}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}.tar.gz")
@@ -196,9 +226,14 @@ def write(bundle: Bundle, output: Path, *, env: str) -> dict[str, Any]:
     top = output.name[: -len(".tar.gz")] if output.name.endswith(".tar.gz") else output.stem
     created = datetime.now(timezone.utc)
     failed = [s["member"] for s in bundle.steps if not s["ok"]]
-    manifest = {"bundle": BUNDLE_VERSION, "environment": env, "created": created.isoformat(timespec="seconds"),
-                "steps": bundle.steps, "failed": failed,
-                "members": sorted([*bundle.members, "manifest.json"])}
+    manifest = {
+        "bundle": BUNDLE_VERSION,
+        "environment": env,
+        "created": created.isoformat(timespec="seconds"),
+        "steps": bundle.steps,
+        "failed": failed,
+        "members": sorted([*bundle.members, "manifest.json"]),
+    }
     members = {**bundle.members, "manifest.json": redact("manifest.json", _json(manifest))}
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
@@ -214,8 +249,13 @@ def write(bundle: Bundle, output: Path, *, env: str) -> dict[str, Any]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return {"path": str(output), "members": len(members), "steps": len(bundle.steps), "failed": failed,
-            "errors": {s["member"]: doctor.telling_line(s["error"]) for s in bundle.steps if not s["ok"]}}
+    return {
+        "path": str(output),
+        "members": len(members),
+        "steps": len(bundle.steps),
+        "failed": failed,
+        "errors": {s["member"]: doctor.telling_line(s["error"]) for s in bundle.steps if not s["ok"]},
+    }
 
 
 def debug_bundle(project, env: str, output: Path | None = None) -> dict[str, Any]:
@@ -228,8 +268,10 @@ def debug_bundle(project, env: str, output: Path | None = None) -> dict[str, Any
 def format_text(result: Mapping[str, Any]) -> str:
     lines = [f"wrote {result['path']}: {result['members']} files, secrets redacted"]
     if result["failed"]:
-        lines.append(f"{len(result['failed'])} of {result['steps']} steps failed (recorded in the bundle, "
-                     f"manifest.json and <member>.error.txt):")
+        lines.append(
+            f"{len(result['failed'])} of {result['steps']} steps failed (recorded in the bundle, "
+            f"manifest.json and <member>.error.txt):"
+        )
         lines += [f"  {m}: {e}" for m, e in result["errors"].items()]
     return "\n".join(lines)
 

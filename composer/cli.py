@@ -1,4 +1,5 @@
 """The `compose` command line: parse options, call one function, print its result. Nothing else."""
+
 from __future__ import annotations
 
 import contextlib
@@ -9,9 +10,15 @@ import click
 
 from composer.errors import ComposeError, ExitCode, InvalidValues
 
-values_option = click.option("-f", "--values", "values", default=None, type=click.Path(dir_okay=False),
-                             help="The values file [default: values.yaml here or in the nearest parent directory "
-                                  "that also holds environments/].")
+values_option = click.option(
+    "-f",
+    "--values",
+    "values",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="The values file [default: values.yaml here or in the nearest parent directory "
+    "that also holds environments/].",
+)
 
 
 def _require_env(ctx: click.Context, _param, env: str | None) -> str | None:
@@ -26,8 +33,9 @@ def _require_env(ctx: click.Context, _param, env: str | None) -> str | None:
 env_option = click.option("-e", "--env", "env", callback=_require_env, help="Environment: environments/<ENV>.yaml.")
 yes_option = click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 passthrough_args = click.argument("helmfile_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- HELMFILE_ARGS]...")
-context_option = click.option("--allow-context-mismatch", is_flag=True,
-                              help="Act even though the current kube context is not the environment's.")
+context_option = click.option(
+    "--allow-context-mismatch", is_flag=True, help="Act even though the current kube context is not the environment's."
+)
 
 
 def _emit(result, output: str, text) -> None:
@@ -97,8 +105,12 @@ def validate(values: str, envs: tuple[str, ...], output: str) -> None:
 
     proj = _project(values)
     checked = p.plans(proj, list(envs) or None)
-    result = {"ok": True, "checked": [{"env": env, "files": [proj.rel(proj.values_file), proj.rel(proj.env_file(env))]}
-                                      for env in checked]}
+    result = {
+        "ok": True,
+        "checked": [
+            {"env": env, "files": [proj.rel(proj.values_file), proj.rel(proj.env_file(env))]} for env in checked
+        ],
+    }
     _emit(result, output, lambda r: "\n".join(f"ok: {' + '.join(c['files'])}" for c in r["checked"]))
 
 
@@ -146,8 +158,10 @@ def _regenerate(values: str, env: str):
 def _console():
     from composer import targets
 
-    return targets.Console(progress=lambda message: click.echo(message, err=True),
-                           confirm=lambda question: click.confirm(question, abort=True))
+    return targets.Console(
+        progress=lambda message: click.echo(message, err=True),
+        confirm=lambda question: click.confirm(question, abort=True),
+    )
 
 
 def _target(values: str | None, env: str, *, running: bool = False):
@@ -185,8 +199,11 @@ def template(values: str, env: str) -> None:
     with _generated(values, env) as (_, plan, root):
         for r in plan.releases:
             if r.remote:
-                click.echo(f"skipped remote release {r.id} ({r.chart} {r.version}): not fetched offline; "
-                           "`compose up` installs it", err=True)
+                click.echo(
+                    f"skipped remote release {r.id} ({r.chart} {r.version}): not fetched offline; "
+                    "`compose up` installs it",
+                    err=True,
+                )
         click.echo(manifests.template(root, plan), nl=False)
 
 
@@ -210,9 +227,13 @@ def explain(values: str, env: str, output: str) -> None:
 @main.command()
 @values_option
 @env_option
-@click.option("--output-dir", type=click.Path(file_okay=False), default=None,
-              help="Where to write (default: export/<ENV>): a new or empty directory, or an earlier export, "
-                   "which is replaced as a whole.")
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where to write (default: export/<ENV>): a new or empty directory, or an earlier export, "
+    "which is replaced as a whole.",
+)
 def export(values: str, env: str, output_dir: str | None) -> None:
     """Write plain manifests per release plus a kustomization.yaml (for Argo CD, Flux, kubectl -k)."""
     from pathlib import Path
@@ -250,13 +271,12 @@ def build(values: str, env: str) -> None:
 @passthrough_args
 def diff(values: str, env: str, allow_context_mismatch: bool, helmfile_args: tuple[str, ...]) -> None:
     """Show what `up` would change in the cluster (needs the helm-diff plugin). Exit 3: changes."""
-    from composer import helmfile
-
-    from composer import targets
+    from composer import helmfile, targets
 
     proj, plan = _regenerate(values, env)
-    targets.guard_cluster(proj, plan, "diff", _guard(yes=True, allow_context_mismatch=allow_context_mismatch),
-                          _console())
+    targets.guard_cluster(
+        proj, plan, "diff", _guard(yes=True, allow_context_mismatch=allow_context_mismatch), _console()
+    )
     if not helmfile.has_helm_diff(proj.root):
         raise ComposeError(f"compose diff needs the helm-diff plugin: {helmfile.HELM_DIFF_INSTALL}")
     sys.exit(helmfile.run(helmfile.diff(proj.state_file(env), env, helmfile_args), proj.root, changes_ok=True))
@@ -273,8 +293,9 @@ class Duration(click.ParamType):
 
         m = re.fullmatch(r"(\d{1,7})([smh]?)", str(value).strip())
         if not m or int(m.group(1)) == 0:
-            self.fail(f"{value!r} is not a duration: give seconds, or a number with s, m or h (900, 15m, 1h)",
-                      param, ctx)
+            self.fail(
+                f"{value!r} is not a duration: give seconds, or a number with s, m or h (900, 15m, 1h)", param, ctx
+            )
         return int(m.group(1)) * self.UNITS[m.group(2)]
 
 
@@ -283,19 +304,37 @@ class Duration(click.ParamType):
 @env_option
 @yes_option
 @context_option
-@click.option("--no-wait", is_flag=True,
-              help="Return once the releases are installed, without waiting for the DynamoGraphDeployment "
-                   "to report Ready.")
-@click.option("--timeout", "timeout", type=Duration(), default="60m", show_default=True,
-              help="How long to wait for Ready (Kubernetes): seconds, or with s, m or h. Exit 5 when it is not.")
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="Return once the releases are installed, without waiting for the DynamoGraphDeployment to report Ready.",
+)
+@click.option(
+    "--timeout",
+    "timeout",
+    type=Duration(),
+    default="60m",
+    show_default=True,
+    help="How long to wait for Ready (Kubernetes): seconds, or with s, m or h. Exit 5 when it is not.",
+)
 @passthrough_args
-def up(values: str, env: str, yes: bool, allow_context_mismatch: bool, no_wait: bool, timeout: int,
-       helmfile_args: tuple[str, ...]) -> None:
+def up(
+    values: str,
+    env: str,
+    yes: bool,
+    allow_context_mismatch: bool,
+    no_wait: bool,
+    timeout: int,
+    helmfile_args: tuple[str, ...],
+) -> None:
     """Regenerate, then deploy the environment (helmfile apply, or sync without helm-diff), wait
     until the DynamoGraphDeployment reports Ready and print its endpoint.
     A `target: local` environment runs on this machine instead, as real Dynamo processes."""
-    _show(_target(values, env).up(_guard(yes, allow_context_mismatch), wait=not no_wait, timeout=timeout,
-                                  helmfile_args=helmfile_args))
+    _show(
+        _target(values, env).up(
+            _guard(yes, allow_context_mismatch), wait=not no_wait, timeout=timeout, helmfile_args=helmfile_args
+        )
+    )
 
 
 @main.command()
@@ -304,8 +343,7 @@ def up(values: str, env: str, yes: bool, allow_context_mismatch: bool, no_wait: 
 @yes_option
 @context_option
 @passthrough_args
-def destroy(values: str, env: str, yes: bool, allow_context_mismatch: bool,
-            helmfile_args: tuple[str, ...]) -> None:
+def destroy(values: str, env: str, yes: bool, allow_context_mismatch: bool, helmfile_args: tuple[str, ...]) -> None:
     """Uninstall every release of the environment, in reverse dependency order
     (local: stop every process it started)."""
     _show(_target(values, env, running=True).destroy(_guard(yes, allow_context_mismatch), helmfile_args))
@@ -350,13 +388,30 @@ def recipes_show(name: str) -> None:
 
 @main.command()
 @click.option("--recipe", "recipe", default=None, metavar="NAME", help="Recipe to start from (`compose recipes list`).")
-@click.option("--from", "from_values", default=None, metavar="VALUES_FILE", type=click.Path(dir_okay=False),
-              help="An existing values file: add what its directory lacks of a project (environments/, charts/, "
-                   ".gitignore), never changing a file.")
-@click.option("--dir", "directory", default=".", show_default=True, type=click.Path(file_okay=False),
-              help="Project directory for --recipe; created if missing. No existing file is overwritten.")
-@click.option("--name", "dynamo_namespace", default=None, metavar="DYNAMO_NAMESPACE",
-              help="dynamoNamespace of the deployment (default: the recipe's).")
+@click.option(
+    "--from",
+    "from_values",
+    default=None,
+    metavar="VALUES_FILE",
+    type=click.Path(dir_okay=False),
+    help="An existing values file: add what its directory lacks of a project (environments/, charts/, "
+    ".gitignore), never changing a file.",
+)
+@click.option(
+    "--dir",
+    "directory",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Project directory for --recipe; created if missing. No existing file is overwritten.",
+)
+@click.option(
+    "--name",
+    "dynamo_namespace",
+    default=None,
+    metavar="DYNAMO_NAMESPACE",
+    help="dynamoNamespace of the deployment (default: the recipe's).",
+)
 def init(recipe: str | None, from_values: str | None, directory: str, dynamo_namespace: str | None) -> None:
     """Start a project from a recipe (values.yaml, environments/{dev,prod,local}.yaml, charts/), or
     around an existing values file (--from)."""
@@ -368,8 +423,9 @@ def init(recipe: str | None, from_values: str | None, directory: str, dynamo_nam
         raise click.UsageError("give one of --recipe NAME or --from VALUES_FILE")
     if from_values is not None:
         if directory != "." or dynamo_namespace is not None:
-            raise click.UsageError("--from works in the values file's directory and leaves the file as it is: "
-                                   "no --dir or --name")
+            raise click.UsageError(
+                "--from works in the values file's directory and leaves the file as it is: no --dir or --name"
+            )
         values = Path(from_values)
         written, kept = r.scaffold_around(values.absolute())
         click.echo(r.next_steps(values.parent, written, str(values), kept, values.name), nl=False)
@@ -394,8 +450,9 @@ def down(values: str, env: str) -> None:
 @context_option
 @yes_option
 @click.pass_context
-def bench(ctx: click.Context, values: str, env: str | None, output: str, allow_context_mismatch: bool,
-          yes: bool) -> None:
+def bench(
+    ctx: click.Context, values: str, env: str | None, output: str, allow_context_mismatch: bool, yes: bool
+) -> None:
     """Run the benchmark sweep (benchmark.config) against the deployment, with AIPerf."""
     if ctx.invoked_subcommand:
         return
@@ -423,9 +480,11 @@ def quickstart(ctx: click.Context, values: str, env: str) -> None:
 
     local = targets.local_only(_target(values, env), "quickstart")
     if local.running():
-        raise ComposeError(f"the local graph of environment {env!r} already runs (`compose status --env {env}`); "
-                           f"quickstart stops only what it starts, so it left that one alone; benchmark it with "
-                           f"`compose bench --env {env}`, or stop it with `compose down --env {env}` first")
+        raise ComposeError(
+            f"the local graph of environment {env!r} already runs (`compose status --env {env}`); "
+            f"quickstart stops only what it starts, so it left that one alone; benchmark it with "
+            f"`compose bench --env {env}`, or stop it with `compose down --env {env}` first"
+        )
     # a failed `up` stops what it started itself; from here on, what runs is quickstart's
     _show(local.up(_guard()))
     try:
@@ -450,8 +509,13 @@ def doctor(values: str, env: str | None, output: str) -> None:
 @main.command("debug-bundle")
 @values_option
 @env_option
-@click.option("--output", "output", type=click.Path(dir_okay=False), default=None,
-              help="Archive to write (default: ./compose-debug-<env>-<time>.tar.gz).")
+@click.option(
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Archive to write (default: ./compose-debug-<env>-<time>.tar.gz).",
+)
 def debug_bundle(values: str, env: str, output: str | None) -> None:
     """One .tar.gz for a bug report: cluster (or local) state, logs, releases, generated files,
     explain and doctor results; secrets redacted, failed commands recorded."""
@@ -469,8 +533,12 @@ def fault() -> None:
 
 
 fault_component = click.option("--component", required=True, help="Component of the DGD: decode, prefill, frontend.")
-fault_replica = click.option("--replica", type=click.IntRange(min=0), default=None,
-                             help="Which replica (local: <component>-<N>; Kubernetes: the Nth pod by name).")
+fault_replica = click.option(
+    "--replica",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Which replica (local: <component>-<N>; Kubernetes: the Nth pod by name).",
+)
 fault_signal = click.option("--signal", "sig", type=click.Choice(["KILL", "TERM"]), default="KILL", show_default=True)
 
 
@@ -483,8 +551,16 @@ fault_signal = click.option("--signal", "sig", type=click.Choice(["KILL", "TERM"
 @yes_option
 @context_option
 @output_option
-def fault_kill(values: str, env: str, component: str, replica: int | None, sig: str, yes: bool,
-               allow_context_mismatch: bool, output: str) -> None:
+def fault_kill(
+    values: str,
+    env: str,
+    component: str,
+    replica: int | None,
+    sig: str,
+    yes: bool,
+    allow_context_mismatch: bool,
+    output: str,
+) -> None:
     """Kill one process (local) or delete one pod (Kubernetes) of a component."""
     _show(_target(values, env).kill(_guard(yes, allow_context_mismatch), component, replica, sig), output)
 
@@ -495,10 +571,15 @@ def fault_kill(values: str, env: str, component: str, replica: int | None, sig: 
 @fault_component
 @fault_replica
 @fault_signal
-@click.option("--after", type=click.FloatRange(min=0), default=None,
-              help="Seconds after the load starts to kill (default: half the baseline's first run).")
+@click.option(
+    "--after",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds after the load starts to kill (default: half the baseline's first run).",
+)
 @output_option
-def fault_bench(values: str, env: str, component: str, replica: int | None, sig: str, after: float | None,
-                output: str) -> None:
+def fault_bench(
+    values: str, env: str, component: str, replica: int | None, sig: str, after: float | None, output: str
+) -> None:
     """Benchmark without, then with, one worker killed mid-run: errors, latency, recovery time (local)."""
     _show(_target(values, env).fault_bench(component, replica=replica, after=after, sig=sig), output)

@@ -8,15 +8,17 @@ the tool is missing) to a Check; the argv are built by pure functions too. Nothi
 changes anything: kubectl only `get`s, helm only reads, ports are probed by binding nothing
 but a test socket, and a Secret is read for its key names only.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import re
 import shutil
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from composer import dynamo, proc
 from composer.errors import InvalidValues, UsageError
@@ -50,6 +52,7 @@ class Check:
 
 
 # -- argv --------------------------------------------------------------------------------------
+
 
 def helm(context: str | None, *args: str) -> list[str]:
     return ["helm", *args, *(["--kube-context", context] if context else [])]
@@ -91,6 +94,7 @@ def secret_keys_argv(context: str | None, namespace: str, name: str) -> list[str
 
 # -- pure checks -------------------------------------------------------------------------------
 
+
 def check_helm(done: proc.Completed | None) -> Check:
     return _tool("helm", done, lambda out: out.strip().split("+")[0])
 
@@ -116,8 +120,9 @@ def check_helm_diff(done: proc.Completed | None) -> Check:
         cols = line.split()
         if cols[:1] == ["diff"]:
             return Check(name, OK, f"diff {cols[1] if len(cols) > 1 else ''}".strip())
-    return Check(name, FAILED, "not installed: `compose diff` cannot run and `compose up` syncs every release",
-                 HELM_DIFF_INSTALL)
+    return Check(
+        name, FAILED, "not installed: `compose diff` cannot run and `compose up` syncs every release", HELM_DIFF_INSTALL
+    )
 
 
 def check_context(pinned: str | None, current: str | None) -> Check:
@@ -125,13 +130,21 @@ def check_context(pinned: str | None, current: str | None) -> Check:
     if pinned and current == pinned:
         return Check(name, OK, f"{current} (the environment's cluster.kubeContext)")
     if pinned:
-        return Check(name, FAILED, f"the environment pins {pinned!r}, the current context is {current or 'unset'!r}; "
-                                   f"compose up/diff/destroy refuse to run",
-                     f"kubectl config use-context {pinned}")
+        return Check(
+            name,
+            FAILED,
+            f"the environment pins {pinned!r}, the current context is {current or 'unset'!r}; "
+            f"compose up/diff/destroy refuse to run",
+            f"kubectl config use-context {pinned}",
+        )
     if current:
         return Check(name, OK, f"{current} (the environment pins none: set cluster.kubeContext to make sure)")
-    return Check(name, FAILED, "no current kube context and the environment pins none",
-                 "kubectl config use-context <context>, and set cluster.kubeContext in the environment file")
+    return Check(
+        name,
+        FAILED,
+        "no current kube context and the environment pins none",
+        "kubectl config use-context <context>, and set cluster.kubeContext in the environment file",
+    )
 
 
 def check_crd(done: proc.Completed | None, *, platform_install: bool) -> Check:
@@ -141,20 +154,32 @@ def check_crd(done: proc.Completed | None, *, platform_install: bool) -> Check:
     if done.returncode != 0:
         if _not_found(done):
             if platform_install:
-                return Check(name, OK, f"{CRD} is not installed yet: the operator of the platform release "
-                                       f"`compose up` installs creates it")
-            return Check(name, FAILED, f"{CRD} is not installed, and platform.install is false",
-                         "install the Dynamo platform (helm install dynamo-platform ...), "
-                         "or set platform.install: true so compose installs it")
+                return Check(
+                    name,
+                    OK,
+                    f"{CRD} is not installed yet: the operator of the platform release "
+                    f"`compose up` installs creates it",
+                )
+            return Check(
+                name,
+                FAILED,
+                f"{CRD} is not installed, and platform.install is false",
+                "install the Dynamo platform (helm install dynamo-platform ...), "
+                "or set platform.install: true so compose installs it",
+            )
         return _cluster_failure(name, done)
     try:
         versions = [v["name"] for v in json.loads(done.stdout)["spec"]["versions"] if v.get("served")]
     except (ValueError, KeyError, TypeError):
         return Check(name, FAILED, f"unexpected output of `kubectl get crd {CRD}`", "")
     if DGD_API_VERSION not in versions:
-        return Check(name, FAILED, f"{CRD} serves {', '.join(versions) or 'nothing'}; charts/model renders "
-                                   f"nvidia.com/{DGD_API_VERSION} (Dynamo 1.2.0 or later)",
-                     "upgrade the Dynamo platform to the environment's platform.version")
+        return Check(
+            name,
+            FAILED,
+            f"{CRD} serves {', '.join(versions) or 'nothing'}; charts/model renders "
+            f"nvidia.com/{DGD_API_VERSION} (Dynamo 1.2.0 or later)",
+            "upgrade the Dynamo platform to the environment's platform.version",
+        )
     return Check(name, OK, f"{CRD} serves {', '.join(versions)}")
 
 
@@ -170,16 +195,28 @@ def check_platform(done: proc.Completed | None, *, install: bool, namespace: str
         if not releases:
             if install:
                 return Check(name, OK, f"{where} is not installed yet: `compose up` installs it")
-            return Check(name, FAILED, f"{where} is not installed, and platform.install is false",
-                         "set platform.install: true, or platform.namespace to where the platform runs")
+            return Check(
+                name,
+                FAILED,
+                f"{where} is not installed, and platform.install is false",
+                "set platform.install: true, or platform.namespace to where the platform runs",
+            )
         state, version = releases[0]["status"], releases[0]["chart"].removeprefix(f"{PLATFORM_RELEASE}-")
     except (ValueError, KeyError, TypeError, IndexError):
-        return Check(name, FAILED, f"unexpected output of `helm list` for {PLATFORM_RELEASE}",
-                     "run the command by hand; helm 3.15 or later is expected")
+        return Check(
+            name,
+            FAILED,
+            f"unexpected output of `helm list` for {PLATFORM_RELEASE}",
+            "run the command by hand; helm 3.15 or later is expected",
+        )
     if state != "deployed":
-        return Check(name, FAILED, f"{where} is {state}",
-                     f"helm history {PLATFORM_RELEASE} -n {namespace} shows what happened; "
-                     f"`compose up` retries, `helm rollback` reverts")
+        return Check(
+            name,
+            FAILED,
+            f"{where} is {state}",
+            f"helm history {PLATFORM_RELEASE} -n {namespace} shows what happened; "
+            f"`compose up` retries, `helm rollback` reverts",
+        )
     return Check(name, OK, f"{where} deployed (chart {version})")
 
 
@@ -192,15 +229,20 @@ def check_namespace(done: proc.Completed | None, namespace: str, *, create: bool
     if _not_found(done):
         if create:
             return Check(name, OK, f"{namespace} does not exist yet: helm creates it (cluster.createNamespace)")
-        return Check(name, FAILED, f"{namespace} does not exist and cluster.createNamespace is false",
-                     f"kubectl create namespace {namespace} (or ask a cluster admin)")
+        return Check(
+            name,
+            FAILED,
+            f"{namespace} does not exist and cluster.createNamespace is false",
+            f"kubectl create namespace {namespace} (or ask a cluster admin)",
+        )
     return _cluster_failure(name, done)
 
 
 def check_secret(done: proc.Completed | None, name: str, namespace: str) -> Check:
     check = "HF token Secret"
-    create = (f"kubectl -n {namespace} create secret generic {name} "
-              f"--from-literal={HF_TOKEN_KEY}=<your Hugging Face token>")
+    create = (
+        f"kubectl -n {namespace} create secret generic {name} --from-literal={HF_TOKEN_KEY}=<your Hugging Face token>"
+    )
     if done is None:
         return _no_kubectl(check)
     if done.returncode != 0:
@@ -209,9 +251,12 @@ def check_secret(done: proc.Completed | None, name: str, namespace: str) -> Chec
         return _cluster_failure(check, done)
     keys = done.stdout.split()
     if HF_TOKEN_KEY not in keys:
-        return Check(check, FAILED, f"Secret {namespace}/{name} has no key {HF_TOKEN_KEY} "
-                                    f"(keys: {', '.join(keys) or 'none'})",
-                     f"kubectl -n {namespace} delete secret {name}, then {create}")
+        return Check(
+            check,
+            FAILED,
+            f"Secret {namespace}/{name} has no key {HF_TOKEN_KEY} (keys: {', '.join(keys) or 'none'})",
+            f"kubectl -n {namespace} delete secret {name}, then {create}",
+        )
     return Check(check, OK, f"{namespace}/{name} has {HF_TOKEN_KEY}")
 
 
@@ -224,8 +269,14 @@ def check_venvs(environ: Mapping[str, str] | None = None) -> list[Check]:
         if os.access(path, os.X_OK):
             out.append(Check(f"{tool} venv", OK, f"{tool} {venvs.PINS[tool]} ({venvs.venv_path(tool, environ)})"))
         else:
-            out.append(Check(f"{tool} venv", FAILED, f"{tool} {venvs.PINS[tool]} is not installed ({path} missing)",
-                             venvs.INSTALL_HINT))
+            out.append(
+                Check(
+                    f"{tool} venv",
+                    FAILED,
+                    f"{tool} {venvs.PINS[tool]} is not installed ({path} missing)",
+                    venvs.INSTALL_HINT,
+                )
+            )
     return out
 
 
@@ -236,14 +287,22 @@ def check_ports(wanted: Sequence[int], busy: Mapping[int, str], ours: Iterable[i
     name = "local ports"
     span = f"{wanted[0]}-{wanted[-1]}" if len(wanted) > 1 else str(wanted[0])
     if len(wanted) > 1 and wanted[-1] > MAX_SYSTEM_PORT:
-        return Check(name, FAILED, f"worker ports reach {wanted[-1]}, above {MAX_SYSTEM_PORT} (Dynamo 1.4.0 reads "
-                                   f"DYN_SYSTEM_PORT as a signed 16-bit number)",
-                     f"set local.httpPort to at most {MAX_SYSTEM_PORT - len(wanted) + 1}")
+        return Check(
+            name,
+            FAILED,
+            f"worker ports reach {wanted[-1]}, above {MAX_SYSTEM_PORT} (Dynamo 1.4.0 reads "
+            f"DYN_SYSTEM_PORT as a signed 16-bit number)",
+            f"set local.httpPort to at most {MAX_SYSTEM_PORT - len(wanted) + 1}",
+        )
     ours = set(ours)
     taken = [f"{busy[p]}" for p in wanted if p in busy and p not in ours]
     if taken:
-        return Check(name, FAILED, "; ".join(taken),
-                     "stop what holds them, or set local.httpPort (worker ports follow it) to a free range")
+        return Check(
+            name,
+            FAILED,
+            "; ".join(taken),
+            "stop what holds them, or set local.httpPort (worker ports follow it) to a free range",
+        )
     held = [p for p in wanted if p in ours]
     if held:
         return Check(name, OK, f"{span}: held by the running local graph (`compose status`)")
@@ -263,8 +322,12 @@ def check_disk(paths: Sequence[Path], free: Callable[[Path], int], minimum: int 
     low = [(p, f) for p, f in seen.values() if f < minimum]
     detail = ", ".join(f"{_gib(f)} free at {p}" for p, f in seen.values()) or "no directory to check"
     if low:
-        return Check("disk space", FAILED, detail + f" (want {_gib(minimum)})",
-                     "free some space (old results/ runs can go) or move the project")
+        return Check(
+            "disk space",
+            FAILED,
+            detail + f" (want {_gib(minimum)})",
+            "free some space (old results/ runs can go) or move the project",
+        )
     return Check("disk space", OK, detail)
 
 
@@ -273,6 +336,7 @@ def summary(checks: Sequence[Check]) -> dict[str, int]:
 
 
 # -- running them ------------------------------------------------------------------------------
+
 
 def attempt(argv: Sequence[str], cwd: Path | None = None) -> proc.Completed | None:
     """Run one read-only command; None when its program is not installed."""
@@ -292,8 +356,10 @@ def run(project, env: str | None, environ: Mapping[str, str] | None = None) -> d
     target = None
     context = None
     if env is None:
-        checks += [check_helm_diff(attempt(helm_plugins_argv()) if helm_done else None),
-                   check_kubectl(attempt(kubectl_version_argv()))]
+        checks += [
+            check_helm_diff(attempt(helm_plugins_argv()) if helm_done else None),
+            check_kubectl(attempt(kubectl_version_argv())),
+        ]
         return _result(None, None, None, checks)
     try:
         dep = p.load_deployment(project, env)
@@ -321,20 +387,43 @@ def run(project, env: str | None, environ: Mapping[str, str] | None = None) -> d
     down = unreachable(crd_done)
     secret = dep.model.get("hfTokenSecret")
     later = [
-        ("platform release", helm_done is not None, lambda: check_platform(
-            attempt(platform_argv(ctx, values["platform"]["namespace"])),
-            install=platform_install, namespace=values["platform"]["namespace"])),
-        ("namespace", kubectl_done is not None, lambda: check_namespace(
-            attempt(namespace_argv(ctx, dep.namespace)), dep.namespace,
-            create=bool(values["cluster"]["createNamespace"]))),
+        (
+            "platform release",
+            helm_done is not None,
+            lambda: check_platform(
+                attempt(platform_argv(ctx, values["platform"]["namespace"])),
+                install=platform_install,
+                namespace=values["platform"]["namespace"],
+            ),
+        ),
+        (
+            "namespace",
+            kubectl_done is not None,
+            lambda: check_namespace(
+                attempt(namespace_argv(ctx, dep.namespace)),
+                dep.namespace,
+                create=bool(values["cluster"]["createNamespace"]),
+            ),
+        ),
     ]
     if secret:
-        later.append(("HF token Secret", kubectl_done is not None, lambda: check_secret(
-            attempt(secret_keys_argv(ctx, dep.namespace, secret)), secret, dep.namespace)))
+        later.append(
+            (
+                "HF token Secret",
+                kubectl_done is not None,
+                lambda: check_secret(attempt(secret_keys_argv(ctx, dep.namespace, secret)), secret, dep.namespace),
+            )
+        )
     for name, tool_there, check in later:
         if down:
-            checks.append(Check(name, SKIPPED, "the cluster is not reachable (see Dynamo CRDs)",
-                                "check `kubectl cluster-info`, your VPN and kubeconfig"))
+            checks.append(
+                Check(
+                    name,
+                    SKIPPED,
+                    "the cluster is not reachable (see Dynamo CRDs)",
+                    "check `kubectl cluster-info`, your VPN and kubeconfig",
+                )
+            )
         elif not tool_there:
             tool = "helm" if name == "platform release" else "kubectl"
             checks.append(Check(name, SKIPPED, f"{tool} is not installed", proc.INSTALL_HINTS[tool]))
@@ -377,21 +466,34 @@ def _local_checks(project, dep, environ) -> list[Check]:
             who = portmod.holder(port)
             busy[port] = f"port {port} is in use" + (f" by {who}" if who else "")
     checks.append(check_ports(wanted, busy, ours))
-    checks.append(check_disk([state_dir, bench.results_dir(project.root, dep.env).parent],
-                             lambda path: shutil.disk_usage(path).free))
+    checks.append(
+        check_disk(
+            [state_dir, bench.results_dir(project.root, dep.env).parent], lambda path: shutil.disk_usage(path).free
+        )
+    )
     return checks
 
 
 def _result(env, target, context, checks: list[Check]) -> dict[str, Any]:
-    return {"environment": env, "target": target, "kubeContext": context,
-            "checks": [c.as_dict() for c in checks], "summary": summary(checks),
-            "ok": not any(c.status == FAILED for c in checks)}
+    return {
+        "environment": env,
+        "target": target,
+        "kubeContext": context,
+        "checks": [c.as_dict() for c in checks],
+        "summary": summary(checks),
+        "ok": not any(c.status == FAILED for c in checks),
+    }
 
 
 def format_text(result: Mapping[str, Any]) -> str:
-    head = "doctor: tools only (pass --env for the environment's checks)" if not result["environment"] else (
-        f"doctor: environment {result['environment']} (target {result['target'] or '?'}"
-        + (f", kube context {result['kubeContext']})" if result.get("kubeContext") else ")"))
+    head = (
+        "doctor: tools only (pass --env for the environment's checks)"
+        if not result["environment"]
+        else (
+            f"doctor: environment {result['environment']} (target {result['target'] or '?'}"
+            + (f", kube context {result['kubeContext']})" if result.get("kubeContext") else ")")
+        )
+    )
     checks = result["checks"]
     width = max([len(c["name"]) for c in checks] + [4])
     lines = [head]
@@ -407,12 +509,17 @@ def format_text(result: Mapping[str, Any]) -> str:
 
 # -- helpers -----------------------------------------------------------------------------------
 
+
 def _tool(name: str, done: proc.Completed | None, version: Callable[[str], str]) -> Check:
     if done is None:
         return Check(name, FAILED, "not found", proc.INSTALL_HINTS.get(name, f"install {name}"))
     if done.returncode != 0:
-        return Check(name, FAILED, f"`{name}` does not run (exit {done.returncode}): {_first_line(done)}",
-                     proc.INSTALL_HINTS.get(name, f"reinstall {name}"))
+        return Check(
+            name,
+            FAILED,
+            f"`{name}` does not run (exit {done.returncode}): {_first_line(done)}",
+            proc.INSTALL_HINTS.get(name, f"reinstall {name}"),
+        )
     try:
         found = version(done.stdout).lstrip("v")
     except (ValueError, KeyError, TypeError, IndexError):
@@ -420,10 +527,13 @@ def _tool(name: str, done: proc.Completed | None, version: Callable[[str], str])
     tested, minimum = TESTED.get(name), MINIMUM.get(name)
     if minimum and older(found, minimum):
         where = _where(name)
-        return Check(name, FAILED, f"{found} is older than {minimum}, the oldest compose works with"
-                                   + (f" ({where})" if where else ""),
-                     proc.INSTALL_HINTS.get(name, f"install {name} {minimum} or later")
-                     + "; compose uses .venv/bin's before PATH")
+        return Check(
+            name,
+            FAILED,
+            f"{found} is older than {minimum}, the oldest compose works with" + (f" ({where})" if where else ""),
+            proc.INSTALL_HINTS.get(name, f"install {name} {minimum} or later")
+            + "; compose uses .venv/bin's before PATH",
+        )
     note = f" (scripts/setup installs {tested})" if tested and found != tested else ""
     return Check(name, OK, f"{found}{note}")
 
@@ -458,9 +568,12 @@ def _not_found(done: proc.Completed) -> bool:
     return bool(re.search(r"\bnot found\b", done.stderr)) and not re.search(r"context", done.stderr, re.I)
 
 
-UNREACHABLE = re.compile(r"Unable to connect|connection refused|was refused|no such host|i/o timeout|"
-                         r"cluster unreachable|context \S+ does not exist|"
-                         r"dial tcp|TLS handshake", re.I)
+UNREACHABLE = re.compile(
+    r"Unable to connect|connection refused|was refused|no such host|i/o timeout|"
+    r"cluster unreachable|context \S+ does not exist|"
+    r"dial tcp|TLS handshake",
+    re.I,
+)
 
 
 def _cluster_failure(name: str, done: proc.Completed) -> Check:

@@ -4,6 +4,7 @@ A source is a file of github.com/ai-dynamo/dynamo at a commit (`V1_4_0` unless s
 a file inside the `ai-dynamo` wheel on PyPI. Everything that depends on the Dynamo version reads it
 from here, so that supporting another version means changing this module (and its fixtures).
 """
+
 from __future__ import annotations
 
 UPSTREAM = "ai-dynamo/dynamo"
@@ -39,8 +40,12 @@ FRONTEND_PORT = 8000
 IMAGE_REGISTRY = "nvcr.io/nvidia/ai-dynamo"
 # Runtime images per engine (examples/backends/<engine>/deploy/*.yaml). Dynamo publishes no mocker
 # image: its mocker examples run on the planner image (examples/backends/mocker/deploy/agg.yaml).
-RUNTIME_IMAGES = {"vllm": "vllm-runtime", "sglang": "sglang-runtime", "trtllm": "tensorrtllm-runtime",
-                  "mocker": "dynamo-planner"}
+RUNTIME_IMAGES = {
+    "vllm": "vllm-runtime",
+    "sglang": "sglang-runtime",
+    "trtllm": "tensorrtllm-runtime",
+    "mocker": "dynamo-planner",
+}
 
 # --- The platform (operator) chart ----------------------------------------------------------------
 # deploy/helm/charts/platform/Chart.yaml (name dynamo-platform), published at this repository

@@ -1,5 +1,6 @@
 """Every exception a user may see, and compose's exit codes. Everything else is a bug: `cli.py`
 prints it as one line and the path of a log holding the traceback (exit 70)."""
+
 from __future__ import annotations
 
 import enum
@@ -43,8 +44,10 @@ def crash_log(e: BaseException) -> str:
 
 def crash_line(e: BaseException, log: str) -> str:
     what = secrets.mask(str(e).splitlines()[0] if str(e) else "", "<credential>")
-    return (f"unexpected {type(e).__name__}{': ' + what if what else ''} (a bug in compose; "
-            f"the traceback is in {log}: please attach it to a bug report)")
+    return (
+        f"unexpected {type(e).__name__}{': ' + what if what else ''} (a bug in compose; "
+        f"the traceback is in {log}: please attach it to a bug report)"
+    )
 
 
 class ComposeError(Exception):

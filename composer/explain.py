@@ -3,6 +3,7 @@
 Everything here is derived from the same Deployment and Plan that the files are generated
 from, so the report cannot drift from what is deployed.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -26,24 +27,41 @@ SWITCHES = {  # values switch -> the component its release carries
 
 def explain(dep: Deployment, plan: Plan) -> dict[str, Any]:
     worker_types = ["prefill", "decode"] if dep.model["disaggregation"] else ["worker"]
-    services = [{"name": dep.frontend_service, "namespace": dep.namespace, "port": FRONTEND_PORT,
-                 "made_by": "the Dynamo operator, from the DGD's frontend component"}]
+    services = [
+        {
+            "name": dep.frontend_service,
+            "namespace": dep.namespace,
+            "port": FRONTEND_PORT,
+            "made_by": "the Dynamo operator, from the DGD's frontend component",
+        }
+    ]
     urls = {"frontend": dep.frontend_url}
     model_express = plan.release("model-express")
     if model_express:
-        services.append({"name": dep.model_express_service, "namespace": dep.namespace, "port": MODEL_EXPRESS_PORT,
-                         "made_by": f"release {model_express.id}"})
+        services.append(
+            {
+                "name": dep.model_express_service,
+                "namespace": dep.namespace,
+                "port": MODEL_EXPRESS_PORT,
+                "made_by": f"release {model_express.id}",
+            }
+        )
         urls["modelExpress"] = dep.model_express_url
     selectors: dict[str, dict[str, Any]] = {}
     if plan.release("metrics"):
         # as charts/metrics renders them: the operator labels pods that serve metrics
         selectors["podMonitor/frontend"] = {DGD_LABEL: dep.name, TYPE_LABEL: "frontend", METRICS_LABEL: "true"}
-        selectors["podMonitor/worker"] = {DGD_LABEL: dep.name, METRICS_LABEL: "true",
-                                          TYPE_LABEL: ["worker", "prefill", "decode"]}
+        selectors["podMonitor/worker"] = {
+            DGD_LABEL: dep.name,
+            METRICS_LABEL: "true",
+            TYPE_LABEL: ["worker", "prefill", "decode"],
+        }
     if plan.release("inference-gateway"):
         gw = dep.values["inferenceGateway"]["gateway"]
-        selectors["httpRoute"] = {"gateway": f"{gw.get('namespace', dep.namespace)}/{gw['name']}",
-                                  "backend": f"Service/{dep.frontend_service}:{FRONTEND_PORT}"}
+        selectors["httpRoute"] = {
+            "gateway": f"{gw.get('namespace', dep.namespace)}/{gw['name']}",
+            "backend": f"Service/{dep.frontend_service}:{FRONTEND_PORT}",
+        }
     switches = {}
     for switch, component in SWITCHES.items():
         release = plan.release(component)
@@ -52,13 +70,28 @@ def explain(dep: Deployment, plan: Plan) -> dict[str, Any]:
         "environment": plan.env,
         "target": dep.target,
         "kubeContext": plan.kube_context,
-        "deployment": {"name": dep.name, "namespace": dep.namespace, "model": dep.model["name"],
-                       "backend": dep.backend, "image": dep.image,
-                       "mode": "disaggregated" if dep.model["disaggregation"] else "aggregated",
-                       "routing": dep.model["routingPolicy"], "workerTypes": worker_types},
-        "releases": [{"name": r.name, "namespace": r.namespace, "chart": r.chart, "version": r.version,
-                      "component": r.component, "needs": list(r.needs), "patches": _patch_targets(r.patches)}
-                     for r in plan.releases],
+        "deployment": {
+            "name": dep.name,
+            "namespace": dep.namespace,
+            "model": dep.model["name"],
+            "backend": dep.backend,
+            "image": dep.image,
+            "mode": "disaggregated" if dep.model["disaggregation"] else "aggregated",
+            "routing": dep.model["routingPolicy"],
+            "workerTypes": worker_types,
+        },
+        "releases": [
+            {
+                "name": r.name,
+                "namespace": r.namespace,
+                "chart": r.chart,
+                "version": r.version,
+                "component": r.component,
+                "needs": list(r.needs),
+                "patches": _patch_targets(r.patches),
+            }
+            for r in plan.releases
+        ],
         "services": services,
         "urls": urls,
         "selectors": selectors,
@@ -69,17 +102,23 @@ def explain(dep: Deployment, plan: Plan) -> dict[str, Any]:
 def _patch_targets(patches) -> list[str]:
     """What each patch changes, as kind/name (and its kind of patch)."""
     out = [f"strategic-merge {p['kind']}/{p['metadata']['name']}" for p in patches.get("strategicMergePatches", [])]
-    out += [f"json {p['target']['kind']}/{p['target']['name']}: " + ", ".join(f"{o['op']} {o['path']}" for o in p["patch"])
-            for p in patches.get("jsonPatches", [])]
+    out += [
+        f"json {p['target']['kind']}/{p['target']['name']}: " + ", ".join(f"{o['op']} {o['path']}" for o in p["patch"])
+        for p in patches.get("jsonPatches", [])
+    ]
     return out
 
 
 def format_text(report: dict[str, Any]) -> str:
     d = report["deployment"]
-    lines = [f"environment {report['environment']} (target {report['target']}"
-             + (f", kube context {report['kubeContext']})" if report["kubeContext"] else ")"),
-             f"deployment {d['namespace']}/{d['name']}: {d['model']} on {d['backend']} ({d['image']}), "
-             f"{d['mode']}, routing {d['routing']}", "", "releases (install order follows needs):"]
+    lines = [
+        f"environment {report['environment']} (target {report['target']}"
+        + (f", kube context {report['kubeContext']})" if report["kubeContext"] else ")"),
+        f"deployment {d['namespace']}/{d['name']}: {d['model']} on {d['backend']} ({d['image']}), "
+        f"{d['mode']}, routing {d['routing']}",
+        "",
+        "releases (install order follows needs):",
+    ]
     for r in report["releases"]:
         needs = f" <- needs {', '.join(r['needs'])}" if r["needs"] else ""
         lines.append(f"  {r['namespace']}/{r['name']}  {r['chart']} {r['version']}{needs}")
@@ -91,8 +130,10 @@ def format_text(report: dict[str, Any]) -> str:
         lines += ["", "selectors:"]
         for name, sel in report["selectors"].items():
             # kubectl's selector syntax: `kubectl get pods -l '<this>'` lists the same pods
-            lines.append(f"  {name}: " + ",".join(f"{k}={v}" if isinstance(v, str) else f"{k} in ({','.join(v)})"
-                                                 for k, v in sel.items()))
+            lines.append(
+                f"  {name}: "
+                + ",".join(f"{k}={v}" if isinstance(v, str) else f"{k} in ({','.join(v)})" for k, v in sel.items())
+            )
     lines += ["", "switches:"]
     lines += [f"  {k}: {v or 'off'}" for k, v in report["switches"].items()]
     return "\n".join(lines) + "\n"

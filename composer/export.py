@@ -4,6 +4,7 @@ What helmfile renders for each of our releases, one object per file with a name 
 the object (so diffs stay readable), and a kustomization.yaml listing them all. Releases of
 remote charts that cannot be fetched are reported, never silently left out.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,9 +22,11 @@ def export(root, state_file: str, plan: Plan, inputs: list[str], command: str) -
     skipped = []
     for r in plan.releases:
         if r.remote:
-            skipped.append(f"{r.id} ({r.chart} {r.version}): a remote chart, not fetched offline; render it where "
-                           f"the repository is reachable: helmfile -f {state_file} -e {plan.env} "
-                           f"-l name={r.name} template")
+            skipped.append(
+                f"{r.id} ({r.chart} {r.version}): a remote chart, not fetched offline; render it where "
+                f"the repository is reachable: helmfile -f {state_file} -e {plan.env} "
+                f"-l name={r.name} template"
+            )
     for name, text in manifests.releases(root, plan, skip_tests=True).items():
         for doc in yaml.load_manifests(text):
             path = f"{name}/{doc['kind'].lower()}-{doc['metadata']['name']}.yaml"
@@ -32,10 +35,14 @@ def export(root, state_file: str, plan: Plan, inputs: list[str], command: str) -
             files[path] = head + yaml.dump(doc)
     if plan.create_namespace:  # helmfile creates them (createNamespace); `kubectl apply -k` needs the objects
         for ns in sorted({r.namespace for r in plan.releases if not r.remote}):
-            files[f"namespace-{ns}.yaml"] = head + yaml.dump({"apiVersion": "v1", "kind": "Namespace",
-                                                               "metadata": {"name": ns}})
-    kustomization: dict[str, Any] = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-                                     "resources": sorted(files)}
+            files[f"namespace-{ns}.yaml"] = head + yaml.dump(
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+            )
+    kustomization: dict[str, Any] = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": sorted(files),
+    }
     note = "".join(f"# not exported: {s}\n" for s in skipped)
     files["kustomization.yaml"] = head + note + yaml.dump(kustomization)
     return files, skipped
@@ -46,11 +53,14 @@ def check_target(target: Path, root: Path) -> None:
     export (its kustomization.yaml carries our header), and never one holding the project."""
     target, root = target.resolve(), root.resolve()
     if target == root or target in root.parents:
-        raise UsageError(f"--output-dir {target} holds the project itself; choose a directory of its own, "
-                         f"such as {root / 'export'}")
+        raise UsageError(
+            f"--output-dir {target} holds the project itself; choose a directory of its own, such as {root / 'export'}"
+        )
     if not target.exists() or target.is_dir() and not any(target.iterdir()):
         return
     kustomization = target / "kustomization.yaml"
     if not (kustomization.is_file() and kustomization.read_text().startswith(helmfiles.GENERATED)):
-        raise UsageError(f"{target} is not empty and not an earlier `compose export`; an export replaces its "
-                         f"directory as a whole, so choose a new or empty one")
+        raise UsageError(
+            f"{target} is not empty and not an earlier `compose export`; an export replaces its "
+            f"directory as a whole, so choose a new or empty one"
+        )

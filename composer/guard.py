@@ -1,4 +1,5 @@
 """Safety rails before anything touches a cluster: the right kube context, and a yes for production."""
+
 from __future__ import annotations
 
 import os
@@ -36,7 +37,8 @@ def check_context(plan: Plan, current: str | None, *, allow_mismatch: bool) -> N
     raise WrongContext(
         f"environment {plan.env!r} is pinned to kube context {pinned!r}, but the current context is "
         f"{current or 'unset'!r}: switch with `kubectl config use-context {pinned}`, "
-        "or pass --allow-context-mismatch to go ahead")
+        "or pass --allow-context-mismatch to go ahead"
+    )
 
 
 def confirm_needed(plan: Plan, production: bool, *, action: str, yes: bool, interactive: bool) -> str | None:

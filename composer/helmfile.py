@@ -1,11 +1,12 @@
 """Everything compose asks of helmfile: argv built by pure functions, results mapped to exit codes
 (`errors.ExitCode`)."""
+
 from __future__ import annotations
 
 import re
 import signal
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from composer import proc
 from composer.errors import ComposeError, ExitCode, HelmfileFailed, NoReleaseMatched
@@ -27,15 +28,30 @@ def template(state_file: str, env: str, kube_version: str = KUBE_VERSION) -> lis
     runs the same helm itself; tests and benchmarks compare the two). Remote charts cannot be fetched
     offline: both the selector and --skip-deps are needed, the selector alone still runs
     `helm repo add` (tooling-notes.md §2b)."""
-    return base(state_file, env) + ["--selector", "source=local", "--allow-no-matching-release", "template",
-                                    "--skip-deps", "--kube-version", kube_version]
+    return base(state_file, env) + [
+        "--selector",
+        "source=local",
+        "--allow-no-matching-release",
+        "template",
+        "--skip-deps",
+        "--kube-version",
+        kube_version,
+    ]
 
 
-def template_release(state_file: str, env: str, release: str, *, skip_tests: bool = False,
-           kube_version: str = KUBE_VERSION) -> list[str]:
+def template_release(
+    state_file: str, env: str, release: str, *, skip_tests: bool = False, kube_version: str = KUBE_VERSION
+) -> list[str]:
     """One release's manifests, offline (composer.manifests uses it for releases with patches)."""
-    return base(state_file, env) + ["--selector", f"name={release}", "template", "--skip-deps",
-                                    *(["--skip-tests"] if skip_tests else []), "--kube-version", kube_version]
+    return base(state_file, env) + [
+        "--selector",
+        f"name={release}",
+        "template",
+        "--skip-deps",
+        *(["--skip-tests"] if skip_tests else []),
+        "--kube-version",
+        kube_version,
+    ]
 
 
 def build(state_file: str, env: str) -> list[str]:
@@ -76,19 +92,31 @@ def has_helm_diff(cwd: Path) -> bool:
 
 # Known helmfile/helm failures -> what the user should do.
 DIAGNOSES = [
-    (re.compile(r'unknown command "diff" for "helm"'),
-     f"the helm-diff plugin is missing; install it: {HELM_DIFF_INSTALL}"),
-    (re.compile(r"Kubernetes cluster unreachable"),
-     "no cluster reachable: check your kubeconfig and the environment's cluster.kubeContext"),
-    (re.compile(r"is not a valid chart repository or cannot be reached|repo \S+ not found"),
-     "a chart repository is unreachable (offline?); `compose template` renders our charts without it"),
-    (re.compile(r"depend\(s\) on an undefined release"),
-     "helmfile.d/ is out of date or edited by hand: run `compose generate`"),
-    (re.compile(r"no matches for Id (\S+?);? "),
-     r"a patch under `patches:` targets \1 (kind.version.group/name.namespace), which its release does not "
-     r"render; `compose template` without the patch lists what it does"),
-    (re.compile(r"context deadline exceeded|timed out waiting"),
-     "a release did not become ready in time: `compose status` and `kubectl get pods` show what is pending"),
+    (
+        re.compile(r'unknown command "diff" for "helm"'),
+        f"the helm-diff plugin is missing; install it: {HELM_DIFF_INSTALL}",
+    ),
+    (
+        re.compile(r"Kubernetes cluster unreachable"),
+        "no cluster reachable: check your kubeconfig and the environment's cluster.kubeContext",
+    ),
+    (
+        re.compile(r"is not a valid chart repository or cannot be reached|repo \S+ not found"),
+        "a chart repository is unreachable (offline?); `compose template` renders our charts without it",
+    ),
+    (
+        re.compile(r"depend\(s\) on an undefined release"),
+        "helmfile.d/ is out of date or edited by hand: run `compose generate`",
+    ),
+    (
+        re.compile(r"no matches for Id (\S+?);? "),
+        r"a patch under `patches:` targets \1 (kind.version.group/name.namespace), which its release does not "
+        r"render; `compose template` without the patch lists what it does",
+    ),
+    (
+        re.compile(r"context deadline exceeded|timed out waiting"),
+        "a release did not become ready in time: `compose status` and `kubectl get pods` show what is pending",
+    ),
 ]
 
 
@@ -115,8 +143,9 @@ def failure(done: proc.Completed) -> ComposeError:
     """What a failed helmfile run means for the user, as the error compose exits with."""
     rc = done.returncode
     if rc == HELMFILE_NO_MATCH:
-        return NoReleaseMatched("helmfile matched no release for this environment: "
-                                "is the environment generated? run `compose generate`")
+        return NoReleaseMatched(
+            "helmfile matched no release for this environment: is the environment generated? run `compose generate`"
+        )
     if rc < 0:
         return HelmfileFailed(f"helmfile was killed by signal {-rc} ({signal.Signals(-rc).name})")
     fix = diagnose(done.stderr)

@@ -8,12 +8,14 @@ The benchmark's artifacts live on its PVC, and the Job's pod is gone when it fin
 short-lived reader pod mounts the claim, `kubectl cp` copies it, and the pod is deleted.
 argv and manifests are built by pure functions; composer.proc runs them.
 """
+
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from composer import bench, proc
 from composer.dynamo import DGD_CRD as DGD_RESOURCE
@@ -29,17 +31,33 @@ LAST_EVENTS = 10
 
 def reader_pod(*, name: str, namespace: str, claim: str, image: str) -> dict[str, Any]:
     return {
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": namespace,
-                     "labels": {"app.kubernetes.io/managed-by": "dynamo-compose",
-                                "app.kubernetes.io/component": "benchmark-reader"}},
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {
+                "app.kubernetes.io/managed-by": "dynamo-compose",
+                "app.kubernetes.io/component": "benchmark-reader",
+            },
+        },
         "spec": {
             "restartPolicy": "Never",
-            "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "fsGroup": 1000,
-                                "seccompProfile": {"type": "RuntimeDefault"}},
-            "containers": [{"name": "reader", "image": image, "command": ["sleep", "600"],
-                            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
-                            "volumeMounts": [{"name": "artifacts", "mountPath": READER_MOUNT, "readOnly": True}]}],
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 1000,
+                "fsGroup": 1000,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "containers": [
+                {
+                    "name": "reader",
+                    "image": image,
+                    "command": ["sleep", "600"],
+                    "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                    "volumeMounts": [{"name": "artifacts", "mountPath": READER_MOUNT, "readOnly": True}],
+                }
+            ],
             "volumes": [{"name": "artifacts", "persistentVolumeClaim": {"claimName": claim, "readOnly": True}}],
         },
     }
@@ -52,8 +70,17 @@ def kubectl(context: str | None, *args: str) -> list[str]:
 def delete_jobs_argv(context: str | None, namespace: str, release: str) -> list[str]:
     """The release's benchmark Jobs, finished or not. helm recreates a missing object on upgrade,
     so deleting the Job before `helmfile sync` runs the sweep again even when nothing changed."""
-    return kubectl(context, "-n", namespace, "delete", "job", "-l", f"app.kubernetes.io/instance={release}",
-                   "--ignore-not-found", "--wait=true")
+    return kubectl(
+        context,
+        "-n",
+        namespace,
+        "delete",
+        "job",
+        "-l",
+        f"app.kubernetes.io/instance={release}",
+        "--ignore-not-found",
+        "--wait=true",
+    )
 
 
 def delete_jobs(context: str | None, namespace: str, release: str) -> None:
@@ -74,8 +101,9 @@ def fetch_artifacts(*, context: str | None, namespace: str, claim: str, image: s
         for argv, stdin in steps:
             done = proc.run(argv, input=stdin)
             if done.returncode != 0:
-                raise ComposeError(f"{' '.join(argv[:5])}... failed (exit {done.returncode}): "
-                                   f"{(done.stderr or done.stdout).strip()}")
+                raise ComposeError(
+                    f"{' '.join(argv[:5])}... failed (exit {done.returncode}): {(done.stderr or done.stdout).strip()}"
+                )
     finally:
         proc.run(kubectl(context, "-n", namespace, "delete", "pod", pod, "--ignore-not-found", "--wait=false"))
 
@@ -86,8 +114,14 @@ def fetch_results(root: Path, env: str, plan, release) -> dict[str, Any]:
     claim = values["artifacts"]["persistence"].get("existingClaim") or f"{release.name}-artifacts"
     dest = bench.results_dir(root, env)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fetch_artifacts(context=plan.kube_context, namespace=release.namespace, claim=claim, image=values["image"],
-                    pod=f"{release.name}-reader", dest=dest)
+    fetch_artifacts(
+        context=plan.kube_context,
+        namespace=release.namespace,
+        claim=claim,
+        image=values["image"],
+        pod=f"{release.name}-reader",
+        dest=dest,
+    )
     recorded = recorded_gpus(dest / SUMMARY)
     return bench.collect(dest, values["runs"], gpus=values["target"].get("gpus", 0) if recorded is None else recorded)
 
@@ -108,19 +142,31 @@ def recorded_gpus(summary: Path) -> int | None:
 
 # -- waiting until the graph is Ready -----------------------------------------------------------
 
+
 def dgd_argv(context: str | None, namespace: str, name: str) -> list[str]:
     return kubectl(context, "-n", namespace, "get", DGD_RESOURCE, name, "-o", "json", REQUEST_TIMEOUT)
 
 
 def pods_argv(context: str | None, namespace: str, name: str) -> list[str]:
-    return kubectl(context, "-n", namespace, "get", "pods", "-l", f"{GRAPH_LABEL}={name}", "-o", "json",
-                   REQUEST_TIMEOUT)
+    return kubectl(
+        context, "-n", namespace, "get", "pods", "-l", f"{GRAPH_LABEL}={name}", "-o", "json", REQUEST_TIMEOUT
+    )
 
 
 def events_argv(context: str | None, namespace: str) -> list[str]:
     # the field selector narrows a busy namespace; the pods' names are matched here as well
-    return kubectl(context, "-n", namespace, "get", "events", "--field-selector", "involvedObject.kind=Pod",
-                   "-o", "json", REQUEST_TIMEOUT)
+    return kubectl(
+        context,
+        "-n",
+        namespace,
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.kind=Pod",
+        "-o",
+        "json",
+        REQUEST_TIMEOUT,
+    )
 
 
 def readiness(dgd: Mapping[str, Any]) -> dict[str, Any]:
@@ -130,14 +176,32 @@ def readiness(dgd: Mapping[str, Any]) -> dict[str, Any]:
     status = dgd.get("status") or {}
     conditions = [c for c in status.get("conditions") or [] if isinstance(c, Mapping)]
     generation = (dgd.get("metadata") or {}).get("generation")
-    observed = [g for g in [status.get("observedGeneration")] + [c.get("observedGeneration") for c in conditions
-                                                                if c.get("type") == "Ready"] if g is not None]
+    observed = [
+        g
+        for g in [status.get("observedGeneration")]
+        + [c.get("observedGeneration") for c in conditions if c.get("type") == "Ready"]
+        if g is not None
+    ]
     stale = generation is not None and any(g < generation for g in observed)
     ready = next((c for c in conditions if c.get("type") == "Ready"), None)
-    failing = [{"type": c.get("type"), "status": c.get("status"), "reason": c.get("reason") or "",
-                "message": c.get("message") or ""} for c in conditions if c.get("status") != "True"]
-    return {"ready": bool(ready and ready.get("status") == "True" and not stale), "state": status.get("state"),
-            "failing": failing, "hasReady": ready is not None, "stale": stale, "generation": generation}
+    failing = [
+        {
+            "type": c.get("type"),
+            "status": c.get("status"),
+            "reason": c.get("reason") or "",
+            "message": c.get("message") or "",
+        }
+        for c in conditions
+        if c.get("status") != "True"
+    ]
+    return {
+        "ready": bool(ready and ready.get("status") == "True" and not stale),
+        "state": status.get("state"),
+        "failing": failing,
+        "hasReady": ready is not None,
+        "stale": stale,
+        "generation": generation,
+    }
 
 
 def describe(found: Mapping[str, Any]) -> str:
@@ -153,10 +217,17 @@ def describe(found: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def wait_ready(context: str | None, namespace: str, name: str, *, timeout: float,
-               progress: Callable[[str], None], interval: float | None = None,
-               clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
-               ) -> dict[str, Any]:
+def wait_ready(
+    context: str | None,
+    namespace: str,
+    name: str,
+    *,
+    timeout: float,
+    progress: Callable[[str], None],
+    interval: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
     """Poll the DGD until it is Ready (every `interval`, default POLL_SECONDS); {'seconds': ...}.
     NotReady (exit 5) after `timeout` seconds, with the failing conditions and the last events of
     the graph's pods."""
@@ -216,31 +287,58 @@ def graph_pods(context: str | None, namespace: str, name: str) -> dict[str, Any]
 
 def pod_summary(pod: Mapping[str, Any]) -> dict[str, str]:
     status = pod.get("status") or {}
-    waiting = [(c.get("state") or {}).get("waiting", {}).get("reason")
-               for c in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])]
-    return {"name": (pod.get("metadata") or {}).get("name", "?"), "phase": status.get("phase") or "Unknown",
-            "waiting": ", ".join(sorted({w for w in waiting if w}))}
+    waiting = [
+        (c.get("state") or {}).get("waiting", {}).get("reason")
+        for c in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])
+    ]
+    return {
+        "name": (pod.get("metadata") or {}).get("name", "?"),
+        "phase": status.get("phase") or "Unknown",
+        "waiting": ", ".join(sorted({w for w in waiting if w})),
+    }
 
 
-def last_events(events: Sequence[Mapping[str, Any]], pods: Sequence[str], count: int = LAST_EVENTS
-                ) -> list[dict[str, str]]:
+def last_events(
+    events: Sequence[Mapping[str, Any]], pods: Sequence[str], count: int = LAST_EVENTS
+) -> list[dict[str, str]]:
     """The last `count` events about these pods, oldest first."""
+
     def when(e: Mapping[str, Any]) -> str:
-        return (e.get("lastTimestamp") or e.get("eventTime") or e.get("firstTimestamp")
-                or (e.get("metadata") or {}).get("creationTimestamp") or "")
+        return (
+            e.get("lastTimestamp")
+            or e.get("eventTime")
+            or e.get("firstTimestamp")
+            or (e.get("metadata") or {}).get("creationTimestamp")
+            or ""
+        )
 
     wanted = set(pods)
-    mine = [e for e in events if (e.get("involvedObject") or {}).get("kind") == "Pod"
-            and (e.get("involvedObject") or {}).get("name") in wanted]
+    mine = [
+        e
+        for e in events
+        if (e.get("involvedObject") or {}).get("kind") == "Pod"
+        and (e.get("involvedObject") or {}).get("name") in wanted
+    ]
     mine.sort(key=when)
-    return [{"time": when(e), "pod": e["involvedObject"]["name"], "type": e.get("type") or "",
-             "reason": e.get("reason") or "", "message": (e.get("message") or "").strip()} for e in mine[-count:]]
+    return [
+        {
+            "time": when(e),
+            "pod": e["involvedObject"]["name"],
+            "type": e.get("type") or "",
+            "reason": e.get("reason") or "",
+            "message": (e.get("message") or "").strip(),
+        }
+        for e in mine[-count:]
+    ]
 
 
-def not_ready_report(name: str, namespace: str, timeout: float, found: Mapping[str, Any],
-                     pods: Mapping[str, Any]) -> str:
-    lines = [f"DynamoGraphDeployment {name} (namespace {namespace}) is not Ready after {timeout:g} s; its releases "
-             f"are installed (`compose up` again waits again, `compose debug-bundle` collects the rest)"]
+def not_ready_report(
+    name: str, namespace: str, timeout: float, found: Mapping[str, Any], pods: Mapping[str, Any]
+) -> str:
+    lines = [
+        f"DynamoGraphDeployment {name} (namespace {namespace}) is not Ready after {timeout:g} s; its releases "
+        f"are installed (`compose up` again waits again, `compose debug-bundle` collects the rest)"
+    ]
     if found.get("error"):
         lines.append(f"  kubectl get {DGD_RESOURCE} {name}: {found['error']}")
     else:
@@ -249,13 +347,20 @@ def not_ready_report(name: str, namespace: str, timeout: float, found: Mapping[s
         if found.get("stale"):
             lines.append(f"  the operator has not yet reported on generation {found['generation']} of the spec")
         for c in found.get("failing") or []:
-            lines.append(f"  condition {c['type']}={c['status']}" + (f", reason {c['reason']}" if c["reason"] else "")
-                         + (f": {c['message']}" if c["message"] else ""))
+            lines.append(
+                f"  condition {c['type']}={c['status']}"
+                + (f", reason {c['reason']}" if c["reason"] else "")
+                + (f": {c['message']}" if c["message"] else "")
+            )
         if not found.get("hasReady"):
             lines.append("  no Ready condition: is the Dynamo operator running? (`compose doctor`)")
     if pods["pods"]:
-        lines.append("  pods: " + ", ".join(f"{p['name']} {p['phase']}" + (f" ({p['waiting']})" if p["waiting"] else "")
-                                           for p in pods["pods"]))
+        lines.append(
+            "  pods: "
+            + ", ".join(
+                f"{p['name']} {p['phase']}" + (f" ({p['waiting']})" if p["waiting"] else "") for p in pods["pods"]
+            )
+        )
         lines.append("  last events of its pods:" if pods["events"] else "  no events about its pods")
         lines += [f"    {e['time']} {e['pod']} {e['type']} {e['reason']}: {e['message']}" for e in pods["events"]]
     elif not pods["errors"]:
@@ -268,9 +373,14 @@ def endpoint(*, context: str | None, namespace: str, service: str, port: int) ->
     """Where the graph answers: the frontend Service inside the cluster, and the port-forward that
     reaches it from this machine (local port 8000)."""
     forward = kubectl(context, "-n", namespace, "port-forward", f"svc/{service}", f"8000:{port}")
-    return {"service": service, "namespace": namespace, "port": port,
-            "url": f"http://{service}.{namespace}.svc.cluster.local:{port}",
-            "portForward": " ".join(forward), "localUrl": "http://localhost:8000"}
+    return {
+        "service": service,
+        "namespace": namespace,
+        "port": port,
+        "url": f"http://{service}.{namespace}.svc.cluster.local:{port}",
+        "portForward": " ".join(forward),
+        "localUrl": "http://localhost:8000",
+    }
 
 
 def _last_line(text: str) -> str:
@@ -285,19 +395,27 @@ def await_graph(dep, plan, *, wait: bool, timeout: float, progress: Callable[[st
 
     result: dict[str, Any] = {"name": dep.name, "namespace": dep.namespace, "waited": wait}
     if wait:
-        result["readySeconds"] = wait_ready(plan.kube_context, dep.namespace, dep.name, timeout=timeout,
-                                            progress=progress)["seconds"]
-    result["endpoint"] = endpoint(context=plan.kube_context, namespace=dep.namespace, service=dep.frontend_service,
-                                  port=FRONTEND_PORT)
+        result["readySeconds"] = wait_ready(
+            plan.kube_context, dep.namespace, dep.name, timeout=timeout, progress=progress
+        )["seconds"]
+    result["endpoint"] = endpoint(
+        context=plan.kube_context, namespace=dep.namespace, service=dep.frontend_service, port=FRONTEND_PORT
+    )
     return result
 
 
 def format_up(result: Mapping[str, Any]) -> str:
     e = result["endpoint"]
-    head = (f"ready in {result['readySeconds']:.0f} s: DynamoGraphDeployment {result['name']} reports Ready"
-            if result["waited"] else
-            f"not waiting for DynamoGraphDeployment {result['name']} to be Ready (--no-wait): "
-            f"`kubectl -n {result['namespace']} get {DGD_RESOURCE} {result['name']}` shows it")
-    return "\n".join([head,
-                      f"endpoint: {e['url']} (Service {e['service']}, port {e['port']}, inside the cluster)",
-                      f"from this machine: {e['portForward']}   # then {e['localUrl']}/v1/models"])
+    head = (
+        f"ready in {result['readySeconds']:.0f} s: DynamoGraphDeployment {result['name']} reports Ready"
+        if result["waited"]
+        else f"not waiting for DynamoGraphDeployment {result['name']} to be Ready (--no-wait): "
+        f"`kubectl -n {result['namespace']} get {DGD_RESOURCE} {result['name']}` shows it"
+    )
+    return "\n".join(
+        [
+            head,
+            f"endpoint: {e['url']} (Service {e['service']}, port {e['port']}, inside the cluster)",
+            f"from this machine: {e['portForward']}   # then {e['localUrl']}/v1/models",
+        ]
+    )

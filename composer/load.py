@@ -4,6 +4,7 @@ Every value is remembered by its JSON pointer with the file, line and column it 
 so later stages can point at the exact spot. Overlays merge maps deeply and replace lists
 (Helm's rule); a value taken from the overlay points at the overlay.
 """
+
 from __future__ import annotations
 
 import copy
@@ -13,13 +14,21 @@ import os
 import re
 import stat
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import (AliasEvent, DocumentStartEvent, MappingEndEvent, MappingStartEvent, ScalarEvent,
-                                SequenceEndEvent, SequenceStartEvent)
+from ruamel.yaml.events import (
+    AliasEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.parser import Parser
 from ruamel.yaml.reader import Reader
@@ -92,22 +101,38 @@ def load(path: Path, *, display: str | None = None) -> Loaded:
 
 _PARSED: dict[tuple[str, bytes], Loaded] = {}
 
-_NOT_A_FILE = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+_NOT_A_FILE = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def _read(path: Path, name: str) -> bytes:
     """At most MAX_BYTES + 1 bytes of a regular file. Anything else (a FIFO, a device) is refused
     without reading: opening is non-blocking, and what was opened is checked, not only the name."""
+
     def refuse(message: str, hint: str = "pass the values file itself") -> InvalidValues:
         return InvalidValues([Problem(name, 0, 0, "", message, hint)])
 
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise InvalidValues([Problem(name, 0, 0, "", "file not found",
-                                     "run compose in the project's directory, or pass the values file with "
-                                     "-f/--values (a new project: `compose init --recipe NAME`)")]) from None
+        raise InvalidValues(
+            [
+                Problem(
+                    name,
+                    0,
+                    0,
+                    "",
+                    "file not found",
+                    "run compose in the project's directory, or pass the values file with "
+                    "-f/--values (a new project: `compose init --recipe NAME`)",
+                )
+            ]
+        ) from None
     except OSError as e:
         if e.errno == errno.ELOOP:
             raise refuse("is a symbolic link loop, not a file") from None
@@ -116,8 +141,9 @@ def _read(path: Path, name: str) -> bytes:
         info = os.fstat(fd)
         mode = info.st_mode
         if not stat.S_ISREG(mode):
-            raise refuse(f"is {next((what for test, what in _NOT_A_FILE if test(mode)), 'not a regular file')}, "
-                         "not a file")
+            raise refuse(
+                f"is {next((what for test, what in _NOT_A_FILE if test(mode)), 'not a regular file')}, not a file"
+            )
         chunks, size = [], 0
         while size <= MAX_BYTES and (chunk := os.read(fd, MAX_BYTES + 1 - size)):
             chunks.append(chunk)
@@ -129,8 +155,18 @@ def _read(path: Path, name: str) -> bytes:
         os.close(fd)
     if len(raw) > MAX_BYTES:
         size = max(info.st_size, len(raw))
-        raise InvalidValues([Problem(name, 1, 1, "", f"file is {size:,} bytes; the limit is {MAX_BYTES:,}",
-                                     "a values file holds settings, not data: is this the right file?")])
+        raise InvalidValues(
+            [
+                Problem(
+                    name,
+                    1,
+                    1,
+                    "",
+                    f"file is {size:,} bytes; the limit is {MAX_BYTES:,}",
+                    "a values file holds settings, not data: is this the right file?",
+                )
+            ]
+        )
     return raw
 
 
@@ -140,14 +176,24 @@ def _parse(name: str, raw: bytes) -> Loaded:
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
-        raise InvalidValues([Problem(name, line, col, "", f"not UTF-8 (byte 0x{raw[e.start]:02x})",
-                                     "save the file as UTF-8")]) from None
+        raise InvalidValues(
+            [Problem(name, line, col, "", f"not UTF-8 (byte 0x{raw[e.start]:02x})", "save the file as UTF-8")]
+        ) from None
     bad = _NON_PRINTABLE.search(text)
     if bad:  # ruamel would name only a character offset
         line, col = _line_col(text, bad.start())
-        raise InvalidValues([Problem(name, line, col, "", f"{_char(bad.group())} is not allowed in YAML",
-                                     "remove it: YAML allows printable characters, tabs and line breaks only "
-                                     "(is this a binary file?)")])
+        raise InvalidValues(
+            [
+                Problem(
+                    name,
+                    line,
+                    col,
+                    "",
+                    f"{_char(bad.group())} is not allowed in YAML",
+                    "remove it: YAML allows printable characters, tabs and line breaks only (is this a binary file?)",
+                )
+            ]
+        )
     try:
         doc = _compose(name, text)
     except MarkedYAMLError as e:
@@ -159,8 +205,18 @@ def _parse(name: str, raw: bytes) -> Loaded:
     if doc is None or doc.kind == "scalar" and doc.value is None and not doc.problem:
         raise InvalidValues([Problem(name, 1, 1, "", "file is empty", "start from the example values.yaml")])
     if doc.kind != "map":
-        raise InvalidValues([Problem(name, 1, 1, "", f"expected a mapping at the top level, got {_node_kind(doc)}",
-                                     "the file should start with keys like `dynamoNamespace:` and `model:`")])
+        raise InvalidValues(
+            [
+                Problem(
+                    name,
+                    1,
+                    1,
+                    "",
+                    f"expected a mapping at the top level, got {_node_kind(doc)}",
+                    "the file should start with keys like `dynamoNamespace:` and `model:`",
+                )
+            ]
+        )
     out.data = _plain(doc, "", name, out, [MAX_NODES], 0)
     return out
 
@@ -242,8 +298,9 @@ class _Scanner(Scanner):
         for level, key in list(keys.items()):
             if key.line != line or index - key.index > 1024:
                 if key.required:
-                    raise ScannerError("while scanning a simple key", key.mark, "could not find expected ':'",
-                                       reader.get_mark())
+                    raise ScannerError(
+                        "while scanning a simple key", key.mark, "could not find expected ':'", reader.get_mark()
+                    )
                 del keys[level]
             elif key.token_number == taken:
                 found = True
@@ -290,16 +347,25 @@ def _compose(name: str, text: str) -> _Node | None:
         if isinstance(ev, DocumentStartEvent):
             documents += 1
             if documents > 1:
-                raise fail(ev.start_mark, "a second YAML document (after `---`)",
-                           "a values file is one document: remove the `---` line and what follows, or merge them")
+                raise fail(
+                    ev.start_mark,
+                    "a second YAML document (after `---`)",
+                    "a values file is one document: remove the `---` line and what follows, or merge them",
+                )
         elif isinstance(ev, AliasEvent):
             node = anchors.get(ev.anchor)
             if node is None:
-                raise fail(ev.start_mark, f"alias *{ev.anchor} names no anchor before it",
-                           f"define `&{ev.anchor}` on a value above this line")
+                raise fail(
+                    ev.start_mark,
+                    f"alias *{ev.anchor} names no anchor before it",
+                    f"define `&{ev.anchor}` on a value above this line",
+                )
             if any(node is open_ for open_, _ in stack):
-                raise fail(ev.start_mark, f"alias *{ev.anchor} is inside the value it names",
-                           "a value cannot contain itself: remove the alias")
+                raise fail(
+                    ev.start_mark,
+                    f"alias *{ev.anchor} is inside the value it names",
+                    "a value cannot contain itself: remove the alias",
+                )
             add(node)
         elif isinstance(ev, ScalarEvent):
             node = _scalar_node(yaml, ev)
@@ -308,8 +374,11 @@ def _compose(name: str, text: str) -> _Node | None:
             add(node)
         elif isinstance(ev, (MappingStartEvent, SequenceStartEvent)):
             if len(stack) >= MAX_DEPTH:
-                raise fail(ev.start_mark, f"nested more than {MAX_DEPTH} levels deep",
-                           "a values file nests a few levels: look for unbalanced [ or {")
+                raise fail(
+                    ev.start_mark,
+                    f"nested more than {MAX_DEPTH} levels deep",
+                    "a values file nests a few levels: look for unbalanced [ or {",
+                )
             kind = "map" if isinstance(ev, MappingStartEvent) else "seq"
             node = _Node(kind, [], ev.start_mark, problem=_tag_problem(ev.tag, {_CONTAINER_TAG[kind]}, kind))
             if ev.anchor:
@@ -353,17 +422,27 @@ def _scalar_node(yaml: Any, ev: ScalarEvent) -> _Node:
     value: Any = ev.value
     if tag == f"{CORE}null":
         if not plain and _implicit_tag(yaml, ev.value) != tag:
-            return _Node("scalar", None, ev.start_mark, problem=("a value tagged !!null that is not null",
-                                                                  "write null, ~ or nothing"))
+            return _Node(
+                "scalar",
+                None,
+                ev.start_mark,
+                problem=("a value tagged !!null that is not null", "write null, ~ or nothing"),
+            )
         value = None
     elif tag != f"{CORE}str":
         kind = tag.rsplit(":", 1)[1]
         try:
             value = getattr(yaml.constructor, f"construct_yaml_{kind}")(ScalarNode(tag, ev.value, ev.start_mark))
         except (ValueError, KeyError, IndexError):
-            return _Node("scalar", None, ev.start_mark, problem=(
-                f"a value tagged !!{kind} that is not {'a boolean' if kind == 'bool' else 'a number'}",
-                f"remove the tag, or write a {'true or false' if kind == 'bool' else 'number'}"))
+            return _Node(
+                "scalar",
+                None,
+                ev.start_mark,
+                problem=(
+                    f"a value tagged !!{kind} that is not {'a boolean' if kind == 'bool' else 'a number'}",
+                    f"remove the tag, or write a {'true or false' if kind == 'bool' else 'number'}",
+                ),
+            )
     return _Node("scalar", value, ev.start_mark)
 
 
@@ -372,22 +451,29 @@ def _tag_problem(tag: str | None, allowed: set[str], kind: str) -> tuple[str, st
     !!set, !!omap, !!timestamp, local tags like !Ref) is refused, never guessed at."""
     if tag is None or tag in allowed:
         return None
-    shown = f"!!{tag[len(CORE):]}" if tag.startswith(CORE) else tag
+    shown = f"!!{tag[len(CORE) :]}" if tag.startswith(CORE) else tag
     if tag in _CORE_SCALARS | set(_CONTAINER_TAG.values()):
         what = {"map": "a mapping", "seq": "a list", "scalar": "a single value"}[kind]
         return f"tag {shown} on {what}", "remove the tag"
     if shown == "!":
         return "the non-specific tag !", "remove the `!`; quote the value to make it a string"
-    hint = {"!!binary": "write the text itself (a values file holds text, not bytes)",
-            "!!timestamp": "quote the date to keep it as text",
-            "!!set": "write a list", "!!omap": "write a mapping", "!!pairs": "write a mapping"}.get(shown)
-    return (f"YAML tag {shown} is not supported",
-            hint or "remove the tag: compose reads plain YAML (strings, numbers, booleans, null, mappings, lists)")
+    hint = {
+        "!!binary": "write the text itself (a values file holds text, not bytes)",
+        "!!timestamp": "quote the date to keep it as text",
+        "!!set": "write a list",
+        "!!omap": "write a mapping",
+        "!!pairs": "write a mapping",
+    }.get(shown)
+    return (
+        f"YAML tag {shown} is not supported",
+        hint or "remove the tag: compose reads plain YAML (strings, numbers, booleans, null, mappings, lists)",
+    )
 
 
 def _plain(node: _Node, ptr: str, name: str, out: Loaded, budget: list[int], depth: int) -> Any:
     """Plain Python data for node, recording where each value is written. Aliases are expanded
     into copies, each counted against MAX_NODES."""
+
     def fail(at: _Node, message: str, hint: str, where: str = ptr) -> InvalidValues:
         return InvalidValues([Problem(name, at.line, at.column, where, message, hint)])
 
@@ -396,12 +482,24 @@ def _plain(node: _Node, ptr: str, name: str, out: Loaded, budget: list[int], dep
         # Point at the top-level key whose value exploded, not deep inside the expansion.
         top = "/" + ptr.split("/")[1] if ptr.count("/") else ptr
         pos = out.keys.get(top) or Pos(name, 0, 0)
-        raise InvalidValues([Problem(name, pos.line, pos.column, top,
-                                     f"more than {MAX_NODES:,} values after expanding aliases",
-                                     "remove the YAML aliases (*name) that repeat large blocks")])
+        raise InvalidValues(
+            [
+                Problem(
+                    name,
+                    pos.line,
+                    pos.column,
+                    top,
+                    f"more than {MAX_NODES:,} values after expanding aliases",
+                    "remove the YAML aliases (*name) that repeat large blocks",
+                )
+            ]
+        )
     if depth > MAX_DEPTH:  # reached through aliases: the text itself is checked while composing
-        raise fail(node, f"nested more than {MAX_DEPTH} levels deep after expanding aliases",
-                   "remove the YAML aliases (*name) that nest blocks in themselves")
+        raise fail(
+            node,
+            f"nested more than {MAX_DEPTH} levels deep after expanding aliases",
+            "remove the YAML aliases (*name) that nest blocks in themselves",
+        )
     if node.problem:
         raise fail(node, *node.problem)
     if node.kind == "map":
@@ -424,9 +522,13 @@ def _plain(node: _Node, ptr: str, name: str, out: Loaded, budget: list[int], dep
         raise fail(node, "a merge key (<<) as a value", "quote it to make it a string: '<<'")
     bad = isinstance(node.value, str) and _NOT_IN_A_STRING.search(node.value)
     if bad:
-        raise fail(node, f"{_char(bad.group())} in a string",
-                   "Helm's YAML reader takes U+0085 for a line break (it arrives as a space): write \\n"
-                   if bad.group() == "\x85" else "remove it: YAML does not allow it, not even as an escape")
+        raise fail(
+            node,
+            f"{_char(bad.group())} in a string",
+            "Helm's YAML reader takes U+0085 for a line break (it arrives as a space): write \\n"
+            if bad.group() == "\x85"
+            else "remove it: YAML does not allow it, not even as an escape",
+        )
     return node.value
 
 
@@ -451,9 +553,12 @@ def _entries(node: _Node, ptr: str, fail: Callable[..., InvalidValues]) -> list[
             raise fail(k, f"{_char(bad.group())} in a key", "remove it")
         if k.value in own:
             first = own[k.value]
-            raise fail(k, f'duplicate key "{k.value}" (first at line {first.line}, column {first.column})',
-                       "each key may appear once in a mapping; remove or merge the repeated one",
-                       f"{ptr}/{escape(k.value)}")
+            raise fail(
+                k,
+                f'duplicate key "{k.value}" (first at line {first.line}, column {first.column})',
+                "each key may appear once in a mapping; remove or merge the repeated one",
+                f"{ptr}/{escape(k.value)}",
+            )
         own[k.value] = k
     pairs: list[tuple[_Node, _Node]] = []
     taken = set(own)
@@ -463,8 +568,11 @@ def _entries(node: _Node, ptr: str, fail: Callable[..., InvalidValues]) -> list[
             continue
         for source in v.value if v.kind == "seq" and not v.problem else [v]:
             if source.kind != "map" or source.problem:
-                raise fail(k, "a merge key (<<) takes a mapping or a list of mappings",
-                           "merge an anchored mapping: `<<: *name`")
+                raise fail(
+                    k,
+                    "a merge key (<<) takes a mapping or a list of mappings",
+                    "merge an anchored mapping: `<<: *name`",
+                )
             for mk, mv in _entries(source, ptr, fail):
                 if mk.value not in taken:
                     taken.add(mk.value)

@@ -7,10 +7,12 @@ tests/test_manifests.py proves it byte-identical to `helmfile template` on the g
 release with patches needs helmfile's kustomize step, so helmfile renders that one. Nothing is
 kept: a render writes nothing, so read-only commands leave the project as it was.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from composer import helmfile, helmfiles, proc, yaml
 from composer.errors import ComposeError, RenderFailed, quoted
@@ -32,17 +34,30 @@ def ordered(releases: Sequence[Release]) -> list[Release]:
 
 def helm_argv(plan: Plan, r: Release, *, skip_tests: bool = False) -> list[str]:
     """What helmfile runs for r, with paths relative to the project root."""
-    return ["helm", "template", r.name, r.chart, "--namespace", r.namespace,
-            "--values", f"{helmfiles.OUTPUT_DIR}/{helmfiles.values_file(plan.env, r.name)}",
-            *(["--skip-tests"] if skip_tests else []), "--kube-version", helmfile.KUBE_VERSION]
+    return [
+        "helm",
+        "template",
+        r.name,
+        r.chart,
+        "--namespace",
+        r.namespace,
+        "--values",
+        f"{helmfiles.OUTPUT_DIR}/{helmfiles.values_file(plan.env, r.name)}",
+        *(["--skip-tests"] if skip_tests else []),
+        "--kube-version",
+        helmfile.KUBE_VERSION,
+    ]
 
 
-def releases(root: Path, plan: Plan, names: Sequence[str] | None = None, *,
-             skip_tests: bool = False) -> dict[str, str]:
+def releases(root: Path, plan: Plan, names: Sequence[str] | None = None, *, skip_tests: bool = False) -> dict[str, str]:
     """Each local release's manifests (those named, default all), in helmfile's order, by name."""
     chosen = ordered([r for r in plan.releases if not r.remote and (names is None or r.name in names)])
-    argvs = {r.name: helmfile.template_release(helmfiles.state_file(plan.env), plan.env, r.name, skip_tests=skip_tests)
-             if r.patches else helm_argv(plan, r, skip_tests=skip_tests) for r in chosen}
+    argvs = {
+        r.name: helmfile.template_release(helmfiles.state_file(plan.env), plan.env, r.name, skip_tests=skip_tests)
+        if r.patches
+        else helm_argv(plan, r, skip_tests=skip_tests)
+        for r in chosen
+    }
     rendered = {}
     for r, done in zip(chosen, proc.run_all([argvs[r.name] for r in chosen], cwd=root)):
         if done.returncode != 0:

@@ -3,6 +3,7 @@
 Every cross-component name (Services, releases, ConfigMaps, URLs) is computed here, once, so
 that the charts, the helmfile and the local runtime cannot disagree about them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -105,5 +106,6 @@ class Deployment:
 
 def derived_names(name: str) -> list[tuple[str, int]]:
     """Every name made from dynamoNamespace, with the length limit it must respect."""
-    return ([(f"{name}-{s}", HELM_RELEASE_MAX) for s in RELEASE_SUFFIXES]
-            + [(f"{name}-{s}", K8S_NAME_MAX) for s in OBJECT_SUFFIXES])
+    return [(f"{name}-{s}", HELM_RELEASE_MAX) for s in RELEASE_SUFFIXES] + [
+        (f"{name}-{s}", K8S_NAME_MAX) for s in OBJECT_SUFFIXES
+    ]

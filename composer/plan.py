@@ -1,10 +1,12 @@
 """From a validated deployment to the releases helmfile should manage: pure data, no I/O."""
+
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from composer import bench
 from composer.dynamo import FRONTEND_PORT, PLATFORM_CHART, PLATFORM_REPO
@@ -54,22 +56,36 @@ def plan(dep: Deployment, chart_versions: Mapping[str, str]) -> Plan:
     """chart_versions: our local charts by directory name -> the version in their Chart.yaml."""
     releases: list[Release] = []
 
-    def add(name: str, component: str, values: Mapping[str, Any], *, needs: tuple[str, ...] = (),
-            wait_for_jobs: bool = True) -> Release:
-        r = Release(name=name, namespace=dep.namespace, chart=f"charts/{component}",
-                    version=chart_versions.get(component, ""), component=component, values=values,
-                    needs=tuple(n for n in needs if n), wait_for_jobs=wait_for_jobs,
-                    patches=dep.patches(component))
+    def add(
+        name: str, component: str, values: Mapping[str, Any], *, needs: tuple[str, ...] = (), wait_for_jobs: bool = True
+    ) -> Release:
+        r = Release(
+            name=name,
+            namespace=dep.namespace,
+            chart=f"charts/{component}",
+            version=chart_versions.get(component, ""),
+            component=component,
+            values=values,
+            needs=tuple(n for n in needs if n),
+            wait_for_jobs=wait_for_jobs,
+            patches=dep.patches(component),
+        )
         releases.append(r)
         return r
 
     comps = dep.components()
     platform = None
     if "platform" in comps:
-        platform = Release(name=PLATFORM_RELEASE, namespace=dep.values["platform"]["namespace"],
-                           chart=f"{PLATFORM_REPO[0]}/dynamo-platform", version=dep.version,
-                           component="platform", values=platform_values(dep), remote=True,
-                           patches=dep.patches("platform"))
+        platform = Release(
+            name=PLATFORM_RELEASE,
+            namespace=dep.values["platform"]["namespace"],
+            chart=f"{PLATFORM_REPO[0]}/dynamo-platform",
+            version=dep.version,
+            component="platform",
+            values=platform_values(dep),
+            remote=True,
+            patches=dep.patches("platform"),
+        )
         releases.append(platform)
     base_needs = (platform.id,) if platform else ()
 
@@ -85,15 +101,24 @@ def plan(dep: Deployment, chart_versions: Mapping[str, str]) -> Plan:
     if "inference-gateway" in comps:
         gateway = add(dep.release("gateway"), "inference-gateway", gateway_values(dep), needs=serving)
     if "benchmark" in comps:
-        add(dep.release("benchmark"), "benchmark", benchmark_values(dep), needs=(gateway.id,) if gateway else serving,
-            wait_for_jobs=False)
+        add(
+            dep.release("benchmark"),
+            "benchmark",
+            benchmark_values(dep),
+            needs=(gateway.id,) if gateway else serving,
+            wait_for_jobs=False,
+        )
     if "metrics" in comps:
         add(dep.release("metrics"), "metrics", metrics_values(dep), needs=base_needs)
 
     repositories = (PLATFORM_REPO,) if platform else ()
-    return Plan(env=dep.env, kube_context=dep.values["cluster"].get("kubeContext"),
-                releases=tuple(releases), repositories=repositories,
-                create_namespace=dep.values["cluster"]["createNamespace"])
+    return Plan(
+        env=dep.env,
+        kube_context=dep.values["cluster"].get("kubeContext"),
+        releases=tuple(releases),
+        repositories=repositories,
+        create_namespace=dep.values["cluster"]["createNamespace"],
+    )
 
 
 def platform_values(dep: Deployment) -> dict[str, Any]:
@@ -146,9 +171,17 @@ ARTIFACTS_MOUNT = "/artifacts"
 def benchmark_runs(dep: Deployment, *, url: str, tokenizer: str, artifact_dir: str) -> list[dict[str, Any]]:
     """The AIPerf runs of the benchmark sweep, the same for the cluster Job and the local runtime."""
     cfg = dep.values["benchmark"]["config"]
-    sweep = bench.sweep_argvs(cfg["concurrency"], artifact_dir=artifact_dir, request_count=cfg.get("requestCount"),
-                              model=dep.model["name"], url=url, tokenizer=tokenizer, isl=cfg["isl"],
-                              osl=cfg["osl"], warmup_request_count=cfg["warmupRequestCount"])
+    sweep = bench.sweep_argvs(
+        cfg["concurrency"],
+        artifact_dir=artifact_dir,
+        request_count=cfg.get("requestCount"),
+        model=dep.model["name"],
+        url=url,
+        tokenizer=tokenizer,
+        isl=cfg["isl"],
+        osl=cfg["osl"],
+        warmup_request_count=cfg["warmupRequestCount"],
+    )
     return [{"name": f"c{c}", "args": argv} for c, argv in sweep]
 
 
@@ -168,8 +201,11 @@ def benchmark_values(dep: Deployment) -> dict[str, Any]:
         "artifacts": {"mountPath": ARTIFACTS_MOUNT, "persistence": persistence},
         "antiAffinity": {"dgdName": dep.name},
         **({"hfTokenSecret": dep.model["hfTokenSecret"]} if dep.model.get("hfTokenSecret") else {}),
-        **({"imagePullSecrets": [{"name": n} for n in dep.model["imagePullSecrets"]]}
-           if dep.model.get("imagePullSecrets") else {}),
+        **(
+            {"imagePullSecrets": [{"name": n} for n in dep.model["imagePullSecrets"]]}
+            if dep.model.get("imagePullSecrets")
+            else {}
+        ),
     }
     # A Job's pod template cannot be changed in place: any change to what the Job runs (sweep,
     # image, target, Secrets) gets a new Job name, so `helmfile apply` replaces rather than fails.
@@ -207,15 +243,21 @@ def rendered_objects(release: Release) -> list[tuple[str, str]]:
         return [*configs, ("DynamoGraphDeployment", name), ("Pod", f"{name}-test-frontend")]
     if release.component == "model-express":
         persistence = v["persistence"]
-        claim = [] if persistence.get("existingClaim") or not persistence.get("enabled", True) else [
-            ("PersistentVolumeClaim", base)]
+        claim = (
+            []
+            if persistence.get("existingClaim") or not persistence.get("enabled", True)
+            else [("PersistentVolumeClaim", base)]
+        )
         return [*claim, ("Service", base), ("Deployment", base)]
     if release.component == "inference-gateway":
         return [("HTTPRoute", base)]
     if release.component == "benchmark":
         persistence = v["artifacts"]["persistence"]
-        claim = [] if persistence.get("existingClaim") or not persistence.get("enabled", True) else [
-            ("PersistentVolumeClaim", f"{base}-artifacts")]
+        claim = (
+            []
+            if persistence.get("existingClaim") or not persistence.get("enabled", True)
+            else [("PersistentVolumeClaim", f"{base}-artifacts")]
+        )
         job = f"{base}-{v['runId']}" if v.get("runId") else base
         return [*claim, ("ConfigMap", f"{base}-scripts"), ("Job", job)]
     if release.component == "metrics":

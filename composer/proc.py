@@ -3,6 +3,7 @@
 Callers build argv lists with pure functions and hand them here, so tests can compare argv
 as plain lists and fake the process boundary (pytest-subprocess) without touching logic.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -14,9 +15,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from composer.errors import Interrupted, ToolMissing
 
@@ -62,8 +63,13 @@ def _resolve(argv: Sequence[str]) -> list[str]:
     return list(argv)
 
 
-def run(argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | Path | None = None,
-        input: str | None = None) -> Completed:
+def run(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+    input: str | None = None,
+) -> Completed:
     """Run to completion, capturing output."""
     full = _resolve(argv)
     try:
@@ -80,9 +86,18 @@ def run_all(argvs: Sequence[Sequence[str]], *, cwd: str | Path | None = None) ->
     children: list[subprocess.Popen] = []
     try:
         for full in fulls:
-            children.append(subprocess.Popen(full, cwd=cwd, env=_env(None), stdout=subprocess.PIPE,
-                                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-                                             start_new_session=True))
+            children.append(
+                subprocess.Popen(
+                    full,
+                    cwd=cwd,
+                    env=_env(None),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    stdin=subprocess.DEVNULL,
+                    text=True,
+                    start_new_session=True,
+                )
+            )
         outputs = [child.communicate() for child in children]
     except KeyboardInterrupt:
         stop_groups([child.pid for child in children])
@@ -90,20 +105,25 @@ def run_all(argvs: Sequence[Sequence[str]], *, cwd: str | Path | None = None) ->
             child.wait()  # reap: they are our children
         names = ", ".join(sorted({Path(argv[0]).name for argv in argvs}))
         raise Interrupted(f"interrupted: stopped {names}") from None
-    return [Completed(tuple(argv), child.returncode, out, err)
-            for argv, child, (out, err) in zip(argvs, children, outputs)]
+    return [
+        Completed(tuple(argv), child.returncode, out, err) for argv, child, (out, err) in zip(argvs, children, outputs)
+    ]
 
 
-def stream(argv: Sequence[str], *, env: Mapping[str, str] | None = None,
-           cwd: str | Path | None = None, needs: Sequence[str] = ()) -> Completed:
+def stream(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+    needs: Sequence[str] = (),
+) -> Completed:
     """Run with stdout going straight to the terminal and stderr echoed there as it comes
     (and kept, so callers can recognise known failures). Ctrl-C stops the child: exit 130.
     `needs`: other programs the child runs (helmfile runs helm), checked before it starts."""
     full = _resolve(argv)
     for tool in needs:
         which(tool)
-    child = subprocess.Popen(full, env=_env(env), cwd=cwd, stderr=subprocess.PIPE, text=True,
-                             start_new_session=True)
+    child = subprocess.Popen(full, env=_env(env), cwd=cwd, stderr=subprocess.PIPE, text=True, start_new_session=True)
     kept: list[str] = []
 
     def pump() -> None:
@@ -139,9 +159,16 @@ NAME_VAR = "DYNAMO_COMPOSE_NAME"  # which of its processes: decode-0, supervisor
 _spawned = itertools.count()
 
 
-def spawn(argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | Path | None = None,
-          log: Path, stdin: int = subprocess.DEVNULL, owner: str | None = None,
-          name: str | None = None) -> subprocess.Popen:
+def spawn(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+    log: Path,
+    stdin: int = subprocess.DEVNULL,
+    owner: str | None = None,
+    name: str | None = None,
+) -> subprocess.Popen:
     """Start a long-running child in its own session with output appended to `log`
     (stdin=subprocess.PIPE: the caller talks to it). The child's `marker` names it and its
     descendants (see SPAWN_VAR); `owner` and `name` mark it as a process of a local graph."""
@@ -149,8 +176,15 @@ def spawn(argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str
     marker = f"{os.getpid()}.{time.time_ns()}.{next(_spawned)}"
     marks = {SPAWN_VAR: marker, **({OWNER_VAR: owner} if owner else {}), **({NAME_VAR: name} if name else {})}
     with open(log, "ab") as out:
-        child = subprocess.Popen(full, env={**_env(env), **marks}, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                 stdin=stdin, start_new_session=True)
+        child = subprocess.Popen(
+            full,
+            env={**_env(env), **marks},
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=stdin,
+            start_new_session=True,
+        )
     child.marker = marker  # type: ignore[attr-defined]
     return child
 
@@ -213,9 +247,11 @@ def marked(marks: Mapping[str, str]) -> dict[int, dict[str, str]]:
         except OSError:
             continue
         if all(w in environ for w in want) and alive(int(entry.name)):
-            found[int(entry.name)] = {k.decode(errors="replace"): v.decode(errors="replace")
-                                      for k, _, v in (e.partition(b"=") for e in environ)
-                                      if k.startswith(b"DYNAMO_COMPOSE_")}
+            found[int(entry.name)] = {
+                k.decode(errors="replace"): v.decode(errors="replace")
+                for k, _, v in (e.partition(b"=") for e in environ)
+                if k.startswith(b"DYNAMO_COMPOSE_")
+            }
     return found
 
 

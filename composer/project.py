@@ -3,6 +3,7 @@
 These functions tie the stages together (load -> validate -> model -> plan -> files) and are
 what the CLI calls; they take and return plain data.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -12,9 +13,9 @@ import os
 import re
 import stat
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from composer import helmfiles, load, schema, write
 from composer.errors import InvalidValues, Problem, UsageError
@@ -30,12 +31,12 @@ class Project:
     values_file: Path
 
     @classmethod
-    def at(cls, values: str | Path = DEFAULT_VALUES) -> "Project":
+    def at(cls, values: str | Path = DEFAULT_VALUES) -> Project:
         path = Path(values).absolute()
         return cls(root=path.parent, values_file=path)
 
     @classmethod
-    def find(cls, values: str | Path | None = None) -> "Project":
+    def find(cls, values: str | Path | None = None) -> Project:
         """The project `-f values` names or, without -f, the nearest directory from here up that
         holds values.yaml and environments/ (as git finds its repository); else ./values.yaml."""
         if values is not None:
@@ -61,8 +62,9 @@ class Project:
 
     def environments(self) -> list[str]:
         """Every environment: environments/<name>.yaml that is a file (or a link to one)."""
-        return sorted(p.name[: -len(".yaml")] for p in (self.root / "environments").glob("*.yaml")
-                      if _not_a_file(p) is None)
+        return sorted(
+            p.name[: -len(".yaml")] for p in (self.root / "environments").glob("*.yaml") if _not_a_file(p) is None
+        )
 
     def state_file(self, env: str) -> str:
         return helmfiles.state_file(env)
@@ -90,8 +92,13 @@ def _not_a_file(path: Path) -> str | None:
         if e.errno == errno.ELOOP:
             return "a symbolic link loop"
         return "a broken symbolic link" if path.is_symlink() else "missing"
-    for test, what in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device")):
+    for test, what in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+    ):
         if test(mode):
             return what
     return None
@@ -100,8 +107,11 @@ def _not_a_file(path: Path) -> str | None:
 def check_env_name(project: Project, env: str | None) -> None:
     """env names a readable environment file; otherwise a UsageError that lists the environments."""
     known = project.environments()
-    listed = f"environments: {', '.join(known)}" if known else \
-        f"no environments yet: add a file under {project.rel(project.root / 'environments')}/"
+    listed = (
+        f"environments: {', '.join(known)}"
+        if known
+        else f"no environments yet: add a file under {project.rel(project.root / 'environments')}/"
+    )
     if env is None:
         raise UsageError(f"missing option '-e' / '--env': which environment? ({listed})")
     if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", env):
@@ -110,8 +120,10 @@ def check_env_name(project: Project, env: str | None) -> None:
     if what is not None:
         guess = difflib.get_close_matches(env, known, n=1, cutoff=0.6)
         state = "does not exist" if what == "missing" else f"is {what}, not an environment file"
-        raise UsageError(f"no environment {env!r}: {project.rel(project.env_file(env))} {state} "
-                         f"({listed}){f'; did you mean {guess[0]!r}?' if guess else ''}")
+        raise UsageError(
+            f"no environment {env!r}: {project.rel(project.env_file(env))} {state} "
+            f"({listed}){f'; did you mean {guess[0]!r}?' if guess else ''}"
+        )
 
 
 def load_deployment(project: Project, env: str) -> Deployment:
@@ -128,8 +140,10 @@ def plans(project: Project, envs: list[str] | None = None) -> dict[str, Plan]:
     if not project.values_file.exists():  # say so before "no environments", its consequence
         load.load(project.values_file, display=project.rel(project.values_file))
     if not envs:
-        raise UsageError(f"no environments: add at least one file under {project.rel(project.root / 'environments')}/ "
-                         "(for example dev.yaml with `cluster: {namespace: dynamo}`)")
+        raise UsageError(
+            f"no environments: add at least one file under {project.rel(project.root / 'environments')}/ "
+            "(for example dev.yaml with `cluster: {namespace: dynamo}`)"
+        )
     problems: list[Problem] = []
     out = {}
     versions = project.chart_versions()
@@ -156,13 +170,16 @@ def files(project: Project, env_plans: dict[str, Plan] | None = None) -> dict[st
 def check_charts(project: Project, p: Plan) -> None:
     """Every local chart the environment's helmfile references is in the project (helmfile would
     fail only when it runs, far from the cause)."""
-    missing = sorted({r.chart for r in p.releases
-                      if not r.remote and not (project.root / r.chart / "Chart.yaml").is_file()})
+    missing = sorted(
+        {r.chart for r in p.releases if not r.remote and not (project.root / r.chart / "Chart.yaml").is_file()}
+    )
     if missing:
-        raise UsageError(f"{project.rel(project.root / helmfiles.state_file(p.env))} would reference "
-                         f"{', '.join(f'{c}/' for c in missing)}, which the project does not have "
-                         f"(no {missing[0]}/Chart.yaml)\nhint: `{init_command(project)}` copies compose's charts "
-                         "into the project; it writes only files that are missing")
+        raise UsageError(
+            f"{project.rel(project.root / helmfiles.state_file(p.env))} would reference "
+            f"{', '.join(f'{c}/' for c in missing)}, which the project does not have "
+            f"(no {missing[0]}/Chart.yaml)\nhint: `{init_command(project)}` copies compose's charts "
+            "into the project; it writes only files that are missing"
+        )
 
 
 def init_command(project: Project) -> str:

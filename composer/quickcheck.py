@@ -8,6 +8,7 @@ all-int lists, and of course every violation. On False,
 schema.validate runs jsonschema, which finds and words the problems. tests/test_quickcheck.py
 compares the two.
 """
+
 from __future__ import annotations
 
 import functools
@@ -15,8 +16,9 @@ import math
 import re
 from typing import Any
 
-ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "default", "examples",
-                         "deprecated", "readOnly", "writeOnly"})
+ANNOTATIONS = frozenset(
+    {"$schema", "$id", "$comment", "title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly"}
+)
 _TYPES = {
     "object": lambda v: type(v) is dict,
     "array": lambda v: type(v) is list,

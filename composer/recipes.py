@@ -10,16 +10,17 @@ a copy of the values schema for editors, a .gitignore, and a copy of compose's c
 helmfile.d/ references as `../charts/<name>`. It never overwrites a file. `scaffold_around` does the same
 around an existing values file, writing only what is missing.
 """
+
 from __future__ import annotations
 
 import difflib
 import os
 import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Sequence
 
 from composer import load
 from composer.errors import UsageError
@@ -33,9 +34,11 @@ RECIPE_DOC = "RECIPE.md"  # the recipe's README in a scaffolded project
 MODELINE = re.compile(r"^#\s*yaml-language-server:")
 SOURCES_LINE = "# Where every setting comes from: README.md next to this file.\n"
 CHART_SKIP = ("ci", "__pycache__")  # chart-testing fixtures of this repository; bytecode
-GITIGNORE = (".compose/\n"  # local runtime state and logs
-             ".compose.lock\n"
-             ".helmfile.d.*\n")  # what an interrupted `compose generate` may leave
+GITIGNORE = (
+    ".compose/\n"  # local runtime state and logs
+    ".compose.lock\n"
+    ".helmfile.d.*\n"
+)  # what an interrupted `compose generate` may leave
 LOCAL_BENCHMARK = {"concurrency": [4], "requestCount": 40, "warmupRequestCount": 0, "isl": 64, "osl": 16}
 
 
@@ -118,13 +121,17 @@ def listing(recipes: list[Recipe]) -> str:
 
 def check_dynamo_namespace(name: str) -> None:
     if not re.fullmatch(DNS1123, name):
-        raise UsageError(f"--name {name!r} is not a valid DNS-1123 name: use lowercase letters, digits and '-', "
-                         "starting and ending with a letter or digit")
+        raise UsageError(
+            f"--name {name!r} is not a valid DNS-1123 name: use lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit"
+        )
     too_long = [(n, limit) for n, limit in derived_names(name) if len(n) > limit]
     if too_long:
         n, limit = max(too_long, key=lambda t: len(t[0]) - t[1])
-        raise UsageError(f"--name {name!r} is too long: it makes {n!r} ({len(n)} characters, limit {limit}); "
-                         f"shorten it by at least {len(n) - limit} characters")
+        raise UsageError(
+            f"--name {name!r} is too long: it makes {n!r} ({len(n)} characters, limit {limit}); "
+            f"shorten it by at least {len(n) - limit} characters"
+        )
 
 
 def project_values(recipe: Recipe, dynamo_namespace: str | None = None) -> str:
@@ -133,12 +140,11 @@ def project_values(recipe: Recipe, dynamo_namespace: str | None = None) -> str:
     lines = recipe.values_file.read_text().splitlines(keepends=True)
     if lines and MODELINE.match(lines[0]):
         lines = lines[1:]
-    text = (f"# yaml-language-server: $schema={SCHEMA_FILE}\n"
-            + "".join(lines).replace(SOURCES_LINE, f"# From recipe {recipe.name}; {RECIPE_DOC} says where every "
-                                                   "setting comes from.\n", 1))
+    text = f"# yaml-language-server: $schema={SCHEMA_FILE}\n" + "".join(lines).replace(
+        SOURCES_LINE, f"# From recipe {recipe.name}; {RECIPE_DOC} says where every setting comes from.\n", 1
+    )
     if dynamo_namespace is not None:
-        text, n = re.subn(r"^dynamoNamespace:.*$", f"dynamoNamespace: {dynamo_namespace}", text, count=1,
-                          flags=re.M)
+        text, n = re.subn(r"^dynamoNamespace:.*$", f"dynamoNamespace: {dynamo_namespace}", text, count=1, flags=re.M)
         if n == 0:
             text = text.replace("\nmodel:", f"\ndynamoNamespace: {dynamo_namespace}\n\nmodel:", 1)
     return text
@@ -152,43 +158,46 @@ def _model(values_file: Path, display: str) -> dict:
 def environments(model: dict) -> dict[str, str]:
     """environments/<env>.yaml for a project of this `model` section: dev, prod and local."""
     section = model.get("backend")
-    backend = section.get("type", "the values file's backend") if isinstance(section, dict) else \
-        "the values file's backend"
+    backend = (
+        section.get("type", "the values file's backend") if isinstance(section, dict) else "the values file's backend"
+    )
     roles_used = ["decode", "prefill"] if model.get("disaggregation") else ["decode"]
-    dev = ("# Development cluster: the cluster facts a recipe leaves out.\n"
-           "cluster:\n"
-           "  namespace: dynamo-dev\n"
-           "model:\n"
-           "  # An existing Secret with key HF_TOKEN (upstream recipes call it hf-token-secret; gated models need it).\n"
-           "  hfTokenSecret: hf-token-secret\n")
-    prod = ("# Production cluster: compose acts only on the pinned context and asks before every change.\n"
-            "cluster:\n"
-            "  # Placeholder: set your production cluster's kubeconfig context. compose refuses any other.\n"
-            "  kubeContext: your-prod-context\n"
-            "  namespace: dynamo\n"
-            "  production: true\n"
-            "model:\n"
-            "  hfTokenSecret: hf-token-secret\n"
-            "# A benchmark saturates the GPUs that serve users: run it in production only on purpose.\n"
-            "benchmark:\n"
-            "  enabled: false\n")
+    dev = (
+        "# Development cluster: the cluster facts a recipe leaves out.\n"
+        "cluster:\n"
+        "  namespace: dynamo-dev\n"
+        "model:\n"
+        "  # An existing Secret with key HF_TOKEN (upstream recipes call it hf-token-secret; gated models need it).\n"
+        "  hfTokenSecret: hf-token-secret\n"
+    )
+    prod = (
+        "# Production cluster: compose acts only on the pinned context and asks before every change.\n"
+        "cluster:\n"
+        "  # Placeholder: set your production cluster's kubeconfig context. compose refuses any other.\n"
+        "  kubeContext: your-prod-context\n"
+        "  namespace: dynamo\n"
+        "  production: true\n"
+        "model:\n"
+        "  hfTokenSecret: hf-token-secret\n"
+        "# A benchmark saturates the GPUs that serve users: run it in production only on purpose.\n"
+        "benchmark:\n"
+        "  enabled: false\n"
+    )
     roles = "".join(
-        f"  {role}:\n"
-        "    gpus: 0\n"
-        "    extraConfig: null\n"
-        "    extraArgs: [\"--speedup-ratio\", \"10\"]\n" for role in roles_used)
+        f'  {role}:\n    gpus: 0\n    extraConfig: null\n    extraArgs: ["--speedup-ratio", "10"]\n'
+        for role in roles_used
+    )
     bench = "".join(f"    {k}: {v}\n" for k, v in LOCAL_BENCHMARK.items())
-    local = ("# This machine: the same graph on Dynamo's CPU mocker engine, benchmarked by AIPerf.\n"
-             "target: local\n"
-             "model:\n"
-             "  backend:\n"
-             "    type: mocker\n"
-             f"  # The recipe's engine config and flags are {backend}'s, for GPUs; the mocker takes its own\n"
-             "  # (null removes a key, a list replaces the recipe's).\n"
-             + roles +
-             "benchmark:\n"
-             "  config:\n"
-             + bench)
+    local = (
+        "# This machine: the same graph on Dynamo's CPU mocker engine, benchmarked by AIPerf.\n"
+        "target: local\n"
+        "model:\n"
+        "  backend:\n"
+        "    type: mocker\n"
+        f"  # The recipe's engine config and flags are {backend}'s, for GPUs; the mocker takes its own\n"
+        "  # (null removes a key, a list replaces the recipe's).\n" + roles + "benchmark:\n"
+        "  config:\n" + bench
+    )
     return {"dev": dev, "prod": prod, "local": local}
 
 
@@ -229,8 +238,7 @@ def scaffold(name: str, dest: Path, *, dynamo_namespace: str | None = None) -> l
     taken = [rel for rel in targets if _taken(dest, rel)]
     if taken:
         shown = ", ".join(taken[:5]) + (f" and {len(taken) - 5} more" if len(taken) > 5 else "")
-        raise UsageError(f"refusing to overwrite {shown} in {dest}/: nothing was written; "
-                         "choose a new or empty --dir")
+        raise UsageError(f"refusing to overwrite {shown} in {dest}/: nothing was written; choose a new or empty --dir")
 
     return _write(dest, texts, copies)
 
@@ -240,8 +248,9 @@ def scaffold_around(values_file: Path) -> tuple[list[Path], list[str]]:
     compose's charts/ and a .gitignore. Writes only what is missing (an environment file, a chart as a
     whole, the .gitignore) and never changes a file. Returns (files written, what was kept as it was)."""
     dest = values_file.parent
-    texts = {f"environments/{env}.yaml": text
-             for env, text in environments(_model(values_file, values_file.name)).items()}
+    texts = {
+        f"environments/{env}.yaml": text for env, text in environments(_model(values_file, values_file.name)).items()
+    }
     texts[".gitignore"] = GITIGNORE
     charts: dict[str, dict[str, Path]] = {}  # charts/<name> -> its files
     for rel, src in chart_files().items():
@@ -249,8 +258,9 @@ def scaffold_around(values_file: Path) -> tuple[list[Path], list[str]]:
     kept = [rel for rel in [*texts, *charts] if (dest / rel).exists() or (dest / rel).is_symlink()]
     blocked = [rel for rel in [*texts, *charts] if rel not in kept and _taken(dest, rel)]
     if blocked:
-        raise UsageError(f"cannot write {', '.join(blocked)} in {dest}/: a path on the way is not a directory; "
-                         "nothing was written")
+        raise UsageError(
+            f"cannot write {', '.join(blocked)} in {dest}/: a path on the way is not a directory; nothing was written"
+        )
     copies = {rel: src for chart, files in charts.items() if chart not in kept for rel, src in files.items()}
     return _write(dest, {rel: t for rel, t in texts.items() if rel not in kept}, copies), kept
 
@@ -294,10 +304,12 @@ def next_steps(dest: Path, written: list[Path], source: str, kept: Sequence[str]
     """What `compose init` prints (source: "recipe NAME" or the values file scaffolded around)."""
     cd = "" if Path(dest).resolve() == Path.cwd().resolve() else f"  cd {dest}\n"
     f = "" if values == VALUES else f" -f {values}"
-    return (f"wrote {len(written)} files from {source} into {dest}/\n"
-            + (f"kept as they were: {', '.join(kept)}\n" if kept else "")
-            + "next:\n"
-            f"{cd}"
-            f"  compose validate{f}          # {values} with each of environments/{{dev,prod,local}}.yaml\n"
-            f"  compose generate{f}          # write helmfile.d/ (commit it)\n"
-            f"  compose up{f} --env local    # run it on this machine with the mocker engine\n")
+    return (
+        f"wrote {len(written)} files from {source} into {dest}/\n"
+        + (f"kept as they were: {', '.join(kept)}\n" if kept else "")
+        + "next:\n"
+        f"{cd}"
+        f"  compose validate{f}          # {values} with each of environments/{{dev,prod,local}}.yaml\n"
+        f"  compose generate{f}          # write helmfile.d/ (commit it)\n"
+        f"  compose up{f} --env local    # run it on this machine with the mocker engine\n"
+    )

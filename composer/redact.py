@@ -9,6 +9,7 @@ Two passes, both applied to everything in a bundle:
 
 A YAML text that mentions a Secret but cannot be parsed is dropped as a whole.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,15 +30,21 @@ _TEXT_RULES: list[tuple[re.Pattern[str], str]] = [
     # - name: SOME_TOKEN
     #   value: xxx
     # (in a unified diff too: the lines start with +, - or a space)
-    (re.compile(rf"(?im)(name:\s*[\"']?[\w.-]*{SENSITIVE}[\"']?[ \t]*\n[+ -]?[ \t]*-?[ \t]*value:[ \t]*)"
-                rf"(?!{_R})\S.*$"),
-     rf"\1{REDACTED}"),
+    (
+        re.compile(
+            rf"(?im)(name:\s*[\"']?[\w.-]*{SENSITIVE}[\"']?[ \t]*\n[+ -]?[ \t]*-?[ \t]*value:[ \t]*)"
+            rf"(?!{_R})\S.*$"
+        ),
+        rf"\1{REDACTED}",
+    ),
     # --token xxx, --api-key=xxx
     (re.compile(rf"(?i)(--[\w-]*{SENSITIVE})(\s+|=)(?!-)(?!{_R})[^\s\"',]+"), rf"\1\2{REDACTED}"),
 ]
 # key: value, "key": "value", KEY=value (the key naming a secret; references excepted).
-_PAIR = re.compile(rf"(?i)(?<![\w.-])(?P<key>[\w.-]*{SENSITIVE})(?P<q1>[\"']?)(?P<sep>[ \t]*[:=][ \t]*)"
-                   rf"(?P<q2>[\"']?)(?P<val>[^\s\"',;}}\]]+)")
+_PAIR = re.compile(
+    rf"(?i)(?<![\w.-])(?P<key>[\w.-]*{SENSITIVE})(?P<q1>[\"']?)(?P<sep>[ \t]*[:=][ \t]*)"
+    rf"(?P<q2>[\"']?)(?P<val>[^\s\"',;}}\]]+)"
+)
 
 
 def redact_text(text: str) -> str:
@@ -64,8 +71,10 @@ def _replace(obj: Any, found: set[tuple], path: tuple) -> Any:
     if path in found:
         return REDACTED
     if isinstance(obj, dict):
-        return {(secrets.mask(k, REDACTED) if isinstance(k, str) else k): _replace(v, found, (*path, k))
-                for k, v in obj.items()}
+        return {
+            (secrets.mask(k, REDACTED) if isinstance(k, str) else k): _replace(v, found, (*path, k))
+            for k, v in obj.items()
+        }
     if isinstance(obj, list):
         return [_replace(v, found, (*path, i)) for i, v in enumerate(obj)]
     if isinstance(obj, str):

@@ -3,6 +3,7 @@
 Every problem is located (file:line:column via the loader's positions), names the JSON pointer,
 says what was expected, and offers a hint: a did-you-mean for enums and unknown keys.
 """
+
 from __future__ import annotations
 
 import copy
@@ -10,8 +11,9 @@ import difflib
 import functools
 import json
 import math
+from collections.abc import Iterable
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from composer import dynamo, quickcheck, secrets
 from composer.errors import InvalidValues, Problem, UsageError
@@ -39,10 +41,12 @@ def _validator() -> jsonschema.Draft202012Validator:
 
     # jsonschema's "integer" takes 4.0 and 1e308, its "number" .inf and .nan: the charts would get
     # a float where Kubernetes wants an int, or a value JSON (and so helm) cannot carry.
-    types = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many({
-        "integer": lambda _, v: type(v) is int,
-        "number": lambda _, v: type(v) is int or (type(v) is float and math.isfinite(v)),
-    })
+    types = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {
+            "integer": lambda _, v: type(v) is int,
+            "number": lambda _, v: type(v) is int or (type(v) is float and math.isfinite(v)),
+        }
+    )
     return jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=types)(values_schema())
 
 
@@ -90,7 +94,7 @@ def resolve(node: Any, root: dict | None = None) -> Any:
     refers only to its own #/$defs/<name> (it is shipped alone, to editors and into projects)."""
     while isinstance(node, dict) and "$ref" in node:
         ref = node["$ref"]
-        name = ref[len(DEFS):]
+        name = ref[len(DEFS) :]
         if not ref.startswith(DEFS) or "/" in name:
             raise ValueError(f"unsupported $ref {ref!r}: the values schema refers only to {DEFS}<name>")
         target = (values_schema() if root is None else root)["$defs"][name.replace("~1", "/").replace("~0", "~")]
@@ -101,10 +105,12 @@ def resolve(node: Any, root: dict | None = None) -> Any:
 def inlined(schema: dict) -> dict:
     """The schema with every $ref replaced by what it refers to, and no $defs: what a walker that
     knows no $ref would need."""
+
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
             return {k: walk(v) for k, v in resolve(node, schema).items() if k != "$defs"}
         return [walk(v) for v in node] if isinstance(node, list) else node
+
     return walk(schema)
 
 
@@ -161,8 +167,10 @@ def pointer(path: Iterable) -> str:
 def _problems(loaded: Loaded, e: jsonschema.ValidationError) -> list[Problem]:
     if e.validator == "additionalProperties":  # jsonschema groups a mapping's unknown keys: one problem each
         known = sorted(at_schema_path(e.absolute_schema_path).get("properties", {}))
-        return [_unknown_key(loaded, f"{pointer(e.absolute_path)}/{escape(key)}", key, known)
-                for key in sorted(set(e.instance) - set(known))]
+        return [
+            _unknown_key(loaded, f"{pointer(e.absolute_path)}/{escape(key)}", key, known)
+            for key in sorted(set(e.instance) - set(known))
+        ]
     return [_problem(loaded, e)]
 
 
@@ -193,22 +201,35 @@ def _problem(loaded: Loaded, e: jsonschema.ValidationError) -> Problem:
         missing = e.message.split("'")[1] if "'" in e.message else e.message
         gone = loaded.removed.get(f"{ptr}/{escape(missing)}")
         if gone:  # an overlay's `key: null` removed it: point there
-            return Problem(gone.file, gone.line, gone.column, f"{ptr}/{escape(missing)}",
-                           f"required key {missing!r} is removed by `{missing}: null`",
-                           "null removes a key (Helm's rule); give a value instead, or drop the line")
+            return Problem(
+                gone.file,
+                gone.line,
+                gone.column,
+                f"{ptr}/{escape(missing)}",
+                f"required key {missing!r} is removed by `{missing}: null`",
+                "null removes a key (Helm's rule); give a value instead, or drop the line",
+            )
         prop = resolve(where.get("properties", {}).get(missing, {}))
         empty = loaded.empty.get(f"{ptr}/{escape(missing)}")
         if empty:  # the base file names the key but gives it no value
-            return Problem(empty.file, empty.line, empty.column, f"{ptr}/{escape(missing)}",
-                           f"required key {missing!r} has no value", prop.get("description") or "give it a value")
-        return loaded.problem(ptr, f"missing required key {missing!r}",
-                              prop.get("description") or f"add `{missing}:` here", key=True)
+            return Problem(
+                empty.file,
+                empty.line,
+                empty.column,
+                f"{ptr}/{escape(missing)}",
+                f"required key {missing!r} has no value",
+                prop.get("description") or "give it a value",
+            )
+        return loaded.problem(
+            ptr, f"missing required key {missing!r}", prop.get("description") or f"add `{missing}:` here", key=True
+        )
     about = where.get("description") or "see the values reference in README.md"
     if v in ("type", "anyOf"):
         types = [b.get("type", "another value") for b in e.validator_value] if v == "anyOf" else e.validator_value
         want = types if isinstance(types, str) else " or ".join(_article(t) for t in types)
-        return loaded.problem(ptr, f"expected {_article(want)}, got {_describe(e.instance)}",
-                              _type_hint(want, e.instance) or about)
+        return loaded.problem(
+            ptr, f"expected {_article(want)}, got {_describe(e.instance)}", _type_hint(want, e.instance) or about
+        )
     if v == "pattern":
         what, hint = _pattern_meaning(e.validator_value, where)
         return loaded.problem(ptr, f"expected {what}, got {_describe(e.instance)}", hint)
@@ -218,18 +239,26 @@ def _problem(loaded: Loaded, e: jsonschema.ValidationError) -> Problem:
     if v == "maxLength":
         return loaded.problem(ptr, f"{len(e.instance)} characters; the limit is {e.validator_value}", about)
     if v == "minLength":
-        return loaded.problem(ptr, f"expected at least {_count(e.validator_value, 'character')}, "
-                                   f"got {_describe(e.instance)}", about)
+        return loaded.problem(
+            ptr, f"expected at least {_count(e.validator_value, 'character')}, got {_describe(e.instance)}", about
+        )
     if v == "minItems":
-        return loaded.problem(ptr, f"expected at least {_count(e.validator_value, 'entry')}, "
-                                   f"got {_describe(e.instance)}", about)
+        return loaded.problem(
+            ptr, f"expected at least {_count(e.validator_value, 'entry')}, got {_describe(e.instance)}", about
+        )
     if v in ("minProperties", "maxProperties") and isinstance(e.instance, dict):  # valueFrom: one source
         options = ", ".join(where.get("properties", {}))
         if not e.instance:
-            return loaded.problem(ptr, f"expected exactly one of {options}; got an empty mapping",
-                                  "for example {secretKeyRef: {name: my-secret, key: MY_KEY}}")
-        return loaded.problem(ptr, f"expected exactly one of {options}; got {len(e.instance)} keys",
-                              "Kubernetes takes one source per variable: keep one")
+            return loaded.problem(
+                ptr,
+                f"expected exactly one of {options}; got an empty mapping",
+                "for example {secretKeyRef: {name: my-secret, key: MY_KEY}}",
+            )
+        return loaded.problem(
+            ptr,
+            f"expected exactly one of {options}; got {len(e.instance)} keys",
+            "Kubernetes takes one source per variable: keep one",
+        )
     if v == "uniqueItems":
         first: dict[str, int] = {}
         for i, item in enumerate(e.instance):
@@ -249,8 +278,14 @@ def _guess(word: str, options: list[str]) -> str | None:
 
 
 def _article(t: str) -> str:
-    return {"object": "a mapping", "array": "a list", "integer": "an integer", "boolean": "true or false",
-            "string": "a string", "number": "a number"}.get(t, t)
+    return {
+        "object": "a mapping",
+        "array": "a list",
+        "integer": "an integer",
+        "boolean": "true or false",
+        "string": "a string",
+        "number": "a number",
+    }.get(t, t)
 
 
 def _describe(v: Any) -> str:
@@ -301,24 +336,32 @@ def _pattern_meaning(pattern: str, schema: dict) -> tuple[str, str]:
     if pattern == JSON_POINTER:
         return "a JSON pointer", "segments after '/'; write '~' as ~0 and a '/' inside a key as ~1 (RFC 6901)"
     if pattern.startswith(("^/", "^(/")):
-        return ("an absolute path of plain segments (no '.', '..', '//', spaces or trailing '/')",
-                "write a path like /opt/dynamo/model/config.yaml")
+        return (
+            "an absolute path of plain segments (no '.', '..', '//', spaces or trailing '/')",
+            "write a path like /opt/dynamo/model/config.yaml",
+        )
     if pattern == DNS1123:
-        return "a valid DNS-1123 name", ("use lowercase letters, digits and '-', "
-                                         "starting and ending with a letter or digit")
+        return "a valid DNS-1123 name", (
+            "use lowercase letters, digits and '-', starting and ending with a letter or digit"
+        )
     if pattern == DNS1035:
-        return "a valid DNS-1035 label", ("use lowercase letters, digits and '-', starting with a letter and "
-                                          "ending with a letter or digit (Kubernetes Service names)")
+        return "a valid DNS-1035 label", (
+            "use lowercase letters, digits and '-', starting with a letter and "
+            "ending with a letter or digit (Kubernetes Service names)"
+        )
     if pattern == DNS1123_SUBDOMAIN:
-        return "a valid Kubernetes object name", ("use lowercase letters, digits, '-' and '.', "
-                                                  "each part starting and ending with a letter or digit")
+        return "a valid Kubernetes object name", (
+            "use lowercase letters, digits, '-' and '.', each part starting and ending with a letter or digit"
+        )
     if pattern.startswith(("^[0-9]+\\.[0-9]+\\.[0-9]+", "^(0|[1-9]")):
         return "a version MAJOR.MINOR.PATCH", "for example 1.4.0 (at most four digits each, as the model chart takes)"
     if pattern == "^\\S+$":
         return "an image reference", "no spaces: registry/repository:tag"
     if pattern.endswith("@sha256:[a-f0-9]{64})$"):
-        return ("an image reference with a tag or digest",
-                "for example nvcr.io/nvidia/ai-dynamo/modelexpress-server:0.2.0")
+        return (
+            "an image reference with a tag or digest",
+            "for example nvcr.io/nvidia/ai-dynamo/modelexpress-server:0.2.0",
+        )
     if pattern.startswith("^[-._a-zA-Z][-._a-zA-Z0-9]*"):
         return "an environment variable name", "letters, digits, '_', '-' and '.', not starting with a digit"
     if pattern.startswith("^([0-9]+(\\.[0-9]*)?|"):
@@ -326,8 +369,9 @@ def _pattern_meaning(pattern: str, schema: dict) -> tuple[str, str]:
     if "Ki|Mi|Gi" in pattern:
         return "a Kubernetes quantity", "for example 16Gi or 512Mi"
     if pattern == LABEL_VALUE:
-        return "a Kubernetes label value", ("at most 63 letters, digits, '-', '_' and '.', "
-                                            "starting and ending with a letter or digit")
+        return "a Kubernetes label value", (
+            "at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
+        )
     if pattern == "^[-._a-zA-Z0-9]+$":
         what = "a Secret key" if "Secret" in schema.get("description", "") else "a ConfigMap key"
         return what, "use letters, digits, '-', '_' and '.'; no '/'"
@@ -342,21 +386,29 @@ def _pattern_meaning(pattern: str, schema: dict) -> tuple[str, str]:
 
 # Cross-field rules: each takes the values (defaults filled) and the loader, yields Problems.
 
+
 def _rule_prefill_needs_disaggregation(values: dict, loaded: Loaded):
     model = values["model"]
     if "prefill" in loaded.data["model"] and not model.get("disaggregation"):
-        yield loaded.problem("/model/prefill", "prefill settings need model.disaggregation: true",
-                             "set model.disaggregation: true, or remove model.prefill "
-                             "(aggregated workers are configured under model.decode)", key=True)
+        yield loaded.problem(
+            "/model/prefill",
+            "prefill settings need model.disaggregation: true",
+            "set model.disaggregation: true, or remove model.prefill "
+            "(aggregated workers are configured under model.decode)",
+            key=True,
+        )
 
 
 def _rule_one_config_source(values: dict, loaded: Loaded):
     for role in ("decode", "prefill"):
         cfg = values["model"].get(role, {}).get("extraConfig", {})
         if "configMapRef" in cfg and "inline" in cfg:
-            yield loaded.problem(f"/model/{role}/extraConfig/inline",
-                                 "extraConfig takes either configMapRef or inline, not both",
-                                 "keep configMapRef to use an existing ConfigMap, or inline to have one made", key=True)
+            yield loaded.problem(
+                f"/model/{role}/extraConfig/inline",
+                "extraConfig takes either configMapRef or inline, not both",
+                "keep configMapRef to use an existing ConfigMap, or inline to have one made",
+                key=True,
+            )
 
 
 def _rule_name_lengths(values: dict, loaded: Loaded):
@@ -367,16 +419,21 @@ def _rule_name_lengths(values: dict, loaded: Loaded):
     if too_long:
         n, limit = max(too_long, key=lambda t: len(t[0]) - t[1])
         over = len(n) - limit
-        yield loaded.problem("/dynamoNamespace", f"{len(name)} characters is too long: the name "
-                                                 f"it makes with {n[len(name):]!r} has {len(n)}, the limit is {limit}",
-                             f"shorten dynamoNamespace by at least {over} character{'s' if over > 1 else ''}")
+        yield loaded.problem(
+            "/dynamoNamespace",
+            f"{len(name)} characters is too long: the name "
+            f"it makes with {n[len(name) :]!r} has {len(n)}, the limit is {limit}",
+            f"shorten dynamoNamespace by at least {over} character{'s' if over > 1 else ''}",
+        )
 
 
 def _rule_local_runs_mocker(values: dict, loaded: Loaded):
     if values["target"] == "local" and values["model"]["backend"]["type"] != "mocker":
-        yield loaded.problem("/model/backend/type",
-                             f"target: local runs on this machine's CPU; backend {values['model']['backend']['type']!r} "
-                             "needs GPUs", "set model.backend.type: mocker in the local environment")
+        yield loaded.problem(
+            "/model/backend/type",
+            f"target: local runs on this machine's CPU; backend {values['model']['backend']['type']!r} needs GPUs",
+            "set model.backend.type: mocker in the local environment",
+        )
 
 
 def _rule_patches_have_a_release(values: dict, loaded: Loaded):
@@ -385,16 +442,21 @@ def _rule_patches_have_a_release(values: dict, loaded: Loaded):
     present = Deployment(env="", values=values).components()
     for component, kinds in values.get("patches", {}).items():
         if component not in present:
-            yield loaded.problem(f"/patches/{component}", f"there is no {component} release to patch",
-                                 f"this deployment has: {', '.join(present)}; turn {component} on, "
-                                 "or remove the patches", key=True)
+            yield loaded.problem(
+                f"/patches/{component}",
+                f"there is no {component} release to patch",
+                f"this deployment has: {', '.join(present)}; turn {component} on, or remove the patches",
+                key=True,
+            )
         elif len(kinds) > 1:
             # chartify in helmfile 0.166 writes two `patches:` keys into one kustomization and
             # the JSON patches silently vanish; refuse rather than lose them.
-            yield loaded.problem(f"/patches/{component}/jsonPatches",
-                                 "a component takes strategicMergePatches or jsonPatches, not both",
-                                 "helmfile 0.166 drops the jsonPatches of a release that has both; "
-                                 "express all of them as one kind", key=True)
+            yield loaded.problem(
+                f"/patches/{component}/jsonPatches",
+                "a component takes strategicMergePatches or jsonPatches, not both",
+                "helmfile 0.166 drops the jsonPatches of a release that has both; express all of them as one kind",
+                key=True,
+            )
 
 
 def _rule_backend_needs(values: dict, loaded: Loaded):
@@ -402,27 +464,40 @@ def _rule_backend_needs(values: dict, loaded: Loaded):
     if model["backend"]["type"] == "sglang":
         for role in ("decode", "prefill"):
             if model.get(role, {}).get("gpus") == 0:
-                yield loaded.problem(f"/model/{role}/gpus", "sglang needs at least one GPU per worker",
-                                     "the chart passes gpus as sglang's --tp; use the mocker for CPU-only runs")
+                yield loaded.problem(
+                    f"/model/{role}/gpus",
+                    "sglang needs at least one GPU per worker",
+                    "the chart passes gpus as sglang's --tp; use the mocker for CPU-only runs",
+                )
 
 
 def _rule_supported_version(values: dict, loaded: Loaded):
     version = values["platform"]["version"]
     if tuple(int(x) for x in version.split(".")) < dynamo.MIN_VERSION:
         oldest = ".".join(map(str, dynamo.MIN_VERSION))
-        yield loaded.problem("/platform/version", f"Dynamo {version} is older than {oldest}",
-                             f"our model chart renders {dynamo.DGD_API} DynamoGraphDeployments, "
-                             f"which Dynamo serves from {oldest} on; pin {dynamo.DEFAULT_VERSION}")
+        yield loaded.problem(
+            "/platform/version",
+            f"Dynamo {version} is older than {oldest}",
+            f"our model chart renders {dynamo.DGD_API} DynamoGraphDeployments, "
+            f"which Dynamo serves from {oldest} on; pin {dynamo.DEFAULT_VERSION}",
+        )
 
 
-SECRET_HINT = ("keep it in a Kubernetes Secret and reference that: model.hfTokenSecret for the Hugging Face "
-               "token; env valueFrom: {secretKeyRef: {name: ..., key: ...}} for another variable, "
-               "and $(VARIABLE) to pass that variable in extraArgs")
+SECRET_HINT = (
+    "keep it in a Kubernetes Secret and reference that: model.hfTokenSecret for the Hugging Face "
+    "token; env valueFrom: {secretKeyRef: {name: ..., key: ...}} for another variable, "
+    "and $(VARIABLE) to pass that variable in extraArgs"
+)
 
 
 def _credential(loaded: Loaded, ptr: str, why: str, *, key: bool = False) -> Problem:
-    return loaded.problem(ptr, f"{'this key' if key else 'this'} {why}; it would be written in plain text "
-                               "into helmfile.d/, rendered manifests and the cluster", SECRET_HINT, key=key)
+    return loaded.problem(
+        ptr,
+        f"{'this key' if key else 'this'} {why}; it would be written in plain text "
+        "into helmfile.d/, rendered manifests and the cluster",
+        SECRET_HINT,
+        key=key,
+    )
 
 
 def _rule_no_literal_credentials(values: dict, loaded: Loaded):
@@ -436,9 +511,12 @@ def _rule_env_value_or_value_from(values: dict, loaded: Loaded):
     for role in ("decode", "prefill"):
         for i, var in enumerate(values["model"].get(role, {}).get("env", [])):
             if "value" in var and "valueFrom" in var:
-                yield loaded.problem(f"/model/{role}/env/{i}/valueFrom",
-                                     f"{var['name']} has both value and valueFrom; Kubernetes takes one",
-                                     "keep value for a literal, or valueFrom to read a Secret or ConfigMap", key=True)
+                yield loaded.problem(
+                    f"/model/{role}/env/{i}/valueFrom",
+                    f"{var['name']} has both value and valueFrom; Kubernetes takes one",
+                    "keep value for a literal, or valueFrom to read a Secret or ConfigMap",
+                    key=True,
+                )
 
 
 HELM_EXACT_INT = 2**53  # helm carries values as 64-bit floats: larger integers come out rounded
@@ -454,11 +532,17 @@ def _rule_numbers_helm_can_carry(values: dict, loaded: Loaded):
         elif isinstance(node, list):
             todo += [(f"{ptr}/{i}", v) for i, v in enumerate(node)]
         elif isinstance(node, float) and not math.isfinite(node):
-            yield loaded.problem(ptr, f"{_yaml_float(node)} is not a number JSON, and so helm, can carry",
-                                 "write a finite number, or quote it to pass the text")
+            yield loaded.problem(
+                ptr,
+                f"{_yaml_float(node)} is not a number JSON, and so helm, can carry",
+                "write a finite number, or quote it to pass the text",
+            )
         elif type(node) is int and abs(node) > HELM_EXACT_INT:
-            yield loaded.problem(ptr, f"{node} is beyond 2^53: helm carries numbers as 64-bit floats and would "
-                                      "round it", "quote it to pass the digits as text")
+            yield loaded.problem(
+                ptr,
+                f"{node} is beyond 2^53: helm carries numbers as 64-bit floats and would round it",
+                "quote it to pass the digits as text",
+            )
 
 
 def _rule_patch_targets_exist(values: dict, loaded: Loaded):
@@ -477,17 +561,33 @@ def _rule_patch_targets_exist(values: dict, loaded: Loaded):
         if release is None or release.remote:  # no release: its own rule; a remote chart: not ours to know
             continue
         objects = rendered_objects(release)
-        selectors = [(f"strategicMergePatches/{i}/metadata/name", p["kind"], p["metadata"]["name"])
-                     for i, p in enumerate(kinds.get("strategicMergePatches", []))]
-        selectors += [(f"jsonPatches/{i}/target/name", p["target"]["kind"], p["target"]["name"])
-                      for i, p in enumerate(kinds.get("jsonPatches", []))]
+        selectors = [
+            (f"strategicMergePatches/{i}/metadata/name", p["kind"], p["metadata"]["name"])
+            for i, p in enumerate(kinds.get("strategicMergePatches", []))
+        ]
+        selectors += [
+            (f"jsonPatches/{i}/target/name", p["target"]["kind"], p["target"]["name"])
+            for i, p in enumerate(kinds.get("jsonPatches", []))
+        ]
         for at, kind, name in selectors:
             if (kind, name) not in objects:
-                yield loaded.problem(f"/patches/{component}/{at}", f"the {component} release renders no {kind} "
-                                                                   f"named {name!r}; the patch would change nothing",
-                                     "it renders " + ", ".join(f"{k} {n}" for k, n in objects))
+                yield loaded.problem(
+                    f"/patches/{component}/{at}",
+                    f"the {component} release renders no {kind} named {name!r}; the patch would change nothing",
+                    "it renders " + ", ".join(f"{k} {n}" for k, n in objects),
+                )
 
 
-RULES = (_rule_prefill_needs_disaggregation, _rule_one_config_source, _rule_name_lengths, _rule_local_runs_mocker,
-         _rule_patches_have_a_release, _rule_backend_needs, _rule_supported_version, _rule_no_literal_credentials,
-         _rule_env_value_or_value_from, _rule_numbers_helm_can_carry, _rule_patch_targets_exist)
+RULES = (
+    _rule_prefill_needs_disaggregation,
+    _rule_one_config_source,
+    _rule_name_lengths,
+    _rule_local_runs_mocker,
+    _rule_patches_have_a_release,
+    _rule_backend_needs,
+    _rule_supported_version,
+    _rule_no_literal_credentials,
+    _rule_env_value_or_value_from,
+    _rule_numbers_helm_can_carry,
+    _rule_patch_targets_exist,
+)

@@ -9,14 +9,16 @@ Two kinds of evidence:
 - where it sits: the value of a key, env var or `--flag` whose name says credential (`password`,
   `...token`, `apiKey`, ...), unless it is a reference (`$(VAR)`, a `<placeholder>`) or empty.
 """
+
 from __future__ import annotations
 
 import base64
 import binascii
 import functools
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 
 def _basic(m: re.Match[str]) -> bool:
@@ -42,8 +44,14 @@ class Format:
 
 
 FORMATS: tuple[Format, ...] = (
-    Format("a PEM private key", re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
-                                           r"(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|.*)", re.S)),
+    Format(
+        "a PEM private key",
+        re.compile(
+            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+            r"(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|.*)",
+            re.S,
+        ),
+    ),
     Format("a Hugging Face token", re.compile(r"\bhf_[A-Za-z0-9]{20,}")),
     Format("a GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})")),
     Format("a GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}")),
@@ -56,16 +64,21 @@ FORMATS: tuple[Format, ...] = (
     Format("a Slack webhook", re.compile(r"hooks\.slack\.com/services/[A-Za-z0-9/]{20,}")),
     Format("a JSON Web Token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
     Format("a bearer credential", re.compile(r"(?i)(?P<keep>\bbearer\s+)(?P<cred>[A-Za-z0-9._~+/-]{16,}=*)"), _random),
-    Format("a basic-auth credential", re.compile(r"(?P<keep>\bBasic\s+)(?P<cred>[A-Za-z0-9+/]{4,}={0,2})(?![\w+/=])"),
-           _basic),
+    Format(
+        "a basic-auth credential",
+        re.compile(r"(?P<keep>\bBasic\s+)(?P<cred>[A-Za-z0-9+/]{4,}={0,2})(?![\w+/=])"),
+        _basic,
+    ),
     Format("a URL with a password", re.compile(r"(?i)(?P<keep>\b[a-z][a-z0-9+.-]*://)[^/\s:@]*:(?!\$\()[^/\s@]+@")),
 )
 
 
 # A text holding none of these holds no credential: every format above contains one (checked by
 # tests/test_secrets_scan.py). One search instead of fifteen for the usual string.
-_ANY_FORMAT = re.compile(r"PRIVATE KEY|hf_|gh[pousr]_|github_pat_|glpat-|AKIA|ASIA|ABIA|ACCA|nvapi-|sk-|k_live_"
-                         r"|k_test_|AIza|xox|hooks\.slack\.com|eyJ|(?i:bearer)|Basic|://")
+_ANY_FORMAT = re.compile(
+    r"PRIVATE KEY|hf_|gh[pousr]_|github_pat_|glpat-|AKIA|ASIA|ABIA|ACCA|nvapi-|sk-|k_live_"
+    r"|k_test_|AIza|xox|hooks\.slack\.com|eyJ|(?i:bearer)|Basic|://"
+)
 
 
 def matches(text: str) -> Iterator[tuple[Format, re.Match[str]]]:
@@ -95,18 +108,26 @@ def mask(text: str, replacement: str) -> str:
     for start, end in spans:
         if end <= at:  # inside a credential already replaced
             continue
-        out += [text[at:max(start, at)], replacement]
+        out += [text[at : max(start, at)], replacement]
         at = end
     return "".join(out) + text[at:]
 
 
 # --- by name ------------------------------------------------------------------------------------
 
-SENSITIVE = (r"(?:password|passwd|passphrase|token|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key"
-             r"|credentials?)")
+SENSITIVE = (
+    r"(?:password|passwd|passphrase|token|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key"
+    r"|credentials?)"
+)
 # Keys that hold the *name* of a Secret, not its content.
-REFERENCES = {"hftokensecret", "envfromsecret", "existingsecret", "secretname", "existingsecretname",
-              "usekubernetessecret"}
+REFERENCES = {
+    "hftokensecret",
+    "envfromsecret",
+    "existingsecret",
+    "secretname",
+    "existingsecretname",
+    "usekubernetessecret",
+}
 # kv_bytes_per_token is a size; eos_token/pad_token are a tokenizer's special tokens: not credentials
 _NOT_CREDENTIAL = re.compile(r"(?:per|bos|eos|pad|unk|sep|cls|mask|special)[_-]?token$")
 NOT_SECRETS = {"none", "null", "nil", "~", "true", "false", "''", '""'}
@@ -138,6 +159,7 @@ def literal(value: Any) -> bool:
 
 
 # --- in a document ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Found:

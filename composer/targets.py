@@ -3,11 +3,13 @@ machine (Dynamo processes). Both answer the same verbs (up, down, destroy, statu
 kill, fault_bench) with a `Report`: plain data for `-o json`, the text a person reads, an exit
 code. `cli.py` picks the target with `of` and prints what the verb returns.
 """
+
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from composer import project as p
 from composer.errors import ComposeError, UsageError
@@ -79,8 +81,10 @@ def of(proj: p.Project, env: str, console: Console, *, running: bool = False) ->
     return Local(proj, env, console, dep) if dep.target == "local" else Kubernetes(proj, env, console, dep)
 
 
-LINUX_ONLY = ("the local runtime runs on Linux only: it finds, watches and stops its processes through /proc; "
-              "use a Linux machine or VM, or an environment with `target: kubernetes`")
+LINUX_ONLY = (
+    "the local runtime runs on Linux only: it finds, watches and stops its processes through /proc; "
+    "use a Linux machine or VM, or an environment with `target: kubernetes`"
+)
 
 
 class Kubernetes:
@@ -107,9 +111,11 @@ class Kubernetes:
         if not have_diff:
             self.console.progress("helm-diff is not installed: running `helmfile sync`, which upgrades every release")
         # the wait asks kubectl: a missing one is said before anything is installed
-        helmfile.run(helmfile.apply(self.proj.state_file(self.env), self.env, have_helm_diff=have_diff,
-                                    extra=helmfile_args), self.proj.root,
-                     needs=("helm", "kubectl") if wait else ("helm",))
+        helmfile.run(
+            helmfile.apply(self.proj.state_file(self.env), self.env, have_helm_diff=have_diff, extra=helmfile_args),
+            self.proj.root,
+            needs=("helm", "kubectl") if wait else ("helm",),
+        )
         result = kube.await_graph(self.dep, plan, wait=wait, timeout=timeout, progress=self.console.progress)
         return Report(result, kube.format_up(result))
 
@@ -127,8 +133,10 @@ class Kubernetes:
         from composer import helmfile
 
         if json_output:
-            raise UsageError(f"-o json reports a local environment; {self.env!r} runs on Kubernetes, where "
-                             "`compose status` streams `helmfile status`")
+            raise UsageError(
+                f"-o json reports a local environment; {self.env!r} runs on Kubernetes, where "
+                "`compose status` streams `helmfile status`"
+            )
         regenerate(self.proj, self.env, self.console)
         code = helmfile.run(helmfile.status(self.proj.state_file(self.env), self.env, helmfile_args), self.proj.root)
         return Report(None, exit_code=code)
@@ -147,9 +155,10 @@ class Kubernetes:
         self._guard(plan, "benchmark", guard)
         kube.delete_jobs(plan.kube_context, release.namespace, release.name)
         helmfile.run(helmfile.sync_component(self.proj.state_file(self.env), self.env, "benchmark"), self.proj.root)
-        return Report({"started": release.name},
-                      f"benchmark Job started; `compose bench results --env {self.env}` copies its artifacts back "
-                      "when done")
+        return Report(
+            {"started": release.name},
+            f"benchmark Job started; `compose bench results --env {self.env}` copies its artifacts back when done",
+        )
 
     def results(self) -> Report:
         from composer import bench, kube
@@ -167,9 +176,11 @@ class Kubernetes:
         return Report(result, fault.format_kill(result))
 
     def fault_bench(self, component: str, **_: Any) -> Report:
-        raise ComposeError(f"`compose fault bench` runs on `target: local` environments; on Kubernetes run "
-                           f"`compose bench --env {self.env}` and, meanwhile, `compose fault kill --env {self.env} "
-                           f"--component {component}`")
+        raise ComposeError(
+            f"`compose fault bench` runs on `target: local` environments; on Kubernetes run "
+            f"`compose bench --env {self.env}` and, meanwhile, `compose fault kill --env {self.env} "
+            f"--component {component}`"
+        )
 
 
 class Local:
@@ -193,13 +204,18 @@ class Local:
 
         dep = self._deployment()
         plan = regenerate(self.proj, self.env, self.console)
-        self.console.progress(f"starting {dep.name} locally ({dep.backend}, "
-                              f"{'disaggregated' if dep.model['disaggregation'] else 'aggregated'}, "
-                              f"routing {dep.model['routingPolicy']})")
+        self.console.progress(
+            f"starting {dep.name} locally ({dep.backend}, "
+            f"{'disaggregated' if dep.model['disaggregation'] else 'aggregated'}, "
+            f"routing {dep.model['routingPolicy']})"
+        )
         result = target.up(self.proj.root, dep, plan, lambda m: self.console.progress(f"  {m}"))
-        return Report(result, f"ready in {result['ready_seconds']:.1f} s: {result['url']}/v1/models lists "
-                              f"{result['model']} ({len(result['processes'])} processes; "
-                              f"`compose status --env {self.env}`, `compose down --env {self.env}`)")
+        return Report(
+            result,
+            f"ready in {result['ready_seconds']:.1f} s: {result['url']}/v1/models lists "
+            f"{result['model']} ({len(result['processes'])} processes; "
+            f"`compose status --env {self.env}`, `compose down --env {self.env}`)",
+        )
 
     def down(self, guard: Guard | None = None) -> Report:
         from composer.local import target
@@ -251,7 +267,14 @@ class Local:
 
         dep = self._deployment()
         regenerate(self.proj, self.env, self.console)
-        result = fault.bench_local(self.proj.root, dep, self.env, component, replica=replica, after=after,
-                                   sig_name=sig, progress=lambda m: self.console.progress(f"  {m}"))
+        result = fault.bench_local(
+            self.proj.root,
+            dep,
+            self.env,
+            component,
+            replica=replica,
+            after=after,
+            sig_name=sig,
+            progress=lambda m: self.console.progress(f"  {m}"),
+        )
         return Report(result, fault.format_report(result))
-

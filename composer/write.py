@@ -1,5 +1,6 @@
 """Files on disk, atomically: one file (`replace_file`), a whole directory tree (`write_tree`),
 one writer per project (`locked`); and reading a tree back to compare (`read_tree`, `diff_tree`)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -8,8 +9,8 @@ import fcntl
 import os
 import secrets
 import shutil
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Iterator, Mapping
 
 
 def replace_file(path: Path, data: bytes) -> None:
@@ -97,8 +98,12 @@ def diff_tree(target: Path, files: Mapping[str, str]) -> str:
         a, b = current.get(rel), files.get(rel)
         if a == b:
             continue
-        out.extend(difflib.unified_diff(
-            (a or "").splitlines(keepends=True), (b or "").splitlines(keepends=True),
-            fromfile=f"a/{target.name}/{rel}" if a is not None else "/dev/null",
-            tofile=f"b/{target.name}/{rel}" if b is not None else "/dev/null"))
+        out.extend(
+            difflib.unified_diff(
+                (a or "").splitlines(keepends=True),
+                (b or "").splitlines(keepends=True),
+                fromfile=f"a/{target.name}/{rel}" if a is not None else "/dev/null",
+                tofile=f"b/{target.name}/{rel}" if b is not None else "/dev/null",
+            )
+        )
     return "".join(out)

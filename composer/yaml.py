@@ -7,6 +7,7 @@
 - `load_manifests`: helm's output, read as go-yaml wrote it.
 - `parser`: the event parser the values loader (`load.py`) builds its located tree from.
 """
+
 from __future__ import annotations
 
 import functools
@@ -18,11 +19,14 @@ from typing import Any
 
 # Words a YAML 1.1 reader (helm, kubectl, PyYAML) takes for something other than a string, though
 # YAML 1.2 (ruamel) writes them bare: booleans, null, `=`, `<<`, and 1.1's number forms.
-YAML11_NOT_STR = re.compile(r"""^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF
+YAML11_NOT_STR = re.compile(
+    r"""^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF
     |~|null|Null|NULL|=|<<
     |[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
     |[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
-    |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""", re.X)
+    |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
 
 # Line breaks in YAML 1.1 (helm's go-yaml) but not in 1.2. ruamel writes them raw in single quotes,
 # followed by indentation: go-yaml reads U+0085 there as a folded space. Escaped in double quotes

@@ -7,20 +7,25 @@ from tests.support.project import BIN, make_project
 
 # Fixtures shared by several test modules live in support modules registered here, so that no test
 # module imports from another one.
-pytest_plugins = ["tests.support.helmfile_stubs"]
+pytest_plugins = ["tests.support.helmfile_stubs", "tests.support.fakecluster"]
 
 
 def pytest_addoption(parser):
-    parser.addoption("--update-goldens", action="store_true",
-                     help="rewrite tests/cases/valid/*/expected from the current output")
+    parser.addoption(
+        "--update-goldens", action="store_true", help="rewrite tests/cases/valid/*/expected from the current output"
+    )
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects: a test without its layer fails every run
 def pytest_collection_modifyitems(items):
     problems = layers.problems(items)
     if problems:
-        raise pytest.UsageError("each test needs exactly one layer mark (" + ", ".join(layers.LAYERS)
-                                + "; see pyproject.toml):\n  " + "\n  ".join(problems))
+        raise pytest.UsageError(
+            "each test needs exactly one layer mark ("
+            + ", ".join(layers.LAYERS)
+            + "; see pyproject.toml):\n  "
+            + "\n  ".join(problems)
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
 """AIPerf argv, result summaries, and the local run's plumbing (aiperf faked at the process boundary)."""
+
 from __future__ import annotations
 
 import copy
@@ -13,44 +14,85 @@ from pathlib import Path
 import pytest
 
 from composer import bench, proc
-from composer.local import aiperf_runs
 from composer.errors import ComposeError, UsageError
-from composer.local import venvs
+from composer.local import aiperf_runs, venvs
 from tests.support.local import BROWSER  # what kaleido draws PNGs with, if installed
 
 # A real aiperf 0.13.0 export (4 concurrent streams, 40 requests against a 1.4.0 mocker).
 SAMPLE = Path(__file__).parent / "support" / "aiperf-0.13.0-profile_export_aiperf.json"
 
-COMMON = dict(model="Qwen/Qwen3-0.6B", url="http://127.0.0.1:8000", tokenizer="Qwen/Qwen3-0.6B",
-              isl=64, osl=16)
+COMMON = dict(model="Qwen/Qwen3-0.6B", url="http://127.0.0.1:8000", tokenizer="Qwen/Qwen3-0.6B", isl=64, osl=16)
 
 
 @pytest.mark.unit
 def test_aiperf_argv_follows_the_dynamo_recipe():
     assert bench.aiperf_argv(**COMMON, concurrency=4, request_count=40, artifact_dir="/results/c4") == [
-        "aiperf", "profile", "--model", "Qwen/Qwen3-0.6B", "--url", "http://127.0.0.1:8000",
-        "--endpoint-type", "chat", "--streaming",
-        "--tokenizer", "Qwen/Qwen3-0.6B",
-        "--concurrency", "4", "--request-count", "40",
-        "--synthetic-input-tokens-mean", "64", "--synthetic-input-tokens-stddev", "0",
-        "--output-tokens-mean", "16", "--output-tokens-stddev", "0",
-        "--extra-inputs", "max_tokens:16", "--extra-inputs", "min_tokens:16", "--extra-inputs", "ignore_eos:true",
-        "--artifact-dir", "/results/c4", "--ui-type", "none",
+        "aiperf",
+        "profile",
+        "--model",
+        "Qwen/Qwen3-0.6B",
+        "--url",
+        "http://127.0.0.1:8000",
+        "--endpoint-type",
+        "chat",
+        "--streaming",
+        "--tokenizer",
+        "Qwen/Qwen3-0.6B",
+        "--concurrency",
+        "4",
+        "--request-count",
+        "40",
+        "--synthetic-input-tokens-mean",
+        "64",
+        "--synthetic-input-tokens-stddev",
+        "0",
+        "--output-tokens-mean",
+        "16",
+        "--output-tokens-stddev",
+        "0",
+        "--extra-inputs",
+        "max_tokens:16",
+        "--extra-inputs",
+        "min_tokens:16",
+        "--extra-inputs",
+        "ignore_eos:true",
+        "--artifact-dir",
+        "/results/c4",
+        "--ui-type",
+        "none",
     ]
 
 
 @pytest.mark.unit
 def test_aiperf_argv_options():
-    argv = bench.aiperf_argv(**COMMON, concurrency=1, request_count=10, artifact_dir="a", endpoint_type="completions",
-                             streaming=False, warmup_request_count=2, extra=("--random-seed", "100"))
+    argv = bench.aiperf_argv(
+        **COMMON,
+        concurrency=1,
+        request_count=10,
+        artifact_dir="a",
+        endpoint_type="completions",
+        streaming=False,
+        warmup_request_count=2,
+        extra=("--random-seed", "100"),
+    )
     assert argv[6:9] == ["--endpoint-type", "completions", "--tokenizer"]
     assert "--streaming" not in argv
     assert argv[-4:] == ["--warmup-request-count", "2", "--random-seed", "100"]
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("bad", [dict(concurrency=0), dict(request_count=0), dict(isl=0), dict(osl=-1),
-                                 dict(concurrency=True), dict(concurrency="4"), dict(warmup_request_count=-1)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(concurrency=0),
+        dict(request_count=0),
+        dict(isl=0),
+        dict(osl=-1),
+        dict(concurrency=True),
+        dict(concurrency="4"),
+        dict(warmup_request_count=-1),
+    ],
+)
 def test_aiperf_argv_rejects_nonsense(bad):
     kw = {**COMMON, "concurrency": 1, "request_count": 10, "artifact_dir": "a", **bad}
     with pytest.raises(UsageError, match="benchmark .* must be an integer"):
@@ -61,7 +103,10 @@ def test_aiperf_argv_rejects_nonsense(bad):
 def test_sweep_writes_one_dir_per_concurrency_with_ten_requests_each():
     sweep = bench.sweep_argvs([1, 4, 16], artifact_dir="/results/run", **COMMON)
     assert [(c, a[a.index("--request-count") + 1], a[a.index("--artifact-dir") + 1]) for c, a in sweep] == [
-        (1, "10", "/results/run/c1"), (4, "40", "/results/run/c4"), (16, "160", "/results/run/c16")]
+        (1, "10", "/results/run/c1"),
+        (4, "40", "/results/run/c4"),
+        (16, "160", "/results/run/c16"),
+    ]
     assert sweep[1][1] == bench.aiperf_argv(**COMMON, concurrency=4, request_count=40, artifact_dir="/results/run/c4")
 
 
@@ -83,12 +128,20 @@ def test_summarize_the_sample():
     data = json.loads(SAMPLE.read_text())
     s = bench.summarize(data)
     assert (s["requests"], s["errors"], s["error_rate_pct"], s["concurrency"]) == (40, 0, 0.0, 4)
-    assert s["ttft_ms"] == {"avg": data["time_to_first_token"]["avg"], "p50": data["time_to_first_token"]["p50"],
-                            "p99": data["time_to_first_token"]["p99"], "unit": "ms"}
+    assert s["ttft_ms"] == {
+        "avg": data["time_to_first_token"]["avg"],
+        "p50": data["time_to_first_token"]["p50"],
+        "p99": data["time_to_first_token"]["p99"],
+        "unit": "ms",
+    }
     assert s["ttft_ms"]["avg"] == pytest.approx(43.8391, abs=1e-4)
     assert s["itl_ms"]["p99"] == data["inter_token_latency"]["p99"]
-    assert s["request_throughput"] == {"avg": data["request_throughput"]["avg"], "p50": None, "p99": None,
-                                       "unit": "requests/s"}
+    assert s["request_throughput"] == {
+        "avg": data["request_throughput"]["avg"],
+        "p50": None,
+        "p99": None,
+        "unit": "requests/s",
+    }
     assert s["output_token_throughput"]["avg"] == data["output_token_throughput"]["avg"]
     assert s["output_token_throughput_per_user"]["p50"] == data["output_token_throughput_per_user"]["p50"]
     assert (s["isl"], s["osl"]) == (64.0, 16.0)
@@ -129,6 +182,7 @@ def test_format_sweep():
 
 # -- run_local, with aiperf faked at the process boundary --------------------------------------
 
+
 @pytest.fixture
 def aiperf_venv(tmp_path, monkeypatch):
     exe = tmp_path / "venvs/aiperf-0.13.0/bin/aiperf"
@@ -148,6 +202,7 @@ def _profile(export, returncode=0):
         data = copy.deepcopy(export)
         data["input_config"]["phases"][0]["concurrency"] = int(argv[argv.index("--concurrency") + 1])
         (out / bench.EXPORT_JSON).write_text(json.dumps(data))
+
     return callback
 
 
@@ -156,18 +211,37 @@ def test_run_local_runs_each_level_then_plots(fp, aiperf_venv, tmp_path):
     export = json.loads(SAMPLE.read_text())
     unset = ["env", "-u", "HF_HUB_OFFLINE", "-u", "TRANSFORMERS_OFFLINE", aiperf_venv]
     fp.register([*unset, "profile", fp.any()], callback=_profile(export), occurrences=2)
-    plot = [str(Path(aiperf_venv).parent / "python"), str(aiperf_runs.PLOT_SCRIPT), str(tmp_path / "b/c1"),
-            str(tmp_path / "b/c4"), "--output", str(tmp_path / "b/plots")]
+    plot = [
+        str(Path(aiperf_venv).parent / "python"),
+        str(aiperf_runs.PLOT_SCRIPT),
+        str(tmp_path / "b/c1"),
+        str(tmp_path / "b/c4"),
+        "--output",
+        str(tmp_path / "b/plots"),
+    ]
     # run_local stops the plotter's process group when done; a fake Popen's pid is 0, and group 0 is
     # the caller's own (pytest's). So the fake plotter gets the pid of a real stand-in, in a session
     # of its own, which must be stopped.
     stand_in = os.posix_spawnp("sleep", ["sleep", "60"], os.environ, setsid=True)
-    fp.register(plot, stdout="Kaleido requires Google Chrome to be installed.",
-                callback=lambda process: setattr(process, "pid", stand_in))
+    fp.register(
+        plot,
+        stdout="Kaleido requires Google Chrome to be installed.",
+        callback=lambda process: setattr(process, "pid", stand_in),
+    )
     seen = []
-    runs = [{"name": f"c{c}", "args": argv} for c, argv in bench.sweep_argvs(
-        [1, 4], artifact_dir=str(tmp_path / "b"), model="m", url="http://127.0.0.1:1", tokenizer="/snap",
-        isl=64, osl=16, request_count=20)]
+    runs = [
+        {"name": f"c{c}", "args": argv}
+        for c, argv in bench.sweep_argvs(
+            [1, 4],
+            artifact_dir=str(tmp_path / "b"),
+            model="m",
+            url="http://127.0.0.1:1",
+            tokenizer="/snap",
+            isl=64,
+            osl=16,
+            request_count=20,
+        )
+    ]
     try:
         result = aiperf_runs.run_local(runs=runs, artifact_dir=tmp_path / "b", progress=seen.append)
     finally:
@@ -190,27 +264,63 @@ def test_run_local_runs_each_level_then_plots(fp, aiperf_venv, tmp_path):
 @pytest.mark.unit
 def test_run_local_reports_a_failed_aiperf_with_its_output(fp, aiperf_venv, tmp_path):
     fp.register(["env", fp.any()], returncode=2, stderr="TokenizerError: Failed to load tokenizer '/snap'")
-    runs = [{"name": "c1", "args": bench.aiperf_argv(model="m", url="u", tokenizer="/snap", concurrency=1,
-                                                     request_count=1, isl=8, osl=8, artifact_dir=str(tmp_path / "b/c1"))}]
-    with pytest.raises(ComposeError, match=r"(?s)aiperf failed \(exit 2\) in run c1; output in .*"
-                                           r"aiperf-console.log:\n  TokenizerError"):
+    runs = [
+        {
+            "name": "c1",
+            "args": bench.aiperf_argv(
+                model="m",
+                url="u",
+                tokenizer="/snap",
+                concurrency=1,
+                request_count=1,
+                isl=8,
+                osl=8,
+                artifact_dir=str(tmp_path / "b/c1"),
+            ),
+        }
+    ]
+    with pytest.raises(
+        ComposeError,
+        match=r"(?s)aiperf failed \(exit 2\) in run c1; output in .*"
+        r"aiperf-console.log:\n  TokenizerError",
+    ):
         aiperf_runs.run_local(runs=runs, artifact_dir=tmp_path / "b", plots=False)
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("aiperf_then, raised", [
-    ("exit 1", r"aiperf failed \(exit 1\) in run c1"),
-    ("kill -INT $PPID\nexec sleep 30", "interrupted"),  # Ctrl-C: SIGINT to compose, in the middle of a run
-], ids=["failed", "ctrl-c"])
+@pytest.mark.parametrize(
+    "aiperf_then, raised",
+    [
+        ("exit 1", r"aiperf failed \(exit 1\) in run c1"),
+        ("kill -INT $PPID\nexec sleep 30", "interrupted"),  # Ctrl-C: SIGINT to compose, in the middle of a run
+    ],
+    ids=["failed", "ctrl-c"],
+)
 def test_a_run_that_fails_or_is_interrupted_stops_the_warming_plotter(aiperf_venv, tmp_path, aiperf_then, raised):
     """Real processes. The venv's aiperf waits for the plotter to run, then fails or is
     interrupted. The plotter (a stand-in that waits for its line, then lingers) must be
     stopped, not told to draw, and not left running."""
-    Path(aiperf_venv).write_text(f"#!/bin/sh\nuntil [ -s {tmp_path}/plotter.pid ]; do sleep 0.05; done\n{aiperf_then}\n")
+    Path(aiperf_venv).write_text(
+        f"#!/bin/sh\nuntil [ -s {tmp_path}/plotter.pid ]; do sleep 0.05; done\n{aiperf_then}\n"
+    )
     (Path(aiperf_venv).parent / "python").write_text(
-        f'#!/bin/sh\necho $$ > {tmp_path}/plotter.pid\nread line\necho "told: $line" > {tmp_path}/told\nexec sleep 60\n')
-    runs = [{"name": "c1", "args": bench.aiperf_argv(model="m", url="u", tokenizer="/snap", concurrency=1,
-                                                     request_count=1, isl=8, osl=8, artifact_dir=str(tmp_path / "b/c1"))}]
+        f'#!/bin/sh\necho $$ > {tmp_path}/plotter.pid\nread line\necho "told: $line" > {tmp_path}/told\nexec sleep 60\n'
+    )
+    runs = [
+        {
+            "name": "c1",
+            "args": bench.aiperf_argv(
+                model="m",
+                url="u",
+                tokenizer="/snap",
+                concurrency=1,
+                request_count=1,
+                isl=8,
+                osl=8,
+                artifact_dir=str(tmp_path / "b/c1"),
+            ),
+        }
+    ]
     with pytest.raises(ComposeError, match=raised):
         aiperf_runs.run_local(runs=runs, artifact_dir=tmp_path / "b")
     pid = int((tmp_path / "plotter.pid").read_text())
@@ -232,16 +342,23 @@ def test_offline_vars_are_removed_for_aiperf():
 
 # -- the plotter itself, in the real aiperf venv ------------------------------------------------
 
-needs_aiperf = pytest.mark.skipif(not venvs.venv_bin("aiperf", "python").exists(),
-                                  reason="aiperf venv missing: run scripts/install-local-runtime")
+needs_aiperf = pytest.mark.skipif(
+    not venvs.venv_bin("aiperf", "python").exists(), reason="aiperf venv missing: run scripts/install-local-runtime"
+)
 
 
 def _plotter(tmp_path, *, stdin: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    argv = [str(venvs.venv_bin("aiperf", "python")), str(aiperf_runs.PLOT_SCRIPT), str(tmp_path / "run"),
-            "--output", str(tmp_path / "plots")]
+    argv = [
+        str(venvs.venv_bin("aiperf", "python")),
+        str(aiperf_runs.PLOT_SCRIPT),
+        str(tmp_path / "run"),
+        "--output",
+        str(tmp_path / "plots"),
+    ]
     # a timeout, not a limit: a plotter that never returns would otherwise hang the suite
-    return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        argv, input=stdin, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})}
+    )
 
 
 @pytest.mark.local
@@ -275,9 +392,16 @@ def test_the_plotter_warms_up_at_the_lowest_priority_and_draws_at_normal_priorit
     run.mkdir()
     shutil.copy(SAMPLE, run / bench.EXPORT_JSON)
     os.mkfifo(run / "profile_export.jsonl")  # aiperf plot waits on it until the test opens it
-    argv = [str(venvs.venv_bin("aiperf", "python")), str(aiperf_runs.PLOT_SCRIPT), str(run), "--output", str(tmp_path / "out")]
-    child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             start_new_session=True)
+    argv = [
+        str(venvs.venv_bin("aiperf", "python")),
+        str(aiperf_runs.PLOT_SCRIPT),
+        str(run),
+        "--output",
+        str(tmp_path / "out"),
+    ]
+    child = subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         warming = _autogroup(child.pid, until="nice 19")
         # the browser it warms up is in its session, so at its priority too (choreographer

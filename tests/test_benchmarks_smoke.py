@@ -1,5 +1,6 @@
 """benchmarks/run.py --quick --offline runs and reports every offline figure as a ratio against a
 baseline from the same run. Timings are noise on a shared machine: only the shape is checked."""
+
 from __future__ import annotations
 
 import json
@@ -13,13 +14,29 @@ from tests.support.project import REPO
 pytestmark = pytest.mark.helm
 
 OFFLINE = {"generate_cold", "template_dev", "generate_n1", "generate_n10", "generate_n50", "generate_cli_n10"}
-FIELDS = {"name", "description", "unit", "value", "subject", "baseline", "ratio", "cpu_ratio", "target",
-          "meets_target", "note"}
+FIELDS = {
+    "name",
+    "description",
+    "unit",
+    "value",
+    "subject",
+    "baseline",
+    "ratio",
+    "cpu_ratio",
+    "target",
+    "meets_target",
+    "note",
+}
 
 
 def test_quick_offline_run_reports_every_figure(tmp_path):
-    r = subprocess.run([sys.executable, str(REPO / "benchmarks" / "run.py"), "--quick", "--offline",
-                        "--results-dir", str(tmp_path)], capture_output=True, text=True, cwd=tmp_path, timeout=900)
+    r = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--quick", "--offline", "--results-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=900,
+    )
     assert r.returncode == 0, r.stderr
 
     table, _, rest = r.stdout.partition("\n\n")

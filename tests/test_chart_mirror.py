@@ -14,14 +14,16 @@ A value constraint for which no broken value is refused (nothing to show it is m
 test, as does a chart value plan() fills that is neither in FEEDS nor in DERIVED: a new chart
 constraint or a new chart input cannot go unnoticed.
 """
+
 from __future__ import annotations
 
 import copy
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import jsonschema
 import pytest
@@ -30,8 +32,8 @@ from click.testing import CliRunner
 
 from composer import cli, schema
 from composer import project as p
-from tests.support.project import REPO, make_project
 from tests.support.charts import FastDumper, chart, coalesce
+from tests.support.project import REPO, make_project
 
 pytestmark = pytest.mark.unit
 
@@ -47,11 +49,16 @@ class Feed:
 
 # Chart value <- values file value. A prefix feed carries everything below it.
 FEEDS: dict[str, list[Feed]] = {
-    "model": [Feed("/dynamoNamespace", "/dynamoNamespace"), Feed("/dynamoVersion", "/platform/version"),
-              Feed("/model", "/model")],
+    "model": [
+        Feed("/dynamoNamespace", "/dynamoNamespace"),
+        Feed("/dynamoVersion", "/platform/version"),
+        Feed("/model", "/model"),
+    ],
     "benchmark": [
-        Feed("/image", "/benchmark/config/image"), Feed("/image", "/model/backend/image"),
-        Feed("/target/model", "/model/name"), Feed("/hfTokenSecret", "/model/hfTokenSecret"),
+        Feed("/image", "/benchmark/config/image"),
+        Feed("/image", "/model/backend/image"),
+        Feed("/target/model", "/model/name"),
+        Feed("/hfTokenSecret", "/model/hfTokenSecret"),
         Feed("/imagePullSecrets/*/name", "/model/imagePullSecrets/*"),
         Feed("/artifacts/persistence/size", "/benchmark/config/storage/size"),
         Feed("/artifacts/persistence/storageClassName", "/benchmark/config/storage/storageClassName"),
@@ -62,7 +69,8 @@ FEEDS: dict[str, list[Feed]] = {
         # the image reference is split at its last ':'
         Feed("/image/repository", "/modelExpress/image", lambda v: f"{v}:1.0" if isinstance(v, str) else v),
         Feed("/image/tag", "/modelExpress/image", lambda v: f"registry.example/mx:{v}" if isinstance(v, str) else v),
-        Feed("/persistence/size", "/modelExpress/storageSize"), Feed("/hfTokenSecret", "/model/hfTokenSecret"),
+        Feed("/persistence/size", "/modelExpress/storageSize"),
+        Feed("/hfTokenSecret", "/model/hfTokenSecret"),
     ],
     "inference-gateway": [
         Feed("/gateway/name", "/inferenceGateway/gateway/name"),
@@ -70,7 +78,8 @@ FEEDS: dict[str, list[Feed]] = {
         Feed("/gateway/namespace", "/cluster/namespace"),  # the deployment's, unless set
     ],
     "metrics": [
-        Feed("/dgdName", "/dynamoNamespace"), Feed("/namespace", "/cluster/namespace"),
+        Feed("/dgdName", "/dynamoNamespace"),
+        Feed("/namespace", "/cluster/namespace"),
         Feed("/podMonitor/labels/*", "/observability/prometheusRelease"),
         Feed("/dashboard/namespace", "/observability/dashboardNamespace"),
         Feed("/dashboard/namespace", "/cluster/namespace"),  # the deployment's, unless set
@@ -96,13 +105,22 @@ BASE: dict[str, Any] = {
         "disaggregation": True,
         "routingPolicy": "kv",
         "frontend": {"replicas": 1, "resources": {"requests": {"cpu": "1"}, "limits": {"memory": "1Gi"}}},
-        "decode": {"replicas": 1, "gpus": 1, "resources": {"requests": {"cpu": "2"}, "limits": {"memory": "4Gi"}},
-                   "extraArgs": ["--x"], "env": [{"name": "A", "value": "b"}],
-                   "extraConfig": {"path": "/opt/dynamo/model/config.yaml", "configMapRef": {"name": "cm", "key": "k"}}},
-        "prefill": {"replicas": 1, "gpus": 1, "resources": {"requests": {"cpu": "2"}, "limits": {"memory": "4Gi"}},
-                    "extraArgs": ["--y"],
-                    "env": [{"name": "B", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}],
-                    "extraConfig": {"path": "/opt/dynamo/model/config.yaml", "inline": {"a": 1}}},
+        "decode": {
+            "replicas": 1,
+            "gpus": 1,
+            "resources": {"requests": {"cpu": "2"}, "limits": {"memory": "4Gi"}},
+            "extraArgs": ["--x"],
+            "env": [{"name": "A", "value": "b"}],
+            "extraConfig": {"path": "/opt/dynamo/model/config.yaml", "configMapRef": {"name": "cm", "key": "k"}},
+        },
+        "prefill": {
+            "replicas": 1,
+            "gpus": 1,
+            "resources": {"requests": {"cpu": "2"}, "limits": {"memory": "4Gi"}},
+            "extraArgs": ["--y"],
+            "env": [{"name": "B", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}],
+            "extraConfig": {"path": "/opt/dynamo/model/config.yaml", "inline": {"a": 1}},
+        },
         "hfTokenSecret": "hf-token",
         "modelCache": {"pvcName": "cache", "mountPath": "/cache"},
         "sharedMemorySize": "16Gi",
@@ -110,8 +128,13 @@ BASE: dict[str, Any] = {
         "nodeSelector": {"zone": "a"},
         "tolerations": [{"key": "k", "operator": "Equal", "value": "v", "effect": "NoSchedule"}],
     },
-    "benchmark": {"enabled": True, "config": {"image": "registry.example/aiperf:1", "storage": {
-        "size": "10Gi", "storageClassName": "fast", "existingClaim": "claim"}}},
+    "benchmark": {
+        "enabled": True,
+        "config": {
+            "image": "registry.example/aiperf:1",
+            "storage": {"size": "10Gi", "storageClassName": "fast", "existingClaim": "claim"},
+        },
+    },
     "observability": {"enabled": True, "prometheusRelease": "kps", "dashboardNamespace": "grafana"},
     "inferenceGateway": {"enabled": True, "gateway": {"name": "gw", "namespace": "gw-ns"}},
     "modelExpress": {"enabled": True, "image": "registry.example/mx:1.0", "storageSize": "10Gi"},
@@ -121,9 +144,27 @@ BASE: dict[str, Any] = {
 
 # --- the chart schemas' constraints --------------------------------------------------------------
 
-VALUE_KEYWORDS = ("type", "enum", "const", "pattern", "maxLength", "minLength", "minimum", "maximum",
-                  "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "maxItems", "minItems", "uniqueItems",
-                  "anyOf", "oneOf", "allOf", "not", "format")
+VALUE_KEYWORDS = (
+    "type",
+    "enum",
+    "const",
+    "pattern",
+    "maxLength",
+    "minLength",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "maxItems",
+    "minItems",
+    "uniqueItems",
+    "anyOf",
+    "oneOf",
+    "allOf",
+    "not",
+    "format",
+)
 OBJECT_KEYWORDS = ("required", "additionalProperties", "propertyNames", "minProperties", "maxProperties")
 STRUCTURE = {"properties", "items", "definitions", "$ref", "$schema", "title", "description", "default"}
 
@@ -161,8 +202,36 @@ def constraints(root: dict) -> list[tuple[str, str, dict]]:
 
 # null is left out: in a values file it means "no value" (the default), which `required` covers
 EXAMPLE = {"string": "x", "integer": 7, "number": 1.5, "boolean": True, "object": {"k": "v"}, "array": ["x"]}
-STRINGS = ["", " ", "a b", "UPPER", "-a", "a-", "a_b", "a/b", "/", "a/", "/a/", "/a/../b", "/a/./b", "a//b", "..",
-           "a..b", ".a", "a.", "a:b", "a@b", "é", "9a", "*", "1", "ab\tc", "a\nb", "http://", "a" * 300]
+STRINGS = [
+    "",
+    " ",
+    "a b",
+    "UPPER",
+    "-a",
+    "a-",
+    "a_b",
+    "a/b",
+    "/",
+    "a/",
+    "/a/",
+    "/a/../b",
+    "/a/./b",
+    "a//b",
+    "..",
+    "a..b",
+    ".a",
+    "a.",
+    "a:b",
+    "a@b",
+    "é",
+    "9a",
+    "*",
+    "1",
+    "ab\tc",
+    "a\nb",
+    "http://",
+    "a" * 300,
+]
 
 
 def candidates(kw: str, node: dict) -> list[Any]:
@@ -204,10 +273,11 @@ def breaks(kw: str, node: dict, value: Any) -> bool:
 
 # --- the values file side -------------------------------------------------------------------------
 
+
 def source(feed: Feed, chart_ptr: str) -> str | None:
     """The values pointer that gives chart_ptr through feed, or None."""
     if chart_ptr == feed.chart or chart_ptr.startswith(feed.chart + "/"):
-        return feed.values + chart_ptr[len(feed.chart):]
+        return feed.values + chart_ptr[len(feed.chart) :]
     return None
 
 
@@ -292,8 +362,10 @@ def chart_errors(root: Path) -> list[str]:
         if not release.remote:
             defaults, validator = chart(release.chart)
             merged = coalesce(defaults, json.loads(json.dumps(release.values)))
-            errors += [f"{release.chart}: /{'/'.join(map(str, e.absolute_path))}: {e.message}"
-                       for e in validator.iter_errors(merged)]
+            errors += [
+                f"{release.chart}: /{'/'.join(map(str, e.absolute_path))}: {e.message}"
+                for e in validator.iter_errors(merged)
+            ]
     return errors
 
 
@@ -313,6 +385,7 @@ def refused_at(stderr: str, text: str, ptrs: set[str]) -> bool:
 
 
 # --- the tests ------------------------------------------------------------------------------------
+
 
 def cases() -> list[tuple[str, str, str, dict]]:
     out = []
@@ -351,8 +424,11 @@ def _check(proj: Path, name: str, ptr: str, kw: str, node: dict, feed: Feed, src
     label = f"{name} {ptr} {kw} <- {at}"
     failures, refused, built = [], 0, 0
     if kw == "required":
-        tries = [(f"{at}/{key}", None, True) for key in node["required"]
-                 if values_node(f"{src}/{key}") is not None and key in _get(BASE, at)]
+        tries = [
+            (f"{at}/{key}", None, True)
+            for key in node["required"]
+            if values_node(f"{src}/{key}") is not None and key in _get(BASE, at)
+        ]
         expect = lambda target: {at, target}  # at the mapping, or at the key
     elif kw == "additionalProperties":
         if node[kw] is not False or values_node(src).get("type") != "object":
@@ -375,8 +451,10 @@ def _check(proj: Path, name: str, ptr: str, kw: str, node: dict, feed: Feed, src
         elif code == 0:
             errors = chart_errors(proj)
             if errors:
-                failures.append(f"{label}: {value!r} accepted by compose validate, refused by the chart "
-                                f"(no mirror in the values schema): {errors}")
+                failures.append(
+                    f"{label}: {value!r} accepted by compose validate, refused by the chart "
+                    f"(no mirror in the values schema): {errors}"
+                )
         else:
             failures.append(f"{label}: {value!r}: exit {code}\n{stderr}")
     if kw in VALUE_KEYWORDS and built and not refused and not failures:
@@ -428,8 +506,11 @@ def test_a_constraint_without_a_mirror_fails_this_test(proj, monkeypatch):
     strict = copy.deepcopy(chart("charts/model")[1].schema)
     strict["properties"]["model"]["properties"]["name"]["maxLength"] = 10
     real = chart
-    monkeypatch.setitem(globals(), "chart", lambda path: (
-        real(path)[0], jsonschema.Draft7Validator(strict)) if path == "charts/model" else real(path))
+    monkeypatch.setitem(
+        globals(),
+        "chart",
+        lambda path: (real(path)[0], jsonschema.Draft7Validator(strict)) if path == "charts/model" else real(path),
+    )
     node = strict["properties"]["model"]["properties"]["name"]
     failures = _check(proj, "model", "/model/name", "maxLength", node, FEEDS["model"][2], "/model/name")
     assert failures and "no mirror in the values schema" in failures[0], failures
@@ -448,9 +529,37 @@ LOOSER = {
     ("/model/backend", "required"): "compose derives the image when none is given (Deployment.image)",
 }
 # Strings to hold a chart's string keywords against: near-misses of its patterns and bounds.
-SAMPLES = STRINGS + ["16Gi", "1.5Gi", "512Mi", "1", "0", "500m", "1e3", "1Ei", "Qwen/Qwen3-0.6B", "HOME", "_X",
-                     "/opt/dynamo/model/config.yaml", "/a/b", "/a", "/a/..", "my-secret", "my.secret", "a.b.c", "vllm",
-                     "kv", "1.4.0", "01.2.3", "10000.0.0", "a" * 54, "a" * 55, "a" * 63, "a" * 64, "a" * 253, "a" * 254]
+SAMPLES = STRINGS + [
+    "16Gi",
+    "1.5Gi",
+    "512Mi",
+    "1",
+    "0",
+    "500m",
+    "1e3",
+    "1Ei",
+    "Qwen/Qwen3-0.6B",
+    "HOME",
+    "_X",
+    "/opt/dynamo/model/config.yaml",
+    "/a/b",
+    "/a",
+    "/a/..",
+    "my-secret",
+    "my.secret",
+    "a.b.c",
+    "vllm",
+    "kv",
+    "1.4.0",
+    "01.2.3",
+    "10000.0.0",
+    "a" * 54,
+    "a" * 55,
+    "a" * 63,
+    "a" * 64,
+    "a" * 253,
+    "a" * 254,
+]
 NESTED = ("properties", "items", "additionalProperties", "required", "description", "default", "title", "$ref")
 
 
@@ -486,12 +595,16 @@ def looser_than_chart(values_root: dict) -> list[str]:
             else:
                 ok = False  # a keyword this comparison does not know: teach it
             if not ok:
-                out.append(f"{ptr}: {kw} {json.dumps(c[kw])[:80]} in the chart, values schema has "
-                           f"{json.dumps(v.get(kw))[:80]}")
+                out.append(
+                    f"{ptr}: {kw} {json.dumps(c[kw])[:80]} in the chart, values schema has {json.dumps(v.get(kw))[:80]}"
+                )
         if "required" in c and (ptr, "required") not in LOOSER:
             props = v.get("properties", {})
-            out.extend(f"{ptr}: chart requires {key!r}" for key in c["required"] if key not in v.get("required", [])
-                       and "default" not in schema.resolve(props.get(key, {}), values_root))
+            out.extend(
+                f"{ptr}: chart requires {key!r}"
+                for key in c["required"]
+                if key not in v.get("required", []) and "default" not in schema.resolve(props.get(key, {}), values_root)
+            )
         if c.get("additionalProperties") is False and v.get("additionalProperties") is not False:
             out.append(f"{ptr}: the chart takes no unknown keys, the values schema does")
         for key, sub in c.get("properties", {}).items():
@@ -534,6 +647,9 @@ def test_a_definition_looser_than_the_chart_is_found():
     role["replicas"]["type"] = ["integer", "string"]
     role["extraConfig"]["properties"]["path"]["pattern"] = "^/"
     found = "\n".join(looser_than_chart(loose))
-    for ptr in ("/model/decode/env/*/name: minLength", "/model/decode/replicas: type",
-                "/model/prefill/extraConfig/path: pattern"):
+    for ptr in (
+        "/model/decode/env/*/name: minLength",
+        "/model/decode/replicas: type",
+        "/model/prefill/extraConfig/path: pattern",
+    ):
         assert ptr in found, found

@@ -1,6 +1,7 @@
 """The command line as a user meets it: what read-only commands leave behind (nothing), how an
 environment is named and found, the project root from a subdirectory, -o json, --version,
 `init --from`, a missing chart, and the wording of reports."""
+
 from __future__ import annotations
 
 import hashlib
@@ -13,18 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from composer import bench, fault
-from composer import cli
-from tests.support.project import REPO, make_project
+from composer import bench, cli, fault
 from tests.support.cases import copy_case
+from tests.support.project import REPO, make_project
 
 TIMEOUT = 60  # a command that waits on a FIFO would otherwise hang the test run
 
 
 def compose_t(*args, cwd: Path) -> subprocess.CompletedProcess:
     """compose() with a timeout: a command blocked on a FIFO fails the test instead of hanging it."""
-    return subprocess.run([sys.executable, "-m", "composer", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=TIMEOUT)
+    return subprocess.run(
+        [sys.executable, "-m", "composer", *args], cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT
+    )
 
 
 def snapshot(root: Path) -> dict[str, tuple]:
@@ -41,8 +42,15 @@ def snapshot(root: Path) -> dict[str, tuple]:
 
 BAD_OVERLAY = "model:\n  decode:\n    replicas: many\n"
 
-READ_ONLY = [("validate",), ("validate", "--env", "dev"), ("template", "--env", "dev"), ("build", "--env", "dev"),
-             ("explain", "--env", "dev"), ("explain", "--env", "dev", "-o", "json"), ("generate", "--check")]
+READ_ONLY = [
+    ("validate",),
+    ("validate", "--env", "dev"),
+    ("template", "--env", "dev"),
+    ("build", "--env", "dev"),
+    ("explain", "--env", "dev"),
+    ("explain", "--env", "dev", "-o", "json"),
+    ("generate", "--check"),
+]
 
 
 @pytest.mark.helm
@@ -85,8 +93,7 @@ def test_export_writes_only_its_export(tmp_path):
     after = snapshot(proj)
     new = {p for p in after if p not in before}
     assert new and all(p == "export" or p.startswith("export/") for p in new), sorted(new)
-    assert {p: v for p, v in after.items() if p in before and p != "."} == \
-        {p: v for p, v in before.items() if p != "."}
+    assert {p: v for p, v in after.items() if p in before and p != "."} == {p: v for p, v in before.items() if p != "."}
 
 
 @pytest.mark.helm
@@ -111,6 +118,7 @@ def test_generate_on_bad_input_writes_no_lock_and_nothing_else(tmp_path):
 
 # -- environments that are not files ---------------------------------------------------------------
 
+
 def _make_odd(kind: str, path: Path) -> None:
     if kind == "fifo":
         os.mkfifo(path)
@@ -123,8 +131,15 @@ def _make_odd(kind: str, path: Path) -> None:
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("kind,said", [("fifo", "is a FIFO (named pipe)"), ("loop", "is a symbolic link loop"),
-                                       ("directory", "is a directory"), ("broken-link", "is a broken symbolic link")])
+@pytest.mark.parametrize(
+    "kind,said",
+    [
+        ("fifo", "is a FIFO (named pipe)"),
+        ("loop", "is a symbolic link loop"),
+        ("directory", "is a directory"),
+        ("broken-link", "is a broken symbolic link"),
+    ],
+)
 def test_an_overlay_that_is_not_a_file_is_named_for_what_it_is_and_not_listed(tmp_path, kind, said):
     proj = make_project(tmp_path / "proj")
     _make_odd(kind, proj / "environments" / "odd.yaml")
@@ -154,6 +169,7 @@ def test_an_unknown_env_lists_the_environments_with_did_you_mean(project):
 
 # -- the project from a subdirectory -----------------------------------------------------------------
 
+
 @pytest.mark.unit
 def test_a_subdirectory_of_a_project_finds_its_root_and_f_still_wins(project):
     sub = project / "docs" / "deeper"
@@ -168,6 +184,7 @@ def test_a_subdirectory_of_a_project_finds_its_root_and_f_still_wins(project):
 
 
 # -- a missing chart ---------------------------------------------------------------------------------
+
 
 @pytest.mark.unit
 def test_generate_names_a_missing_chart_and_the_fix(tmp_path):
@@ -187,6 +204,7 @@ def test_generate_names_a_missing_chart_and_the_fix(tmp_path):
 
 # -- init --from -------------------------------------------------------------------------------------
 
+
 @pytest.mark.unit
 def test_init_from_scaffolds_around_a_values_file_and_never_changes_a_file(tmp_path):
     proj = tmp_path / "proj"
@@ -195,8 +213,14 @@ def test_init_from_scaffolds_around_a_values_file_and_never_changes_a_file(tmp_p
     (proj / "values.yaml").write_bytes(values)
     out = compose_t("init", "--from", "values.yaml", cwd=proj)
     assert out.returncode == 0, out.stderr
-    for rel in ("environments/dev.yaml", "environments/prod.yaml", "environments/local.yaml", ".gitignore",
-                "charts/model/Chart.yaml", "charts/benchmark/Chart.yaml"):
+    for rel in (
+        "environments/dev.yaml",
+        "environments/prod.yaml",
+        "environments/local.yaml",
+        ".gitignore",
+        "charts/model/Chart.yaml",
+        "charts/benchmark/Chart.yaml",
+    ):
         assert (proj / rel).is_file(), rel
     assert (proj / "values.yaml").read_bytes() == values
     assert ".compose/" in (proj / ".gitignore").read_text()
@@ -206,6 +230,7 @@ def test_init_from_scaffolds_around_a_values_file_and_never_changes_a_file(tmp_p
     # run again, after an edit and a lost chart: the edit stays, the chart comes back
     (proj / "environments" / "dev.yaml").write_text("cluster:\n  namespace: mine\n")
     import shutil
+
     shutil.rmtree(proj / "charts" / "model")
     again = compose_t("init", "--from", "values.yaml", cwd=proj)
     assert again.returncode == 0, again.stderr
@@ -232,8 +257,17 @@ def test_init_takes_a_recipe_or_a_values_file(tmp_path):
 
 # -- -o json, --version ------------------------------------------------------------------------------
 
-REPORTING = ["validate", "explain", "status", "bench", "bench results", "doctor", "recipes list", "fault kill",
-             "fault bench"]
+REPORTING = [
+    "validate",
+    "explain",
+    "status",
+    "bench",
+    "bench results",
+    "doctor",
+    "recipes list",
+    "fault kill",
+    "fault bench",
+]
 
 
 @pytest.mark.unit
@@ -264,24 +298,53 @@ def test_version_is_the_package_version(tmp_path):
 
 # -- wording -----------------------------------------------------------------------------------------
 
+
 @pytest.mark.unit
 def test_down_names_every_process_it_stopped_and_those_that_had_exited():
     from composer.local.target import format_down
 
-    assert format_down({"stopped": ["frontend-0", "decode-0", "prefill-0"], "already_exited": [],
-                        "pids": [1, 2, 3], "supervisor": 4}) == \
-        "stopped the supervisor (pid 4); stopped 3 processes (frontend-0, decode-0, prefill-0); " \
+    assert (
+        format_down(
+            {
+                "stopped": ["frontend-0", "decode-0", "prefill-0"],
+                "already_exited": [],
+                "pids": [1, 2, 3],
+                "supervisor": 4,
+            }
+        )
+        == "stopped the supervisor (pid 4); stopped 3 processes (frontend-0, decode-0, prefill-0); "
         "none of PIDs 1, 2, 3, 4 is alive"
-    assert format_down({"stopped": ["frontend-0", "prefill-0"], "already_exited": ["decode-0"],
-                        "pids": [1, 2, 3], "supervisor": None}) == \
-        "stopped 2 processes (frontend-0, prefill-0); decode-0 had already exited; none of PIDs 1, 2, 3 is alive"
+    )
+    assert (
+        format_down(
+            {
+                "stopped": ["frontend-0", "prefill-0"],
+                "already_exited": ["decode-0"],
+                "pids": [1, 2, 3],
+                "supervisor": None,
+            }
+        )
+        == "stopped 2 processes (frontend-0, prefill-0); decode-0 had already exited; none of PIDs 1, 2, 3 is alive"
+    )
     assert format_down({"stopped": ["frontend-0"], "already_exited": [], "pids": [1], "supervisor": None}).startswith(
-        "stopped 1 process (frontend-0);")
-    assert format_down({"stopped": [], "already_exited": ["decode-0"], "pids": [2], "supervisor": None}) == \
-        "stopped nothing; decode-0 had already exited; none of PIDs 2 is alive"
-    assert format_down({"stopped": ["frontend-0"], "already_exited": [], "pids": [1], "supervisor": None,
-                        "state_file_missing": True}) == \
-        "stopped 1 process (frontend-0); found by their marker: the state file was missing; none of PIDs 1 is alive"
+        "stopped 1 process (frontend-0);"
+    )
+    assert (
+        format_down({"stopped": [], "already_exited": ["decode-0"], "pids": [2], "supervisor": None})
+        == "stopped nothing; decode-0 had already exited; none of PIDs 2 is alive"
+    )
+    assert (
+        format_down(
+            {
+                "stopped": ["frontend-0"],
+                "already_exited": [],
+                "pids": [1],
+                "supervisor": None,
+                "state_file_missing": True,
+            }
+        )
+        == "stopped 1 process (frontend-0); found by their marker: the state file was missing; none of PIDs 1 is alive"
+    )
 
 
 @pytest.mark.unit
@@ -297,8 +360,9 @@ def test_one_exited_process_has_exited():
     with pytest.raises(Exception, match="decode-0 has exited"):
         fault.pick_local(procs, "decode", None, alive=lambda p: False)
     with pytest.raises(Exception, match="decode-0, decode-1 have exited"):
-        fault.pick_local([*procs, {"component": "decode", "name": "decode-1", "pid": 2}], "decode", None,
-                         alive=lambda p: False)
+        fault.pick_local(
+            [*procs, {"component": "decode", "name": "decode-1", "pid": 2}], "decode", None, alive=lambda p: False
+        )
 
 
 HOW_READ = ["search tool", "stored cop", "fetched", "mirror", "read from", "the copy that was read", "snapshot of"]

@@ -1,6 +1,7 @@
 """`compose debug-bundle`: what goes in (kubectl/helm argv at the process boundary, the local
 state), that planted secrets never come out, that failures are recorded and not fatal, and that
 members are in a stable order."""
+
 from __future__ import annotations
 
 import base64
@@ -30,7 +31,7 @@ STRING_DATA = "PLANTED-string-data"
 ARGV_KEY = "PLANTED-argv-key"
 SECRETS = [HF, PLAIN, BEARER, STRING_DATA, ARGV_KEY, *PASSWORDS]
 
-VALUES = f"""dynamoNamespace: demo
+VALUES = """dynamoNamespace: demo
 model:
   name: Qwen/Qwen3-0.6B
   backend:
@@ -39,23 +40,31 @@ model:
   decode:
     env:  # literal credentials are refused by compose; the cluster side below still plants them
       - name: HF_TOKEN
-        valueFrom: {{secretKeyRef: {{name: hf-token-secret, key: HF_TOKEN}}}}
+        valueFrom: {secretKeyRef: {name: hf-token-secret, key: HF_TOKEN}}
       - name: MY_API_TOKEN
-        valueFrom: {{secretKeyRef: {{name: api, key: token}}}}
+        valueFrom: {secretKeyRef: {name: api, key: token}}
 """
 DEV = "cluster:\n  kubeContext: dev\n  namespace: llm\n"
 LOCAL = "target: local\nlocal:\n  httpPort: {port}\nmodel:\n  backend:\n    type: mocker\n"
 
 CTX = ["kubectl", "--context", "dev"]
-PODS = {"items": [
-    {"metadata": {"name": "demo-frontend-7d9", "labels": {"nvidia.com/dynamo-component": "frontend"}},
-     "status": {"phase": "Running", "containerStatuses": [{"name": "main", "restartCount": 0}]}},
-    {"metadata": {"name": "demo-decode-5f2", "labels": {"nvidia.com/dynamo-component": "decode"}},
-     "status": {"phase": "Running", "containerStatuses": [{"name": "main", "restartCount": 2}]}},
-]}
-DECODE_LOG = (f"2026-01-01T00:00:00Z INFO request headers: Authorization: Bearer {BEARER}\n"
-              f"2026-01-01T00:00:01Z DEBUG env HF_TOKEN={HF} password={PASSWORDS[0]}\n"
-              "2026-01-01T00:00:02Z INFO max_tokens: 16 tokenizer=/models/qwen\n")
+PODS = {
+    "items": [
+        {
+            "metadata": {"name": "demo-frontend-7d9", "labels": {"nvidia.com/dynamo-component": "frontend"}},
+            "status": {"phase": "Running", "containerStatuses": [{"name": "main", "restartCount": 0}]},
+        },
+        {
+            "metadata": {"name": "demo-decode-5f2", "labels": {"nvidia.com/dynamo-component": "decode"}},
+            "status": {"phase": "Running", "containerStatuses": [{"name": "main", "restartCount": 2}]},
+        },
+    ]
+}
+DECODE_LOG = (
+    f"2026-01-01T00:00:00Z INFO request headers: Authorization: Bearer {BEARER}\n"
+    f"2026-01-01T00:00:01Z DEBUG env HF_TOKEN={HF} password={PASSWORDS[0]}\n"
+    "2026-01-01T00:00:02Z INFO max_tokens: 16 tokenizer=/models/qwen\n"
+)
 MODEL_VALUES = f"""dynamoNamespace: demo
 model:
   decode:
@@ -117,31 +126,46 @@ def register_cluster(fp):
     fp.register(doctor.helm_plugins_argv(), stdout=PLUGINS)
     fp.register(doctor.kubectl_version_argv(), stdout=KUBECTL_VERSION)
     doctor_cluster(fp)  # compose/doctor.json: everything in place
-    dgd = f"apiVersion: nvidia.com/v1beta1\nkind: DynamoGraphDeployment\nmetadata: {{name: demo}}\n" \
-          f"status:\n  state: failed\n  conditions:\n  - type: Ready\n    status: 'False'\n"
+    dgd = (
+        "apiVersion: nvidia.com/v1beta1\nkind: DynamoGraphDeployment\nmetadata: {name: demo}\n"
+        "status:\n  state: failed\n  conditions:\n  - type: Ready\n    status: 'False'\n"
+    )
     fp.register(CTX + ["-n", "llm", "get", "dgd", "demo", "-o", "yaml"], stdout=dgd)
     fp.register(CTX + ["-n", "llm", "get", "pods", "-o", "wide"], stdout="NAME READY\ndemo-decode-5f2 0/1\n")
-    fp.register(CTX + ["-n", "llm", "describe", "pods", "-l", "nvidia.com/dynamo-graph-deployment-name=demo"],
-                stdout=f"Name: demo-decode-5f2\n  Environment:\n    HF_TOKEN:  {HF}\n    MY_API_TOKEN:  {PLAIN}\n")
+    fp.register(
+        CTX + ["-n", "llm", "describe", "pods", "-l", "nvidia.com/dynamo-graph-deployment-name=demo"],
+        stdout=f"Name: demo-decode-5f2\n  Environment:\n    HF_TOKEN:  {HF}\n    MY_API_TOKEN:  {PLAIN}\n",
+    )
     fp.register(CTX + ["-n", "llm", "get", "events", "--sort-by=.lastTimestamp"], returncode=1, stderr=FORBIDDEN)
     fp.register(CTX + ["-n", "dynamo-system", "get", "pods", "-o", "wide"], stdout="NAME READY\noperator 1/1\n")
     for ns in ("dynamo-system", "llm"):
         fp.register(["helm", "list", "-n", ns, "-a", "-o", "yaml", "--kube-context", "dev"], stdout="[]\n")
-    fp.register(["helm", "get", "values", "dynamo-platform", "-n", "dynamo-system", "-o", "yaml",
-                 "--kube-context", "dev"], stdout="dynamo-operator: {}\n")
-    fp.register(["helm", "get", "manifest", "dynamo-platform", "-n", "dynamo-system", "--kube-context", "dev"],
-                stdout=PLATFORM_MANIFEST)
-    fp.register(["helm", "get", "values", "demo-model", "-n", "llm", "-o", "yaml", "--kube-context", "dev"],
-                stdout=MODEL_VALUES)
-    fp.register(["helm", "get", "manifest", "demo-model", "-n", "llm", "--kube-context", "dev"], returncode=1,
-                stderr="WARNING: Kubernetes configuration file is group-readable. This is insecure.\n"
-                       "Error: release: not found\n")
-    fp.register(CTX + ["-n", "llm", "get", "pods", "-l", "nvidia.com/dynamo-graph-deployment-name=demo", "-o", "json"],
-                stdout=json.dumps(PODS))
+    fp.register(
+        ["helm", "get", "values", "dynamo-platform", "-n", "dynamo-system", "-o", "yaml", "--kube-context", "dev"],
+        stdout="dynamo-operator: {}\n",
+    )
+    fp.register(
+        ["helm", "get", "manifest", "dynamo-platform", "-n", "dynamo-system", "--kube-context", "dev"],
+        stdout=PLATFORM_MANIFEST,
+    )
+    fp.register(
+        ["helm", "get", "values", "demo-model", "-n", "llm", "-o", "yaml", "--kube-context", "dev"], stdout=MODEL_VALUES
+    )
+    fp.register(
+        ["helm", "get", "manifest", "demo-model", "-n", "llm", "--kube-context", "dev"],
+        returncode=1,
+        stderr="WARNING: Kubernetes configuration file is group-readable. This is insecure.\n"
+        "Error: release: not found\n",
+    )
+    fp.register(
+        CTX + ["-n", "llm", "get", "pods", "-l", "nvidia.com/dynamo-graph-deployment-name=demo", "-o", "json"],
+        stdout=json.dumps(PODS),
+    )
     logs = ["--all-containers", "--prefix", "--timestamps", "--tail=2000"]
     fp.register(CTX + ["-n", "llm", "logs", "demo-decode-5f2", *logs], stdout=DECODE_LOG)
-    fp.register(CTX + ["-n", "llm", "logs", "demo-decode-5f2", *logs, "--previous"],
-                stdout=f"panic: token {HF} rejected\n")
+    fp.register(
+        CTX + ["-n", "llm", "logs", "demo-decode-5f2", *logs, "--previous"], stdout=f"panic: token {HF} rejected\n"
+    )
     fp.register(CTX + ["-n", "llm", "logs", "demo-frontend-7d9", *logs], stdout="INFO listening on 8000\n")
 
 
@@ -154,13 +178,28 @@ def test_kubernetes_bundle(kube_proj, fp, tmp_path):
     assert "2 of " in r.output and "cluster/events.txt: Error from server (Forbidden)" in r.output
     assert "helm/manifest/llm/demo-model.yaml: Error: release: not found" in r.output  # not helm's WARNING
     members = read_bundle(out)
-    assert {"cluster/dgd.yaml", "cluster/pods.txt", "cluster/pods-describe.txt", "cluster/platform-pods.txt",
-            "cluster/dgd-pods.json", "logs/decode/demo-decode-5f2.log", "logs/decode/demo-decode-5f2.previous.log",
-            "logs/frontend/demo-frontend-7d9.log", "helm/list-llm.yaml", "helm/list-dynamo-system.yaml",
-            "helm/values/llm/demo-model.yaml", "helm/values/dynamo-system/dynamo-platform.yaml",
-            "helm/manifest/dynamo-system/dynamo-platform.yaml", "compose/explain.json", "compose/doctor.json",
-            "compose/helmfile.d/dev.yaml", "compose/helmfile.d/values/dev/demo-model.yaml",
-            "compose/inputs/values.yaml", "compose/inputs/environments/dev.yaml", "manifest.json"} <= set(members)
+    assert {
+        "cluster/dgd.yaml",
+        "cluster/pods.txt",
+        "cluster/pods-describe.txt",
+        "cluster/platform-pods.txt",
+        "cluster/dgd-pods.json",
+        "logs/decode/demo-decode-5f2.log",
+        "logs/decode/demo-decode-5f2.previous.log",
+        "logs/frontend/demo-frontend-7d9.log",
+        "helm/list-llm.yaml",
+        "helm/list-dynamo-system.yaml",
+        "helm/values/llm/demo-model.yaml",
+        "helm/values/dynamo-system/dynamo-platform.yaml",
+        "helm/manifest/dynamo-system/dynamo-platform.yaml",
+        "compose/explain.json",
+        "compose/doctor.json",
+        "compose/helmfile.d/dev.yaml",
+        "compose/helmfile.d/values/dev/demo-model.yaml",
+        "compose/inputs/values.yaml",
+        "compose/inputs/environments/dev.yaml",
+        "manifest.json",
+    } <= set(members)
     assert "state: failed" in members["cluster/dgd.yaml"]
     assert json.loads(members["compose/explain.json"])["deployment"]["name"] == "demo"
     assert json.loads(members["compose/doctor.json"])["ok"] is True
@@ -224,18 +263,40 @@ def test_local_bundle(tmp_path, monkeypatch):
     (state_dir / "logs" / "frontend-0.log").write_text("INFO ready\n")
     dead = proc.spawn(["true"], log=tmp_path / "true.log")
     dead.wait()
-    state = {"version": 1, "model": "Qwen/Qwen3-0.6B", "url": f"http://127.0.0.1:{port}", "ready_seconds": 1.0,
-             "processes": [{"name": "decode-0", "component": "decode", "role": "worker", "pid": dead.pid,
-                            "start_ticks": 1, "argv": ["python3", "-m", "dynamo.mocker", "--api-key", ARGV_KEY],
-                            "ports": [port + 1], "log": str(state_dir / "logs" / "decode-0.log")}]}
+    state = {
+        "version": 1,
+        "model": "Qwen/Qwen3-0.6B",
+        "url": f"http://127.0.0.1:{port}",
+        "ready_seconds": 1.0,
+        "processes": [
+            {
+                "name": "decode-0",
+                "component": "decode",
+                "role": "worker",
+                "pid": dead.pid,
+                "start_ticks": 1,
+                "argv": ["python3", "-m", "dynamo.mocker", "--api-key", ARGV_KEY],
+                "ports": [port + 1],
+                "log": str(state_dir / "logs" / "decode-0.log"),
+            }
+        ],
+    }
     (state_dir / "state.json").write_text(json.dumps(state))
     out = tmp_path / "local.tar.gz"
     r = CliRunner().invoke(main, ["debug-bundle", "--env", "local", "--output", str(out)])
     assert r.exit_code == 0, r.output
     members = read_bundle(out)
-    assert {"local/state.json", "local/status.json", "local/logs/decode-0.log", "local/logs/frontend-0.log",
-            "local/rendered.yaml", "compose/explain.json", "compose/doctor.json", "compose/helmfile.d/local.yaml",
-            "manifest.json"} <= set(members)
+    assert {
+        "local/state.json",
+        "local/status.json",
+        "local/logs/decode-0.log",
+        "local/logs/frontend-0.log",
+        "local/rendered.yaml",
+        "compose/explain.json",
+        "compose/doctor.json",
+        "compose/helmfile.d/local.yaml",
+        "manifest.json",
+    } <= set(members)
     assert "kind: DynamoGraphDeployment" in members["local/rendered.yaml"]
     assert json.loads(members["local/state.json"])["processes"][0]["argv"][-1] == REDACTED
     assert json.loads(members["local/status.json"])["processes"][0]["alive"] is False
@@ -275,17 +336,23 @@ def test_members_are_sorted_and_default_name(tmp_path):
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("text, kept", [
-    ("max_tokens: 16\ntokenizer: /m\nkv_bytes_per_token: None\n", True),
-    ("hfTokenSecret: hf-token-secret\nsecretName: x\n", True),
-    ("token: abc123\n", False),
-    ('{"api_key": "abc123"}', False),
-    ("curl https://user:abc123@example.com/x", False),
-    ("--hf-token abc123 --model m", False),
-    ("Authorization: Basic abc123==", False),
-    ("-      - name: MY_API_TOKEN\n-        value: abc123\n"
-     "+      - name: MY_API_TOKEN\n+        value: abc1234\n", False),
-])
+@pytest.mark.parametrize(
+    "text, kept",
+    [
+        ("max_tokens: 16\ntokenizer: /m\nkv_bytes_per_token: None\n", True),
+        ("hfTokenSecret: hf-token-secret\nsecretName: x\n", True),
+        ("token: abc123\n", False),
+        ('{"api_key": "abc123"}', False),
+        ("curl https://user:abc123@example.com/x", False),
+        ("--hf-token abc123 --model m", False),
+        ("Authorization: Basic abc123==", False),
+        (
+            "-      - name: MY_API_TOKEN\n-        value: abc123\n"
+            "+      - name: MY_API_TOKEN\n+        value: abc1234\n",
+            False,
+        ),
+    ],
+)
 def test_text_rules(text, kept):
     assert (redact_text(text) == text) is kept
     if not kept:
@@ -299,11 +366,16 @@ def test_unparsable_yaml_with_a_secret_is_dropped():
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("credential", [
-    "AKIAFAKEDONOTLEAK012", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlIn0.FAKEsignatureDoNotLeak01",
-    "ghp_FAKEgithubTokenDoNotLeak0123456789ab", "nvapi-FAKE0123456789abcdefghijklmn",
-    "-----BEGIN PRIVATE KEY-----\nMIIFAKE\n-----END PRIVATE KEY-----",
-])
+@pytest.mark.parametrize(
+    "credential",
+    [
+        "AKIAFAKEDONOTLEAK012",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlIn0.FAKEsignatureDoNotLeak01",
+        "ghp_FAKEgithubTokenDoNotLeak0123456789ab",
+        "nvapi-FAKE0123456789abcdefghijklmn",
+        "-----BEGIN PRIVATE KEY-----\nMIIFAKE\n-----END PRIVATE KEY-----",
+    ],
+)
 def test_every_credential_format_validation_knows_is_redacted(credential):
     """The bundle redacts what `compose validate` refuses: one detector (composer.secrets)."""
     from composer import secrets

@@ -1,6 +1,7 @@
 """The design proposal's own example values file, verbatim (tests/fixtures/design-proposal/), with
 the repository's environments/ beside it: it validates, generates, renders objects Kubernetes and
 the Dynamo CRDs accept, and runs and benchmarks locally, unchanged."""
+
 import hashlib
 import json
 import re
@@ -46,7 +47,9 @@ def test_validate_generate_and_template(tmp_path):
         assert spec["volumes"][0]["configMap"]["name"] == config_map  # as the example says
         assert {"name": "DYNAMO_EXTRA_CONFIG", "value": "/opt/dynamo/model/config.yaml"} in spec["containers"][0]["env"]
     # `config:` with no value is the default benchmark config (concurrency 1 and 4), not an error
-    (runs,) = [json.loads(d["data"]["runs.json"]) for d in docs if d["kind"] == "ConfigMap" and "runs.json" in d["data"]]
+    (runs,) = [
+        json.loads(d["data"]["runs.json"]) for d in docs if d["kind"] == "ConfigMap" and "runs.json" in d["data"]
+    ]
     assert [r["args"][r["args"].index("--concurrency") + 1] for r in runs] == ["1", "4"]
 
 

@@ -1,5 +1,6 @@
 """The README's values reference is generated from the schema; a test keeps it in step
 (`pytest --update-goldens` rewrites it)."""
+
 import json
 import re
 
@@ -56,10 +57,17 @@ def test_every_schema_field_has_a_description():
 
 
 def test_our_objects_are_closed():
-    open_ok = {"/model/decode/extraConfig/inline", "/model/prefill/extraConfig/inline", "/model/nodeSelector",
-               "/model/decode/resources/requests", "/model/decode/resources/limits",
-               "/model/prefill/resources/requests", "/model/prefill/resources/limits",
-               "/model/frontend/resources/requests", "/model/frontend/resources/limits"}
+    open_ok = {
+        "/model/decode/extraConfig/inline",
+        "/model/prefill/extraConfig/inline",
+        "/model/nodeSelector",
+        "/model/decode/resources/requests",
+        "/model/decode/resources/limits",
+        "/model/prefill/resources/requests",
+        "/model/prefill/resources/limits",
+        "/model/frontend/resources/requests",
+        "/model/frontend/resources/limits",
+    }
     leaks = []
 
     def walk(node, path):

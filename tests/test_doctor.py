@@ -1,5 +1,6 @@
 """`compose doctor` at the process boundary: which read-only helm/helmfile/kubectl commands it
 runs, what each answer makes of a check, and that every miss comes with its fix."""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,10 @@ model:
 DEV = "cluster:\n  kubeContext: dev\n  namespace: llm\n"
 EXISTING = "cluster:\n  kubeContext: dev\n  namespace: llm\n  createNamespace: false\nplatform:\n  install: false\n"
 LOCAL = "target: local\nlocal:\n  httpPort: {port}\nmodel:\n  backend:\n    type: mocker\n  hfTokenSecret: null\n"
-CRD_NOT_FOUND = ('Error from server (NotFound): customresourcedefinitions.apiextensions.k8s.io '
-                 '"dynamographdeployments.nvidia.com" not found\n')
+CRD_NOT_FOUND = (
+    "Error from server (NotFound): customresourcedefinitions.apiextensions.k8s.io "
+    '"dynamographdeployments.nvidia.com" not found\n'
+)
 
 
 @pytest.fixture
@@ -51,8 +54,9 @@ def tools(tmp_path, monkeypatch):
 
 @pytest.fixture
 def proj(tmp_path, monkeypatch):
-    root = make_project(tmp_path / "proj", VALUES, {"dev": DEV, "existing": EXISTING,
-                                                    "local": LOCAL.format(port=free_port_block(3))})
+    root = make_project(
+        tmp_path / "proj", VALUES, {"dev": DEV, "existing": EXISTING, "local": LOCAL.format(port=free_port_block(3))}
+    )
     monkeypatch.chdir(root)
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\nkind: Config\ncurrent-context: dev\n")
@@ -80,12 +84,39 @@ def doctor(*args):
 
 @pytest.mark.unit
 def test_argv_are_read_only_and_pinned_to_the_environment_context():
-    assert d.crd_argv("dev") == ["kubectl", "--context", "dev", "get", "crd", "dynamographdeployments.nvidia.com",
-                                 "-o", "json", "--request-timeout=10s"]
-    assert d.platform_argv("dev", "dynamo-system") == ["helm", "list", "-n", "dynamo-system", "--all", "--filter",
-                                                       "^dynamo-platform$", "-o", "json", "--kube-context", "dev"]
-    assert d.namespace_argv(None, "llm") == ["kubectl", "get", "namespace", "llm", "-o", "name",
-                                             "--request-timeout=10s"]
+    assert d.crd_argv("dev") == [
+        "kubectl",
+        "--context",
+        "dev",
+        "get",
+        "crd",
+        "dynamographdeployments.nvidia.com",
+        "-o",
+        "json",
+        "--request-timeout=10s",
+    ]
+    assert d.platform_argv("dev", "dynamo-system") == [
+        "helm",
+        "list",
+        "-n",
+        "dynamo-system",
+        "--all",
+        "--filter",
+        "^dynamo-platform$",
+        "-o",
+        "json",
+        "--kube-context",
+        "dev",
+    ]
+    assert d.namespace_argv(None, "llm") == [
+        "kubectl",
+        "get",
+        "namespace",
+        "llm",
+        "-o",
+        "name",
+        "--request-timeout=10s",
+    ]
     secret = d.secret_keys_argv("dev", "llm", "hf")
     assert secret[:7] == ["kubectl", "--context", "dev", "-n", "llm", "get", "secret"]
     assert "range $k, $v := .data" in secret[-2] and "$v}}" not in secret[-2]  # key names, never values
@@ -114,27 +145,36 @@ def test_what_compose_up_would_create_is_not_a_failure(proj, tools, fp):
     register_tools(fp)
     fp.register(d.crd_argv("dev"), returncode=1, stderr=CRD_NOT_FOUND)
     fp.register(d.platform_argv("dev", "dynamo-system"), stdout="[]\n")
-    fp.register(d.namespace_argv("dev", "llm"), returncode=1,
-                stderr='Error from server (NotFound): namespaces "llm" not found\n')
-    fp.register(d.secret_keys_argv("dev", "llm", "hf-token-secret"), returncode=1,
-                stderr='Error from server (NotFound): secrets "hf-token-secret" not found\n')
+    fp.register(
+        d.namespace_argv("dev", "llm"),
+        returncode=1,
+        stderr='Error from server (NotFound): namespaces "llm" not found\n',
+    )
+    fp.register(
+        d.secret_keys_argv("dev", "llm", "hf-token-secret"),
+        returncode=1,
+        stderr='Error from server (NotFound): secrets "hf-token-secret" not found\n',
+    )
     code, checks, _ = doctor("--env", "dev")
     assert code == 1  # the Secret compose cannot make
     assert [n for n, c in checks.items() if c["status"] != "ok"] == ["HF token Secret"]
     assert "`compose up` installs it" in checks["platform release"]["detail"]
     assert "helm creates it" in checks["namespace"]["detail"]
-    assert checks["HF token Secret"]["fix"] == ("kubectl -n llm create secret generic hf-token-secret "
-                                                "--from-literal=HF_TOKEN=<your Hugging Face token>")
+    assert checks["HF token Secret"]["fix"] == (
+        "kubectl -n llm create secret generic hf-token-secret --from-literal=HF_TOKEN=<your Hugging Face token>"
+    )
 
 
 @pytest.mark.unit
 def test_an_existing_platform_must_be_there(proj, tools, fp):
     register_tools(fp, plugins="NAME\tVERSION\tDESCRIPTION\n")
     fp.register(d.crd_argv("dev"), returncode=1, stderr=CRD_NOT_FOUND)
-    fp.register(d.platform_argv("dev", "dynamo-system"),
-                stdout=PLATFORM.replace('"deployed"', '"failed"'))
-    fp.register(d.namespace_argv("dev", "llm"), returncode=1,
-                stderr='Error from server (NotFound): namespaces "llm" not found\n')
+    fp.register(d.platform_argv("dev", "dynamo-system"), stdout=PLATFORM.replace('"deployed"', '"failed"'))
+    fp.register(
+        d.namespace_argv("dev", "llm"),
+        returncode=1,
+        stderr='Error from server (NotFound): namespaces "llm" not found\n',
+    )
     fp.register(d.secret_keys_argv("dev", "llm", "hf-token-secret"), stdout="token\n")
     code, checks, result = doctor("--env", "existing")
     assert code == 1
@@ -150,8 +190,9 @@ def test_an_existing_platform_must_be_there(proj, tools, fp):
 
 @pytest.mark.unit
 def test_old_crd_without_v1beta1_fails():
-    done = proc.Completed(("kubectl",), 0, json.dumps({"spec": {"versions": [{"name": "v1alpha1", "served": True}]}}),
-                          "")
+    done = proc.Completed(
+        ("kubectl",), 0, json.dumps({"spec": {"versions": [{"name": "v1alpha1", "served": True}]}}), ""
+    )
     check = d.check_crd(done, platform_install=True)
     assert check.status == "failed" and "serves v1alpha1" in check.detail and "upgrade" in check.fix
 
@@ -168,16 +209,20 @@ def test_wrong_context_fails_with_the_switch_command(proj, tools, fp, tmp_path, 
     assert checks["kube context"]["fix"] == "kubectl config use-context dev"
 
 
-REFUSED = ('E1127 04:19:45.119301   11373 memcache.go:265] "Unhandled Error" err="dial tcp 10.0.0.1:6443: '
-           'connect: connection refused"\nThe connection to the server 10.0.0.1:6443 was refused - did you '
-           'specify the right host or port?\n')
+REFUSED = (
+    'E1127 04:19:45.119301   11373 memcache.go:265] "Unhandled Error" err="dial tcp 10.0.0.1:6443: '
+    'connect: connection refused"\nThe connection to the server 10.0.0.1:6443 was refused - did you '
+    "specify the right host or port?\n"
+)
 NO_CONTEXT = 'error: context "dev" does not exist\n'
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("stderr, said, fix", [(REFUSED, "The connection to", "not reachable"),
-                                               (NO_CONTEXT, 'error: context "dev"', "no such context")],
-                         ids=["refused", "no-such-context"])
+@pytest.mark.parametrize(
+    "stderr, said, fix",
+    [(REFUSED, "The connection to", "not reachable"), (NO_CONTEXT, 'error: context "dev"', "no such context")],
+    ids=["refused", "no-such-context"],
+)
 def test_unreachable_cluster_is_reported_once(proj, tools, fp, stderr, said, fix):
     register_tools(fp)
     fp.register(d.crd_argv("dev"), returncode=1, stderr=stderr)
@@ -233,8 +278,7 @@ def test_local_environment(proj, tools, fp, tmp_path, monkeypatch):
     register_tools(fp)
     code, checks, result = doctor("--env", "local")
     assert result["target"] == "local"
-    assert list(checks) == ["helm", "helmfile", "values", "ai-dynamo venv", "aiperf venv", "local ports",
-                            "disk space"]
+    assert list(checks) == ["helm", "helmfile", "values", "ai-dynamo venv", "aiperf venv", "local ports", "disk space"]
     assert checks["ai-dynamo venv"]["status"] == "failed"  # COMPOSE_VENVS points at nothing
     assert "install-local-runtime" in checks["ai-dynamo venv"]["fix"]
     assert checks["local ports"]["status"] == "ok" and checks["disk space"]["status"] == "ok"
@@ -267,30 +311,38 @@ def test_ports_and_disk_checks():
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("name, output, found", [
-    ("helm", "v3.12.3+g3a31588\n", "3.12.3"),
-    ("helmfile", "helmfile version 0.150.0\n", "0.150.0"),
-    ("kubectl", json.dumps({"clientVersion": {"gitVersion": "v1.29.4"}}), "1.29.4"),
-])
+@pytest.mark.parametrize(
+    "name, output, found",
+    [
+        ("helm", "v3.12.3+g3a31588\n", "3.12.3"),
+        ("helmfile", "helmfile version 0.150.0\n", "0.150.0"),
+        ("kubectl", json.dumps({"clientVersion": {"gitVersion": "v1.29.4"}}), "1.29.4"),
+    ],
+)
 def test_a_tool_older_than_the_minimum_fails_with_where_it_is_and_the_fix(tools, name, output, found):
     check = {"helm": d.check_helm, "helmfile": d.check_helmfile, "kubectl": d.check_kubectl}[name](
-        proc.Completed((name,), 0, output, ""))
+        proc.Completed((name,), 0, output, "")
+    )
     assert check.status == "failed"
     assert check.detail == f"{found} is older than {d.MINIMUM[name]}, the oldest compose works with ({tools / name})"
     assert check.fix.startswith(proc.INSTALL_HINTS[name]) and ".venv/bin" in check.fix
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("name, output, detail", [
-    ("helm", "v3.15.0+gabc\n", "3.15.0 (scripts/setup installs 3.15.3)"),
-    ("helm", "v3.16.1+gabc\n", "3.16.1 (scripts/setup installs 3.15.3)"),
-    ("helmfile", "helmfile version v1.1.0\n", "1.1.0 (scripts/setup installs 0.166.0)"),
-    ("kubectl", json.dumps({"clientVersion": {"gitVersion": "v1.30.0-rc.1"}}), "1.30.0-rc.1"),
-    ("helm", "something else\n", "something else (scripts/setup installs 3.15.3)"),  # not called old
-])
+@pytest.mark.parametrize(
+    "name, output, detail",
+    [
+        ("helm", "v3.15.0+gabc\n", "3.15.0 (scripts/setup installs 3.15.3)"),
+        ("helm", "v3.16.1+gabc\n", "3.16.1 (scripts/setup installs 3.15.3)"),
+        ("helmfile", "helmfile version v1.1.0\n", "1.1.0 (scripts/setup installs 0.166.0)"),
+        ("kubectl", json.dumps({"clientVersion": {"gitVersion": "v1.30.0-rc.1"}}), "1.30.0-rc.1"),
+        ("helm", "something else\n", "something else (scripts/setup installs 3.15.3)"),  # not called old
+    ],
+)
 def test_the_minimum_and_newer_pass(name, output, detail):
     check = {"helm": d.check_helm, "helmfile": d.check_helmfile, "kubectl": d.check_kubectl}[name](
-        proc.Completed((name,), 0, output, ""))
+        proc.Completed((name,), 0, output, "")
+    )
     assert (check.status, check.detail) == ("ok", detail)
 
 
@@ -315,12 +367,18 @@ def test_the_pinned_tools_win_over_older_ones_first_on_path(tmp_path):
     old = tmp_path / "old-bin"
     old.mkdir()
     called = tmp_path / "old-tools-called"
-    for name, out in (("helm", "v3.10.0+gce66412"), ("helmfile", "helmfile version 0.150.0"),
-                      ("kubectl", '{"clientVersion": {"gitVersion": "v1.25.0"}}')):
+    for name, out in (
+        ("helm", "v3.10.0+gce66412"),
+        ("helmfile", "helmfile version 0.150.0"),
+        ("kubectl", '{"clientVersion": {"gitVersion": "v1.25.0"}}'),
+    ):
         (old / name).write_text(f"#!/bin/sh\necho {name} >> '{called}'\necho '{out}'\n")
         (old / name).chmod(0o755)
     r = compose("doctor", "-o", "json", cwd=tmp_path, env={"PATH": f"{old}{os.pathsep}{os.environ['PATH']}"})
     checks = {c["name"]: c for c in json.loads(r.stdout)["checks"]}
     assert {n: checks[n]["detail"] for n in ("helm", "helmfile", "kubectl")} == {
-        "helm": "3.15.3", "helmfile": "0.166.0", "kubectl": "1.30.0"}
+        "helm": "3.15.3",
+        "helmfile": "0.166.0",
+        "kubectl": "1.30.0",
+    }
     assert not called.exists(), called.read_text()

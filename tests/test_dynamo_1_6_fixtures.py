@@ -1,11 +1,11 @@
 """What Dynamo 1.6.1 ships (tests/fixtures/dynamo/1.6.1, copied from its wheel) against the 1.4.0
 CRD our validation uses: the DynamoGraphDeployment templates are v1beta1 graphs the 1.4.0 schema
 accepts as they are, and the schema still refuses the fields added after 1.4.0."""
+
 from __future__ import annotations
 
 import ast
 import copy
-from pathlib import Path
 
 import pytest
 
@@ -47,22 +47,34 @@ def test_template_is_a_v1beta1_dgd_the_1_4_0_crd_accepts(name):
 # Fields added in Dynamo 1.5.0/1.6.0, each set on a 1.6.1 template: the 1.4.0 CRD must refuse each,
 # or the empty lists above would prove nothing.
 AFTER_1_4_0 = {
-    "spec.providerOverride": (lambda s: s.__setitem__("providerOverride", {"apiVersion": "grove.io/v1alpha1",
-                                                                          "target": "PodCliqueSet", "value": {}}),
-                              "spec: Additional properties are not allowed ('providerOverride' was unexpected)"),
-    "components[].roles": (lambda s: s["components"][1].__setitem__("roles", [{"name": "leader", "replicas": 1}]),
-                           "spec.components.1: Additional properties are not allowed ('roles' was unexpected)"),
+    "spec.providerOverride": (
+        lambda s: s.__setitem__(
+            "providerOverride", {"apiVersion": "grove.io/v1alpha1", "target": "PodCliqueSet", "value": {}}
+        ),
+        "spec: Additional properties are not allowed ('providerOverride' was unexpected)",
+    ),
+    "components[].roles": (
+        lambda s: s["components"][1].__setitem__("roles", [{"name": "leader", "replicas": 1}]),
+        "spec.components.1: Additional properties are not allowed ('roles' was unexpected)",
+    ),
     "components[].providerOverride": (
-        lambda s: s["components"][1].__setitem__("providerOverride", {"apiVersion": "grove.io/v1alpha1",
-                                                                      "target": "PodCliqueSet", "value": {}}),
-        "spec.components.1: Additional properties are not allowed ('providerOverride' was unexpected)"),
-    "components[].type lpx": (lambda s: s["components"][1].__setitem__("type", "lpx"),
-                              "spec.components.1.type: 'lpx' is not one of"),
-    "components[].lpx": (lambda s: s["components"][1].__setitem__("lpx", {"buildId": "b"}),
-                         "spec.components.1: Additional properties are not allowed ('lpx' was unexpected)"),
+        lambda s: s["components"][1].__setitem__(
+            "providerOverride", {"apiVersion": "grove.io/v1alpha1", "target": "PodCliqueSet", "value": {}}
+        ),
+        "spec.components.1: Additional properties are not allowed ('providerOverride' was unexpected)",
+    ),
+    "components[].type lpx": (
+        lambda s: s["components"][1].__setitem__("type", "lpx"),
+        "spec.components.1.type: 'lpx' is not one of",
+    ),
+    "components[].lpx": (
+        lambda s: s["components"][1].__setitem__("lpx", {"buildId": "b"}),
+        "spec.components.1: Additional properties are not allowed ('lpx' was unexpected)",
+    ),
     "components[].experimental.flagsInjection": (
         lambda s: s["components"][1].__setitem__("experimental", {"flagsInjection": "Automatic"}),
-        "spec.components.1.experimental: Additional properties are not allowed ('flagsInjection' was unexpected)"),
+        "spec.components.1.experimental: Additional properties are not allowed ('flagsInjection' was unexpected)",
+    ),
 }
 
 
@@ -82,7 +94,19 @@ def test_dgdr_1_6_1_spec_keys():
     tree = ast.parse(DGDR_TYPES.read_text())
     (spec,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "DynamoGraphDeploymentRequestSpec"]
     keys = [n.target.id for n in spec.body if isinstance(n, ast.AnnAssign)]
-    assert keys == ["model", "backend", "image", "runtimeVersionOverride", "modelCache", "hardware", "workload",
-                    "sla", "overrides", "features", "searchStrategy", "autoApply"]
+    assert keys == [
+        "model",
+        "backend",
+        "image",
+        "runtimeVersionOverride",
+        "modelCache",
+        "hardware",
+        "workload",
+        "sla",
+        "overrides",
+        "features",
+        "searchStrategy",
+        "autoApply",
+    ]
     (overrides,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "OverridesSpec"]
     assert "trustRemoteCode" in [n.target.id for n in overrides.body if isinstance(n, ast.AnnAssign)]

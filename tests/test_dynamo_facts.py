@@ -1,4 +1,5 @@
 """The Dynamo facts in composer/dynamo.py are the ones the rest of the product uses."""
+
 import json
 
 import pytest

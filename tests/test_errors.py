@@ -1,4 +1,5 @@
 """Exit codes as the README documents them, and what a bug looks like to a user."""
+
 from __future__ import annotations
 
 import re
@@ -44,6 +45,7 @@ def test_an_unexpected_exception_is_one_line_and_a_log_with_the_traceback(monkey
     monkeypatch.setattr(project.Project, "find", staticmethod(boom))
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     import tempfile
+
     monkeypatch.setattr(tempfile, "tempdir", None)  # TMPDIR is read again
     r = CliRunner().invoke(cli.main, ["validate"])
     assert r.exit_code == ExitCode.BUG
@@ -60,6 +62,7 @@ def test_an_unexpected_exception_is_one_line_and_a_log_with_the_traceback(monkey
 def test_our_errors_stay_one_message_without_a_log(tmp_path, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     import tempfile
+
     monkeypatch.setattr(tempfile, "tempdir", None)
     r = CliRunner().invoke(cli.main, ["validate", "-f", str(tmp_path / "missing" / "values.yaml")])
     assert r.exit_code == ExitCode.BAD_INPUT

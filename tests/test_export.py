@@ -1,14 +1,15 @@
 """`compose export`: plain manifests per release + kustomization.yaml, rendered by real helmfile,
 validated, and built by real `kubectl kustomize`."""
+
 import os
 import subprocess
 
 import pytest
 
 from composer import write
+from tests.support.cases import CASES, copy_case
 from tests.support.project import compose
 from tests.support.validate import all_errors, load_docs
-from tests.support.cases import CASES, copy_case
 
 CASE = next(c for c in CASES if c.name == "everything-on")
 
@@ -38,14 +39,22 @@ def test_export_tree_is_valid_complete_and_deterministic(tmp_path):
     # (the releases' namespaces only, as helm does: the Grafana dashboard's `monitoring` must exist already)
     (dgd,) = [d for d in docs if d["kind"] == "DynamoGraphDeployment"]
     assert set(namespaces) == {f"namespace-{dgd['metadata']['namespace']}.yaml"}
-    assert {p.split("/")[0] for p in manifests if p not in namespaces} == {"full-model-express", "full-model", "full-gateway", "full-benchmark",
-                                                    "full-metrics"}
+    assert {p.split("/")[0] for p in manifests if p not in namespaces} == {
+        "full-model-express",
+        "full-model",
+        "full-gateway",
+        "full-benchmark",
+        "full-metrics",
+    }
     assert not any(d["kind"] == "Pod" for d in docs), "helm test hooks are not exported"
 
     (kustomization,) = load_docs(tree["kustomization.yaml"])
     assert kustomization["resources"] == sorted(manifests)
     # the one remote release is reported, in the file and on stderr
-    assert "# not exported: dynamo-system/dynamo-platform (nvidia-dynamo/dynamo-platform 1.4.0)" in tree["kustomization.yaml"]
+    assert (
+        "# not exported: dynamo-system/dynamo-platform (nvidia-dynamo/dynamo-platform 1.4.0)"
+        in tree["kustomization.yaml"]
+    )
     assert "not exported: dynamo-system/dynamo-platform" in r.stderr
 
     built = subprocess.run(["kubectl", "kustomize", str(out)], capture_output=True, text=True, env=os.environ)
@@ -83,6 +92,7 @@ def test_export_never_replaces_a_directory_it_did_not_write(tmp_path, where):
     before = write.read_tree(tmp_path)
     done = compose("export", "--env", "staging", "--output-dir", str(out), cwd=proj.root)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert ("holds the project itself" if where in ("project", "parent") else "not an earlier `compose export`") \
-        in done.stderr
+    assert (
+        "holds the project itself" if where in ("project", "parent") else "not an earlier `compose export`"
+    ) in done.stderr
     assert write.read_tree(tmp_path) == before

@@ -19,6 +19,7 @@ apply, `helm diff` for diff, `helm delete` for destroy, where `--disable-openapi
 `unknown flag` (so destroy gets no --args). helm keeps the generated `--wait`: nothing our test
 values render is a kind helm waits for.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,11 +37,14 @@ from ruamel.yaml import YAML
 from composer import kube
 from composer import project as p
 from composer import yaml as composer_yaml
-from tests.support.project import make_project
-from tests.support.fakecluster import (  # noqa: F401  (fake_cluster, stub_chart_repo: fixtures)
-    FakeCluster, fake_cluster, helm_repo_add, install_stub_helm_diff, start_fake_cluster, stub_chart_repo,
+from tests.support.fakecluster import (  # its fixtures (fake_cluster, stub_chart_repo): conftest's plugins
+    FakeCluster,
+    helm_repo_add,
+    install_stub_helm_diff,
+    start_fake_cluster,
     write_kubeconfig,
 )
+from tests.support.project import make_project
 
 NAME = "fk"
 NAMESPACE = "fake-llm"
@@ -70,8 +74,13 @@ PORT_FORWARD = f"kubectl --context fake -n {NAMESPACE} port-forward svc/{NAME}-f
 
 def condition(status: str, reason: str, message: str) -> dict:
     """A Ready condition as the Dynamo operator writes it (metav1.Condition)."""
-    return {"type": "Ready", "status": status, "reason": reason, "message": message,
-            "lastTransitionTime": "2026-12-04T10:00:00Z"}
+    return {
+        "type": "Ready",
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": "2026-12-04T10:00:00Z",
+    }
 
 
 class Deployed:
@@ -85,9 +94,15 @@ class Deployed:
     def compose(self, *args: str, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
         """`python -m composer ARGS` as a user runs it, pointed at the fake. On a hang, Ctrl-C it
         (compose then stops helmfile's process group) rather than leave helm running."""
-        proc = subprocess.Popen([sys.executable, "-m", "composer", *args], cwd=self.root, text=True,
-                                env={**os.environ, **self.cluster.env}, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "composer", *args],
+            cwd=self.root,
+            text=True,
+            env={**os.environ, **self.cluster.env},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -98,8 +113,13 @@ class Deployed:
 
     def helm_releases(self) -> dict[str, dict]:
         """What real helm reads back from the fake: `helm list -A -o json`, by release name."""
-        r = subprocess.run(["helm", "--kube-context", "fake", "list", "--all-namespaces", "--all", "-o", "json"],
-                           env={**os.environ, **self.cluster.env}, capture_output=True, text=True, timeout=30)
+        r = subprocess.run(
+            ["helm", "--kube-context", "fake", "list", "--all-namespaces", "--all", "-o", "json"],
+            env={**os.environ, **self.cluster.env},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert r.returncode == 0, r.stderr
         return {rel["name"]: rel for rel in json.loads(r.stdout)}
 
@@ -110,7 +130,7 @@ class Deployed:
         for req in self.cluster.requests()[since:]:
             name = req.get("name") or ""
             if req["method"] == method and "/secrets" in req["path"] and name.startswith("sh.helm.release.v1."):
-                release = name[len("sh.helm.release.v1."):].rsplit(".v", 1)[0]
+                release = name[len("sh.helm.release.v1.") :].rsplit(".v", 1)[0]
                 if release not in order:
                     order.append(release)
         return order
@@ -140,8 +160,9 @@ def test_the_plan_under_test_has_the_platform_first():
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        plan = p.plans(p.Project.at(make_project(Path(tmp) / "proj", VALUES, {"fake": ENV}) / "values.yaml"),
-                       ["fake"])["fake"]
+        plan = p.plans(p.Project.at(make_project(Path(tmp) / "proj", VALUES, {"fake": ENV}) / "values.yaml"), ["fake"])[
+            "fake"
+        ]
     model = plan.release("model")
     assert plan.release("platform").remote and plan.release("platform").id in model.needs
     assert plan.kube_context == "fake" and plan.create_namespace is False
@@ -175,7 +196,8 @@ def test_up_installs_every_release_in_needs_order(deployed):
 
     releases = deployed.helm_releases()
     assert {n: (r["namespace"], r["status"], r["revision"]) for n, r in releases.items()} == {
-        rel.name: (rel.namespace, "deployed", "1") for rel in deployed.plan.releases}
+        rel.name: (rel.namespace, "deployed", "1") for rel in deployed.plan.releases
+    }
 
 
 @pytest.mark.helm
@@ -248,11 +270,14 @@ def test_up_refuses_when_the_pinned_context_is_not_current(deployed):
 
     r = deployed.compose(*UP)
     assert r.returncode == 1
-    assert r.stderr.endswith("error: environment 'fake' is pinned to kube context 'fake', but the current "
-                              "context is 'other': switch with `kubectl config use-context fake`, or pass "
-                              "--allow-context-mismatch to go ahead\n")
-    assert [q for q in fake.requests()[since:] if not q["path"].startswith("/_fake/")] == [], \
+    assert r.stderr.endswith(
+        "error: environment 'fake' is pinned to kube context 'fake', but the current "
+        "context is 'other': switch with `kubectl config use-context fake`, or pass "
+        "--allow-context-mismatch to go ahead\n"
+    )
+    assert [q for q in fake.requests()[since:] if not q["path"].startswith("/_fake/")] == [], (
         "the cluster was not even asked"
+    )
 
 
 @pytest.mark.helm
@@ -313,7 +338,8 @@ def test_helm_recreates_a_deleted_job_on_an_unchanged_upgrade(fake_cluster, tmp_
     chart = tmp_path / "jobchart"
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: jobchart\nversion: 0.1.0\n")
-    (chart / "templates" / "job.yaml").write_text(textwrap.dedent("""\
+    (chart / "templates" / "job.yaml").write_text(
+        textwrap.dedent("""\
         apiVersion: batch/v1
         kind: Job
         metadata:
@@ -324,7 +350,8 @@ def test_helm_recreates_a_deleted_job_on_an_unchanged_upgrade(fake_cluster, tmp_
             spec:
               restartPolicy: Never
               containers: [{name: main, image: busybox, command: ["true"]}]
-        """))
+        """)
+    )
     env = {**os.environ, **fake_cluster.env}
     fake_cluster.create_namespace("bench")
 
@@ -336,8 +363,19 @@ def test_helm_recreates_a_deleted_job_on_an_unchanged_upgrade(fake_cluster, tmp_
     helm = ["helm", "--kube-context", "fake", "-n", "bench"]
     run(*helm, "upgrade", "--install", "b", str(chart), "--disable-openapi-validation")
     assert [j["metadata"]["name"] for j in fake_cluster.find("Job", "bench")] == ["bench-1a2b3c4d"]
-    run("kubectl", "--context", "fake", "-n", "bench", "delete", "job", "-l", "app.kubernetes.io/instance=b",
-        "--ignore-not-found", "--wait=true")
+    run(
+        "kubectl",
+        "--context",
+        "fake",
+        "-n",
+        "bench",
+        "delete",
+        "job",
+        "-l",
+        "app.kubernetes.io/instance=b",
+        "--ignore-not-found",
+        "--wait=true",
+    )
     assert fake_cluster.find("Job", "bench") == []
     run(*helm, "upgrade", "--install", "b", str(chart), "--disable-openapi-validation")
     assert [j["metadata"]["name"] for j in fake_cluster.find("Job", "bench")] == ["bench-1a2b3c4d"]
@@ -359,8 +397,10 @@ def test_two_deployments_in_one_namespace_render_disjoint_objects(tmp_path):
         p.generate(proj)
         plan = p.plans(proj, ["staging"])["staging"]
         local = {r.id for r in plan.releases if not r.remote}
-        objects = {(d["kind"], d["metadata"].get("namespace", "llm-staging"), d["metadata"]["name"])
-                   for d in composer_yaml.load_manifests(manifests.template(proj.root, plan))}
+        objects = {
+            (d["kind"], d["metadata"].get("namespace", "llm-staging"), d["metadata"]["name"])
+            for d in composer_yaml.load_manifests(manifests.template(proj.root, plan))
+        }
         rendered[name] = (local, objects)
     (releases_a, objects_a), (releases_b, objects_b) = rendered.values()
     assert "llm-staging/full-model-express" in releases_a and "llm-staging/other-model-express" in releases_b
@@ -384,10 +424,27 @@ def test_a_change_of_replicas_upgrades_the_benchmark_without_a_new_job(fake_clus
         release = p.plans(p.Project.at(root / "values.yaml"), ["dev"])["dev"].release("benchmark")
         values = tmp_path / f"values-{replicas}.json"
         values.write_text(json.dumps(release.values))
-        return subprocess.run(["helm", "--kube-context", "fake", "-n", release.namespace, "upgrade", "--install",
-                               release.name, str(root / "charts" / "benchmark"), "-f", str(values),
-                               "--disable-openapi-validation", *extra],
-                              env=env, capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [
+                "helm",
+                "--kube-context",
+                "fake",
+                "-n",
+                release.namespace,
+                "upgrade",
+                "--install",
+                release.name,
+                str(root / "charts" / "benchmark"),
+                "-f",
+                str(values),
+                "--disable-openapi-validation",
+                *extra,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     fake_cluster.create_namespace("dynamo-dev")
     assert upgrade(1).returncode == 0
@@ -417,13 +474,21 @@ def test_up_waits_until_the_graph_reports_ready_then_prints_the_endpoint(deploye
     assert first.returncode == 0, first.stderr
     assert first.stdout.splitlines()[-3].startswith(f"not waiting for DynamoGraphDeployment {NAME} to be Ready")
     assert first.stdout.splitlines()[-1].startswith(f"from this machine: {PORT_FORWARD}")
-    fake.set_status(DGD, {"state": "pending", "conditions": [condition("False", "ComponentsNotReady",
-                                                                       "decode: 0/1 replicas ready")]})
+    fake.set_status(
+        DGD,
+        {"state": "pending", "conditions": [condition("False", "ComponentsNotReady", "decode: 0/1 replicas ready")]},
+    )
 
     err = tmp_path / "up.err"
-    waiting = subprocess.Popen([sys.executable, "-m", "composer", *[a for a in UP if a != "--no-wait"]],
-                               cwd=deployed.root, env={**os.environ, **fake.env}, text=True,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=open(err, "w"))
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "composer", *[a for a in UP if a != "--no-wait"]],
+        cwd=deployed.root,
+        env={**os.environ, **fake.env},
+        text=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=open(err, "w"),
+    )
     try:
         said = "waiting for DynamoGraphDeployment fk to be Ready: state pending, Ready=False (ComponentsNotReady)"
         deadline = time.monotonic() + TIMEOUT
@@ -445,38 +510,60 @@ def test_up_waits_until_the_graph_reports_ready_then_prints_the_endpoint(deploye
         f"ready in {out.splitlines()[-3].split()[2]} s: DynamoGraphDeployment {NAME} reports Ready",
         f"endpoint: http://{NAME}-frontend.{NAMESPACE}.svc.cluster.local:8000 (Service {NAME}-frontend, port 8000, "
         "inside the cluster)",
-        f"from this machine: {PORT_FORWARD}   # then http://localhost:8000/v1/models"]
+        f"from this machine: {PORT_FORWARD}   # then http://localhost:8000/v1/models",
+    ]
 
 
 @pytest.mark.helm
 def test_up_not_ready_in_time_names_the_failing_condition_and_its_pods_last_events(deployed):
     fake = deployed.cluster
     assert deployed.compose(*UP).returncode == 0
-    fake.set_status(DGD, {"state": "pending", "conditions": [
-        condition("False", "ComponentsNotReady", "decode: 0/1 replicas ready")]})
+    fake.set_status(
+        DGD,
+        {"state": "pending", "conditions": [condition("False", "ComponentsNotReady", "decode: 0/1 replicas ready")]},
+    )
     pods = f"/api/v1/namespaces/{NAMESPACE}/pods"
     for pod, graph, reason in ((f"{NAME}-decode-0", NAME, "ImagePullBackOff"), ("other-decode-0", "other", "")):
-        assert fake.request("POST", pods, {
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": pod, "namespace": NAMESPACE, "labels": {kube.GRAPH_LABEL: graph}},
-            "spec": {"containers": [{"name": "main", "image": "x"}]},
-            "status": {"phase": "Pending",
-                       "containerStatuses": [{"name": "main", "state": {"waiting": {"reason": reason}}}]}})[0] in (200, 201)
-    events = [(f"{NAME}-decode-0", "2026-12-04T10:00:02Z", "Failed", 'Failed to pull image "x": not found'),
-              (f"{NAME}-decode-0", "2026-12-04T10:00:01Z", "Scheduled", "Successfully assigned to node-1"),
-              ("other-decode-0", "2026-12-04T10:00:03Z", "Killing", "not this graph's")]
+        assert fake.request(
+            "POST",
+            pods,
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": pod, "namespace": NAMESPACE, "labels": {kube.GRAPH_LABEL: graph}},
+                "spec": {"containers": [{"name": "main", "image": "x"}]},
+                "status": {
+                    "phase": "Pending",
+                    "containerStatuses": [{"name": "main", "state": {"waiting": {"reason": reason}}}],
+                },
+            },
+        )[0] in (200, 201)
+    events = [
+        (f"{NAME}-decode-0", "2026-12-04T10:00:02Z", "Failed", 'Failed to pull image "x": not found'),
+        (f"{NAME}-decode-0", "2026-12-04T10:00:01Z", "Scheduled", "Successfully assigned to node-1"),
+        ("other-decode-0", "2026-12-04T10:00:03Z", "Killing", "not this graph's"),
+    ]
     for i, (pod, when, reason, message) in enumerate(events):
-        assert fake.request("POST", f"/api/v1/namespaces/{NAMESPACE}/events", {
-            "apiVersion": "v1", "kind": "Event", "metadata": {"name": f"e{i}", "namespace": NAMESPACE},
-            "involvedObject": {"kind": "Pod", "name": pod, "namespace": NAMESPACE},
-            "type": "Warning" if reason == "Failed" else "Normal", "reason": reason, "message": message,
-            "lastTimestamp": when})[0] in (200, 201)
+        assert fake.request(
+            "POST",
+            f"/api/v1/namespaces/{NAMESPACE}/events",
+            {
+                "apiVersion": "v1",
+                "kind": "Event",
+                "metadata": {"name": f"e{i}", "namespace": NAMESPACE},
+                "involvedObject": {"kind": "Pod", "name": pod, "namespace": NAMESPACE},
+                "type": "Warning" if reason == "Failed" else "Normal",
+                "reason": reason,
+                "message": message,
+                "lastTimestamp": when,
+            },
+        )[0] in (200, 201)
 
     started = time.monotonic()
-    r = deployed.compose(*[a for a in UP if a != "--no-wait"][:4], "--timeout", "3s", *UP[UP.index("--"):])
+    r = deployed.compose(*[a for a in UP if a != "--no-wait"][:4], "--timeout", "3s", *UP[UP.index("--") :])
     assert r.returncode == kube.EXIT_NOT_READY == 5, r.stderr
     assert time.monotonic() - started < 60
-    report = r.stderr[r.stderr.index("error: "):].splitlines()
+    report = r.stderr[r.stderr.index("error: ") :].splitlines()
     assert report == [
         f"error: DynamoGraphDeployment {NAME} (namespace {NAMESPACE}) is not Ready after 3 s; its releases are "
         "installed (`compose up` again waits again, `compose debug-bundle` collects the rest)",
@@ -485,7 +572,8 @@ def test_up_not_ready_in_time_names_the_failing_condition_and_its_pods_last_even
         f"  pods: {NAME}-decode-0 Pending (ImagePullBackOff)",
         "  last events of its pods:",
         f"    2026-12-04T10:00:01Z {NAME}-decode-0 Normal Scheduled: Successfully assigned to node-1",
-        f'    2026-12-04T10:00:02Z {NAME}-decode-0 Warning Failed: Failed to pull image "x": not found']
+        f'    2026-12-04T10:00:02Z {NAME}-decode-0 Warning Failed: Failed to pull image "x": not found',
+    ]
     assert "endpoint:" not in r.stdout
 
 

@@ -2,6 +2,7 @@
 failures); locally against stand-in processes and a stand-in frontend, so the kill, the
 recovery measurement and the report are checked without Dynamo (tests/test_fault_local.py
 does it for real)."""
+
 from __future__ import annotations
 
 import json
@@ -23,9 +24,11 @@ pytestmark = pytest.mark.unit
 
 SAMPLE = Path(__file__).parent / "support" / "aiperf-0.13.0-profile_export_aiperf.json"
 VALUES = "dynamoNamespace: demo\nmodel:\n  name: Qwen/Qwen3-0.6B\n  backend:\n    type: vllm\n"
-ENVS = {"dev": "cluster:\n  kubeContext: dev\n  namespace: llm\n",
-        "prod": "cluster:\n  kubeContext: dev\n  namespace: llm\n  production: true\n",
-        "local": "target: local\nmodel:\n  backend:\n    type: mocker\n"}
+ENVS = {
+    "dev": "cluster:\n  kubeContext: dev\n  namespace: llm\n",
+    "prod": "cluster:\n  kubeContext: dev\n  namespace: llm\n  production: true\n",
+    "local": "target: local\nmodel:\n  backend:\n    type: mocker\n",
+}
 CTX = ["kubectl", "--context", "dev", "-n", "llm"]
 SELECTOR = "nvidia.com/dynamo-graph-deployment-name=demo,nvidia.com/dynamo-component=decode"
 LIST = CTX + ["get", "pods", "-l", SELECTOR, "-o", "json"]
@@ -55,6 +58,7 @@ def proj(tmp_path, monkeypatch):
 
 # -- Kubernetes ----------------------------------------------------------------------------------
 
+
 def test_kill_deletes_the_first_running_pod_of_the_component(proj, fp):
     fp.register(LIST, stdout=json.dumps(PODS))
     delete = CTX + ["delete", "pod", "demo-decode-b", "--grace-period=1", "--wait=false"]
@@ -70,16 +74,20 @@ def test_kill_by_replica_and_term(proj, fp):
     fp.register(LIST, stdout=json.dumps(PODS))
     delete = CTX + ["delete", "pod", "demo-decode-a", "--wait=false"]  # TERM: the pod's own grace period
     fp.register(delete)
-    r = CliRunner().invoke(main, ["fault", "kill", "--component", "decode", "--env", "dev", "--replica", "0",
-                                  "--signal", "TERM"])
+    r = CliRunner().invoke(
+        main, ["fault", "kill", "--component", "decode", "--env", "dev", "--replica", "0", "--signal", "TERM"]
+    )
     assert r.exit_code == 0, r.output
     assert fp.call_count(delete) == 1
 
 
-@pytest.mark.parametrize("pods, args, message, code", [
-    ({"items": []}, [], "no pod of component 'decode' found", 1),
-    (PODS, ["--replica", "2"], "decode has 2 pod(s): --replica 0..1", 2),
-])
+@pytest.mark.parametrize(
+    "pods, args, message, code",
+    [
+        ({"items": []}, [], "no pod of component 'decode' found", 1),
+        (PODS, ["--replica", "2"], "decode has 2 pod(s): --replica 0..1", 2),
+    ],
+)
 def test_kill_refuses_what_is_not_there(proj, fp, pods, args, message, code):
     fp.register(LIST, stdout=json.dumps(pods))
     r = CliRunner().invoke(main, ["fault", "kill", "--component", "decode", "--env", "dev", *args])
@@ -92,8 +100,11 @@ def test_kill_reports_kubectl_failures(proj, fp):
     r = CliRunner().invoke(main, ["fault", "kill", "--component", "decode", "--env", "dev"])
     assert r.exit_code == 1 and "(Unauthorized)" in r.output
     fp.register(LIST, stdout=json.dumps(PODS))
-    fp.register(CTX + ["delete", "pod", fp.any()], returncode=1, stderr='Error from server (Forbidden): pods '
-                                                                       '"demo-decode-b" is forbidden\n')
+    fp.register(
+        CTX + ["delete", "pod", fp.any()],
+        returncode=1,
+        stderr='Error from server (Forbidden): pods "demo-decode-b" is forbidden\n',
+    )
     r = CliRunner().invoke(main, ["fault", "kill", "--component", "decode", "--env", "dev"])
     assert r.exit_code == 1 and "deleting pod llm/demo-decode-b failed (exit 1)" in r.output
 
@@ -116,6 +127,7 @@ def test_fault_bench_is_local_only(proj, fp):
 
 # -- local, with stand-in processes --------------------------------------------------------------
 
+
 @pytest.fixture
 def sleepers(tmp_path):
     """Two 'decode' processes and a 'frontend', recorded as `compose up` records them."""
@@ -126,18 +138,30 @@ def sleepers(tmp_path):
     for name, component in (("frontend-0", "frontend"), ("decode-0", "decode"), ("decode-1", "decode")):
         child = proc.spawn(["sleep", "60"], log=tmp_path / f"{name}.log")
         children.append(child)
-        procs.append({"name": name, "component": component, "role": "worker", "pid": child.pid,
-                      "start_ticks": proc.start_ticks(child.pid), "argv": ["sleep", "60"], "ports": []})
+        procs.append(
+            {
+                "name": name,
+                "component": component,
+                "role": "worker",
+                "pid": child.pid,
+                "start_ticks": proc.start_ticks(child.pid),
+                "argv": ["sleep", "60"],
+                "ports": [],
+            }
+        )
     write_state(state_dir, {"version": 1, "model": "m", "url": "http://127.0.0.1:9", "processes": procs})
     yield root, children
     for child in children:
         proc.stop(child, grace=1)
 
 
-@pytest.mark.parametrize("args, killed, signal_name", [
-    ([], "decode-0", "SIGKILL"),
-    (["--replica", "1", "--signal", "TERM"], "decode-1", "SIGTERM"),
-])
+@pytest.mark.parametrize(
+    "args, killed, signal_name",
+    [
+        ([], "decode-0", "SIGKILL"),
+        (["--replica", "1", "--signal", "TERM"], "decode-1", "SIGTERM"),
+    ],
+)
 def test_local_kill(sleepers, monkeypatch, args, killed, signal_name):
     root, children = sleepers
     monkeypatch.chdir(root)
@@ -204,8 +228,9 @@ def test_injector_waits_for_load_kills_and_measures_recovery(tmp_path):
     victim_child = proc.spawn(["sleep", "60"], log=tmp_path / "v.log")
     try:
         victim = {"name": "decode-1", "component": "decode", "pid": victim_child.pid}
-        inj = fault.Injector(url=frontend.url, model="m", victim=victim, sig_name="KILL", after=0.2, streak=3,
-                             timeout=10)
+        inj = fault.Injector(
+            url=frontend.url, model="m", victim=victim, sig_name="KILL", after=0.2, streak=3, timeout=10
+        )
         inj.start()
         time.sleep(0.3)
         assert inj.result["killed"] is None and proc.alive(victim_child.pid)  # no load yet: no kill
@@ -228,20 +253,34 @@ def test_injector_reports_not_recovered_and_a_sweep_too_short(tmp_path):
     child = proc.spawn(["sleep", "60"], log=tmp_path / "v.log")
     try:
         victim = {"name": "decode-0", "component": "decode", "pid": child.pid}
-        inj = fault.Injector(url=frontend.url, model="m", victim=victim, sig_name="TERM", after=0.0, streak=2,
-                             timeout=0.5)
+        inj = fault.Injector(
+            url=frontend.url, model="m", victim=victim, sig_name="TERM", after=0.0, streak=2, timeout=0.5
+        )
         frontend.started = 1
         inj.base = 0
         inj.start()
         inj.join(10)
         assert inj.result["recovery"]["recovered"] is False and inj.result["recovery"]["seconds"] is None
-        text = fault.format_report({"killed": inj.result["killed"], "recovery": inj.result["recovery"],
-                                    "note": None, "runs": [], "survivors": [], "artifact_dir": "x"})
+        text = fault.format_report(
+            {
+                "killed": inj.result["killed"],
+                "recovery": inj.result["recovery"],
+                "note": None,
+                "runs": [],
+                "survivors": [],
+                "artifact_dir": "x",
+            }
+        )
         assert "recovery: NOT RECOVERED within 0.5 s" in text
         # the sweep ends before `after`: nothing is killed
         other = proc.spawn(["sleep", "60"], log=tmp_path / "o.log")
-        inj2 = fault.Injector(url=frontend.url, model="m", victim={"name": "x", "component": "decode",
-                                                                    "pid": other.pid}, sig_name="KILL", after=30)
+        inj2 = fault.Injector(
+            url=frontend.url,
+            model="m",
+            victim={"name": "x", "component": "decode", "pid": other.pid},
+            sig_name="KILL",
+            after=30,
+        )
         inj2.base = 0
         inj2.start()
         time.sleep(0.2)
@@ -263,12 +302,10 @@ def test_compare_takes_the_numbers_from_aiperf_json(tmp_path):
     faulted["error_request_count"] = {"unit": "requests", "avg": 6.0}
     faulted["request_count"] = {"unit": "requests", "avg": 34.0}
     faulted["osl_mismatch_count"] = {"unit": "requests", "avg": 2.0}
-    faulted["time_to_first_token"] = {**export["time_to_first_token"],
-                                      "avg": export["time_to_first_token"]["avg"] * 2}
+    faulted["time_to_first_token"] = {**export["time_to_first_token"], "avg": export["time_to_first_token"]["avg"] * 2}
     (tmp_path / "f.json").write_text(json.dumps(faulted))
     base = {"name": "c4", "concurrency": 4, "json": str(SAMPLE), "summary": bench.summarize(export)}
-    fault_run = {"name": "c4", "concurrency": 4, "json": str(tmp_path / "f.json"),
-                 "summary": bench.summarize(faulted)}
+    fault_run = {"name": "c4", "concurrency": 4, "json": str(tmp_path / "f.json"), "summary": bench.summarize(faulted)}
     row = fault.compare(base, fault_run)
     assert row["requests"] == {"baseline": 40, "fault": 34}
     assert row["errors"] == {"baseline": 0, "fault": 6}
@@ -276,20 +313,41 @@ def test_compare_takes_the_numbers_from_aiperf_json(tmp_path):
     assert row["lost_pct"] == {"baseline": 0.0, "fault": 20.0}
     assert row["ttft_ms_avg"]["change_pct"] == 100.0
     assert row["itl_ms_p99"]["change_pct"] == 0.0
-    text = fault.format_report({"killed": None, "recovery": None, "note": "n", "runs": [row], "survivors": [],
-                                "artifact_dir": "x"})
+    text = fault.format_report(
+        {"killed": None, "recovery": None, "note": "n", "runs": [row], "survivors": [], "artifact_dir": "x"}
+    )
     assert "0 -> 6" in text and "0.0% -> 20.0%" in text and "(+100%)" in text
 
 
-@pytest.mark.parametrize("supervisor, policy, others, ways, missing", [
-    (True, "Always", False, ["the local runtime restarts decode-0 (restartPolicy Always)"],
-     ["no other decode process runs"]),
-    (True, "Never", True, ["decode-1 keeps serving decode"], ["decode-0's restartPolicy is Never"]),
-    (False, "Always", False, [], ["no supervisor runs for this graph, so nothing restarts a process that dies "
-                                  "(`compose down`, then `compose up`, starts one)", "no other decode process runs"]),
-], ids=["restarted", "never-but-a-replica", "nothing"])
+@pytest.mark.parametrize(
+    "supervisor, policy, others, ways, missing",
+    [
+        (
+            True,
+            "Always",
+            False,
+            ["the local runtime restarts decode-0 (restartPolicy Always)"],
+            ["no other decode process runs"],
+        ),
+        (True, "Never", True, ["decode-1 keeps serving decode"], ["decode-0's restartPolicy is Never"]),
+        (
+            False,
+            "Always",
+            False,
+            [],
+            [
+                "no supervisor runs for this graph, so nothing restarts a process that dies "
+                "(`compose down`, then `compose up`, starts one)",
+                "no other decode process runs",
+            ],
+        ),
+    ],
+    ids=["restarted", "never-but-a-replica", "nothing"],
+)
 def test_what_can_recover_from_a_kill(supervisor, policy, others, ways, missing):
     victim = {"name": "decode-0", "component": "decode", "pid": 1, "restart_policy": policy}
-    state = {"supervisor": {"pid": 2} if supervisor else None,
-             "processes": [victim, {"name": "decode-1", "component": "decode", "pid": 3}]}
+    state = {
+        "supervisor": {"pid": 2} if supervisor else None,
+        "processes": [victim, {"name": "decode-1", "component": "decode", "pid": 3}],
+    }
     assert fault.recovery_paths(state, victim, lambda p: p["pid"] != 3 or others) == (ways, missing)

@@ -8,6 +8,7 @@ the report's numbers are AIPerf's own, that recovery is either measured or state
 reached, that the killed PID is dead and the other worker still serves, and that nothing is
 left running. The measured numbers are printed.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,8 +60,9 @@ def test_kill_one_of_two_decode_workers_mid_benchmark(tmp_path):
         workers = {p["name"]: p for p in st["processes"] if p["component"] == "decode"}
         assert sorted(workers) == ["decode-0", "decode-1"]
 
-        run = compose("fault", "bench", "--component", "decode", "--replica", "1", "--env", "local", "-o", "json",
-                      cwd=proj)
+        run = compose(
+            "fault", "bench", "--component", "decode", "--replica", "1", "--env", "local", "-o", "json", cwd=proj
+        )
         assert run.returncode == 0, run.stderr
         report = json.loads(run.stdout)
 
@@ -99,6 +101,7 @@ def test_kill_one_of_two_decode_workers_mid_benchmark(tmp_path):
 
         def served_now():
             return sum(fault.served(w["ports"][0]) or 0 for w in workers.values())
+
         before = served_now()
         answers = []
         for _ in range(4):
@@ -111,8 +114,10 @@ def test_kill_one_of_two_decode_workers_mid_benchmark(tmp_path):
         assert Path(report["artifact_dir"], "fault-report.json").is_file()
 
         # Both ways back were there, and the local runtime restarted the killed worker, as the kubelet would.
-        assert report["recovery_by"] == ["the local runtime restarts decode-1 (restartPolicy Always)",
-                                         "decode-0 keeps serving decode"]
+        assert report["recovery_by"] == [
+            "the local runtime restarts decode-1 (restartPolicy Always)",
+            "decode-0 keeps serving decode",
+        ]
         again = report["restarted"]
         assert again["name"] == "decode-1" and again["restarts"] == 1 and again["pid"] != killed["pid"]
         print("\n" + fault.format_report(report))
@@ -127,8 +132,11 @@ def test_the_only_decode_worker_killed_mid_benchmark_recovers_by_its_restart(tmp
     """As on a cluster: nothing else serves decode, so recovery is the restart (after a 1 s back-off here)
     and the worker registering again."""
     port = free_port_block(2)
-    proj = make_project(tmp_path / "proj", VALUES.replace("replicas: 2", "replicas: 1"),
-                        {"local": f"target: local\nlocal:\n  httpPort: {port}\n"})
+    proj = make_project(
+        tmp_path / "proj",
+        VALUES.replace("replicas: 2", "replicas: 1"),
+        {"local": f"target: local\nlocal:\n  httpPort: {port}\n"},
+    )
     pids: set[int] = set()
     try:
         st = local_up(proj, env={"COMPOSE_RESTART_BACKOFF": "1"})

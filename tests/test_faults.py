@@ -2,6 +2,7 @@
 interrupted write, inputs far too large. Real `compose` processes throughout, with stand-in
 helm/helmfile scripts where a failure has to be made on purpose.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from composer import load
+from composer import load, write
 from composer import project as p
-from composer import write
 from tests.support.project import BIN, REPO, make_project, outside_venv
 
 pytestmark = pytest.mark.unit
@@ -28,7 +28,7 @@ PLUGINS_WITH_DIFF = "NAME\tVERSION\tDESCRIPTION\ndiff\t3.9.11\tPreview helm upgr
 MISSING = {
     "helm": "error: helm not found: run ./scripts/setup (installs helm 3.15.3 into .venv/bin) or put helm on PATH",
     "helmfile": "error: helmfile not found: run ./scripts/setup (installs helmfile 0.166.0 into .venv/bin) "
-                "or put helmfile on PATH",
+    "or put helmfile on PATH",
 }
 
 
@@ -46,13 +46,22 @@ def script(path: Path, body: str) -> Path:
     return path
 
 
-def run(root: Path, *args: str, env: dict | None = None, python: str = sys.executable,
-        timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([python, "-m", "composer", *args], cwd=root, capture_output=True, text=True,
-                          env=env if env is not None else os.environ.copy(), timeout=timeout, stdin=subprocess.DEVNULL)
+def run(
+    root: Path, *args: str, env: dict | None = None, python: str = sys.executable, timeout: float = 60
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [python, "-m", "composer", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env if env is not None else os.environ.copy(),
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 # --- missing tools ------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def toolless(tmp_path):
@@ -65,16 +74,20 @@ def toolless(tmp_path):
     python.symlink_to(os.path.realpath(sys.executable))
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    env = {"PATH": f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin", "HOME": str(tmp_path),
-           "PYTHONPATH": os.pathsep.join([str(REPO), sysconfig.get_paths()["purelib"]]),
-           **{k: v for k, v in os.environ.items() if k.startswith("HELM_")}}
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin",
+        "HOME": str(tmp_path),
+        "PYTHONPATH": os.pathsep.join([str(REPO), sysconfig.get_paths()["purelib"]]),
+        **{k: v for k, v in os.environ.items() if k.startswith("HELM_")},
+    }
     for tool in ("helm", "helmfile"):
         assert subprocess.run(["sh", "-c", f"command -v {tool}"], env=env, capture_output=True).returncode != 0
     return bin_dir, str(python), env
 
 
-@pytest.mark.parametrize("command", [["status"], ["build"], ["up", "--yes"], ["destroy", "--yes"], ["diff"]],
-                         ids=lambda c: c[0])
+@pytest.mark.parametrize(
+    "command", [["status"], ["build"], ["up", "--yes"], ["destroy", "--yes"], ["diff"]], ids=lambda c: c[0]
+)
 def test_missing_helmfile_is_one_line_and_exit_127(proj, toolless, command):
     bin_dir, python, env = toolless
     script(bin_dir / "helm", f"printf '{PLUGINS_WITH_DIFF}'\n")  # helm is there, with helm-diff
@@ -116,19 +129,40 @@ def test_missing_helm_behind_helmfile_is_exit_127(proj, toolless, command):
 
 # --- helmfile failing ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("command, rc, exit_code, message", [
-    ("build", 2, 1, "error: helmfile build failed (exit 2)"),
-    ("build", 1, 1, "error: helmfile build failed (exit 1)"),
-    ("build", 3, 4, "error: helmfile matched no release for this environment: is the environment generated? "
-                    "run `compose generate`"),
-    ("status", 3, 4, "error: helmfile matched no release for this environment: is the environment generated? "
-                     "run `compose generate`"),
-    ("status", 1, 1, "error: helmfile status failed (exit 1): no cluster reachable: check your kubeconfig and "
-                     "the environment's cluster.kubeContext"),
-])
+
+@pytest.mark.parametrize(
+    "command, rc, exit_code, message",
+    [
+        ("build", 2, 1, "error: helmfile build failed (exit 2)"),
+        ("build", 1, 1, "error: helmfile build failed (exit 1)"),
+        (
+            "build",
+            3,
+            4,
+            "error: helmfile matched no release for this environment: is the environment generated? "
+            "run `compose generate`",
+        ),
+        (
+            "status",
+            3,
+            4,
+            "error: helmfile matched no release for this environment: is the environment generated? "
+            "run `compose generate`",
+        ),
+        (
+            "status",
+            1,
+            1,
+            "error: helmfile status failed (exit 1): no cluster reachable: check your kubeconfig and "
+            "the environment's cluster.kubeContext",
+        ),
+    ],
+)
 def test_helmfile_exit_codes_reach_the_user(proj, tmp_path, command, rc, exit_code, message):
     """A stand-in helmfile exits rc; for status it says what a real one says without a cluster."""
-    stderr = 'Error: Kubernetes cluster unreachable: Get "http://localhost:8080/version"' if command == "status" else "boom"
+    stderr = (
+        'Error: Kubernetes cluster unreachable: Get "http://localhost:8080/version"' if command == "status" else "boom"
+    )
     bin_dir = tmp_path / "bin"
     script(bin_dir / "helmfile", f"echo '{stderr}' >&2\nexit {rc}\n")
     python, env = outside_venv(bin_dir)
@@ -141,13 +175,17 @@ def test_helmfile_exit_codes_reach_the_user(proj, tmp_path, command, rc, exit_co
 def test_a_patch_naming_an_object_the_chart_does_not_render_is_refused_before_helm(tmp_path):
     """Once a failure only kustomize (run by helmfile) reported, with no location: compose knows
     what each chart renders, so it refuses the patch at its line before any renderer runs."""
-    patch = ("patches:\n  model:\n    strategicMergePatches:\n"
-             "      - {apiVersion: v1, kind: ConfigMap, metadata: {name: no-such-map}, data: {a: b}}\n")
+    patch = (
+        "patches:\n  model:\n    strategicMergePatches:\n"
+        "      - {apiVersion: v1, kind: ConfigMap, metadata: {name: no-such-map}, data: {a: b}}\n"
+    )
     root = make_project(tmp_path / "proj", VALUES + patch, {"dev": ENV})
     r = run(root, "template", "--env", "dev")
     assert r.returncode == 2, r.stderr
-    assert "/patches/model/strategicMergePatches/0/metadata/name: the model release renders no ConfigMap " \
-           "named 'no-such-map'" in r.stderr
+    assert (
+        "/patches/model/strategicMergePatches/0/metadata/name: the model release renders no ConfigMap "
+        "named 'no-such-map'" in r.stderr
+    )
     assert "helmfile" not in r.stderr and r.stdout == ""
 
 
@@ -165,6 +203,7 @@ def test_template_failing_in_helm_shows_helms_error_after_what_failed(proj, tmp_
 
 # --- helmfile killed ----------------------------------------------------------------------------
 
+
 def stand_ins(bin_dir: Path, helmfile_body: str) -> tuple[str, dict]:
     """(python, env) of a compose that runs these stand-ins."""
     script(bin_dir / "helm", f"printf '{PLUGINS_WITH_DIFF}'\n")
@@ -175,8 +214,10 @@ def stand_ins(bin_dir: Path, helmfile_body: str) -> tuple[str, dict]:
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGSEGV], ids=lambda s: s.name)
 def test_helmfile_killed_by_a_signal_during_up(proj, tmp_path, sig):
     pid_file = tmp_path / "helmfile.pid"
-    python, env = stand_ins(tmp_path / "bin", f"echo $$ > {pid_file}\necho 'Upgrading release=demo-model' >&2\n"
-                                              f"kill -{sig.name[3:]} $$\nsleep 30\n")
+    python, env = stand_ins(
+        tmp_path / "bin",
+        f"echo $$ > {pid_file}\necho 'Upgrading release=demo-model' >&2\nkill -{sig.name[3:]} $$\nsleep 30\n",
+    )
     started = time.monotonic()
     r = run(proj, "up", "--env", "dev", "--yes", env=env, timeout=30, python=python)
     assert time.monotonic() - started < 10
@@ -191,8 +232,15 @@ def test_helmfile_killed_leaves_no_orphan_and_no_wait(proj, tmp_path):
     child's whole process group, not wait for it or leave it changing the cluster on its own."""
     helm_pid = tmp_path / "helm.pid"
     python, env = stand_ins(tmp_path / "bin", f"sleep 8 &\necho $! > {helm_pid}\nkill -KILL $$\n")
-    proc = subprocess.Popen([python, "-m", "composer", "up", "--env", "dev", "--yes"], cwd=proj, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [python, "-m", "composer", "up", "--env", "dev", "--yes"],
+        cwd=proj,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     try:
         proc.wait(timeout=4)
         hung = False
@@ -219,6 +267,7 @@ def _state(pid: int) -> str:
 
 # --- two writers, interrupted writers -----------------------------------------------------------
 
+
 def many_envs(n: int) -> dict[str, str]:
     return {f"e{i:03d}": f"cluster:\n  namespace: ns-{i}\n" for i in range(n)}
 
@@ -233,8 +282,16 @@ def test_two_generates_at_once_both_succeed_and_write_one_tree(tmp_path):
     for replicas in (1, 2, 3):
         proj.values_file.write_text(VALUES + f"  decode:\n    replicas: {replicas}\n")
         expected = p.files(proj)
-        procs = [subprocess.Popen([sys.executable, "-m", "composer", "generate"], cwd=root, text=True,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "composer", "generate"],
+                cwd=root,
+                text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            for _ in range(2)
+        ]
         results = [(proc.wait(60), *proc.communicate()) for proc in procs]
         assert [rc for rc, _, _ in results] == [0, 0], results
         # the lock makes them take turns: one writes, the other then finds the tree up to date
@@ -254,6 +311,7 @@ def _interrupt_at(monkeypatch, target: str, when: int):
             if len(calls) == when:
                 raise KeyboardInterrupt
             return real(self, *a, **kw)
+
         monkeypatch.setattr(Path, "write_text", fake)
     else:
         real = getattr(write.os if target == "rename" else write.shutil, target)
@@ -263,6 +321,7 @@ def _interrupt_at(monkeypatch, target: str, when: int):
             if len(calls) == when:
                 raise KeyboardInterrupt
             return real(*a, **kw)
+
         monkeypatch.setattr(write.os if target == "rename" else write.shutil, target, fake)
 
 
@@ -277,13 +336,16 @@ def _old_and_new(tmp_path):
     return proj, old, new
 
 
-@pytest.mark.parametrize("target, when, outcome", [
-    ("write_text", 1, "old"),
-    ("write_text", 6, "old"),
-    ("write_text", 11, "old"),  # the last file
-    pytest.param("rename", 1, "old", id="rename-1-old"),  # moving the old tree aside
-    pytest.param("rmtree", 1, "new", id="rmtree-1-new"),  # removing it, after the swap
-])
+@pytest.mark.parametrize(
+    "target, when, outcome",
+    [
+        ("write_text", 1, "old"),
+        ("write_text", 6, "old"),
+        ("write_text", 11, "old"),  # the last file
+        pytest.param("rename", 1, "old", id="rename-1-old"),  # moving the old tree aside
+        pytest.param("rmtree", 1, "new", id="rmtree-1-new"),  # removing it, after the swap
+    ],
+)
 def test_generate_interrupted_in_process_leaves_old_or_new_tree(tmp_path, monkeypatch, target, when, outcome):
     """Ctrl-C at each step of write_tree: the tree is whole (old before the swap, new after it),
     and no temporary directory is left."""
@@ -307,6 +369,7 @@ def test_generate_interrupted_as_a_temporary_tree_is_made(tmp_path, monkeypatch,
         real(path, *a, **kw)
         if Path(path).name.startswith(f".{proj.output.name}.{made}-"):
             raise KeyboardInterrupt
+
     monkeypatch.setattr(os, "mkdir", fake)
     with pytest.raises(KeyboardInterrupt):
         p.generate(proj)
@@ -328,8 +391,13 @@ def _generate_and_signal(root: Path, sig: int, delay: float) -> subprocess.Compl
     """Start `compose generate`; once its temporary tree appears, wait `delay` s, then send `sig`
     (unless it has finished)."""
     before = set(leftovers(root))
-    proc = subprocess.Popen([sys.executable, "-m", "composer", "generate"], cwd=root, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "composer", "generate"],
+        cwd=root,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 30
     while proc.poll() is None and set(leftovers(root)) == before and time.monotonic() < deadline:
         time.sleep(0.0005)
@@ -383,9 +451,15 @@ def test_generate_killed_by_sigkill_leaves_a_temporary_tree_the_next_run_removes
 def test_compose_terminated_during_up_stops_helmfile_and_what_it_started(proj, tmp_path, sig):
     pids = tmp_path / "pids"
     python, env = stand_ins(tmp_path / "bin", f"sleep 60 &\necho $$ $! > {pids}\nwait\n")
-    compose_proc = subprocess.Popen([python, "-m", "composer", "up", "--env", "dev", "--yes"], cwd=proj,
-                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                    stdin=subprocess.DEVNULL)
+    compose_proc = subprocess.Popen(
+        [python, "-m", "composer", "up", "--env", "dev", "--yes"],
+        cwd=proj,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     started = _wait_for_pids(pids, 2)  # helmfile and its child
     compose_proc.send_signal(sig)
     _, err = compose_proc.communicate(timeout=20)
@@ -404,9 +478,15 @@ def test_compose_terminated_during_template_stops_every_helm(tmp_path):
     bin_dir = tmp_path / "bin"
     script(bin_dir / "helm", f"echo $$ >> {pids}\nexec sleep 60\n")
     python, env = outside_venv(bin_dir)
-    compose_proc = subprocess.Popen([python, "-m", "composer", "template", "--env", "dev"], cwd=proj,
-                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                    stdin=subprocess.DEVNULL)
+    compose_proc = subprocess.Popen(
+        [python, "-m", "composer", "template", "--env", "dev"],
+        cwd=proj,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     started = _wait_for_pids(pids, len(releases))
     compose_proc.send_signal(signal.SIGTERM)
     out, err = compose_proc.communicate(timeout=30)
@@ -434,6 +514,7 @@ def _survivors(pids: list[int]) -> list[int]:
 
 # --- inputs far too large -----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("size", [load.MAX_BYTES + 1, 50 * 1024 * 1024], ids=["limit+1", "50MB"])
 @pytest.mark.parametrize("which", ["values.yaml", "environments/dev.yaml"])
 def test_huge_input_file_is_refused_quickly(tmp_path, which, size):
@@ -447,6 +528,8 @@ def test_huge_input_file_is_refused_quickly(tmp_path, which, size):
     r = run(root, "generate")
     assert time.monotonic() - started < 10
     assert r.returncode == 2
-    assert r.stderr == (f"{which}:1:1: /: file is {size:,} bytes; the limit is {load.MAX_BYTES:,}\n"
-                        "  hint: a values file holds settings, not data: is this the right file?\n")
+    assert r.stderr == (
+        f"{which}:1:1: /: file is {size:,} bytes; the limit is {load.MAX_BYTES:,}\n"
+        "  hint: a values file holds settings, not data: is this the right file?\n"
+    )
     assert not (root / "helmfile.d").exists()

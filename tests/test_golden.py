@@ -1,6 +1,7 @@
 """Golden cases: tests/cases/valid/<name>/ holds values.yaml + environments/ and expected/, the
 exact helmfile.d/ tree `compose generate` must write. A missing golden fails; `pytest
 --update-goldens` rewrites them (review the diff before committing)."""
+
 import os
 import random
 import shutil
@@ -10,10 +11,11 @@ import pytest
 
 from composer import project as p
 from composer import write
-from tests.support.project import REPO, compose
 from tests.support.cases import CASES, copy_case
+from tests.support.project import REPO, compose
 
 pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_generate_matches_golden(case, tmp_path, request):

@@ -1,4 +1,5 @@
 """Safety rails: a pinned kube context must be current; production and destroy need a yes."""
+
 import pytest
 from click.testing import CliRunner
 
@@ -35,6 +36,7 @@ def test_current_context_first_file_that_sets_it_wins(tmp_path):
 def prod_cluster(tmp_path, monkeypatch):
     def use(current):
         monkeypatch.setenv("KUBECONFIG", str(kubeconfig(tmp_path / "kubeconfig", current)))
+
     return use
 
 
@@ -42,8 +44,7 @@ def test_up_refuses_the_wrong_context_and_names_both(generated_proj, fp, prod_cl
     prod_cluster("kind-dev")
     r = CliRunner().invoke(main, ["up", "--env", "prod", "--yes"])
     assert r.exit_code == 1
-    assert ("environment 'prod' is pinned to kube context 'prod-east', but the current context is 'kind-dev'"
-            in r.output)
+    assert "environment 'prod' is pinned to kube context 'prod-east', but the current context is 'kind-dev'" in r.output
     assert not fp.calls
 
 

@@ -1,14 +1,15 @@
 """Real helmfile and helm on generated output, offline: build and template, in helmfile's
 default mode and in v1 mode (HELMFILE_V1MODE=true), as compose runs them and as a user would
 without compose."""
+
 import subprocess
 
 import pytest
 
 from composer import project as p
+from tests.support.cases import CASES, copy_case
 from tests.support.project import compose
 from tests.support.validate import all_errors, load_docs
-from tests.support.cases import CASES, copy_case
 
 MODES = {"v0": {}, "v1": {"HELMFILE_V1MODE": "true"}}
 
@@ -33,7 +34,9 @@ def test_compose_template_renders_valid_manifests(generated, mode):
         assert dgds[0]["metadata"]["namespace"] == plan.release("model").namespace
         assert all_errors(docs) == []
         if plan.release("platform"):
-            assert "skipped remote release dynamo-system/dynamo-platform (nvidia-dynamo/dynamo-platform 1.4.0)" in r.stderr
+            assert (
+                "skipped remote release dynamo-system/dynamo-platform (nvidia-dynamo/dynamo-platform 1.4.0)" in r.stderr
+            )
 
 
 @pytest.mark.helm
@@ -42,15 +45,25 @@ def test_plain_helmfile_works_without_compose(generated, mode):
     """Nobody is locked in: helmfile -f helmfile.d -e <env> on the committed files."""
     env = dict(__import__("os").environ, **MODES[mode])
     for name in generated.environments():
-        listed = subprocess.run(["helmfile", "-f", "helmfile.d", "-e", name, "list", "--output", "json"],
-                                cwd=generated.root, capture_output=True, text=True, env=env)
+        listed = subprocess.run(
+            ["helmfile", "-f", "helmfile.d", "-e", name, "list", "--output", "json"],
+            cwd=generated.root,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         assert listed.returncode == 0, listed.stderr
         plan = p.plans(generated, [name])[name]
         import json
+
         assert sorted(r["name"] for r in json.loads(listed.stdout)) == sorted(r.name for r in plan.releases)
-        rendered = subprocess.run(["helmfile", "-f", "helmfile.d", "-e", name, "-l", "source=local",
-                                   "template", "--skip-deps"], cwd=generated.root, capture_output=True,
-                                  text=True, env=env)
+        rendered = subprocess.run(
+            ["helmfile", "-f", "helmfile.d", "-e", name, "-l", "source=local", "template", "--skip-deps"],
+            cwd=generated.root,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         assert rendered.returncode == 0, rendered.stderr
         assert any(d["kind"] == "DynamoGraphDeployment" for d in load_docs(rendered.stdout))
 
@@ -73,8 +86,9 @@ def test_unknown_environment_is_a_usage_error(tmp_path):
     proj = copy_case(CASES[0], tmp_path / "proj")
     r = compose("template", "--env", "staging", cwd=proj.root)
     assert r.returncode == 2
-    assert r.stderr == ("error: no environment 'staging': environments/staging.yaml does not exist "
-                        "(environments: dev)\n")
+    assert r.stderr == (
+        "error: no environment 'staging': environments/staging.yaml does not exist (environments: dev)\n"
+    )
 
 
 @pytest.mark.unit

@@ -1,5 +1,6 @@
 """The process boundary, faked with pytest-subprocess: which helmfile argv each command runs,
 and how helmfile's exit codes and known failures reach the user."""
+
 import json
 import signal
 
@@ -21,8 +22,17 @@ def cli(*args, input=None):
 
 def test_argv_builders_are_plain_lists():
     assert helmfile.diff("helmfile.d/dev.yaml", "dev") == [
-        "helmfile", "--file", "helmfile.d/dev.yaml", "--environment", "dev",
-        "diff", "--detailed-exitcode", "--suppress-secrets", "--context", "3"]
+        "helmfile",
+        "--file",
+        "helmfile.d/dev.yaml",
+        "--environment",
+        "dev",
+        "diff",
+        "--detailed-exitcode",
+        "--suppress-secrets",
+        "--context",
+        "3",
+    ]
     assert helmfile.apply("f", "e", have_helm_diff=True)[-2:] == ["apply", "--suppress-secrets"]
     assert helmfile.apply("f", "e", have_helm_diff=False)[-1] == "sync"
     assert helmfile.verb(helmfile.template("f", "dev")) == "template"
@@ -44,7 +54,8 @@ def test_up_runs_apply_when_helm_diff_is_installed(generated_proj, fp):
         "endpoint: http://sg-disagg-frontend.llm.svc.cluster.local:8000 (Service sg-disagg-frontend, port 8000, "
         "inside the cluster)",
         "from this machine: kubectl -n llm port-forward svc/sg-disagg-frontend 8000:8000   # then "
-        "http://localhost:8000/v1/models"]
+        "http://localhost:8000/v1/models",
+    ]
 
 
 def test_up_falls_back_to_sync_without_helm_diff(generated_proj, fp):
@@ -69,11 +80,14 @@ def test_diff_without_helm_diff_says_how_to_install_it(generated_proj, fp):
     assert r.output == f"error: compose diff needs the helm-diff plugin: {helmfile.HELM_DIFF_INSTALL}\n"
 
 
-@pytest.mark.parametrize("stderr, fix", [
-    ('Error: unknown command "diff" for "helm"', "the helm-diff plugin is missing"),
-    ('Error: Kubernetes cluster unreachable: Get "http://localhost:8080/version"', "no cluster reachable"),
-    ("Error: repo nvidia-dynamo not found", "a chart repository is unreachable"),
-])
+@pytest.mark.parametrize(
+    "stderr, fix",
+    [
+        ('Error: unknown command "diff" for "helm"', "the helm-diff plugin is missing"),
+        ('Error: Kubernetes cluster unreachable: Get "http://localhost:8080/version"', "no cluster reachable"),
+        ("Error: repo nvidia-dynamo not found", "a chart repository is unreachable"),
+    ],
+)
 def test_known_failures_get_a_fix(generated_proj, fp, stderr, fix):
     fp.register(["helm", "plugin", "list"], stdout=HELM_PLUGINS_WITH_DIFF)
     fp.register(state() + ["apply", "--suppress-secrets"], returncode=1, stderr=stderr + "\n")
@@ -98,8 +112,10 @@ def test_status_argv(generated_proj, fp):
 def test_destroy_needs_confirmation_when_not_a_terminal(generated_proj, fp):
     r = cli("destroy", "--env", "dev")
     assert r.exit_code == 2
-    assert r.output.endswith("destroy dynamo-system/dynamo-platform, llm/sg-disagg-model in environment 'dev': "
-                             "not a terminal, so pass --yes to confirm\n")
+    assert r.output.endswith(
+        "destroy dynamo-system/dynamo-platform, llm/sg-disagg-model in environment 'dev': "
+        "not a terminal, so pass --yes to confirm\n"
+    )
     assert fp.call_count(state() + ["destroy"]) == 0
 
 
@@ -124,8 +140,13 @@ def test_ctrl_c_stops_helmfile_and_exits_130(generated_proj, tmp_path):
     for f in bin_dir.iterdir():
         f.chmod(0o755)
     python, env = outside_venv(bin_dir)
-    compose = subprocess.Popen([python, "-m", "composer", "up", "--env", "dev"], cwd=generated_proj.root,
-                               env=env, stderr=subprocess.PIPE, text=True)
+    compose = subprocess.Popen(
+        [python, "-m", "composer", "up", "--env", "dev"],
+        cwd=generated_proj.root,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 20
     while not pid_file.exists() or not pid_file.read_text().strip():
         assert time.monotonic() < deadline, "stand-in helmfile never started"
@@ -143,12 +164,15 @@ def test_ctrl_c_stops_helmfile_and_exits_130(generated_proj, tmp_path):
 
 def test_missing_helmfile_is_one_line_with_the_fix(generated_proj, monkeypatch, tmp_path):
     import composer.proc as proc
+
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     monkeypatch.setattr(proc.sys, "executable", str(tmp_path / "nowhere" / "python"))
     r = cli("status", "--env", "dev")
     assert r.exit_code == 127
-    assert r.output == ("error: helmfile not found: run ./scripts/setup (installs helmfile 0.166.0 into "
-                        ".venv/bin) or put helmfile on PATH\n")
+    assert r.output == (
+        "error: helmfile not found: run ./scripts/setup (installs helmfile 0.166.0 into "
+        ".venv/bin) or put helmfile on PATH\n"
+    )
 
 
 def test_arguments_after_double_dash_go_to_helmfile(generated_proj, fp):

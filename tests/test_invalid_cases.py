@@ -1,6 +1,7 @@
 """Data-driven bad inputs: each case under tests/cases/invalid/<name>/ holds values.yaml and
 environments/, and `stderr`: exactly what `compose generate` must print. Every case must exit 2,
 print no traceback, and leave helmfile.d/ as it was. `pytest --update-goldens` rewrites `stderr`."""
+
 import shutil
 from pathlib import Path
 
@@ -69,11 +70,14 @@ def test_an_unknown_key_is_refused_at_every_level(level, tmp_path):
     assert "environments/dev.yaml:2:" in r.stderr and f": {level}/typo: unknown key 'typo'\n" in r.stderr, r.stderr
 
 
-@pytest.mark.parametrize("field, overlay", [
-    ("/model/hfTokenSecret", "model: {hfTokenSecret: ../x}"),
-    ("/model/modelCache/pvcName", "model: {modelCache: {pvcName: ../../x}}"),
-    ("/model/imagePullSecrets/0", "model: {imagePullSecrets: [a/b]}"),
-])
+@pytest.mark.parametrize(
+    "field, overlay",
+    [
+        ("/model/hfTokenSecret", "model: {hfTokenSecret: ../x}"),
+        ("/model/modelCache/pvcName", "model: {modelCache: {pvcName: ../../x}}"),
+        ("/model/imagePullSecrets/0", "model: {imagePullSecrets: [a/b]}"),
+    ],
+)
 def test_a_name_with_a_path_in_it_is_refused(field, overlay, tmp_path):
     from tests.support.project import make_project
 

@@ -1,5 +1,6 @@
 """The benchmark on Kubernetes at the process boundary: which helmfile and kubectl commands
 `compose bench` and `compose bench results` run, and what comes back."""
+
 import json
 import shutil
 from pathlib import Path
@@ -27,10 +28,29 @@ def proj(tmp_path, monkeypatch):
     return proj
 
 
-SYNC = ["helmfile", "--file", "helmfile.d/staging.yaml", "--environment", "staging",
-        "--selector", "component=benchmark", "sync"]
-DELETE = ["kubectl", "--context", "staging", "-n", "llm-staging", "delete", "job", "-l",
-          "app.kubernetes.io/instance=full-benchmark", "--ignore-not-found", "--wait=true"]
+SYNC = [
+    "helmfile",
+    "--file",
+    "helmfile.d/staging.yaml",
+    "--environment",
+    "staging",
+    "--selector",
+    "component=benchmark",
+    "sync",
+]
+DELETE = [
+    "kubectl",
+    "--context",
+    "staging",
+    "-n",
+    "llm-staging",
+    "delete",
+    "job",
+    "-l",
+    "app.kubernetes.io/instance=full-benchmark",
+    "--ignore-not-found",
+    "--wait=true",
+]
 
 
 def test_bench_reruns_the_job_then_syncs_only_the_benchmark_release(proj, fp):
@@ -44,11 +64,12 @@ def test_bench_reruns_the_job_then_syncs_only_the_benchmark_release(proj, fp):
 
 
 def test_bench_stops_when_the_old_job_cannot_be_removed(proj, fp):
-    fp.register(DELETE, returncode=1, stderr='Error from server (Forbidden): jobs.batch is forbidden\n')
+    fp.register(DELETE, returncode=1, stderr="Error from server (Forbidden): jobs.batch is forbidden\n")
     r = CliRunner().invoke(main, ["bench", "--env", "staging"])
     assert r.exit_code == 1
-    assert r.output == ("error: could not remove the previous benchmark Job: "
-                        "Error from server (Forbidden): jobs.batch is forbidden\n")
+    assert r.output == (
+        "error: could not remove the previous benchmark Job: Error from server (Forbidden): jobs.batch is forbidden\n"
+    )
     assert fp.call_count(SYNC) == 0
 
 
@@ -64,8 +85,9 @@ def test_results_copies_artifacts_back_and_summarizes_each_run(proj, fp):
     runs = plan.release("benchmark").values["runs"]
     ctx = ["kubectl", "--context", "staging"]
     fp.register(ctx + ["apply", "-f", "-"])
-    fp.register(ctx + ["-n", "llm-staging", "wait", "--for=condition=Ready", "pod/full-benchmark-reader",
-                       "--timeout=300s"])
+    fp.register(
+        ctx + ["-n", "llm-staging", "wait", "--for=condition=Ready", "pod/full-benchmark-reader", "--timeout=300s"]
+    )
 
     def copy(process):
         dest = Path(process.args[-1])
@@ -74,8 +96,7 @@ def test_results_copies_artifacts_back_and_summarizes_each_run(proj, fp):
             shutil.copy(SAMPLE, dest / run["name"] / "profile_export_aiperf.json")
 
     fp.register(ctx + ["-n", "llm-staging", "cp", "full-benchmark-reader:/artifacts", fp.any()], callback=copy)
-    delete = ctx + ["-n", "llm-staging", "delete", "pod", "full-benchmark-reader", "--ignore-not-found",
-                    "--wait=false"]
+    delete = ctx + ["-n", "llm-staging", "delete", "pod", "full-benchmark-reader", "--ignore-not-found", "--wait=false"]
     fp.register(delete)
     r = CliRunner().invoke(main, ["bench", "results", "--env", "staging", "-o", "json"])
     assert r.exit_code == 0, r.output
@@ -90,8 +111,9 @@ def test_results_copies_artifacts_back_and_summarizes_each_run(proj, fp):
     dep = p.load_deployment(proj, "staging")
     assert result["gpus"] == dep.gpu_count > 1
     tokens = json.loads(SAMPLE.read_text())["output_token_throughput"]["avg"]
-    assert all(x["summary"]["output_token_throughput_per_gpu"] == pytest.approx(tokens / dep.gpu_count)
-               for x in result["runs"])
+    assert all(
+        x["summary"]["output_token_throughput_per_gpu"] == pytest.approx(tokens / dep.gpu_count) for x in result["runs"]
+    )
     assert bench.format_result(result).splitlines()[0].split()[-1] == "tok/s/GPU"
 
 
@@ -125,9 +147,14 @@ def test_results_divide_by_the_gpus_the_run_recorded(proj, fp):
 def test_recorded_gpus_ignores_what_is_not_a_count(tmp_path):
     summary = tmp_path / "_summary.json"
     assert kube.recorded_gpus(summary) is None  # an older chart's run, or none at all
-    for text, expected in (('{"deployment": {"gpus": 0}}', 0), ('{"deployment": {"gpus": null}}', None),
-                           ('{"deployment": {"gpus": true}}', None), ('{"runs": []}', None), ("[1]", None),
-                           ("{", None)):
+    for text, expected in (
+        ('{"deployment": {"gpus": 0}}', 0),
+        ('{"deployment": {"gpus": null}}', None),
+        ('{"deployment": {"gpus": true}}', None),
+        ('{"runs": []}', None),
+        ("[1]", None),
+        ("{", None),
+    ):
         summary.write_text(text)
         assert kube.recorded_gpus(summary) == expected, text
 
@@ -157,12 +184,20 @@ def test_the_job_entrypoint_records_the_gpus_it_ran_against(tmp_path):
         artifacts, scripts = tmp_path / "artifacts", tmp_path / "scripts"
         scripts.mkdir()
         (scripts / "deployment.json").write_text('{"gpus": 6}')
-        writes = ("import os; open('profile_export_aiperf.json', 'w').write('{}'); "
-                  "print('gpus', os.environ['DEPLOYMENT_GPU_COUNT'])")
+        writes = (
+            "import os; open('profile_export_aiperf.json', 'w').write('{}'); "
+            "print('gpus', os.environ['DEPLOYMENT_GPU_COUNT'])"
+        )
         (scripts / "runs.json").write_text(json.dumps([{"name": "c1", "args": [sys.executable, "-c", writes]}]))
-        env = {"PATH": "/usr/bin:/bin", "TARGET_URL": f"http://127.0.0.1:{server.server_port}", "TARGET_MODEL": "m",
-               "RUNS_FILE": str(scripts / "runs.json"), "ARTIFACTS_DIR": str(artifacts),
-               "DEPLOYMENT_FILE": str(scripts / "deployment.json"), "WAIT_INTERVAL_SECONDS": "1"}
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "TARGET_URL": f"http://127.0.0.1:{server.server_port}",
+            "TARGET_MODEL": "m",
+            "RUNS_FILE": str(scripts / "runs.json"),
+            "ARTIFACTS_DIR": str(artifacts),
+            "DEPLOYMENT_FILE": str(scripts / "deployment.json"),
+            "WAIT_INTERVAL_SECONDS": "1",
+        }
         run_py = Path(__file__).parents[1] / "charts" / "benchmark" / "files" / "run.py"
         r = subprocess.run([sys.executable, str(run_py)], env=env, capture_output=True, text=True, timeout=60)
     finally:
@@ -178,8 +213,7 @@ def test_results_cleans_up_the_reader_when_copy_fails(proj, fp):
     ctx = ["kubectl", "--context", "staging"]
     fp.register(ctx + ["apply", "-f", "-"])
     fp.register(ctx + ["-n", "llm-staging", "wait", fp.any()], returncode=1, stderr="error: timed out waiting\n")
-    delete = ctx + ["-n", "llm-staging", "delete", "pod", "full-benchmark-reader", "--ignore-not-found",
-                    "--wait=false"]
+    delete = ctx + ["-n", "llm-staging", "delete", "pod", "full-benchmark-reader", "--ignore-not-found", "--wait=false"]
     fp.register(delete)
     r = CliRunner().invoke(main, ["bench", "results", "--env", "staging"])
     assert r.exit_code == 1

@@ -1,6 +1,7 @@
 """`compose up` waits until the DynamoGraphDeployment reports Ready: what its status means, the
 kubectl commands the wait runs (faked with pytest-subprocess) and what a timeout reports.
 tests/test_fake_cluster.py runs the same against the fake API server with real kubectl."""
+
 import json
 
 import pytest
@@ -22,27 +23,34 @@ def dgd(*conditions, generation=None, observed=None, state=None):
         status["observedGeneration"] = observed
     if state:
         status["state"] = state
-    return {"metadata": {"name": "g", **({"generation": generation} if generation is not None else {})},
-            "status": status}
+    return {
+        "metadata": {"name": "g", **({"generation": generation} if generation is not None else {})},
+        "status": status,
+    }
 
 
-@pytest.mark.parametrize("doc, ready", [
-    ({"metadata": {"name": "g"}}, False),  # the operator has not written a status yet
-    (dgd(PENDING), False),
-    (dgd(READY), True),
-    (dgd(READY, generation=3, observed=3), True),
-    (dgd(READY, generation=3, observed=2), False),  # Ready=True from before the upgrade
-    (dgd({**READY, "observedGeneration": 2}, generation=3), False),
-    (dgd({"type": "Other", "status": "True", "reason": "X", "message": ""}), False),
-], ids=["no-status", "pending", "ready", "ready-current", "ready-stale", "condition-stale", "no-ready-condition"])
+@pytest.mark.parametrize(
+    "doc, ready",
+    [
+        ({"metadata": {"name": "g"}}, False),  # the operator has not written a status yet
+        (dgd(PENDING), False),
+        (dgd(READY), True),
+        (dgd(READY, generation=3, observed=3), True),
+        (dgd(READY, generation=3, observed=2), False),  # Ready=True from before the upgrade
+        (dgd({**READY, "observedGeneration": 2}, generation=3), False),
+        (dgd({"type": "Other", "status": "True", "reason": "X", "message": ""}), False),
+    ],
+    ids=["no-status", "pending", "ready", "ready-current", "ready-stale", "condition-stale", "no-ready-condition"],
+)
 def test_ready_means_the_ready_condition_is_true_for_the_current_spec(doc, ready):
     assert kube.readiness(doc)["ready"] is ready
 
 
 def test_what_fails_is_described():
     found = kube.readiness(dgd(PENDING, state="pending"))
-    assert found["failing"] == [{"type": "Ready", "status": "False", "reason": "ComponentsNotReady",
-                                 "message": "decode: 0/2 ready"}]
+    assert found["failing"] == [
+        {"type": "Ready", "status": "False", "reason": "ComponentsNotReady", "message": "decode: 0/2 ready"}
+    ]
     assert kube.describe(found) == "state pending, Ready=False (ComponentsNotReady)"
     assert kube.describe(kube.readiness({"metadata": {}})) == "no Ready condition yet"
     stale = kube.readiness(dgd(READY, generation=5, observed=4))
@@ -72,34 +80,61 @@ def test_wait_polls_until_ready_and_says_each_change_once(fp):
         fp.register(ARGV, stdout=json.dumps(dgd(PENDING, state="pending")))
     fp.register(ARGV, stdout=json.dumps(dgd(READY, state="successful")))
     said, clock = [], Clock()
-    result = kube.wait_ready("dev", "llm", "g", timeout=60, progress=said.append, interval=2, clock=clock,
-                             sleep=clock.sleep)
+    result = kube.wait_ready(
+        "dev", "llm", "g", timeout=60, progress=said.append, interval=2, clock=clock, sleep=clock.sleep
+    )
     assert result == {"seconds": 8.0}
     assert said == [
-        'waiting for DynamoGraphDeployment g to be Ready: Error from server (NotFound): '
+        "waiting for DynamoGraphDeployment g to be Ready: Error from server (NotFound): "
         'dynamographdeployments.nvidia.com "g" not found',
-        "waiting for DynamoGraphDeployment g to be Ready: state pending, Ready=False (ComponentsNotReady)"]
+        "waiting for DynamoGraphDeployment g to be Ready: state pending, Ready=False (ComponentsNotReady)",
+    ]
     assert fp.call_count(ARGV) == 5
 
 
 def test_timeout_reports_conditions_pods_and_their_last_events(fp):
     fp.keep_last_process(True)
     fp.register(ARGV, stdout=json.dumps(dgd(PENDING, state="pending")))
-    pods = {"items": [{"metadata": {"name": "g-decode-0"},
-                       "status": {"phase": "Running", "containerStatuses": [
-                           {"state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}},
-                      {"metadata": {"name": "g-frontend-1"}, "status": {"phase": "Running"}}]}
+    pods = {
+        "items": [
+            {
+                "metadata": {"name": "g-decode-0"},
+                "status": {
+                    "phase": "Running",
+                    "containerStatuses": [{"state": {"waiting": {"reason": "CrashLoopBackOff"}}}],
+                },
+            },
+            {"metadata": {"name": "g-frontend-1"}, "status": {"phase": "Running"}},
+        ]
+    }
     fp.register(kube.pods_argv("dev", "llm", "g"), stdout=json.dumps(pods))
-    events = {"items": [
-        {"involvedObject": {"kind": "Pod", "name": f"g-decode-{n % 2}"}, "type": "Warning", "reason": "BackOff",
-         "message": f"restart {n}", "lastTimestamp": f"2026-12-04T10:00:{n:02d}Z"} for n in range(24)]
-        + [{"involvedObject": {"kind": "Pod", "name": "g-decode-0"}, "type": "Normal", "reason": "Pulled",
-            "message": "no lastTimestamp", "eventTime": "2026-12-04T10:00:13.5Z"}]}
+    events = {
+        "items": [
+            {
+                "involvedObject": {"kind": "Pod", "name": f"g-decode-{n % 2}"},
+                "type": "Warning",
+                "reason": "BackOff",
+                "message": f"restart {n}",
+                "lastTimestamp": f"2026-12-04T10:00:{n:02d}Z",
+            }
+            for n in range(24)
+        ]
+        + [
+            {
+                "involvedObject": {"kind": "Pod", "name": "g-decode-0"},
+                "type": "Normal",
+                "reason": "Pulled",
+                "message": "no lastTimestamp",
+                "eventTime": "2026-12-04T10:00:13.5Z",
+            }
+        ]
+    }
     fp.register(kube.events_argv("dev", "llm"), stdout=json.dumps(events))
     clock = Clock()
     with pytest.raises(kube.NotReady) as e:
-        kube.wait_ready("dev", "llm", "g", timeout=10, progress=lambda _: None, interval=2, clock=clock,
-                        sleep=clock.sleep)
+        kube.wait_ready(
+            "dev", "llm", "g", timeout=10, progress=lambda _: None, interval=2, clock=clock, sleep=clock.sleep
+        )
     assert e.value.exit_code == 5
     lines = str(e.value).splitlines()
     assert lines[:4] == [
@@ -107,7 +142,8 @@ def test_timeout_reports_conditions_pods_and_their_last_events(fp):
         "(`compose up` again waits again, `compose debug-bundle` collects the rest)",
         "  state: pending",
         "  condition Ready=False, reason ComponentsNotReady: decode: 0/2 ready",
-        "  pods: g-decode-0 Running (CrashLoopBackOff), g-frontend-1 Running"]
+        "  pods: g-decode-0 Running (CrashLoopBackOff), g-frontend-1 Running",
+    ]
     assert lines[4] == "  last events of its pods:"
     shown = lines[5:]
     # the last ten of g-decode-0's 13 (g-decode-1 is no pod of the graph), oldest first
@@ -126,7 +162,8 @@ def test_timeout_without_pods_or_a_ready_condition_points_at_the_operator(fp):
         kube.wait_ready("dev", "llm", "g", timeout=4, progress=lambda _: None, clock=clock, sleep=clock.sleep)
     assert str(e.value).splitlines()[1:] == [
         "  no Ready condition: is the Dynamo operator running? (`compose doctor`)",
-        "  no pods with label nvidia.com/dynamo-graph-deployment-name=g: the operator has made none"]
+        "  no pods with label nvidia.com/dynamo-graph-deployment-name=g: the operator has made none",
+    ]
     assert fp.call_count(kube.events_argv("dev", "llm")) == 0
 
 
@@ -173,8 +210,15 @@ def test_without_kubectl_up_says_so_before_installing_anything(generated_proj, t
     env["PATH"] = str(bin_dir)  # no kubectl anywhere
 
     def up(*extra):
-        return subprocess.run([python, "-m", "composer", "up", "--env", "dev", *extra], cwd=generated_proj.root, env=env,
-                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        return subprocess.run(
+            [python, "-m", "composer", "up", "--env", "dev", *extra],
+            cwd=generated_proj.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
 
     r = up()
     assert r.returncode == 127, r.stderr

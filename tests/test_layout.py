@@ -1,4 +1,5 @@
 """The README's layout table and CONTRIBUTING's module table say what the tree holds."""
+
 import re
 
 import pytest
@@ -41,10 +42,17 @@ def test_no_module_beside_the_plot_script_shadows_what_it_imports():
     import ast
 
     script = REPO / "composer" / "local" / "aiperf_plot.py"
-    imported = {alias.name.split(".")[0] for node in ast.walk(ast.parse(script.read_text()))
-                if isinstance(node, ast.Import) for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(ast.parse(script.read_text()))
-                 if isinstance(node, ast.ImportFrom) and node.module and not node.level}
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(ast.parse(script.read_text()))
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    imported |= {
+        node.module.split(".")[0]
+        for node in ast.walk(ast.parse(script.read_text()))
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level
+    }
     beside = {p.stem for p in script.parent.glob("*.py")} | {p.name for p in script.parent.iterdir() if p.is_dir()}
     assert "aiperf" in imported
     assert imported & beside == set()

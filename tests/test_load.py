@@ -58,15 +58,18 @@ def test_overlay_merges_maps_replaces_lists_and_null_removes(tmp_path):
     assert "/m/d" not in merged.values
 
 
-@pytest.mark.parametrize("text, line, col, message, hint", [
-    ("a:\n\tb: 1\n", 2, 1, "found character '\\t'", "tabs"),
-    ("a: 1\nb: 2\na: 3\n", 3, 1, 'duplicate key "a"', "each key may appear once"),
-    ("a: [1, 2\n", 2, 1, "invalid YAML", "indentation"),
-    ("", 1, 1, "file is empty", "example"),
-    ("- a\n- b\n", 1, 1, "expected a mapping at the top level, got a list", "dynamoNamespace"),
-    ("just a string\n", 1, 1, "got a string", ""),
-    ("? [a, b]\n: 1\n", 1, 3, "keys must be strings", "quote"),
-])
+@pytest.mark.parametrize(
+    "text, line, col, message, hint",
+    [
+        ("a:\n\tb: 1\n", 2, 1, "found character '\\t'", "tabs"),
+        ("a: 1\nb: 2\na: 3\n", 3, 1, 'duplicate key "a"', "each key may appear once"),
+        ("a: [1, 2\n", 2, 1, "invalid YAML", "indentation"),
+        ("", 1, 1, "file is empty", "example"),
+        ("- a\n- b\n", 1, 1, "expected a mapping at the top level, got a list", "dynamoNamespace"),
+        ("just a string\n", 1, 1, "got a string", ""),
+        ("? [a, b]\n: 1\n", 1, 3, "keys must be strings", "quote"),
+    ],
+)
 def test_syntax_problems_are_located(tmp_path, text, line, col, message, hint):
     p = problem(tmp_path, text)
     assert (p.file, p.line, p.column) == ("v.yaml", line, col)
@@ -100,12 +103,15 @@ def test_missing_file(tmp_path):
     assert str(e.value).startswith("nope.yaml: /: file not found")
 
 
-@pytest.mark.parametrize("text, line, col, ptr", [
-    ("a: 1\na: 2\n", 2, 1, "/a"),
-    ("m:\n  x: 1\n  y: {k: 1, k: 2}\n", 3, 13, "/m/y/k"),
-    ("l:\n  - n: 1\n  - n: 1\n    n: 2\n", 4, 5, "/l/1/n"),
-    ("base: &b {x: 1}\nuse: *b\nuse: 2\n", 3, 1, "/use"),
-])
+@pytest.mark.parametrize(
+    "text, line, col, ptr",
+    [
+        ("a: 1\na: 2\n", 2, 1, "/a"),
+        ("m:\n  x: 1\n  y: {k: 1, k: 2}\n", 3, 13, "/m/y/k"),
+        ("l:\n  - n: 1\n  - n: 1\n    n: 2\n", 4, 5, "/l/1/n"),
+        ("base: &b {x: 1}\nuse: *b\nuse: 2\n", 3, 1, "/use"),
+    ],
+)
 def test_a_repeated_key_is_located_with_its_pointer(tmp_path, text, line, col, ptr):
     p = problem(tmp_path, text)
     assert (p.line, p.column, p.pointer) == (line, col, ptr)
@@ -118,24 +124,29 @@ def test_compose_outside_a_project_says_the_values_file_is_missing(tmp_path):
     (tmp_path / "environments").mkdir()  # even where environments/ exists, the missing file comes first
     r = compose("validate", cwd=tmp_path)
     assert r.returncode == 2
-    assert r.stderr == ("values.yaml: /: file not found\n  hint: run compose in the project's directory, or pass the "
-                        "values file with -f/--values (a new project: `compose init --recipe NAME`)\n")
+    assert r.stderr == (
+        "values.yaml: /: file not found\n  hint: run compose in the project's directory, or pass the "
+        "values file with -f/--values (a new project: `compose init --recipe NAME`)\n"
+    )
 
 
-@pytest.mark.parametrize("text, line, col, ptr, tag, hint", [
-    ("a: !!python/object/apply:os.system ['true']\n", 1, 4, "/a", "!!python/object/apply:os.system", "plain YAML"),
-    ("a: !!omap\n  - x: 1\n", 1, 4, "/a", "!!omap", "mapping"),
-    ("a: !!set {x, y}\n", 1, 4, "/a", "!!set", "list"),
-    ("m:\n  b: !!binary aGVsbG8=\n", 2, 6, "/m/b", "!!binary", "text"),
-    ("a: !!timestamp 2001-12-14\n", 1, 4, "/a", "!!timestamp", "quote"),
-    ("a: [1, !Ref x]\n", 1, 8, "/a/1", "!Ref", "plain YAML"),
-    ("a: !Ref {x: 1}\n", 1, 4, "/a", "!Ref", "plain YAML"),
-    ("%TAG !e! tag:example.com,2000:\n---\na: !e!x 1\n", 3, 4, "/a", "tag:example.com,2000:x", "plain YAML"),
-    ("a: ! 12\n", 1, 4, "/a", "!", "quote"),
-    ("a: !!str {x: 1}\n", 1, 4, "/a", "!!str on a mapping", "remove the tag"),
-    ("a: !!int abc\n", 1, 4, "/a", "!!int that is not a number", "remove the tag"),
-    ("!Ref k: 1\n", 1, 1, "", "!Ref", "plain YAML"),
-])
+@pytest.mark.parametrize(
+    "text, line, col, ptr, tag, hint",
+    [
+        ("a: !!python/object/apply:os.system ['true']\n", 1, 4, "/a", "!!python/object/apply:os.system", "plain YAML"),
+        ("a: !!omap\n  - x: 1\n", 1, 4, "/a", "!!omap", "mapping"),
+        ("a: !!set {x, y}\n", 1, 4, "/a", "!!set", "list"),
+        ("m:\n  b: !!binary aGVsbG8=\n", 2, 6, "/m/b", "!!binary", "text"),
+        ("a: !!timestamp 2001-12-14\n", 1, 4, "/a", "!!timestamp", "quote"),
+        ("a: [1, !Ref x]\n", 1, 8, "/a/1", "!Ref", "plain YAML"),
+        ("a: !Ref {x: 1}\n", 1, 4, "/a", "!Ref", "plain YAML"),
+        ("%TAG !e! tag:example.com,2000:\n---\na: !e!x 1\n", 3, 4, "/a", "tag:example.com,2000:x", "plain YAML"),
+        ("a: ! 12\n", 1, 4, "/a", "!", "quote"),
+        ("a: !!str {x: 1}\n", 1, 4, "/a", "!!str on a mapping", "remove the tag"),
+        ("a: !!int abc\n", 1, 4, "/a", "!!int that is not a number", "remove the tag"),
+        ("!Ref k: 1\n", 1, 1, "", "!Ref", "plain YAML"),
+    ],
+)
 def test_a_tag_outside_the_core_schema_is_refused_where_it_is(tmp_path, text, line, col, ptr, tag, hint):
     p = problem(tmp_path, text)
     assert (p.line, p.column, p.pointer) == (line, col, ptr)
@@ -144,15 +155,28 @@ def test_a_tag_outside_the_core_schema_is_refused_where_it_is(tmp_path, text, li
 
 
 def test_core_tags_are_read_as_their_type(tmp_path):
-    got = load(write(tmp_path, "v.yaml", "a: !!str 12\nb: !!int '3'\nc: !!float '1'\nd: !!bool 'true'\ne: !!null ''\n"
-                                         "f: !!map {x: 1}\ng: !!seq [1]\nh: 2001-12-14\n"))
-    assert got.data == {"a": "12", "b": 3, "c": 1.0, "d": True, "e": None, "f": {"x": 1}, "g": [1],
-                        "h": "2001-12-14"}  # a plain date is its text, as Helm reads it
+    got = load(
+        write(
+            tmp_path,
+            "v.yaml",
+            "a: !!str 12\nb: !!int '3'\nc: !!float '1'\nd: !!bool 'true'\ne: !!null ''\n"
+            "f: !!map {x: 1}\ng: !!seq [1]\nh: 2001-12-14\n",
+        )
+    )
+    assert got.data == {
+        "a": "12",
+        "b": 3,
+        "c": 1.0,
+        "d": True,
+        "e": None,
+        "f": {"x": 1},
+        "g": [1],
+        "h": "2001-12-14",
+    }  # a plain date is its text, as Helm reads it
 
 
 def test_merge_keys_merge_with_the_positions_of_the_merged_values(tmp_path):
-    text = ("base: &b\n  x: 1\n  y: 2\nmore: &m {z: 3, y: 9}\n"
-            "use:\n  <<: [*b, *m]\n  y: 5\n")
+    text = "base: &b\n  x: 1\n  y: 2\nmore: &m {z: 3, y: 9}\nuse:\n  <<: [*b, *m]\n  y: 5\n"
     got = load(write(tmp_path, "v.yaml", text), display="v.yaml")
     assert got.data["use"] == {"x": 1, "y": 5, "z": 3}  # own keys win, then the earlier merged mapping
     assert got.values["/use/x"] == Pos("v.yaml", 2, 6)  # where x is written: inside the anchor
@@ -160,14 +184,17 @@ def test_merge_keys_merge_with_the_positions_of_the_merged_values(tmp_path):
     assert got.values["/use/y"] == Pos("v.yaml", 7, 6)
 
 
-@pytest.mark.parametrize("text, line, col, message", [
-    ("a: {<<: 1}\n", 1, 5, "a merge key (<<) takes a mapping"),
-    ("a: {<<: [{x: 1}, 2]}\n", 1, 5, "a merge key (<<) takes a mapping"),
-    ("a: <<\n", 1, 4, "a merge key (<<) as a value"),
-    ("a: *nope\n", 1, 4, "alias *nope names no anchor"),
-    ("a: &x\n  - *x\n", 2, 5, "alias *x is inside the value it names"),
-    ("a: 1\n---\nb: 2\n", 2, 1, "a second YAML document"),
-])
+@pytest.mark.parametrize(
+    "text, line, col, message",
+    [
+        ("a: {<<: 1}\n", 1, 5, "a merge key (<<) takes a mapping"),
+        ("a: {<<: [{x: 1}, 2]}\n", 1, 5, "a merge key (<<) takes a mapping"),
+        ("a: <<\n", 1, 4, "a merge key (<<) as a value"),
+        ("a: *nope\n", 1, 4, "alias *nope names no anchor"),
+        ("a: &x\n  - *x\n", 2, 5, "alias *x is inside the value it names"),
+        ("a: 1\n---\nb: 2\n", 2, 1, "a second YAML document"),
+    ],
+)
 def test_structure_problems_are_located(tmp_path, text, line, col, message):
     p = problem(tmp_path, text)
     assert (p.line, p.column) == (line, col) and message in p.message
@@ -215,25 +242,31 @@ def test_deep_nesting_through_aliases_is_located(tmp_path):
     assert p.line == 1 and p.pointer.startswith("/b/0/0") and "after expanding aliases" in p.message
 
 
-@pytest.mark.parametrize("text, line, col, char", [
-    ("a: b\x00c\n", 1, 5, "control character U+0000"),
-    ("a: 1\nb: x\x07\n", 2, 5, "control character U+0007"),
-    ("a: 1\r\nb: \x1b[0m\n", 2, 4, "control character U+001B"),
-    ("a: '\ufffe'\n", 1, 5, "character U+FFFE"),
-])
+@pytest.mark.parametrize(
+    "text, line, col, char",
+    [
+        ("a: b\x00c\n", 1, 5, "control character U+0000"),
+        ("a: 1\nb: x\x07\n", 2, 5, "control character U+0007"),
+        ("a: 1\r\nb: \x1b[0m\n", 2, 4, "control character U+001B"),
+        ("a: '\ufffe'\n", 1, 5, "character U+FFFE"),
+    ],
+)
 def test_a_character_yaml_forbids_is_named_at_its_line_and_column(tmp_path, text, line, col, char):
     p = problem(tmp_path, text)
     assert (p.line, p.column) == (line, col)
     assert p.message == f"{char} is not allowed in YAML"
 
 
-@pytest.mark.parametrize("text, char", [
-    ('a:\n  b: "x\\Ny"\n', "U+0085"),  # Helm reads it as a line break: it would arrive as a space
-    ('a:\n  b: "x\\u0085y"\n', "U+0085"),
-    ('a:\n  b: "x\\x80y"\n', "U+0080"),  # helm: "control characters are not allowed"
-    ('a:\n  b: "x\\0y"\n', "U+0000"),
-    ('a:\n  b: "x\\uFFFEy"\n', "U+FFFE"),
-])
+@pytest.mark.parametrize(
+    "text, char",
+    [
+        ('a:\n  b: "x\\Ny"\n', "U+0085"),  # Helm reads it as a line break: it would arrive as a space
+        ('a:\n  b: "x\\u0085y"\n', "U+0085"),
+        ('a:\n  b: "x\\x80y"\n', "U+0080"),  # helm: "control characters are not allowed"
+        ('a:\n  b: "x\\0y"\n', "U+0000"),
+        ('a:\n  b: "x\\uFFFEy"\n', "U+FFFE"),
+    ],
+)
 def test_an_escape_for_a_character_helm_cannot_carry_is_refused(tmp_path, text, char):
     p = problem(tmp_path, text)
     assert (p.line, p.column, p.pointer) == (2, 6, "/a/b") and char in p.message
@@ -265,18 +298,28 @@ def test_in_the_base_file_no_value_means_the_default_in_an_overlay_null_removes(
 def test_the_design_proposals_config_with_only_a_comment_gets_the_default_benchmark_config(tmp_path):
     from composer import schema
 
-    base = load(write(tmp_path, "values.yaml", "dynamoNamespace: d\nmodel:\n  name: m\n  backend:\n    type: vllm\n"
-                                               "benchmark:\n  enabled: true\n  config:\n    # benchmark configs\n"))
+    base = load(
+        write(
+            tmp_path,
+            "values.yaml",
+            "dynamoNamespace: d\nmodel:\n  name: m\n  backend:\n    type: vllm\n"
+            "benchmark:\n  enabled: true\n  config:\n    # benchmark configs\n",
+        )
+    )
     values = schema.validate(overlay(base, load(write(tmp_path, "dev.yaml", "cluster: {namespace: n}\n"))))
-    assert values["benchmark"]["config"] == schema.with_defaults(schema.values_schema(), {"benchmark": {"config": {}}})[
-        "benchmark"]["config"]
+    assert (
+        values["benchmark"]["config"]
+        == schema.with_defaults(schema.values_schema(), {"benchmark": {"config": {}}})["benchmark"]["config"]
+    )
 
 
 def test_a_required_key_with_no_value_is_located_at_its_key(tmp_path):
     from composer import schema
 
-    base = load(write(tmp_path, "values.yaml", "dynamoNamespace: d\nmodel:\n  name:\n  backend: {type: vllm}\n"),
-                display="values.yaml")
+    base = load(
+        write(tmp_path, "values.yaml", "dynamoNamespace: d\nmodel:\n  name:\n  backend: {type: vllm}\n"),
+        display="values.yaml",
+    )
     with pytest.raises(InvalidValues) as e:
         schema.validate(overlay(base, load(write(tmp_path, "dev.yaml", "cluster: {namespace: n}\n"))))
     (p,) = e.value.problems
@@ -286,22 +329,30 @@ def test_a_required_key_with_no_value_is_located_at_its_key(tmp_path):
 
 def load_elsewhere(path: Path) -> subprocess.CompletedProcess:
     """load(path) in a child with a time and memory limit: a FIFO blocks a reader, /dev/zero never ends."""
+
     def limits():
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
-    code = ("import sys; from composer.load import load; from composer.errors import InvalidValues\n"
-            "try: load(sys.argv[1], display='values.yaml')\nexcept InvalidValues as e: print(e.problems[0].message)")
-    return subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=20,
-                          preexec_fn=limits)
+    code = (
+        "import sys; from composer.load import load; from composer.errors import InvalidValues\n"
+        "try: load(sys.argv[1], display='values.yaml')\nexcept InvalidValues as e: print(e.problems[0].message)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=20, preexec_fn=limits
+    )
 
 
-@pytest.mark.parametrize("make, what", [
-    (lambda p: p.mkdir(), "is a directory"),
-    (lambda p: os.mkfifo(p), "is a FIFO (named pipe)"),
-    (lambda p: p.symlink_to(p), "is a symbolic link loop"),
-    (lambda p: p.symlink_to("/dev/null"), "is a character device"),
-    (lambda p: p.symlink_to("/dev/zero"), "is a character device"),
-], ids=["directory", "fifo", "symlink-loop", "dev-null", "dev-zero"])
+@pytest.mark.parametrize(
+    "make, what",
+    [
+        (lambda p: p.mkdir(), "is a directory"),
+        (lambda p: os.mkfifo(p), "is a FIFO (named pipe)"),
+        (lambda p: p.symlink_to(p), "is a symbolic link loop"),
+        (lambda p: p.symlink_to("/dev/null"), "is a character device"),
+        (lambda p: p.symlink_to("/dev/zero"), "is a character device"),
+    ],
+    ids=["directory", "fifo", "symlink-loop", "dev-null", "dev-zero"],
+)
 def test_anything_but_a_regular_file_is_refused_without_reading_it(tmp_path, make, what):
     path = tmp_path / "values.yaml"
     make(path)
@@ -313,8 +364,9 @@ def test_a_fifo_given_to_the_cli_does_not_hang(tmp_path):
     os.mkfifo(tmp_path / "values.yaml")
     (tmp_path / "environments").mkdir()
     (tmp_path / "environments" / "dev.yaml").write_text("cluster: {namespace: n}\n")
-    r = subprocess.run([sys.executable, "-m", "composer", "validate"], cwd=tmp_path, capture_output=True, text=True,
-                       timeout=30)
+    r = subprocess.run(
+        [sys.executable, "-m", "composer", "validate"], cwd=tmp_path, capture_output=True, text=True, timeout=30
+    )
     assert r.returncode == 2 and r.stderr.startswith("values.yaml: /: is a FIFO (named pipe), not a file\n")
 
 
@@ -337,7 +389,9 @@ def problem_at(path):
 
 
 def test_merges_of_merges_are_neither_slow_nor_a_recursion_error(tmp_path):
-    wide = "a0: &a0 {x: 1}\n" + "".join(f"a{i}: &a{i} {{<<: [{', '.join([f'*a{i - 1}'] * 10)}]}}\n" for i in range(1, 30))
+    wide = "a0: &a0 {x: 1}\n" + "".join(
+        f"a{i}: &a{i} {{<<: [{', '.join([f'*a{i - 1}'] * 10)}]}}\n" for i in range(1, 30)
+    )
     got = load(write(tmp_path, "v.yaml", wide))
     assert got.data["a29"] == {"x": 1}
     deep = "a0: &a0 {x: 1}\n" + "".join(f"a{i}: &a{i} {{<<: *a{i - 1}}}\n" for i in range(1, 2000))
@@ -348,8 +402,10 @@ def test_a_values_file_with_merge_keys_validates_and_a_merged_problem_is_located
     from tests.support.project import compose, make_project
 
     def values(prefill: str) -> str:
-        return ("dynamoNamespace: demo\nmodel:\n  name: Qwen/Qwen3-0.6B\n  backend: {type: vllm}\n"
-                f"  disaggregation: true\n  prefill: &worker\n{prefill}  decode:\n    <<: *worker\n    replicas: 3\n")
+        return (
+            "dynamoNamespace: demo\nmodel:\n  name: Qwen/Qwen3-0.6B\n  backend: {type: vllm}\n"
+            f"  disaggregation: true\n  prefill: &worker\n{prefill}  decode:\n    <<: *worker\n    replicas: 3\n"
+        )
 
     ok = make_project(tmp_path / "ok", values("    replicas: 2\n    gpus: 1\n"), {"dev": "cluster: {namespace: n}\n"})
     r = compose("validate", cwd=ok)

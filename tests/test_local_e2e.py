@@ -6,6 +6,7 @@ Each test: up -> a chat completion through the frontend -> bench (AIPerf's own J
 requested count, zero errors) -> down -> not one PID we started is alive.
 Timings are printed (the README and closing notes quote them), never asserted.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,25 +16,29 @@ import pytest
 import requests
 
 from composer import proc
-from composer.local import aiperf_runs
-from composer.local import chat
+from composer.local import aiperf_runs, chat
 from tests.support.local import BROWSER, MODEL, NEEDS_LOCAL_RUNTIME, REQUESTS, free_port_block, local_up, values
 from tests.support.project import compose, make_project
 
 pytestmark = [pytest.mark.local, NEEDS_LOCAL_RUNTIME]
 
+
 def served(system_port: int) -> float:
     """dynamo_component_requests_total from a worker's /metrics (its DYN_SYSTEM_PORT)."""
     text = requests.get(f"http://127.0.0.1:{system_port}/metrics", timeout=5).text
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("dynamo_component_requests_total{"))
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("dynamo_component_requests_total{")
+    )
 
 
 def run_flow(tmp_path: Path, *, disagg: bool, routing: str, decode_replicas: int, env: dict | None = None) -> dict:
     n_ports = 1 + decode_replicas + (1 if disagg else 0)
     env_file = f"target: local\nlocal:\n  httpPort: {free_port_block(n_ports)}\n"
-    proj = make_project(tmp_path / "proj", values(disagg=disagg, routing=routing, decode_replicas=decode_replicas),
-                        {"local": env_file})
+    proj = make_project(
+        tmp_path / "proj", values(disagg=disagg, routing=routing, decode_replicas=decode_replicas), {"local": env_file}
+    )
     pids: list[int] = []
     try:
         st = local_up(proj)
@@ -42,7 +47,8 @@ def run_flow(tmp_path: Path, *, disagg: bool, routing: str, decode_replicas: int
         assert st["frontend"]["serving"]
         assert {p["health"] for p in st["processes"] if p["role"] != "frontend"} == {"ready"}
         assert sorted(p["component"] for p in st["processes"]) == sorted(
-            ["frontend"] + ["decode"] * decode_replicas + (["prefill"] if disagg else []))
+            ["frontend"] + ["decode"] * decode_replicas + (["prefill"] if disagg else [])
+        )
         assert chat(st["url"], MODEL, "Hello there", max_tokens=8).strip()
 
         b = compose("bench", "--env", "local", "-o", "json", cwd=proj, env=env)
@@ -62,8 +68,11 @@ def run_flow(tmp_path: Path, *, disagg: bool, routing: str, decode_replicas: int
     assert down.returncode == 0, down.stderr
     assert pids and not [p for p in pids if proc.alive(p) or proc.group_members(p)]
     assert not (proj / ".compose" / "local" / "local" / "state.json").exists()
-    timings = {"ready_seconds": st["ready_seconds"], "aiperf_seconds": run["seconds"],
-               "bench_seconds": result["seconds"]}
+    timings = {
+        "ready_seconds": st["ready_seconds"],
+        "aiperf_seconds": run["seconds"],
+        "bench_seconds": result["seconds"],
+    }
     print(f"\n{len(pids)} processes: {timings}")
     return {**timings, "served": per_worker, "plots": result["plots"], "plot_note": result["plot_note"]}
 
@@ -79,8 +88,9 @@ def test_aggregated_round_robin(tmp_path):
 
 
 def test_disaggregated_kv_and_no_browser_for_the_plots(tmp_path):
-    flow = run_flow(tmp_path, disagg=True, routing="kv", decode_replicas=1,
-                    env={"BROWSER_PATH": str(tmp_path / "no-browser")})
+    flow = run_flow(
+        tmp_path, disagg=True, routing="kv", decode_replicas=1, env={"BROWSER_PATH": str(tmp_path / "no-browser")}
+    )
     # every request is prefilled by the prefill worker, then decoded by the decode worker
     assert flow["served"]["prefill-0"] >= REQUESTS + 2
     assert flow["served"]["decode-0"] >= REQUESTS + 2
@@ -89,8 +99,9 @@ def test_disaggregated_kv_and_no_browser_for_the_plots(tmp_path):
 
 
 def test_down_with_nothing_running_is_a_no_op(tmp_path):
-    proj = make_project(tmp_path / "proj", values(disagg=False, routing="none", decode_replicas=1),
-                        {"local": "target: local\n"})
+    proj = make_project(
+        tmp_path / "proj", values(disagg=False, routing="none", decode_replicas=1), {"local": "target: local\n"}
+    )
     r = compose("down", "--env", "local", cwd=proj)
     assert r.returncode == 0 and "nothing runs locally" in r.stdout
 
@@ -115,8 +126,11 @@ def test_quickstart_of_the_example_project(tmp_path):
 
 
 def test_quickstart_leaves_alone_a_graph_it_did_not_start(tmp_path):
-    proj = make_project(tmp_path / "proj", values(disagg=False, routing="none", decode_replicas=1),
-                        {"local": f"target: local\nlocal:\n  httpPort: {free_port_block(2)}\n"})
+    proj = make_project(
+        tmp_path / "proj",
+        values(disagg=False, routing="none", decode_replicas=1),
+        {"local": f"target: local\nlocal:\n  httpPort: {free_port_block(2)}\n"},
+    )
     pids: list[int] = []
     try:
         st = local_up(proj)

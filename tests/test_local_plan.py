@@ -1,4 +1,5 @@
 """The local runtime's pure parts: DGD -> processes, $(VAR) expansion, the stand-in model, ports, venvs."""
+
 from __future__ import annotations
 
 import json
@@ -26,33 +27,63 @@ def plan(docs, **kw):
 
 
 def base_env(**extra):
-    return {"DYN_NAMESPACE": "qwen-local", "DYN_FILE_KV": "/state/kv", "DYN_TCP_RPC_HOST": "127.0.0.1",
-            "DYN_TCP_RESPONSE_STREAM_HOST": "lo", "DYN_SDK_DISABLE_ANSI_LOGGING": "1", "PYTHONUNBUFFERED": "1",
-            **MODEL_ENV, **extra}
+    return {
+        "DYN_NAMESPACE": "qwen-local",
+        "DYN_FILE_KV": "/state/kv",
+        "DYN_TCP_RPC_HOST": "127.0.0.1",
+        "DYN_TCP_RESPONSE_STREAM_HOST": "lo",
+        "DYN_SDK_DISABLE_ANSI_LOGGING": "1",
+        "PYTHONUNBUFFERED": "1",
+        **MODEL_ENV,
+        **extra,
+    }
 
 
 def worker_env(port, config):
     # HF_HOME=/model-cache from the chart loses to the local model env; HF_TOKEN (a secretKeyRef) is gone.
-    return base_env(DYNAMO_EXTRA_CONFIG=config, DYN_SYSTEM_HOST="127.0.0.1", DYN_SYSTEM_PORT=str(port),
-                    DYN_SYSTEM_USE_ENDPOINT_HEALTH_STATUS='["generate"]')
+    return base_env(
+        DYNAMO_EXTRA_CONFIG=config,
+        DYN_SYSTEM_HOST="127.0.0.1",
+        DYN_SYSTEM_PORT=str(port),
+        DYN_SYSTEM_USE_ENDPOINT_HEALTH_STATUS='["generate"]',
+    )
 
 
 # -- plan_processes ----------------------------------------------------------------------------
+
 
 @pytest.mark.unit
 def test_aggregated_round_robin_is_a_frontend_and_one_mocker():
     config = "/state/config/decode/extra-config/config.yaml"
     assert plan(mocker_docs()) == [
         ProcessSpec(
-            name="frontend-0", component="frontend", role="frontend",
+            name="frontend-0",
+            component="frontend",
+            role="frontend",
             argv=(PY, "-m", "dynamo.frontend", *PLANES, "--http-host", "127.0.0.1", "--http-port", "18000"),
-            env=base_env(DYN_ROUTER_MODE="round-robin"), ports=(18000,)),
+            env=base_env(DYN_ROUTER_MODE="round-robin"),
+            ports=(18000,),
+        ),
         ProcessSpec(
-            name="decode-0", component="decode", role="worker",
-            argv=(PY, "-m", "dynamo.mocker", "--model-path", MODEL, "--model-name", MODEL,
-                  "--extra-engine-args", config, *PLANES),
-            env=worker_env(18001, config), ports=(18001,),
-            files=((Path(config), '{"speedup_ratio": 10.0}'),)),
+            name="decode-0",
+            component="decode",
+            role="worker",
+            argv=(
+                PY,
+                "-m",
+                "dynamo.mocker",
+                "--model-path",
+                MODEL,
+                "--model-name",
+                MODEL,
+                "--extra-engine-args",
+                config,
+                *PLANES,
+            ),
+            env=worker_env(18001, config),
+            ports=(18001,),
+            files=((Path(config), '{"speedup_ratio": 10.0}'),),
+        ),
     ]
 
 
@@ -66,14 +97,22 @@ def test_disaggregated_kv_gives_each_replica_its_own_system_port():
         ("prefill-0", "prefill", (18003,), "18003"),
     ]
     assert specs[0].env["DYN_ROUTER_MODE"] == "kv"
-    assert specs[3].argv[3:11] == ("--model-path", MODEL, "--model-name", MODEL,
-                                   "--disaggregation-mode", "prefill",
-                                   "--extra-engine-args", "/state/config/prefill/extra-config/config.yaml")
+    assert specs[3].argv[3:11] == (
+        "--model-path",
+        MODEL,
+        "--model-name",
+        MODEL,
+        "--disaggregation-mode",
+        "prefill",
+        "--extra-engine-args",
+        "/state/config/prefill/extra-config/config.yaml",
+    )
 
 
 @pytest.mark.helm
-@pytest.mark.parametrize("policy, mode", [("none", "round-robin"), ("round-robin", "round-robin"),
-                                          ("random", "random"), ("kv", "kv")])
+@pytest.mark.parametrize(
+    "policy, mode", [("none", "round-robin"), ("round-robin", "round-robin"), ("random", "random"), ("kv", "kv")]
+)
 def test_every_routing_policy_reaches_the_local_frontend_through_the_real_chart(tmp_path, policy, mode):
     """values file -> our chart, rendered by real helmfile/helm -> the frontend process's router mode."""
     from tests.support.project import compose, make_project
@@ -98,8 +137,10 @@ def test_system_ports_can_start_elsewhere():
 def test_disaggregated_mocker_config_gets_its_worker_type_locally():
     specs = plan(mocker_docs(disagg=True))
     files = {s.name: json.loads(s.files[0][1]) for s in specs[1:]}
-    assert files == {"decode-0": {"speedup_ratio": 10.0, "worker_type": "decode"},
-                     "prefill-0": {"speedup_ratio": 10.0, "worker_type": "prefill"}}
+    assert files == {
+        "decode-0": {"speedup_ratio": 10.0, "worker_type": "decode"},
+        "prefill-0": {"speedup_ratio": 10.0, "worker_type": "prefill"},
+    }
     assert "ignores --disaggregation-mode" in specs[1].notes[0]
 
 
@@ -118,7 +159,15 @@ def test_flags_we_own_replace_the_charts():
     worker = docs[0]["spec"]["components"][1]["podTemplate"]["spec"]["containers"][0]
     worker["args"] = ["--model-path", MODEL, "--discovery-backend=etcd", "--event-plane", "nats"]
     fe_spec, w_spec = plan(docs)
-    assert fe_spec.argv[3:] == ("--router-temperature", "0.5", *PLANES, "--http-host", "127.0.0.1", "--http-port", "18000")
+    assert fe_spec.argv[3:] == (
+        "--router-temperature",
+        "0.5",
+        *PLANES,
+        "--http-host",
+        "127.0.0.1",
+        "--http-port",
+        "18000",
+    )
     assert w_spec.argv[3:] == ("--model-path", MODEL, *PLANES)
 
 
@@ -127,8 +176,11 @@ def test_env_values_expand_earlier_entries_and_dgd_env_comes_first():
     docs = mocker_docs()
     docs[0]["spec"]["env"] = [{"name": "ROOT", "value": "/opt"}]
     worker = docs[0]["spec"]["components"][1]["podTemplate"]["spec"]["containers"][0]
-    worker["env"] = [{"name": "A", "value": "$(ROOT)/a"}, {"name": "B", "value": "$(A)/b $(LATER)"},
-                     {"name": "LATER", "value": "x"}]
+    worker["env"] = [
+        {"name": "A", "value": "$(ROOT)/a"},
+        {"name": "B", "value": "$(A)/b $(LATER)"},
+        {"name": "LATER", "value": "x"},
+    ]
     worker["args"] = ["--model-path", "$(B)", "--n", "$$(A)"]
     spec = plan(docs)[1]
     assert (spec.env["A"], spec.env["B"]) == ("/opt/a", "/opt/a/b $(LATER)")
@@ -144,16 +196,19 @@ def test_frontend_defaults_and_one_replica_only():
     specs = plan(docs)
     assert [s.name for s in specs] == ["frontend-0", "decode-0"]
     assert specs[0].argv[:3] == (PY, "-m", "dynamo.frontend")
-    assert specs[0].notes == ("component planner (type planner) is not run locally",
-                              "frontend replicas: 2 -> 1 locally (one HTTP port)")
+    assert specs[0].notes == (
+        "component planner (type planner) is not run locally",
+        "frontend replicas: 2 -> 1 locally (one HTTP port)",
+    )
 
 
 @pytest.mark.unit
 def test_sub_path_mount_points_at_the_file():
     docs = mocker_docs()
     pod = docs[0]["spec"]["components"][1]["podTemplate"]["spec"]
-    pod["containers"][0]["volumeMounts"] = [{"name": "extra-config", "mountPath": "/etc/mocker.json",
-                                             "subPath": "config.yaml"}]
+    pod["containers"][0]["volumeMounts"] = [
+        {"name": "extra-config", "mountPath": "/etc/mocker.json", "subPath": "config.yaml"}
+    ]
     pod["containers"][0]["env"][0]["value"] = "/etc/mocker.json"
     spec = plan(docs)[1]
     assert spec.env["DYNAMO_EXTRA_CONFIG"] == "/state/config/decode/extra-config/config.yaml"
@@ -166,7 +221,9 @@ def test_all_configmap_keys_when_no_items():
     docs[0]["spec"]["components"][1]["podTemplate"]["spec"]["volumes"][0]["configMap"].pop("items")
     docs[1]["data"]["other.json"] = "{}"
     assert [str(p) for p, _ in plan(docs)[1].files] == [
-        "/state/config/decode/extra-config/config.yaml", "/state/config/decode/extra-config/other.json"]
+        "/state/config/decode/extra-config/config.yaml",
+        "/state/config/decode/extra-config/other.json",
+    ]
 
 
 @pytest.mark.unit
@@ -175,18 +232,23 @@ def test_served_model():
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("mutate, message", [
-    (lambda d: d.pop(0), "expected one DynamoGraphDeployment in the rendered chart, found 0"),
-    (lambda d: d.append(dict(d[0])), "found 2"),
-    (lambda d: d[0].update(apiVersion="nvidia.com/v1alpha1"), "local runs read nvidia.com/v1beta1 only"),
-    (lambda d: d[0]["spec"]["components"].pop(0), "exactly one component of type frontend, found 0"),
-    (lambda d: _container(d)["command"].__setitem__(2, "dynamo.vllm"), "dynamo.vllm, which needs a GPU"),
-    (lambda d: _container(d).update(command=["/bin/sh", "-c"], args=["python3 -m dynamo.mocker"]),
-     "runs `/bin/sh -c python3 -m dynamo.mocker ...`"),
-    (lambda d: _container(d).pop("command"), "component decode (type worker) has no command"),
-    (lambda d: d.pop(1), "ConfigMap 'qwen-local-decode-config' (volume extra-config) is not in the rendered chart"),
-    (lambda d: d[1].update(data={}), "has no key 'config.yaml'"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda d: d.pop(0), "expected one DynamoGraphDeployment in the rendered chart, found 0"),
+        (lambda d: d.append(dict(d[0])), "found 2"),
+        (lambda d: d[0].update(apiVersion="nvidia.com/v1alpha1"), "local runs read nvidia.com/v1beta1 only"),
+        (lambda d: d[0]["spec"]["components"].pop(0), "exactly one component of type frontend, found 0"),
+        (lambda d: _container(d)["command"].__setitem__(2, "dynamo.vllm"), "dynamo.vllm, which needs a GPU"),
+        (
+            lambda d: _container(d).update(command=["/bin/sh", "-c"], args=["python3 -m dynamo.mocker"]),
+            "runs `/bin/sh -c python3 -m dynamo.mocker ...`",
+        ),
+        (lambda d: _container(d).pop("command"), "component decode (type worker) has no command"),
+        (lambda d: d.pop(1), "ConfigMap 'qwen-local-decode-config' (volume extra-config) is not in the rendered chart"),
+        (lambda d: d[1].update(data={}), "has no key 'config.yaml'"),
+    ],
+)
 def test_bad_graphs_are_usage_errors(mutate, message):
     docs = mocker_docs()
     mutate(docs)
@@ -197,8 +259,7 @@ def test_bad_graphs_are_usage_errors(mutate, message):
 @pytest.mark.unit
 def test_two_processes_on_one_port_is_refused():
     with pytest.raises(UsageError, match="port 18001 is used by both frontend-0 and decode-0"):
-        plan_processes(mocker_docs(), python=PY, state_dir=STATE, http_port=18001, model_env={},
-                       system_port_base=18001)
+        plan_processes(mocker_docs(), python=PY, state_dir=STATE, http_port=18001, model_env={}, system_port_base=18001)
 
 
 @pytest.mark.unit
@@ -214,20 +275,24 @@ def _container(docs):
 
 # -- $(VAR) expansion, as the kubelet does it --------------------------------------------------
 
+
 @pytest.mark.unit
-@pytest.mark.parametrize("text, expected", [
-    ("$(A)", "1"),
-    ("x$(A)y$(B)z", "x1y2z"),
-    ("$(MISSING)", "$(MISSING)"),
-    ("$$(A)", "$(A)"),
-    ("$$$(A)", "$1"),
-    ("$$", "$"),
-    ("$A", "$A"),
-    ("$(A", "$(A"),
-    ("$", "$"),
-    ("$()", "$()"),
-    ("a $(A) $(A)", "a 1 1"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("$(A)", "1"),
+        ("x$(A)y$(B)z", "x1y2z"),
+        ("$(MISSING)", "$(MISSING)"),
+        ("$$(A)", "$(A)"),
+        ("$$$(A)", "$1"),
+        ("$$", "$"),
+        ("$A", "$A"),
+        ("$(A", "$(A"),
+        ("$", "$"),
+        ("$()", "$()"),
+        ("a $(A) $(A)", "a 1 1"),
+    ],
+)
 def test_expand_like_kubelet(text, expected):
     assert expand(text, {"A": "1", "B": "2"}) == expected
 
@@ -254,11 +319,19 @@ def test_standin_is_seeded_as_an_offline_hub_snapshot_and_reused(tmp_path):
     source = standin.prepare_model(MODEL, tmp_path / "state", environ={"HF_HOME": str(tmp_path / "user-hf")})
     snap = tmp_path / "state/hf/hub/models--Qwen--Qwen3-0.6B/snapshots" / STANDIN_REVISION
     assert (source.kind, source.snapshot, source.hf_home) == ("stand-in", snap, tmp_path / "state/hf")
-    assert source.env == {"HF_HOME": str(tmp_path / "state/hf"), "HF_HUB_CACHE": str(tmp_path / "state/hf/hub"),
-                          "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    assert source.env == {
+        "HF_HOME": str(tmp_path / "state/hf"),
+        "HF_HUB_CACHE": str(tmp_path / "state/hf/hub"),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
     assert (snap.parent.parent / "refs/main").read_text() == STANDIN_REVISION
-    assert sorted(p.name for p in snap.iterdir()) == ["config.json", "generation_config.json", "tokenizer.json",
-                                                     "tokenizer_config.json"]
+    assert sorted(p.name for p in snap.iterdir()) == [
+        "config.json",
+        "generation_config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    ]
     mtimes = {p.name: p.stat().st_mtime_ns for p in snap.iterdir()}
     standin.prepare_model(MODEL, tmp_path / "state", environ={"HF_HOME": str(tmp_path / "user-hf")})
     assert {p.name: p.stat().st_mtime_ns for p in snap.iterdir()} == mtimes
@@ -300,13 +373,15 @@ def test_standin_tokenizer_decodes_mocker_ids_to_words(tmp_path):
         "assert all(words), 'empty decode'\n"
         "assert t.encode(' '.join(words)).ids == list(range(1000, 2000))\n"
         "assert t.encode('<unk> <unk>').ids == [3, 3]\n"
-        "print(t.encode('<|im_start|>user').ids)\n")
+        "print(t.encode('<|im_start|>user').ids)\n"
+    )
     done = proc.run([str(venvs.venv_bin("ai-dynamo", "python")), "-c", script, str(snap)])
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[1, 3]"
 
 
 # -- ports ---------------------------------------------------------------------------------------
+
 
 @pytest.mark.unit
 def test_a_busy_port_is_named_with_its_holder():
@@ -322,6 +397,7 @@ def test_a_busy_port_is_named_with_its_holder():
 
 
 # -- venvs ---------------------------------------------------------------------------------------
+
 
 @pytest.mark.unit
 def test_venv_locations_honour_compose_venvs():

@@ -1,5 +1,6 @@
 """up/status/down with real but tiny processes: a fake frontend (stdlib HTTP server) and
 stand-in workers. Dynamo itself runs in test_local_e2e.py."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -62,11 +63,25 @@ def fake(tmp_path):
 
     def specs(*, delay=0.0, worker=SLEEPER, model=MODEL):
         return [
-            ProcessSpec("frontend-0", "frontend", "frontend", (sys.executable, str(script), str(port), model, str(delay)),
-                        {}, (port,)),
-            ProcessSpec("decode-0", "decode", "worker", (sys.executable, "-c", worker), {}, (),
-                        files=((tmp_path / "state/config/decode/c/config.yaml", '{"a": 1}'),)),
+            ProcessSpec(
+                "frontend-0",
+                "frontend",
+                "frontend",
+                (sys.executable, str(script), str(port), model, str(delay)),
+                {},
+                (port,),
+            ),
+            ProcessSpec(
+                "decode-0",
+                "decode",
+                "worker",
+                (sys.executable, "-c", worker),
+                {},
+                (),
+                files=((tmp_path / "state/config/decode/c/config.yaml", '{"a": 1}'),),
+            ),
         ]
+
     return specs
 
 
@@ -93,14 +108,23 @@ def test_up_status_down(fake, state):
 
     st = runtime.status(state)
     assert st["running"] and [p["alive"] for p in st["processes"]] == [True, True]
-    assert st["frontend"] == {"url": result["url"], "reachable": True, "healthy": True, "models": [MODEL],
-                              "serving": True}
+    assert st["frontend"] == {
+        "url": result["url"],
+        "reachable": True,
+        "healthy": True,
+        "models": [MODEL],
+        "serving": True,
+    }
 
     assert st["serving"] and st["supervisor"] == {"pid": saved["supervisor"]["pid"], "alive": True}
 
     supervisor = saved["supervisor"]["pid"]
-    assert runtime.down(state) == {"stopped": ["frontend-0", "decode-0"], "already_exited": [], "pids": pids,
-                                   "supervisor": supervisor}
+    assert runtime.down(state) == {
+        "stopped": ["frontend-0", "decode-0"],
+        "already_exited": [],
+        "pids": pids,
+        "supervisor": supervisor,
+    }
     assert not any(proc.alive(p) or proc.group_members(p) for p in pids + [supervisor])
     assert not (state / "state.json").exists()
     assert runtime.status(state) == {"running": False, "processes": [], "state_file": None}
@@ -110,8 +134,13 @@ def test_up_status_down(fake, state):
 def test_a_worker_dying_at_start_stops_the_rest_and_shows_its_log(fake, state):
     seen = []
     with pytest.raises(ComposeError) as err:
-        runtime.up(fake(delay=60, worker="import sys; print('boom: no model'); sys.exit(3)"), state, MODEL,
-                   timeout=30, progress=seen.append)
+        runtime.up(
+            fake(delay=60, worker="import sys; print('boom: no model'); sys.exit(3)"),
+            state,
+            MODEL,
+            timeout=30,
+            progress=seen.append,
+        )
     text = str(err.value)
     assert text.startswith(f"decode-0 exited with code 3 while starting; last lines of {state}/logs/decode-0.log:\n")
     assert text.endswith("\n  boom: no model")
@@ -158,8 +187,10 @@ def test_ctrl_c_while_waiting_stops_everything(fake, state):
 
 
 def test_down_kills_what_ignores_sigterm_and_its_children(fake, state):
-    stubborn = ("import signal, subprocess, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-                "subprocess.Popen(['sleep', '300']); print('up', flush=True); time.sleep(300)")
+    stubborn = (
+        "import signal, subprocess, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "subprocess.Popen(['sleep', '300']); print('up', flush=True); time.sleep(300)"
+    )
     result = runtime.up(fake(worker=stubborn), state, MODEL, timeout=30)
     worker = result["processes"][1]["pid"]
     _wait_for(lambda: len(proc.group_members(worker)) == 2)
@@ -173,11 +204,30 @@ def test_down_leaves_alone_a_pid_that_is_no_longer_ours(tmp_path):
     log = tmp_path / "other.log"
     other = proc.spawn([sys.executable, "-c", "import time; time.sleep(300)"], log=log)
     try:
-        runtime.write_state(tmp_path, {"version": 1, "url": "http://127.0.0.1:1", "processes": [
-            {"name": "decode-0", "component": "decode", "role": "worker", "pid": other.pid,
-             "start_ticks": (proc.start_ticks(other.pid) or 0) + 1, "ports": [], "log": str(log)}]})
-        assert runtime.down(tmp_path) == {"stopped": [], "already_exited": ["decode-0"], "pids": [other.pid],
-                                          "supervisor": None}
+        runtime.write_state(
+            tmp_path,
+            {
+                "version": 1,
+                "url": "http://127.0.0.1:1",
+                "processes": [
+                    {
+                        "name": "decode-0",
+                        "component": "decode",
+                        "role": "worker",
+                        "pid": other.pid,
+                        "start_ticks": (proc.start_ticks(other.pid) or 0) + 1,
+                        "ports": [],
+                        "log": str(log),
+                    }
+                ],
+            },
+        )
+        assert runtime.down(tmp_path) == {
+            "stopped": [],
+            "already_exited": ["decode-0"],
+            "pids": [other.pid],
+            "supervisor": None,
+        }
         assert other.poll() is None
     finally:
         proc.stop(other)
@@ -189,11 +239,30 @@ def test_down_stops_children_a_dead_leader_left_behind(tmp_path):
     ticks = proc.start_ticks(leader.pid)
     leader.wait()
     _wait_for(lambda: len(proc.group_members(leader.pid)) == 1)
-    runtime.write_state(tmp_path, {"version": 1, "url": "http://127.0.0.1:1", "processes": [
-        {"name": "decode-0", "component": "decode", "role": "worker", "pid": leader.pid, "start_ticks": ticks,
-         "ports": [], "log": str(log)}]})
-    assert runtime.down(tmp_path, grace=1) == {"stopped": [], "already_exited": ["decode-0"], "pids": [leader.pid],
-                                               "supervisor": None}
+    runtime.write_state(
+        tmp_path,
+        {
+            "version": 1,
+            "url": "http://127.0.0.1:1",
+            "processes": [
+                {
+                    "name": "decode-0",
+                    "component": "decode",
+                    "role": "worker",
+                    "pid": leader.pid,
+                    "start_ticks": ticks,
+                    "ports": [],
+                    "log": str(log),
+                }
+            ],
+        },
+    )
+    assert runtime.down(tmp_path, grace=1) == {
+        "stopped": [],
+        "already_exited": ["decode-0"],
+        "pids": [leader.pid],
+        "supervisor": None,
+    }
     assert proc.group_members(leader.pid) == []
 
 
@@ -211,10 +280,13 @@ def _wait_for(cond, timeout=10.0):
     return result
 
 
-@pytest.mark.parametrize("edit", [
-    pytest.param(lambda text: text + "typo: true\n", id="values-file-now-invalid"),
-    pytest.param(lambda text: text.replace("target: local", "target: kubernetes"), id="env-no-longer-local"),
-])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param(lambda text: text + "typo: true\n", id="values-file-now-invalid"),
+        pytest.param(lambda text: text.replace("target: local", "target: kubernetes"), id="env-no-longer-local"),
+    ],
+)
 def test_status_and_down_go_by_the_record_of_what_runs_not_by_the_values_file(tmp_path, edit):
     from tests.support.project import compose, make_project
 
@@ -223,9 +295,24 @@ def test_status_and_down_go_by_the_record_of_what_runs_not_by_the_values_file(tm
     worker = proc.spawn([sys.executable, "-c", SLEEPER], log=log)
     try:
         (proj / ".compose/local/local").mkdir(parents=True)
-        runtime.write_state(proj / ".compose/local/local", {"version": 1, "url": "http://127.0.0.1:1", "processes": [
-            {"name": "decode-0", "component": "decode", "role": "worker", "pid": worker.pid,
-             "start_ticks": proc.start_ticks(worker.pid), "ports": [], "log": str(log)}]})
+        runtime.write_state(
+            proj / ".compose/local/local",
+            {
+                "version": 1,
+                "url": "http://127.0.0.1:1",
+                "processes": [
+                    {
+                        "name": "decode-0",
+                        "component": "decode",
+                        "role": "worker",
+                        "pid": worker.pid,
+                        "start_ticks": proc.start_ticks(worker.pid),
+                        "ports": [],
+                        "log": str(log),
+                    }
+                ],
+            },
+        )
         target = "values.yaml" if "typo" in edit("") else "environments/local.yaml"
         (proj / target).write_text(edit((proj / target).read_text()))
         assert compose("generate", cwd=proj).returncode == (2 if "typo" in edit("") else 0)
@@ -233,8 +320,9 @@ def test_status_and_down_go_by_the_record_of_what_runs_not_by_the_values_file(tm
 
         st = compose("status", "--env", "local", "-o", "json", cwd=proj)
         assert st.returncode == 0, st.stderr
-        assert [(p["name"], p["pid"], p["alive"]) for p in json.loads(st.stdout)["processes"]] == \
-            [("decode-0", worker.pid, True)]
+        assert [(p["name"], p["pid"], p["alive"]) for p in json.loads(st.stdout)["processes"]] == [
+            ("decode-0", worker.pid, True)
+        ]
         down = compose("down", "--env", "local", cwd=proj)
         assert down.returncode == 0, down.stderr
         assert f"none of PIDs {worker.pid} is alive" in down.stdout
@@ -259,6 +347,7 @@ def test_a_failing_programs_output_is_quoted_by_its_last_lines(tmp_path):
 
 # -- liveness by PID, restarts, the marker ----------------------------------------------------
 
+
 def test_a_dead_worker_is_not_serving_and_is_restarted_with_a_doubling_back_off(fake, state, monkeypatch):
     monkeypatch.setenv("COMPOSE_RESTART_BACKOFF", "0.5")  # the supervisor's first delay (10 s by default)
     result = runtime.up(fake(), state, MODEL, timeout=30)
@@ -274,6 +363,7 @@ def test_a_dead_worker_is_not_serving_and_is_restarted_with_a_doubling_back_off(
     def restarted(n):
         p = runtime.status(state)["processes"][1]
         return p["alive"] and p["restarts"] == n and p
+
     died = time.monotonic()
     first = _wait_for(lambda: restarted(1))
     assert 0.4 <= time.monotonic() - died < 5 and first["pid"] != worker
@@ -316,8 +406,9 @@ def test_status_and_down_find_the_graph_by_its_marker_when_the_state_dir_is_gone
 
     st = runtime.status(state)
     assert st["running"] and st["state_file"] is None and not st["serving"]
-    assert sorted((p["name"], p["pid"]) for p in st["unrecorded"]) == sorted(zip(
-        ["frontend-0", "decode-0", "supervisor"], pids))
+    assert sorted((p["name"], p["pid"]) for p in st["unrecorded"]) == sorted(
+        zip(["frontend-0", "decode-0", "supervisor"], pids)
+    )
     with pytest.raises(ComposeError, match="already running from .*supervisor"):
         runtime.up(fake(), state, MODEL, timeout=30)
 
@@ -331,8 +422,14 @@ def test_status_and_down_find_the_graph_by_its_marker_when_the_state_dir_is_gone
 def test_stop_finds_what_a_child_started_in_a_session_of_its_own(tmp_path):
     """As the plotter's browser does (its crash handlers run in sessions of their own): the
     group alone misses them."""
-    child = proc.spawn([sys.executable, "-c", "import subprocess, time; "
-                        "subprocess.Popen(['setsid', 'sleep', '300']); time.sleep(300)"], log=tmp_path / "c.log")
+    child = proc.spawn(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, time; subprocess.Popen(['setsid', 'sleep', '300']); time.sleep(300)",
+        ],
+        log=tmp_path / "c.log",
+    )
     _wait_for(lambda: len(proc.marked({proc.SPAWN_VAR: child.marker})) == 2)
     (escaped,) = set(proc.marked({proc.SPAWN_VAR: child.marker})) - {child.pid}
     assert escaped not in proc.group_members(child.pid)
@@ -357,9 +454,16 @@ def test_a_registration_nobody_listens_behind_is_a_stale_instance(tmp_path):
         live.listen()
         dead = free_port()
         for name, port in (("live", live.getsockname()[1]), ("dead", dead)):
-            (instances / f"ns%2Fbackend%2Fgenerate%2F{name}").write_text(json.dumps(
-                {"namespace": "ns", "component": "backend", "endpoint": "generate",
-                 "transport": {"tcp": f"127.0.0.1:{port}/{name}/generate"}}))
+            (instances / f"ns%2Fbackend%2Fgenerate%2F{name}").write_text(
+                json.dumps(
+                    {
+                        "namespace": "ns",
+                        "component": "backend",
+                        "endpoint": "generate",
+                        "transport": {"tcp": f"127.0.0.1:{port}/{name}/generate"},
+                    }
+                )
+            )
         (instances / "not-tcp").write_text('{"transport": {"nats": "x"}}')
         assert runtime.stale_instances(tmp_path) == [f"ns/backend/generate at 127.0.0.1:{dead}"]
 

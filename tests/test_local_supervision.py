@@ -3,6 +3,7 @@
 by their marker without the state file, no browser outliving a failed `bench`, what listens
 beyond loopback. Each test ends with `compose down` and checks that nothing it started is left.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,10 +27,12 @@ pytestmark = [pytest.mark.local, NEEDS_LOCAL_RUNTIME]
 
 
 def project(tmp_path: Path, requests: int = 8) -> Path:
-    text = values(disagg=False, routing="round-robin", decode_replicas=1).replace("requestCount: 20",
-                                                                                 f"requestCount: {requests}")
-    return make_project(tmp_path / "proj", text,
-                        {"local": f"target: local\nlocal:\n  httpPort: {free_port_block(2)}\n"})
+    text = values(disagg=False, routing="round-robin", decode_replicas=1).replace(
+        "requestCount: 20", f"requestCount: {requests}"
+    )
+    return make_project(
+        tmp_path / "proj", text, {"local": f"target: local\nlocal:\n  httpPort: {free_port_block(2)}\n"}
+    )
 
 
 def status(proj: Path) -> dict:
@@ -134,15 +137,26 @@ def test_a_bench_failing_because_the_frontend_died_leaves_no_browser(tmp_path):
     try:
         st = local_up(proj, env={"COMPOSE_RESTART_BACKOFF": "300"})  # the frontend stays dead
         pids = graph_pids(proj)
-        bench = subprocess.Popen([sys.executable, "-m", "composer", "bench", "--env", "local"], cwd=proj,
-                                 env={**os.environ, "E2E_TAG": tag}, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True)
+        bench = subprocess.Popen(
+            [sys.executable, "-m", "composer", "bench", "--env", "local"],
+            cwd=proj,
+            env={**os.environ, "E2E_TAG": tag},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
-            ((aiperf, _),) = wait_for(lambda: tagged(tag, lambda a: "profile" in a and Path(a[1]).name == "aiperf"),
-                                 120, "aiperf profile started")
+            ((aiperf, _),) = wait_for(
+                lambda: tagged(tag, lambda a: "profile" in a and Path(a[1]).name == "aiperf"),
+                120,
+                "aiperf profile started",
+            )
             os.kill(aiperf, signal.SIGSTOP)
-            browser = wait_for(lambda: [p for p, _ in tagged(tag, lambda a: "chrom" in Path(a[0]).name)], 300,
-                               "the plotter's browser started")
+            browser = wait_for(
+                lambda: [p for p, _ in tagged(tag, lambda a: "chrom" in Path(a[0]).name)],
+                300,
+                "the plotter's browser started",
+            )
             (frontend,) = [p for p in st["processes"] if p["role"] == "frontend"]
             os.killpg(frontend["pid"], signal.SIGKILL)
             os.kill(aiperf, signal.SIGCONT)
@@ -182,18 +196,19 @@ def test_fault_bench_with_nothing_to_recover_says_so_before_it_starts(tmp_path):
 
 
 def test_what_listens_beyond_loopback_is_dynamos_zmq_publishers_as_the_readme_says(tmp_path):
-    proj = make_project(tmp_path / "proj", values(disagg=True, routing="kv", decode_replicas=1),
-                        {"local": f"target: local\nlocal:\n  httpPort: {free_port_block(3)}\n"})
+    proj = make_project(
+        tmp_path / "proj",
+        values(disagg=True, routing="kv", decode_replicas=1),
+        {"local": f"target: local\nlocal:\n  httpPort: {free_port_block(3)}\n"},
+    )
     pids: set[int] = set()
     try:
         local_up(proj)
         pids = graph_pids(proj)
         listening = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
-        ours = [line.split() for line in listening.splitlines()
-                if any(f"pid={p}," in line for p in pids)]
+        ours = [line.split() for line in listening.splitlines() if any(f"pid={p}," in line for p in pids)]
         assert ours
-        wide = [(cols[3], cols[2]) for cols in ours
-                if not cols[3].startswith(("127.0.0.1:", "[::1]:"))]
+        wide = [(cols[3], cols[2]) for cols in ours if not cols[3].startswith(("127.0.0.1:", "[::1]:"))]
         print("\nnot on loopback:", wide)
         # ZMQ's listen backlog is 100; Dynamo's HTTP and TCP servers use 1024 or more
         assert wide and all(addr.startswith("0.0.0.0:") and backlog == "100" for addr, backlog in wide)

@@ -1,5 +1,6 @@
 """composer.local.loopback against a real HTTP server on loopback, and the runtime's probes that
 use it: what they make of answers that are not 2xx, of no server, and of a server that hangs."""
+
 from __future__ import annotations
 
 import json
@@ -59,8 +60,10 @@ def test_answers_whatever_their_status_and_raise_only_when_asked(server):
 
 def test_a_chat_posts_json_and_reads_the_answer(server):
     echo = json.loads(runtime.chat(server, "m", "hi", max_tokens=3))
-    assert echo == {"content_type": "application/json",
-                    "sent": {"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3}}
+    assert echo == {
+        "content_type": "application/json",
+        "sent": {"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3},
+    }
 
 
 def test_probes_tell_a_starting_process_from_one_that_is_not_there(server):

@@ -2,6 +2,7 @@
 `helmfile template` prints on the same generated files, so that `compose template` and a user's
 plain helmfile never disagree. Checked byte for byte with real helm and helmfile, in helmfile's
 default and v1 modes, on every golden case and every recipe."""
+
 import os
 import shutil
 import subprocess
@@ -9,19 +10,24 @@ import subprocess
 import pytest
 
 from composer import helmfile, manifests, proc
-from composer import yaml as composer_yaml
 from composer import project as p
 from composer import recipes as r
+from composer import yaml as composer_yaml
 from composer.plan import Release
-from tests.support.project import REPO, compose
 from tests.support.cases import CASES, copy_case
+from tests.support.project import REPO, compose
 
 MODES = {"v0": {}, "v1": {"HELMFILE_V1MODE": "true"}}
 
 
 def helmfile_template(proj: p.Project, env: str, mode: str) -> str:
-    done = subprocess.run(helmfile.template(proj.state_file(env), env), cwd=proj.root, capture_output=True,
-                          text=True, env={**os.environ, **MODES[mode]})
+    done = subprocess.run(
+        helmfile.template(proj.state_file(env), env),
+        cwd=proj.root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **MODES[mode]},
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -73,8 +79,15 @@ def _is_test_hook(doc: dict) -> bool:
 
 
 def rel(name: str, *needs: str) -> Release:
-    return Release(name=name, namespace="ns", chart=f"charts/{name}", version="0.1.0", component=name, values={},
-                   needs=tuple(f"ns/{n}" for n in needs))
+    return Release(
+        name=name,
+        namespace="ns",
+        chart=f"charts/{name}",
+        version="0.1.0",
+        component=name,
+        values={},
+        needs=tuple(f"ns/{n}" for n in needs),
+    )
 
 
 @pytest.mark.unit
@@ -84,6 +97,7 @@ def test_order_puts_a_release_after_what_it_needs_and_keeps_the_listed_order_oth
 
 
 # -- rendering from a project's own charts ------------------------------------------------------------
+
 
 @pytest.fixture
 def own_charts(tmp_path):

@@ -23,6 +23,7 @@ Speed (MUTANTS x 21 files in a few minutes on 2 cores): each chart's values.yaml
 read once, each distinct (chart, values) is checked once, mutants are written with libyaml, and the
 mutant file is replaced rather than truncated.
 """
+
 from __future__ import annotations
 
 import copy
@@ -39,8 +40,8 @@ from composer import project as p
 from composer.errors import InvalidValues
 from composer.model import Deployment
 from composer.plan import plan
-from tests.support.project import REPO, make_project
 from tests.support.charts import FastDumper, FastLoader, chart_check
+from tests.support.project import REPO, make_project
 from tests.support.validate import all_errors, load_docs
 
 # The helm layer although the 42,000 mutants are checked in-process: their check stands in for helm's own
@@ -49,19 +50,45 @@ pytestmark = pytest.mark.helm
 
 MUTANTS = 2000  # per file: 42,000 a run over the 21 shipped files
 RENDERED = 30  # accepted mutants rendered by helm
-BOUNDARY = [0, -1, 1, 2**31, 2**63, 10**20, 1e308, 4.0, float("inf"), float("nan"), True, "", "a" * 300,
-            "has space", "a/b", "UPPER", "9start", "-x", [], {}, None, [None], {"x": None}]
+BOUNDARY = [
+    0,
+    -1,
+    1,
+    2**31,
+    2**63,
+    10**20,
+    1e308,
+    4.0,
+    float("inf"),
+    float("nan"),
+    True,
+    "",
+    "a" * 300,
+    "has space",
+    "a/b",
+    "UPPER",
+    "9start",
+    "-x",
+    [],
+    {},
+    None,
+    [None],
+    {"x": None},
+]
 
 
 def shipped() -> list[tuple[str, str, dict[str, str]]]:
     """(name, values text, {env: overlay text}) of every shipped values file."""
-    out = [("values.yaml", (REPO / "values.yaml").read_text(),
-            {p.stem: p.read_text() for p in sorted((REPO / "environments").glob("*.yaml"))})]
+    out = [
+        (
+            "values.yaml",
+            (REPO / "values.yaml").read_text(),
+            {p.stem: p.read_text() for p in sorted((REPO / "environments").glob("*.yaml"))},
+        )
+    ]
     for r in recipes.available():
         out.append((r.name, r.values_file.read_text(), recipes.environments(recipes._model(r.values_file, r.name))))
     return out
-
-
 
 
 def to_yaml(data) -> str:
@@ -96,8 +123,22 @@ def structural(doc, rng: random.Random) -> str:
     return to_yaml(doc)
 
 
-INSERTS = ["!!binary aGVsbG8=", "!Ref x", "!!python/object/apply:os.system ['true']", "!!omap [a: 1]",
-           "!!set {a}", "<<: *a", "&a {x: 1}", "[" * 5000 + "]" * 5000, "\u2028", "\x00", "\t", "'", "{", "- x"]
+INSERTS = [
+    "!!binary aGVsbG8=",
+    "!Ref x",
+    "!!python/object/apply:os.system ['true']",
+    "!!omap [a: 1]",
+    "!!set {a}",
+    "<<: *a",
+    "&a {x: 1}",
+    "[" * 5000 + "]" * 5000,
+    "\u2028",
+    "\x00",
+    "\t",
+    "'",
+    "{",
+    "- x",
+]
 
 
 def textual(text: str, rng: random.Random) -> str:
@@ -116,10 +157,10 @@ def textual(text: str, rng: random.Random) -> str:
         return raw.decode("utf-8", errors="surrogateescape")
     if action < 0.5:
         i = rng.randrange(len(lines))
-        return "".join(lines[:i + 1] + lines[i:])  # a duplicated line: often a duplicated key
+        return "".join(lines[: i + 1] + lines[i:])  # a duplicated line: often a duplicated key
     if action < 0.6:
         i = rng.randrange(len(lines))
-        return "".join(lines[:i] + lines[i + 1:])
+        return "".join(lines[:i] + lines[i + 1 :])
     i = rng.randrange(len(lines))
     line = lines[i]
     if ":" in line and not line.lstrip().startswith("#"):
@@ -127,7 +168,7 @@ def textual(text: str, rng: random.Random) -> str:
         line = f"{head}: {rng.choice(INSERTS)}\n"
     else:
         line = rng.choice(INSERTS) + line
-    return "".join(lines[:i] + [line] + lines[i + 1:])
+    return "".join(lines[:i] + [line] + lines[i + 1 :])
 
 
 def chart_errors(dep: Deployment, seen: dict[tuple[str, str], tuple[str, ...]]) -> list[str]:
@@ -151,7 +192,7 @@ def check(tmp: Path, text: str, envs: dict[str, str], seen: dict) -> str | None:
     (tmp / "values.yaml").write_bytes(text.encode("utf-8", errors="surrogateescape"))
     try:
         base = load.load(tmp / "values.yaml", display="values.yaml")
-        for env, overlay in envs.items():
+        for env in envs:
             top = load.load(tmp / "environments" / f"{env}.yaml", display=f"environments/{env}.yaml")
             try:
                 dep = Deployment(env=env, values=schema.validate(load.overlay(base, top)))

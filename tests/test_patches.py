@@ -1,12 +1,13 @@
 """Release patches: emitted as helmfile's native strategicMergePatches/jsonPatches, applied by
 real helmfile (with kustomize) when rendering, validated like everything else."""
+
 import json
 
 import pytest
 
+from tests.support.cases import CASES, copy_case
 from tests.support.project import compose, make_project
 from tests.support.validate import all_errors, load_docs
-from tests.support.cases import CASES, copy_case
 
 CASE = next(c for c in CASES if c.name == "patched")
 
@@ -42,7 +43,9 @@ def test_explain_shows_the_patches(tmp_path):
     report = json.loads(compose("explain", "--env", "dev", "-o", "json", cwd=proj.root).stdout)
     by_name = {r["name"]: r["patches"] for r in report["releases"]}
     assert by_name["patched-model"] == ["strategic-merge DynamoGraphDeployment/patched"]
-    assert by_name["patched-metrics"] == ["json PodMonitor/patched-metrics-worker: replace /spec/podMetricsEndpoints/0/interval"]
+    assert by_name["patched-metrics"] == [
+        "json PodMonitor/patched-metrics-worker: replace /spec/podMetricsEndpoints/0/interval"
+    ]
     text = compose("explain", "--env", "dev", cwd=proj.root).stdout
     assert "      patch: strategic-merge DynamoGraphDeployment/patched" in text
 
@@ -60,25 +63,36 @@ def refused(tmp_path, patches: str) -> str:
 
 @pytest.mark.unit
 def test_patching_a_component_that_is_off_is_refused(tmp_path):
-    stderr = refused(tmp_path, "patches:\n  benchmark:\n    jsonPatches:\n      - target: {version: v1, kind: Job, name: x}\n"
-                               "        patch: [{op: remove, path: /spec/ttlSecondsAfterFinished}]\n")
-    assert stderr == ("values.yaml:7:3: /patches/benchmark: there is no benchmark release to patch\n"
-                      "  hint: this deployment has: platform, model; turn benchmark on, or remove the patches\n")
+    stderr = refused(
+        tmp_path,
+        "patches:\n  benchmark:\n    jsonPatches:\n      - target: {version: v1, kind: Job, name: x}\n"
+        "        patch: [{op: remove, path: /spec/ttlSecondsAfterFinished}]\n",
+    )
+    assert stderr == (
+        "values.yaml:7:3: /patches/benchmark: there is no benchmark release to patch\n"
+        "  hint: this deployment has: platform, model; turn benchmark on, or remove the patches\n"
+    )
 
 
 @pytest.mark.unit
 def test_both_kinds_on_one_component_are_refused(tmp_path):
-    stderr = refused(tmp_path, "patches:\n  model:\n    strategicMergePatches:\n"
-                               "      - {apiVersion: v1, kind: ConfigMap, metadata: {name: x}}\n"
-                               "    jsonPatches:\n      - target: {version: v1, kind: ConfigMap, name: x}\n"
-                               "        patch: [{op: add, path: /data, value: {}}]\n")
+    stderr = refused(
+        tmp_path,
+        "patches:\n  model:\n    strategicMergePatches:\n"
+        "      - {apiVersion: v1, kind: ConfigMap, metadata: {name: x}}\n"
+        "    jsonPatches:\n      - target: {version: v1, kind: ConfigMap, name: x}\n"
+        "        patch: [{op: add, path: /data, value: {}}]\n",
+    )
     assert "/patches/model/jsonPatches: a component takes strategicMergePatches or jsonPatches, not both" in stderr
 
 
 @pytest.mark.unit
 def test_a_malformed_json_patch_is_located(tmp_path):
-    stderr = refused(tmp_path, "patches:\n  model:\n    jsonPatches:\n      - target: {version: v1, kind: ConfigMap, name: x}\n"
-                               "        patch: [{op: upsert, path: /data}]\n")
+    stderr = refused(
+        tmp_path,
+        "patches:\n  model:\n    jsonPatches:\n      - target: {version: v1, kind: ConfigMap, name: x}\n"
+        "        patch: [{op: upsert, path: /data}]\n",
+    )
     assert "values.yaml:10:22: /patches/model/jsonPatches/0/patch/0/op: expected one of add, remove, replace" in stderr
 
 
@@ -92,9 +106,11 @@ def test_a_patch_for_an_object_the_release_does_not_render_is_refused_where_it_n
     proj.values_file.write_text(text.replace("          name: patched\n", "          name: patchedd\n", 1))
     r = compose("validate", "--env", "dev", cwd=proj.root)
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert r.stderr == ("values.yaml:15:17: /patches/model/strategicMergePatches/0/metadata/name: the model release "
-                        "renders no DynamoGraphDeployment named 'patchedd'; the patch would change nothing\n"
-                        "  hint: it renders DynamoGraphDeployment patched, Pod patched-test-frontend\n")
+    assert r.stderr == (
+        "values.yaml:15:17: /patches/model/strategicMergePatches/0/metadata/name: the model release "
+        "renders no DynamoGraphDeployment named 'patchedd'; the patch would change nothing\n"
+        "  hint: it renders DynamoGraphDeployment patched, Pod patched-test-frontend\n"
+    )
 
 
 @pytest.mark.unit
@@ -104,17 +120,24 @@ def test_a_json_patch_whose_target_matches_nothing_is_refused(tmp_path):
     proj.values_file.write_text(text.replace("name: patched-metrics-worker", "name: patched-metrics-workers"))
     r = compose("validate", "--env", "dev", cwd=proj.root)
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert r.stderr.startswith("values.yaml:24:17: /patches/metrics/jsonPatches/0/target/name: the metrics release "
-                               "renders no PodMonitor named 'patched-metrics-workers'"), r.stderr
-    assert "hint: it renders ConfigMap patched-metrics-dashboard, PodMonitor patched-metrics-frontend, " \
-           "PodMonitor patched-metrics-worker\n" in r.stderr
+    assert r.stderr.startswith(
+        "values.yaml:24:17: /patches/metrics/jsonPatches/0/target/name: the metrics release "
+        "renders no PodMonitor named 'patched-metrics-workers'"
+    ), r.stderr
+    assert (
+        "hint: it renders ConfigMap patched-metrics-dashboard, PodMonitor patched-metrics-frontend, "
+        "PodMonitor patched-metrics-worker\n" in r.stderr
+    )
 
 
 @pytest.mark.unit
 @pytest.mark.parametrize("path", ["/a~2b", "/a~", "a", ""])
 def test_a_json_patch_path_that_is_not_a_json_pointer_is_refused(tmp_path, path):
-    stderr = refused(tmp_path, "patches:\n  model:\n    jsonPatches:\n"
-                               "      - target: {version: v1beta1, kind: DynamoGraphDeployment, name: p}\n"
-                               f"        patch: [{{op: remove, path: '{path}'}}]\n")
+    stderr = refused(
+        tmp_path,
+        "patches:\n  model:\n    jsonPatches:\n"
+        "      - target: {version: v1beta1, kind: DynamoGraphDeployment, name: p}\n"
+        f"        patch: [{{op: remove, path: '{path}'}}]\n",
+    )
     assert "values.yaml:10:36: /patches/model/jsonPatches/0/patch/0/path: expected a JSON pointer, got " in stderr
     assert "write '~' as ~0" in stderr

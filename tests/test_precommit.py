@@ -1,12 +1,13 @@
 """The pre-commit hooks we publish run what they say, with the meaning they say."""
+
 import shlex
 
 import pytest
 from ruamel.yaml import YAML
 
 from composer import project as p
-from tests.support.project import REPO, compose
 from tests.support.cases import CASES, copy_case
+from tests.support.project import REPO, compose
 
 pytestmark = pytest.mark.unit
 
@@ -21,11 +22,18 @@ def test_hooks_are_well_formed():
         assert shlex.split(hook["entry"])[0] == "compose"
 
 
-@pytest.mark.parametrize("hook_id, breaks_it", [
-    ("compose-validate", lambda proj: proj.values_file.write_text("dynamoNamespace: Bad_Name\n")),
-    ("compose-generate-check", lambda proj: proj.values_file.write_text(
-        proj.values_file.read_text().replace("replicas: 2", "replicas: 3"))),
-])
+@pytest.mark.parametrize(
+    "hook_id, breaks_it",
+    [
+        ("compose-validate", lambda proj: proj.values_file.write_text("dynamoNamespace: Bad_Name\n")),
+        (
+            "compose-generate-check",
+            lambda proj: proj.values_file.write_text(
+                proj.values_file.read_text().replace("replicas: 2", "replicas: 3")
+            ),
+        ),
+    ],
+)
 def test_hook_passes_on_a_clean_tree_and_fails_when_broken(tmp_path, hook_id, breaks_it):
     proj = copy_case(CASES[0], tmp_path / "proj")
     p.generate(proj)

@@ -13,6 +13,7 @@ Properties:
 * the generated helmfile renders with the real helmfile (`compose template --env dev`, offline),
   and every rendered object passes tests/support/validate.py (Dynamo CRD + strict Kubernetes schemas).
 """
+
 from __future__ import annotations
 
 import io
@@ -37,6 +38,7 @@ from tests.support.validate import all_errors, load_docs
 
 # --- strategies ---------------------------------------------------------------------------------
 
+
 def yaml11_string(s: str) -> bool:
     """Any string but one PyYAML (tests/support/validate) cannot read back: "=", YAML 1.1's value
     key, which helm's toYaml leaves plain. y/n/yes/no/on/off are in: compose and the charts quote
@@ -52,7 +54,6 @@ def yaml11_string(s: str) -> bool:
 
 def text(regex: str) -> st.SearchStrategy[str]:
     return st.from_regex(regex, fullmatch=True).filter(yaml11_string)
-
 
 
 def dns_label(max_len: int = K8S_NAME_MAX, *, letter_first: bool = False) -> st.SearchStrategy[str]:
@@ -79,27 +80,38 @@ def longest_deployment_name() -> int:
 
 quantity_cpu = st.sampled_from(["100m", "250m", "1", "2", "4", "0.5"])
 quantity_mem = st.sampled_from(["512Mi", "1Gi", "16Gi", "64G"])
-resources = st.fixed_dictionaries({}, optional={
-    "requests": st.fixed_dictionaries({}, optional={"cpu": quantity_cpu, "memory": quantity_mem}),
-    "limits": st.fixed_dictionaries({}, optional={"cpu": quantity_cpu, "memory": quantity_mem,
-                                                  "ephemeral-storage": quantity_mem}),
-})
-env_var = st.fixed_dictionaries({
-    "name": text(r"[A-Z_][A-Z0-9_]{0,20}"),
-    "value": st.text(alphabet=string.ascii_letters + string.digits + " ._-/:=", max_size=30).filter(yaml11_string),
-})
+resources = st.fixed_dictionaries(
+    {},
+    optional={
+        "requests": st.fixed_dictionaries({}, optional={"cpu": quantity_cpu, "memory": quantity_mem}),
+        "limits": st.fixed_dictionaries(
+            {}, optional={"cpu": quantity_cpu, "memory": quantity_mem, "ephemeral-storage": quantity_mem}
+        ),
+    },
+)
+env_var = st.fixed_dictionaries(
+    {
+        "name": text(r"[A-Z_][A-Z0-9_]{0,20}"),
+        "value": st.text(alphabet=string.ascii_letters + string.digits + " ._-/:=", max_size=30).filter(yaml11_string),
+    }
+)
 flag = st.from_regex(r"--[a-z][a-z0-9-]{0,20}", fullmatch=True)
 extra_args = st.lists(st.one_of(flag, text(r"[A-Za-z0-9._:/=-]{1,20}")), max_size=4)
 # Absolute, at least two plain segments (see test_accepted_values_render for what else is accepted).
 segment = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,15}", fullmatch=True).filter(lambda s: s not in (".", ".."))
 abs_path = st.lists(segment, min_size=2, max_size=4).map(lambda parts: "/" + "/".join(parts))
-scalar = st.one_of(st.booleans(), st.integers(-10**6, 10**6),
-                   st.floats(allow_nan=False, allow_infinity=False, width=32),
-                   st.text(alphabet=string.ascii_letters + string.digits + " .:/_-", max_size=20).filter(yaml11_string))
-inline_config = st.dictionaries(text(r"[a-z][a-z0-9-]{0,20}"),
-                                st.one_of(scalar, st.lists(scalar, max_size=3)), min_size=1, max_size=5)
-config_map_ref = st.fixed_dictionaries({"name": dns_label(253)}, optional={
-    "key": text(r"[-._a-zA-Z0-9]{1,40}").filter(lambda k: k not in (".", ".."))})
+scalar = st.one_of(
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.text(alphabet=string.ascii_letters + string.digits + " .:/_-", max_size=20).filter(yaml11_string),
+)
+inline_config = st.dictionaries(
+    text(r"[a-z][a-z0-9-]{0,20}"), st.one_of(scalar, st.lists(scalar, max_size=3)), min_size=1, max_size=5
+)
+config_map_ref = st.fixed_dictionaries(
+    {"name": dns_label(253)}, optional={"key": text(r"[-._a-zA-Z0-9]{1,40}").filter(lambda k: k not in (".", ".."))}
+)
 
 
 @st.composite
@@ -118,36 +130,64 @@ def extra_config(draw):
 def worker(backend: str) -> st.SearchStrategy[dict]:
     # sglang passes gpus as --tp, so its chart needs at least 1 (see test_accepted_values_render)
     gpus = st.integers(1, 8) if backend == "sglang" else st.integers(0, 8)
-    return st.fixed_dictionaries({}, optional={
-        "replicas": st.integers(0, 4), "gpus": gpus, "resources": resources, "extraArgs": extra_args,
-        "env": st.lists(env_var, max_size=3, unique_by=lambda e: e["name"]), "extraConfig": extra_config(),
-    })
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "replicas": st.integers(0, 4),
+            "gpus": gpus,
+            "resources": resources,
+            "extraArgs": extra_args,
+            "env": st.lists(env_var, max_size=3, unique_by=lambda e: e["name"]),
+            "extraConfig": extra_config(),
+        },
+    )
 
 
-label_key = st.sampled_from(["kubernetes.io/arch", "node.kubernetes.io/instance-type", "nvidia.com/gpu.product",
-                             "pool"])
+label_key = st.sampled_from(
+    ["kubernetes.io/arch", "node.kubernetes.io/instance-type", "nvidia.com/gpu.product", "pool"]
+)
 label_value = text(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,30}[A-Za-z0-9])?)?")
 toleration = st.one_of(
-    st.fixed_dictionaries({"key": label_key, "operator": st.just("Exists")},
-                          optional={"effect": st.sampled_from(["NoSchedule", "NoExecute", "PreferNoSchedule"])}),
-    st.fixed_dictionaries({"key": label_key, "operator": st.just("Equal"), "value": label_value},
-                          optional={"effect": st.sampled_from(["NoSchedule", "NoExecute"])}),
+    st.fixed_dictionaries(
+        {"key": label_key, "operator": st.just("Exists")},
+        optional={"effect": st.sampled_from(["NoSchedule", "NoExecute", "PreferNoSchedule"])},
+    ),
+    st.fixed_dictionaries(
+        {"key": label_key, "operator": st.just("Equal"), "value": label_value},
+        optional={"effect": st.sampled_from(["NoSchedule", "NoExecute"])},
+    ),
 )
 image = st.one_of(
-    st.sampled_from(["nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0", "my.registry:5000/team/runtime:latest",
-                     "runtime", "ghcr.io/x/y@sha256:" + "a" * 64, "registry.local/dynamo:v1.4.0-rc1"]))
+    st.sampled_from(
+        [
+            "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0",
+            "my.registry:5000/team/runtime:latest",
+            "runtime",
+            "ghcr.io/x/y@sha256:" + "a" * 64,
+            "registry.local/dynamo:v1.4.0-rc1",
+        ]
+    )
+)
 # ModelExpress's image is split at its last ':' into repository and tag, so it needs a tag
 # (see test_accepted_values_render).
-tagged_image = st.sampled_from(["nvcr.io/nvidia/ai-dynamo/modelexpress-server:0.2.0", "registry.local:5000/mx:dev",
-                                "ghcr.io/x/mx@sha256:" + "b" * 64, "mx:1"])
+tagged_image = st.sampled_from(
+    [
+        "nvcr.io/nvidia/ai-dynamo/modelexpress-server:0.2.0",
+        "registry.local:5000/mx:dev",
+        "ghcr.io/x/mx@sha256:" + "b" * 64,
+        "mx:1",
+    ]
+)
 versions = st.sampled_from(["1.2.0", "1.3.1", "1.4.0", "2.0.0"])
 
 
 @st.composite
 def model_section(draw, backend: str):
     disagg = draw(st.booleans())
-    model = {"name": draw(text(r"[A-Za-z0-9][A-Za-z0-9._-]{0,20}(/[A-Za-z0-9._-]{1,30})?")),
-             "backend": {"type": backend}}
+    model = {
+        "name": draw(text(r"[A-Za-z0-9][A-Za-z0-9._-]{0,20}(/[A-Za-z0-9._-]{1,30})?")),
+        "backend": {"type": backend},
+    }
     if draw(st.booleans()):
         model["backend"]["image"] = draw(image)
     optional = {
@@ -173,39 +213,67 @@ def model_section(draw, backend: str):
 
 
 sections = {
-    "benchmark": st.fixed_dictionaries({}, optional={
-        "enabled": st.booleans(),
-        "config": st.fixed_dictionaries({}, optional={
-            "concurrency": st.lists(st.integers(1, 256), min_size=1, max_size=4, unique=True),
-            "requestCount": st.integers(1, 1000), "isl": st.integers(1, 8192), "osl": st.integers(1, 4096),
-            "warmupRequestCount": st.integers(0, 10), "image": image,
-            "storage": st.fixed_dictionaries({}, optional={
-                "size": quantity_mem, "storageClassName": dns_label(63), "existingClaim": dns_label(253)}),
-        }),
-    }),
-    "observability": st.fixed_dictionaries({}, optional={
-        "enabled": st.booleans(), "prometheusRelease": dns_label(63), "dashboardNamespace": dns_label(63)}),
-    "inferenceGateway": st.fixed_dictionaries({}, optional={
-        "enabled": st.booleans(),
-        "gateway": st.fixed_dictionaries({}, optional={"name": dns_label(63), "namespace": dns_label(63)})}),
-    "modelExpress": st.fixed_dictionaries({}, optional={
-        "enabled": st.booleans(), "image": tagged_image, "storageSize": quantity_mem}),
-    "platform": st.fixed_dictionaries({}, optional={
-        "install": st.booleans(), "version": versions, "namespace": dns_label(63)}),
+    "benchmark": st.fixed_dictionaries(
+        {},
+        optional={
+            "enabled": st.booleans(),
+            "config": st.fixed_dictionaries(
+                {},
+                optional={
+                    "concurrency": st.lists(st.integers(1, 256), min_size=1, max_size=4, unique=True),
+                    "requestCount": st.integers(1, 1000),
+                    "isl": st.integers(1, 8192),
+                    "osl": st.integers(1, 4096),
+                    "warmupRequestCount": st.integers(0, 10),
+                    "image": image,
+                    "storage": st.fixed_dictionaries(
+                        {},
+                        optional={
+                            "size": quantity_mem,
+                            "storageClassName": dns_label(63),
+                            "existingClaim": dns_label(253),
+                        },
+                    ),
+                },
+            ),
+        },
+    ),
+    "observability": st.fixed_dictionaries(
+        {}, optional={"enabled": st.booleans(), "prometheusRelease": dns_label(63), "dashboardNamespace": dns_label(63)}
+    ),
+    "inferenceGateway": st.fixed_dictionaries(
+        {},
+        optional={
+            "enabled": st.booleans(),
+            "gateway": st.fixed_dictionaries({}, optional={"name": dns_label(63), "namespace": dns_label(63)}),
+        },
+    ),
+    "modelExpress": st.fixed_dictionaries(
+        {}, optional={"enabled": st.booleans(), "image": tagged_image, "storageSize": quantity_mem}
+    ),
+    "platform": st.fixed_dictionaries(
+        {}, optional={"install": st.booleans(), "version": versions, "namespace": dns_label(63)}
+    ),
 }
-cluster = st.fixed_dictionaries({"namespace": dns_label(63)}, optional={
-    "kubeContext": text(r"[A-Za-z0-9][A-Za-z0-9@:._/-]{0,30}"),
-    "createNamespace": st.booleans(), "production": st.booleans(),
-    "imageRegistry": st.sampled_from(["nvcr.io/nvidia/ai-dynamo", "registry.local:5000/mirror", "ghcr.io/org"]),
-})
+cluster = st.fixed_dictionaries(
+    {"namespace": dns_label(63)},
+    optional={
+        "kubeContext": text(r"[A-Za-z0-9][A-Za-z0-9@:._/-]{0,30}"),
+        "createNamespace": st.booleans(),
+        "production": st.booleans(),
+        "imageRegistry": st.sampled_from(["nvcr.io/nvidia/ai-dynamo", "registry.local:5000/mirror", "ghcr.io/org"]),
+    },
+)
 
 
 @st.composite
 def projects(draw):
     """(values, overlay): a values file and environments/dev.yaml that the schema accepts."""
     backend = draw(st.sampled_from(["vllm", "sglang", "trtllm", "mocker"]))
-    values = {"dynamoNamespace": draw(dns_label(longest_deployment_name(), letter_first=True)),
-              "model": draw(model_section(backend))}
+    values = {
+        "dynamoNamespace": draw(dns_label(longest_deployment_name(), letter_first=True)),
+        "model": draw(model_section(backend)),
+    }
     for key, strategy in sections.items():
         if draw(st.booleans()):
             values[key] = draw(strategy)
@@ -220,6 +288,7 @@ def projects(draw):
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
 
 def to_yaml(data) -> str:
     yaml = YAML(typ="safe", pure=True)  # the YAML version compose reads (1.2)
@@ -247,6 +316,7 @@ def project_in(tmp: Path, values, overlay) -> p.Project:
 
 # --- properties ---------------------------------------------------------------------------------
 
+
 @pytest.mark.unit
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=projects(), seed=st.integers(0, 2**32 - 1))
@@ -268,8 +338,14 @@ def test_generation_is_deterministic_and_ignores_key_order(doc, seed):
 
 
 # Places a broken document can break: replace a value, add an unknown key, delete a key.
-junk = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.text(max_size=8),
-                 st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2))
+junk = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.text(max_size=8),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+)
 
 
 def mutate(node, path_seed: random.Random, replacement, action: str):
@@ -309,8 +385,13 @@ def mutate(node, path_seed: random.Random, replacement, action: str):
 
 @pytest.mark.unit
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(doc=projects(), seed=st.integers(0, 2**32 - 1), replacement=junk,
-       action=st.sampled_from(["replace", "add", "delete"]), in_overlay=st.booleans())
+@given(
+    doc=projects(),
+    seed=st.integers(0, 2**32 - 1),
+    replacement=junk,
+    action=st.sampled_from(["replace", "add", "delete"]),
+    in_overlay=st.booleans(),
+)
 def test_broken_documents_give_located_problems_never_a_crash(doc, seed, replacement, action, in_overlay):
     values, overlay = doc
     rng = random.Random(seed)
@@ -338,8 +419,13 @@ def test_generated_helmfile_renders_valid_manifests(doc):
     with tempfile.TemporaryDirectory() as tmp:
         proj = project_in(Path(tmp), values, overlay)
         plan = p.plans(proj, ["dev"])["dev"]
-        r = subprocess.run([sys.executable, "-m", "composer", "template", "--env", "dev"], cwd=proj.root,
-                           capture_output=True, text=True, timeout=120)
+        r = subprocess.run(
+            [sys.executable, "-m", "composer", "template", "--env", "dev"],
+            cwd=proj.root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert r.returncode == 0, f"{to_yaml(values)}\n---\n{to_yaml(overlay)}\n{r.stderr}"
         docs = load_docs(r.stdout)
         assert all_errors(docs) == []
@@ -376,11 +462,11 @@ def test_generated_helmfile_renders_valid_manifests(doc):
 GAPS = {
     "sglang-zero-gpus": "model: {name: m, backend: {type: sglang}, decode: {gpus: 0}}",
     "config-path-one-segment": "model: {name: m, backend: {type: vllm}, decode: {extraConfig: "
-                               "{path: /config.yaml, inline: {a: 1}}}}",
+    "{path: /config.yaml, inline: {a: 1}}}}",
     "config-path-double-slash": "model: {name: m, backend: {type: vllm}, decode: {extraConfig: "
-                                "{path: /opt//config.yaml, inline: {a: 1}}}}",
+    "{path: /opt//config.yaml, inline: {a: 1}}}}",
     "config-path-dot-segment": "model: {name: m, backend: {type: vllm}, decode: {extraConfig: "
-                               "{path: /opt/./config.yaml, inline: {a: 1}}}}",
+    "{path: /opt/./config.yaml, inline: {a: 1}}}}",
     "cache-mount-trailing-slash": "model: {name: m, backend: {type: vllm}, modelCache: {pvcName: c, mountPath: /data/}}",
     "cache-mount-root": "model: {name: m, backend: {type: vllm}, modelCache: {pvcName: c, mountPath: /}}",
     "cache-mount-space": "model: {name: m, backend: {type: vllm}, modelCache: {pvcName: c, mountPath: /my cache}}",
@@ -392,9 +478,9 @@ GAPS = {
     "toleration-not-a-toleration": "model: {name: m, backend: {type: vllm}, tolerations: [{foo: bar}]}",
     "cpu-not-a-quantity": "model: {name: m, backend: {type: vllm}, decode: {resources: {requests: {cpu: lots}}}}",
     "model-express-image-without-tag": "model: {name: m, backend: {type: vllm}}\n"
-                                       "modelExpress: {enabled: true, image: modelexpress-server}",
+    "modelExpress: {enabled: true, image: modelexpress-server}",
     "model-express-image-registry-port-no-tag": "model: {name: m, backend: {type: vllm}}\n"
-                                                "modelExpress: {enabled: true, image: 'registry.local:5000/mx'}",
+    "modelExpress: {enabled: true, image: 'registry.local:5000/mx'}",
     "pull-secret-longer-than-253": "model: {name: m, backend: {type: vllm}, imagePullSecrets: [" + "a" * 254 + "]}",
 }
 
@@ -403,8 +489,13 @@ GAPS = {
 @pytest.mark.parametrize("values", GAPS.values(), ids=GAPS.keys())
 def test_accepted_values_render(values, tmp_path):
     root = make_project(tmp_path / "proj", f"dynamoNamespace: gap\n{values}\n", {"dev": "cluster: {namespace: llm}\n"})
-    r = subprocess.run([sys.executable, "-m", "composer", "template", "--env", "dev"], cwd=root,
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "composer", "template", "--env", "dev"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if r.returncode == 2:  # rejected up front: the error must be located in the values file
         assert r.stderr.startswith("values.yaml:"), r.stderr
         return
@@ -416,37 +507,60 @@ def test_accepted_values_render(values, tmp_path):
 def test_template_without_local_releases_is_not_an_error(tmp_path):
     """deployment.create: false is documented ("it exists already; compose adds only the other
     components"); with no other component there is nothing of ours to render, which is no error."""
-    root = make_project(tmp_path / "proj", "dynamoNamespace: a\nmodel: {name: m, backend: {type: vllm}, "
-                                           "deployment: {create: false}}\n", {"dev": "cluster: {namespace: a}\n"})
-    r = subprocess.run([sys.executable, "-m", "composer", "template", "--env", "dev"], cwd=root,
-                       capture_output=True, text=True, timeout=120)
+    root = make_project(
+        tmp_path / "proj",
+        "dynamoNamespace: a\nmodel: {name: m, backend: {type: vllm}, deployment: {create: false}}\n",
+        {"dev": "cluster: {namespace: a}\n"},
+    )
+    r = subprocess.run(
+        [sys.executable, "-m", "composer", "template", "--env", "dev"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert load_docs(r.stdout) == []
 
 
 # helm reads values files as YAML 1.1: these words, written unquoted by compose, arrive as booleans.
 YAML11 = {
-    "model-name": ("model: {name: 'N', backend: {type: vllm}}",
-                   lambda docs: _dgd(docs)["spec"]["components"][1]["podTemplate"]["spec"]["containers"][0]["args"][1] == "N"),
-    "env-value": ("model: {name: m, backend: {type: vllm}, decode: {env: [{name: A, value: 'yes'}]}}",
-                  lambda docs: _worker(docs)["env"] == [{"name": "A", "value": "yes"}]),
-    "extra-arg": ("model: {name: m, backend: {type: vllm}, decode: {extraArgs: [--mode, 'off']}}",
-                  lambda docs: _worker(docs)["args"][-2:] == ["--mode", "off"]),
-    "node-selector": ("model: {name: m, backend: {type: vllm}, nodeSelector: {gpu: 'yes'}}",
-                      lambda docs: _dgd(docs)["spec"]["components"][1]["podTemplate"]["spec"]["nodeSelector"]
-                      == {"gpu": "yes"}),
-    "deployment-name": ("model: {name: m, backend: {type: vllm}}",
-                        lambda docs: _dgd(docs)["metadata"]["name"] == "on"),
+    "model-name": (
+        "model: {name: 'N', backend: {type: vllm}}",
+        lambda docs: _dgd(docs)["spec"]["components"][1]["podTemplate"]["spec"]["containers"][0]["args"][1] == "N",
+    ),
+    "env-value": (
+        "model: {name: m, backend: {type: vllm}, decode: {env: [{name: A, value: 'yes'}]}}",
+        lambda docs: _worker(docs)["env"] == [{"name": "A", "value": "yes"}],
+    ),
+    "extra-arg": (
+        "model: {name: m, backend: {type: vllm}, decode: {extraArgs: [--mode, 'off']}}",
+        lambda docs: _worker(docs)["args"][-2:] == ["--mode", "off"],
+    ),
+    "node-selector": (
+        "model: {name: m, backend: {type: vllm}, nodeSelector: {gpu: 'yes'}}",
+        lambda docs: _dgd(docs)["spec"]["components"][1]["podTemplate"]["spec"]["nodeSelector"] == {"gpu": "yes"},
+    ),
+    "deployment-name": ("model: {name: m, backend: {type: vllm}}", lambda docs: _dgd(docs)["metadata"]["name"] == "on"),
     # the manifests say `namespace: yes`, which kubectl and helm (YAML 1.1) read as true
-    "cluster-namespace": ("model: {name: m, backend: {type: vllm}}\ncluster: {namespace: 'yes'}",
-                          lambda docs: {d["metadata"]["namespace"] for d in docs} == {"yes"}),
-    "config-map-key": ("model: {name: m, backend: {type: vllm}, decode: {extraConfig: {configMapRef: {name: c, key: 'on'}}}}",
-                       lambda docs: _dgd(docs)["spec"]["components"][1]["podTemplate"]["spec"]["volumes"][0]
-                       ["configMap"]["items"][0]["key"] == "on"),
+    "cluster-namespace": (
+        "model: {name: m, backend: {type: vllm}}\ncluster: {namespace: 'yes'}",
+        lambda docs: {d["metadata"]["namespace"] for d in docs} == {"yes"},
+    ),
+    "config-map-key": (
+        "model: {name: m, backend: {type: vllm}, decode: {extraConfig: {configMapRef: {name: c, key: 'on'}}}}",
+        lambda docs: (
+            _dgd(docs)["spec"]["components"][1]["podTemplate"]["spec"]["volumes"][0]["configMap"]["items"][0]["key"]
+            == "on"
+        ),
+    ),
     # no error anywhere: the engine silently gets `mode: true`
-    "inline-config": ("model: {name: m, backend: {type: vllm}, decode: {extraConfig: {inline: {mode: 'on'}}}}",
-                      lambda docs: yaml.safe_load(next(d for d in docs if d["kind"] == "ConfigMap")["data"]["config.yaml"])
-                      == {"mode": "on"}),
+    "inline-config": (
+        "model: {name: m, backend: {type: vllm}, decode: {extraConfig: {inline: {mode: 'on'}}}}",
+        lambda docs: (
+            yaml.safe_load(next(d for d in docs if d["kind"] == "ConfigMap")["data"]["config.yaml"]) == {"mode": "on"}
+        ),
+    ),
 }
 
 
@@ -465,8 +579,13 @@ def test_yaml_1_1_words_stay_strings(values, check, tmp_path):
     # the overlay must not override a namespace the case sets itself
     overlay = "target: kubernetes\n" if "cluster:" in values else "cluster: {namespace: llm}\n"
     root = make_project(tmp_path / "proj", f"dynamoNamespace: {name}\n{values}\n", {"dev": overlay})
-    r = subprocess.run([sys.executable, "-m", "composer", "template", "--env", "dev"], cwd=root,
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "composer", "template", "--env", "dev"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     docs = load_docs(r.stdout)  # PyYAML: YAML 1.1, as helm, kubectl and the engines read it
     assert all_errors(docs) == []

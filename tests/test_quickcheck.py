@@ -1,5 +1,6 @@
 """composer.quickcheck says "certainly valid" only where jsonschema finds no error, and says it for
 every valid input we ship (else `compose generate` imports jsonschema for nothing)."""
+
 from __future__ import annotations
 
 import copy
@@ -32,9 +33,42 @@ def test_agrees_with_jsonschema_on_every_shipped_input(name, data):
 
 
 # Values to drop anywhere: right and wrong types, near-misses of patterns, enums and limits.
-ODD = st.sampled_from([None, True, False, 0, 1, -1, 1.0, 1.5, 65535, 70000, "", "x", "vllm", "VLLM", "kv", "1.4.0",
-                       "/opt/a", "../a", "a b", "-a", "A", "a" * 70, [], [1], [1, 1], [1, True], ["a", "a"], ["a", "b"],
-                       [{}], {}, {"name": "x"}, {"bogus": 1}])
+ODD = st.sampled_from(
+    [
+        None,
+        True,
+        False,
+        0,
+        1,
+        -1,
+        1.0,
+        1.5,
+        65535,
+        70000,
+        "",
+        "x",
+        "vllm",
+        "VLLM",
+        "kv",
+        "1.4.0",
+        "/opt/a",
+        "../a",
+        "a b",
+        "-a",
+        "A",
+        "a" * 70,
+        [],
+        [1],
+        [1, 1],
+        [1, True],
+        ["a", "a"],
+        ["a", "b"],
+        [{}],
+        {},
+        {"name": "x"},
+        {"bogus": 1},
+    ]
+)
 
 
 def _paths(data, prefix=()):
@@ -80,17 +114,30 @@ def test_unknown_keywords_are_unsure():
 
 
 def test_a_ref_into_the_schemas_own_defs_is_checked_like_jsonschema_and_any_other_is_unsure():
-    root = {"type": "object", "properties": {"role": {"$ref": "#/$defs/role", "description": "beside the $ref"}},
-            "$defs": {"role": {"type": "object", "additionalProperties": False,
-                               "properties": {"gpus": {"type": "integer", "maximum": 16}}}}}
-    for data, valid in [({"role": {"gpus": 2}}, True), ({"role": {"gpus": 17}}, False), ({"role": {"x": 1}}, False),
-                        ({"role": 5}, False), ({}, True)]:
+    root = {
+        "type": "object",
+        "properties": {"role": {"$ref": "#/$defs/role", "description": "beside the $ref"}},
+        "$defs": {
+            "role": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"gpus": {"type": "integer", "maximum": 16}},
+            }
+        },
+    }
+    for data, valid in [
+        ({"role": {"gpus": 2}}, True),
+        ({"role": {"gpus": 17}}, False),
+        ({"role": {"x": 1}}, False),
+        ({"role": 5}, False),
+        ({}, True),
+    ]:
         assert quickcheck.certainly_valid(root, data) is valid, data
         assert (list(jsonschema.Draft202012Validator(root).iter_errors(data)) == []) is valid, data
     assert not quickcheck.certainly_valid({"$ref": "#/$defs/gone", "$defs": {}}, 1)
     assert not quickcheck.certainly_valid({"$ref": "other.json#/$defs/role", "$defs": {"role": {}}}, 1)
     assert not quickcheck.certainly_valid({"$ref": "#/$defs/a/b", "$defs": {"a": {"b": {}}}}, 1)
     # a nested $id moves the base the $ref is resolved against
-    assert not quickcheck.certainly_valid({"properties": {"x": {"$id": "https://e.example/x", "$ref": "#/$defs/a"}},
-                                           "$defs": {"a": {}}}, {"x": 1})
-
+    assert not quickcheck.certainly_valid(
+        {"properties": {"x": {"$id": "https://e.example/x", "$ref": "#/$defs/a"}}, "$defs": {"a": {}}}, {"x": 1}
+    )

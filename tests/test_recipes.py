@@ -3,6 +3,7 @@ from one. Every recipe must validate with every environment init writes, generat
 helm/helmfile into a DynamoGraphDeployment that passes the CRD schema, and match its golden: the
 helmfile.d/ of the scaffolded project for env dev, in tests/cases/recipes/<name, / as __>/expected
 (a missing golden fails; `pytest --update-goldens` rewrites them: review the diff)."""
+
 import re
 import shutil
 from importlib import resources
@@ -11,11 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from composer import helmfiles, load
+from composer import helmfiles, load, schema, write
 from composer import project as p
 from composer import recipes as r
-from composer import schema
-from composer import write
 from composer.errors import UsageError
 from tests.support.cases import small_recipes
 from tests.support.project import REPO, compose, make_project
@@ -56,9 +55,11 @@ def parallelism(role: dict) -> dict[str, set[int]]:
     inline = (role.get("extraConfig") or {}).get("inline") or {}
     args = role.get("extraArgs") or []
     out: dict[str, set[int]] = {"tp": set(), "pp": set(), "dp": set()}
-    keys = {"tp": ("tensor-parallel-size", "tensor_parallel_size"),
-            "pp": ("pipeline-parallel-size", "pipeline_parallel_size"),
-            "dp": ("data-parallel-size", "data_parallel_size")}
+    keys = {
+        "tp": ("tensor-parallel-size", "tensor_parallel_size"),
+        "pp": ("pipeline-parallel-size", "pipeline_parallel_size"),
+        "dp": ("data-parallel-size", "data_parallel_size"),
+    }
     for kind, names in keys.items():
         for k in names:
             if k in inline:
@@ -70,6 +71,7 @@ def parallelism(role: dict) -> dict[str, set[int]]:
 
 
 # --- where recipes live -----------------------------------------------------------------------
+
 
 @pytest.mark.unit
 def test_recipes_and_charts_resolve_from_the_installed_package():
@@ -85,12 +87,19 @@ def test_recipes_and_charts_resolve_from_the_installed_package():
 @pytest.mark.unit
 def test_the_hand_picked_models_have_recipes():
     models = {values_of(n)["model"]["name"] for n in NAMES}
-    assert {"Qwen/Qwen3-0.6B", "meta-llama/Llama-3.1-8B-Instruct", "deepseek-ai/DeepSeek-R1-Distill-Llama-8B",
-            "Qwen/Qwen3-32B-FP8", "RedHatAI/Llama-3.3-70B-Instruct-FP8-dynamic", "openai/gpt-oss-120b"} <= models
+    assert {
+        "Qwen/Qwen3-0.6B",
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "deepseek-ai/DeepSeek-R1-Distill-Llama-8B",
+        "Qwen/Qwen3-32B-FP8",
+        "RedHatAI/Llama-3.3-70B-Instruct-FP8-dynamic",
+        "openai/gpt-oss-120b",
+    } <= models
     assert {n.split("/")[1] for n in SMALL} == {"vllm", "sglang", "trtllm"}
 
 
 # --- every recipe -----------------------------------------------------------------------------
+
 
 @pytest.mark.unit
 @pytest.mark.parametrize("name", NAMES)
@@ -98,8 +107,9 @@ def test_recipe_is_documented_and_keeps_to_its_own_facts(name):
     recipe = r.get(name)
     lines = recipe.values_file.read_text().splitlines(keepends=True)
     assert lines[0].startswith("# yaml-language-server: $schema=")
-    assert (recipe.values_file.parent / lines[0].split("$schema=")[1].strip()).resolve() == \
-        (REPO / "composer" / "schema" / "values.schema.json").resolve(), "the editor's schema line must resolve"
+    assert (recipe.values_file.parent / lines[0].split("$schema=")[1].strip()).resolve() == (
+        REPO / "composer" / "schema" / "values.schema.json"
+    ).resolve(), "the editor's schema line must resolve"
     assert recipe.summary and lines[1] == f"# {recipe.summary}\n"
     assert lines[2] == r.SOURCES_LINE
     doc = recipe.readme.read_text()
@@ -118,9 +128,9 @@ def test_recipe_is_documented_and_keeps_to_its_own_facts(name):
     for role in worker_roles(values):
         assert values["model"][role]["gpus"] >= 1, f"{role}: GPUs stated, not left to the default"
     # a max length is set, or the README says which one the engine takes and where that comes from
-    assert MAX_LENGTH.search(recipe.values_file.read_text()) or \
-        re.search(r"^\| max length \| engine default: the model's context, [\d,]+ tokens \| `max_position_embeddings`",
-                  doc, re.M)
+    assert MAX_LENGTH.search(recipe.values_file.read_text()) or re.search(
+        r"^\| max length \| engine default: the model's context, [\d,]+ tokens \| `max_position_embeddings`", doc, re.M
+    )
 
 
 @pytest.mark.unit
@@ -163,8 +173,9 @@ def test_recipe_validates_with_every_scaffolded_environment(name, tmp_path):
     assert set(plans) == {"dev", "local", "prod"}
     local = p.load_deployment(proj, "local")
     assert local.target == "local" and local.backend == "mocker"
-    assert all(local.model[role]["gpus"] == 0 and "extraConfig" not in local.model[role]
-               for role in worker_roles(local.values))
+    assert all(
+        local.model[role]["gpus"] == 0 and "extraConfig" not in local.model[role] for role in worker_roles(local.values)
+    )
     prod = p.load_deployment(proj, "prod")
     assert prod.values["cluster"]["production"] is True and prod.values["cluster"]["kubeContext"]
     assert plans["prod"].kube_context == prod.values["cluster"]["kubeContext"]
@@ -222,8 +233,11 @@ def test_recipe_renders_with_helmfile_into_a_valid_dynamographdeployment(name, t
             assert arg in main["args"]
         inline = (spec.get("extraConfig") or {}).get("inline")
         if inline:
-            cm = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] ==
-                      f"{values['dynamoNamespace']}-{role}-config")
+            cm = next(
+                d
+                for d in docs
+                if d["kind"] == "ConfigMap" and d["metadata"]["name"] == f"{values['dynamoNamespace']}-{role}-config"
+            )
             assert yaml.safe_load(next(iter(cm["data"].values()))) == inline
 
 
@@ -233,11 +247,11 @@ def test_small_recipe_renders_for_the_local_runtime(name, tmp_path):
     docs = rendered(tmp_path, name, "local")
     dgd = next(d for d in docs if d["kind"] == "DynamoGraphDeployment")
     workers = [c for c in dgd["spec"]["components"] if c["type"] != "frontend"]
-    assert workers and all(c["podTemplate"]["spec"]["containers"][0]["command"][-1] == "dynamo.mocker"
-                           for c in workers)
+    assert workers and all(c["podTemplate"]["spec"]["containers"][0]["command"][-1] == "dynamo.mocker" for c in workers)
 
 
 # --- scaffold ---------------------------------------------------------------------------------
+
 
 @pytest.mark.unit
 def test_scaffold_writes_a_self_contained_project(tmp_path):
@@ -250,7 +264,9 @@ def test_scaffold_writes_a_self_contained_project(tmp_path):
     assert "RECIPE.md says where every setting comes from" in text
     assert (root / "RECIPE.md").read_text() == r.get("qwen3-0.6b/vllm/disagg-kv").readme.read_text()
     for chart in ("model", "benchmark", "metrics", "model-express", "inference-gateway"):
-        assert (root / "charts" / chart / "Chart.yaml").read_text() == (REPO / "charts" / chart / "Chart.yaml").read_text()
+        assert (root / "charts" / chart / "Chart.yaml").read_text() == (
+            REPO / "charts" / chart / "Chart.yaml"
+        ).read_text()
         assert not (root / "charts" / chart / "ci").exists(), "chart-testing fixtures stay in the repository"
     assert not any(pth.is_symlink() for pth in root.rglob("*")), "copies, not links into the package"
     assert (root / "charts" / "model" / ".helmignore").is_file()
@@ -273,8 +289,11 @@ def test_scaffold_refuses_to_overwrite_and_writes_nothing(tmp_path):
     (dest / "charts" / "model" / "Chart.yaml").write_text("mine\n")
     with pytest.raises(UsageError, match=r"refusing to overwrite charts/model/Chart\.yaml in .*nothing was written"):
         r.scaffold("qwen3-0.6b/vllm/agg", dest)
-    assert sorted(str(x.relative_to(dest)) for x in dest.rglob("*")) == ["charts", "charts/model",
-                                                                          "charts/model/Chart.yaml"]
+    assert sorted(str(x.relative_to(dest)) for x in dest.rglob("*")) == [
+        "charts",
+        "charts/model",
+        "charts/model/Chart.yaml",
+    ]
     assert (dest / "charts" / "model" / "Chart.yaml").read_text() == "mine\n"
 
 
@@ -305,6 +324,7 @@ def test_unknown_recipe_suggests_the_closest(tmp_path):
 
 
 # --- the command line -------------------------------------------------------------------------
+
 
 @pytest.mark.helm
 def test_init_then_validate_generate_and_template(tmp_path):
@@ -380,6 +400,7 @@ def test_gpu_count_derived_from_the_recipe_matches_the_table():
     table = dict(re.findall(r"^\| `([^`]+)` \| (\d+) \|", (REPO / "recipes" / "README.md").read_text(), re.M))
     assert sorted(table) == sorted(NAMES)
     from composer.model import Deployment
+
     for name in NAMES:
         values = schema.with_defaults(schema.values_schema(), values_of(name))
         assert Deployment(env="x", values=values).gpu_count == int(table[name]), name

@@ -1,5 +1,6 @@
 """The small recipes, run for real: `compose init --recipe ...`, then the scaffolded local
 environment (mocker) goes up, serves, is benchmarked by AIPerf and comes down clean."""
+
 import json
 from pathlib import Path
 
@@ -7,9 +8,9 @@ import pytest
 
 from composer import proc
 from composer.local import chat
-from tests.support.project import compose
 from tests.support.cases import small_recipes
 from tests.support.local import NEEDS_LOCAL_RUNTIME, free_port_block, local_up
+from tests.support.project import compose
 
 pytestmark = [pytest.mark.local, NEEDS_LOCAL_RUNTIME]
 SMALL = small_recipes()

@@ -8,6 +8,7 @@ role or component it is.
   semantics-preserving, and what keeps schema.resolve honest for the walkers that use it.
 * No sizeable subtree is written twice (descriptions aside): repetition cannot creep back.
 """
+
 from __future__ import annotations
 
 import collections
@@ -28,9 +29,38 @@ pytestmark = pytest.mark.unit
 INPUTS = merged_inputs()
 
 # Drawn into the corpus' values: right and wrong types, near-misses of patterns, enums and limits.
-ODD = [None, True, 0, 1, -1, 1.5, 17, 2**31, "", "x", "vllm", "VLLM", "1.4.0", "/opt/a", "../a", "a b", "-a", "A",
-       "a" * 300, "4Gi", "hf_" + "a" * 34, [], ["a", "a"], [{}], [{"name": "A", "value": "b", "valueFrom": {}}],
-       {}, {"name": "x"}, {"bogus": 1}, {"requests": {"cpu": "x"}}, {"configMapRef": {"name": "UPPER"}}]
+ODD = [
+    None,
+    True,
+    0,
+    1,
+    -1,
+    1.5,
+    17,
+    2**31,
+    "",
+    "x",
+    "vllm",
+    "VLLM",
+    "1.4.0",
+    "/opt/a",
+    "../a",
+    "a b",
+    "-a",
+    "A",
+    "a" * 300,
+    "4Gi",
+    "hf_" + "a" * 34,
+    [],
+    ["a", "a"],
+    [{}],
+    [{"name": "A", "value": "b", "valueFrom": {}}],
+    {},
+    {"name": "x"},
+    {"bogus": 1},
+    {"requests": {"cpu": "x"}},
+    {"configMapRef": {"name": "UPPER"}},
+]
 
 
 def _paths(data: Any, prefix: tuple = ()):
@@ -122,8 +152,10 @@ def test_a_problem_at_a_ref_is_described_by_what_is_written_beside_it(tmp_path):
     """A role or a component's patches that is not a mapping: the hint is that role's description
     (written beside its $ref), not the shared definition's."""
     path = tmp_path / "values.yaml"
-    path.write_text("dynamoNamespace: demo\nmodel:\n  name: m\n  backend: {type: vllm}\n  disaggregation: true\n"
-                    "  prefill: 5\npatches:\n  metrics: 5\n")
+    path.write_text(
+        "dynamoNamespace: demo\nmodel:\n  name: m\n  backend: {type: vllm}\n  disaggregation: true\n"
+        "  prefill: 5\npatches:\n  metrics: 5\n"
+    )
     verdict, problems = judge(load.load(path, display="values.yaml"))
     shipped = schema.values_schema()
     prefill = shipped["properties"]["model"]["properties"]["prefill"]
@@ -150,8 +182,10 @@ ANNOTATIONS = {"description", "title", "default", "examples", "$comment"}
 
 # Kubernetes' SecretKeySelector and ConfigMapKeySelector: one shape, but each says in its own words
 # what it selects, and the hints say so ("a Secret key", "a ConfigMap key"): kept as two.
-TWINS = ("/$defs/envVar/properties/valueFrom/properties/secretKeyRef",
-         "/$defs/envVar/properties/valueFrom/properties/configMapKeyRef")
+TWINS = (
+    "/$defs/envVar/properties/valueFrom/properties/secretKeyRef",
+    "/$defs/envVar/properties/valueFrom/properties/configMapKeyRef",
+)
 
 
 def _nodes(node: Any, ptr: str = ""):
@@ -177,8 +211,11 @@ def repeated_subtrees(root: dict, size: int = SHAPE) -> dict[str, list[str]]:
     for ptr, node in _nodes(root):
         if isinstance(node, dict):
             seen[json.dumps(_bare(node), sort_keys=True)].append(ptr)
-    return {text: where for text, where in seen.items() if len(where) > 1 and len(text) >= size
-            and not all(w.startswith(TWINS) for w in where)}
+    return {
+        text: where
+        for text, where in seen.items()
+        if len(where) > 1 and len(text) >= size and not all(w.startswith(TWINS) for w in where)
+    }
 
 
 def test_no_shape_is_written_twice():
@@ -189,6 +226,7 @@ def test_the_detector_finds_the_repetition_that_inlining_brings_back():
     """The check itself: the inlined schema (the pre-$defs form) repeats the worker role, the
     patches of each component, and the resources, and the detector says so."""
     found = repeated_subtrees(schema.inlined(schema.values_schema()))
-    role = json.dumps(_bare(schema.inlined(schema.values_schema())["properties"]["model"]["properties"]["decode"]),
-                      sort_keys=True)
+    role = json.dumps(
+        _bare(schema.inlined(schema.values_schema())["properties"]["model"]["properties"]["decode"]), sort_keys=True
+    )
     assert role in found and len(found) > 10

@@ -12,6 +12,7 @@ And the other way round: a credential pasted into the values (any string or key,
 refused at its line and column by every command that reads them, before anything is written, and
 no message shows it (nor any value: messages say a value's kind and length).
 """
+
 from __future__ import annotations
 
 import json
@@ -57,8 +58,10 @@ observability:
 ENVS = {
     "dev": "cluster:\n  kubeContext: dev\n  namespace: llm-dev\n",
     # prod uses its own Secrets (a dotted name is a valid Secret name): the overlay replaces the name and the list
-    "prod": ("cluster:\n  kubeContext: prod\n  namespace: llm\n  production: true\n"
-             "model:\n  hfTokenSecret: hf-token.prod\n  imagePullSecrets: [ngc-pull-prod]\n"),
+    "prod": (
+        "cluster:\n  kubeContext: prod\n  namespace: llm\n  production: true\n"
+        "model:\n  hfTokenSecret: hf-token.prod\n  imagePullSecrets: [ngc-pull-prod]\n"
+    ),
 }
 EXPECTED_NAMES = {"dev": ("hf-token", ["ngc-pull", "mirror-pull"]), "prod": ("hf-token.prod", ["ngc-pull-prod"])}
 
@@ -88,13 +91,25 @@ def secret_env(tmp_path) -> dict[str, str]:
     kubeconfig.parent.mkdir()
     kubeconfig.write_text(KUBECONFIG)
     kubeconfig.chmod(0o600)
-    return {**os.environ, "HF_TOKEN": TOKEN, "HUGGING_FACE_HUB_TOKEN": TOKEN, "NGC_API_KEY": KUBE_KEY,
-            "KUBECONFIG": str(kubeconfig)}
+    return {
+        **os.environ,
+        "HF_TOKEN": TOKEN,
+        "HUGGING_FACE_HUB_TOKEN": TOKEN,
+        "NGC_API_KEY": KUBE_KEY,
+        "KUBECONFIG": str(kubeconfig),
+    }
 
 
 def compose(root: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "composer", *args], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "composer", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def leaks(text: str) -> list[str]:
@@ -105,8 +120,12 @@ def leaks(text: str) -> list[str]:
 def test_no_secret_value_reaches_generated_files_or_output(tmp_path, secret_env):
     root = make_project(tmp_path / "proj", VALUES, ENVS)
     outputs = {}
-    for args in (["validate"], ["generate"], ["generate", "--check"],
-                 *(cmd for env in ENVS for cmd in (["build", "--env", env], ["template", "--env", env]))):
+    for args in (
+        ["validate"],
+        ["generate"],
+        ["generate", "--check"],
+        *(cmd for env in ENVS for cmd in (["build", "--env", env], ["template", "--env", env])),
+    ):
         r = compose(root, secret_env, *args)
         assert r.returncode == 0, f"{args}: {r.stderr}"
         outputs[" ".join(args)] = r.stdout + r.stderr
@@ -147,7 +166,10 @@ def test_pods_reference_the_secrets_by_name(tmp_path, secret_env, env):
     for d in docs:
         for container in _containers(d):
             for var in container.get("env", []):
-                assert "value" not in var or not re.search(r"TOKEN|PASSWORD|SECRET|API_KEY", var["name"]), (d["kind"], var)
+                assert "value" not in var or not re.search(r"TOKEN|PASSWORD|SECRET|API_KEY", var["name"]), (
+                    d["kind"],
+                    var,
+                )
 
 
 def _containers(doc: dict) -> list[dict]:
@@ -169,12 +191,17 @@ NAME_REFERENCES = {
 # be pasted there; each is a Kubernetes or engine structure, listed so that a new one is noticed and
 # reviewed. Patches (per component) can change any rendered field, by design.
 FREE_FORM = {
-    "/model/frontend/resources/requests", "/model/frontend/resources/limits",
-    "/model/decode/resources/requests", "/model/decode/resources/limits",
-    "/model/prefill/resources/requests", "/model/prefill/resources/limits",
-    "/model/decode/extraConfig/inline", "/model/prefill/extraConfig/inline",
+    "/model/frontend/resources/requests",
+    "/model/frontend/resources/limits",
+    "/model/decode/resources/requests",
+    "/model/decode/resources/limits",
+    "/model/prefill/resources/requests",
+    "/model/prefill/resources/limits",
+    "/model/decode/extraConfig/inline",
+    "/model/prefill/extraConfig/inline",
     "/model/nodeSelector",
-    "/patches/<component>/strategicMergePatches/*", "/patches/<component>/strategicMergePatches/*/metadata",
+    "/patches/<component>/strategicMergePatches/*",
+    "/patches/<component>/strategicMergePatches/*/metadata",
     "/patches/<component>/jsonPatches/*/patch/*/value",
 }
 
@@ -212,8 +239,11 @@ def test_schema_has_no_field_for_a_credential_only_secret_names():
 @pytest.mark.unit
 def test_free_form_places_in_the_schema_are_known():
     nodes = walk(schema.inlined(schema.values_schema()))
-    free = {re.sub(r"^/patches/[^/]+/", "/patches/<component>/", path) for path, node in nodes
-            if "type" not in node or node["type"] == "object" and node.get("additionalProperties") is not False}
+    free = {
+        re.sub(r"^/patches/[^/]+/", "/patches/<component>/", path)
+        for path, node in nodes
+        if "type" not in node or node["type"] == "object" and node.get("additionalProperties") is not False
+    }
     assert free == FREE_FORM, "a new free-form field: can a credential be pasted there?"
 
 
@@ -231,8 +261,9 @@ def test_a_literal_token_in_an_env_var_is_refused(tmp_path, secret_env):
     values = VALUES.replace("  prefill:\n", f"    env: [{{name: HF_TOKEN, value: {TOKEN}}}]\n  prefill:\n")
     root = make_project(tmp_path / "proj", values, ENVS)
     r = compose(root, secret_env, "generate")
-    assert r.returncode == 2, "accepted: " + json.dumps([str(f) for f in (root / "helmfile.d").rglob("*.yaml")
-                                                         if TOKEN in f.read_text()])
+    assert r.returncode == 2, "accepted: " + json.dumps(
+        [str(f) for f in (root / "helmfile.d").rglob("*.yaml") if TOKEN in f.read_text()]
+    )
     assert TOKEN not in r.stderr
 
 
@@ -263,9 +294,12 @@ PLACES = {
     "inline-key": f"    extraConfig:\n      inline:\n        {AWS}: 1\n",
     "inline-credential-name": f"    extraConfig:\n      inline:\n        api-key: {PLAIN}\n",
     "env-credential-name": f"    env: [{{name: HF_TOKEN, value: {PLAIN}}}]\n",
-    "annotation": ("    replicas: 1\npatches:\n  model:\n    strategicMergePatches:\n"
-                   "      - apiVersion: nvidia.com/v1beta1\n        kind: DynamoGraphDeployment\n"
-                   f"        metadata: {{name: qwen, annotations: {{example.com/note: 'see {AWS}'}}}}\n", "'see"),
+    "annotation": (
+        "    replicas: 1\npatches:\n  model:\n    strategicMergePatches:\n"
+        "      - apiVersion: nvidia.com/v1beta1\n        kind: DynamoGraphDeployment\n"
+        f"        metadata: {{name: qwen, annotations: {{example.com/note: 'see {AWS}'}}}}\n",
+        "'see",
+    ),
     "url-password": (f"    env: [{{name: PROXY, value: 'http://user:{PLAIN}@proxy:3128'}}]\n", "'http"),
 }
 
@@ -286,18 +320,30 @@ def _place(name: str) -> tuple[str, str, str]:
 def test_a_credential_anywhere_is_refused_located_and_never_shown(place, tmp_path, secret_env):
     values, cred, where = _place(place)
     root = make_project(tmp_path / "proj", values, {"dev": "cluster: {namespace: llm}\n"})
-    for args in (["validate"], ["generate"], ["template", "--env", "dev"], ["export", "--env", "dev"],
-                 ["build", "--env", "dev"]):
+    for args in (
+        ["validate"],
+        ["generate"],
+        ["template", "--env", "dev"],
+        ["export", "--env", "dev"],
+        ["build", "--env", "dev"],
+    ):
         r = compose(root, secret_env, *args)
         assert r.returncode == 2, f"{args} accepted it: {r.stdout[-300:]}"
         assert "Traceback" not in r.stderr
         assert cred not in r.stdout + r.stderr, f"`compose {' '.join(args)}` showed it"
         assert any(line.startswith(where) for line in r.stderr.splitlines()), (where, r.stderr)
         assert "hint: keep it in a Kubernetes Secret" in r.stderr
-        assert not [d for d in ("helmfile.d", ".compose", "export") if (root / d).exists()], \
+        assert not [d for d in ("helmfile.d", ".compose", "export") if (root / d).exists()], (
             f"`compose {' '.join(args)}` wrote output"
-        assert not [f for f in root.rglob("*") if f.is_file() and f.name != "values.yaml"
-                    and "charts" not in f.relative_to(root).parts and cred in f.read_text(errors="replace")]
+        )
+        assert not [
+            f
+            for f in root.rglob("*")
+            if f.is_file()
+            and f.name != "values.yaml"
+            and "charts" not in f.relative_to(root).parts
+            and cred in f.read_text(errors="replace")
+        ]
 
 
 # Each of these refuses the value for another reason; the message must not show it either.
@@ -319,14 +365,16 @@ def test_an_error_never_shows_the_value(case, tmp_path, secret_env):
     root = make_project(tmp_path / "proj", values, {"dev": "cluster: {namespace: llm}\n"})
     r = compose(root, secret_env, "validate")
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert f"values.yaml:5:" in r.stderr and f": {ptr}: " in r.stderr, r.stderr
+    assert "values.yaml:5:" in r.stderr and f": {ptr}: " in r.stderr, r.stderr
     assert leaks(r.stderr) == [] and GITHUB not in r.stderr, r.stderr
 
 
 @pytest.mark.unit
 def test_ordinary_values_near_a_credential_are_accepted(tmp_path, secret_env):
     """Names with `token` in them, references to Secrets, tokenizer settings, images and paths."""
-    values = BASE + """\
+    values = (
+        BASE
+        + """\
     env:
       - {name: TOKENIZERS_PARALLELISM, value: "false"}
       - {name: HF_TOKEN, valueFrom: {secretKeyRef: {name: hf-token, key: HF_TOKEN}}}
@@ -343,13 +391,17 @@ def test_ordinary_values_near_a_credential_are_accepted(tmp_path, secret_env):
         download-dir: s3://bucket/models/qwen
         chat-template: "Basic instructions: answer briefly. Bearer of good news."
 """
+    )
     root = make_project(tmp_path / "proj", values, {"dev": "cluster: {namespace: llm}\n"})
     r = compose(root, secret_env, "validate")
     assert r.returncode == 0, r.stderr
 
 
-SHIPPED = [REPO / "values.yaml", *sorted(REPO.glob("recipes/*/values.yaml")),
-           *sorted(REPO.glob("tests/cases/valid/*/values.yaml"))]
+SHIPPED = [
+    REPO / "values.yaml",
+    *sorted(REPO.glob("recipes/*/values.yaml")),
+    *sorted(REPO.glob("tests/cases/valid/*/values.yaml")),
+]
 
 
 @pytest.mark.unit
@@ -360,14 +412,28 @@ def test_no_shipped_values_file_looks_like_it_holds_a_credential(values_file):
 
 
 CREDENTIALS = [
-    TOKEN, GITHUB, AWS, JWT, "github_pat_11FAKE0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH",
-    "ASIAFAKEDONOTLEAK999", "sk-proj-FAKE0123456789abcdefghijklmnopqrstuv", "sk-ant-api03-FAKE0123456789abcdefghijkl",
-    "xoxb-123456789012-FAKEslackToken", "nvapi-FAKE0123456789abcdefghijklmn", "glpat-FAKE0123456789abcdefgh",
+    TOKEN,
+    GITHUB,
+    AWS,
+    JWT,
+    "github_pat_11FAKE0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH",
+    "ASIAFAKEDONOTLEAK999",
+    "sk-proj-FAKE0123456789abcdefghijklmnopqrstuv",
+    "sk-ant-api03-FAKE0123456789abcdefghijkl",
+    "xoxb-123456789012-FAKEslackToken",
+    "nvapi-FAKE0123456789abcdefghijklmn",
+    "glpat-FAKE0123456789abcdefgh",
     "-----BEGIN RSA PRIVATE KEY-----\nMIIFAKE\n-----END RSA PRIVATE KEY-----",
-    "-----BEGIN OPENSSH PRIVATE KEY-----", "Authorization: Bearer FAKEbearer0123456789",
-    "Basic dXNlcjpGQUtFcGFzcw==", "postgres://app:FAKEpass@db:5432/x", "redis://:FAKEpass@cache:6379",
-    "AIzaFAKE0123456789abcdefghijklmnopqrstu", "https://hooks.slack.com/services/T000/B000/FAKE0123456789abcd",
-    "sk_live_FAKE0123456789abcdef", "rk_test_FAKE0123456789abcdef", "xoxp-FAKE0123456789",
+    "-----BEGIN OPENSSH PRIVATE KEY-----",
+    "Authorization: Bearer FAKEbearer0123456789",
+    "Basic dXNlcjpGQUtFcGFzcw==",
+    "postgres://app:FAKEpass@db:5432/x",
+    "redis://:FAKEpass@cache:6379",
+    "AIzaFAKE0123456789abcdefghijklmnopqrstu",
+    "https://hooks.slack.com/services/T000/B000/FAKE0123456789abcd",
+    "sk_live_FAKE0123456789abcdef",
+    "rk_test_FAKE0123456789abcdef",
+    "xoxp-FAKE0123456789",
     "eyJhbGciOiFAKE.eyJzdWIiOiFAKE.FAKEsignature0",
 ]
 
@@ -386,13 +452,31 @@ def test_each_credential_format_is_recognised(text):
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("text", [
-    "Qwen/Qwen3-0.6B", "nvcr.io/nvidia/ai-dynamo/vllm-runtime:0.4.1", "ghcr.io/org/img@sha256:" + "a" * 64,
-    "--max-num-batched-tokens", "/opt/models/hf_cache/tokenizer.json", "hf_transfer", "hf-token", "16Gi",
-    "https://huggingface.co/Qwen/Qwen3-0.6B", "http://127.0.0.1:8000/v1", "sk-learn", "Bearer of good news",
-    "Basic configuration", "s3://bucket/path:with@sign", "12345678901234567890", "AKIA-docs-example",
-    "eyJhbGciOi", "ssh-rsa AAAAB3NzaC1yc2E", "$(HF_TOKEN)", "task-" + "x" * 40,
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Qwen/Qwen3-0.6B",
+        "nvcr.io/nvidia/ai-dynamo/vllm-runtime:0.4.1",
+        "ghcr.io/org/img@sha256:" + "a" * 64,
+        "--max-num-batched-tokens",
+        "/opt/models/hf_cache/tokenizer.json",
+        "hf_transfer",
+        "hf-token",
+        "16Gi",
+        "https://huggingface.co/Qwen/Qwen3-0.6B",
+        "http://127.0.0.1:8000/v1",
+        "sk-learn",
+        "Bearer of good news",
+        "Basic configuration",
+        "s3://bucket/path:with@sign",
+        "12345678901234567890",
+        "AKIA-docs-example",
+        "eyJhbGciOi",
+        "ssh-rsa AAAAB3NzaC1yc2E",
+        "$(HF_TOKEN)",
+        "task-" + "x" * 40,
+    ],
+)
 def test_ordinary_strings_are_not_credentials(text):
     assert secrets.token_kind(text) is None
 
@@ -403,5 +487,6 @@ def test_a_credential_in_an_overlay_is_located_in_the_overlay(tmp_path, secret_e
     root = make_project(tmp_path / "proj", BASE + "    replicas: 1\n", {"dev": overlay})
     r = compose(root, secret_env, "validate", "--env", "dev")
     assert r.returncode == 2 and GITHUB not in r.stderr
-    assert r.stderr.startswith("environments/dev.yaml:4:34: /model/decode/extraArgs/1: this looks like a GitHub token;"), \
-        r.stderr
+    assert r.stderr.startswith(
+        "environments/dev.yaml:4:34: /model/decode/extraArgs/1: this looks like a GitHub token;"
+    ), r.stderr

@@ -1,6 +1,7 @@
 """The tests need nothing outside this repository: every fixture is a recorded copy (its sha256 is
 in the SOURCES.md, or SOURCES, of its directory), and no file of ours names a path outside the
 checkout."""
+
 from __future__ import annotations
 
 import hashlib
@@ -36,8 +37,14 @@ def fixture_dirs() -> list[Path]:
 
 def test_there_are_fixtures():
     dirs = [d.relative_to(FIXTURES).as_posix() for d in fixture_dirs()]
-    assert {"dynamo/1.4.0/crds", "dgd-examples", "dgd-examples/v1beta1", "dynamo/1.6.1/dgd-templates",
-            "dynamo/1.6.1/dgdr", "design-proposal"} <= set(dirs)
+    assert {
+        "dynamo/1.4.0/crds",
+        "dgd-examples",
+        "dgd-examples/v1beta1",
+        "dynamo/1.6.1/dgd-templates",
+        "dynamo/1.6.1/dgdr",
+        "design-proposal",
+    } <= set(dirs)
 
 
 @pytest.mark.parametrize("directory", fixture_dirs(), ids=lambda d: d.relative_to(FIXTURES).as_posix())
@@ -62,15 +69,20 @@ def test_a_fixture_changed_by_hand_is_caught(tmp_path):
 
 
 # Built from pieces so that this file does not match itself.
-OUTSIDE = [re.compile(re.escape(s)) for s in ("../" + "shared", "/" + "work/", "COMPOSE_" + "SHARED",
-                                               "shared/" + "reference")]
+OUTSIDE = [
+    re.compile(re.escape(s)) for s in ("../" + "shared", "/" + "work/", "COMPOSE_" + "SHARED", "shared/" + "reference")
+]
 SCANNED = ("tests", "composer", "scripts", "benchmarks", ".ci")
 
 
 def our_files() -> list[Path]:
     """Tracked and untracked-but-not-ignored files (ignored ones are run output, not ours)."""
-    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *SCANNED],
-                         cwd=ROOT, capture_output=True, check=True).stdout
+    out = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *SCANNED],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
     return [ROOT / p for p in sorted(set(out.decode().split("\0"))) if p and (ROOT / p).exists()]
 
 

@@ -1,5 +1,6 @@
 """The suite's own structure: test modules share code only through tests/support/ and conftest
 fixtures (never by importing one another), and every test carries exactly one layer mark."""
+
 from __future__ import annotations
 
 import ast
@@ -32,7 +33,7 @@ def imported_test_modules(source: str, package: str) -> list[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:  # relative: resolved against the importing module's package
-                parts = package.split(".")[:len(package.split(".")) - node.level + 1]
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(parts + ([base] if base else []))
             names = [base] + [f"{base}.{a.name}" for a in node.names]
         else:
@@ -44,16 +45,19 @@ def imported_test_modules(source: str, package: str) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("source, package, found", [
-    ("from tests.test_doctor import PLUGINS", "tests", ["tests.test_doctor"]),
-    ("import tests.charts.test_model_chart", "tests.charts", ["tests.charts.test_model_chart"]),
-    ("from tests import test_doctor", "tests", ["tests.test_doctor"]),
-    ("from .test_doctor import x", "tests", ["tests.test_doctor"]),
-    ("from ..test_doctor import x", "tests.charts", ["tests.test_doctor"]),
-    ("from tests.conftest import make_project", "tests", ["tests.conftest"]),
-    ("from tests.support.project import make_project\nimport json", "tests", []),
-    ("from tests.support import cases, validate", "tests", []),
-])
+@pytest.mark.parametrize(
+    "source, package, found",
+    [
+        ("from tests.test_doctor import PLUGINS", "tests", ["tests.test_doctor"]),
+        ("import tests.charts.test_model_chart", "tests.charts", ["tests.charts.test_model_chart"]),
+        ("from tests import test_doctor", "tests", ["tests.test_doctor"]),
+        ("from .test_doctor import x", "tests", ["tests.test_doctor"]),
+        ("from ..test_doctor import x", "tests.charts", ["tests.test_doctor"]),
+        ("from tests.conftest import make_project", "tests", ["tests.conftest"]),
+        ("from tests.support.project import make_project\nimport json", "tests", []),
+        ("from tests.support import cases, validate", "tests", []),
+    ],
+)
 def test_the_import_check_sees_every_spelling(source, package, found):
     assert imported_test_modules(source, package) == found
 
@@ -69,7 +73,7 @@ def test_no_test_module_imports_another():
     assert offenders == {}, "move what is shared to tests/support/ (fixtures: a plugin listed in conftest.py)"
 
 
-LAYERED = '''import pytest
+LAYERED = """import pytest
 
 @pytest.mark.unit
 def test_unit():
@@ -82,16 +86,35 @@ def test_no_layer():
 @pytest.mark.local
 def test_two_layers():
     pass
-'''
+"""
 
 
 def collect(tmp_path: Path, source: str, *args: str) -> subprocess.CompletedProcess:
     """`pytest --co` of one module under tests/conftest.py's layer check."""
     (tmp_path / "conftest.py").write_text("from tests.conftest import pytest_collection_modifyitems  # noqa: F401\n")
     (tmp_path / "test_sample.py").write_text(source)
-    return subprocess.run([sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider", "-p", "no:kmock",
-                           "-W", "ignore::pytest.PytestUnknownMarkWarning", *args, str(tmp_path)],
-                          cwd=tmp_path, capture_output=True, text=True, env={"PYTHONPATH": str(REPO)}, timeout=60)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--co",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:kmock",
+            "-W",
+            "ignore::pytest.PytestUnknownMarkWarning",
+            *args,
+            str(tmp_path),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(REPO)},
+        timeout=60,
+    )
 
 
 @pytest.mark.parametrize("args", [(), ("-m", "unit")], ids=["all", "deselected"])

@@ -2,17 +2,20 @@
 the pods it should, every URL names a Service the deployment creates with that port, the model
 name is the same everywhere, and the benchmark Job runs exactly what the shared builder returns.
 Checked on real `compose template` output."""
+
 import json
 from urllib.parse import urlsplit
 
 import pytest
 from ruamel.yaml import YAML
 
-from composer import bench, plan as planmod, project as p
+from composer import bench
+from composer import plan as planmod
+from composer import project as p
 from composer.explain import DGD_LABEL, TYPE_LABEL
+from tests.support.cases import CASES, copy_case
 from tests.support.project import compose
 from tests.support.validate import all_errors, load_docs
-from tests.support.cases import CASES, copy_case
 
 WIRED = [("everything-on", "staging"), ("disagg-kv-sglang", "dev"), ("agg-vllm", "dev")]
 
@@ -39,8 +42,14 @@ def pods(dgd):
     out = {}
     for c in dgd["spec"]["components"]:
         labels = dict(c.get("podTemplate", {}).get("metadata", {}).get("labels", {}))
-        labels.update({DGD_LABEL: dgd["metadata"]["name"], TYPE_LABEL: c["type"],
-                       "nvidia.com/dynamo-component": c["name"], "nvidia.com/metrics-enabled": "true"})
+        labels.update(
+            {
+                DGD_LABEL: dgd["metadata"]["name"],
+                TYPE_LABEL: c["type"],
+                "nvidia.com/dynamo-component": c["name"],
+                "nvidia.com/metrics-enabled": "true",
+            }
+        )
         out[c["name"]] = (c["type"], labels)
     return out
 
@@ -50,8 +59,12 @@ def selects(selector, labels):
         return False
     for e in selector.get("matchExpressions", []):
         present, value = e["key"] in labels, labels.get(e["key"])
-        ok = {"In": present and value in e.get("values", []), "NotIn": value not in e.get("values", []),
-              "Exists": present, "DoesNotExist": not present}[e["operator"]]
+        ok = {
+            "In": present and value in e.get("values", []),
+            "NotIn": value not in e.get("values", []),
+            "Exists": present,
+            "DoesNotExist": not present,
+        }[e["operator"]]
         if not ok:
             return False
     return True
@@ -125,8 +138,9 @@ def test_model_name_is_the_same_everywhere(rendered):
             for flag in ("--model", "--model-path", "--served-model-name", "--model-name"):
                 seen += _flag(container.get("args", []), flag)
     for job in (d for d in docs if d["kind"] == "Job"):
-        seen += [e["value"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]
-                 if e["name"] == "TARGET_MODEL"]
+        seen += [
+            e["value"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"] if e["name"] == "TARGET_MODEL"
+        ]
     for cm in (d for d in docs if d["kind"] == "ConfigMap" and "runs.json" in d.get("data", {})):
         for run in json.loads(cm["data"]["runs.json"]):
             seen += _flag(run["args"], "--model") + _flag(run["args"], "--tokenizer")
@@ -143,9 +157,12 @@ def test_benchmark_gpu_count_is_what_the_rendered_workers_take(rendered):
     if not jobs:
         return
     dgd = one(docs, "DynamoGraphDeployment")
-    gpus = sum(c.get("replicas", 1) * int(c["podTemplate"]["spec"]["containers"][0].get("resources", {})
-                                          .get("limits", {}).get("nvidia.com/gpu", 0))
-               for c in dgd["spec"]["components"] if c["type"] != "frontend")
+    gpus = sum(
+        c.get("replicas", 1)
+        * int(c["podTemplate"]["spec"]["containers"][0].get("resources", {}).get("limits", {}).get("nvidia.com/gpu", 0))
+        for c in dgd["spec"]["components"]
+        if c["type"] != "frontend"
+    )
     (job,) = jobs
     # run.py reads it from the scripts ConfigMap, mounted from the volume of that name
     env_vars = {e["name"]: e.get("value") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
@@ -167,8 +184,9 @@ def test_bench_reruns_exactly_the_rendered_benchmark_job(rendered):
     argv = kube.delete_jobs_argv("ctx", release.namespace, release.name) if release else None
     key, value = argv[argv.index("-l") + 1].split("=") if argv else (None, None)
     selected = [d for d in docs if (d["metadata"].get("labels") or {}).get(key) == value]
-    assert [(d["kind"], d["metadata"]["namespace"]) for d in selected if d["kind"] == "Job"] == \
-        ([("Job", release.namespace)] if release else [])
+    assert [(d["kind"], d["metadata"]["namespace"]) for d in selected if d["kind"] == "Job"] == (
+        [("Job", release.namespace)] if release else []
+    )
 
 
 @pytest.mark.helm
@@ -181,10 +199,17 @@ def test_benchmark_job_runs_what_the_shared_builder_returns(rendered):
         return
     (cm,) = cms
     cfg = dep.values["benchmark"]["config"]
-    expected = bench.sweep_argvs(cfg["concurrency"], artifact_dir=planmod.ARTIFACTS_MOUNT,
-                                 request_count=cfg.get("requestCount"), model=dep.model["name"],
-                                 url=dep.frontend_url, tokenizer=dep.model["name"], isl=cfg["isl"], osl=cfg["osl"],
-                                 warmup_request_count=cfg["warmupRequestCount"])
+    expected = bench.sweep_argvs(
+        cfg["concurrency"],
+        artifact_dir=planmod.ARTIFACTS_MOUNT,
+        request_count=cfg.get("requestCount"),
+        model=dep.model["name"],
+        url=dep.frontend_url,
+        tokenizer=dep.model["name"],
+        isl=cfg["isl"],
+        osl=cfg["osl"],
+        warmup_request_count=cfg["warmupRequestCount"],
+    )
     assert [r["args"] for r in json.loads(cm["data"]["runs.json"])] == [argv for _, argv in expected]
     job = one(docs, "Job")
     assert job["spec"]["template"]["spec"]["containers"][0]["command"][-1].endswith("/run.py")
@@ -203,26 +228,34 @@ def test_explain_reports_what_was_rendered(rendered):
     assert [r["name"] for r in report["releases"]] == [r.name for r in plan.releases]
     worker_types = sorted(c["type"] for c in dgd["spec"]["components"] if c["type"] != "frontend")
     assert sorted(set(report["deployment"]["workerTypes"])) == sorted(set(worker_types))
-    monitors = {d["metadata"]["name"].rsplit("-", 1)[1]: d["spec"]["selector"] for d in docs if d["kind"] == "PodMonitor"}
+    monitors = {
+        d["metadata"]["name"].rsplit("-", 1)[1]: d["spec"]["selector"] for d in docs if d["kind"] == "PodMonitor"
+    }
     assert bool(monitors) == bool(plan.release("metrics"))
     assert {k.split("/")[1]: v for k, v in report["selectors"].items() if k.startswith("podMonitor/")} == {
-        role: {**sel.get("matchLabels", {}), **{e["key"]: e["values"] for e in sel.get("matchExpressions", [])
-                                                if e["operator"] == "In"}}
-        for role, sel in monitors.items()}
+        role: {
+            **sel.get("matchLabels", {}),
+            **{e["key"]: e["values"] for e in sel.get("matchExpressions", []) if e["operator"] == "In"},
+        }
+        for role, sel in monitors.items()
+    }
     text = compose("explain", "--env", env, cwd=proj.root)
     assert f"{ns}/{name}:{port}" in text.stdout
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("change, changed", [
-    pytest.param("", set(), id="nothing"),
-    pytest.param("platform:\n  version: 1.4.1\n", {"image", "runId"}, id="image-tag"),
-    pytest.param("model:\n  hfTokenSecret: other-token\n", {"hfTokenSecret", "runId"}, id="secret"),
-    pytest.param("benchmark:\n  config:\n    osl: 64\n", {"runs", "runId"}, id="sweep"),
-    # the GPU count is recorded (the scripts ConfigMap), not part of what names the Job: scaling the
-    # model does not rerun the benchmark by itself
-    pytest.param("model:\n  decode:\n    replicas: 3\n", {"target"}, id="replicas"),
-])
+@pytest.mark.parametrize(
+    "change, changed",
+    [
+        pytest.param("", set(), id="nothing"),
+        pytest.param("platform:\n  version: 1.4.1\n", {"image", "runId"}, id="image-tag"),
+        pytest.param("model:\n  hfTokenSecret: other-token\n", {"hfTokenSecret", "runId"}, id="secret"),
+        pytest.param("benchmark:\n  config:\n    osl: 64\n", {"runs", "runId"}, id="sweep"),
+        # the GPU count is recorded (the scripts ConfigMap), not part of what names the Job: scaling the
+        # model does not rerun the benchmark by itself
+        pytest.param("model:\n  decode:\n    replicas: 3\n", {"target"}, id="replicas"),
+    ],
+)
 def test_benchmark_job_name_changes_with_anything_its_pod_runs(tmp_path, change, changed):
     """A Job's pod template is immutable: helm cannot upgrade it in place, so its name must change
     with anything the pod runs, and only with that."""

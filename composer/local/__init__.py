@@ -6,10 +6,12 @@
 
 `launch` does the three steps with the ai-dynamo venv's interpreter.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from composer.errors import UsageError
 from composer.local.graph import ProcessSpec, expand, plan_processes, served_model
@@ -17,12 +19,33 @@ from composer.local.runtime import Progress, chat, down, list_models, status, up
 from composer.local.standin import ModelSource, prepare_model
 from composer.local.venvs import PINS, require, venv_path
 
-__all__ = ["ModelSource", "PINS", "ProcessSpec", "chat", "down", "expand", "launch", "list_models",
-           "plan_processes", "prepare_model", "served_model", "status", "up", "venv_path"]
+__all__ = [
+    "ModelSource",
+    "PINS",
+    "ProcessSpec",
+    "chat",
+    "down",
+    "expand",
+    "launch",
+    "list_models",
+    "plan_processes",
+    "prepare_model",
+    "served_model",
+    "status",
+    "up",
+    "venv_path",
+]
 
 
-def launch(docs: Sequence[Mapping[str, Any]], *, state_dir: Path, http_port: int = 8000, model: str | None = None,
-           timeout: float = 120.0, progress: Progress | None = None) -> dict[str, Any]:
+def launch(
+    docs: Sequence[Mapping[str, Any]],
+    *,
+    state_dir: Path,
+    http_port: int = 8000,
+    model: str | None = None,
+    timeout: float = 120.0,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """prepare_model + plan_processes + up. `model` defaults to the workers' --model-name."""
     state_dir = Path(state_dir)
     name = model or served_model(docs)

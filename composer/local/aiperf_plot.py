@@ -10,12 +10,12 @@ instead (the benchmark failed, or compose is gone) exits without drawing.
 
 It runs in the aiperf venv: it must not import composer.
 """
+
 import importlib
 import logging
 import os
 import sys
 import threading
-
 
 # compose starts this as the leader of a session of its own; run by hand from a shell, the
 # shell's session (its priority, its browser handling) is left alone
@@ -38,7 +38,6 @@ session_nice(19)
 
 import kaleido  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
-
 from aiperf.cli import app  # noqa: E402
 
 importlib.import_module("aiperf.plot.cli_runner")  # the plot command imports it only when called

@@ -2,13 +2,15 @@
 made, then `aiperf plot`, from the aiperf venv. The processes carry the graph's marker.
 Not named aiperf.py: aiperf_plot.py runs as a script from this directory, where a module of that
 name would shadow the aiperf package it imports."""
+
 from __future__ import annotations
 
 import json
 import subprocess
 import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from composer import proc
 from composer.bench import EXPORT_CSV, EXPORT_JSON, summarize
@@ -19,12 +21,21 @@ from composer.errors import ComposeError, quoted
 OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 PLOT_SCRIPT = Path(__file__).parent / "aiperf_plot.py"
 PLOT_LOG = "aiperf-plot-console.log"
-CHROME_HINT = ("aiperf plot made no PNGs: it renders with kaleido, which needs Google Chrome or Chromium "
-               "installed; the data is in the artifact dir (or run `aiperf plot --dashboard <dir>`)")
+CHROME_HINT = (
+    "aiperf plot made no PNGs: it renders with kaleido, which needs Google Chrome or Chromium "
+    "installed; the data is in the artifact dir (or run `aiperf plot --dashboard <dir>`)"
+)
+
 
 # summary key -> (aiperf metric tag, unit label)
-def run_local(*, runs: Sequence[Mapping[str, Any]], artifact_dir: Path, plots: bool = True,
-              progress: Callable[[str], None] | None = None, owner: str | None = None) -> dict[str, Any]:
+def run_local(
+    *,
+    runs: Sequence[Mapping[str, Any]],
+    artifact_dir: Path,
+    plots: bool = True,
+    progress: Callable[[str], None] | None = None,
+    owner: str | None = None,
+) -> dict[str, Any]:
     """Run real `aiperf profile` (from the aiperf venv) for each run, as built by the shared
     builder (`{name, args}`, args writing to `<artifact_dir>/<name>`), then `aiperf plot` over
     all of them, started before the first run so that it is ready when they end. Returns the
@@ -50,8 +61,13 @@ def run_local(*, runs: Sequence[Mapping[str, Any]], artifact_dir: Path, plots: b
     finally:
         if plotter:
             proc.stop(plotter)  # still warming up when a run failed or Ctrl-C came: with its browser
-    return {"runs": done_runs, "artifact_dir": str(artifact_dir), "plots": plot_files, "plot_note": plot_note,
-            "seconds": round(time.monotonic() - t0, 3)}
+    return {
+        "runs": done_runs,
+        "artifact_dir": str(artifact_dir),
+        "plots": plot_files,
+        "plot_note": plot_note,
+        "seconds": round(time.monotonic() - t0, 3),
+    }
 
 
 def _profile(name: str, argv: list[str], run_dir: Path, say: Callable[[str], None]) -> dict[str, Any]:
@@ -64,11 +80,20 @@ def _profile(name: str, argv: list[str], run_dir: Path, say: Callable[[str], Non
     (run_dir / "aiperf-console.log").write_text(done.stdout + done.stderr)
     export = run_dir / EXPORT_JSON
     if done.returncode != 0 or not export.is_file():
-        raise ComposeError(f"aiperf failed (exit {done.returncode}) in run {name}; "
-                           f"output in {run_dir / 'aiperf-console.log'}:\n" + quoted(done.stdout + done.stderr, last=20))
-    return {"name": name, "concurrency": int(c), "summary": summarize(json.loads(export.read_text())),
-            "artifact_dir": str(run_dir), "json": str(export), "csv": str(run_dir / EXPORT_CSV),
-            "seconds": round(time.monotonic() - started, 3), "argv": argv}
+        raise ComposeError(
+            f"aiperf failed (exit {done.returncode}) in run {name}; "
+            f"output in {run_dir / 'aiperf-console.log'}:\n" + quoted(done.stdout + done.stderr, last=20)
+        )
+    return {
+        "name": name,
+        "concurrency": int(c),
+        "summary": summarize(json.loads(export.read_text())),
+        "artifact_dir": str(run_dir),
+        "json": str(export),
+        "csv": str(run_dir / EXPORT_CSV),
+        "seconds": round(time.monotonic() - started, 3),
+        "argv": argv,
+    }
 
 
 def _start_plot(run_dirs: Sequence[Path], out: Path, owner: str | None = None) -> subprocess.Popen:

@@ -15,14 +15,16 @@ Then the local differences, all explicit here:
   event publishers to 0.0.0.0 on ephemeral ports; there is no setting for that;
 - the model comes from an offline HF cache (`model_env`, see standin.py).
 """
+
 from __future__ import annotations
 
 import json
 import re
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from composer.dynamo import DGD_API, DGD_KIND
 from composer.errors import UsageError
@@ -53,23 +55,35 @@ class ProcessSpec:
     restart: str = "Always"  # the pod's restartPolicy: Always | OnFailure | Never
 
 
-def plan_processes(docs: Sequence[Mapping[str, Any]], *, python: str, state_dir: Path, http_port: int,
-                   model_env: Mapping[str, str], system_port_base: int | None = None) -> list[ProcessSpec]:
+def plan_processes(
+    docs: Sequence[Mapping[str, Any]],
+    *,
+    python: str,
+    state_dir: Path,
+    http_port: int,
+    model_env: Mapping[str, str],
+    system_port_base: int | None = None,
+) -> list[ProcessSpec]:
     """The processes for the one DGD in `docs`, frontend first, in component order.
 
     Worker system ports are allocated consecutively from `system_port_base` (default
     `http_port + 1`), one per worker process.
     """
     dgd = find_dgd(docs)
-    configmaps = {d["metadata"]["name"]: dict(d.get("data") or {})
-                  for d in docs if d.get("kind") == "ConfigMap" and d.get("metadata", {}).get("name")}
+    configmaps = {
+        d["metadata"]["name"]: dict(d.get("data") or {})
+        for d in docs
+        if d.get("kind") == "ConfigMap" and d.get("metadata", {}).get("name")
+    }
     spec = dgd.get("spec") or {}
     namespace = str(dgd.get("metadata", {}).get("name") or "dynamo")
     components = list(spec.get("components") or [])
     frontends = [c for c in components if c.get("type") == "frontend"]
     if len(frontends) != 1:
-        raise UsageError(f"DynamoGraphDeployment {namespace}: a local run needs exactly one component of "
-                         f"type frontend, found {len(frontends)}")
+        raise UsageError(
+            f"DynamoGraphDeployment {namespace}: a local run needs exactly one component of "
+            f"type frontend, found {len(frontends)}"
+        )
     shared_env = _env_entries(spec.get("env"))
     next_port = http_port + 1 if system_port_base is None else system_port_base
     base_env = {
@@ -81,12 +95,24 @@ def plan_processes(docs: Sequence[Mapping[str, Any]], *, python: str, state_dir:
         "PYTHONUNBUFFERED": "1",
         **model_env,
     }
-    skipped = [f"component {c.get('name')} (type {c.get('type')}) is not run locally"
-               for c in components if c.get("type") in NOT_LOCAL_TYPES]
+    skipped = [
+        f"component {c.get('name')} (type {c.get('type')}) is not run locally"
+        for c in components
+        if c.get("type") in NOT_LOCAL_TYPES
+    ]
     specs: list[ProcessSpec] = []
     for comp in frontends + [c for c in components if c.get("type") not in ("frontend", *NOT_LOCAL_TYPES)]:
-        for spec in _component_processes(comp, configmaps, shared_env, base_env, python, state_dir, http_port,
-                                         next_port, skipped if comp is frontends[0] else []):
+        for spec in _component_processes(
+            comp,
+            configmaps,
+            shared_env,
+            base_env,
+            python,
+            state_dir,
+            http_port,
+            next_port,
+            skipped if comp is frontends[0] else [],
+        ):
             specs.append(spec)
             if spec.role != "frontend":
                 next_port += 1
@@ -107,8 +133,9 @@ def _component_processes(comp, configmaps, shared_env, base_env, python, state_d
         replicas = 1
     container = _main_container(comp)
     if role != "frontend" and not (container or {}).get("command"):
-        raise UsageError(f"component {name} (type {role}) has no command: "
-                         f"a local run needs `python3 -m dynamo.<module>`")
+        raise UsageError(
+            f"component {name} (type {role}) has no command: a local run needs `python3 -m dynamo.<module>`"
+        )
     command, env, files = _container_view(comp, container, configmaps, shared_env, state_dir)
     module, args = _module_and_args(name, role, command)
     files = _patch_mocker_config(module, args, files, notes)
@@ -124,11 +151,17 @@ def _component_processes(comp, configmaps, shared_env, base_env, python, state_d
         else:
             ports = (first_port + i,)
             # The operator gives workers this too: /health then reports ready once `generate` serves.
-            penv.update(DYN_SYSTEM_HOST=LOOPBACK, DYN_SYSTEM_PORT=str(ports[0]),
-                        DYN_SYSTEM_USE_ENDPOINT_HEALTH_STATUS='["generate"]')
+            penv.update(
+                DYN_SYSTEM_HOST=LOOPBACK,
+                DYN_SYSTEM_PORT=str(ports[0]),
+                DYN_SYSTEM_USE_ENDPOINT_HEALTH_STATUS='["generate"]',
+            )
             full = argv
-        out.append(ProcessSpec(f"{name}-{i}", name, role, tuple(full), penv, ports, tuple(files), tuple(notes),
-                               _restart_policy(comp)))
+        out.append(
+            ProcessSpec(
+                f"{name}-{i}", name, role, tuple(full), penv, ports, tuple(files), tuple(notes), _restart_policy(comp)
+            )
+        )
     return out
 
 
@@ -180,8 +213,8 @@ def expand(text: str, env: Mapping[str, str]) -> str:
             if nxt == "(":
                 end = text.find(")", i + 2)
                 if end != -1:
-                    name = text[i + 2:end]
-                    out.append(env[name] if name in env else text[i:end + 1])
+                    name = text[i + 2 : end]
+                    out.append(env[name] if name in env else text[i : end + 1])
                     i = end + 1
                     continue
         out.append(c)
@@ -190,6 +223,7 @@ def expand(text: str, env: Mapping[str, str]) -> str:
 
 
 # -- container -------------------------------------------------------------------------------
+
 
 def _main_container(comp: Mapping[str, Any]) -> Mapping[str, Any] | None:
     containers = ((comp.get("podTemplate") or {}).get("spec") or {}).get("containers") or []
@@ -234,8 +268,10 @@ def _config_mounts(comp, container, configmaps, state_dir):
         if cm_name not in configmaps:
             if ref.get("optional"):
                 continue
-            raise UsageError(f"component {comp.get('name')}: ConfigMap {cm_name!r} (volume {m.get('name')}) "
-                             f"is not in the rendered chart")
+            raise UsageError(
+                f"component {comp.get('name')}: ConfigMap {cm_name!r} (volume {m.get('name')}) "
+                f"is not in the rendered chart"
+            )
         data = configmaps[cm_name]
         items = ref.get("items") or [{"key": k, "path": k} for k in sorted(data)]
         local_dir = state_dir / "config" / str(comp.get("name")) / str(m.get("name"))
@@ -255,7 +291,7 @@ def _localize(value: str, mounts: Sequence[tuple[str, str]]) -> str:
         if value == mount_path:
             return local
         if value.startswith(mount_path + "/"):
-            return local + value[len(mount_path):]
+            return local + value[len(mount_path) :]
     return value
 
 
@@ -265,10 +301,14 @@ def _module_and_args(component: str, role: str, full: list[str]) -> tuple[str, l
         if module in LOCAL_MODULES:
             return module, full[3:]
         if module in GPU_MODULES:
-            raise UsageError(f"component {component} runs {module}, which needs a GPU: "
-                             f"local runs support the mocker backend only (dynamo.mocker)")
-    raise UsageError(f"component {component} runs `{' '.join(full[:3])} ...`: "
-                     f"local runs support `python3 -m` {' or '.join(LOCAL_MODULES)} only")
+            raise UsageError(
+                f"component {component} runs {module}, which needs a GPU: "
+                f"local runs support the mocker backend only (dynamo.mocker)"
+            )
+    raise UsageError(
+        f"component {component} runs `{' '.join(full[:3])} ...`: "
+        f"local runs support `python3 -m` {' or '.join(LOCAL_MODULES)} only"
+    )
 
 
 def _flags_we_set(role: str) -> tuple[str, ...]:
@@ -322,8 +362,10 @@ def _patch_mocker_config(module, args, files, notes):
                 data = None
             if isinstance(data, dict) and "worker_type" not in data:
                 content = json.dumps({**data, "worker_type": mode})
-                notes.append(f"added worker_type={mode} to the local copy of {local.name}: mocker 1.4.0 "
-                             f"ignores --disaggregation-mode when --extra-engine-args is given")
+                notes.append(
+                    f"added worker_type={mode} to the local copy of {local.name}: mocker 1.4.0 "
+                    f"ignores --disaggregation-mode when --extra-engine-args is given"
+                )
         out.append((local, content))
     return out
 
@@ -335,9 +377,11 @@ def _check_ports(specs: Sequence[ProcessSpec]) -> None:
             if not 0 < p < 65536:
                 raise UsageError(f"{s.name}: port {p} is out of range")
             if s.role != "frontend" and p > MAX_SYSTEM_PORT:
-                raise UsageError(f"{s.name}: system port {p} is above {MAX_SYSTEM_PORT}, and Dynamo 1.4.0 reads "
-                                 f"DYN_SYSTEM_PORT as a signed 16-bit number; use a lower HTTP port "
-                                 f"(worker ports follow it) or a lower system port base")
+                raise UsageError(
+                    f"{s.name}: system port {p} is above {MAX_SYSTEM_PORT}, and Dynamo 1.4.0 reads "
+                    f"DYN_SYSTEM_PORT as a signed 16-bit number; use a lower HTTP port "
+                    f"(worker ports follow it) or a lower system port base"
+                )
             if p in owner:
                 raise UsageError(f"port {p} is used by both {owner[p]} and {s.name}")
             owner[p] = s.name

@@ -6,6 +6,7 @@ launch of the same processes is its whole start-up. requests cost that path ~0.1
 import (and ~20 ms to tear down at exit); a plain HTTP/1.1 exchange with a local server needs
 none of what it adds (sessions, proxies, TLS, redirects, encodings).
 """
+
 from __future__ import annotations
 
 import http.client

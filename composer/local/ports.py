@@ -1,12 +1,13 @@
 """Is a local TCP port free, and if not, who holds it? Reads /proc; starts no process."""
+
 from __future__ import annotations
 
 import errno
 import os
 import random
 import socket
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from composer.local.graph import LOOPBACK
 

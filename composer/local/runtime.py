@@ -13,15 +13,17 @@ file is gone, and never by a process name. Liveness comes from PIDs (with their 
 process groups, not from what the frontend still lists. After `up`, a supervisor
 (supervisor.py) restarts a component that dies, as the kubelet would.
 """
+
 from __future__ import annotations
 
 import json
 import shutil
 import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from composer import proc
 from composer.errors import ComposeError, quoted
@@ -51,8 +53,14 @@ def marked(state_dir: Path, name: str | None = None) -> dict[int, dict[str, str]
     return proc.marked({proc.OWNER_VAR: owner(state_dir), **({proc.NAME_VAR: name} if name else {})})
 
 
-def up(specs: Sequence[ProcessSpec], state_dir: Path, model_name: str, timeout: float = 120.0,
-       progress: Progress | None = None, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def up(
+    specs: Sequence[ProcessSpec],
+    state_dir: Path,
+    model_name: str,
+    timeout: float = 120.0,
+    progress: Progress | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Start every process and wait until the frontend lists `model_name` and answers a chat
     completion, then start the supervisor that restarts a process that dies. Returns what runs
     and the measured time to ready. On failure or Ctrl-C everything started is stopped again.
@@ -65,12 +73,21 @@ def up(specs: Sequence[ProcessSpec], state_dir: Path, model_name: str, timeout: 
         raise ComposeError("nothing to serve: the plan has no frontend process")
     busy = ports.conflicts(p for s in specs for p in s.ports)
     if busy:
-        raise ComposeError("cannot start the local graph: " + "; ".join(busy)
-                           + " (pick another port, or stop what holds it)")
+        raise ComposeError(
+            "cannot start the local graph: " + "; ".join(busy) + " (pick another port, or stop what holds it)"
+        )
     url = f"http://{LOOPBACK}:{frontend.ports[0]}"
     _prepare_dirs(state_dir, specs)
-    state: dict[str, Any] = {"version": STATE_VERSION, "model": model_name, "url": url, **(extra or {}),
-                             "started": _now(), "ready_seconds": None, "processes": [], "supervisor": None}
+    state: dict[str, Any] = {
+        "version": STATE_VERSION,
+        "model": model_name,
+        "url": url,
+        **(extra or {}),
+        "started": _now(),
+        "ready_seconds": None,
+        "processes": [],
+        "supervisor": None,
+    }
     mark = owner(state_dir)
     running: list[tuple[ProcessSpec, Any, Path]] = []
     t0 = time.monotonic()
@@ -86,9 +103,13 @@ def up(specs: Sequence[ProcessSpec], state_dir: Path, model_name: str, timeout: 
         state["ready_seconds"] = round(time.monotonic() - t0, 3)
         write_state(state_dir, state)
         # started last, detached: it reads the state file once, and from then on only it writes there
-        supervisor = proc.spawn([sys.executable, "-m", "composer.local.supervisor", str(state_dir)],
-                                log=state_dir / "logs" / f"{SUPERVISOR}.log", cwd=state_dir, owner=mark,
-                                name=SUPERVISOR)
+        supervisor = proc.spawn(
+            [sys.executable, "-m", "composer.local.supervisor", str(state_dir)],
+            log=state_dir / "logs" / f"{SUPERVISOR}.log",
+            cwd=state_dir,
+            owner=mark,
+            name=SUPERVISOR,
+        )
         state["supervisor"] = {"pid": supervisor.pid, "start_ticks": proc.start_ticks(supervisor.pid)}
         write_state(state_dir, state)
     except BaseException:
@@ -116,8 +137,12 @@ def status(state_dir: Path) -> dict[str, Any]:
     procs = []
     for p in recorded:
         alive = process_alive(p)
-        entry = {**{k: p[k] for k in ("name", "component", "role", "pid", "ports", "log")}, "alive": alive,
-                 "restarts": p.get("restarts", 0), "restart_policy": p.get("restart_policy", "Always")}
+        entry = {
+            **{k: p[k] for k in ("name", "component", "role", "pid", "ports", "log")},
+            "alive": alive,
+            "restarts": p.get("restarts", 0),
+            "restart_policy": p.get("restart_policy", "Always"),
+        }
         if alive and p["role"] != "frontend" and p["ports"]:
             entry["health"] = _system_health(p["ports"][0])
         if not alive and p.get("restart_at") is not None:
@@ -126,13 +151,22 @@ def status(state_dir: Path) -> dict[str, Any]:
     supervisor = (state or {}).get("supervisor")
     sup_alive = supervisor is not None and process_alive(supervisor)
     names = {p["name"] for p in recorded} | {SUPERVISOR}
-    unrecorded = [{"name": marks.get(proc.NAME_VAR, "?"), "pid": pid} for pid, marks in sorted(found.items())
-                  if marks.get(proc.NAME_VAR) not in names or state is None]
+    unrecorded = [
+        {"name": marks.get(proc.NAME_VAR, "?"), "pid": pid}
+        for pid, marks in sorted(found.items())
+        if marks.get(proc.NAME_VAR) not in names or state is None
+    ]
     if state is None:
-        return {"running": True, "processes": [], "unrecorded": unrecorded, "serving": False,
-                "state_file": None, "supervisor": None,
-                "note": f"{state_dir / STATE_FILE} is missing, but these processes carry the graph's marker; "
-                        f"`compose down` stops them"}
+        return {
+            "running": True,
+            "processes": [],
+            "unrecorded": unrecorded,
+            "serving": False,
+            "state_file": None,
+            "supervisor": None,
+            "note": f"{state_dir / STATE_FILE} is missing, but these processes carry the graph's marker; "
+            f"`compose down` stops them",
+        }
     front = frontend_health(state["url"], state.get("model"))
     down_components = sorted({p["component"] for p in procs} - {p["component"] for p in procs if _serves(p)})
     stale = stale_instances(state_dir)
@@ -185,8 +219,9 @@ def down(state_dir: Path, grace: float = STOP_GRACE) -> dict[str, Any]:
     mark = {proc.OWNER_VAR: owner(state_dir)}
     state = read_state(state_dir)
     supervisor = (state or {}).get("supervisor")
-    sup_pids = sorted({*([supervisor["pid"]] if supervisor and process_alive(supervisor) else []),
-                       *marked(state_dir, SUPERVISOR)})
+    sup_pids = sorted(
+        {*([supervisor["pid"]] if supervisor and process_alive(supervisor) else []), *marked(state_dir, SUPERVISOR)}
+    )
     if sup_pids:
         proc.stop_all(sup_pids, {**mark, proc.NAME_VAR: SUPERVISOR}, grace)
         state = read_state(state_dir)  # it may have recorded a restart since
@@ -199,8 +234,9 @@ def down(state_dir: Path, grace: float = STOP_GRACE) -> dict[str, Any]:
     # not what a recorded process started itself (that carries its name): the state file is gone,
     # or something else runs with the graph's marker (a benchmark's plotter)
     names = {p["name"] for p in procs} | {SUPERVISOR}
-    unrecorded = {pid: m.get(proc.NAME_VAR, "?") for pid, m in sorted(found.items())
-                  if m.get(proc.NAME_VAR) not in names}
+    unrecorded = {
+        pid: m.get(proc.NAME_VAR, "?") for pid, m in sorted(found.items()) if m.get(proc.NAME_VAR) not in names
+    }
     left = set(proc.stop_all([p["pid"] for p in live + _orphaned(procs)], mark, grace))
     for p in procs:  # the proof: no recorded process, and nobody left in their groups
         if process_alive(p):
@@ -208,14 +244,17 @@ def down(state_dir: Path, grace: float = STOP_GRACE) -> dict[str, Any]:
         if process_alive(p) or not proc.alive(p["pid"]):
             left.update(proc.group_members(p["pid"]))
     if left:
-        raise ComposeError(f"could not stop PIDs {', '.join(map(str, sorted(left)))}; "
-                           f"state kept in {state_dir / STATE_FILE}")
+        raise ComposeError(
+            f"could not stop PIDs {', '.join(map(str, sorted(left)))}; state kept in {state_dir / STATE_FILE}"
+        )
     _remove_state(state_dir)
-    return {"stopped": [p["name"] for p in live] + list(unrecorded.values()),
-            "already_exited": [p["name"] for p in procs if p not in live],
-            "pids": [p["pid"] for p in procs] + list(unrecorded),
-            "supervisor": sup_pids[0] if sup_pids else None,
-            **({} if state else {"state_file_missing": True})}
+    return {
+        "stopped": [p["name"] for p in live] + list(unrecorded.values()),
+        "already_exited": [p["name"] for p in procs if p not in live],
+        "pids": [p["pid"] for p in procs] + list(unrecorded),
+        "supervisor": sup_pids[0] if sup_pids else None,
+        **({} if state else {"state_file_missing": True}),
+    }
 
 
 def frontend_health(url: str, model: str | None) -> dict[str, Any]:
@@ -255,12 +294,17 @@ CHAT_FAILED = (loopback.Failed, KeyError, IndexError, ValueError)
 
 def chat(url: str, model: str, prompt: str = "Say hello.", max_tokens: int = 8, timeout: float = 15) -> str:
     """One non-streaming chat completion; returns the text. Raises one of CHAT_FAILED."""
-    r = loopback.request("POST", f"{url}/v1/chat/completions", timeout=timeout, payload={
-        "model": model, "messages": [{"role": "user", "content": prompt}], "max_tokens": max_tokens})
+    r = loopback.request(
+        "POST",
+        f"{url}/v1/chat/completions",
+        timeout=timeout,
+        payload={"model": model, "messages": [{"role": "user", "content": prompt}], "max_tokens": max_tokens},
+    )
     return r.raise_for_status().json()["choices"][0]["message"]["content"]
 
 
 # -- state file ------------------------------------------------------------------------------
+
 
 def read_state(state_dir: Path) -> dict[str, Any] | None:
     path = Path(state_dir) / STATE_FILE
@@ -285,10 +329,20 @@ def _remove_state(state_dir: Path) -> None:
 
 def _record(spec: ProcessSpec, pid: int, log: Path) -> dict[str, Any]:
     """What the supervisor needs to start the process again, as `up` did."""
-    return {"name": spec.name, "component": spec.component, "role": spec.role, "pid": pid,
-            "start_ticks": proc.start_ticks(pid), "started": _now(), "argv": list(spec.argv),
-            "env": dict(spec.env), "ports": list(spec.ports), "log": str(log), "restart_policy": spec.restart,
-            "restarts": 0}
+    return {
+        "name": spec.name,
+        "component": spec.component,
+        "role": spec.role,
+        "pid": pid,
+        "start_ticks": proc.start_ticks(pid),
+        "started": _now(),
+        "argv": list(spec.argv),
+        "env": dict(spec.env),
+        "ports": list(spec.ports),
+        "log": str(log),
+        "restart_policy": spec.restart,
+        "restarts": 0,
+    }
 
 
 def process_alive(p: Mapping[str, Any]) -> bool:
@@ -334,6 +388,7 @@ def _prepare_dirs(state_dir: Path, specs: Sequence[ProcessSpec]) -> None:
 
 # -- readiness -------------------------------------------------------------------------------
 
+
 def _wait_ready(url: str, model: str, running, deadline: float, timeout: float, say: Progress) -> None:
     phase = ""
     last_error = ""
@@ -341,8 +396,9 @@ def _wait_ready(url: str, model: str, running, deadline: float, timeout: float, 
         for spec, child, log in running:
             rc = child.poll()
             if rc is not None:
-                raise ComposeError(f"{spec.name} exited with code {rc} while starting; last lines of {log}:\n"
-                                   + tail(log))
+                raise ComposeError(
+                    f"{spec.name} exited with code {rc} while starting; last lines of {log}:\n" + tail(log)
+                )
         models = list_models(url)
         if models is None:
             now = f"waiting for the frontend at {url}"
@@ -362,8 +418,10 @@ def _wait_ready(url: str, model: str, running, deadline: float, timeout: float, 
         if time.monotonic() > deadline:
             frontend_log = next(log for spec, _child, log in running if spec.role == "frontend")
             detail = f" (last error: {last_error})" if last_error else ""
-            raise ComposeError(f"the local graph was not ready after {timeout:.0f}s: {phase}{detail}; "
-                               f"last lines of {frontend_log}:\n" + tail(frontend_log))
+            raise ComposeError(
+                f"the local graph was not ready after {timeout:.0f}s: {phase}{detail}; "
+                f"last lines of {frontend_log}:\n" + tail(frontend_log)
+            )
         time.sleep(POLL_SECONDS)
 
 

@@ -11,15 +11,16 @@ emits token ids up to a few thousand, and with a small vocabulary they all decod
 AIPerf rejects every response. Everything here is deterministic, so the same name gives the
 same bytes and the same snapshot revision on every machine.
 """
+
 from __future__ import annotations
 
 import hashlib
 import itertools
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 from composer.write import replace_file
 
@@ -160,8 +161,15 @@ def standin_files(model: str) -> dict[str, bytes]:
         "truncation": None,
         "padding": None,
         "added_tokens": [
-            {"id": ids[t], "content": t, "single_word": False, "lstrip": False, "rstrip": False,
-             "normalized": False, "special": True}
+            {
+                "id": ids[t],
+                "content": t,
+                "single_word": False,
+                "lstrip": False,
+                "rstrip": False,
+                "normalized": False,
+                "special": True,
+            }
             for t in SPECIAL_TOKENS
         ],
         "normalizer": None,
@@ -224,4 +232,3 @@ def _read_bytes(path: Path) -> bytes | None:
         return path.read_bytes()
     except OSError:
         return None
-

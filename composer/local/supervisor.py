@@ -13,6 +13,7 @@ the kubelet tears down a container. Its output so far is kept as logs/<name>.pre
 (`kubectl logs --previous`). The restarts and the next restart time are in the state file for
 `compose status`.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,11 +36,17 @@ POLL_SECONDS = 0.2
 
 def backoff(restarts_in_a_row: int, base: float = BACKOFF_BASE) -> float:
     """Seconds to wait before the next restart."""
-    return min(base * 2 ** restarts_in_a_row, BACKOFF_CAP)
+    return min(base * 2**restarts_in_a_row, BACKOFF_CAP)
 
 
-def supervise_once(state: dict[str, Any], children: dict[str, Any], in_a_row: dict[str, int],
-                   running_since: dict[str, float], mark: str, base: float) -> bool:
+def supervise_once(
+    state: dict[str, Any],
+    children: dict[str, Any],
+    in_a_row: dict[str, int],
+    running_since: dict[str, float],
+    mark: str,
+    base: float,
+) -> bool:
     """One look at every process: a death is recorded, a due restart done. True: the state changed."""
     changed = False
     for p in state["processes"]:
@@ -56,18 +63,19 @@ def supervise_once(state: dict[str, Any], children: dict[str, Any], in_a_row: di
             p["last_exit"] = {"code": code, "at": _now()}
             # what it left behind goes with it, as a container's processes do
             # (its group only while no process has its PID: a reused PID's group is someone else's)
-            proc.stop_all([] if proc.alive(p["pid"]) else [p["pid"]], {proc.OWNER_VAR: mark, proc.NAME_VAR: name},
-                          1.0)
-            if p.get("restart_policy", "Always") == "Never" or (p.get("restart_policy") == "OnFailure"
-                                                               and code == 0):
+            proc.stop_all([] if proc.alive(p["pid"]) else [p["pid"]], {proc.OWNER_VAR: mark, proc.NAME_VAR: name}, 1.0)
+            if p.get("restart_policy", "Always") == "Never" or (p.get("restart_policy") == "OnFailure" and code == 0):
                 p["phase"] = "exited"
                 print(f"{name} (pid {p['pid']}) exited; restartPolicy {p['restart_policy']}", flush=True)
             else:
                 delay = backoff(in_a_row[name], base)
                 p["restart_at"] = time.time() + delay
                 p["phase"] = "waiting"
-                print(f"{name} (pid {p['pid']}) died (exit {code if code is not None else 'unknown'}); "
-                      f"restarting in {delay:g} s", flush=True)
+                print(
+                    f"{name} (pid {p['pid']}) died (exit {code if code is not None else 'unknown'}); "
+                    f"restarting in {delay:g} s",
+                    flush=True,
+                )
             changed = True
         elif p.get("restart_at") is not None and time.time() >= p["restart_at"]:
             log = Path(p["log"])
@@ -85,8 +93,14 @@ def supervise_once(state: dict[str, Any], children: dict[str, Any], in_a_row: di
             children[name] = child
             in_a_row[name] += 1
             running_since[name] = now
-            p.update(pid=child.pid, start_ticks=proc.start_ticks(child.pid), started=_now(), restart_at=None,
-                     phase="running", restarts=p.get("restarts", 0) + 1)
+            p.update(
+                pid=child.pid,
+                start_ticks=proc.start_ticks(child.pid),
+                started=_now(),
+                restart_at=None,
+                phase="running",
+                restarts=p.get("restarts", 0) + 1,
+            )
             print(f"restarted {name} (pid {child.pid}, restart {p['restarts']})", flush=True)
             changed = True
     return changed

@@ -3,21 +3,21 @@
 What runs is exactly the DynamoGraphDeployment our chart renders from the values file, not a
 second description of it.
 """
+
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from composer import bench, manifests
-from composer.local import aiperf_runs
 from composer.errors import ComposeError, UsageError
-from composer.local import launch
-from composer.local.runtime import read_state
+from composer.local import aiperf_runs, launch
 from composer.local import down as stop_all
 from composer.local import status as local_status
-from composer.local.runtime import STATE_FILE, marked, owner, process_alive
+from composer.local.runtime import STATE_FILE, marked, owner, process_alive, read_state
 from composer.model import Deployment
 from composer.plan import Plan, benchmark_runs
 
@@ -41,10 +41,17 @@ def up(root: Path, dep: Deployment, plan: Plan, progress: Progress) -> dict[str,
     docs = rendered(root, plan)
     model = plan.release("model")
     assert model is not None  # rendered() refused a plan without one
-    progress(f"rendered {model.chart} for {dep.name}: "
-             + ", ".join(f"{c['name']} x{c.get('replicas', 1)}" for c in _components(docs)))
-    result = launch(docs, state_dir=state_dir(root, plan.env), http_port=dep.values["local"]["httpPort"],
-                    model=dep.model["name"], progress=progress)
+    progress(
+        f"rendered {model.chart} for {dep.name}: "
+        + ", ".join(f"{c['name']} x{c.get('replicas', 1)}" for c in _components(docs))
+    )
+    result = launch(
+        docs,
+        state_dir=state_dir(root, plan.env),
+        http_port=dep.values["local"]["httpPort"],
+        model=dep.model["name"],
+        progress=progress,
+    )
     return {**result, "total_seconds": round(time.monotonic() - t0, 3)}
 
 
@@ -52,8 +59,10 @@ def running(root: Path, env: str) -> dict[str, Any]:
     """The record of what `compose up --env ENV` started; an error when none of it runs."""
     state = read_state(state_dir(root, env))
     if not state and marked(state_dir(root, env)):
-        raise ComposeError(f"processes of environment {env!r} run, but their state file "
-                           f"{state_dir(root, env) / STATE_FILE} is gone: `compose down --env {env}` stops them")
+        raise ComposeError(
+            f"processes of environment {env!r} run, but their state file "
+            f"{state_dir(root, env) / STATE_FILE} is gone: `compose down --env {env}` stops them"
+        )
     if not state or not any(process_alive(p) for p in state["processes"]):
         raise ComposeError(f"nothing runs locally for environment {env!r}: start it with `compose up --env {env}`")
     return state
@@ -63,8 +72,9 @@ def bench_run(root: Path, dep: Deployment, env: str, progress: Progress, *, plot
     state = running(root, env)
     out = bench.results_dir(root, env)
     runs = benchmark_runs(dep, url=state["url"], tokenizer=state["tokenizer"], artifact_dir=str(out))
-    result = aiperf_runs.run_local(runs=runs, artifact_dir=out, plots=plots, progress=progress,
-                             owner=owner(state_dir(root, env)))
+    result = aiperf_runs.run_local(
+        runs=runs, artifact_dir=out, plots=plots, progress=progress, owner=owner(state_dir(root, env))
+    )
     (out / "summary.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
 
@@ -98,15 +108,16 @@ def format_status(st: dict[str, Any]) -> str:
     if not st["processes"] and not st.get("unrecorded"):
         return "nothing runs locally"
     if not st["processes"]:
-        return "\n".join([f"NOT serving: {st['note']}"]
-                         + [f"  {p['name']}  pid {p['pid']}" for p in st["unrecorded"]])
+        return "\n".join([f"NOT serving: {st['note']}"] + [f"  {p['name']}  pid {p['pid']}" for p in st["unrecorded"]])
     if st["serving"]:
         serving = "serving"
     elif st["not_serving"]:
         serving = f"NOT serving ({', '.join(st['not_serving'])}: no live, ready process)"
     elif st.get("stale_instances"):
-        serving = (f"NOT serving (the frontend still routes to {len(st['stale_instances'])} dead "
-                   f"endpoint(s) until their registration expires: {', '.join(st['stale_instances'])})")
+        serving = (
+            f"NOT serving (the frontend still routes to {len(st['stale_instances'])} dead "
+            f"endpoint(s) until their registration expires: {', '.join(st['stale_instances'])})"
+        )
     else:
         serving = "NOT serving (the frontend does not list the model)"
     lines = [f"{st['url']}  model {st['model']}  {serving}  (ready in {st['ready_seconds']} s)"]
@@ -117,14 +128,23 @@ def format_status(st: dict[str, Any]) -> str:
             restarts += f" (next in {pr['restart_in_s']:.0f} s)"
         elif not pr["alive"] and pr.get("restart_policy") == "Never":
             restarts += " (restartPolicy Never)"
-        rows.append((pr["name"], str(pr["pid"]), ",".join(map(str, pr["ports"])) or "-",
-                     "yes" if pr["alive"] else "NO", pr.get("health", "-"), restarts))
+        rows.append(
+            (
+                pr["name"],
+                str(pr["pid"]),
+                ",".join(map(str, pr["ports"])) or "-",
+                "yes" if pr["alive"] else "NO",
+                pr.get("health", "-"),
+                restarts,
+            )
+        )
     width = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines += ["  ".join(c.ljust(width[i]) for i, c in enumerate(r)).rstrip() for r in rows]
     sup = st.get("supervisor")
     if sup is None or not sup["alive"]:
-        lines.append("supervisor: NOT running: a process that dies stays dead (`compose down`, `compose up` "
-                     "starts one)")
+        lines.append(
+            "supervisor: NOT running: a process that dies stays dead (`compose down`, `compose up` starts one)"
+        )
     for p in st.get("unrecorded") or []:
         lines.append(f"also running with the graph's marker: {p['name']} (pid {p['pid']})")
     return "\n".join(lines)
@@ -133,8 +153,12 @@ def format_status(st: dict[str, Any]) -> str:
 def format_down(result: dict[str, Any]) -> str:
     """What `down` did: the processes it stopped, by name, and those that had exited before."""
     stopped, gone = result["stopped"], result["already_exited"]
-    said = [f"stopped {len(stopped)} process{'' if len(stopped) == 1 else 'es'} ({', '.join(stopped)})" if stopped
-            else "stopped nothing", *([f"{', '.join(gone)} had already exited"] if gone else [])]
+    said = [
+        f"stopped {len(stopped)} process{'' if len(stopped) == 1 else 'es'} ({', '.join(stopped)})"
+        if stopped
+        else "stopped nothing",
+        *([f"{', '.join(gone)} had already exited"] if gone else []),
+    ]
     if result.get("supervisor"):
         said.insert(0, f"stopped the supervisor (pid {result['supervisor']})")
     if result.get("state_file_missing"):

@@ -2,11 +2,12 @@
 
 scripts/install-local-runtime creates them; this module only finds them.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from composer.errors import ComposeError
 

@@ -1,6 +1,7 @@
 """charts/benchmark, rendered by real helm: every ci/ scenario lints and renders valid objects, the
 schema refuses what it must, the Job executes exactly the argv it was given, and the rendered
 entrypoint itself runs here with python against a fake frontend and a fake aiperf."""
+
 from __future__ import annotations
 
 import json
@@ -46,12 +47,19 @@ NEGATIVE = [
     ("benchmark", {"target": {"url": "http://x:8000", "model": "m", "port": 8000}}, "Additional property port"),
     ("benchmark", {"target": {"model": "m"}, "image": "i", "runs": [{"name": "a", "args": ["x"]}]}, "target.url"),
     ("benchmark", {"target": {"url": "http://x:8000", "model": "m"}, "image": "i"}, "runs"),
-    ("benchmark", {"target": {"url": "http://x:8000", "model": "m"}, "image": "i",
-                   "runs": [{"name": "a", "args": ["aiperf", "--concurrency", 4]}]}, "runs.0.args.2"),
+    (
+        "benchmark",
+        {
+            "target": {"url": "http://x:8000", "model": "m"},
+            "image": "i",
+            "runs": [{"name": "a", "args": ["aiperf", "--concurrency", 4]}],
+        },
+        "runs.0.args.2",
+    ),
 ]
 
-@pytest.mark.parametrize("chart, values, message", NEGATIVE,
-                         ids=[f"{c}-{m.split()[0]}" for c, _, m in NEGATIVE])
+
+@pytest.mark.parametrize("chart, values, message", NEGATIVE, ids=[f"{c}-{m.split()[0]}" for c, _, m in NEGATIVE])
 def test_schema_rejects(helm, chart, values, message):
     check_schema_rejects(helm, chart, values, message)
 
@@ -124,30 +132,47 @@ def _run(name, *extra, artifact_dir=None):
     return {"name": name, "args": ["aiperf", "profile", *extra, "--artifact-dir", artifact_dir or f"/artifacts/{name}"]}
 
 
-@pytest.mark.parametrize("runs, message", [
-    ([_run("c1"), _run("c1")], 'runs[1].name "c1" is used twice'),
-    ([{"name": "c1", "args": ["aiperf", "profile"]}], "must contain --artifact-dir exactly once (found 0)"),
-    ([{"name": "c1", "args": ["aiperf", "--artifact-dir"]}], '--artifact-dir is "" but must be /artifacts/c1'),
-    ([_run("c1", "--artifact-dir", "/artifacts/c1")], "exactly once (found 2)"),
-    ([_run("c1", artifact_dir="/tmp/c1")], '--artifact-dir is "/tmp/c1" but must be /artifacts/c1'),
-    ([_run("c1", artifact_dir="/artifacts/c10")], "must be /artifacts/c1 or a directory below it"),
-    ([_run("c1"), _run("c2", artifact_dir="/artifacts/c1")], "runs[1] (c2)"),
-])
+@pytest.mark.parametrize(
+    "runs, message",
+    [
+        ([_run("c1"), _run("c1")], 'runs[1].name "c1" is used twice'),
+        ([{"name": "c1", "args": ["aiperf", "profile"]}], "must contain --artifact-dir exactly once (found 0)"),
+        ([{"name": "c1", "args": ["aiperf", "--artifact-dir"]}], '--artifact-dir is "" but must be /artifacts/c1'),
+        ([_run("c1", "--artifact-dir", "/artifacts/c1")], "exactly once (found 2)"),
+        ([_run("c1", artifact_dir="/tmp/c1")], '--artifact-dir is "/tmp/c1" but must be /artifacts/c1'),
+        ([_run("c1", artifact_dir="/artifacts/c10")], "must be /artifacts/c1 or a directory below it"),
+        ([_run("c1"), _run("c2", artifact_dir="/artifacts/c1")], "runs[1] (c2)"),
+    ],
+)
 def test_benchmark_refuses_runs_that_write_elsewhere(helm, runs, message):
     proc = helm.template("benchmark", {**BENCH, "runs": runs}, check=False)
     assert proc.returncode != 0
     assert message in proc.stderr, proc.stderr
 
 
-@pytest.mark.parametrize("release, values, job, configmap, pvc", [
-    ("benchmark", {}, "benchmark", "benchmark-scripts", "benchmark-artifacts"),
-    ("qwen", {}, "qwen-benchmark", "qwen-benchmark-scripts", "qwen-benchmark-artifacts"),
-    ("qwen", {"runId": "3f9a1c2b"}, "qwen-benchmark-3f9a1c2b", "qwen-benchmark-scripts", "qwen-benchmark-artifacts"),
-    ("qwen", {"fullnameOverride": "perf"}, "perf", "perf-scripts", "perf-artifacts"),
-    # Long names are cut so that the suffixes (and runId) survive within 63 characters.
-    ("qwen", {"fullnameOverride": "a" * 63, "runId": "abc123"},
-     "a" * 56 + "-abc123", "a" * 55 + "-scripts", "a" * 53 + "-artifacts"),
-])
+@pytest.mark.parametrize(
+    "release, values, job, configmap, pvc",
+    [
+        ("benchmark", {}, "benchmark", "benchmark-scripts", "benchmark-artifacts"),
+        ("qwen", {}, "qwen-benchmark", "qwen-benchmark-scripts", "qwen-benchmark-artifacts"),
+        (
+            "qwen",
+            {"runId": "3f9a1c2b"},
+            "qwen-benchmark-3f9a1c2b",
+            "qwen-benchmark-scripts",
+            "qwen-benchmark-artifacts",
+        ),
+        ("qwen", {"fullnameOverride": "perf"}, "perf", "perf-scripts", "perf-artifacts"),
+        # Long names are cut so that the suffixes (and runId) survive within 63 characters.
+        (
+            "qwen",
+            {"fullnameOverride": "a" * 63, "runId": "abc123"},
+            "a" * 56 + "-abc123",
+            "a" * 55 + "-scripts",
+            "a" * 53 + "-artifacts",
+        ),
+    ],
+)
 def test_benchmark_naming(helm, release, values, job, configmap, pvc):
     docs = helm.render("benchmark", {**BENCH, "runs": [_run("c1")], **values}, release=release)
     assert one(docs, "Job")["metadata"]["name"] == job and len(job) <= 63 and len(pvc) <= 63
@@ -165,9 +190,12 @@ def test_benchmark_checksum_changes_with_the_runs(helm):
 
 
 def test_benchmark_anti_affinity_selects_the_model_pods(helm):
-    job = one(helm.render("benchmark", {**BENCH, "runs": [_run("c1")], "antiAffinity": {"dgdName": "qwen-test"}}), "Job")
+    job = one(
+        helm.render("benchmark", {**BENCH, "runs": [_run("c1")], "antiAffinity": {"dgdName": "qwen-test"}}), "Job"
+    )
     term = job["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"][
-        "preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]
+        "preferredDuringSchedulingIgnoredDuringExecution"
+    ][0]["podAffinityTerm"]
     assert selects(term["labelSelector"], operator_pod("qwen-test", "VllmDecodeWorker", "worker")["labels"])
     assert not selects(term["labelSelector"], operator_pod("other", "VllmDecodeWorker", "worker")["labels"])
     plain = one(helm.render("benchmark", {**BENCH, "runs": [_run("c1")]}), "Job")
@@ -231,20 +259,31 @@ def _run_entrypoint(helm, tmp_path, runs, models, not_ready=0, timeout="30"):
     artifacts = tmp_path / "artifacts"
     frontend = _FakeFrontend(models, not_ready)
     try:
-        values = {**BENCH, "target": {"url": frontend.url, "model": BENCH["target"]["model"]},
-                  "artifacts": {"mountPath": str(artifacts)}, "runs": runs,
-                  "waitForModel": {"timeoutSeconds": 1, "intervalSeconds": 1}}
+        values = {
+            **BENCH,
+            "target": {"url": frontend.url, "model": BENCH["target"]["model"]},
+            "artifacts": {"mountPath": str(artifacts)},
+            "runs": runs,
+            "waitForModel": {"timeoutSeconds": 1, "intervalSeconds": 1},
+        }
         docs = helm.render("benchmark", values)
         cm, job = one(docs, "ConfigMap"), one(docs, "Job")
         scripts = tmp_path / "scripts"
         scripts.mkdir()
         for key, text in cm["data"].items():
             (scripts / key).write_text(text)
-        env = {**os.environ, **container_env(job["spec"]["template"]["spec"]["containers"][0]),
-               "RUNS_FILE": str(scripts / "runs.json"), "CALLS": str(tmp_path / "calls.jsonl"),
-               "WAIT_TIMEOUT_SECONDS": timeout, "WAIT_INTERVAL_SECONDS": "0.05", "HOME": str(tmp_path)}
-        proc = subprocess.run([sys.executable, str(scripts / "run.py")], env=env, capture_output=True,
-                              text=True, timeout=120)
+        env = {
+            **os.environ,
+            **container_env(job["spec"]["template"]["spec"]["containers"][0]),
+            "RUNS_FILE": str(scripts / "runs.json"),
+            "CALLS": str(tmp_path / "calls.jsonl"),
+            "WAIT_TIMEOUT_SECONDS": timeout,
+            "WAIT_INTERVAL_SECONDS": "0.05",
+            "HOME": str(tmp_path),
+        }
+        proc = subprocess.run(
+            [sys.executable, str(scripts / "run.py")], env=env, capture_output=True, text=True, timeout=120
+        )
     finally:
         frontend.close()
     calls_file = tmp_path / "calls.jsonl"
@@ -255,15 +294,20 @@ def _run_entrypoint(helm, tmp_path, runs, models, not_ready=0, timeout="30"):
 
 
 def _fake_run(artifacts_name, name, *extra):
-    return {"name": name, "args": [sys.executable, "-c", FAKE_AIPERF, *extra, "--artifact-dir", f"{artifacts_name}/{name}"]}
+    return {
+        "name": name,
+        "args": [sys.executable, "-c", FAKE_AIPERF, *extra, "--artifact-dir", f"{artifacts_name}/{name}"],
+    }
 
 
 def test_benchmark_entrypoint_waits_then_runs_argv_in_order(helm, tmp_path):
     a = str(tmp_path / "artifacts")
     odd = "a&b<c>$(HOME) 'q' \"dq\" {{ x }} ${datasource}"
-    runs = [_fake_run(a, "c4", "--concurrency", "4", "--extra-inputs", odd),
-            _fake_run(a, "c1", "--concurrency", "1"),
-            {"name": "c16", "args": [sys.executable, "-c", FAKE_AIPERF, "--artifact-dir", f"{a}/c16/raw"]}]
+    runs = [
+        _fake_run(a, "c4", "--concurrency", "4", "--extra-inputs", odd),
+        _fake_run(a, "c1", "--concurrency", "1"),
+        {"name": "c16", "args": [sys.executable, "-c", FAKE_AIPERF, "--artifact-dir", f"{a}/c16/raw"]},
+    ]
     proc, calls, summary, artifacts = _run_entrypoint(helm, tmp_path, runs, ["other", "Qwen/Qwen3-0.6B"], not_ready=3)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     # argv reaches the program unchanged, in the given order, run from <mountPath>/<name>.
@@ -284,7 +328,10 @@ def test_benchmark_entrypoint_fails_when_a_run_fails_but_runs_the_rest(helm, tmp
     assert proc.returncode == 1
     assert len(calls) == 3
     assert [(r["name"], r["returncode"], r["ok"]) for r in summary["runs"]] == [
-        ("c1", 3, False), ("c2", 0, False), ("c4", 0, True)]
+        ("c1", 3, False),
+        ("c2", 0, False),
+        ("c4", 0, True),
+    ]
     assert "2 of 3 runs failed: c1, c2" in proc.stdout
 
 

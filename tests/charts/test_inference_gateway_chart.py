@@ -1,6 +1,7 @@
 """charts/inference-gateway, rendered by real helm: every ci/ scenario lints and renders valid
 objects (the HTTPRoute checked structurally), the schema refuses what it must, and the route
 targets the given backend."""
+
 from __future__ import annotations
 
 import pytest
@@ -31,17 +32,23 @@ def test_scenario_renders_valid_objects(helm, chart, values_file):
 
 
 NEGATIVE = [
-    ("inference-gateway", {"gateway": {"name": "gw"}, "backend": {"name": "p"}, "httpRoute": {}},
-     "Additional property httpRoute is not allowed"),
-    ("inference-gateway", {"gateway": {"name": "gw", "listener": "http"}, "backend": {"name": "p"}},
-     "Additional property listener"),
+    (
+        "inference-gateway",
+        {"gateway": {"name": "gw"}, "backend": {"name": "p"}, "httpRoute": {}},
+        "Additional property httpRoute is not allowed",
+    ),
+    (
+        "inference-gateway",
+        {"gateway": {"name": "gw", "listener": "http"}, "backend": {"name": "p"}},
+        "Additional property listener",
+    ),
     ("inference-gateway", {"backend": {"name": "p"}}, "gateway.name"),
     ("inference-gateway", {"gateway": {"name": "gw"}}, "backend.name"),
     ("inference-gateway", {"gateway": {"name": "gw"}, "backend": {"name": "p", "kind": "Pod"}}, "backend.kind"),
 ]
 
-@pytest.mark.parametrize("chart, values, message", NEGATIVE,
-                         ids=[f"{c}-{m.split()[0]}" for c, _, m in NEGATIVE])
+
+@pytest.mark.parametrize("chart, values, message", NEGATIVE, ids=[f"{c}-{m.split()[0]}" for c, _, m in NEGATIVE])
 def test_schema_rejects(helm, chart, values, message):
     check_schema_rejects(helm, chart, values, message)
 
@@ -68,8 +75,9 @@ def test_http_route_targets_the_given_backend(helm, chart, values_file):
     if prefix == "/":
         assert "filters" not in rule
     else:
-        assert rule["filters"] == [{"type": "URLRewrite", "urlRewrite": {
-            "path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}]
+        assert rule["filters"] == [
+            {"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}
+        ]
     assert rule["timeouts"] == {"request": values.get("route", {}).get("requestTimeout", "300s")}
     assert route["spec"].get("hostnames", []) == values.get("route", {}).get("hostnames", [])
 
@@ -77,19 +85,26 @@ def test_http_route_targets_the_given_backend(helm, chart, values_file):
 def test_http_route_to_the_frontend_service_of_the_dgd(helm):
     """backend.kind Service: the composer passes the frontend Service the operator creates for the DGD."""
     dgd = "qwen-test"
-    route = one(helm.render("inference-gateway", {"gateway": {"name": "gw"},
-                                                  "backend": {"kind": "Service", "name": f"{dgd}-frontend"}}),
-                "HTTPRoute")
+    route = one(
+        helm.render(
+            "inference-gateway", {"gateway": {"name": "gw"}, "backend": {"kind": "Service", "name": f"{dgd}-frontend"}}
+        ),
+        "HTTPRoute",
+    )
     assert route["spec"]["rules"][0]["backendRefs"] == [
-        {"group": "", "kind": "Service", "name": f"{dgd}-frontend", "port": 8000, "weight": 1}]
+        {"group": "", "kind": "Service", "name": f"{dgd}-frontend", "port": 8000, "weight": 1}
+    ]
 
 
 def test_inference_gateway_documents_its_prerequisites(helm):
     readme = (CHARTS_DIR / "inference-gateway" / "README.md").read_text()
     for needle in ("Gateway API CRDs", "Inference Extension", "allowedRoutes"):
         assert needle in readme
-    pool = helm.notes("inference-gateway", {"gateway": {"name": "gw", "namespace": "gw-system"},
-                                            "backend": {"name": "qwen-pool"}})
+    pool = helm.notes(
+        "inference-gateway", {"gateway": {"name": "gw", "namespace": "gw-system"}, "backend": {"name": "qwen-pool"}}
+    )
     assert "Gateway API Inference Extension CRDs" in pool and "allows routes from namespace llm" in pool
-    svc = helm.notes("inference-gateway", {"gateway": {"name": "gw"}, "backend": {"kind": "Service", "name": "q-frontend"}})
+    svc = helm.notes(
+        "inference-gateway", {"gateway": {"name": "gw"}, "backend": {"kind": "Service", "name": "q-frontend"}}
+    )
     assert "Inference Extension" not in svc and "Gateway API CRDs" in svc

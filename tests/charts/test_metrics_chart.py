@@ -1,6 +1,7 @@
 """charts/metrics, rendered by real helm: every ci/ scenario lints and renders valid objects, the
 schema refuses what it must, the PodMonitors select the pods the Dynamo operator labels, and the
 Grafana dashboard is valid JSON with Grafana's own variables intact."""
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,8 @@ NEGATIVE = [
     ("metrics", {"namespace": "llm"}, "dgdName"),
 ]
 
-@pytest.mark.parametrize("chart, values, message", NEGATIVE,
-                         ids=[f"{c}-{m.split()[0]}" for c, _, m in NEGATIVE])
+
+@pytest.mark.parametrize("chart, values, message", NEGATIVE, ids=[f"{c}-{m.split()[0]}" for c, _, m in NEGATIVE])
 def test_schema_rejects(helm, chart, values, message):
     check_schema_rejects(helm, chart, values, message)
 
@@ -72,8 +73,10 @@ def test_pod_monitors_select_the_operator_labelled_pods(helm, chart, values_file
             assert all(endpoint["port"] in pods[k]["ports"] for k in expected[role])
             assert endpoint["path"] == "/metrics"
             assert endpoint["interval"] == values.get("podMonitor", {}).get("interval", "15s")
-            assert {"sourceLabels": ["__meta_kubernetes_pod_label_nvidia_com_dynamo_graph_deployment_name"],
-                    "targetLabel": "dynamo_graph_deployment"} in endpoint["relabelings"]
+            assert {
+                "sourceLabels": ["__meta_kubernetes_pod_label_nvidia_com_dynamo_graph_deployment_name"],
+                "targetLabel": "dynamo_graph_deployment",
+            } in endpoint["relabelings"]
         # Not another DGD's pods, not another namespace, not pods that opted out of metrics.
         assert not pod_monitor_selects(pm, operator_pod(f"{dgd}-2", "Frontend", "frontend", ns))
         assert not pod_monitor_selects(pm, operator_pod(dgd, "VllmDecodeWorker", "worker", f"{ns}-other"))
@@ -123,14 +126,20 @@ def test_dashboard_is_grafana_json_for_this_dgd(helm, chart, values_file):
             assert 'namespace="$namespace"' in target["expr"] and 'dynamo_graph_deployment="$dgd"' in target["expr"]
             exprs.append(target["expr"])
     joined = "\n".join(exprs)
-    for metric in ("dynamo_frontend_time_to_first_token_seconds_bucket",
-                   "dynamo_frontend_inter_token_latency_seconds_bucket", "dynamo_frontend_requests_total",
-                   "dynamo_frontend_inflight_requests", "dynamo_component_kvstats_gpu_cache_usage_percent"):
+    for metric in (
+        "dynamo_frontend_time_to_first_token_seconds_bucket",
+        "dynamo_frontend_inter_token_latency_seconds_bucket",
+        "dynamo_frontend_requests_total",
+        "dynamo_frontend_inflight_requests",
+        "dynamo_component_kvstats_gpu_cache_usage_percent",
+    ):
         assert metric in joined, metric
     assert joined.count("histogram_quantile(") == 6
-    assert re.findall(r"histogram_quantile\(0\.\d+, sum by \(le\) \(rate\((\w+)\{", joined) == [
-        "dynamo_frontend_time_to_first_token_seconds_bucket"] * 3 + [
-        "dynamo_frontend_inter_token_latency_seconds_bucket"] * 3
+    assert (
+        re.findall(r"histogram_quantile\(0\.\d+, sum by \(le\) \(rate\((\w+)\{", joined)
+        == ["dynamo_frontend_time_to_first_token_seconds_bucket"] * 3
+        + ["dynamo_frontend_inter_token_latency_seconds_bucket"] * 3
+    )
 
 
 def test_dashboards_of_two_dgds_do_not_collide(helm):

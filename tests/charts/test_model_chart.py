@@ -4,6 +4,7 @@ Every test runs the real helm binary offline and asserts on the parsed output:
 DGDs against the 1.4.0 CRD schema, other objects against strict Kubernetes 1.30
 schemas (tests/support/validate.py), plus the meaning of what was rendered.
 """
+
 from __future__ import annotations
 
 import copy
@@ -56,39 +57,69 @@ IMAGES = {
 # Worker flags for Dynamo 1.4.0.
 MODEL_FLAGS = {
     "vllm": {"--model": MODEL},
-    "sglang": {"--model-path": MODEL, "--served-model-name": MODEL, "--page-size": "16", "--tp": "1",
-               "--trust-remote-code": True, "--skip-tokenizer-init": True},
+    "sglang": {
+        "--model-path": MODEL,
+        "--served-model-name": MODEL,
+        "--page-size": "16",
+        "--tp": "1",
+        "--trust-remote-code": True,
+        "--skip-tokenizer-init": True,
+    },
     "trtllm": {"--model-path": MODEL, "--served-model-name": MODEL},
     "mocker": {"--model-path": MODEL, "--model-name": MODEL},
 }
 # Disaggregation flags besides `--disaggregation-mode <role>`.
 DISAGG_FLAGS = {
     "vllm": {"--kv-transfer-config": {"kv_connector": "NixlConnector", "kv_role": "kv_both"}},
-    "sglang": {"--disaggregation-transfer-backend": "nixl", "--disaggregation-bootstrap-port": "12345",
-               "--host": "0.0.0.0"},
+    "sglang": {
+        "--disaggregation-transfer-backend": "nixl",
+        "--disaggregation-bootstrap-port": "12345",
+        "--host": "0.0.0.0",
+    },
     "trtllm": {},
     "mocker": {},
 }
 KV_FLAGS = {
-    "vllm": {"--kv-events-config": {"publisher": "zmq", "topic": "kv-events", "endpoint": "tcp://*:20080",
-                                    "enable_kv_cache_events": True}},
+    "vllm": {
+        "--kv-events-config": {
+            "publisher": "zmq",
+            "topic": "kv-events",
+            "endpoint": "tcp://*:20080",
+            "enable_kv_cache_events": True,
+        }
+    },
     "sglang": {"--kv-events-config": {"publisher": "zmq", "topic": "kv-events", "endpoint": "tcp://*:5557"}},
     "trtllm": {"--publish-events-and-metrics": True},
     "mocker": {},  # the mocker publishes KV events without a flag
 }
-CONFIG_FLAG = {"vllm": "--config", "sglang": "--config", "trtllm": "--extra-engine-args",
-               "mocker": "--extra-engine-args"}
-STANDARD_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version",
-                   "app.kubernetes.io/managed-by", "helm.sh/chart")
+CONFIG_FLAG = {
+    "vllm": "--config",
+    "sglang": "--config",
+    "trtllm": "--extra-engine-args",
+    "mocker": "--extra-engine-args",
+}
+STANDARD_LABELS = (
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/version",
+    "app.kubernetes.io/managed-by",
+    "helm.sh/chart",
+)
 
 
 # --------------------------------------------------------------------------- helpers
 
+
 @pytest.fixture(scope="session")
 def helm(tmp_path_factory):
     home = tmp_path_factory.mktemp("helm-home")
-    env = {**os.environ, "HELM_CACHE_HOME": str(home / "cache"), "HELM_CONFIG_HOME": str(home / "config"),
-           "HELM_DATA_HOME": str(home / "data"), "KUBECONFIG": str(home / "no-kubeconfig")}
+    env = {
+        **os.environ,
+        "HELM_CACHE_HOME": str(home / "cache"),
+        "HELM_CONFIG_HOME": str(home / "config"),
+        "HELM_DATA_HOME": str(home / "data"),
+        "KUBECONFIG": str(home / "no-kubeconfig"),
+    }
 
     def run(*args: str, values: dict | None = None) -> subprocess.CompletedProcess:
         stdin = yaml.safe_dump(values, sort_keys=False) if values is not None else None
@@ -100,15 +131,28 @@ def helm(tmp_path_factory):
 @pytest.fixture(scope="session")
 def template(helm):
     """helm template with values on stdin; returns the completed process."""
+
     def run(values: dict, chart: Path = CHART) -> subprocess.CompletedProcess:
-        return helm("template", RELEASE, str(chart), "--namespace", NAMESPACE, "--kube-version", KUBE_VERSION,
-                    "--values", "-", values=values)
+        return helm(
+            "template",
+            RELEASE,
+            str(chart),
+            "--namespace",
+            NAMESPACE,
+            "--kube-version",
+            KUBE_VERSION,
+            "--values",
+            "-",
+            values=values,
+        )
+
     return run
 
 
 @pytest.fixture(scope="session")
 def render(template):
     """Rendered, schema-valid documents; fails the test on a helm error or a schema error."""
+
     def run(values: dict, chart: Path = CHART) -> list[dict]:
         proc = template(values, chart)
         assert proc.returncode == 0, f"helm template failed:\n{proc.stderr}"
@@ -116,6 +160,7 @@ def render(template):
         errors = all_errors(docs)
         assert not errors, "\n".join(errors)
         return docs
+
     return run
 
 
@@ -126,12 +171,26 @@ def merge(base: dict, extra: dict) -> dict:
     return out
 
 
-def values_for(backend: str = "vllm", *, disagg: bool = False, routing: str = "none", name: str = "demo",
-               model: str = MODEL, **model_extra) -> dict:
+def values_for(
+    backend: str = "vllm",
+    *,
+    disagg: bool = False,
+    routing: str = "none",
+    name: str = "demo",
+    model: str = MODEL,
+    **model_extra,
+) -> dict:
     return {
         "dynamoNamespace": name,
-        "model": merge({"name": model, "backend": {"type": backend, "image": IMAGES[backend]},
-                        "disaggregation": disagg, "routingPolicy": routing}, model_extra),
+        "model": merge(
+            {
+                "name": model,
+                "backend": {"type": backend, "image": IMAGES[backend]},
+                "disaggregation": disagg,
+                "routingPolicy": routing,
+            },
+            model_extra,
+        ),
     }
 
 
@@ -189,6 +248,7 @@ def test_validator_knows_the_v1beta1_dgd():
 
 
 # --------------------------------------------------------------------------- ci/ scenarios
+
 
 @pytest.mark.helm
 @pytest.mark.parametrize("values_file", CI_FILES, ids=lambda p: p.name)
@@ -274,6 +334,7 @@ def test_values_schema_is_draft7_and_documents_every_leaf_of_values_yaml():
 
 # --------------------------------------------------------------------------- the 32-cell matrix
 
+
 @pytest.mark.helm
 @pytest.mark.parametrize("routing", ROUTING)
 @pytest.mark.parametrize("disagg", [False, True], ids=["agg", "disagg"])
@@ -283,8 +344,11 @@ def test_matrix_cell(render, backend, disagg, routing):
     dgd = the_dgd(docs)
     comps = components(docs)
 
-    expected_types = {"frontend": "frontend", "decode": "decode", "prefill": "prefill"} if disagg \
+    expected_types = (
+        {"frontend": "frontend", "decode": "decode", "prefill": "prefill"}
+        if disagg
         else {"frontend": "frontend", "decode": "worker"}
+    )
     assert {n: c["type"] for n, c in comps.items()} == expected_types
     assert [c["name"] for c in dgd["spec"]["components"]][0] == "frontend"
     if backend == "mocker":
@@ -326,19 +390,27 @@ def test_matrix_cell(render, backend, disagg, routing):
 
 # --------------------------------------------------------------------------- engine config
 
+
 def _extra_config(backend: str, mode: str) -> dict:
     """Per-role extraConfig values: by reference, or inline (JSON-able content for every backend)."""
     if mode == "ref":
         return {
-            "decode": {"extraConfig": {"path": "/opt/dynamo/model/decode.yaml",
-                                       "configMapRef": {"name": "decode-engine", "key": "engine.yaml"}}},
+            "decode": {
+                "extraConfig": {
+                    "path": "/opt/dynamo/model/decode.yaml",
+                    "configMapRef": {"name": "decode-engine", "key": "engine.yaml"},
+                }
+            },
             "prefill": {"extraConfig": {"configMapRef": {"name": "prefill-engine"}}},
         }
     return {
         "decode": {"extraConfig": {"inline": {"max_batch_size": 16, "kv_cache_config": {"dtype": "fp8"}}}},
-        "prefill": {"extraConfig": {"path": "/etc/dynamo/prefill.json" if backend == "mocker"
-                                    else "/etc/dynamo/prefill.yaml",
-                                    "inline": {"max_batch_size": 4}}},
+        "prefill": {
+            "extraConfig": {
+                "path": "/etc/dynamo/prefill.json" if backend == "mocker" else "/etc/dynamo/prefill.yaml",
+                "inline": {"max_batch_size": 4},
+            }
+        },
     }
 
 
@@ -387,15 +459,27 @@ def test_extra_config_per_role(render, backend, mode):
 
 
 @pytest.mark.helm
-@pytest.mark.parametrize("decode_config, expected", [
-    pytest.param({"inline": {"max_batch_size": 8}},
-                 {"max_batch_size": 8, "cache_transceiver_config": {"backend": "DEFAULT"}}, id="added"),
-    pytest.param({"inline": {"cache_transceiver_config": {"backend": "UCX", "max_tokens_in_buffer": 4096}}},
-                 {"cache_transceiver_config": {"backend": "UCX", "max_tokens_in_buffer": 4096}}, id="user-wins"),
-    pytest.param({"inline": "cache_transceiver_config:\n  backend: NIXL\n"},
-                 {"cache_transceiver_config": {"backend": "NIXL"}}, id="raw-text-kept"),
-    pytest.param({"configMapRef": {"name": "mine"}}, None, id="external-untouched"),
-])
+@pytest.mark.parametrize(
+    "decode_config, expected",
+    [
+        pytest.param(
+            {"inline": {"max_batch_size": 8}},
+            {"max_batch_size": 8, "cache_transceiver_config": {"backend": "DEFAULT"}},
+            id="added",
+        ),
+        pytest.param(
+            {"inline": {"cache_transceiver_config": {"backend": "UCX", "max_tokens_in_buffer": 4096}}},
+            {"cache_transceiver_config": {"backend": "UCX", "max_tokens_in_buffer": 4096}},
+            id="user-wins",
+        ),
+        pytest.param(
+            {"inline": "cache_transceiver_config:\n  backend: NIXL\n"},
+            {"cache_transceiver_config": {"backend": "NIXL"}},
+            id="raw-text-kept",
+        ),
+        pytest.param({"configMapRef": {"name": "mine"}}, None, id="external-untouched"),
+    ],
+)
 def test_trtllm_disaggregation_gets_a_cache_transceiver(render, decode_config, expected):
     """TRT-LLM sends the KV cache from prefill to decode only through a cache transceiver; every
     upstream disaggregated engine config sets one. Where compose writes the config, it is there."""
@@ -403,11 +487,13 @@ def test_trtllm_disaggregation_gets_a_cache_transceiver(render, decode_config, e
     cms = configmaps(docs)
     decode = cms.get("demo-decode-config")
     assert (yaml.safe_load(decode["data"]["config.yaml"]) if decode else None) == expected
-    assert yaml.safe_load(cms["demo-prefill-config"]["data"]["config.yaml"]) == \
-        {"cache_transceiver_config": {"backend": "DEFAULT"}}
+    assert yaml.safe_load(cms["demo-prefill-config"]["data"]["config.yaml"]) == {
+        "cache_transceiver_config": {"backend": "DEFAULT"}
+    }
     aggregated = render(values_for("trtllm", decode={"extraConfig": {"inline": {"max_batch_size": 8}}}))
-    assert [yaml.safe_load(cm["data"]["config.yaml"]) for cm in configmaps(aggregated).values()] == \
-        [{"max_batch_size": 8}]
+    assert [yaml.safe_load(cm["data"]["config.yaml"]) for cm in configmaps(aggregated).values()] == [
+        {"max_batch_size": 8}
+    ]
 
 
 @pytest.mark.helm
@@ -426,8 +512,10 @@ def test_disaggregated_mocker_config_names_its_worker_type(render):
     roles = {r: {"extraConfig": {"inline": {"speedup_ratio": 10.0}}} for r in ("decode", "prefill")}
     cms = configmaps(render(values_for("mocker", disagg=True, **roles)))
     for role in ("decode", "prefill"):
-        assert json.loads(cms[f"demo-{role}-config"]["data"]["config.yaml"]) == {"speedup_ratio": 10.0,
-                                                                                 "worker_type": role}
+        assert json.loads(cms[f"demo-{role}-config"]["data"]["config.yaml"]) == {
+            "speedup_ratio": 10.0,
+            "worker_type": role,
+        }
     explicit = {"decode": {"extraConfig": {"inline": {"worker_type": "decode", "speedup_ratio": 2.0}}}}
     cms = configmaps(render(values_for("mocker", disagg=True, **explicit)))
     assert json.loads(cms["demo-decode-config"]["data"]["config.yaml"])["worker_type"] == "decode"
@@ -442,27 +530,37 @@ def test_inline_config_given_as_text_is_kept_verbatim(render):
 
 @pytest.mark.helm
 def test_prefill_config_is_ignored_when_aggregated(render):
-    docs = render(values_for("vllm", decode={"extraConfig": {"inline": {"a": 1}}},
-                             prefill={"extraConfig": {"inline": {"b": 2}}}))
+    docs = render(
+        values_for("vllm", decode={"extraConfig": {"inline": {"a": 1}}}, prefill={"extraConfig": {"inline": {"b": 2}}})
+    )
     assert set(configmaps(docs)) == {"demo-decode-config"}
     assert set(components(docs)) == {"frontend", "decode"}
 
 
 def _checksums(docs: list[dict]) -> dict[str, str | None]:
-    return {n: c["podTemplate"]["metadata"].get("annotations", {}).get("checksum/extra-config")
-            for n, c in components(docs).items() if n != "frontend"}
+    return {
+        n: c["podTemplate"]["metadata"].get("annotations", {}).get("checksum/extra-config")
+        for n, c in components(docs).items()
+        if n != "frontend"
+    }
 
 
 @pytest.mark.helm
 def test_checksum_changes_only_for_the_role_whose_inline_config_changed(render):
-    base = values_for("sglang", disagg=True, decode={"extraConfig": {"inline": {"mem_fraction_static": 0.8}}},
-                      prefill={"extraConfig": {"inline": {"chunked_prefill_size": 4096}}})
+    base = values_for(
+        "sglang",
+        disagg=True,
+        decode={"extraConfig": {"inline": {"mem_fraction_static": 0.8}}},
+        prefill={"extraConfig": {"inline": {"chunked_prefill_size": 4096}}},
+    )
     before = _checksums(render(base))
-    changed = _checksums(render(merge(base, {"model": {"decode": {"extraConfig": {
-        "inline": {"mem_fraction_static": 0.9}}}}})))
+    changed = _checksums(
+        render(merge(base, {"model": {"decode": {"extraConfig": {"inline": {"mem_fraction_static": 0.9}}}}}))
+    )
     unrelated = _checksums(render(merge(base, {"model": {"decode": {"replicas": 3}, "routingPolicy": "kv"}})))
-    rekeyed = _checksums(render(merge(base, {"model": {"decode": {"extraConfig": {
-        "configMapRef": {"key": "engine.yaml"}}}}})))
+    rekeyed = _checksums(
+        render(merge(base, {"model": {"decode": {"extraConfig": {"configMapRef": {"key": "engine.yaml"}}}}}))
+    )
 
     assert all(before.values()) and before["decode"] != before["prefill"]
     assert changed["decode"] != before["decode"] and changed["prefill"] == before["prefill"]
@@ -472,25 +570,39 @@ def test_checksum_changes_only_for_the_role_whose_inline_config_changed(render):
 
 # --------------------------------------------------------------------------- pod plumbing
 
+
 @pytest.mark.helm
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_gpus_merge_into_resources_and_win_over_a_raw_gpu_limit(render, backend):
-    docs = render(values_for(backend, decode={
-        "gpus": 2,
-        "resources": {"limits": {"memory": "64Gi", "nvidia.com/gpu": 7}, "requests": {"cpu": "4"}},
-    }))
+    docs = render(
+        values_for(
+            backend,
+            decode={
+                "gpus": 2,
+                "resources": {"limits": {"memory": "64Gi", "nvidia.com/gpu": 7}, "requests": {"cpu": "4"}},
+            },
+        )
+    )
     main = main_container(components(docs)["decode"])
-    assert main["resources"] == {"limits": {"memory": "64Gi", "nvidia.com/gpu": "2"},
-                                 "requests": {"cpu": "4", "nvidia.com/gpu": "2"}}
+    assert main["resources"] == {
+        "limits": {"memory": "64Gi", "nvidia.com/gpu": "2"},
+        "requests": {"cpu": "4", "nvidia.com/gpu": "2"},
+    }
     if backend == "sglang":
         assert flags(main["args"])["--tp"] == "2"
 
 
 @pytest.mark.helm
-@pytest.mark.parametrize(("backend", "gpus", "expected"), [
-    ("mocker", None, (None, None)), ("mocker", 1, ("1", "1")),
-    ("vllm", None, ("1", "1")), ("vllm", 0, (None, None)), ("trtllm", 4, ("4", "4")),
-])
+@pytest.mark.parametrize(
+    ("backend", "gpus", "expected"),
+    [
+        ("mocker", None, (None, None)),
+        ("mocker", 1, ("1", "1")),
+        ("vllm", None, ("1", "1")),
+        ("vllm", 0, (None, None)),
+        ("trtllm", 4, ("4", "4")),
+    ],
+)
 def test_gpu_default_depends_on_backend(render, backend, gpus, expected):
     docs = render(values_for(backend, disagg=True, prefill={"gpus": gpus}))
     assert gpu_count(main_container(components(docs)["prefill"])) == expected
@@ -498,16 +610,28 @@ def test_gpu_default_depends_on_backend(render, backend, gpus, expected):
 
 @pytest.mark.helm
 def test_pod_plumbing_goes_where_it_belongs(render):
-    docs = render(values_for(
-        "vllm", disagg=True,
-        frontend={"replicas": 2, "resources": {"requests": {"cpu": "1"}},
-                  "env": [{"name": "DYN_ROUTER_TEMPERATURE", "value": "0.5"}]},
-        decode={"replicas": 3, "env": [{"name": "VLLM_LOGGING_LEVEL", "value": "DEBUG"}],
-                "extraArgs": ["--max-model-len", "4096"]},
-        hfTokenSecret="hf-token-secret", modelCache={"pvcName": "model-cache"}, sharedMemorySize="16Gi",
-        imagePullSecrets=["nvcr-pull"], nodeSelector={"pool": "gpu"},
-        tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
-    ))
+    docs = render(
+        values_for(
+            "vllm",
+            disagg=True,
+            frontend={
+                "replicas": 2,
+                "resources": {"requests": {"cpu": "1"}},
+                "env": [{"name": "DYN_ROUTER_TEMPERATURE", "value": "0.5"}],
+            },
+            decode={
+                "replicas": 3,
+                "env": [{"name": "VLLM_LOGGING_LEVEL", "value": "DEBUG"}],
+                "extraArgs": ["--max-model-len", "4096"],
+            },
+            hfTokenSecret="hf-token-secret",
+            modelCache={"pvcName": "model-cache"},
+            sharedMemorySize="16Gi",
+            imagePullSecrets=["nvcr-pull"],
+            nodeSelector={"pool": "gpu"},
+            tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+        )
+    )
     comps = components(docs)
     for name, comp in comps.items():
         spec, main = comp["podTemplate"]["spec"], main_container(comp)
@@ -532,16 +656,19 @@ def test_pod_plumbing_goes_where_it_belongs(render):
 
 
 @pytest.mark.helm
-@pytest.mark.parametrize(("image", "override"), [
-    ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0", None),
-    ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:v1.4.0-cuda13", None),
-    ("registry.example.com:5000/vllm-runtime:1.4", None),
-    ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:my-tag", "1.4.0"),
-    ("vllm-runtime:latest", "1.4.0"),
-    ("registry.example.com:5000/vllm-runtime", "1.4.0"),
-    ("nvcr.io/nvidia/ai-dynamo/vllm-runtime@sha256:" + "a" * 64, "1.4.0"),
-    ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0@sha256:" + "a" * 64, None),
-])
+@pytest.mark.parametrize(
+    ("image", "override"),
+    [
+        ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0", None),
+        ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:v1.4.0-cuda13", None),
+        ("registry.example.com:5000/vllm-runtime:1.4", None),
+        ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:my-tag", "1.4.0"),
+        ("vllm-runtime:latest", "1.4.0"),
+        ("registry.example.com:5000/vllm-runtime", "1.4.0"),
+        ("nvcr.io/nvidia/ai-dynamo/vllm-runtime@sha256:" + "a" * 64, "1.4.0"),
+        ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0@sha256:" + "a" * 64, None),
+    ],
+)
 def test_runtime_version_override_only_when_the_tag_has_no_version(render, image, override):
     values = values_for("vllm")
     values["model"]["backend"]["image"] = image
@@ -568,9 +695,22 @@ def test_notes_explain_how_to_reach_the_frontend(helm, tmp_path):
     shutil.copytree(CHART, chart)
     shutil.copy(chart / "templates" / "NOTES.txt", chart / "notes.txt")
     (chart / "templates" / "zz-notes.yaml").write_text(
-        'notes: |\n  {{- tpl (.Files.Get "notes.txt") . | nindent 2 }}\n')
-    proc = helm("template", RELEASE, str(chart), "--namespace", NAMESPACE, "--kube-version", KUBE_VERSION,
-                "--show-only", "templates/zz-notes.yaml", "--values", "-", values=values_for(name="qwen"))
+        'notes: |\n  {{- tpl (.Files.Get "notes.txt") . | nindent 2 }}\n'
+    )
+    proc = helm(
+        "template",
+        RELEASE,
+        str(chart),
+        "--namespace",
+        NAMESPACE,
+        "--kube-version",
+        KUBE_VERSION,
+        "--show-only",
+        "templates/zz-notes.yaml",
+        "--values",
+        "-",
+        values=values_for(name="qwen"),
+    )
     assert proc.returncode == 0, proc.stderr
     notes = yaml.safe_load(proc.stdout)["notes"]
     assert f"kubectl -n {NAMESPACE} port-forward svc/qwen-frontend 8000:8000" in notes
@@ -580,28 +720,40 @@ def test_notes_explain_how_to_reach_the_frontend(helm, tmp_path):
 
 # --------------------------------------------------------------------------- refused values
 
+
 @pytest.mark.helm
-@pytest.mark.parametrize(("patch", "message"), [
-    ({"bogus": 1}, "Additional property bogus is not allowed"),
-    ({"model": {"bogus": 1}}, "Additional property bogus is not allowed"),
-    ({"model": {"decode": {"extraConfig": {"configMapref": {"name": "x"}}}}},
-     "Additional property configMapref is not allowed"),
-    ({"model": {"backend": {"type": "vlm"}}}, 'model.backend.type must be one of the following: "vllm"'),
-    ({"model": {"routingPolicy": "least-loaded"}}, "model.routingPolicy must be one of the following"),
-    ({"dynamoNamespace": None}, "dynamoNamespace is required"),
-    ({"dynamoNamespace": ""}, "dynamoNamespace: String length must be greater than or equal to 1"),
-    ({"dynamoNamespace": "Qwen_Test"}, "dynamoNamespace: Does not match pattern"),
-    ({"model": {"name": ""}}, "model.name: String length must be greater than or equal to 1"),
-    ({"model": {"backend": {"image": None}}}, "image is required"),
-    ({"model": {"backend": {"image": ""}}}, "model.backend.image: String length must be greater than or equal to 1"),
-    ({"model": {"decode": {"gpus": -1}}}, "model.decode.gpus"),
-    ({"dynamoVersion": "0.6.0"}, "dynamoVersion 0.6.0 is not supported"),
-    ({"model": {"decode": {"extraConfig": {"configMapRef": {"name": "x"}, "inline": {"a": 1}}}}},
-     "model.decode.extraConfig: set configMapRef.name or inline, not both"),
-    ({"model": {"decode": {"extraConfig": {"path": "/config.yaml"}}}}, "model.decode.extraConfig.path"),
-    ({"model": {"decode": {"extraConfig": {"path": "/opt/../etc/x.yaml"}}}}, "without . or .. segments"),
-    ({"model": {"backend": {"type": "sglang"}, "decode": {"gpus": 0}}}, "sglang needs at least 1 GPU"),
-], ids=lambda x: None if isinstance(x, dict) else re.sub(r"\W+", "-", x)[:40])
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        ({"bogus": 1}, "Additional property bogus is not allowed"),
+        ({"model": {"bogus": 1}}, "Additional property bogus is not allowed"),
+        (
+            {"model": {"decode": {"extraConfig": {"configMapref": {"name": "x"}}}}},
+            "Additional property configMapref is not allowed",
+        ),
+        ({"model": {"backend": {"type": "vlm"}}}, 'model.backend.type must be one of the following: "vllm"'),
+        ({"model": {"routingPolicy": "least-loaded"}}, "model.routingPolicy must be one of the following"),
+        ({"dynamoNamespace": None}, "dynamoNamespace is required"),
+        ({"dynamoNamespace": ""}, "dynamoNamespace: String length must be greater than or equal to 1"),
+        ({"dynamoNamespace": "Qwen_Test"}, "dynamoNamespace: Does not match pattern"),
+        ({"model": {"name": ""}}, "model.name: String length must be greater than or equal to 1"),
+        ({"model": {"backend": {"image": None}}}, "image is required"),
+        (
+            {"model": {"backend": {"image": ""}}},
+            "model.backend.image: String length must be greater than or equal to 1",
+        ),
+        ({"model": {"decode": {"gpus": -1}}}, "model.decode.gpus"),
+        ({"dynamoVersion": "0.6.0"}, "dynamoVersion 0.6.0 is not supported"),
+        (
+            {"model": {"decode": {"extraConfig": {"configMapRef": {"name": "x"}, "inline": {"a": 1}}}}},
+            "model.decode.extraConfig: set configMapRef.name or inline, not both",
+        ),
+        ({"model": {"decode": {"extraConfig": {"path": "/config.yaml"}}}}, "model.decode.extraConfig.path"),
+        ({"model": {"decode": {"extraConfig": {"path": "/opt/../etc/x.yaml"}}}}, "without . or .. segments"),
+        ({"model": {"backend": {"type": "sglang"}, "decode": {"gpus": 0}}}, "sglang needs at least 1 GPU"),
+    ],
+    ids=lambda x: None if isinstance(x, dict) else re.sub(r"\W+", "-", x)[:40],
+)
 def test_bad_values_are_refused_with_a_clear_message(template, patch, message):
     proc = template(merge(values_for("vllm"), patch))
     assert proc.returncode != 0
@@ -669,8 +821,7 @@ def _container_and_meta(doc: dict) -> list[tuple[dict, str, int, dict, str | Non
             main = (svc.get("extraPodSpec") or {}).get("mainContainer") or {}
             raw_type = svc.get("subComponentType") or svc["componentType"]
             gpus = int(((svc.get("resources") or {}).get("limits") or {}).get("gpu", 0))
-            out.append((main, raw_type, svc.get("replicas", 1), svc.get("envs") or [],
-                        svc.get("envFromSecret"), gpus))
+            out.append((main, raw_type, svc.get("replicas", 1), svc.get("envs") or [], svc.get("envFromSecret"), gpus))
     else:
         for comp in doc["spec"]["components"]:
             main = main_container(comp)
@@ -721,22 +872,33 @@ def _trtllm_engine_config() -> dict:
     return yaml.safe_load(cm["data"]["agg.yaml"])
 
 
-MOCKER_EXTRA = ["--speedup-ratio", "1.0", "--planner-profile-data",
-                "/workspace/components/src/dynamo/planner/tests/data/profiling_results/H200_TP1P_TP1D"]
+MOCKER_EXTRA = [
+    "--speedup-ratio",
+    "1.0",
+    "--planner-profile-data",
+    "/workspace/components/src/dynamo/planner/tests/data/profiling_results/H200_TP1P_TP1D",
+]
 SECRET = {"hfTokenSecret": "hf-token-secret"}
 # example file -> (backend, disaggregated, routing, our equivalent values)
 CONFORMANCE = {
     "vllm_agg.yaml": ("vllm", False, "none", values_for("vllm", **SECRET)),
-    "vllm_agg_router.yaml": ("vllm", False, "kv", values_for("vllm", routing="kv", decode={"replicas": 2},
-                                                              **SECRET)),
+    "vllm_agg_router.yaml": ("vllm", False, "kv", values_for("vllm", routing="kv", decode={"replicas": 2}, **SECRET)),
     "vllm_disagg.yaml": ("vllm", True, "none", values_for("vllm", disagg=True, **SECRET)),
-    "vllm_disagg_router.yaml": ("vllm", True, "kv", values_for("vllm", disagg=True, routing="kv",
-                                                                decode={"replicas": 2}, **SECRET)),
+    "vllm_disagg_router.yaml": (
+        "vllm",
+        True,
+        "kv",
+        values_for("vllm", disagg=True, routing="kv", decode={"replicas": 2}, **SECRET),
+    ),
     "sglang_agg_router.yaml": ("sglang", False, "kv", values_for("sglang", routing="kv", **SECRET)),
     "sglang_disagg.yaml": ("sglang", True, "none", values_for("sglang", disagg=True, **SECRET)),
     "trtllm_agg-with-config.yaml": ("trtllm", False, "none", None),  # built from the example's ConfigMap
-    "mocker_agg.yaml": ("mocker", False, "none", values_for("mocker", model="nvidia/Llama-3.1-8B-Instruct-FP8",
-                                                            decode={"extraArgs": MOCKER_EXTRA}, **SECRET)),
+    "mocker_agg.yaml": (
+        "mocker",
+        False,
+        "none",
+        values_for("mocker", model="nvidia/Llama-3.1-8B-Instruct-FP8", decode={"extraArgs": MOCKER_EXTRA}, **SECRET),
+    ),
     "v1beta1/vllm_agg.yaml": ("vllm", False, "none", values_for("vllm", **SECRET)),
 }
 
@@ -775,4 +937,3 @@ def test_semantics_match_upstream_example(render, example):
     if example.startswith("trtllm"):
         (cm,) = configmaps(ours_docs).values()
         assert yaml.safe_load(next(iter(cm["data"].values()))) == _trtllm_engine_config()
-

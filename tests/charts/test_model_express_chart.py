@@ -1,5 +1,6 @@
 """charts/model-express, rendered by real helm: every ci/ scenario lints and renders valid objects,
 the schema refuses what it must, and the Service answers on the URL the composer derives."""
+
 from __future__ import annotations
 
 import re
@@ -39,8 +40,8 @@ NEGATIVE = [
     ("model-express", {"service": {"port": None}}, "port is required"),
 ]
 
-@pytest.mark.parametrize("chart, values, message", NEGATIVE,
-                         ids=[f"{c}-{m.split()[0]}" for c, _, m in NEGATIVE])
+
+@pytest.mark.parametrize("chart, values, message", NEGATIVE, ids=[f"{c}-{m.split()[0]}" for c, _, m in NEGATIVE])
 def test_schema_rejects(helm, chart, values, message):
     check_schema_rejects(helm, chart, values, message)
 
@@ -50,13 +51,16 @@ def model_express_url(fullname: str, namespace: str, port: int = 8001) -> str:
     return f"http://{fullname}.{namespace}.svc.cluster.local:{port}"
 
 
-@pytest.mark.parametrize("release, values, fullname", [
-    ("model-express", {}, "model-express"),
-    ("qwen-model-express", {}, "qwen-model-express"),
-    ("mx", {}, "mx-model-express"),
-    ("mx", {"fullnameOverride": "model-express-server"}, "model-express-server"),
-    ("mx", {"service": {"port": 9001}}, "mx-model-express"),
-])
+@pytest.mark.parametrize(
+    "release, values, fullname",
+    [
+        ("model-express", {}, "model-express"),
+        ("qwen-model-express", {}, "qwen-model-express"),
+        ("mx", {}, "mx-model-express"),
+        ("mx", {"fullnameOverride": "model-express-server"}, "model-express-server"),
+        ("mx", {"service": {"port": 9001}}, "mx-model-express"),
+    ],
+)
 def test_model_express_serves_where_the_url_points(helm, release, values, fullname):
     docs = helm.render("model-express", values, release=release, namespace="cache")
     svc, dep = one(docs, "Service"), one(docs, "Deployment")
@@ -88,8 +92,10 @@ def test_model_express_defaults(helm):
     pod = dep["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert container["image"] == "nvcr.io/nvidia/ai-dynamo/modelexpress-server:0.2.0"
-    assert container["resources"] == {"requests": {"cpu": "200m", "memory": "128Mi"},
-                                      "limits": {"cpu": "500m", "memory": "256Mi"}}
+    assert container["resources"] == {
+        "requests": {"cpu": "200m", "memory": "128Mi"},
+        "limits": {"cpu": "500m", "memory": "256Mi"},
+    }
     assert pvc["spec"]["resources"]["requests"]["storage"] == "10Gi"
     assert pvc["spec"]["accessModes"] == ["ReadWriteOnce"]
     (mount,) = container["volumeMounts"]
@@ -101,8 +107,10 @@ def test_model_express_defaults(helm):
     assert "envFrom" not in container
     with_token = one(helm.render("model-express", {"hfTokenSecret": "hf-token-secret"}), "Deployment")
     assert with_token["spec"]["template"]["spec"]["containers"][0]["envFrom"] == [
-        {"secretRef": {"name": "hf-token-secret"}}]
+        {"secretRef": {"name": "hf-token-secret"}}
+    ]
     existing = helm.render("model-express", {"persistence": {"existingClaim": "model-cache"}})
     assert by_kind(existing, "PersistentVolumeClaim") == []
     assert one(existing, "Deployment")["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"] == {
-        "claimName": "model-cache"}
+        "claimName": "model-cache"
+    }

@@ -1,4 +1,5 @@
 """Reading the debug bundles compose writes."""
+
 import tarfile
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """The golden test cases (tests/cases/valid/<name>/: values.yaml, environments/, expected/) as projects."""
+
 import shutil
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """Our charts' own values and schemas, as helm merges and checks them, read once."""
+
 from __future__ import annotations
 
 import functools

@@ -4,6 +4,7 @@ the custom resources, and the checks every component chart gets (lint, valid obj
 
 helm runs offline with HELM_CACHE_HOME/HELM_CONFIG_HOME/HELM_DATA_HOME in a temporary directory.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,10 @@ def helm_binary() -> str:
 
 def scenarios(chart: str) -> list:
     """One pytest param per charts/<chart>/ci/*-values.yaml, with the id it always had."""
-    return [pytest.param(chart, path, id=f"{chart}/{path.name}")
-            for path in sorted((CHARTS_DIR / chart / "ci").glob("*-values.yaml"))]
+    return [
+        pytest.param(chart, path, id=f"{chart}/{path.name}")
+        for path in sorted((CHARTS_DIR / chart / "ci").glob("*-values.yaml"))
+    ]
 
 
 def scenario_values(path: Path) -> dict:
@@ -78,11 +81,25 @@ class Helm:
         path.write_text(yaml.safe_dump(values, sort_keys=False))
         return path
 
-    def template(self, chart: str | Path, values: dict | None = None, files=(), release: str | None = None,
-                 namespace: str = NAMESPACE, check: bool = True) -> subprocess.CompletedProcess:
+    def template(
+        self,
+        chart: str | Path,
+        values: dict | None = None,
+        files=(),
+        release: str | None = None,
+        namespace: str = NAMESPACE,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess:
         chart_dir = Path(chart) if isinstance(chart, Path) else CHARTS_DIR / chart
-        args = ["template", release or chart_dir.name, str(chart_dir), "--namespace", namespace,
-                "--kube-version", KUBE_VERSION]
+        args = [
+            "template",
+            release or chart_dir.name,
+            str(chart_dir),
+            "--namespace",
+            namespace,
+            "--kube-version",
+            KUBE_VERSION,
+        ]
         for f in files:
             args += ["-f", str(f)]
         if values is not None:
@@ -103,7 +120,8 @@ class Helm:
         shutil.copytree(CHARTS_DIR / chart, copy)
         notes = copy / "templates" / "NOTES.txt"
         (copy / "templates" / "_zz_notes.tpl").write_text(
-            '{{- define "zz.notes" -}}\n' + notes.read_text() + "\n{{- end -}}\n")
+            '{{- define "zz.notes" -}}\n' + notes.read_text() + "\n{{- end -}}\n"
+        )
         (copy / "templates" / "zz-notes.yaml").write_text('notes: {{ include "zz.notes" . | toJson }}\n')
         notes.unlink()
         proc = self.template(copy, values, files, release or chart, namespace)
@@ -132,119 +150,263 @@ def one(docs: list[dict], kind: str) -> dict:
 # so a typo fails here as it would in the API server.
 
 _DNS_LABEL = {"type": "string", "maxLength": 63, "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"}
-_DNS_SUBDOMAIN = {"type": "string", "maxLength": 253,
-                  "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"}
+_DNS_SUBDOMAIN = {
+    "type": "string",
+    "maxLength": 253,
+    "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+}
 _LABEL_MAP = {
     "type": "object",
     "propertyNames": {"pattern": r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"},
-    "additionalProperties": {"type": "string", "maxLength": 63,
-                             "pattern": r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$"},
+    "additionalProperties": {
+        "type": "string",
+        "maxLength": 63,
+        "pattern": r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$",
+    },
 }
 _METADATA = {
-    "type": "object", "required": ["name", "namespace"],
-    "properties": {"name": _DNS_SUBDOMAIN, "namespace": _DNS_LABEL, "labels": _LABEL_MAP,
-                   "annotations": {"type": "object", "additionalProperties": {"type": "string"}}},
+    "type": "object",
+    "required": ["name", "namespace"],
+    "properties": {
+        "name": _DNS_SUBDOMAIN,
+        "namespace": _DNS_LABEL,
+        "labels": _LABEL_MAP,
+        "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
 }
-_PROM_DURATION = {"type": "string",
-                  "pattern": r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"}
+_PROM_DURATION = {
+    "type": "string",
+    "pattern": r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$",
+}
 _RELABEL = {
-    "type": "object", "additionalProperties": False,
+    "type": "object",
+    "additionalProperties": False,
     "properties": {
         "sourceLabels": {"type": "array", "items": {"type": "string", "pattern": r"^[a-zA-Z_][a-zA-Z0-9_]*$"}},
-        "separator": {"type": "string"}, "targetLabel": {"type": "string"}, "regex": {"type": "string"},
-        "modulus": {"type": "integer"}, "replacement": {"type": "string"},
-        "action": {"enum": ["replace", "Replace", "keep", "Keep", "drop", "Drop", "hashmod", "HashMod",
-                            "labelmap", "LabelMap", "labeldrop", "LabelDrop", "labelkeep", "LabelKeep",
-                            "lowercase", "Lowercase", "uppercase", "Uppercase", "keepequal", "KeepEqual",
-                            "dropequal", "DropEqual"]},
+        "separator": {"type": "string"},
+        "targetLabel": {"type": "string"},
+        "regex": {"type": "string"},
+        "modulus": {"type": "integer"},
+        "replacement": {"type": "string"},
+        "action": {
+            "enum": [
+                "replace",
+                "Replace",
+                "keep",
+                "Keep",
+                "drop",
+                "Drop",
+                "hashmod",
+                "HashMod",
+                "labelmap",
+                "LabelMap",
+                "labeldrop",
+                "LabelDrop",
+                "labelkeep",
+                "LabelKeep",
+                "lowercase",
+                "Lowercase",
+                "uppercase",
+                "Uppercase",
+                "keepequal",
+                "KeepEqual",
+                "dropequal",
+                "DropEqual",
+            ]
+        },
     },
 }
 _LABEL_SELECTOR = {
-    "type": "object", "additionalProperties": False,
+    "type": "object",
+    "additionalProperties": False,
     "properties": {
         "matchLabels": {"type": "object", "additionalProperties": {"type": "string"}},
-        "matchExpressions": {"type": "array", "items": {
-            "type": "object", "additionalProperties": False, "required": ["key", "operator"],
-            "properties": {"key": {"type": "string"},
-                           "operator": {"enum": ["In", "NotIn", "Exists", "DoesNotExist"]},
-                           "values": {"type": "array", "items": {"type": "string"}}}}},
+        "matchExpressions": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["key", "operator"],
+                "properties": {
+                    "key": {"type": "string"},
+                    "operator": {"enum": ["In", "NotIn", "Exists", "DoesNotExist"]},
+                    "values": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
     },
 }
 PODMONITOR_SCHEMA = {
-    "type": "object", "additionalProperties": False, "required": ["apiVersion", "kind", "metadata", "spec"],
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["apiVersion", "kind", "metadata", "spec"],
     "properties": {
-        "apiVersion": {"const": "monitoring.coreos.com/v1"}, "kind": {"const": "PodMonitor"},
+        "apiVersion": {"const": "monitoring.coreos.com/v1"},
+        "kind": {"const": "PodMonitor"},
         "metadata": _METADATA,
         "spec": {
-            "type": "object", "additionalProperties": False, "required": ["selector", "podMetricsEndpoints"],
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["selector", "podMetricsEndpoints"],
             "properties": {
                 "jobLabel": {"type": "string"},
                 "podTargetLabels": {"type": "array", "items": {"type": "string"}},
                 "selector": _LABEL_SELECTOR,
-                "namespaceSelector": {"type": "object", "additionalProperties": False,
-                                      "properties": {"any": {"type": "boolean"},
-                                                     "matchNames": {"type": "array", "items": _DNS_LABEL}}},
-                "podMetricsEndpoints": {"type": "array", "minItems": 1, "items": {
-                    "type": "object", "additionalProperties": False,
-                    "properties": {
-                        "port": {"type": "string", "minLength": 1}, "portNumber": {"type": "integer"},
-                        "path": {"type": "string", "pattern": "^/"}, "scheme": {"enum": ["http", "https"]},
-                        "interval": _PROM_DURATION, "scrapeTimeout": _PROM_DURATION,
-                        "honorLabels": {"type": "boolean"},
-                        "relabelings": {"type": "array", "items": _RELABEL},
-                        "metricRelabelings": {"type": "array", "items": _RELABEL},
-                    }}},
+                "namespaceSelector": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"any": {"type": "boolean"}, "matchNames": {"type": "array", "items": _DNS_LABEL}},
+                },
+                "podMetricsEndpoints": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "port": {"type": "string", "minLength": 1},
+                            "portNumber": {"type": "integer"},
+                            "path": {"type": "string", "pattern": "^/"},
+                            "scheme": {"enum": ["http", "https"]},
+                            "interval": _PROM_DURATION,
+                            "scrapeTimeout": _PROM_DURATION,
+                            "honorLabels": {"type": "boolean"},
+                            "relabelings": {"type": "array", "items": _RELABEL},
+                            "metricRelabelings": {"type": "array", "items": _RELABEL},
+                        },
+                    },
+                },
             },
         },
     },
 }
 _GW_DURATION = {"type": "string", "pattern": r"^([0-9]{1,5}(h|m|s|ms)){1,4}$"}
-_GW_GROUP = {"type": "string", "maxLength": 253,
-             "pattern": r"^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"}
+_GW_GROUP = {
+    "type": "string",
+    "maxLength": 253,
+    "pattern": r"^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+}
 _GW_KIND = {"type": "string", "minLength": 1, "maxLength": 63, "pattern": r"^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$"}
 HTTPROUTE_SCHEMA = {
-    "type": "object", "additionalProperties": False, "required": ["apiVersion", "kind", "metadata", "spec"],
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["apiVersion", "kind", "metadata", "spec"],
     "properties": {
-        "apiVersion": {"const": "gateway.networking.k8s.io/v1"}, "kind": {"const": "HTTPRoute"},
+        "apiVersion": {"const": "gateway.networking.k8s.io/v1"},
+        "kind": {"const": "HTTPRoute"},
         "metadata": _METADATA,
         "spec": {
-            "type": "object", "additionalProperties": False,
+            "type": "object",
+            "additionalProperties": False,
             "properties": {
-                "parentRefs": {"type": "array", "minItems": 1, "maxItems": 32, "items": {
-                    "type": "object", "additionalProperties": False, "required": ["name"],
-                    "properties": {"group": _GW_GROUP, "kind": _GW_KIND, "namespace": _DNS_LABEL,
-                                   "name": _DNS_SUBDOMAIN, "sectionName": _DNS_SUBDOMAIN,
-                                   "port": {"type": "integer", "minimum": 1, "maximum": 65535}}}},
+                "parentRefs": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 32,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["name"],
+                        "properties": {
+                            "group": _GW_GROUP,
+                            "kind": _GW_KIND,
+                            "namespace": _DNS_LABEL,
+                            "name": _DNS_SUBDOMAIN,
+                            "sectionName": _DNS_SUBDOMAIN,
+                            "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                        },
+                    },
+                },
                 "hostnames": {"type": "array", "maxItems": 16, "items": {"type": "string", "maxLength": 253}},
-                "rules": {"type": "array", "minItems": 1, "maxItems": 16, "items": {
-                    "type": "object", "additionalProperties": False,
-                    "properties": {
-                        "matches": {"type": "array", "maxItems": 64, "items": {
-                            "type": "object", "additionalProperties": False,
-                            "properties": {"path": {
-                                "type": "object", "additionalProperties": False,
-                                "properties": {"type": {"enum": ["Exact", "PathPrefix", "RegularExpression"]},
-                                               "value": {"type": "string", "maxLength": 1024, "pattern": "^/"}}}}}},
-                        "filters": {"type": "array", "maxItems": 16, "items": {
-                            "type": "object", "additionalProperties": False, "required": ["type"],
-                            "properties": {
-                                "type": {"enum": ["RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror",
-                                                  "RequestRedirect", "URLRewrite", "ExtensionRef"]},
-                                "urlRewrite": {"type": "object", "additionalProperties": False, "properties": {
-                                    "hostname": {"type": "string"},
-                                    "path": {"type": "object", "additionalProperties": False, "required": ["type"],
-                                             "properties": {"type": {"enum": ["ReplaceFullPath", "ReplacePrefixMatch"]},
-                                                            "replaceFullPath": {"type": "string"},
-                                                            "replacePrefixMatch": {"type": "string"}}}}}}}},
-                        "backendRefs": {"type": "array", "maxItems": 16, "items": {
-                            "type": "object", "additionalProperties": False, "required": ["name"],
-                            "properties": {"group": _GW_GROUP, "kind": _GW_KIND, "name": _DNS_SUBDOMAIN,
-                                           "namespace": _DNS_LABEL,
-                                           "port": {"type": "integer", "minimum": 1, "maximum": 65535},
-                                           "weight": {"type": "integer", "minimum": 0, "maximum": 1000000}}}},
-                        "timeouts": {"type": "object", "additionalProperties": False,
-                                     "properties": {"request": _GW_DURATION, "backendRequest": _GW_DURATION}},
-                    }}},
+                "rules": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 16,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "matches": {
+                                "type": "array",
+                                "maxItems": 64,
+                                "items": {
+                                    "type": "object",
+                                    "additionalProperties": False,
+                                    "properties": {
+                                        "path": {
+                                            "type": "object",
+                                            "additionalProperties": False,
+                                            "properties": {
+                                                "type": {"enum": ["Exact", "PathPrefix", "RegularExpression"]},
+                                                "value": {"type": "string", "maxLength": 1024, "pattern": "^/"},
+                                            },
+                                        }
+                                    },
+                                },
+                            },
+                            "filters": {
+                                "type": "array",
+                                "maxItems": 16,
+                                "items": {
+                                    "type": "object",
+                                    "additionalProperties": False,
+                                    "required": ["type"],
+                                    "properties": {
+                                        "type": {
+                                            "enum": [
+                                                "RequestHeaderModifier",
+                                                "ResponseHeaderModifier",
+                                                "RequestMirror",
+                                                "RequestRedirect",
+                                                "URLRewrite",
+                                                "ExtensionRef",
+                                            ]
+                                        },
+                                        "urlRewrite": {
+                                            "type": "object",
+                                            "additionalProperties": False,
+                                            "properties": {
+                                                "hostname": {"type": "string"},
+                                                "path": {
+                                                    "type": "object",
+                                                    "additionalProperties": False,
+                                                    "required": ["type"],
+                                                    "properties": {
+                                                        "type": {"enum": ["ReplaceFullPath", "ReplacePrefixMatch"]},
+                                                        "replaceFullPath": {"type": "string"},
+                                                        "replacePrefixMatch": {"type": "string"},
+                                                    },
+                                                },
+                                            },
+                                        },
+                                    },
+                                },
+                            },
+                            "backendRefs": {
+                                "type": "array",
+                                "maxItems": 16,
+                                "items": {
+                                    "type": "object",
+                                    "additionalProperties": False,
+                                    "required": ["name"],
+                                    "properties": {
+                                        "group": _GW_GROUP,
+                                        "kind": _GW_KIND,
+                                        "name": _DNS_SUBDOMAIN,
+                                        "namespace": _DNS_LABEL,
+                                        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                                        "weight": {"type": "integer", "minimum": 0, "maximum": 1000000},
+                                    },
+                                },
+                            },
+                            "timeouts": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "properties": {"request": _GW_DURATION, "backendRequest": _GW_DURATION},
+                            },
+                        },
+                    },
+                },
             },
         },
     },
@@ -254,8 +416,10 @@ HTTPROUTE_SCHEMA = {
 def custom_resource_errors(doc: dict) -> list[str]:
     schema = {"PodMonitor": PODMONITOR_SCHEMA, "HTTPRoute": HTTPROUTE_SCHEMA}[doc["kind"]]
     name = f"{doc['kind']}/{doc.get('metadata', {}).get('name')}"
-    errors = [f"{name}: {'.'.join(map(str, e.path)) or '<root>'}: {e.message}"
-              for e in jsonschema.Draft7Validator(schema).iter_errors(doc)]
+    errors = [
+        f"{name}: {'.'.join(map(str, e.path)) or '<root>'}: {e.message}"
+        for e in jsonschema.Draft7Validator(schema).iter_errors(doc)
+    ]
     if doc["kind"] == "HTTPRoute":  # the CRD's CEL rules that concern us
         for rule in doc["spec"].get("rules", []):
             for ref in rule.get("backendRefs", []):
@@ -272,8 +436,9 @@ def custom_resource_errors(doc: dict) -> list[str]:
 # What the Dynamo operator labels (the metrics PodMonitors and the benchmark's anti-affinity select it)
 
 
-def operator_pod(dgd: str, component: str, component_type: str, namespace: str = NAMESPACE,
-                 metrics_enabled: bool = True) -> dict:
+def operator_pod(
+    dgd: str, component: str, component_type: str, namespace: str = NAMESPACE, metrics_enabled: bool = True
+) -> dict:
     """Labels and named ports the Dynamo operator gives a DGD component's pods (dynamo-notes §1.4)."""
     labels = {
         "nvidia.com/dynamo-graph-deployment-name": dgd,
@@ -293,8 +458,12 @@ def selects(selector: dict, labels: dict) -> bool:
         return False
     for e in selector.get("matchExpressions") or []:
         key, op, vals = e["key"], e["operator"], e.get("values", [])
-        ok = {"In": key in labels and labels[key] in vals, "NotIn": key not in labels or labels[key] not in vals,
-              "Exists": key in labels, "DoesNotExist": key not in labels}[op]
+        ok = {
+            "In": key in labels and labels[key] in vals,
+            "NotIn": key not in labels or labels[key] not in vals,
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+        }[op]
         if not ok:
             return False
     return True

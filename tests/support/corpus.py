@@ -1,4 +1,5 @@
 """Values inputs we ship or keep as cases, merged per environment: a corpus to judge schemas by."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,8 +12,11 @@ CASES = REPO / "tests" / "cases"
 
 def merged_inputs() -> list[tuple[str, object]]:
     """(name, merged values) of every shipped project and case, per environment, loadable or not."""
-    roots = [REPO] + sorted(p for p in (CASES / "valid").iterdir() if p.is_dir()) + sorted(
-        p for p in (CASES / "invalid").iterdir() if p.is_dir())
+    roots = (
+        [REPO]
+        + sorted(p for p in (CASES / "valid").iterdir() if p.is_dir())
+        + sorted(p for p in (CASES / "invalid").iterdir() if p.is_dir())
+    )
     out = []
     for root in roots:
         for env in sorted((root / "environments").glob("*.yaml")):

@@ -27,6 +27,7 @@ helm does not wait for is safe; a test plays the Dynamo operator with `FakeClust
 and creates pods and events itself), no CRD lifecycle (declare custom kinds with --resource instead),
 PATCH is a plain recursive merge. /version says v1.30.0 (--kube-version).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,9 +41,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 # Custom resource kinds our charts render, as GROUP/VERSION/PLURAL=Kind.
 CHART_KINDS = (
@@ -58,6 +60,7 @@ KUBE_VERSION = "1.30.0"
 # ---------------------------------------------------------------------------------------------
 # The server (runs in its own process; imports kmock/aiohttp only there).
 # ---------------------------------------------------------------------------------------------
+
 
 def selector_matches(labels: dict, selector: str) -> bool:
     """Equality-based label selectors, the kind helm sends: a=b, a==b, a!=b, a, !a (comma = and)."""
@@ -85,8 +88,16 @@ NAMESPACE_PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/?$")
 
 
 def _status(code: int, reason: str, message: str, **details: Any) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Status", "metadata": {}, "status": "Failure", "code": code,
-            "reason": reason, "message": message, "details": details}
+    return {
+        "apiVersion": "v1",
+        "kind": "Status",
+        "metadata": {},
+        "status": "Failure",
+        "code": code,
+        "reason": reason,
+        "message": message,
+        "details": details,
+    }
 
 
 def _is_job(request) -> bool:
@@ -106,8 +117,9 @@ def _emulator_class():
             self.log: list[dict[str, Any]] = []
             self.kube_version = KUBE_VERSION
             self.namespaces: dict[str, dict[str, Any]] = {
-                n: {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n},
-                    "status": {"phase": "Active"}} for n in ("default", "kube-system", "kube-public")}
+                n: {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}, "status": {"phase": "Active"}}
+                for n in ("default", "kube-system", "kube-public")
+            }
 
         async def __call__(self, raw_request):
             path = raw_request.path
@@ -122,9 +134,14 @@ def _emulator_class():
                     name = ((await raw_request.json()).get("metadata") or {}).get("name")
                 except (ValueError, AttributeError):
                     pass
-            self.log.append({"method": raw_request.method, "path": raw_request.path_qs,
-                             "name": name or raw_request.path.rstrip("/").rsplit("/", 1)[-1],
-                             "status": response.status})
+            self.log.append(
+                {
+                    "method": raw_request.method,
+                    "path": raw_request.path_qs,
+                    "name": name or raw_request.path.rstrip("/").rsplit("/", 1)[-1],
+                    "status": response.status,
+                }
+            )
             return response
 
         async def _serve_extra(self, raw_request):
@@ -136,15 +153,28 @@ def _emulator_class():
                     return aiohttp.web.json_response(self._dump())
             if NAMESPACES_PATH.match(path):
                 if method == "GET":
-                    return aiohttp.web.json_response({"apiVersion": "v1", "kind": "NamespaceList",
-                                                      "metadata": {}, "items": list(self.namespaces.values())})
+                    return aiohttp.web.json_response(
+                        {
+                            "apiVersion": "v1",
+                            "kind": "NamespaceList",
+                            "metadata": {},
+                            "items": list(self.namespaces.values()),
+                        }
+                    )
                 if method == "POST":
                     doc = await raw_request.json()
                     name = (doc.get("metadata") or {}).get("name", "")
                     if name in self.namespaces:
                         return aiohttp.web.json_response(
-                            _status(409, "AlreadyExists", f'namespaces "{name}" already exists',
-                                    name=name, kind="namespaces"), status=409)
+                            _status(
+                                409,
+                                "AlreadyExists",
+                                f'namespaces "{name}" already exists',
+                                name=name,
+                                kind="namespaces",
+                            ),
+                            status=409,
+                        )
                     doc.setdefault("status", {"phase": "Active"})
                     self.namespaces[name] = doc
                     return aiohttp.web.json_response(doc, status=201)
@@ -154,7 +184,8 @@ def _emulator_class():
                 if name not in self.namespaces:
                     return aiohttp.web.json_response(
                         _status(404, "NotFound", f'namespaces "{name}" not found', name=name, kind="namespaces"),
-                        status=404)
+                        status=404,
+                    )
                 doc = self.namespaces[name] if method == "GET" else self.namespaces.pop(name)
                 return aiohttp.web.json_response(doc)
             return aiohttp.web.json_response(_status(405, "MethodNotAllowed", f"{method} {path}"), status=405)
@@ -163,8 +194,16 @@ def _emulator_class():
             out = []
             for (res, ns, name), obj in self.objects.items():
                 if not obj.deleted:
-                    out.append({"group": res.group, "version": res.version, "plural": res.plural,
-                                "namespace": ns, "name": name, "object": obj.raw})
+                    out.append(
+                        {
+                            "group": res.group,
+                            "version": res.version,
+                            "plural": res.plural,
+                            "namespace": ns,
+                            "name": name,
+                            "object": obj.raw,
+                        }
+                    )
             return out
 
         async def _serve_server_version(self, request):
@@ -186,8 +225,11 @@ def _emulator_class():
             doc.setdefault("kind", f"{kind}List" if kind else "List")
             selector = request.params.get("labelSelector")
             if selector:  # change 3
-                doc["items"] = [o for o in doc["items"]
-                                if selector_matches(((o.get("metadata") or {}).get("labels") or {}), selector)]
+                doc["items"] = [
+                    o
+                    for o in doc["items"]
+                    if selector_matches(((o.get("metadata") or {}).get("labels") or {}), selector)
+                ]
             return doc
 
         async def _handle(self, request):
@@ -195,8 +237,8 @@ def _emulator_class():
                 # like an apiserver: objects go only into namespaces that exist
                 ns = request.namespace
                 return aiohttp.web.json_response(
-                    _status(404, "NotFound", f'namespaces "{ns}" not found', name=ns, kind="namespaces"),
-                    status=404)
+                    _status(404, "NotFound", f'namespaces "{ns}" not found', name=ns, kind="namespaces"), status=404
+                )
             if request.method in (kmock.method.PUT, kmock.method.PATCH) and _is_job(request) and request.name:
                 refused = await self._job_template_change(request)
                 if refused is not None:
@@ -219,15 +261,20 @@ def _emulator_class():
                 if key not in self.objects or self.objects[key].deleted:
                     return None
                 current = (self.objects[key].raw.get("spec") or {}).get("template")
-            wanted = ((request.data or {}).get("spec") or {}).get("template") if isinstance(request.data, dict) else None
+            wanted = (
+                ((request.data or {}).get("spec") or {}).get("template") if isinstance(request.data, dict) else None
+            )
             if request.method == kmock.method.PUT and wanted == current:
                 return None
             if wanted is None:
                 return None
-            message = (f'Job.batch "{request.name}" is invalid: spec.template: Invalid value: '
-                       f'core.PodTemplateSpec{{...}}: field is immutable')
+            message = (
+                f'Job.batch "{request.name}" is invalid: spec.template: Invalid value: '
+                f"core.PodTemplateSpec{{...}}: field is immutable"
+            )
             return aiohttp.web.json_response(
-                _status(422, "Invalid", message, name=request.name, group="batch", kind="Job"), status=422)
+                _status(422, "Invalid", message, name=request.name, group="batch", kind="Job"), status=422
+            )
 
     return Emulator
 
@@ -249,8 +296,12 @@ async def _serve(resources: list[str], port: int, kube_version: str) -> None:
             resource, kind = item.split("=")
             kind, *short = kind.split(":")
             k.resources[resource] = kmock.ResourceInfo(
-                kind=kind, singular=kind.lower(), namespaced=True, shortnames=short,
-                verbs={"get", "list", "watch", "create", "update", "patch", "delete"})
+                kind=kind,
+                singular=kind.lower(),
+                namespaced=True,
+                shortnames=short,
+                verbs={"get", "list", "watch", "create", "update", "patch", "delete"},
+            )
         print(f"listening on http://127.0.0.1:{server.port}", flush=True)
         await stop.wait()
 
@@ -260,8 +311,13 @@ def main(argv: list[str] | None = None) -> None:
 
     ap = argparse.ArgumentParser(description="A fake Kubernetes API on 127.0.0.1 for helm tests.")
     ap.add_argument("--port", type=int, default=0, help="default: an ephemeral port")
-    ap.add_argument("--resource", action="append", default=[], metavar="GROUP/VERSION/PLURAL=Kind[:SHORTNAME]",
-                    help="declare a custom resource kind")
+    ap.add_argument(
+        "--resource",
+        action="append",
+        default=[],
+        metavar="GROUP/VERSION/PLURAL=Kind[:SHORTNAME]",
+        help="declare a custom resource kind",
+    )
     ap.add_argument("--kube-version", default=KUBE_VERSION, help="what /version reports (MAJOR.MINOR.PATCH)")
     a = ap.parse_args(argv)
     asyncio.run(_serve(a.resource, a.port, a.kube_version))
@@ -271,6 +327,7 @@ def main(argv: list[str] | None = None) -> None:
 # The test side.
 # ---------------------------------------------------------------------------------------------
 
+
 def _start(argv: list[str], what: str, pattern: str, log: Path) -> tuple[subprocess.Popen, re.Match]:
     """Start a server as the leader of its own process group, its stderr going to `log`, and wait
     for the first line of its stdout to match `pattern`; fail with its log otherwise."""
@@ -278,8 +335,9 @@ def _start(argv: list[str], what: str, pattern: str, log: Path) -> tuple[subproc
 
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as err:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, text=True, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=err, text=True, stdin=subprocess.DEVNULL, start_new_session=True
+        )
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ)
     deadline = time.monotonic() + STARTUP_SECONDS
@@ -339,8 +397,13 @@ current-context: {current}
 
 def write_kubeconfig(path: Path, url: str, contexts: list[str], current: str) -> Path:
     """A kubeconfig (mode 0600, so helm does not warn) whose contexts all point at url."""
-    text = KUBECONFIG.format(url=url, current=current, contexts="".join(
-        f"- name: {c}\n  context: {{cluster: fake, user: fake, namespace: default}}\n" for c in contexts))
+    text = KUBECONFIG.format(
+        url=url,
+        current=current,
+        contexts="".join(
+            f"- name: {c}\n  context: {{cluster: fake, user: fake, namespace: default}}\n" for c in contexts
+        ),
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with open(fd, "w") as f:
@@ -367,8 +430,9 @@ class FakeCluster:
     # --- talking to the API -----------------------------------------------------------------
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(req, timeout=10) as r:
                 return r.status, json.loads(r.read() or b"null")
@@ -387,8 +451,9 @@ class FakeCluster:
         assert code == 200, f"PATCH {path}/status: {code} {doc}"
 
     def create_namespace(self, name: str) -> None:
-        status, doc = self.request("POST", "/api/v1/namespaces",
-                                   {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+        status, doc = self.request(
+            "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+        )
         assert status in (200, 201), f"creating namespace {name}: {status} {doc}"
 
     # --- what the tests look at -------------------------------------------------------------
@@ -403,16 +468,20 @@ class FakeCluster:
         return self.get("/_fake/objects")
 
     def find(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
-        return [o["object"] for o in self.objects()
-                if o["object"].get("kind") == kind and (namespace is None or o["namespace"] == namespace)]
+        return [
+            o["object"]
+            for o in self.objects()
+            if o["object"].get("kind") == kind and (namespace is None or o["namespace"] == namespace)
+        ]
 
     def stop(self) -> None:
         _terminate(self.proc)
         assert_gone(self.pid, self.port)
 
 
-def start_fake_cluster(home: Path, *, context: str = "fake", resources: tuple[str, ...] = CHART_KINDS,
-                       namespaces: tuple[str, ...] = ()) -> FakeCluster:
+def start_fake_cluster(
+    home: Path, *, context: str = "fake", resources: tuple[str, ...] = CHART_KINDS, namespaces: tuple[str, ...] = ()
+) -> FakeCluster:
     """Start the server, write its kubeconfig and the helm homes under `home`, create namespaces."""
     home.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-u", str(Path(__file__).resolve())]
@@ -425,8 +494,7 @@ def start_fake_cluster(home: Path, *, context: str = "fake", resources: tuple[st
     for var in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"):
         (home / var.lower()).mkdir(exist_ok=True)
         env[var] = str(home / var.lower())
-    cluster = FakeCluster(proc=proc, url=url, port=port, context=context, kubeconfig=kubeconfig,
-                          home=home, env=env)
+    cluster = FakeCluster(proc=proc, url=url, port=port, context=context, kubeconfig=kubeconfig, home=home, env=env)
     try:
         for ns in namespaces:
             cluster.create_namespace(ns)
@@ -500,8 +568,12 @@ def build_stub_chart(workdir: Path, name: str, version: str) -> Path:
 
 def serve_directory(directory: Path) -> ChartRepo:
     """`python -m http.server` on an ephemeral 127.0.0.1 port."""
-    proc, m = _start([sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory",
-                      str(directory)], "chart repository", r"port (\d+)", directory.parent / "http.server.log")
+    proc, m = _start(
+        [sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", str(directory)],
+        "chart repository",
+        r"port (\d+)",
+        directory.parent / "http.server.log",
+    )
     port = int(m.group(1))
     return ChartRepo(proc=proc, url=f"http://127.0.0.1:{port}", port=port, directory=directory)
 
@@ -568,8 +640,9 @@ if pytest is not None:
 
 
 def helm_repo_add(env: dict[str, str], name: str, url: str) -> None:
-    r = subprocess.run([tool("helm"), "repo", "add", name, url], env={**os.environ, **env},
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [tool("helm"), "repo", "add", name, url], env={**os.environ, **env}, capture_output=True, text=True
+    )
     assert r.returncode == 0, r.stderr
 
 

@@ -1,5 +1,6 @@
 """A generated project and the helm/helmfile answers the process-boundary tests (pytest-subprocess)
 share. Registered as a pytest plugin in tests/conftest.py for its fixture."""
+
 import pytest
 
 from composer import project as p

@@ -2,6 +2,7 @@
 
 unit: in-process, no helm/helmfile/kubectl/Dynamo process; helm: runs real helm, helmfile or kubectl
 (also against tests/support/fakecluster.py); local: runs real Dynamo and AIPerf processes."""
+
 from __future__ import annotations
 
 LAYERS = ("unit", "helm", "local")

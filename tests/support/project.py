@@ -1,4 +1,5 @@
 """Projects on disk and the real CLI in a new process: what most tests start from."""
+
 import os
 import subprocess
 import sys
@@ -24,8 +25,14 @@ def make_project(dest: Path, values: str | None = None, envs: dict[str, str] | N
 
 def compose(*args, cwd: Path, env: dict | None = None, input: str | None = None) -> subprocess.CompletedProcess:
     """The real CLI in a new process, as a user runs it."""
-    return subprocess.run([sys.executable, "-m", "composer", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, input=input)
+    return subprocess.run(
+        [sys.executable, "-m", "composer", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        input=input,
+    )
 
 
 def outside_venv(bin_dir: Path) -> tuple[str, dict]:
@@ -37,5 +44,8 @@ def outside_venv(bin_dir: Path) -> tuple[str, dict]:
     python = bin_dir / "python"
     if not python.exists():
         python.symlink_to(os.path.realpath(sys.executable))
-    return str(python), {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-                         "PYTHONPATH": os.pathsep.join([str(REPO), sysconfig.get_paths()["purelib"]])}
+    return str(python), {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYTHONPATH": os.pathsep.join([str(REPO), sysconfig.get_paths()["purelib"]]),
+    }

@@ -7,12 +7,13 @@ schemas are OpenAPI v3 "structural" schemas, which jsonschema misreads as is;
 `_structural_to_jsonschema` translates the parts that matter: int-or-string, nullable, closed
 objects, and Draft 4 for the boolean exclusiveMinimum. CEL rules are not evaluated.
 """
+
 from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import jsonschema
 import yaml
@@ -45,7 +46,7 @@ def _structural_to_jsonschema(s):
     return s
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def crd_validators(crd_dir: Path = CRDS) -> dict[tuple[str, str], jsonschema.Draft4Validator]:
     out = {}
     for path in sorted(crd_dir.glob("*.yaml")):

@@ -15,6 +15,7 @@ the runs as DEPLOYMENT_GPU_COUNT, as upstream's perf Jobs do.
 
 Standard library only: the image is only assumed to have python3.
 """
+
 import json
 import os
 import shlex
@@ -85,8 +86,14 @@ def run_one(run, artifacts):
     if returncode == 0 and not exported:
         log(f"run {name}: exited 0 but wrote no {EXPORT} under {workdir}")
     log(f"run {name}: {'ok' if ok else 'FAILED'} (exit {returncode}, {time.time() - started:.0f}s)")
-    return {"name": name, "args": args, "returncode": returncode, "exported": exported, "ok": ok,
-            "seconds": round(time.time() - started, 3)}
+    return {
+        "name": name,
+        "args": args,
+        "returncode": returncode,
+        "exported": exported,
+        "ok": ok,
+        "seconds": round(time.time() - started, 3),
+    }
 
 
 def deployment_gpus(path):
@@ -123,8 +130,12 @@ def main():
         os.environ["DEPLOYMENT_GPU_COUNT"] = str(gpus)  # the runs inherit it
 
     os.makedirs(artifacts, exist_ok=True)
-    summary = {"target": {"url": base_url, "model": model}, "deployment": {"gpus": gpus}, "modelReady": False,
-               "runs": []}
+    summary = {
+        "target": {"url": base_url, "model": model},
+        "deployment": {"gpus": gpus},
+        "modelReady": False,
+        "runs": [],
+    }
     if wait_for_model(base_url, model, timeout, interval):
         summary["modelReady"] = True
         for run in runs:
