@@ -14,6 +14,7 @@ import posixpath
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +39,7 @@ MODEL = "Qwen/Qwen3-0.6B"
 
 
 def _find_helm() -> str | None:
-    venv_helm = ROOT / ".venv" / "bin" / "helm"
+    venv_helm = Path(sys.executable).parent / "helm"  # the pinned one scripts/setup installs beside python
     return str(venv_helm) if venv_helm.exists() else shutil.which("helm")
 
 

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -39,7 +40,7 @@ EXPECTED_KINDS = {
 
 
 def helm_binary() -> str:
-    local = ROOT / ".venv" / "bin" / "helm"
+    local = Path(sys.executable).parent / "helm"  # the pinned one scripts/setup installs beside python
     found = str(local) if local.exists() else shutil.which("helm")
     if not found:
         pytest.skip("helm is not installed")
