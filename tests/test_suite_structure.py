@@ -17,11 +17,8 @@ pytestmark = pytest.mark.unit
 TESTS = REPO / "tests"
 
 
-def test_modules(root: Path = TESTS) -> list[Path]:
+def suite_modules(root: Path = TESTS) -> list[Path]:
     return sorted([*root.glob("test_*.py"), *root.glob("*/test_*.py")])
-
-
-test_modules.__test__ = False  # a helper, not a test
 
 
 def imported_test_modules(source: str, package: str) -> list[str]:
@@ -63,7 +60,7 @@ def test_the_import_check_sees_every_spelling(source, package, found):
 
 
 def test_no_test_module_imports_another():
-    modules = test_modules()
+    modules = suite_modules()
     assert len(modules) > 40  # the glob found the suite
     offenders = {}
     for path in modules:
