@@ -452,9 +452,10 @@ def _browser_in_session(sid: int) -> str:
 
 def _autogroup(pid, until: str | None = None) -> str:
     """The nice of a process's autogroup ("nice 0"; "" without one), once it says `until`
-    (waiting up to 60 s). A process whose session was never set up since boot (or one in a
-    CPU cgroup) is in no autogroup: the kernel prints nothing for it."""
-    deadline = time.monotonic() + 60
+    (waiting up to 300 s: at nice 19 on a busy machine the plotter may wait that long for a core
+    to read its "draw"). A process whose session was never set up since boot (or one in a CPU
+    cgroup) is in no autogroup: the kernel prints nothing for it."""
+    deadline = time.monotonic() + 300
     while True:
         try:
             nice = Path(f"/proc/{pid}/autogroup").read_text().partition(" ")[2].strip()
