@@ -1,4 +1,5 @@
 import os
+import signal
 
 import pytest
 
@@ -8,6 +9,12 @@ from tests.support.project import BIN, make_project
 # Fixtures shared by several test modules live in support modules registered here, so that no test
 # module imports from another one.
 pytest_plugins = ["tests.support.helmfile_stubs", "tests.support.fakecluster"]
+
+# Started in the background of a non-interactive shell (`cmd &`), the suite inherits SIGINT
+# ignored, and so would every compose it starts: the Ctrl-C tests would prove nothing. They test
+# what a terminal gives compose: SIGINT's default.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_addoption(parser):
