@@ -16,8 +16,6 @@ import pytest
 from tests.support.component_charts import (
     CHARTS_DIR,
     by_kind,
-    check_lint_strict,
-    check_renders_valid_objects,
     check_schema_rejects,
     container_env,
     one,
@@ -30,16 +28,6 @@ from tests.support.component_charts import (
 CHART = "benchmark"
 SCENARIOS = scenarios(CHART)
 pytestmark = pytest.mark.helm
-
-
-@pytest.mark.parametrize("chart, values_file", SCENARIOS)
-def test_lint_strict(helm, chart, values_file):
-    check_lint_strict(helm, chart, values_file)
-
-
-@pytest.mark.parametrize("chart, values_file", SCENARIOS)
-def test_scenario_renders_valid_objects(helm, chart, values_file):
-    check_renders_valid_objects(helm, chart, values_file)
 
 
 NEGATIVE = [

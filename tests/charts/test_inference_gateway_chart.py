@@ -8,8 +8,6 @@ import pytest
 
 from tests.support.component_charts import (
     CHARTS_DIR,
-    check_lint_strict,
-    check_renders_valid_objects,
     check_schema_rejects,
     one,
     scenario_values,
@@ -19,16 +17,6 @@ from tests.support.component_charts import (
 CHART = "inference-gateway"
 SCENARIOS = scenarios(CHART)
 pytestmark = pytest.mark.helm
-
-
-@pytest.mark.parametrize("chart, values_file", SCENARIOS)
-def test_lint_strict(helm, chart, values_file):
-    check_lint_strict(helm, chart, values_file)
-
-
-@pytest.mark.parametrize("chart, values_file", SCENARIOS)
-def test_scenario_renders_valid_objects(helm, chart, values_file):
-    check_renders_valid_objects(helm, chart, values_file)
 
 
 NEGATIVE = [

@@ -9,8 +9,6 @@ import pytest
 
 from tests.support.component_charts import (
     by_kind,
-    check_lint_strict,
-    check_renders_valid_objects,
     check_schema_rejects,
     container_env,
     one,
@@ -21,16 +19,6 @@ from tests.support.component_charts import (
 CHART = "model-express"
 SCENARIOS = scenarios(CHART)
 pytestmark = pytest.mark.helm
-
-
-@pytest.mark.parametrize("chart, values_file", SCENARIOS)
-def test_lint_strict(helm, chart, values_file):
-    check_lint_strict(helm, chart, values_file)
-
-
-@pytest.mark.parametrize("chart, values_file", SCENARIOS)
-def test_scenario_renders_valid_objects(helm, chart, values_file):
-    check_renders_valid_objects(helm, chart, values_file)
 
 
 NEGATIVE = [
