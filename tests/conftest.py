@@ -1,5 +1,6 @@
 import os
 import signal
+import subprocess
 
 import pytest
 
@@ -33,6 +34,24 @@ def pytest_collection_modifyitems(items):
             + "; see pyproject.toml):\n  "
             + "\n  ".join(problems)
         )
+
+
+@pytest.fixture(autouse=True)
+def unit_starts_no_process(request, monkeypatch):
+    """What makes the unit layer quick, held: a unit test that starts a process fails, naming it.
+    (A fake process from pytest-subprocess never reaches this; it replaces Popen itself.)"""
+    if layers.layer(request.node) not in layers.IN_PROCESS:
+        return
+
+    def refuse(self, args, *rest, **kwargs):
+        raise AssertionError(f"a unit test started a process ({args!r}): mark the test cli, helm or local")
+
+    def refuse_fork(*args, **kwargs):
+        raise AssertionError("a unit test forked (multiprocessing?): mark the test cli, helm or local")
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", refuse)
+    monkeypatch.setattr(os, "fork", refuse_fork)
+    monkeypatch.setattr(os, "posix_spawn", refuse_fork)
 
 
 @pytest.fixture(autouse=True)

@@ -287,7 +287,7 @@ def test_run_local_reports_a_failed_aiperf_with_its_output(fp, aiperf_venv, tmp_
         aiperf_runs.run_local(runs=runs, artifact_dir=tmp_path / "b", plots=False)
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 @pytest.mark.parametrize(
     "aiperf_then, raised",
     [

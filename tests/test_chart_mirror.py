@@ -35,7 +35,7 @@ from composer import project as p
 from tests.support.charts import FastDumper, chart, coalesce
 from tests.support.project import REPO, make_project
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.sweep  # every constraint of every chart, hundreds of values files
 
 CHARTS = ("model", "benchmark", "model-express", "inference-gateway", "metrics")
 

@@ -105,7 +105,7 @@ def test_template_on_an_up_to_date_project_is_what_it_prints_from_a_fresh_one(tm
     assert a.returncode == b.returncode == 0 and a.stdout == b.stdout and a.stdout
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_generate_on_bad_input_writes_no_lock_and_nothing_else(tmp_path):
     proj = make_project(tmp_path / "proj")
     (proj / "environments" / "dev.yaml").write_text(BAD_OVERLAY)
@@ -130,7 +130,7 @@ def _make_odd(kind: str, path: Path) -> None:
         path.symlink_to("nowhere.yaml")
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 @pytest.mark.parametrize(
     "kind,said",
     [
@@ -153,14 +153,14 @@ def test_an_overlay_that_is_not_a_file_is_named_for_what_it_is_and_not_listed(tm
     assert "odd" not in every.stdout
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_a_missing_env_lists_the_environments(project):
     out = compose_t("template", cwd=project)
     assert out.returncode == 2
     assert "missing option '-e' / '--env'" in out.stderr and "environments: dev, local, prod" in out.stderr
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_an_unknown_env_lists_the_environments_with_did_you_mean(project):
     out = compose_t("template", "--env", "dve", cwd=project)
     assert out.returncode == 2
@@ -170,7 +170,7 @@ def test_an_unknown_env_lists_the_environments_with_did_you_mean(project):
 # -- the project from a subdirectory -----------------------------------------------------------------
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_a_subdirectory_of_a_project_finds_its_root_and_f_still_wins(project):
     sub = project / "docs" / "deeper"
     sub.mkdir(parents=True)
@@ -186,7 +186,7 @@ def test_a_subdirectory_of_a_project_finds_its_root_and_f_still_wins(project):
 # -- a missing chart ---------------------------------------------------------------------------------
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_generate_names_a_missing_chart_and_the_fix(tmp_path):
     proj = make_project(tmp_path / "proj")
     (proj / "charts").unlink()
@@ -205,7 +205,7 @@ def test_generate_names_a_missing_chart_and_the_fix(tmp_path):
 # -- init --from -------------------------------------------------------------------------------------
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_init_from_scaffolds_around_a_values_file_and_never_changes_a_file(tmp_path):
     proj = tmp_path / "proj"
     proj.mkdir()
@@ -239,7 +239,7 @@ def test_init_from_scaffolds_around_a_values_file_and_never_changes_a_file(tmp_p
     assert (proj / "charts" / "model" / "Chart.yaml").read_bytes() == (REPO / "charts/model/Chart.yaml").read_bytes()
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_init_from_a_broken_values_file_writes_nothing(tmp_path):
     proj = tmp_path / "proj"
     proj.mkdir()
@@ -249,7 +249,7 @@ def test_init_from_a_broken_values_file_writes_nothing(tmp_path):
     assert sorted(p.name for p in proj.iterdir()) == ["values.yaml"]
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_init_takes_a_recipe_or_a_values_file(tmp_path):
     assert compose_t("init", cwd=tmp_path).returncode == 2
     assert compose_t("init", "--recipe", "qwen3-0.6b/vllm/agg", "--from", "values.yaml", cwd=tmp_path).returncode == 2
@@ -279,7 +279,7 @@ def test_every_command_that_lists_or_reports_takes_o_json(name):
     assert "-o" in {o for p in cmd.params for o in getattr(p, "opts", [])}, name
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_validate_and_recipes_list_print_json(project):
     v = compose_t("validate", "-o", "json", cwd=project)
     assert v.returncode == 0, v.stderr
@@ -290,7 +290,7 @@ def test_validate_and_recipes_list_print_json(project):
     assert "qwen3-0.6b/vllm/agg" in names and all(x["summary"] for x in json.loads(r.stdout))
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_version_is_the_package_version(tmp_path):
     out = compose_t("--version", cwd=tmp_path)
     assert out.returncode == 0 and out.stdout == f"compose {metadata.version('dynamo-compose')}\n"
@@ -376,7 +376,7 @@ def test_recipe_readmes_cite_upstream_by_repository_path_and_commit_only():
     assert said == []
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_status_o_json_on_kubernetes_says_it_reports_only_local_environments(project):
     before = snapshot(project)
     out = compose_t("status", "--env", "dev", "-o", "json", cwd=project)
@@ -384,7 +384,7 @@ def test_status_o_json_on_kubernetes_says_it_reports_only_local_environments(pro
     assert snapshot(project) == before
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_bench_without_env_lists_the_environments(project):
     out = compose_t("bench", cwd=project)
     assert out.returncode == 2 and "environments: dev, local, prod" in out.stderr

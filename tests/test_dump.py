@@ -14,8 +14,6 @@ from hypothesis import strategies as st
 from composer import yaml as composer_yaml
 from tests.support.yamlcases import TRICKY
 
-pytestmark = pytest.mark.unit
-
 ALPHABET = string.ascii_letters[:6] + "noyNOY" + string.digits[:4] + "-_.:/=+ #,'\"?\n~é\u2028\x85"
 # No floats: PyYAML's YAML 1.1 float needs a dot (`5e-324` is a string to it, a float to go-yaml).
 scalars = (
@@ -39,18 +37,21 @@ def same(a, b) -> bool:
     return type(a) is type(b) and a == b
 
 
+@pytest.mark.sweep
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(keys, data, max_size=5))
 def test_a_yaml_1_1_reader_reads_back_what_was_written(value):
     assert same(yaml.safe_load(composer_yaml.dump(value)), value)
 
 
+@pytest.mark.unit
 def test_tricky_strings_one_by_one():
     for s in TRICKY:
         for value in ({"k": s}, {"k": [s, {"j": s}]}, {s or "e": 1}):
             assert same(yaml.safe_load(composer_yaml.dump(value)), value), value
 
 
+@pytest.mark.unit
 def test_the_c_emitter_writes():
     from ruamel.yaml.cyaml import CEmitter
 

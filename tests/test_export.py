@@ -78,7 +78,7 @@ def test_export_replaces_a_stale_tree(tmp_path):
     assert not stale.exists()
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 @pytest.mark.parametrize("where", ["project", "parent", "non-empty", "foreign-kustomization"])
 def test_export_never_replaces_a_directory_it_did_not_write(tmp_path, where):
     proj = copy_case(CASE, tmp_path / "proj")

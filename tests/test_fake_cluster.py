@@ -292,7 +292,7 @@ def test_up_into_a_missing_namespace_fails_without_creating_it(deployed):
     assert deployed.cluster.find("DynamoGraphDeployment") == []
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_the_fake_cluster_is_stopped_by_pid_and_gone(tmp_path):
     cluster = start_fake_cluster(tmp_path / "home")
     assert Path(f"/proc/{cluster.pid}").exists()

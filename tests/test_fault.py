@@ -20,8 +20,6 @@ from composer.cli import main
 from composer.local.runtime import write_state
 from tests.support.project import make_project
 
-pytestmark = pytest.mark.unit
-
 SAMPLE = Path(__file__).parent / "support" / "aiperf-0.13.0-profile_export_aiperf.json"
 VALUES = "dynamoNamespace: demo\nmodel:\n  name: Qwen/Qwen3-0.6B\n  backend:\n    type: vllm\n"
 ENVS = {
@@ -59,6 +57,7 @@ def proj(tmp_path, monkeypatch):
 # -- Kubernetes ----------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_kill_deletes_the_first_running_pod_of_the_component(proj, fp):
     fp.register(LIST, stdout=json.dumps(PODS))
     delete = CTX + ["delete", "pod", "demo-decode-b", "--grace-period=1", "--wait=false"]
@@ -70,6 +69,7 @@ def test_kill_deletes_the_first_running_pod_of_the_component(proj, fp):
     assert f"kubectl --context dev -n llm get pods -l {SELECTOR} -w" in r.output
 
 
+@pytest.mark.unit
 def test_kill_by_replica_and_term(proj, fp):
     fp.register(LIST, stdout=json.dumps(PODS))
     delete = CTX + ["delete", "pod", "demo-decode-a", "--wait=false"]  # TERM: the pod's own grace period
@@ -81,6 +81,7 @@ def test_kill_by_replica_and_term(proj, fp):
     assert fp.call_count(delete) == 1
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "pods, args, message, code",
     [
@@ -95,6 +96,7 @@ def test_kill_refuses_what_is_not_there(proj, fp, pods, args, message, code):
     assert len(fp.calls) == 1  # nothing deleted
 
 
+@pytest.mark.unit
 def test_kill_reports_kubectl_failures(proj, fp):
     fp.register(LIST, returncode=1, stderr="error: You must be logged in to the server (Unauthorized)\n")
     r = CliRunner().invoke(main, ["fault", "kill", "--component", "decode", "--env", "dev"])
@@ -109,6 +111,7 @@ def test_kill_reports_kubectl_failures(proj, fp):
     assert r.exit_code == 1 and "deleting pod llm/demo-decode-b failed (exit 1)" in r.output
 
 
+@pytest.mark.unit
 def test_kill_is_guarded(proj, fp, tmp_path):
     (tmp_path / "kubeconfig").write_text("current-context: kind-other\n")
     r = CliRunner().invoke(main, ["fault", "kill", "--component", "decode", "--env", "dev"])
@@ -119,6 +122,7 @@ def test_kill_is_guarded(proj, fp, tmp_path):
     assert not fp.calls
 
 
+@pytest.mark.unit
 def test_fault_bench_is_local_only(proj, fp):
     r = CliRunner().invoke(main, ["fault", "bench", "--component", "decode", "--env", "dev"])
     assert r.exit_code == 1
@@ -155,6 +159,7 @@ def sleepers(tmp_path):
         proc.stop(child, grace=1)
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize(
     "args, killed, signal_name",
     [
@@ -179,6 +184,7 @@ def test_local_kill(sleepers, monkeypatch, args, killed, signal_name):
     assert proc.alive(by_name["frontend-0"].pid)
 
 
+@pytest.mark.cli
 def test_local_kill_needs_a_running_graph_and_a_known_component(sleepers, monkeypatch):
     root, children = sleepers
     monkeypatch.chdir(root)
@@ -223,6 +229,7 @@ class StandInFrontend:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
+@pytest.mark.cli
 def test_injector_waits_for_load_kills_and_measures_recovery(tmp_path):
     frontend = StandInFrontend(failures=3)
     victim_child = proc.spawn(["sleep", "60"], log=tmp_path / "v.log")
@@ -248,6 +255,7 @@ def test_injector_waits_for_load_kills_and_measures_recovery(tmp_path):
         frontend.server.shutdown()
 
 
+@pytest.mark.cli
 def test_injector_reports_not_recovered_and_a_sweep_too_short(tmp_path):
     frontend = StandInFrontend(failures=10_000)
     child = proc.spawn(["sleep", "60"], log=tmp_path / "v.log")
@@ -294,6 +302,7 @@ def test_injector_reports_not_recovered_and_a_sweep_too_short(tmp_path):
         frontend.server.shutdown()
 
 
+@pytest.mark.unit
 def test_compare_takes_the_numbers_from_aiperf_json(tmp_path):
     from composer import bench
 
@@ -319,6 +328,7 @@ def test_compare_takes_the_numbers_from_aiperf_json(tmp_path):
     assert "0 -> 6" in text and "0.0% -> 20.0%" in text and "(+100%)" in text
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "supervisor, policy, others, ways, missing",
     [

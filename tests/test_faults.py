@@ -20,8 +20,6 @@ from composer import load, write
 from composer import project as p
 from tests.support.project import BIN, REPO, make_project, outside_venv
 
-pytestmark = pytest.mark.unit
-
 VALUES = "dynamoNamespace: demo\nmodel:\n  name: Qwen/Qwen3-0.6B\n  backend:\n    type: vllm\n"
 ENV = "cluster:\n  namespace: llm\n"
 PLUGINS_WITH_DIFF = "NAME\tVERSION\tDESCRIPTION\ndiff\t3.9.11\tPreview helm upgrade changes as a diff\n"
@@ -85,6 +83,7 @@ def toolless(tmp_path):
     return bin_dir, str(python), env
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize(
     "command", [["status"], ["build"], ["up", "--yes"], ["destroy", "--yes"], ["diff"]], ids=lambda c: c[0]
 )
@@ -96,6 +95,7 @@ def test_missing_helmfile_is_one_line_and_exit_127(proj, toolless, command):
     assert r.stderr.splitlines() == [MISSING["helmfile"]]
 
 
+@pytest.mark.helm  # real helm (or helmfile) beside stand-ins
 def test_template_needs_helm_only(proj, toolless):
     """compose renders with helm itself (composer/manifests.py): no helmfile needed, none run."""
     bin_dir, python, env = toolless
@@ -108,6 +108,7 @@ def test_template_needs_helm_only(proj, toolless):
     assert "kind: DynamoGraphDeployment" in r.stdout
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize("command", [["up", "--yes"], ["diff"]], ids=lambda c: c[0])
 def test_missing_helm_is_one_line_and_exit_127(proj, toolless, command):
     bin_dir, python, env = toolless
@@ -117,6 +118,7 @@ def test_missing_helm_is_one_line_and_exit_127(proj, toolless, command):
     assert r.stderr.splitlines() == [MISSING["helm"]]
 
 
+@pytest.mark.helm  # real helm (or helmfile) beside stand-ins
 @pytest.mark.parametrize("command", [["status"], ["build"], ["destroy", "--yes"]], ids=lambda c: c[0])
 def test_missing_helm_behind_helmfile_is_exit_127(proj, toolless, command):
     bin_dir, python, env = toolless
@@ -130,6 +132,7 @@ def test_missing_helm_behind_helmfile_is_exit_127(proj, toolless, command):
 # --- helmfile failing ---------------------------------------------------------------------------
 
 
+@pytest.mark.helm  # real helm (or helmfile) beside stand-ins
 @pytest.mark.parametrize(
     "command, rc, exit_code, message",
     [
@@ -172,6 +175,7 @@ def test_helmfile_exit_codes_reach_the_user(proj, tmp_path, command, rc, exit_co
     assert stderr in r.stderr, "helmfile's own stderr is shown too"
 
 
+@pytest.mark.cli
 def test_a_patch_naming_an_object_the_chart_does_not_render_is_refused_before_helm(tmp_path):
     """Once a failure only kustomize (run by helmfile) reported, with no location: compose knows
     what each chart renders, so it refuses the patch at its line before any renderer runs."""
@@ -189,6 +193,7 @@ def test_a_patch_naming_an_object_the_chart_does_not_render_is_refused_before_he
     assert "helmfile" not in r.stderr and r.stdout == ""
 
 
+@pytest.mark.cli
 def test_template_failing_in_helm_shows_helms_error_after_what_failed(proj, tmp_path):
     """Without patches compose runs helm itself (composer/manifests.py): helm's own words, indented
     under which release failed."""
@@ -211,6 +216,7 @@ def stand_ins(bin_dir: Path, helmfile_body: str) -> tuple[str, dict]:
     return outside_venv(bin_dir)
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGSEGV], ids=lambda s: s.name)
 def test_helmfile_killed_by_a_signal_during_up(proj, tmp_path, sig):
     pid_file = tmp_path / "helmfile.pid"
@@ -227,6 +233,7 @@ def test_helmfile_killed_by_a_signal_during_up(proj, tmp_path, sig):
     assert not Path(f"/proc/{pid_file.read_text().strip()}").exists()
 
 
+@pytest.mark.cli
 def test_helmfile_killed_leaves_no_orphan_and_no_wait(proj, tmp_path):
     """helmfile killed (e.g. by the OOM killer) while its helm child runs: compose should stop the
     child's whole process group, not wait for it or leave it changing the cluster on its own."""
@@ -276,6 +283,7 @@ def leftovers(root: Path) -> list[str]:
     return sorted(x.name for x in root.iterdir() if x.name.startswith(".helmfile.d."))
 
 
+@pytest.mark.cli
 def test_two_generates_at_once_both_succeed_and_write_one_tree(tmp_path):
     root = make_project(tmp_path / "proj", VALUES, many_envs(60))
     proj = p.Project.at(root / "values.yaml")
@@ -336,6 +344,7 @@ def _old_and_new(tmp_path):
     return proj, old, new
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "target, when, outcome",
     [
@@ -358,6 +367,7 @@ def test_generate_interrupted_in_process_leaves_old_or_new_tree(tmp_path, monkey
     assert leftovers(proj.root) == []
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("made", ["new", "old"])
 def test_generate_interrupted_as_a_temporary_tree_is_made(tmp_path, monkeypatch, made):
     """Ctrl-C lands just after mkdir made the new tree, or the place the old one moves to,
@@ -378,6 +388,7 @@ def test_generate_interrupted_as_a_temporary_tree_is_made(tmp_path, monkeypatch,
     assert leftovers(proj.root) == []
 
 
+@pytest.mark.unit
 def test_generate_interrupted_between_the_two_renames(tmp_path, monkeypatch):
     proj, old, new = _old_and_new(tmp_path)
     _interrupt_at(monkeypatch, "rename", 2)
@@ -408,6 +419,7 @@ def _generate_and_signal(root: Path, sig: int, delay: float) -> subprocess.Compl
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
 def test_generate_killed_while_writing_leaves_old_or_new_tree(tmp_path, sig):
     """A real `compose generate` writing 120 files gets a signal when its temporary tree appears,
@@ -435,6 +447,7 @@ def test_generate_killed_while_writing_leaves_old_or_new_tree(tmp_path, sig):
     assert any(rc != 0 for rc in outcomes), "the signal never arrived while compose was writing: proves nothing"
 
 
+@pytest.mark.cli
 def test_generate_killed_by_sigkill_leaves_a_temporary_tree_the_next_run_removes(tmp_path):
     root = make_project(tmp_path / "proj", VALUES, many_envs(60))
     proj = p.Project.at(root / "values.yaml")
@@ -447,6 +460,7 @@ def test_generate_killed_by_sigkill_leaves_a_temporary_tree_the_next_run_removes
     assert leftovers(root) == []
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
 def test_compose_terminated_during_up_stops_helmfile_and_what_it_started(proj, tmp_path, sig):
     pids = tmp_path / "pids"
@@ -469,6 +483,7 @@ def test_compose_terminated_during_up_stops_helmfile_and_what_it_started(proj, t
     assert left == [], "helmfile or its child outlived compose"
 
 
+@pytest.mark.cli
 def test_compose_terminated_during_template_stops_every_helm(tmp_path):
     """compose runs one helm per release at once (composer/manifests.py): a signal stops them all."""
     proj = make_project(tmp_path / "example")  # the repo's example: several releases in dev
@@ -515,6 +530,7 @@ def _survivors(pids: list[int]) -> list[int]:
 # --- inputs far too large -----------------------------------------------------------------------
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize("size", [load.MAX_BYTES + 1, 50 * 1024 * 1024], ids=["limit+1", "50MB"])
 @pytest.mark.parametrize("which", ["values.yaml", "environments/dev.yaml"])
 def test_huge_input_file_is_refused_quickly(tmp_path, which, size):

@@ -14,9 +14,8 @@ from composer import write
 from tests.support.cases import CASES, copy_case
 from tests.support.project import REPO, compose
 
-pytestmark = pytest.mark.unit
 
-
+@pytest.mark.unit
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_generate_matches_golden(case, tmp_path, request):
     proj = copy_case(case, tmp_path / "proj")
@@ -29,6 +28,7 @@ def test_generate_matches_golden(case, tmp_path, request):
     assert files == write.read_tree(expected), write.diff_tree(expected, files)
 
 
+@pytest.mark.cli
 def test_generate_cli_writes_the_golden_tree_and_is_idempotent(tmp_path):
     case = next(c for c in CASES if c.name == "disagg-kv-sglang")
     proj = copy_case(case, tmp_path / "proj")
@@ -42,6 +42,7 @@ def test_generate_cli_writes_the_golden_tree_and_is_idempotent(tmp_path):
     assert check.returncode == 0 and check.stdout == "helmfile.d/ is up to date\n"
 
 
+@pytest.mark.cli
 def test_check_reports_stale_output_with_a_diff(tmp_path):
     proj = copy_case(CASES[0], tmp_path / "proj")
     p.generate(proj)
@@ -55,6 +56,7 @@ def test_check_reports_stale_output_with_a_diff(tmp_path):
     assert write.read_tree(proj.output) == before, "--check writes nothing"
 
 
+@pytest.mark.unit
 def test_check_reports_files_that_should_not_be_there(tmp_path):
     proj = copy_case(CASES[0], tmp_path / "proj")
     p.generate(proj)
@@ -62,6 +64,7 @@ def test_check_reports_files_that_should_not_be_there(tmp_path):
     assert "+++ /dev/null" in p.stale_diff(proj)
 
 
+@pytest.mark.unit
 def test_output_is_identical_under_shuffled_key_order(tmp_path):
     from ruamel.yaml import YAML
 
@@ -87,6 +90,7 @@ def test_output_is_identical_under_shuffled_key_order(tmp_path):
         assert files == reference
 
 
+@pytest.mark.unit
 def test_header_names_inputs_and_regenerate_command_only(tmp_path):
     proj = copy_case(CASES[0], tmp_path / "proj")
     files = p.files(proj)
@@ -96,6 +100,7 @@ def test_header_names_inputs_and_regenerate_command_only(tmp_path):
         assert str(tmp_path) not in text and os.uname().nodename not in text
 
 
+@pytest.mark.unit
 def test_header_of_a_non_default_values_file(tmp_path):
     proj = copy_case(CASES[0], tmp_path / "proj")
     os.rename(proj.values_file, proj.root / "qwen.yaml")
@@ -103,6 +108,7 @@ def test_header_of_a_non_default_values_file(tmp_path):
     assert "run `compose generate -f qwen.yaml`" in files["dev.yaml"]
 
 
+@pytest.mark.unit
 def test_failed_write_leaves_previous_tree(tmp_path, monkeypatch):
     proj = copy_case(CASES[0], tmp_path / "proj")
     p.generate(proj)
@@ -126,6 +132,7 @@ def test_failed_write_leaves_previous_tree(tmp_path, monkeypatch):
     assert not list(proj.root.glob(".helmfile.d.*"))
 
 
+@pytest.mark.cli
 def test_committed_helmfile_d_is_up_to_date():
     r = compose("generate", "--check", cwd=REPO)
     assert r.returncode == 0, r.stdout + r.stderr

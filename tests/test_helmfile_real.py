@@ -81,7 +81,7 @@ def test_build_shows_merged_state_with_needs(tmp_path):
     assert state["environments"]["prod"]["kubeContext"] == "prod-east"
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_unknown_environment_is_a_usage_error(tmp_path):
     proj = copy_case(CASES[0], tmp_path / "proj")
     r = compose("template", "--env", "staging", cwd=proj.root)
@@ -91,7 +91,7 @@ def test_unknown_environment_is_a_usage_error(tmp_path):
     )
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_template_with_only_remote_releases_renders_nothing_and_says_why(tmp_path):
     from tests.support.project import make_project
 

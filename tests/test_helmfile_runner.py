@@ -13,13 +13,12 @@ from composer.cli import main
 from tests.support.helmfile_stubs import HELM_PLUGINS_WITH_DIFF, state
 from tests.support.project import outside_venv
 
-pytestmark = pytest.mark.unit
-
 
 def cli(*args, input=None):
     return CliRunner().invoke(main, list(args), input=input)
 
 
+@pytest.mark.unit
 def test_argv_builders_are_plain_lists():
     assert helmfile.diff("helmfile.d/dev.yaml", "dev") == [
         "helmfile",
@@ -38,6 +37,7 @@ def test_argv_builders_are_plain_lists():
     assert helmfile.verb(helmfile.template("f", "dev")) == "template"
 
 
+@pytest.mark.unit
 def test_up_runs_apply_when_helm_diff_is_installed(generated_proj, fp):
     fp.register(["helm", "plugin", "list"], stdout=HELM_PLUGINS_WITH_DIFF)
     fp.register(state() + ["apply", "--suppress-secrets"], stdout="UPDATED RELEASES:\n")
@@ -58,6 +58,7 @@ def test_up_runs_apply_when_helm_diff_is_installed(generated_proj, fp):
     ]
 
 
+@pytest.mark.unit
 def test_up_falls_back_to_sync_without_helm_diff(generated_proj, fp):
     fp.register(["helm", "plugin", "list"], stdout="NAME\tVERSION\tDESCRIPTION\n")
     fp.register(state() + ["sync"])
@@ -66,6 +67,7 @@ def test_up_falls_back_to_sync_without_helm_diff(generated_proj, fp):
     assert "helm-diff is not installed: running `helmfile sync`" in r.output
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("rc, exit_code", [(0, 0), (2, 3), (1, 1), (3, 4)])
 def test_diff_exit_codes(generated_proj, fp, rc, exit_code):
     fp.register(["helm", "plugin", "list"], stdout=HELM_PLUGINS_WITH_DIFF)
@@ -73,6 +75,7 @@ def test_diff_exit_codes(generated_proj, fp, rc, exit_code):
     assert cli("diff", "--env", "dev").exit_code == exit_code
 
 
+@pytest.mark.unit
 def test_diff_without_helm_diff_says_how_to_install_it(generated_proj, fp):
     fp.register(["helm", "plugin", "list"], stdout="NAME\tVERSION\tDESCRIPTION\n")
     r = cli("diff", "--env", "dev")
@@ -80,6 +83,7 @@ def test_diff_without_helm_diff_says_how_to_install_it(generated_proj, fp):
     assert r.output == f"error: compose diff needs the helm-diff plugin: {helmfile.HELM_DIFF_INSTALL}\n"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "stderr, fix",
     [
@@ -96,6 +100,7 @@ def test_known_failures_get_a_fix(generated_proj, fp, stderr, fix):
     assert f"error: helmfile apply failed (exit 1): {fix}" in r.output
 
 
+@pytest.mark.unit
 def test_helmfile_killed_by_a_signal(generated_proj, fp):
     fp.register(["helm", "plugin", "list"], stdout=HELM_PLUGINS_WITH_DIFF)
     fp.register(state() + ["status"], returncode=-signal.SIGKILL)
@@ -104,11 +109,13 @@ def test_helmfile_killed_by_a_signal(generated_proj, fp):
     assert "helmfile was killed by signal 9 (SIGKILL)" in r.output
 
 
+@pytest.mark.unit
 def test_status_argv(generated_proj, fp):
     fp.register(state("prod") + ["status"], stdout="NAME  STATUS\n")
     assert cli("status", "--env", "prod").exit_code == 0
 
 
+@pytest.mark.unit
 def test_destroy_needs_confirmation_when_not_a_terminal(generated_proj, fp):
     r = cli("destroy", "--env", "dev")
     assert r.exit_code == 2
@@ -119,12 +126,14 @@ def test_destroy_needs_confirmation_when_not_a_terminal(generated_proj, fp):
     assert fp.call_count(state() + ["destroy"]) == 0
 
 
+@pytest.mark.unit
 def test_destroy_with_yes(generated_proj, fp):
     fp.register(state() + ["destroy"])
     assert cli("destroy", "--env", "dev", "--yes").exit_code == 0
     assert fp.call_count(state() + ["destroy"]) == 1
 
 
+@pytest.mark.cli
 def test_ctrl_c_stops_helmfile_and_exits_130(generated_proj, tmp_path):
     """A real compose process and a stand-in helmfile that hangs: SIGINT reaches compose, which
     stops its child and exits 130, leaving no process behind."""
@@ -162,6 +171,7 @@ def test_ctrl_c_stops_helmfile_and_exits_130(generated_proj, tmp_path):
         os.kill(child, 0)
 
 
+@pytest.mark.unit
 def test_missing_helmfile_is_one_line_with_the_fix(generated_proj, monkeypatch, tmp_path):
     import composer.proc as proc
 
@@ -175,6 +185,7 @@ def test_missing_helmfile_is_one_line_with_the_fix(generated_proj, monkeypatch, 
     )
 
 
+@pytest.mark.unit
 def test_arguments_after_double_dash_go_to_helmfile(generated_proj, fp):
     fp.register(["helm", "plugin", "list"], stdout=HELM_PLUGINS_WITH_DIFF)
     argv = state() + ["apply", "--suppress-secrets", "--args", "--disable-openapi-validation"]

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.project import REPO, compose
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.cli  # each case runs compose as a user does
 
 CASES = sorted(p for p in (Path(__file__).parent / "cases" / "invalid").iterdir() if p.is_dir())
 

@@ -13,8 +13,6 @@ from composer import project as p
 from composer.cli import main
 from tests.support.cases import CASES, copy_case
 
-pytestmark = pytest.mark.unit
-
 SAMPLE = Path(__file__).parent / "support" / "aiperf-0.13.0-profile_export_aiperf.json"
 
 
@@ -53,6 +51,7 @@ DELETE = [
 ]
 
 
+@pytest.mark.unit
 def test_bench_reruns_the_job_then_syncs_only_the_benchmark_release(proj, fp):
     """helm leaves an unchanged Job alone: the finished one goes first, so every `bench` runs the sweep."""
     fp.register(DELETE, stdout='job.batch "full-benchmark-1a2b3c4d" deleted\n')
@@ -63,6 +62,7 @@ def test_bench_reruns_the_job_then_syncs_only_the_benchmark_release(proj, fp):
     assert "compose bench results --env staging" in r.output
 
 
+@pytest.mark.unit
 def test_bench_stops_when_the_old_job_cannot_be_removed(proj, fp):
     fp.register(DELETE, returncode=1, stderr="Error from server (Forbidden): jobs.batch is forbidden\n")
     r = CliRunner().invoke(main, ["bench", "--env", "staging"])
@@ -73,6 +73,7 @@ def test_bench_stops_when_the_old_job_cannot_be_removed(proj, fp):
     assert fp.call_count(SYNC) == 0
 
 
+@pytest.mark.unit
 def test_reader_pod_mounts_the_claim_read_only():
     pod = kube.reader_pod(name="r", namespace="ns", claim="full-benchmark-artifacts", image="img")
     (vol,) = pod["spec"]["volumes"]
@@ -80,6 +81,7 @@ def test_reader_pod_mounts_the_claim_read_only():
     assert pod["spec"]["containers"][0]["volumeMounts"][0]["readOnly"] is True
 
 
+@pytest.mark.unit
 def test_results_copies_artifacts_back_and_summarizes_each_run(proj, fp):
     plan = p.plans(proj, ["staging"])["staging"]
     runs = plan.release("benchmark").values["runs"]
@@ -117,6 +119,7 @@ def test_results_copies_artifacts_back_and_summarizes_each_run(proj, fp):
     assert bench.format_result(result).splitlines()[0].split()[-1] == "tok/s/GPU"
 
 
+@pytest.mark.unit
 def test_results_divide_by_the_gpus_the_run_recorded(proj, fp):
     """Results measured with 2 GPUs stay per 2 GPUs after the model was scaled: the count comes from
     what the Job's run.py recorded in _summary.json, not from today's values."""
@@ -144,6 +147,7 @@ def test_results_divide_by_the_gpus_the_run_recorded(proj, fp):
     assert all(x["summary"]["output_token_throughput_per_gpu"] == pytest.approx(tokens / 2) for x in result["runs"])
 
 
+@pytest.mark.unit
 def test_recorded_gpus_ignores_what_is_not_a_count(tmp_path):
     summary = tmp_path / "_summary.json"
     assert kube.recorded_gpus(summary) is None  # an older chart's run, or none at all
@@ -159,6 +163,7 @@ def test_recorded_gpus_ignores_what_is_not_a_count(tmp_path):
         assert kube.recorded_gpus(summary) == expected, text
 
 
+@pytest.mark.cli
 def test_the_job_entrypoint_records_the_gpus_it_ran_against(tmp_path):
     """charts/benchmark/files/run.py, run as the Job runs it: the GPU count from the ConfigMap file
     goes into _summary.json and to every run as DEPLOYMENT_GPU_COUNT."""
@@ -209,6 +214,7 @@ def test_the_job_entrypoint_records_the_gpus_it_ran_against(tmp_path):
     assert kube.recorded_gpus(artifacts / "_summary.json") == 6
 
 
+@pytest.mark.unit
 def test_results_cleans_up_the_reader_when_copy_fails(proj, fp):
     ctx = ["kubectl", "--context", "staging"]
     fp.register(ctx + ["apply", "-f", "-"])

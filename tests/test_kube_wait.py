@@ -11,8 +11,6 @@ from composer import kube
 from composer.cli import main
 from tests.support.helmfile_stubs import HELM_PLUGINS_WITH_DIFF, state
 
-pytestmark = pytest.mark.unit
-
 READY = {"type": "Ready", "status": "True", "reason": "AllComponentsReady", "message": ""}
 PENDING = {"type": "Ready", "status": "False", "reason": "ComponentsNotReady", "message": "decode: 0/2 ready"}
 
@@ -29,6 +27,7 @@ def dgd(*conditions, generation=None, observed=None, state=None):
     }
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "doc, ready",
     [
@@ -46,6 +45,7 @@ def test_ready_means_the_ready_condition_is_true_for_the_current_spec(doc, ready
     assert kube.readiness(doc)["ready"] is ready
 
 
+@pytest.mark.unit
 def test_what_fails_is_described():
     found = kube.readiness(dgd(PENDING, state="pending"))
     assert found["failing"] == [
@@ -74,6 +74,7 @@ ARGV = kube.dgd_argv("dev", "llm", "g")
 NOT_FOUND = 'Error from server (NotFound): dynamographdeployments.nvidia.com "g" not found\n'
 
 
+@pytest.mark.unit
 def test_wait_polls_until_ready_and_says_each_change_once(fp):
     fp.register(ARGV, returncode=1, stderr=NOT_FOUND)
     for _ in range(3):
@@ -92,6 +93,7 @@ def test_wait_polls_until_ready_and_says_each_change_once(fp):
     assert fp.call_count(ARGV) == 5
 
 
+@pytest.mark.unit
 def test_timeout_reports_conditions_pods_and_their_last_events(fp):
     fp.keep_last_process(True)
     fp.register(ARGV, stdout=json.dumps(dgd(PENDING, state="pending")))
@@ -153,6 +155,7 @@ def test_timeout_reports_conditions_pods_and_their_last_events(fp):
     assert shown[-1] == "    2026-12-04T10:00:22Z g-decode-0 Warning BackOff: restart 22"
 
 
+@pytest.mark.unit
 def test_timeout_without_pods_or_a_ready_condition_points_at_the_operator(fp):
     fp.keep_last_process(True)
     fp.register(ARGV, stdout=json.dumps({"metadata": {"name": "g"}}))
@@ -167,12 +170,14 @@ def test_timeout_without_pods_or_a_ready_condition_points_at_the_operator(fp):
     assert fp.call_count(kube.events_argv("dev", "llm")) == 0
 
 
+@pytest.mark.unit
 def test_endpoint_is_the_frontend_service_and_its_port_forward():
     e = kube.endpoint(context="dev", namespace="llm", service="g-frontend", port=8000)
     assert e["url"] == "http://g-frontend.llm.svc.cluster.local:8000"
     assert e["portForward"] == "kubectl --context dev -n llm port-forward svc/g-frontend 8000:8000"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("value", ["0", "abc", "10d", "-5", "1.5m"])
 def test_a_timeout_that_is_not_a_duration_is_exit_2(generated_proj, fp, value):
     r = CliRunner().invoke(main, ["up", "--env", "dev", "--timeout", value])
@@ -180,6 +185,7 @@ def test_a_timeout_that_is_not_a_duration_is_exit_2(generated_proj, fp, value):
     assert not fp.calls
 
 
+@pytest.mark.unit
 def test_up_that_times_out_exits_5_after_installing(generated_proj, fp, monkeypatch):
     monkeypatch.setattr(kube, "POLL_SECONDS", 0.05)
     fp.keep_last_process(True)
@@ -193,6 +199,7 @@ def test_up_that_times_out_exits_5_after_installing(generated_proj, fp, monkeypa
     assert "endpoint:" not in r.output
 
 
+@pytest.mark.cli
 def test_without_kubectl_up_says_so_before_installing_anything(generated_proj, tmp_path):
     """The wait asks kubectl: when there is none, up stops before helmfile runs (exit 127), unless
     told not to wait."""

@@ -11,8 +11,6 @@ from composer import load as load_module
 from composer.errors import InvalidValues
 from composer.load import MAX_BYTES, MAX_DEPTH, Pos, load, overlay
 
-pytestmark = pytest.mark.unit
-
 
 def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
     p = tmp_path / name
@@ -27,6 +25,7 @@ def problem(tmp_path, text, name="v.yaml"):
     return p
 
 
+@pytest.mark.unit
 def test_positions_of_values_and_keys(tmp_path):
     got = load(write(tmp_path, "v.yaml", "a:\n  b: 1\n  c:\n    - x\n    - y\n"), display="v.yaml")
     assert got.data == {"a": {"b": 1, "c": ["x", "y"]}}
@@ -37,12 +36,14 @@ def test_positions_of_values_and_keys(tmp_path):
     assert got.where("/a/b/zz") == Pos("v.yaml", 2, 6)
 
 
+@pytest.mark.unit
 def test_scalars_become_plain_python(tmp_path):
     got = load(write(tmp_path, "v.yaml", "i: 3\nf: 1.5\nb: true\ns: '3'\nn: null\n"))
     assert got.data == {"i": 3, "f": 1.5, "b": True, "s": "3", "n": None}
     assert [type(v) for v in got.data.values()] == [int, float, bool, str, type(None)]
 
 
+@pytest.mark.unit
 def test_overlay_merges_maps_replaces_lists_and_null_removes(tmp_path):
     base = load(write(tmp_path, "base.yaml", "m:\n  a: 1\n  b: [1, 2]\n  c: {x: 1}\n  d: 4\nkeep: 1\n"))
     top = load(write(tmp_path, "top.yaml", "m:\n  b: [3]\n  c: {y: 2}\n  d: null\n  e: 5\n"))
@@ -58,6 +59,7 @@ def test_overlay_merges_maps_replaces_lists_and_null_removes(tmp_path):
     assert "/m/d" not in merged.values
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "text, line, col, message, hint",
     [
@@ -77,17 +79,20 @@ def test_syntax_problems_are_located(tmp_path, text, line, col, message, hint):
     assert hint in p.hint
 
 
+@pytest.mark.unit
 def test_non_utf8_is_located(tmp_path):
     p = problem(tmp_path, b"a: 1\nb: caf\xe9\n")
     assert (p.line, p.column) == (2, 7)
     assert "not UTF-8" in p.message and "0xe9" in p.message
 
 
+@pytest.mark.unit
 def test_huge_file_is_refused_before_parsing(tmp_path):
     p = problem(tmp_path, "a: " + "x" * MAX_BYTES + "\n")
     assert "limit" in p.message
 
 
+@pytest.mark.unit
 def test_alias_bomb_is_refused(tmp_path):
     lines = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]']
     for i, name in enumerate("bcdefgh"):
@@ -97,12 +102,14 @@ def test_alias_bomb_is_refused(tmp_path):
     assert "aliases" in p.hint
 
 
+@pytest.mark.unit
 def test_missing_file(tmp_path):
     with pytest.raises(InvalidValues) as e:
         load(tmp_path / "nope.yaml", display="nope.yaml")
     assert str(e.value).startswith("nope.yaml: /: file not found")
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "text, line, col, ptr",
     [
@@ -118,6 +125,7 @@ def test_a_repeated_key_is_located_with_its_pointer(tmp_path, text, line, col, p
     assert p.message.startswith(f'duplicate key "{ptr.rsplit("/", 1)[1]}"')
 
 
+@pytest.mark.cli
 def test_compose_outside_a_project_says_the_values_file_is_missing(tmp_path):
     from tests.support.project import compose
 
@@ -130,6 +138,7 @@ def test_compose_outside_a_project_says_the_values_file_is_missing(tmp_path):
     )
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "text, line, col, ptr, tag, hint",
     [
@@ -154,6 +163,7 @@ def test_a_tag_outside_the_core_schema_is_refused_where_it_is(tmp_path, text, li
     assert "<" not in p.message and "object at" not in p.message  # no Python repr
 
 
+@pytest.mark.unit
 def test_core_tags_are_read_as_their_type(tmp_path):
     got = load(
         write(
@@ -175,6 +185,7 @@ def test_core_tags_are_read_as_their_type(tmp_path):
     }  # a plain date is its text, as Helm reads it
 
 
+@pytest.mark.unit
 def test_merge_keys_merge_with_the_positions_of_the_merged_values(tmp_path):
     text = "base: &b\n  x: 1\n  y: 2\nmore: &m {z: 3, y: 9}\nuse:\n  <<: [*b, *m]\n  y: 5\n"
     got = load(write(tmp_path, "v.yaml", text), display="v.yaml")
@@ -184,6 +195,7 @@ def test_merge_keys_merge_with_the_positions_of_the_merged_values(tmp_path):
     assert got.values["/use/y"] == Pos("v.yaml", 7, 6)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "text, line, col, message",
     [
@@ -200,6 +212,7 @@ def test_structure_problems_are_located(tmp_path, text, line, col, message):
     assert (p.line, p.column) == (line, col) and message in p.message
 
 
+@pytest.mark.unit
 def test_deep_nesting_is_a_located_error_not_a_recursion_error(tmp_path):
     p = problem(tmp_path, "a: " + "[" * 5000 + "]" * 5000 + "\n")
     assert (p.line, p.column) == (1, 4 + MAX_DEPTH - 1) and f"more than {MAX_DEPTH} levels" in p.message
@@ -214,6 +227,7 @@ def _cpu(fn) -> float:
     return best
 
 
+@pytest.mark.unit
 def test_deep_flow_nesting_is_refused_as_fast_as_a_flat_list_is_read():
     """ruamel keeps a possible simple key per open `[` and walks them all for every token it reads
     ahead (up to 1,024 characters): refusing a line of 5,000 `[` took ten times as long as reading
@@ -229,6 +243,7 @@ def test_deep_flow_nesting_is_refused_as_fast_as_a_flat_list_is_read():
     assert ratio < 3, f"refusing deep nesting took {ratio:.1f}x reading a flat list"
 
 
+@pytest.mark.unit
 def test_a_yaml_1_1_directive_reads_plain_scalars_by_yaml_1_1_in_the_same_process(tmp_path):
     """How a plain scalar reads depends on the YAML version too, not on its text alone."""
     text = "a: 0o17\nb: 017\nc: yes\n"
@@ -236,12 +251,14 @@ def test_a_yaml_1_1_directive_reads_plain_scalars_by_yaml_1_1_in_the_same_proces
     assert load(write(tmp_path, "b.yaml", "%YAML 1.1\n---\n" + text)).data == {"a": "0o17", "b": 15, "c": True}
 
 
+@pytest.mark.unit
 def test_deep_nesting_through_aliases_is_located(tmp_path):
     inner = "[" * 40 + "]" * 40
     p = problem(tmp_path, f"a: &a {inner}\nb: " + "[" * 40 + "*a" + "]" * 40 + "\n")
     assert p.line == 1 and p.pointer.startswith("/b/0/0") and "after expanding aliases" in p.message
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "text, line, col, char",
     [
@@ -257,6 +274,7 @@ def test_a_character_yaml_forbids_is_named_at_its_line_and_column(tmp_path, text
     assert p.message == f"{char} is not allowed in YAML"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "text, char",
     [
@@ -272,21 +290,25 @@ def test_an_escape_for_a_character_helm_cannot_carry_is_refused(tmp_path, text, 
     assert (p.line, p.column, p.pointer) == (2, 6, "/a/b") and char in p.message
 
 
+@pytest.mark.unit
 def test_line_and_paragraph_separators_are_kept(tmp_path):
     assert load(write(tmp_path, "v.yaml", 'a: "x\\Ly\\Pz"\n')).data == {"a": "x\u2028y\u2029z"}
 
 
+@pytest.mark.unit
 def test_a_duplicate_key_does_not_echo_values(tmp_path):
     p = problem(tmp_path, "token: hf_secret1\ntoken: hf_secret2\n")
     assert p.message == 'duplicate key "token" (first at line 1, column 1)'
 
 
+@pytest.mark.unit
 def test_an_empty_value_is_located_at_its_key(tmp_path):
     got = load(write(tmp_path, "v.yaml", "a:\n  # only a comment\n\nb:\n  c:\nd: 1\n"), display="v.yaml")
     assert got.data == {"a": None, "b": {"c": None}, "d": 1}
     assert got.values["/a"] == Pos("v.yaml", 1, 1) and got.values["/b/c"] == Pos("v.yaml", 5, 3)
 
 
+@pytest.mark.unit
 def test_in_the_base_file_no_value_means_the_default_in_an_overlay_null_removes(tmp_path):
     base = load(write(tmp_path, "base.yaml", "m:\n  a:\n  b: 2\n  c: 3\nl: [1, null]\n"))
     top = load(write(tmp_path, "top.yaml", "m:\n  c: null\n  d:\n"))
@@ -295,6 +317,7 @@ def test_in_the_base_file_no_value_means_the_default_in_an_overlay_null_removes(
     assert merged.empty["/m/a"].line == 2 and merged.removed["/m/c"].file.endswith("top.yaml")
 
 
+@pytest.mark.unit
 def test_the_design_proposals_config_with_only_a_comment_gets_the_default_benchmark_config(tmp_path):
     from composer import schema
 
@@ -313,6 +336,7 @@ def test_the_design_proposals_config_with_only_a_comment_gets_the_default_benchm
     )
 
 
+@pytest.mark.unit
 def test_a_required_key_with_no_value_is_located_at_its_key(tmp_path):
     from composer import schema
 
@@ -342,6 +366,7 @@ def load_elsewhere(path: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize(
     "make, what",
     [
@@ -360,6 +385,7 @@ def test_anything_but_a_regular_file_is_refused_without_reading_it(tmp_path, mak
     assert r.stdout == f"{what}, not a file\n", r.stderr
 
 
+@pytest.mark.cli
 def test_a_fifo_given_to_the_cli_does_not_hang(tmp_path):
     os.mkfifo(tmp_path / "values.yaml")
     (tmp_path / "environments").mkdir()
@@ -370,6 +396,7 @@ def test_a_fifo_given_to_the_cli_does_not_hang(tmp_path):
     assert r.returncode == 2 and r.stderr.startswith("values.yaml: /: is a FIFO (named pipe), not a file\n")
 
 
+@pytest.mark.unit
 def test_a_huge_file_is_read_only_up_to_the_limit(tmp_path, monkeypatch):
     import composer.load as loadmod
 
@@ -388,6 +415,7 @@ def problem_at(path):
     return p
 
 
+@pytest.mark.unit
 def test_merges_of_merges_are_neither_slow_nor_a_recursion_error(tmp_path):
     wide = "a0: &a0 {x: 1}\n" + "".join(
         f"a{i}: &a{i} {{<<: [{', '.join([f'*a{i - 1}'] * 10)}]}}\n" for i in range(1, 30)
@@ -398,6 +426,7 @@ def test_merges_of_merges_are_neither_slow_nor_a_recursion_error(tmp_path):
     assert load(write(tmp_path, "v.yaml", deep)).data["a1999"] == {"x": 1}
 
 
+@pytest.mark.cli
 def test_a_values_file_with_merge_keys_validates_and_a_merged_problem_is_located_in_the_anchor(tmp_path):
     from tests.support.project import compose, make_project
 

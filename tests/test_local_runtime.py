@@ -18,8 +18,6 @@ from composer.errors import ComposeError
 from composer.local import ports, runtime
 from composer.local.graph import ProcessSpec
 
-pytestmark = pytest.mark.unit
-
 MODEL = "Qwen/Qwen3-0.6B"
 
 FAKE_FRONTEND = textwrap.dedent("""
@@ -92,6 +90,7 @@ def state(tmp_path):
     runtime.down(d, grace=1)  # never leave a process behind, whatever the test did
 
 
+@pytest.mark.cli
 def test_up_status_down(fake, state):
     seen = []
     result = runtime.up(fake(delay=0.5), state, MODEL, timeout=30, progress=seen.append)
@@ -131,6 +130,7 @@ def test_up_status_down(fake, state):
     assert runtime.down(state) == {"stopped": [], "already_exited": [], "pids": [], "supervisor": None}
 
 
+@pytest.mark.cli
 def test_a_worker_dying_at_start_stops_the_rest_and_shows_its_log(fake, state):
     seen = []
     with pytest.raises(ComposeError) as err:
@@ -149,6 +149,7 @@ def test_a_worker_dying_at_start_stops_the_rest_and_shows_its_log(fake, state):
     assert not proc.alive(frontend) and proc.group_members(frontend) == []
 
 
+@pytest.mark.unit
 def test_a_busy_port_is_refused_before_anything_starts(fake, state):
     specs = fake()
     with socket.socket() as s:
@@ -159,18 +160,21 @@ def test_a_busy_port_is_refused_before_anything_starts(fake, state):
     assert not (state / "logs").exists()
 
 
+@pytest.mark.cli
 def test_a_second_up_is_refused_while_one_runs(fake, state):
     runtime.up(fake(), state, MODEL, timeout=30)
     with pytest.raises(ComposeError, match="a local graph is already running from .*frontend-0 \\(pid \\d+\\)"):
         runtime.up(fake(), state, MODEL, timeout=30)
 
 
+@pytest.mark.cli
 def test_not_ready_in_time_names_the_phase(fake, state):
     with pytest.raises(ComposeError, match="not ready after 1s: frontend up; waiting for a worker to register"):
         runtime.up(fake(delay=60), state, MODEL, timeout=1)
     assert not (state / "state.json").exists()
 
 
+@pytest.mark.cli
 def test_ctrl_c_while_waiting_stops_everything(fake, state):
     started = []
 
@@ -186,6 +190,7 @@ def test_ctrl_c_while_waiting_stops_everything(fake, state):
     assert not (state / "state.json").exists()
 
 
+@pytest.mark.cli
 def test_down_kills_what_ignores_sigterm_and_its_children(fake, state):
     stubborn = (
         "import signal, subprocess, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
@@ -200,6 +205,7 @@ def test_down_kills_what_ignores_sigterm_and_its_children(fake, state):
     assert proc.group_members(worker) == [] and not proc.alive(worker)
 
 
+@pytest.mark.cli
 def test_down_leaves_alone_a_pid_that_is_no_longer_ours(tmp_path):
     log = tmp_path / "other.log"
     other = proc.spawn([sys.executable, "-c", "import time; time.sleep(300)"], log=log)
@@ -233,6 +239,7 @@ def test_down_leaves_alone_a_pid_that_is_no_longer_ours(tmp_path):
         proc.stop(other)
 
 
+@pytest.mark.cli
 def test_down_stops_children_a_dead_leader_left_behind(tmp_path):
     log = tmp_path / "leader.log"
     leader = proc.spawn([sys.executable, "-c", "import subprocess; subprocess.Popen(['sleep', '300'])"], log=log)
@@ -266,6 +273,7 @@ def test_down_stops_children_a_dead_leader_left_behind(tmp_path):
     assert proc.group_members(leader.pid) == []
 
 
+@pytest.mark.unit
 def test_a_corrupt_state_file_is_a_clear_error(tmp_path):
     (tmp_path / "state.json").write_text("{")
     with pytest.raises(ComposeError, match="state.json is not valid JSON"):
@@ -280,6 +288,7 @@ def _wait_for(cond, timeout=10.0):
     return result
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize(
     "edit",
     [
@@ -332,6 +341,7 @@ def test_status_and_down_go_by_the_record_of_what_runs_not_by_the_values_file(tm
         proc.stop(worker)
 
 
+@pytest.mark.unit
 def test_a_failing_programs_output_is_quoted_by_its_last_lines(tmp_path):
     from composer.errors import quoted
     from composer.local.runtime import tail
@@ -348,6 +358,7 @@ def test_a_failing_programs_output_is_quoted_by_its_last_lines(tmp_path):
 # -- liveness by PID, restarts, the marker ----------------------------------------------------
 
 
+@pytest.mark.cli
 def test_a_dead_worker_is_not_serving_and_is_restarted_with_a_doubling_back_off(fake, state, monkeypatch):
     monkeypatch.setenv("COMPOSE_RESTART_BACKOFF", "0.5")  # the supervisor's first delay (10 s by default)
     result = runtime.up(fake(), state, MODEL, timeout=30)
@@ -383,6 +394,7 @@ def test_a_dead_worker_is_not_serving_and_is_restarted_with_a_doubling_back_off(
     assert not proc.alive(second["pid"]) and not proc.alive(done["supervisor"])
 
 
+@pytest.mark.cli
 def test_restart_policy_never_leaves_it_dead(fake, state, monkeypatch):
     monkeypatch.setenv("COMPOSE_RESTART_BACKOFF", "0.1")
     specs = fake()
@@ -396,6 +408,7 @@ def test_restart_policy_never_leaves_it_dead(fake, state, monkeypatch):
     assert (p["pid"], p["alive"], p["restarts"]) == (worker, False, 0)
 
 
+@pytest.mark.cli
 def test_status_and_down_find_the_graph_by_its_marker_when_the_state_dir_is_gone(fake, state):
     import shutil
 
@@ -419,6 +432,7 @@ def test_status_and_down_find_the_graph_by_its_marker_when_the_state_dir_is_gone
     assert runtime.status(state) == {"running": False, "processes": [], "state_file": None}
 
 
+@pytest.mark.cli
 def test_stop_finds_what_a_child_started_in_a_session_of_its_own(tmp_path):
     """As the plotter's browser does (its crash handlers run in sessions of their own): the
     group alone misses them."""
@@ -437,6 +451,7 @@ def test_stop_finds_what_a_child_started_in_a_session_of_its_own(tmp_path):
     assert not proc.alive(escaped)
 
 
+@pytest.mark.unit
 def test_the_back_off_is_the_kubelets():
     from composer.local import supervisor
 
@@ -444,6 +459,7 @@ def test_the_back_off_is_the_kubelets():
     assert [supervisor.backoff(n, base=0.5) for n in range(3)] == [0.5, 1, 2]
 
 
+@pytest.mark.unit
 def test_a_registration_nobody_listens_behind_is_a_stale_instance(tmp_path):
     """A dead worker's endpoint stays in Dynamo's file discovery store for seconds, and the frontend
     keeps routing to it: status must not say serving then."""
@@ -468,6 +484,7 @@ def test_a_registration_nobody_listens_behind_is_a_stale_instance(tmp_path):
         assert runtime.stale_instances(tmp_path) == [f"ns/backend/generate at 127.0.0.1:{dead}"]
 
 
+@pytest.mark.unit
 def test_stopping_group_0_or_1_signals_nothing(monkeypatch):
     """A Popen whose pid is 0 (a fake, or one that never started) must not make stop_all signal the
     caller's own group, or every process whose group /proc shows as 0 (init among them)."""

@@ -37,7 +37,7 @@ def test_without_patches_nothing_changes(tmp_path):
     assert "annotations" not in dgd["metadata"]
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_explain_shows_the_patches(tmp_path):
     proj = copy_case(CASE, tmp_path / "proj")
     report = json.loads(compose("explain", "--env", "dev", "-o", "json", cwd=proj.root).stdout)
@@ -61,7 +61,7 @@ def refused(tmp_path, patches: str) -> str:
     return r.stderr
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_patching_a_component_that_is_off_is_refused(tmp_path):
     stderr = refused(
         tmp_path,
@@ -74,7 +74,7 @@ def test_patching_a_component_that_is_off_is_refused(tmp_path):
     )
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_both_kinds_on_one_component_are_refused(tmp_path):
     stderr = refused(
         tmp_path,
@@ -86,7 +86,7 @@ def test_both_kinds_on_one_component_are_refused(tmp_path):
     assert "/patches/model/jsonPatches: a component takes strategicMergePatches or jsonPatches, not both" in stderr
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_a_malformed_json_patch_is_located(tmp_path):
     stderr = refused(
         tmp_path,
@@ -96,7 +96,7 @@ def test_a_malformed_json_patch_is_located(tmp_path):
     assert "values.yaml:10:22: /patches/model/jsonPatches/0/patch/0/op: expected one of add, remove, replace" in stderr
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_a_patch_for_an_object_the_release_does_not_render_is_refused_where_it_names_it(tmp_path):
     """compose knows what each of its charts renders (plan.rendered_objects): a patch that selects
     nothing is refused by `validate`, at the name, not by kustomize in the middle of a render."""
@@ -113,7 +113,7 @@ def test_a_patch_for_an_object_the_release_does_not_render_is_refused_where_it_n
     )
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_a_json_patch_whose_target_matches_nothing_is_refused(tmp_path):
     proj = copy_case(CASE, tmp_path / "proj")
     text = proj.values_file.read_text()
@@ -130,7 +130,7 @@ def test_a_json_patch_whose_target_matches_nothing_is_refused(tmp_path):
     )
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 @pytest.mark.parametrize("path", ["/a~2b", "/a~", "a", ""])
 def test_a_json_patch_path_that_is_not_a_json_pointer_is_refused(tmp_path, path):
     stderr = refused(

@@ -9,11 +9,10 @@ from composer import project as p
 from tests.support.cases import CASES, copy_case
 from tests.support.project import REPO, compose
 
-pytestmark = pytest.mark.unit
-
 HOOKS = {h["id"]: h for h in YAML(typ="safe").load((REPO / ".pre-commit-hooks.yaml").read_text())}
 
 
+@pytest.mark.unit
 def test_hooks_are_well_formed():
     assert set(HOOKS) == {"compose-validate", "compose-generate-check"}
     for hook in HOOKS.values():
@@ -22,6 +21,7 @@ def test_hooks_are_well_formed():
         assert shlex.split(hook["entry"])[0] == "compose"
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize(
     "hook_id, breaks_it",
     [

@@ -317,7 +317,7 @@ def project_in(tmp: Path, values, overlay) -> p.Project:
 # --- properties ---------------------------------------------------------------------------------
 
 
-@pytest.mark.unit
+@pytest.mark.sweep  # 60 generated projects, each in shuffled key orders
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=projects(), seed=st.integers(0, 2**32 - 1))
 def test_generation_is_deterministic_and_ignores_key_order(doc, seed):
@@ -383,7 +383,7 @@ def mutate(node, path_seed: random.Random, replacement, action: str):
     return doc
 
 
-@pytest.mark.unit
+@pytest.mark.sweep  # 150 generated broken projects
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     doc=projects(),
@@ -485,7 +485,7 @@ GAPS = {
 }
 
 
-@pytest.mark.unit
+@pytest.mark.helm  # an accepted value is rendered by real helm
 @pytest.mark.parametrize("values", GAPS.values(), ids=GAPS.keys())
 def test_accepted_values_render(values, tmp_path):
     root = make_project(tmp_path / "proj", f"dynamoNamespace: gap\n{values}\n", {"dev": "cluster: {namespace: llm}\n"})
@@ -503,7 +503,7 @@ def test_accepted_values_render(values, tmp_path):
     assert all_errors(load_docs(r.stdout)) == []
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_template_without_local_releases_is_not_an_error(tmp_path):
     """deployment.create: false is documented ("it exists already; compose adds only the other
     components"); with no other component there is nothing of ours to render, which is no error."""

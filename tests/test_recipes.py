@@ -345,14 +345,14 @@ def test_init_then_validate_generate_and_template(tmp_path):
     assert tpl.returncode == 0, tpl.stderr
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_init_in_the_current_directory_needs_no_cd(tmp_path):
     out = compose("init", "--recipe", "qwen3-0.6b/sglang/disagg", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "cd " not in out.stdout and (tmp_path / "values.yaml").is_file()
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_init_refuses_to_overwrite_and_writes_nothing(tmp_path):
     proj = tmp_path / "proj"
     proj.mkdir()
@@ -366,7 +366,7 @@ def test_init_refuses_to_overwrite_and_writes_nothing(tmp_path):
     assert (proj / "values.yaml").read_text() == "dynamoNamespace: mine\n"
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_init_unknown_recipe_is_a_usage_error(tmp_path):
     out = compose("init", "--recipe", "qwen3-0.6b/vllm/agregated", "--dir", "proj", cwd=tmp_path)
     assert out.returncode == 2
@@ -374,7 +374,7 @@ def test_init_unknown_recipe_is_a_usage_error(tmp_path):
     assert not (tmp_path / "proj").exists()
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_recipes_list_lists_every_recipe_with_its_summary(tmp_path):
     out = compose("recipes", "list", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
@@ -384,7 +384,7 @@ def test_recipes_list_lists_every_recipe_with_its_summary(tmp_path):
         assert line.endswith(recipe.summary)
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_recipes_show_prints_the_values_file(tmp_path):
     out = compose("recipes", "show", "llama-3.3-70b-instruct-fp8/vllm/agg", cwd=tmp_path)
     assert out.returncode == 0, out.stderr

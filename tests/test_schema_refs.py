@@ -24,8 +24,6 @@ from composer import load, schema
 from composer.errors import InvalidValues
 from tests.support.corpus import merged_inputs
 
-pytestmark = pytest.mark.unit
-
 INPUTS = merged_inputs()
 
 # Drawn into the corpus' values: right and wrong types, near-misses of patterns, enums and limits.
@@ -105,6 +103,7 @@ def judge(loaded: load.Loaded) -> tuple[str, Any]:
         return "refused", [str(p) for p in e.problems]
 
 
+@pytest.mark.unit
 def test_the_schema_uses_refs_and_the_inlined_form_has_none():
     shipped = schema.values_schema()
     assert shipped["$defs"] and "$ref" in json.dumps(shipped)
@@ -112,6 +111,7 @@ def test_the_schema_uses_refs_and_the_inlined_form_has_none():
     assert shipped["$schema"] == "https://json-schema.org/draft/2020-12/schema"
 
 
+@pytest.mark.unit
 def test_every_ref_is_to_an_own_definition_and_every_definition_is_used():
     shipped = schema.values_schema()
     refs = [m for _, m in _nodes(shipped) if isinstance(m, dict) and "$ref" in m]
@@ -123,6 +123,7 @@ def test_every_ref_is_to_an_own_definition_and_every_definition_is_used():
     assert used == set(shipped["$defs"]), f"unused definitions: {set(shipped['$defs']) - used}"
 
 
+@pytest.mark.sweep
 def test_the_inlined_schema_judges_every_input_as_the_schema_does(tmp_path, monkeypatch):
     """Same problems (file:line:column, pointer, message, hint) or the same values with defaults,
     for every shipped input and seeded mutants of them, with $ref followed or everything inlined."""
@@ -148,6 +149,7 @@ def test_the_inlined_schema_judges_every_input_as_the_schema_does(tmp_path, monk
     assert differ == []
 
 
+@pytest.mark.unit
 def test_a_problem_at_a_ref_is_described_by_what_is_written_beside_it(tmp_path):
     """A role or a component's patches that is not a mapping: the hint is that role's description
     (written beside its $ref), not the shared definition's."""
@@ -166,6 +168,7 @@ def test_a_problem_at_a_ref_is_described_by_what_is_written_beside_it(tmp_path):
     assert any("/patches/metrics: expected a mapping" in p and metrics["description"] in p for p in problems)
 
 
+@pytest.mark.unit
 def test_defaults_inside_a_definition_are_filled():
     values = schema.with_defaults(schema.values_schema(), {"model": {"decode": {"extraConfig": {}}}})
     assert values["model"]["decode"] == {"replicas": 1, "extraConfig": {"path": "/opt/dynamo/model/config.yaml"}}
@@ -218,10 +221,12 @@ def repeated_subtrees(root: dict, size: int = SHAPE) -> dict[str, list[str]]:
     }
 
 
+@pytest.mark.unit
 def test_no_shape_is_written_twice():
     assert repeated_subtrees(schema.values_schema()) == {}
 
 
+@pytest.mark.unit
 def test_the_detector_finds_the_repetition_that_inlining_brings_back():
     """The check itself: the inlined schema (the pre-$defs form) repeats the worker role, the
     patches of each component, and the resources, and the detector says so."""

@@ -247,7 +247,7 @@ def test_free_form_places_in_the_schema_are_known():
     assert free == FREE_FORM, "a new free-form field: can a credential be pasted there?"
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_a_token_pasted_into_the_secret_name_is_not_echoed(tmp_path, secret_env):
     root = make_project(tmp_path / "proj", VALUES.replace("hfTokenSecret: hf-token", f"hfTokenSecret: {TOKEN}"), ENVS)
     r = compose(root, secret_env, "validate")
@@ -256,7 +256,7 @@ def test_a_token_pasted_into_the_secret_name_is_not_echoed(tmp_path, secret_env)
     assert TOKEN not in r.stderr
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_a_literal_token_in_an_env_var_is_refused(tmp_path, secret_env):
     values = VALUES.replace("  prefill:\n", f"    env: [{{name: HF_TOKEN, value: {TOKEN}}}]\n  prefill:\n")
     root = make_project(tmp_path / "proj", values, ENVS)
@@ -315,7 +315,7 @@ def _place(name: str) -> tuple[str, str, str]:
     return values, cred, f"values.yaml:{line}:{at - values.rfind(chr(10), 0, at)}:"
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 @pytest.mark.parametrize("place", PLACES)
 def test_a_credential_anywhere_is_refused_located_and_never_shown(place, tmp_path, secret_env):
     values, cred, where = _place(place)
@@ -357,7 +357,7 @@ ECHOES = {
 }
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 @pytest.mark.parametrize("case", ECHOES)
 def test_an_error_never_shows_the_value(case, tmp_path, secret_env):
     text, ptr = ECHOES[case]
@@ -369,7 +369,7 @@ def test_an_error_never_shows_the_value(case, tmp_path, secret_env):
     assert leaks(r.stderr) == [] and GITHUB not in r.stderr, r.stderr
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_ordinary_values_near_a_credential_are_accepted(tmp_path, secret_env):
     """Names with `token` in them, references to Secrets, tokenizer settings, images and paths."""
     values = (
@@ -481,7 +481,7 @@ def test_ordinary_strings_are_not_credentials(text):
     assert secrets.token_kind(text) is None
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_a_credential_in_an_overlay_is_located_in_the_overlay(tmp_path, secret_env):
     overlay = f"cluster: {{namespace: llm}}\nmodel:\n  decode:\n    extraArgs: [--enforce-eager, {GITHUB}]\n"
     root = make_project(tmp_path / "proj", BASE + "    replicas: 1\n", {"dev": overlay})

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.unit
-
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 SOURCES_NAMES = ("SOURCES.md", "SOURCES")
@@ -35,6 +33,7 @@ def fixture_dirs() -> list[Path]:
     return sorted({p.parent for p in FIXTURES.rglob("*") if p.is_file()})
 
 
+@pytest.mark.unit
 def test_there_are_fixtures():
     dirs = [d.relative_to(FIXTURES).as_posix() for d in fixture_dirs()]
     assert {
@@ -47,6 +46,7 @@ def test_there_are_fixtures():
     } <= set(dirs)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("directory", fixture_dirs(), ids=lambda d: d.relative_to(FIXTURES).as_posix())
 def test_every_fixture_is_the_sha256_its_sources_name(directory):
     (sources,) = [directory / n for n in SOURCES_NAMES if (directory / n).is_file()] or [None]
@@ -59,6 +59,7 @@ def test_every_fixture_is_the_sha256_its_sources_name(directory):
         assert actual == digests[name], f"{directory / name} differs from the copy {sources.name} records"
 
 
+@pytest.mark.unit
 def test_a_fixture_changed_by_hand_is_caught(tmp_path):
     crds = FIXTURES / "dynamo" / "1.4.0" / "crds"
     (tmp_path / "SOURCES.md").write_bytes((crds / "SOURCES.md").read_bytes())
@@ -86,6 +87,7 @@ def our_files() -> list[Path]:
     return [ROOT / p for p in sorted(set(out.decode().split("\0"))) if p and (ROOT / p).exists()]
 
 
+@pytest.mark.cli
 def test_no_file_refers_to_a_path_outside_the_repository():
     files = our_files()
     assert any(f.name == "validate.py" for f in files) and any(f.parts[-2:] == (".ci", "run") for f in files)
@@ -103,6 +105,7 @@ def test_no_file_refers_to_a_path_outside_the_repository():
     assert not found, "\n".join(found)
 
 
+@pytest.mark.unit
 def test_a_dynamo_kind_without_a_fixture_crd_is_an_error():
     """Only the CRDs of kinds the charts render are kept; a new kind must not go unchecked."""
     from tests.support.validate import crd_errors

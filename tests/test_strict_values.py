@@ -189,7 +189,7 @@ REFUSED = {
 }
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 @pytest.mark.parametrize("values, pointer, message", REFUSED.values(), ids=REFUSED.keys())
 def test_refused_at_its_location(values, pointer, message, tmp_path):
     root = make_project(tmp_path / "proj", f"dynamoNamespace: demo\n{values}", {"dev": "cluster: {namespace: llm}\n"})
@@ -243,7 +243,7 @@ def test_each_kind_of_value_from_is_accepted_and_rendered_as_written(tmp_path):
     assert [e["valueFrom"] for e in rendered] == [yaml.safe_load(v) for v in VALUE_FROM]
 
 
-@pytest.mark.unit
+@pytest.mark.cli
 def test_a_deployment_name_must_start_with_a_letter(tmp_path):
     root = make_project(tmp_path / "proj", f"dynamoNamespace: 9qwen\n{MODEL}", {"dev": "cluster: {namespace: llm}\n"})
     r = compose("validate", "--env", "dev", cwd=root)

@@ -12,8 +12,6 @@ import pytest
 
 from tests.support.project import REPO
 
-pytestmark = pytest.mark.unit
-
 TESTS = REPO / "tests"
 
 
@@ -42,6 +40,7 @@ def imported_test_modules(source: str, package: str) -> list[str]:
     return found
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "source, package, found",
     [
@@ -59,6 +58,7 @@ def test_the_import_check_sees_every_spelling(source, package, found):
     assert imported_test_modules(source, package) == found
 
 
+@pytest.mark.unit
 def test_no_test_module_imports_another():
     modules = suite_modules()
     assert len(modules) > 40  # the glob found the suite
@@ -114,6 +114,7 @@ def collect(tmp_path: Path, source: str, *args: str) -> subprocess.CompletedProc
     )
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize("args", [(), ("-m", "unit")], ids=["all", "deselected"])
 def test_a_test_without_exactly_one_layer_fails_collection(tmp_path, args):
     r = collect(tmp_path, LAYERED, *args)
@@ -123,6 +124,43 @@ def test_a_test_without_exactly_one_layer_fails_collection(tmp_path, args):
     assert "test_unit" not in r.stderr
 
 
+@pytest.mark.cli
 def test_one_layer_each_collects(tmp_path):
     r = collect(tmp_path, LAYERED.split("def test_no_layer")[0])
     assert r.returncode == 0 and "1 test collected" in r.stdout, r.stdout + r.stderr
+
+
+SPAWNING = """import multiprocessing, subprocess, pytest
+
+@pytest.mark.unit
+def test_runs_true():
+    subprocess.run(["true"])
+
+@pytest.mark.unit
+def test_forks():
+    p = multiprocessing.get_context("fork").Process(target=print)
+    p.start()
+    p.join()
+
+@pytest.mark.cli
+def test_cli_may():
+    subprocess.run(["true"], check=True)
+"""
+
+
+@pytest.mark.cli
+def test_a_unit_test_that_starts_a_process_fails_and_says_which_layer_to_use(tmp_path):
+    (tmp_path / "conftest.py").write_text("from tests.conftest import unit_starts_no_process  # noqa: F401\n")
+    (tmp_path / "test_spawning.py").write_text(SPAWNING)
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:kmock", "-p", "no:randomly"]
+        + ["-W", "ignore::pytest.PytestUnknownMarkWarning", str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(REPO)},
+        timeout=120,
+    )
+    assert "2 failed, 1 passed" in r.stdout, r.stdout + r.stderr
+    assert "a unit test started a process (['true'])" in r.stdout
+    assert "a unit test forked" in r.stdout
