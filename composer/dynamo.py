@@ -7,15 +7,69 @@ from here, so that supporting another version means changing this module (and it
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 UPSTREAM = "ai-dynamo/dynamo"
 # main at the 1.4.0 branch cut: the parent of "chore: bump version to 1.5.0 post 1.4.0 branch cut"
 V1_4_0 = "e147ceeac0563354f530b9624d0fc90ccfa6952a"
 
 # --- Versions -------------------------------------------------------------------------------------
-DEFAULT_VERSION = "1.4.0"  # platform chart, operator image and runtime images when none is pinned
-# nvidia.com/v1beta1 DynamoGraphDeployments are served from 1.2.0 ("DGD/DGDR promoted to v1beta1":
-# docs/fern/components/releases.data.ts); the model chart renders nothing else.
-MIN_VERSION = (1, 2, 0)
+
+
+@dataclass(frozen=True)
+class Release:
+    """One supported Dynamo release line (MAJOR.MINOR): what compose renders and runs differently for it.
+    Adding a line is one row in RELEASES plus its fixtures (tests/fixtures/dynamo/<version>/)."""
+
+    line: str  # "1.6": platform.version 1.6.x is this release
+    newest: str  # the newest patch release of the line compose is tested with
+    # The frontend's --router-mode choices (python -m dynamo.frontend --help; the same set in the
+    # 1.4.0 and 1.6.1 wheels' dynamo/frontend argument parsers).
+    router_modes: tuple[str, ...]
+    # The image upstream runs its in-cluster benchmark Job on: the runtime images do not carry
+    # aiperf (benchmarks/incluster/benchmark_job.yaml).
+    benchmark_image: str
+    # The mocker's --extra-engine-args JSON: 1.4 reads engine keys at the top level; later lines
+    # read them under "engine" and refuse them at the top (dynamo/mocker/args.py).
+    mocker_engine_args_nested: bool
+
+
+ALL_ROUTER_MODES = ("round-robin", "random", "power-of-two", "kv", "direct", "least-loaded", "device-aware-weighted")
+
+RELEASES: dict[str, Release] = {
+    r.line: r
+    for r in (
+        Release(
+            line="1.4",
+            newest="1.4.0",
+            router_modes=ALL_ROUTER_MODES,
+            benchmark_image="dynamo-frontend",
+            mocker_engine_args_nested=False,
+        ),
+        Release(
+            line="1.5",
+            newest="1.5.1",
+            router_modes=ALL_ROUTER_MODES,
+            benchmark_image="dynamo-frontend",
+            mocker_engine_args_nested=True,
+        ),
+        Release(
+            line="1.6",
+            newest="1.6.1",
+            router_modes=ALL_ROUTER_MODES,
+            benchmark_image="dynamo-frontend",
+            mocker_engine_args_nested=True,
+        ),
+    )
+}
+SUPPORTED = tuple(f"{line}.x" for line in RELEASES)  # for messages: 1.4.x, 1.5.x, 1.6.x
+DEFAULT_VERSION = max(RELEASES.values(), key=lambda r: tuple(map(int, r.line.split(".")))).newest
+
+
+def release(version: str) -> Release:
+    """The release line of MAJOR.MINOR.PATCH; KeyError for an unsupported one (the schema refuses it first)."""
+    return RELEASES[".".join(version.split(".")[:2])]
+
 
 # --- The DynamoGraphDeployment custom resource ----------------------------------------------------
 # deploy/operator/config/crd/bases/nvidia.com_dynamographdeployments.yaml

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from composer import dynamo
 from composer.dynamo import FRONTEND_PORT, RUNTIME_IMAGES
 
 HELM_RELEASE_MAX = 53
@@ -46,6 +47,10 @@ class Deployment:
         return self.values["platform"]["version"]
 
     @property
+    def release_line(self) -> dynamo.Release:
+        return dynamo.release(self.version)
+
+    @property
     def target(self) -> str:
         return self.values["target"]
 
@@ -54,6 +59,13 @@ class Deployment:
         explicit = self.model["backend"].get("image")
         registry = self.values["cluster"]["imageRegistry"]
         return explicit or f"{registry}/{RUNTIME_IMAGES[self.backend]}:{self.version}"
+
+    @property
+    def benchmark_image(self) -> str:
+        """The image the benchmark Job runs aiperf in: the one upstream runs its own on."""
+        explicit = self.values["benchmark"]["config"].get("image")
+        registry = self.values["cluster"]["imageRegistry"]
+        return explicit or f"{registry}/{self.release_line.benchmark_image}:{self.version}"
 
     @property
     def gpu_count(self) -> int:

@@ -159,6 +159,7 @@ def gateway_values(dep: Deployment) -> dict[str, Any]:
     gw = dep.values["inferenceGateway"]["gateway"]
     return {
         "fullnameOverride": dep.release("gateway"),
+        "dynamoVersion": dep.version,
         "gateway": {"name": gw["name"], "namespace": gw.get("namespace", dep.namespace)},
         # The frontend Service directly: works with any Gateway API implementation, no EPP needed.
         "backend": {"kind": "Service", "name": dep.frontend_service, "port": FRONTEND_PORT},
@@ -195,8 +196,9 @@ def benchmark_values(dep: Deployment) -> dict[str, Any]:
             persistence[key] = storage[key]
     values = {
         "fullnameOverride": dep.release("benchmark"),
+        "dynamoVersion": dep.version,
         "target": {"url": dep.frontend_url, "model": dep.model["name"], "gpus": dep.gpu_count},
-        "image": cfg.get("image", dep.image),
+        "image": dep.benchmark_image,
         "runs": runs,
         "artifacts": {"mountPath": ARTIFACTS_MOUNT, "persistence": persistence},
         "antiAffinity": {"dgdName": dep.name},
@@ -220,6 +222,7 @@ def metrics_values(dep: Deployment) -> dict[str, Any]:
     obs = dep.values["observability"]
     return {
         "fullnameOverride": dep.release("metrics"),
+        "dynamoVersion": dep.version,
         "dgdName": dep.name,
         "namespace": dep.namespace,
         "podMonitor": {"labels": {"release": obs["prometheusRelease"]}},

@@ -473,13 +473,28 @@ def _rule_backend_needs(values: dict, loaded: Loaded):
 
 def _rule_supported_version(values: dict, loaded: Loaded):
     version = values["platform"]["version"]
-    if tuple(int(x) for x in version.split(".")) < dynamo.MIN_VERSION:
-        oldest = ".".join(map(str, dynamo.MIN_VERSION))
+    line = ".".join(version.split(".")[:2])
+    if line not in dynamo.RELEASES:
         yield loaded.problem(
             "/platform/version",
-            f"Dynamo {version} is older than {oldest}",
-            f"our model chart renders {dynamo.DGD_API} DynamoGraphDeployments, "
-            f"which Dynamo serves from {oldest} on; pin {dynamo.DEFAULT_VERSION}",
+            f"Dynamo {version} is not supported: compose renders and runs {', '.join(dynamo.SUPPORTED)}",
+            f"pin one of those (the newest: {dynamo.DEFAULT_VERSION}), or leave platform.version out for it",
+        )
+        return
+    mode = values["model"]["routingPolicy"]
+    if mode == "direct":
+        yield loaded.problem(
+            "/model/routingPolicy",
+            "direct routing needs a picker that names the worker in each request, which compose does not deploy",
+            "Dynamo's direct mode serves the Inference Gateway's endpoint picker; use kv, least-loaded, "
+            "power-of-two, random or round-robin",
+        )
+    elif mode != "none" and mode not in dynamo.release(version).router_modes:
+        have = [r.line + ".x" for r in dynamo.RELEASES.values() if mode in r.router_modes]
+        yield loaded.problem(
+            "/model/routingPolicy",
+            f"Dynamo {version}'s frontend has no {mode} router mode (it has: {', '.join(have) or 'none'})",
+            f"pin a version that has it, or use one of {', '.join(dynamo.release(version).router_modes)}",
         )
 
 

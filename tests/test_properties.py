@@ -178,7 +178,7 @@ tagged_image = st.sampled_from(
         "mx:1",
     ]
 )
-versions = st.sampled_from(["1.2.0", "1.3.1", "1.4.0", "2.0.0"])
+versions = st.sampled_from(["1.3.1", "1.4.0", "1.5.1", "1.6.1", "2.0.0"])
 
 
 @st.composite
@@ -192,7 +192,9 @@ def model_section(draw, backend: str):
         model["backend"]["image"] = draw(image)
     optional = {
         "deployment": st.fixed_dictionaries({}, optional={"create": st.booleans()}),
-        "routingPolicy": st.sampled_from(["none", "kv", "random", "round-robin"]),
+        "routingPolicy": st.sampled_from(
+            ["none", "kv", "random", "round-robin", "power-of-two", "least-loaded", "direct"]
+        ),
         "frontend": st.fixed_dictionaries({}, optional={"replicas": st.integers(1, 4), "resources": resources}),
         "decode": worker(backend),
         "hfTokenSecret": dns_label(253),

@@ -332,6 +332,17 @@ def test_benchmark_entrypoint_gives_up_when_the_model_never_appears(helm, tmp_pa
     assert "not listed yet" in proc.stdout and "the model was never served" in proc.stdout
 
 
+def test_benchmark_entrypoint_fails_at_once_on_an_image_without_aiperf(helm, tmp_path, monkeypatch):
+    """The model is never served here, and the wait is 60 s: it exits 127 before waiting, naming what is missing."""
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))  # an image whose PATH has no aiperf
+    a = str(tmp_path / "artifacts")
+    runs = [{"name": "c1", "args": ["aiperf", "profile", "--artifact-dir", f"{a}/c1"]}, _fake_run(a, "c2")]
+    proc, calls, _, _ = _run_entrypoint(helm, tmp_path, runs, ["some/other-model"], timeout="60")
+    assert proc.returncode == 127, proc.stdout + proc.stderr
+    assert "FAILED: this image has no aiperf" in proc.stdout
+    assert "not listed yet" not in proc.stdout and calls == []
+
+
 def test_benchmark_notes(helm):
     notes = helm.notes("benchmark", {**BENCH, "runs": [_run("c1"), _run("c4")], "runId": "abc"})
     assert "job/benchmark-abc" in notes

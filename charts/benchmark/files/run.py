@@ -7,6 +7,7 @@
    and to $ARTIFACTS_DIR/<name>/benchmark.log.
 3. Write $ARTIFACTS_DIR/_summary.json and exit 1 if the model never appeared or any
    run failed (non-zero exit or no profile_export_aiperf.json under its directory).
+Before waiting, exit 127 at once if the image lacks a program the runs start (aiperf), saying so.
 
 The deployment's GPU count comes from $DEPLOYMENT_FILE ({"gpus": N}, a ConfigMap key, not the
 pod template, so that a change of replicas does not replace the Job). It is read once, at the
@@ -19,6 +20,7 @@ Standard library only: the image is only assumed to have python3.
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -96,6 +98,11 @@ def run_one(run, artifacts):
     }
 
 
+def missing_programs(runs):
+    """The programs the runs start that this image does not have (checked before waiting an hour)."""
+    return sorted({run["args"][0] for run in runs if run["args"] and shutil.which(run["args"][0]) is None})
+
+
 def deployment_gpus(path):
     """The GPU count in $DEPLOYMENT_FILE; None when it is not there or not a count."""
     try:
@@ -122,6 +129,14 @@ def main():
     artifacts = os.environ["ARTIFACTS_DIR"]
     with open(os.environ["RUNS_FILE"]) as f:
         runs = json.load(f)
+    missing = missing_programs(runs)
+    if missing:
+        log(
+            f"FAILED: this image has no {', '.join(missing)} (PATH={os.environ.get('PATH', '')}): run the "
+            "benchmark on an image that has it, such as the Dynamo frontend image upstream runs its "
+            "benchmarks on (benchmark.config.image); the runtime images do not carry aiperf"
+        )
+        return 127
     timeout = float(os.environ.get("WAIT_TIMEOUT_SECONDS", "3600"))
     interval = float(os.environ.get("WAIT_INTERVAL_SECONDS", "10"))
 

@@ -60,8 +60,8 @@ Common labels.
 {{- define "benchmark.labels" -}}
 helm.sh/chart: {{ include "benchmark.chart" . }}
 {{ include "benchmark.selectorLabels" . }}
-{{- if .Chart.AppVersion }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- with .Values.dynamoVersion | default .Chart.AppVersion }}
+app.kubernetes.io/version: {{ . | quote }}
 {{- end }}
 app.kubernetes.io/component: benchmark
 app.kubernetes.io/managed-by: {{ .Release.Service }}

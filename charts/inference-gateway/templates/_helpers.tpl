@@ -42,8 +42,8 @@ Common labels.
 {{- define "inference-gateway.labels" -}}
 helm.sh/chart: {{ include "inference-gateway.chart" . }}
 {{ include "inference-gateway.selectorLabels" . }}
-{{- if .Chart.AppVersion }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- with .Values.dynamoVersion | default .Chart.AppVersion }}
+app.kubernetes.io/version: {{ . | quote }}
 {{- end }}
 app.kubernetes.io/component: inference-gateway
 app.kubernetes.io/managed-by: {{ .Release.Service }}

@@ -42,8 +42,8 @@ Common labels.
 {{- define "metrics.labels" -}}
 helm.sh/chart: {{ include "metrics.chart" . }}
 {{ include "metrics.selectorLabels" . }}
-{{- if .Chart.AppVersion }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- with .Values.dynamoVersion | default .Chart.AppVersion }}
+app.kubernetes.io/version: {{ . | quote }}
 {{- end }}
 app.kubernetes.io/component: metrics
 app.kubernetes.io/managed-by: {{ .Release.Service }}
