@@ -354,7 +354,7 @@ def _pattern_meaning(pattern: str, schema: dict) -> tuple[str, str]:
             "use lowercase letters, digits, '-' and '.', each part starting and ending with a letter or digit"
         )
     if pattern.startswith(("^[0-9]+\\.[0-9]+\\.[0-9]+", "^(0|[1-9]")):
-        return "a version MAJOR.MINOR.PATCH", "for example 1.4.0 (at most four digits each, as the model chart takes)"
+        return "a version MAJOR.MINOR.PATCH", f"for example {dynamo.DEFAULT_VERSION} (at most four digits each, as the model chart takes)"
     if pattern == "^\\S+$":
         return "an image reference", "no spaces: registry/repository:tag"
     if pattern.endswith("@sha256:[a-f0-9]{64})$"):
@@ -482,19 +482,12 @@ def _rule_supported_version(values: dict, loaded: Loaded):
         )
         return
     mode = values["model"]["routingPolicy"]
-    if mode == "direct":
-        yield loaded.problem(
-            "/model/routingPolicy",
-            "direct routing needs a picker that names the worker in each request, which compose does not deploy",
-            "Dynamo's direct mode serves the Inference Gateway's endpoint picker; use kv, least-loaded, "
-            "power-of-two, random or round-robin",
-        )
-    elif mode != "none" and mode not in dynamo.release(version).router_modes:
+    if mode != "none" and mode not in dynamo.release(version).router_modes:
         have = [r.line + ".x" for r in dynamo.RELEASES.values() if mode in r.router_modes]
         yield loaded.problem(
             "/model/routingPolicy",
-            f"Dynamo {version}'s frontend has no {mode} router mode (it has: {', '.join(have) or 'none'})",
-            f"pin a version that has it, or use one of {', '.join(dynamo.release(version).router_modes)}",
+            f"Dynamo {version}'s frontend has no {mode} router mode",
+            f"pin a version that has it ({', '.join(have)}), or choose another routingPolicy",
         )
 
 

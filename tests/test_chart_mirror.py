@@ -56,7 +56,7 @@ FEEDS: dict[str, list[Feed]] = {
     ],
     "benchmark": [
         Feed("/image", "/benchmark/config/image"),
-        Feed("/image", "/model/backend/image"),
+        Feed("/dynamoVersion", "/platform/version"),
         Feed("/target/model", "/model/name"),
         Feed("/hfTokenSecret", "/model/hfTokenSecret"),
         Feed("/imagePullSecrets/*/name", "/model/imagePullSecrets/*"),
@@ -73,11 +73,13 @@ FEEDS: dict[str, list[Feed]] = {
         Feed("/hfTokenSecret", "/model/hfTokenSecret"),
     ],
     "inference-gateway": [
+        Feed("/dynamoVersion", "/platform/version"),
         Feed("/gateway/name", "/inferenceGateway/gateway/name"),
         Feed("/gateway/namespace", "/inferenceGateway/gateway/namespace"),
         Feed("/gateway/namespace", "/cluster/namespace"),  # the deployment's, unless set
     ],
     "metrics": [
+        Feed("/dynamoVersion", "/platform/version"),
         Feed("/dgdName", "/dynamoNamespace"),
         Feed("/namespace", "/cluster/namespace"),
         Feed("/podMonitor/labels/*", "/observability/prometheusRelease"),

@@ -9,7 +9,9 @@ import copy
 
 import pytest
 
-from tests.support.validate import CRDS, FIXTURES, crd_errors, load_docs
+from tests.support.validate import FIXTURES, crd_dir, crd_errors, load_docs
+
+CRDS_1_4_0 = crd_dir("1.4.0")
 
 pytestmark = pytest.mark.unit
 
@@ -41,7 +43,7 @@ def test_template_is_a_v1beta1_dgd_the_1_4_0_crd_accepts(name):
     assert (dgd["apiVersion"], dgd["kind"]) == ("nvidia.com/v1beta1", "DynamoGraphDeployment")
     mode = name.removesuffix(".yaml").rpartition("_")[2]
     assert {c["type"] for c in dgd["spec"]["components"]} == ROLES[mode]
-    assert crd_errors(docs, CRDS) == LACKS_IN_1_4_0[name]
+    assert crd_errors(docs, CRDS_1_4_0) == LACKS_IN_1_4_0[name]
 
 
 # Fields added in Dynamo 1.5.0/1.6.0, each set on a 1.6.1 template: the 1.4.0 CRD must refuse each,
@@ -84,7 +86,7 @@ def test_the_1_4_0_crd_refuses_a_field_added_after_it(field):
     (dgd,) = load_docs((TEMPLATES / "vllm_disagg.yaml").read_text())
     dgd = copy.deepcopy(dgd)
     change(dgd["spec"])
-    (error,) = crd_errors([dgd], CRDS)
+    (error,) = crd_errors([dgd], CRDS_1_4_0)
     assert error.startswith(f"DynamoGraphDeployment/vllm-disagg: {message}")
 
 

@@ -178,7 +178,7 @@ tagged_image = st.sampled_from(
         "mx:1",
     ]
 )
-versions = st.sampled_from(["1.3.1", "1.4.0", "1.5.1", "1.6.1", "2.0.0"])
+versions = st.sampled_from(["1.4.0", "1.5.1", "1.6.0", "1.6.1"])
 
 
 @st.composite
@@ -193,7 +193,7 @@ def model_section(draw, backend: str):
     optional = {
         "deployment": st.fixed_dictionaries({}, optional={"create": st.booleans()}),
         "routingPolicy": st.sampled_from(
-            ["none", "kv", "random", "round-robin", "power-of-two", "least-loaded", "direct"]
+            ["none", "kv", "random", "round-robin", "power-of-two", "least-loaded", "device-aware-weighted"]
         ),
         "frontend": st.fixed_dictionaries({}, optional={"replicas": st.integers(1, 4), "resources": resources}),
         "decode": worker(backend),

@@ -248,7 +248,7 @@ def test_explain_reports_what_was_rendered(rendered):
     "change, changed",
     [
         pytest.param("", set(), id="nothing"),
-        pytest.param("platform:\n  version: 1.4.1\n", {"image", "runId"}, id="image-tag"),
+        pytest.param("platform:\n  version: 1.6.0\n", {"image", "dynamoVersion", "runId"}, id="image-tag"),
         pytest.param("model:\n  hfTokenSecret: other-token\n", {"hfTokenSecret", "runId"}, id="secret"),
         pytest.param("benchmark:\n  config:\n    osl: 64\n", {"runs", "runId"}, id="sweep"),
         # the GPU count is recorded (the scripts ConfigMap), not part of what names the Job: scaling the

@@ -1,7 +1,9 @@
 """Offline validation of rendered manifests, for tests.
 
-Custom resources are checked against the Dynamo 1.4.0 CRD in tests/fixtures/dynamo/1.4.0/crds
-(an nvidia.com resource it does not define is an error, not skipped); everything else against the
+Custom resources are checked against the CRDs of the Dynamo version they are labelled with
+(app.kubernetes.io/version, which every chart of ours sets): tests/fixtures/dynamo/<the newest
+release of that line>/crds, and the default version's when unlabelled (an nvidia.com resource the
+CRDs do not define is an error, not skipped); everything else against the
 Kubernetes JSON schemas bundled with kubernetes-validate (strict: unknown fields fail). The CRD
 schemas are OpenAPI v3 "structural" schemas, which jsonschema misreads as is;
 `_structural_to_jsonschema` translates the parts that matter: int-or-string, nullable, closed
@@ -18,8 +20,17 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from composer import dynamo
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-CRDS = FIXTURES / "dynamo" / "1.4.0" / "crds"
+
+
+def crd_dir(version: str = dynamo.DEFAULT_VERSION) -> Path:
+    """The CRD fixtures of version's release line."""
+    return FIXTURES / "dynamo" / dynamo.release(version).newest / "crds"
+
+
+CRDS = crd_dir()
 KUBE_VERSION = "1.30.0"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -65,17 +76,25 @@ def _doc_id(doc: dict) -> str:
     return f"{doc.get('kind')}/{(doc.get('metadata') or {}).get('name')}"
 
 
-def crd_errors(docs: Iterable[dict], crd_dir: Path = CRDS) -> list[str]:
-    """Errors for every custom resource of a group the CRDs in crd_dir define."""
-    validators = crd_validators(crd_dir)
-    groups = {api.rpartition("/")[0] for api, _ in validators}
+def _version_of(doc: dict) -> str:
+    labels = (doc.get("metadata") or {}).get("labels") or {}
+    version = labels.get("app.kubernetes.io/version", "")
+    return version if ".".join(version.split(".")[:2]) in dynamo.RELEASES else dynamo.DEFAULT_VERSION
+
+
+def crd_errors(docs: Iterable[dict], crds: Path | None = None) -> list[str]:
+    """Errors for every custom resource of a group the CRDs define: those in crds when given, else
+    those of the version each resource is labelled with."""
     errors = []
     for doc in docs:
+        where = crds or crd_dir(_version_of(doc))
+        validators = crd_validators(where)
+        groups = {api.rpartition("/")[0] for api, _ in validators}
         v = validators.get((doc.get("apiVersion"), doc.get("kind")))
         if v is None:
             # only the CRDs the charts render are kept as fixtures: a new kind must bring its CRD
             if doc.get("apiVersion", "").rpartition("/")[0] in groups:
-                errors.append(f"{_doc_id(doc)}: no {doc.get('apiVersion')} schema in {crd_dir}")
+                errors.append(f"{_doc_id(doc)}: no {doc.get('apiVersion')} schema in {where}")
             continue
         for e in sorted(v.iter_errors(doc), key=lambda e: list(map(str, e.path))):
             errors.append(f"{_doc_id(doc)}: {'.'.join(map(str, e.path)) or '<root>'}: {e.message}")
