@@ -1,0 +1,130 @@
+"""Upstream facts per Dynamo version, read from the copies in tests/fixtures/dynamo/<version> (each
+directory's SOURCES.md names the wheel or commit): the DGD CRD stand-in for 1.5/1.6, the Prometheus
+metric names, and the frontend's --router-mode choices. The product reads none of these files."""
+
+from __future__ import annotations
+
+import ast
+import copy
+from pathlib import Path
+
+import pytest
+
+from tests.support.validate import FIXTURES, crd_errors, load_docs
+
+pytestmark = pytest.mark.unit
+
+DYNAMO = FIXTURES / "dynamo"
+VERSIONS = ("1.4.0", "1.5.1", "1.6.1")
+# main of 2026-08-21, the newest DGD CRD with a known commit (see its SOURCES.md): no 1.5/1.6 CRD.
+STANDIN_CRDS = DYNAMO / "1.6.1" / "crds"
+TEMPLATES = DYNAMO / "1.6.1" / "dgd-templates"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in TEMPLATES.glob("*.yaml")))
+def test_1_6_1_templates_validate_against_the_standin_crd(name):
+    assert crd_errors(load_docs((TEMPLATES / name).read_text()), STANDIN_CRDS) == []
+
+
+def _vllm_disagg_with(change) -> dict:
+    (dgd,) = load_docs((TEMPLATES / "vllm_disagg.yaml").read_text())
+    dgd = copy.deepcopy(dgd)
+    change(dgd["spec"])
+    return dgd
+
+
+GROVE = {"apiVersion": "grove.io/v1alpha1", "target": "PodCliqueSet", "value": {}}
+
+
+def test_the_standin_crd_has_provider_overrides():
+    """Added on main on 2026-08-20, before the stand-in's commit (the 1.4.0 CRD refuses both)."""
+
+    def change(spec):
+        spec["providerOverride"] = GROVE
+        spec["components"][1]["providerOverride"] = GROVE
+
+    assert crd_errors([_vllm_disagg_with(change)], STANDIN_CRDS) == []
+
+
+# What 1.5.0/1.6.0 added after the stand-in's commit: it refuses each, so a graph using one cannot be
+# checked here (replace the stand-in when a released CRD can be read, and drop these).
+LACKS = {
+    "roles (1.5.0)": (
+        lambda s: s["components"][1].__setitem__("roles", [{"name": "leader", "replicas": 1}]),
+        "Additional properties are not allowed ('roles' was unexpected)",
+    ),
+    "type lpx (1.6.0)": (lambda s: s["components"][1].__setitem__("type", "lpx"), "'lpx' is not one of"),
+    "lpx (1.6.0)": (
+        lambda s: s["components"][1].__setitem__("lpx", {"buildId": "b"}),
+        "Additional properties are not allowed ('lpx' was unexpected)",
+    ),
+    "experimental.flagsInjection (1.6.0)": (
+        lambda s: s["components"][1].__setitem__("experimental", {"flagsInjection": "Automatic"}),
+        "Additional properties are not allowed ('flagsInjection' was unexpected)",
+    ),
+}
+
+
+@pytest.mark.parametrize("field", sorted(LACKS))
+def test_the_standin_crd_lacks_a_later_field(field):
+    change, message = LACKS[field]
+    (error,) = crd_errors([_vllm_disagg_with(change)], STANDIN_CRDS)
+    assert message in error
+
+
+def _classes(path: Path) -> dict[str, dict[str, str]]:
+    """Top-level class -> its string constants, from the source text (not imported)."""
+    out = {}
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.ClassDef):
+            out[node.name] = {
+                t.id: n.value.value
+                for n in node.body
+                if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant) and isinstance(n.value.value, str)
+                for t in n.targets
+                if isinstance(t, ast.Name)
+            }
+    return out
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_metric_names_compose_reads(version):
+    names = _classes(DYNAMO / version / "metrics" / "prometheus_names.py")
+    assert names["name_prefix"]["FRONTEND"] == "dynamo_frontend"
+    assert names["name_prefix"]["COMPONENT"] == "dynamo_component"
+    frontend = set(names["frontend_service"].values())
+    assert {
+        "requests_total",
+        "requests_started_total",
+        "inflight_requests",
+        "active_requests",
+        "time_to_first_token_seconds",
+        "inter_token_latency_seconds",
+    } <= frontend
+    # KV cache usage is dynamo_component_gpu_cache_usage_percent; the dynamo_component_kvstats_*
+    # names were removed before 1.4.0 and appear in no version here.
+    assert names["kvstats"]["GPU_CACHE_USAGE_PERCENT"] == "gpu_cache_usage_percent"
+    assert "kvstats_" not in (DYNAMO / version / "metrics" / "prometheus_names.py").read_text()
+    assert names["work_handler"]["REQUESTS_TOTAL"] == "requests_total"
+
+
+def _router_modes(path: Path) -> tuple[list[str], object]:
+    """The choices and default of the --router-mode argument, from the source text."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call):
+            kw = {k.arg: k.value for k in node.keywords if k.arg}
+            flag = kw.get("flag_name")
+            if isinstance(flag, ast.Constant) and flag.value == "--router-mode":
+                choices = [e.value for e in kw["choices"].elts]
+                default = kw["default"]
+                return choices, default.value if isinstance(default, ast.Constant) else ast.unparse(default)
+    raise AssertionError(f"{path}: no --router-mode")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_router_mode_choices(version):
+    choices, default = _router_modes(DYNAMO / version / "frontend" / "router_args.py")
+    assert choices == ["round-robin", "random", "power-of-two", "kv", "direct", "least-loaded", "device-aware-weighted"]
+    # 1.5 moved the default to a parameter so workers can default to None; the frontend passes
+    # default_router_mode="round-robin" (dynamo/frontend/frontend_args.py).
+    assert default == ("round-robin" if version == "1.4.0" else "self.default_router_mode")
