@@ -111,6 +111,6 @@ def test_a_dynamo_kind_without_a_fixture_crd_is_an_error():
     from tests.support.validate import crd_errors
 
     model = {"apiVersion": "nvidia.com/v1alpha1", "kind": "DynamoModel", "metadata": {"name": "m"}, "spec": {}}
-    assert crd_errors([model]) == [f"DynamoModel/m: no nvidia.com/v1alpha1 schema in {FIXTURES}/dynamo/1.4.0/crds"]
+    assert crd_errors([model]) == [f"DynamoModel/m: no nvidia.com/v1alpha1 schema in {FIXTURES}/dynamo/1.6.1/crds"]
     other = {"apiVersion": "example.com/v1", "kind": "Thing", "metadata": {"name": "t"}}
     assert crd_errors([other]) == []

@@ -74,3 +74,9 @@ def test_renders_for_every_version_and_validates_against_its_crd(source, version
         (dgd,) = [d for d in docs if d["kind"] == dynamo.DGD_KIND]
         assert dgd["metadata"]["labels"]["app.kubernetes.io/version"] == version
         assert crd_errors(docs, crd_dir(version)) == [], env
+
+
+def test_every_release_line_names_its_crd_fixtures():
+    from tests.support.validate import CRD_FIXTURES
+
+    assert set(CRD_FIXTURES) == set(dynamo.RELEASES)

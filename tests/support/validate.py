@@ -1,8 +1,8 @@
 """Offline validation of rendered manifests, for tests.
 
 Custom resources are checked against the CRDs of the Dynamo version they are labelled with
-(app.kubernetes.io/version, which every chart of ours sets): tests/fixtures/dynamo/<the newest
-release of that line>/crds, and the default version's when unlabelled (an nvidia.com resource the
+(app.kubernetes.io/version, which every chart of ours sets; CRD_FIXTURES), and the default
+version's when unlabelled (an nvidia.com resource the
 CRDs do not define is an error, not skipped); everything else against the
 Kubernetes JSON schemas bundled with kubernetes-validate (strict: unknown fields fail). The CRD
 schemas are OpenAPI v3 "structural" schemas, which jsonschema misreads as is;
@@ -25,9 +25,15 @@ from composer import dynamo
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
+# The DGD CRD each release line is checked against, by fixture directory. No released 1.5.x or 1.6.x
+# CRD could be read: both lines use the newest upstream copy whose commit is known (main of
+# 2026-08-21, 1.6.1/crds/SOURCES.md says what it lacks).
+CRD_FIXTURES = {"1.4": "1.4.0", "1.5": "1.6.1", "1.6": "1.6.1"}
+
+
 def crd_dir(version: str = dynamo.DEFAULT_VERSION) -> Path:
     """The CRD fixtures of version's release line."""
-    return FIXTURES / "dynamo" / dynamo.release(version).newest / "crds"
+    return FIXTURES / "dynamo" / CRD_FIXTURES[dynamo.release(version).line] / "crds"
 
 
 CRDS = crd_dir()
