@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import ast
 import copy
+import json
+import re
 from pathlib import Path
 
 import pytest
 
+from composer import dynamo
+from tests.support.project import REPO
 from tests.support.validate import FIXTURES, crd_errors, load_docs
 
 pytestmark = pytest.mark.unit
 
 DYNAMO = FIXTURES / "dynamo"
-VERSIONS = ("1.4.0", "1.5.1", "1.6.1")
+VERSIONS = tuple(r.newest for r in dynamo.RELEASES.values())  # 1.4.0, 1.5.1, 1.6.1
 # main of 2026-08-21, the newest DGD CRD with a known commit (see its SOURCES.md): no 1.5/1.6 CRD.
 STANDIN_CRDS = DYNAMO / "1.6.1" / "crds"
 TEMPLATES = DYNAMO / "1.6.1" / "dgd-templates"
@@ -128,3 +132,43 @@ def test_router_mode_choices(version):
     # 1.5 moved the default to a parameter so workers can default to None; the frontend passes
     # default_router_mode="round-robin" (dynamo/frontend/frontend_args.py).
     assert default == ("round-robin" if version == "1.4.0" else "self.default_router_mode")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_release_table_has_the_router_modes_of_the_source(version):
+    choices, _ = _router_modes(DYNAMO / version / "frontend" / "router_args.py")
+    assert dynamo.release(version).router_modes == tuple(choices)
+
+
+# What the dashboard's panels query (a metric name is followed by its label matchers).
+DASHBOARD = REPO / "charts" / "metrics" / "dashboards" / "dynamo-model.json"
+DASHBOARD_METRICS = {
+    "dynamo_component_gpu_cache_usage_percent",
+    "dynamo_frontend_active_requests",
+    "dynamo_frontend_inter_token_latency_seconds_bucket",
+    "dynamo_frontend_requests_total",
+    "dynamo_frontend_time_to_first_token_seconds_bucket",
+}
+
+
+def _queried() -> set[str]:
+    exprs = [t["expr"] for panel in json.loads(DASHBOARD.read_text())["panels"] for t in panel.get("targets", [])]
+    return {m for e in exprs for m in re.findall(r"\b(dynamo_[a-z0-9_]+)\{", e)}
+
+
+def test_the_dashboard_queries_what_this_test_lists():
+    assert _queried() == DASHBOARD_METRICS
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_dashboard_metric_is_one_the_version_exports(version):
+    names = _classes(DYNAMO / version / "metrics" / "prometheus_names.py")
+    exported = {
+        f"{prefix}_{name}"
+        for prefix in names["name_prefix"].values()
+        for cls, constants in names.items()
+        if cls != "name_prefix"
+        for name in constants.values()
+    }
+    histogram = re.compile(r"_(bucket|sum|count)$")
+    assert {histogram.sub("", m) for m in DASHBOARD_METRICS} <= exported
