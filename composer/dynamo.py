@@ -7,6 +7,7 @@ from here, so that supporting another version means changing this module (and it
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 UPSTREAM = "ai-dynamo/dynamo"
@@ -29,11 +30,22 @@ class Release:
     # The image upstream runs its in-cluster benchmark Job on: the runtime images do not carry
     # aiperf (benchmarks/incluster/benchmark_job.yaml).
     benchmark_image: str
+    # TRT-LLM flags that make a worker publish what kv routing reads (dynamo/trtllm/backend_args.py:
+    # --publish-kv-events from 1.4 on; 1.6 adds --publish-metrics, and its deprecated
+    # --publish-events-and-metrics expands to both, dynamo/trtllm/args.py).
+    trtllm_kv_flags: tuple[str, ...]
+    # vLLM's --kv-transfer-config per disaggregated role, None for no flag: what upstream's DGD
+    # templates pass (dynamo/profiler/templates/dgd/vllm/disagg.yaml in the ai-dynamo wheel; 1.6
+    # gives prefill kv_producer and decode nothing, and dynamo/vllm/args.py refuses a prefill worker
+    # without one).
+    vllm_kv_transfer: Mapping[str, str | None]
     # The mocker's --extra-engine-args JSON: 1.4 reads engine keys at the top level; later lines
     # read them under "engine" and refuse them at the top (dynamo/mocker/args.py).
     mocker_engine_args_nested: bool
 
 
+NIXL_KV_BOTH = '{"kv_connector":"NixlConnector","kv_role":"kv_both"}'
+NIXL_KV_PRODUCER = '{"kv_connector":"NixlConnector","kv_role":"kv_producer"}'
 ALL_ROUTER_MODES = ("round-robin", "random", "power-of-two", "kv", "direct", "least-loaded", "device-aware-weighted")
 
 RELEASES: dict[str, Release] = {
@@ -44,6 +56,8 @@ RELEASES: dict[str, Release] = {
             newest="1.4.0",
             router_modes=ALL_ROUTER_MODES,
             benchmark_image="dynamo-frontend",
+            trtllm_kv_flags=("--publish-kv-events",),
+            vllm_kv_transfer={"prefill": NIXL_KV_BOTH, "decode": NIXL_KV_BOTH},
             mocker_engine_args_nested=False,
         ),
         Release(
@@ -51,6 +65,8 @@ RELEASES: dict[str, Release] = {
             newest="1.5.1",
             router_modes=ALL_ROUTER_MODES,
             benchmark_image="dynamo-frontend",
+            trtllm_kv_flags=("--publish-kv-events",),
+            vllm_kv_transfer={"prefill": NIXL_KV_BOTH, "decode": NIXL_KV_BOTH},
             mocker_engine_args_nested=True,
         ),
         Release(
@@ -58,6 +74,8 @@ RELEASES: dict[str, Release] = {
             newest="1.6.1",
             router_modes=ALL_ROUTER_MODES,
             benchmark_image="dynamo-frontend",
+            trtllm_kv_flags=("--publish-kv-events", "--publish-metrics"),
+            vllm_kv_transfer={"prefill": NIXL_KV_PRODUCER, "decode": None},
             mocker_engine_args_nested=True,
         ),
     )

@@ -354,7 +354,10 @@ def _pattern_meaning(pattern: str, schema: dict) -> tuple[str, str]:
             "use lowercase letters, digits, '-' and '.', each part starting and ending with a letter or digit"
         )
     if pattern.startswith(("^[0-9]+\\.[0-9]+\\.[0-9]+", "^(0|[1-9]")):
-        return "a version MAJOR.MINOR.PATCH", f"for example {dynamo.DEFAULT_VERSION} (at most four digits each, as the model chart takes)"
+        return (
+            "a version MAJOR.MINOR.PATCH",
+            f"for example {dynamo.DEFAULT_VERSION} (at most four digits each, as the model chart takes)",
+        )
     if pattern == "^\\S+$":
         return "an image reference", "no spaces: registry/repository:tag"
     if pattern.endswith("@sha256:[a-f0-9]{64})$"):

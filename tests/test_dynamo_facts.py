@@ -63,5 +63,7 @@ def test_a_router_mode_a_release_lacks_is_refused_at_its_place(tmp_path, monkeyp
     with pytest.raises(errors.InvalidValues) as e:
         project.plans(project.Project.at(tmp_path / "values.yaml"), ["dev"])
     (problem,) = e.value.problems
-    assert str(problem).startswith("values.yaml:5:18: /model/routingPolicy: Dynamo 1.4.0's frontend has no least-loaded")
+    assert str(problem).startswith(
+        "values.yaml:5:18: /model/routingPolicy: Dynamo 1.4.0's frontend has no least-loaded"
+    )
     assert "pin a version that has it (1.5.x, 1.6.x)" in str(problem)

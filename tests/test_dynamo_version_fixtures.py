@@ -172,3 +172,13 @@ def test_every_dashboard_metric_is_one_the_version_exports(version):
     }
     histogram = re.compile(r"_(bucket|sum|count)$")
     assert {histogram.sub("", m) for m in DASHBOARD_METRICS} <= exported
+
+
+def test_the_1_6_release_row_passes_vllm_what_upstreams_template_does():
+    (dgd,) = load_docs((TEMPLATES / "vllm_disagg.yaml").read_text())
+    for component in dgd["spec"]["components"]:
+        if component["type"] in ("prefill", "decode"):
+            args = component["podTemplate"]["spec"]["containers"][0]["args"]
+            given = args[args.index("--kv-transfer-config") + 1] if "--kv-transfer-config" in args else None
+            expected = dynamo.release("1.6.1").vllm_kv_transfer[component["type"]]
+            assert (json.loads(given) if given else None) == (json.loads(expected) if expected else None)

@@ -18,7 +18,7 @@ from composer import dynamo, proc
 from composer import project as p
 from composer import recipes as r
 from tests.support.cases import CASES, copy_case
-from tests.support.component_charts import helm_binary
+from tests.support.component_charts import Helm, helm_binary
 from tests.support.project import REPO
 from tests.support.validate import crd_dir, crd_errors, load_docs
 
@@ -80,3 +80,42 @@ def test_every_release_line_names_its_crd_fixtures():
     from tests.support.validate import CRD_FIXTURES
 
     assert set(CRD_FIXTURES) == set(dynamo.RELEASES)
+
+
+def worker_args(dgd: dict) -> dict[str, list[str]]:
+    return {
+        c["name"]: c["podTemplate"]["spec"]["containers"][0]["args"]
+        for c in dgd["spec"]["components"]
+        if c["type"] != "frontend"
+    }
+
+
+def flag_value(args: list[str], flag: str) -> str | None:
+    return args[args.index(flag) + 1] if flag in args else None
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_chart_passes_each_versions_flags(version, tmp_path):
+    """The model chart decides by dynamoVersion what composer/dynamo.py's Release row says."""
+    helm = Helm(helm_binary(), tmp_path / "home", tmp_path)
+    release = dynamo.release(version)
+    for backend in ("vllm", "trtllm"):
+        values = {
+            "dynamoNamespace": "demo",
+            "dynamoVersion": version,
+            "model": {
+                "name": "m",
+                "backend": {"type": backend, "image": f"r/x:{version}"},
+                "disaggregation": True,
+                "routingPolicy": "kv",
+            },
+        }
+        (dgd,) = [d for d in helm.render("model", values) if d["kind"] == dynamo.DGD_KIND]
+        args = worker_args(dgd)
+        if backend == "vllm":
+            for role in ("prefill", "decode"):
+                assert flag_value(args[role], "--kv-transfer-config") == release.vllm_kv_transfer[role], role
+        else:
+            for role in ("prefill", "decode"):
+                published = [a for a in args[role] if a.startswith("--publish-")]
+                assert tuple(published) == release.trtllm_kv_flags, role

@@ -118,8 +118,8 @@ def test_dashboard_is_grafana_json_for_this_dgd(helm, chart, values_file):
         "dynamo_frontend_time_to_first_token_seconds_bucket",
         "dynamo_frontend_inter_token_latency_seconds_bucket",
         "dynamo_frontend_requests_total",
-        "dynamo_frontend_inflight_requests",
-        "dynamo_component_kvstats_gpu_cache_usage_percent",
+        "dynamo_frontend_active_requests",
+        "dynamo_component_gpu_cache_usage_percent",
     ):
         assert metric in joined, metric
     assert joined.count("histogram_quantile(") == 6

@@ -1,4 +1,4 @@
-"""charts/model: the DynamoGraphDeployment (nvidia.com/v1beta1, Dynamo 1.4.0) chart.
+"""charts/model: the DynamoGraphDeployment (nvidia.com/v1beta1) chart, with the flags of Dynamo 1.4.0.
 
 Every test runs the real helm binary offline and asserts on the parsed output:
 DGDs against the 1.4.0 CRD schema, other objects against strict Kubernetes 1.30
@@ -47,7 +47,7 @@ HELM = _find_helm()
 pytestmark = pytest.mark.skipif(HELM is None, reason="helm not found; run scripts/install-helm-tools")
 
 BACKENDS = ("vllm", "sglang", "trtllm", "mocker")
-ROUTING = ("none", "kv", "random", "round-robin")
+ROUTING = ("none", "kv", "random", "round-robin", "power-of-two", "least-loaded", "device-aware-weighted")
 IMAGES = {
     "vllm": "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0",
     "sglang": "nvcr.io/nvidia/ai-dynamo/sglang-runtime:1.4.0",
@@ -90,7 +90,7 @@ KV_FLAGS = {
         }
     },
     "sglang": {"--kv-events-config": {"publisher": "zmq", "topic": "kv-events", "endpoint": "tcp://*:5557"}},
-    "trtllm": {"--publish-events-and-metrics": True},
+    "trtllm": {"--publish-kv-events": True},  # 1.4.0 deprecates --publish-events-and-metrics for it
     "mocker": {},  # the mocker publishes KV events without a flag
 }
 CONFIG_FLAG = {
@@ -183,6 +183,9 @@ def values_for(
 ) -> dict:
     return {
         "dynamoNamespace": name,
+        # This module pins the flags of 1.4.0 and compares with upstream's 1.4-era examples;
+        # tests/test_version_matrix.py covers what differs in later versions.
+        "dynamoVersion": "1.4.0",
         "model": merge(
             {
                 "name": model,
@@ -733,7 +736,7 @@ def test_notes_explain_how_to_reach_the_frontend(helm, tmp_path):
             "Additional property configMapref is not allowed",
         ),
         ({"model": {"backend": {"type": "vlm"}}}, 'model.backend.type must be one of the following: "vllm"'),
-        ({"model": {"routingPolicy": "least-loaded"}}, "model.routingPolicy must be one of the following"),
+        ({"model": {"routingPolicy": "fastest"}}, "model.routingPolicy must be one of the following"),
         ({"dynamoNamespace": None}, "dynamoNamespace is required"),
         ({"dynamoNamespace": ""}, "dynamoNamespace: String length must be greater than or equal to 1"),
         ({"dynamoNamespace": "Qwen_Test"}, "dynamoNamespace: Does not match pattern"),
@@ -794,7 +797,7 @@ ADDED_IN_1_4 = {
     ("sglang", "disagg"): {"--disaggregation-bootstrap-port", "--host"},
     # SGLang publishes KV events only when configured (upstream main agg_router)
     ("sglang", "kv"): {"--kv-events-config"},
-    ("trtllm", "kv"): {"--publish-events-and-metrics"},
+    ("trtllm", "kv"): {"--publish-kv-events"},
 }
 OLD_ROLE_FLAGS = {"--is-prefill-worker": "prefill", "--is-decode-worker": "decode"}
 

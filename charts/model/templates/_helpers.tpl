@@ -150,9 +150,9 @@ it ignores --disaggregation-mode (1.4.0), so a disaggregated role also says its 
 {{- end -}}
 
 {{/*
-Worker argv after `python3 -m dynamo.<backend>`, as a YAML list, for Dynamo
-1.4.0: model flags, role flags (disaggregation only), KV event flags (kv
-routing only), the engine-config flag, then extraArgs.
+Worker argv after `python3 -m dynamo.<backend>`, as a YAML list, for the
+dynamoVersion: model flags, role flags (disaggregation only), KV event flags
+(kv routing only), the engine-config flag, then extraArgs.
 Call with (dict "root" $ "role" "decode").
 */}}
 {{- define "model.workerArgs" -}}
@@ -166,7 +166,14 @@ Call with (dict "root" $ "role" "decode").
 {{- if eq $be "vllm" -}}
   {{- $args = list "--model" $name -}}
   {{- if $disagg -}}
-    {{- $args = concat $args (list "--disaggregation-mode" .role "--kv-transfer-config" `{"kv_connector":"NixlConnector","kv_role":"kv_both"}`) -}}
+    {{- $args = concat $args (list "--disaggregation-mode" .role) -}}
+    {{- /* What upstream's DGD templates pass (dynamo/profiler/templates/dgd/vllm/disagg.yaml):
+    kv_both on both roles up to 1.5; from 1.6 kv_producer on prefill and nothing on decode. */ -}}
+    {{- if semverCompare "<1.6.0-0" $v.dynamoVersion -}}
+      {{- $args = concat $args (list "--kv-transfer-config" `{"kv_connector":"NixlConnector","kv_role":"kv_both"}`) -}}
+    {{- else if eq .role "prefill" -}}
+      {{- $args = concat $args (list "--kv-transfer-config" `{"kv_connector":"NixlConnector","kv_role":"kv_producer"}`) -}}
+    {{- end -}}
   {{- end -}}
   {{- if $kv -}}
     {{- $args = concat $args (list "--kv-events-config" `{"publisher":"zmq","topic":"kv-events","endpoint":"tcp://*:20080","enable_kv_cache_events":true}`) -}}
@@ -191,7 +198,12 @@ Call with (dict "root" $ "role" "decode").
     {{- $args = concat $args (list "--disaggregation-mode" .role) -}}
   {{- end -}}
   {{- if $kv -}}
-    {{- $args = concat $args (list "--publish-events-and-metrics") -}}
+    {{- /* dynamo/trtllm/backend_args.py: --publish-kv-events (1.4 on); 1.6 splits out
+    --publish-metrics, which the deprecated --publish-events-and-metrics also meant. */ -}}
+    {{- $args = concat $args (list "--publish-kv-events") -}}
+    {{- if semverCompare ">=1.6.0-0" $v.dynamoVersion -}}
+      {{- $args = concat $args (list "--publish-metrics") -}}
+    {{- end -}}
   {{- end -}}
   {{- if $ec.enabled -}}
     {{- $args = concat $args (list "--extra-engine-args" "$(DYNAMO_EXTRA_CONFIG)") -}}
