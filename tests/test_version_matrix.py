@@ -119,3 +119,29 @@ def test_the_chart_passes_each_versions_flags(version, tmp_path):
             for role in ("prefill", "decode"):
                 published = [a for a in args[role] if a.startswith("--publish-")]
                 assert tuple(published) == release.trtllm_kv_flags, role
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_dynamo_object_says_the_version_it_was_rendered_for(version, tmp_path):
+    """Model, benchmark, metrics and gateway objects alike (model-express has its own version)."""
+    from tests.support.project import compose
+
+    proj = project_copy("case:everything-on", tmp_path / "proj")
+    pin(proj, version)
+    out = compose("template", "--env", "staging", cwd=proj.root)
+    assert out.returncode == 0, out.stderr
+    labelled = {}
+    for doc in load_docs(out.stdout):
+        labels = doc["metadata"].get("labels") or {}
+        if "helm.sh/chart" in labels and not labels["helm.sh/chart"].startswith("model-express-"):
+            labelled[f"{doc['kind']}/{doc['metadata']['name']}"] = labels.get("app.kubernetes.io/version")
+    charts = {name.split("/")[0] for name in labelled}
+    assert {"DynamoGraphDeployment", "Job", "PodMonitor", "HTTPRoute"} <= charts, labelled
+    assert set(labelled.values()) == {version}, labelled
+    images = [
+        c["image"]
+        for d in load_docs(out.stdout)
+        if d["kind"] == "Job"
+        for c in d["spec"]["template"]["spec"]["containers"]
+    ]
+    assert images == [f"{dynamo.IMAGE_REGISTRY}/dynamo-frontend:{version}"]
