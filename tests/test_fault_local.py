@@ -34,8 +34,9 @@ model:
   decode:
     replicas: 2
     extraConfig:
-      inline:
-        speedup_ratio: 10.0
+      inline:  # the mocker 1.6 shape (the default version)
+        engine:
+          speedup_ratio: 10.0
 benchmark:
   enabled: true
   config:
