@@ -260,21 +260,23 @@ def check_secret(done: proc.Completed | None, name: str, namespace: str) -> Chec
     return Check(check, OK, f"{namespace}/{name} has {HF_TOKEN_KEY}")
 
 
-def check_venvs(environ: Mapping[str, str] | None = None) -> list[Check]:
+def check_venvs(environ: Mapping[str, str] | None = None, dynamo_version: str | None = None) -> list[Check]:
+    """The local runtime's venvs: ai-dynamo at the deployment's version (default: compose's), aiperf."""
     from composer.local import venvs
 
     out = []
-    for tool, program in (("ai-dynamo", "python"), ("aiperf", "aiperf")):
-        path = venvs.venv_bin(tool, program, environ)
+    for tool, program, version in (("ai-dynamo", "python", dynamo_version), ("aiperf", "aiperf", None)):
+        path = venvs.venv_bin(tool, program, environ, version)
+        label = f"{tool} {version or venvs.PINS[tool]}"
         if os.access(path, os.X_OK):
-            out.append(Check(f"{tool} venv", OK, f"{tool} {venvs.PINS[tool]} ({venvs.venv_path(tool, environ)})"))
+            out.append(Check(f"{tool} venv", OK, f"{label} ({venvs.venv_path(tool, environ, version)})"))
         else:
             out.append(
                 Check(
                     f"{tool} venv",
                     FAILED,
-                    f"{tool} {venvs.PINS[tool]} is not installed ({path} missing)",
-                    venvs.INSTALL_HINT,
+                    f"{label} is not installed ({path} missing)",
+                    f"run {venvs.install_command(tool, version)} (creates its venv; needs PyPI once)",
                 )
             )
     return out
@@ -290,8 +292,8 @@ def check_ports(wanted: Sequence[int], busy: Mapping[int, str], ours: Iterable[i
         return Check(
             name,
             FAILED,
-            f"worker ports reach {wanted[-1]}, above {MAX_SYSTEM_PORT} (Dynamo 1.4.0 reads "
-            f"DYN_SYSTEM_PORT as a signed 16-bit number)",
+            f"worker ports reach {wanted[-1]}, above {MAX_SYSTEM_PORT} (Dynamo reads "
+            f"DYN_SYSTEM_PORT as a signed 16-bit number: 1.4.0 and 1.6.1 do)",
             f"set local.httpPort to at most {MAX_SYSTEM_PORT - len(wanted) + 1}",
         )
     ours = set(ours)
@@ -452,7 +454,7 @@ def _local_checks(project, dep, environ) -> list[Check]:
     from composer.local import target
     from composer.local.runtime import process_alive, read_state
 
-    checks = check_venvs(environ)
+    checks = check_venvs(environ, dep.version)
     wanted = local_ports(dep)
     state_dir = target.state_dir(project.root, dep.env)
     try:

@@ -39,9 +39,17 @@ class Release:
     # gives prefill kv_producer and decode nothing, and dynamo/vllm/args.py refuses a prefill worker
     # without one).
     vllm_kv_transfer: Mapping[str, str | None]
-    # The mocker's --extra-engine-args JSON: 1.4 reads engine keys at the top level; later lines
-    # read them under "engine" and refuse them at the top (dynamo/mocker/args.py).
+    # The mocker's --extra-engine-args JSON. 1.4 and 1.5 read engine keys at the top level
+    # (MockEngineArgs.from_json of the file: dynamo/mocker/config.py load_mocker_engine_args in the
+    # 1.4.0 and 1.5.1 wheels) and refuse an "engine" key; 1.6 reads them under "engine" (runtime
+    # keys under "dynamo") and refuses them at the top (1.6.1 wheel: the same function, through
+    # normalize_mocker_config). Every line ignores --disaggregation-mode once a file is given.
     mocker_engine_args_nested: bool
+    # Env the local runtime gives every process of this line, each with why.
+    # DYN_EVENT_PLANE_HOST is the address the ZMQ event publishers advertise (they still bind
+    # 0.0.0.0); unset, 1.6.1 advertises the host's first non-loopback IP. The name is in
+    # ai-dynamo-runtime 1.6.1's dynamo/_core.abi3.so, not in 1.4.0's or 1.5.1's.
+    local_env: tuple[tuple[str, str], ...] = ()
 
 
 NIXL_KV_BOTH = '{"kv_connector":"NixlConnector","kv_role":"kv_both"}'
@@ -67,7 +75,7 @@ RELEASES: dict[str, Release] = {
             benchmark_image="dynamo-frontend",
             trtllm_kv_flags=("--publish-kv-events",),
             vllm_kv_transfer={"prefill": NIXL_KV_BOTH, "decode": NIXL_KV_BOTH},
-            mocker_engine_args_nested=True,
+            mocker_engine_args_nested=False,
         ),
         Release(
             line="1.6",
@@ -77,6 +85,7 @@ RELEASES: dict[str, Release] = {
             trtllm_kv_flags=("--publish-kv-events", "--publish-metrics"),
             vllm_kv_transfer={"prefill": NIXL_KV_PRODUCER, "decode": None},
             mocker_engine_args_nested=True,
+            local_env=(("DYN_EVENT_PLANE_HOST", "127.0.0.1"),),
         ),
     )
 }

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from composer import doctor as d
-from composer import proc
+from composer import dynamo, proc
 from composer.cli import main
 from composer.local import ports
 from tests.support.doctor_stubs import KUBECTL_VERSION, PLATFORM, PLUGINS, register_cluster
@@ -280,11 +280,12 @@ def test_local_environment(proj, tools, fp, tmp_path, monkeypatch):
     assert result["target"] == "local"
     assert list(checks) == ["helm", "helmfile", "values", "ai-dynamo venv", "aiperf venv", "local ports", "disk space"]
     assert checks["ai-dynamo venv"]["status"] == "failed"  # COMPOSE_VENVS points at nothing
-    assert "install-local-runtime" in checks["ai-dynamo venv"]["fix"]
+    # the project pins no platform.version: compose's default, named in the command to run
+    assert checks["ai-dynamo venv"]["fix"].startswith(f"run scripts/install-local-runtime {dynamo.DEFAULT_VERSION} ")
     assert checks["local ports"]["status"] == "ok" and checks["disk space"]["status"] == "ok"
     assert code == 1
     # the venvs in place and a port taken
-    for tool, program in (("ai-dynamo-1.4.0", "python"), ("aiperf-0.13.0", "aiperf")):
+    for tool, program in ((f"ai-dynamo-{dynamo.DEFAULT_VERSION}", "python"), ("aiperf-0.13.0", "aiperf")):
         path = tmp_path / "no-venvs" / tool / "bin" / program
         path.parent.mkdir(parents=True)
         path.write_text("#!/bin/sh\n")

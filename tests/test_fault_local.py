@@ -12,6 +12,7 @@ left running. The measured numbers are printed.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -34,8 +35,9 @@ model:
   decode:
     replicas: 2
     extraConfig:
-      inline:
-        speedup_ratio: 10.0
+      inline:  # the mocker 1.6 shape (the default version)
+        engine:
+          speedup_ratio: 10.0
 benchmark:
   enabled: true
   config:
@@ -150,8 +152,17 @@ def test_the_only_decode_worker_killed_mid_benchmark_recovers_by_its_restart(tmp
         assert rec["seconds"] >= 1.0  # not before the back-off
         assert report["recovery_by"] == ["the local runtime restarts decode-0 (restartPolicy Always)"]
         assert report["restarted"]["restarts"] == 1 and report["restarted"]["alive"]
-        after = json.loads(compose("status", "--env", "local", "-o", "json", cwd=proj).stdout)
-        assert after["serving"]
+        # Serving again once the killed worker's registration expires from the discovery store, ~10 s
+        # after the kill (measured on 1.4.0 and 1.6.1): until then `status` names it as a stale
+        # instance. 1.6.1's mocker restarts within ~1 s, so the bench can end inside that window.
+        deadline = time.monotonic() + 30
+        while True:
+            after = json.loads(compose("status", "--env", "local", "-o", "json", cwd=proj).stdout)
+            if after["serving"] or time.monotonic() > deadline:
+                break
+            assert not after["not_serving"], after  # only the stale registration may be left
+            time.sleep(1)
+        assert after["serving"], json.dumps(after, indent=1)
         pids |= {p["pid"] for p in after["processes"]}
         print("\n" + fault.format_report(report))
     finally:

@@ -1,6 +1,7 @@
 """The real thing, as a user runs it: `compose up/status/bench/down --env local` on a values
-file, so what runs is the DynamoGraphDeployment our chart renders, as real Dynamo 1.4.0
-processes (mocker engine), benchmarked by real AIPerf 0.13.0. No fakes.
+file, so what runs is the DynamoGraphDeployment our chart renders, as real Dynamo processes
+(mocker engine) of the project's version (compose's default, 1.6.1; one test pins 1.4.0),
+benchmarked by real AIPerf 0.13.0. No fakes.
 
 Each test: up -> a chat completion through the frontend -> bench (AIPerf's own JSON: the
 requested count, zero errors) -> down -> not one PID we started is alive.
@@ -15,9 +16,18 @@ from pathlib import Path
 import pytest
 import requests
 
-from composer import proc
-from composer.local import aiperf_runs, chat
-from tests.support.local import BROWSER, MODEL, NEEDS_LOCAL_RUNTIME, REQUESTS, free_port_block, local_up, values
+from composer import dynamo, proc
+from composer.local import aiperf_runs, chat, venvs
+from tests.support.local import (
+    BROWSER,
+    MODEL,
+    NEEDS_LOCAL_RUNTIME,
+    REQUESTS,
+    free_port_block,
+    local_up,
+    needs_local_runtime,
+    values,
+)
 from tests.support.project import compose, make_project
 
 pytestmark = [pytest.mark.local, NEEDS_LOCAL_RUNTIME]
@@ -31,6 +41,18 @@ def served(system_port: int) -> float:
         for line in text.splitlines()
         if line.startswith("dynamo_component_requests_total{")
     )
+
+
+def dynamo_of(proj: Path, st: dict) -> str:
+    """The Dynamo version the graph runs: the state file's, checked against the interpreter every
+    process was started with (argv[0], from /proc)."""
+    state = json.loads((proj / ".compose" / "local" / "local" / "state.json").read_text())
+    version = state["dynamo_version"]
+    python = str(venvs.venv_bin("ai-dynamo", "python", version=version))
+    for p in st["processes"]:
+        argv = Path(f"/proc/{p['pid']}/cmdline").read_bytes().split(b"\0")
+        assert argv[0].decode() == python, (p["name"], argv[:3])
+    return version
 
 
 def run_flow(tmp_path: Path, *, disagg: bool, routing: str, decode_replicas: int, env: dict | None = None) -> dict:
@@ -50,6 +72,7 @@ def run_flow(tmp_path: Path, *, disagg: bool, routing: str, decode_replicas: int
             ["frontend"] + ["decode"] * decode_replicas + (["prefill"] if disagg else [])
         )
         assert chat(st["url"], MODEL, "Hello there", max_tokens=8).strip()
+        assert dynamo_of(proj, st) == dynamo.DEFAULT_VERSION  # the project pins no platform.version
 
         b = compose("bench", "--env", "local", "-o", "json", cwd=proj, env=env)
         assert b.returncode == 0, b.stderr
@@ -96,6 +119,36 @@ def test_disaggregated_kv_and_no_browser_for_the_plots(tmp_path):
     assert flow["served"]["decode-0"] >= REQUESTS + 2
     # the benchmark stands; the missing browser is named instead of the plots
     assert (flow["plots"], flow["plot_note"]) == ([], aiperf_runs.CHROME_HINT)
+
+
+@needs_local_runtime("1.4.0")
+def test_a_project_that_pins_dynamo_1_4_0_runs_it(tmp_path):
+    """platform.version in the local environment picks the ai-dynamo venv, and the mocker config
+    gets 1.4's flat shape: disaggregated kv, so each request goes prefill then decode (the worker
+    type written where 1.4.0 reads it) with KV events over ZMQ."""
+    env_file = f"target: local\nplatform:\n  version: 1.4.0\nlocal:\n  httpPort: {free_port_block(3)}\n"
+    proj = make_project(
+        tmp_path / "proj",
+        values(disagg=True, routing="kv", decode_replicas=1, dynamo_version="1.4.0"),
+        {"local": env_file},
+    )
+    pids: list[int] = []
+    try:
+        st = local_up(proj)
+        pids = [p["pid"] for p in st["processes"]]
+        assert st["frontend"]["serving"] and {p["health"] for p in st["processes"] if p["role"] != "frontend"} == {
+            "ready"
+        }
+        assert dynamo_of(proj, st) == "1.4.0"
+        for _ in range(3):
+            assert chat(st["url"], MODEL, "Hello there", max_tokens=8).strip()
+        ports = {p["name"]: p["ports"][0] for p in st["processes"]}
+        assert served(ports["prefill-0"]) >= 3 and served(ports["decode-0"]) >= 3
+    finally:
+        down = compose("down", "--env", "local", cwd=proj)
+    assert down.returncode == 0, down.stderr
+    assert pids and not [p for p in pids if proc.alive(p) or proc.group_members(p)]
+    print(f"\n1.4.0: {len(pids)} processes, ready in {st['ready_seconds']} s")
 
 
 def test_down_with_nothing_running_is_a_no_op(tmp_path):

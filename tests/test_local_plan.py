@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from composer import proc
+from composer import dynamo, proc
 from composer.errors import ComposeError, UsageError
 from composer.local import graph, ports, standin, venvs
 from composer.local.graph import ProcessSpec, expand, plan_processes, served_model
+from tests.support.local import NEEDS_LOCAL_RUNTIME
 from tests.support.local_dgd import MODEL, mocker_docs
 
 PY = "/venv/bin/python"
@@ -28,6 +29,7 @@ def plan(docs, **kw):
 
 def base_env(**extra):
     return {
+        "DYN_EVENT_PLANE_HOST": "127.0.0.1",  # the default version is 1.6: see test_each_dynamo_version
         "DYN_NAMESPACE": "qwen-local",
         "DYN_FILE_KV": "/state/kv",
         "DYN_TCP_RPC_HOST": "127.0.0.1",
@@ -135,20 +137,54 @@ def test_system_ports_can_start_elsewhere():
 
 @pytest.mark.unit
 def test_disaggregated_mocker_config_gets_its_worker_type_locally():
-    specs = plan(mocker_docs(disagg=True))
-    files = {s.name: json.loads(s.files[0][1]) for s in specs[1:]}
-    assert files == {
+    """1.4 and 1.5 read it at the top of the file, 1.6 under "engine" (composer/dynamo.py Release)."""
+    flat = plan(mocker_docs(disagg=True), version="1.4.0")
+    assert {s.name: json.loads(s.files[0][1]) for s in flat[1:]} == {
         "decode-0": {"speedup_ratio": 10.0, "worker_type": "decode"},
         "prefill-0": {"speedup_ratio": 10.0, "worker_type": "prefill"},
     }
-    assert "ignores --disaggregation-mode" in specs[1].notes[0]
+    assert flat[1].notes[0].startswith("added worker_type=decode to the local copy of config.yaml")
+    assert "ignores --disaggregation-mode" in flat[1].notes[0]
+    assert json.loads(plan(mocker_docs(disagg=True), version="1.5.1")[2].files[0][1])["worker_type"] == "prefill"
+    nested = plan(mocker_docs(disagg=True, engine={"engine": {"speedup_ratio": 10.0}}), version="1.6.1")
+    assert {s.name: json.loads(s.files[0][1]) for s in nested[1:]} == {
+        "decode-0": {"engine": {"speedup_ratio": 10.0, "worker_type": "decode"}},
+        "prefill-0": {"engine": {"speedup_ratio": 10.0, "worker_type": "prefill"}},
+    }
+    assert nested[1].notes[0].startswith("added engine.worker_type=decode to the local copy of config.yaml")
+    # a config without an engine section gets one; its other sections stay
+    docs = mocker_docs(disagg=True, engine={"dynamo": {"enable_local_indexer": True}})
+    assert json.loads(plan(docs, version="1.6.1")[2].files[0][1]) == {
+        "dynamo": {"enable_local_indexer": True},
+        "engine": {"worker_type": "prefill"},
+    }
 
 
 @pytest.mark.unit
 def test_a_worker_type_already_in_the_config_is_kept():
-    specs = plan(mocker_docs(disagg=True, engine={"worker_type": "prefill", "speedup_ratio": 1}))
+    specs = plan(mocker_docs(disagg=True, engine={"worker_type": "prefill", "speedup_ratio": 1}), version="1.4.0")
     assert json.loads(specs[2].files[0][1]) == {"worker_type": "prefill", "speedup_ratio": 1}
     assert specs[2].notes == ()
+    specs = plan(mocker_docs(disagg=True, engine={"engine": {"worker_type": "prefill"}}), version="1.6.1")
+    assert json.loads(specs[2].files[0][1]) == {"engine": {"worker_type": "prefill"}}
+    assert specs[2].notes == ()
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("version", ["1.4.0", "1.5.1", "1.6.1"])
+def test_each_dynamo_version(version):
+    """The same argv for every version; 1.6 alone gets DYN_EVENT_PLANE_HOST, so that its ZMQ
+    publishers advertise loopback rather than the host's first non-loopback IP (1.4.0 and 1.5.1
+    do not know the variable). The health and system-port settings stay on every version."""
+    specs = plan(mocker_docs(disagg=True, router="kv"), version=version)
+    assert [s.argv[2] for s in specs] == ["dynamo.frontend", "dynamo.mocker", "dynamo.mocker"]
+    assert all(s.argv[-6:] == PLANES for s in specs[1:])
+    assert specs[0].argv[-10:] == (*PLANES, "--http-host", "127.0.0.1", "--http-port", "18000")
+    event_host = {"1.4.0": None, "1.5.1": None, "1.6.1": "127.0.0.1"}[version]
+    assert {s.env.get("DYN_EVENT_PLANE_HOST") for s in specs} == {event_host}
+    for s in specs[1:]:
+        assert s.env["DYN_SYSTEM_USE_ENDPOINT_HEALTH_STATUS"] == '["generate"]'
+        assert s.env["DYN_TCP_RESPONSE_STREAM_HOST"] == graph.LOOPBACK_IFACE  # 1.4.0 refuses an IP
 
 
 @pytest.mark.unit
@@ -361,7 +397,7 @@ def test_hf_cache_location_follows_hugging_face_rules():
 
 
 @pytest.mark.local
-@pytest.mark.skipif(not venvs.venv_bin("ai-dynamo", "python").exists(), reason="ai-dynamo venv not installed")
+@NEEDS_LOCAL_RUNTIME
 def test_standin_tokenizer_decodes_mocker_ids_to_words(tmp_path):
     """The mocker emits ids in the 1000-2000 range: each must decode to a word that encodes back
     to one token, or AIPerf finds no content and ISL/OSL counts drift."""
@@ -401,20 +437,36 @@ def test_a_busy_port_is_named_with_its_holder():
 
 @pytest.mark.unit
 def test_venv_locations_honour_compose_venvs():
-    assert venvs.venv_path("ai-dynamo", {"COMPOSE_VENVS": "/v"}) == Path("/v/ai-dynamo-1.4.0")
+    assert venvs.venv_path("ai-dynamo", {"COMPOSE_VENVS": "/v"}) == Path(f"/v/ai-dynamo-{dynamo.DEFAULT_VERSION}")
+    assert venvs.venv_path("ai-dynamo", {"COMPOSE_VENVS": "/v"}, "1.4.0") == Path("/v/ai-dynamo-1.4.0")
+    assert venvs.venv_path("ai-dynamo", {}, "1.6.1") == Path.home() / ".cache/dynamo-compose/venvs/ai-dynamo-1.6.1"
+    with pytest.raises(ValueError, match="aiperf is pinned"):
+        venvs.venv_path("aiperf", {}, "0.14.0")
     assert venvs.venv_path("aiperf", {"COMPOSE_VENVS": "/v"}) == Path("/v/aiperf-0.13.0")
     assert venvs.venv_path("aiperf", {}) == Path.home() / ".cache/dynamo-compose/venvs/aiperf-0.13.0"
 
 
 @pytest.mark.unit
 def test_a_missing_venv_says_how_to_install_it(tmp_path):
-    with pytest.raises(ComposeError, match="ai-dynamo 1.4.0 is not installed .* run scripts/install-local-runtime"):
+    with pytest.raises(ComposeError) as missing:
+        venvs.require("ai-dynamo", "python", {"COMPOSE_VENVS": str(tmp_path)}, "1.4.0")
+    assert str(missing.value) == (
+        f"ai-dynamo 1.4.0 is not installed ({tmp_path}/ai-dynamo-1.4.0/bin/python missing): "
+        "run `scripts/install-local-runtime 1.4.0` (creates its venv; needs PyPI once)"
+    )
+    with pytest.raises(
+        ComposeError,
+        match=f"ai-dynamo {dynamo.DEFAULT_VERSION} is not installed .* run `scripts/install-local-runtime {dynamo.DEFAULT_VERSION}`",
+    ):
         venvs.require("ai-dynamo", "python", {"COMPOSE_VENVS": str(tmp_path)})
+    with pytest.raises(ComposeError, match=r"aiperf 0\.13\.0 is not installed .* run `scripts/install-local-runtime`"):
+        venvs.require("aiperf", "aiperf", {"COMPOSE_VENVS": str(tmp_path)})
 
 
 @pytest.mark.unit
 def test_install_script_pins_match_the_code():
     script = (REPO / "scripts/install-local-runtime").read_text()
+    assert venvs.PINS["ai-dynamo"] == dynamo.DEFAULT_VERSION
     assert f"AI_DYNAMO_VERSION={venvs.PINS['ai-dynamo']}\n" in script
     assert f"AIPERF_VERSION={venvs.PINS['aiperf']}\n" in script
 

@@ -4,7 +4,7 @@
     specs = plan_processes(docs, python=..., state_dir=..., http_port=..., model_env=source.env)
     up(specs, state_dir, model, timeout, progress)      # ... status(state_dir), down(state_dir)
 
-`launch` does the three steps with the ai-dynamo venv's interpreter.
+`launch` does the three steps with the interpreter of the ai-dynamo venv of the Dynamo version.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from composer import dynamo
 from composer.errors import UsageError
 from composer.local.graph import ProcessSpec, expand, plan_processes, served_model
 from composer.local.runtime import Progress, chat, down, list_models, status, up
@@ -45,22 +46,33 @@ def launch(
     model: str | None = None,
     timeout: float = 120.0,
     progress: Progress | None = None,
+    version: str = dynamo.DEFAULT_VERSION,
 ) -> dict[str, Any]:
-    """prepare_model + plan_processes + up. `model` defaults to the workers' --model-name."""
+    """prepare_model + plan_processes + up, on Dynamo `version` (the deployment's platform.version).
+    `model` defaults to the workers' --model-name."""
     state_dir = Path(state_dir)
     name = model or served_model(docs)
     if not name:
         raise UsageError("cannot tell which model the workers serve: no --model-name or --model-path in their args")
-    python = str(require("ai-dynamo", "python"))
+    python = str(require("ai-dynamo", "python", version=version))
     state_dir.mkdir(parents=True, exist_ok=True)
     source = prepare_model(name, state_dir)
     if progress:
         progress(f"model {source.describe()}")
-    specs = plan_processes(docs, python=python, state_dir=state_dir, http_port=http_port, model_env=source.env)
+    specs = plan_processes(
+        docs, python=python, state_dir=state_dir, http_port=http_port, model_env=source.env, version=version
+    )
+    if progress:
+        progress(f"Dynamo {version} ({Path(python).parent.parent})")
     notes = sorted({n for s in specs for n in s.notes})
     for note in notes:
         if progress:
             progress(f"note: {note}")
     # the tokenizer: so that a later `bench` finds it
-    extra = {"model_source": source.kind, "tokenizer": str(source.snapshot), "notes": notes}
+    extra = {
+        "model_source": source.kind,
+        "tokenizer": str(source.snapshot),
+        "notes": notes,
+        "dynamo_version": version,
+    }
     return up(specs, state_dir, name, timeout, progress, extra=extra)

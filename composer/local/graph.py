@@ -5,14 +5,16 @@ kubelet would start its `main` container: same command and args (with `$(VAR)` e
 the container env), same env, ConfigMap volumes materialized as files under the state dir.
 Then the local differences, all explicit here:
 
-- `python3` is the ai-dynamo venv's interpreter;
+- `python3` is the interpreter of the ai-dynamo venv of the deployment's Dynamo version, and what
+  differs between versions comes from its row in composer/dynamo.py RELEASES (`version` below);
 - no etcd/NATS: `--discovery-backend file --request-plane tcp --event-plane zmq`, with the
   file store in `<state>/kv` (DYN_FILE_KV);
 - everything we can choose binds to loopback: the frontend's HTTP port, the workers'
   system ports (DYN_SYSTEM_PORT, one per process so replicas never collide), the TCP request
   plane (DYN_TCP_RPC_HOST) and response stream (DYN_TCP_RESPONSE_STREAM_HOST, an interface
-  name in 1.4.0: an IP there fails with "Interface not found"). Dynamo 1.4.0 binds its ZMQ
-  event publishers to 0.0.0.0 on ephemeral ports; there is no setting for that;
+  name: 1.4.0 fails with an IP there, "Interface not found"). Dynamo binds its ZMQ event
+  publishers to 0.0.0.0 on ephemeral ports (1.4.0 and 1.6.1); there is no setting for that, and
+  1.6 only lets us choose the address they advertise (Release.local_env);
 - the model comes from an offline HF cache (`model_env`, see standin.py).
 """
 
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from composer import dynamo
 from composer.dynamo import DGD_API, DGD_KIND
 from composer.errors import UsageError
 
@@ -35,7 +38,7 @@ GPU_MODULES = ("dynamo.vllm", "dynamo.sglang", "dynamo.trtllm")
 NOT_LOCAL_TYPES = ("planner", "epp")
 PLANE_FLAGS = ("--discovery-backend", "file", "--request-plane", "tcp", "--event-plane", "zmq")
 LOOPBACK = "127.0.0.1"
-MAX_SYSTEM_PORT = 32767  # Dynamo 1.4.0 parses DYN_SYSTEM_PORT as i16
+MAX_SYSTEM_PORT = 32767  # Dynamo parses DYN_SYSTEM_PORT as i16 (1.4.0 and 1.6.1)
 LOOPBACK_IFACE = "lo0" if sys.platform == "darwin" else "lo"
 _PYTHON = re.compile(r"^python(3(\.\d+)?)?$")
 
@@ -63,8 +66,10 @@ def plan_processes(
     http_port: int,
     model_env: Mapping[str, str],
     system_port_base: int | None = None,
+    version: str = dynamo.DEFAULT_VERSION,
 ) -> list[ProcessSpec]:
-    """The processes for the one DGD in `docs`, frontend first, in component order.
+    """The processes for the one DGD in `docs`, frontend first, in component order, for Dynamo
+    `version` (the deployment's platform.version).
 
     Worker system ports are allocated consecutively from `system_port_base` (default
     `http_port + 1`), one per worker process.
@@ -84,6 +89,7 @@ def plan_processes(
             f"DynamoGraphDeployment {namespace}: a local run needs exactly one component of "
             f"type frontend, found {len(frontends)}"
         )
+    release = dynamo.release(version)
     shared_env = _env_entries(spec.get("env"))
     next_port = http_port + 1 if system_port_base is None else system_port_base
     base_env = {
@@ -93,6 +99,7 @@ def plan_processes(
         "DYN_TCP_RESPONSE_STREAM_HOST": LOOPBACK_IFACE,
         "DYN_SDK_DISABLE_ANSI_LOGGING": "1",
         "PYTHONUNBUFFERED": "1",
+        **dict(release.local_env),
         **model_env,
     }
     skipped = [
@@ -112,6 +119,7 @@ def plan_processes(
             http_port,
             next_port,
             skipped if comp is frontends[0] else [],
+            release,
         ):
             specs.append(spec)
             if spec.role != "frontend":
@@ -120,7 +128,9 @@ def plan_processes(
     return specs
 
 
-def _component_processes(comp, configmaps, shared_env, base_env, python, state_dir, http_port, first_port, notes):
+def _component_processes(
+    comp, configmaps, shared_env, base_env, python, state_dir, http_port, first_port, notes, release
+):
     """One ProcessSpec per replica of one component; workers take ports from `first_port` on."""
     name = str(comp.get("name") or "")
     if not name:
@@ -138,7 +148,7 @@ def _component_processes(comp, configmaps, shared_env, base_env, python, state_d
         )
     command, env, files = _container_view(comp, container, configmaps, shared_env, state_dir)
     module, args = _module_and_args(name, role, command)
-    files = _patch_mocker_config(module, args, files, notes)
+    files = _patch_mocker_config(module, args, files, notes, release)
     argv = [python, "-m", module, *_strip_flags(args, _flags_we_set(role)), *PLANE_FLAGS]
     out = []
     for i in range(replicas):
@@ -342,10 +352,11 @@ def _flag_value(args: Sequence[str], flag: str) -> str | None:
     return None
 
 
-def _patch_mocker_config(module, args, files, notes):
-    """Dynamo 1.4.0's mocker takes the worker type from --extra-engine-args when given and
-    ignores --disaggregation-mode; a prefill worker then answers without disaggregated params
-    and every request fails. Add the mode to our local copy of the file when it is missing."""
+def _patch_mocker_config(module, args, files, notes, release):
+    """Dynamo's mocker takes the worker type from --extra-engine-args when given and ignores
+    --disaggregation-mode (1.4.0 to 1.6.1); a prefill worker then answers without disaggregated
+    params and every request fails. Add the mode to our local copy of the file when it is missing,
+    where the release reads it: `worker_type`, or `engine.worker_type` in the nested form."""
     if module != "dynamo.mocker":
         return files
     mode = _flag_value(args, "--disaggregation-mode")
@@ -360,14 +371,28 @@ def _patch_mocker_config(module, args, files, notes):
                 data = json.loads(content)
             except ValueError:
                 data = None
-            if isinstance(data, dict) and "worker_type" not in data:
-                content = json.dumps({**data, "worker_type": mode})
+            patched = _with_worker_type(data, mode, release.mocker_engine_args_nested)
+            if patched is not None:
+                content = json.dumps(patched)
+                key = "engine.worker_type" if release.mocker_engine_args_nested else "worker_type"
                 notes.append(
-                    f"added worker_type={mode} to the local copy of {local.name}: mocker 1.4.0 "
-                    f"ignores --disaggregation-mode when --extra-engine-args is given"
+                    f"added {key}={mode} to the local copy of {local.name}: the mocker ignores "
+                    f"--disaggregation-mode when --extra-engine-args is given"
                 )
         out.append((local, content))
     return out
+
+
+def _with_worker_type(data: Any, mode: str, nested: bool) -> dict | None:
+    """The mocker config with the worker type added, or None when it has one or is not an object."""
+    if not isinstance(data, dict):
+        return None
+    if not nested:
+        return None if "worker_type" in data else {**data, "worker_type": mode}
+    engine = data.get("engine", {})
+    if not isinstance(engine, dict) or "worker_type" in engine:
+        return None
+    return {**data, "engine": {**engine, "worker_type": mode}}
 
 
 def _check_ports(specs: Sequence[ProcessSpec]) -> None:
@@ -378,7 +403,7 @@ def _check_ports(specs: Sequence[ProcessSpec]) -> None:
                 raise UsageError(f"{s.name}: port {p} is out of range")
             if s.role != "frontend" and p > MAX_SYSTEM_PORT:
                 raise UsageError(
-                    f"{s.name}: system port {p} is above {MAX_SYSTEM_PORT}, and Dynamo 1.4.0 reads "
+                    f"{s.name}: system port {p} is above {MAX_SYSTEM_PORT}, and Dynamo reads "
                     f"DYN_SYSTEM_PORT as a signed 16-bit number; use a lower HTTP port "
                     f"(worker ports follow it) or a lower system port base"
                 )

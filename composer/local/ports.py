@@ -29,7 +29,7 @@ def port_free(port: int, host: str = LOOPBACK) -> bool:
 
 def free_block(n: int, low: int = 20000, high: int = 32000) -> int:
     """A base port with n free ports after it (a frontend, then one system port per worker),
-    below 32767: Dynamo 1.4.0 reads DYN_SYSTEM_PORT as a signed 16-bit number."""
+    below 32767: Dynamo (1.4.0 and 1.6.1) reads DYN_SYSTEM_PORT as a signed 16-bit number."""
     rng = random.Random()
     for _ in range(500):
         base = rng.randrange(low, high - n)

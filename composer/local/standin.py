@@ -1,7 +1,7 @@
 """The model a local graph serves: the real tokenizer from the HF cache, or an offline stand-in.
 
 The mocker engine loads no weights, but the frontend and the mocker both read a Hugging Face
-style model directory (config, tokenizer, chat template) and Dynamo 1.4.0 resolves it *by
+style model directory (config, tokenizer, chat template) and Dynamo (1.4.0, 1.6.1) resolves it *by
 name* through the hub client. So we always hand the processes an HF cache they can read
 offline: the user's own when it already holds the model, else a private one under the state
 dir seeded with a generated stand-in.

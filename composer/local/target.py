@@ -51,6 +51,7 @@ def up(root: Path, dep: Deployment, plan: Plan, progress: Progress) -> dict[str,
         http_port=dep.values["local"]["httpPort"],
         model=dep.model["name"],
         progress=progress,
+        version=dep.version,
     )
     return {**result, "total_seconds": round(time.monotonic() - t0, 3)}
 

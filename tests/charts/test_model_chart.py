@@ -452,7 +452,7 @@ def test_extra_config_per_role(render, backend, mode):
             text = cms[cm_name]["data"][key]
             content = json.loads(text) if backend == "mocker" else yaml.safe_load(text)
             if backend == "mocker":  # disaggregated: see test_disaggregated_mocker_config_names_its_worker_type
-                assert content.pop("worker_type") == role
+                assert content.pop("engine") == {"worker_type": role}  # the chart's default dynamoVersion: 1.6
             if backend == "trtllm":  # see test_trtllm_disaggregation_gets_a_cache_transceiver
                 assert content.pop("cache_transceiver_config") == {"backend": "DEFAULT"}
             assert content == ec["inline"]
@@ -510,19 +510,37 @@ def test_mocker_inline_config_is_json_and_others_yaml(render):
 
 
 @pytest.mark.helm
-def test_disaggregated_mocker_config_names_its_worker_type(render):
-    """mocker 1.4.0 ignores --disaggregation-mode once it reads --extra-engine-args; found by
-    running the rendered DGD locally (every request failed without it)."""
-    roles = {r: {"extraConfig": {"inline": {"speedup_ratio": 10.0}}} for r in ("decode", "prefill")}
-    cms = configmaps(render(values_for("mocker", disagg=True, **roles)))
-    for role in ("decode", "prefill"):
-        assert json.loads(cms[f"demo-{role}-config"]["data"]["config.yaml"]) == {
-            "speedup_ratio": 10.0,
-            "worker_type": role,
+@pytest.mark.parametrize(
+    "version, nested",
+    [("1.4.0", False), ("1.5.1", False), ("1.6.0", True), ("1.6.1", True)],
+)
+def test_disaggregated_mocker_config_names_its_worker_type(render, version, nested):
+    """The mocker ignores --disaggregation-mode once it reads --extra-engine-args (found by running
+    the rendered DGD locally: every request failed without it), so the chart writes the worker
+    type where dynamoVersion's mocker reads it: at the top in 1.4 and 1.5, under "engine" from 1.6
+    (each refuses the other's shape; dynamo/mocker/config.py of the 1.4.0, 1.5.1 and 1.6.1 wheels)."""
+
+    def config(role_values, role="decode"):
+        values = {"dynamoVersion": version, **values_for("mocker", disagg=True, **role_values)}
+        return json.loads(configmaps(render(values))[f"demo-{role}-config"]["data"]["config.yaml"])
+
+    if nested:
+        roles = {r: {"extraConfig": {"inline": {"engine": {"speedup_ratio": 10.0}}}} for r in ("decode", "prefill")}
+        for role in ("decode", "prefill"):
+            assert config(roles, role) == {"engine": {"speedup_ratio": 10.0, "worker_type": role}}
+        # no engine section yet: one is made for the worker type; other sections are kept
+        assert config({"decode": {"extraConfig": {"inline": {"dynamo": {"enable_local_indexer": True}}}}}) == {
+            "dynamo": {"enable_local_indexer": True},
+            "engine": {"worker_type": "decode"},
         }
-    explicit = {"decode": {"extraConfig": {"inline": {"worker_type": "decode", "speedup_ratio": 2.0}}}}
-    cms = configmaps(render(values_for("mocker", disagg=True, **explicit)))
-    assert json.loads(cms["demo-decode-config"]["data"]["config.yaml"])["worker_type"] == "decode"
+        explicit = {"decode": {"extraConfig": {"inline": {"engine": {"worker_type": "prefill"}}}}}
+        assert config(explicit) == {"engine": {"worker_type": "prefill"}}
+    else:
+        roles = {r: {"extraConfig": {"inline": {"speedup_ratio": 10.0}}} for r in ("decode", "prefill")}
+        for role in ("decode", "prefill"):
+            assert config(roles, role) == {"speedup_ratio": 10.0, "worker_type": role}
+        explicit = {"decode": {"extraConfig": {"inline": {"worker_type": "prefill", "speedup_ratio": 2.0}}}}
+        assert config(explicit) == {"worker_type": "prefill", "speedup_ratio": 2.0}
 
 
 @pytest.mark.helm
@@ -666,10 +684,10 @@ def test_pod_plumbing_goes_where_it_belongs(render):
         ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0", None),
         ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:v1.4.0-cuda13", None),
         ("registry.example.com:5000/vllm-runtime:1.4", None),
-        ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:my-tag", "1.4.0"),
-        ("vllm-runtime:latest", "1.4.0"),
-        ("registry.example.com:5000/vllm-runtime", "1.4.0"),
-        ("nvcr.io/nvidia/ai-dynamo/vllm-runtime@sha256:" + "a" * 64, "1.4.0"),
+        ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:my-tag", "1.6.1"),
+        ("vllm-runtime:latest", "1.6.1"),
+        ("registry.example.com:5000/vllm-runtime", "1.6.1"),
+        ("nvcr.io/nvidia/ai-dynamo/vllm-runtime@sha256:" + "a" * 64, "1.6.1"),
         ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0@sha256:" + "a" * 64, None),
     ],
 )

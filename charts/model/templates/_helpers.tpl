@@ -131,10 +131,20 @@ every upstream disaggregated engine config sets one (1.4.0). Default it where th
 {{- $content = $inline -}}
 {{- else if eq $v.model.backend.type "mocker" -}}
 {{- /* dynamo.mocker reads --extra-engine-args as JSON (JSON is also valid YAML). With that file
-it ignores --disaggregation-mode (1.4.0), so a disaggregated role also says its worker_type. */ -}}
+it ignores --disaggregation-mode, so a disaggregated role also says its worker_type, where the
+version reads it (ai-dynamo wheel, dynamo/mocker/config.py load_mocker_engine_args): 1.4 and 1.5
+take engine keys at the top level and refuse "engine"; 1.6 takes them under "engine" (runtime
+keys under "dynamo", through normalize_mocker_config) and refuses them at the top. The rest of
+the inline config is written as given: it must be in the shape of dynamoVersion. */ -}}
 {{- $inline := deepCopy $inline -}}
 {{- if $v.model.disaggregation -}}
+{{- if semverCompare ">=1.6.0-0" $v.dynamoVersion -}}
+{{- $engine := $inline.engine | default (dict) -}}
+{{- $_ := set $engine "worker_type" ($engine.worker_type | default .role) -}}
+{{- $_ := set $inline "engine" $engine -}}
+{{- else -}}
 {{- $_ := set $inline "worker_type" ($inline.worker_type | default .role) -}}
+{{- end -}}
 {{- end -}}
 {{- $content = printf "%s\n" (toPrettyJson $inline) -}}
 {{- else -}}
