@@ -452,7 +452,7 @@ def test_extra_config_per_role(render, backend, mode):
             text = cms[cm_name]["data"][key]
             content = json.loads(text) if backend == "mocker" else yaml.safe_load(text)
             if backend == "mocker":  # disaggregated: see test_disaggregated_mocker_config_names_its_worker_type
-                assert content.pop("engine") == {"worker_type": role}  # the chart's default dynamoVersion: 1.6
+                assert content.pop("worker_type") == role  # values_for's dynamoVersion 1.4.0: at the top
             if backend == "trtllm":  # see test_trtllm_disaggregation_gets_a_cache_transceiver
                 assert content.pop("cache_transceiver_config") == {"backend": "DEFAULT"}
             assert content == ec["inline"]
@@ -521,7 +521,7 @@ def test_disaggregated_mocker_config_names_its_worker_type(render, version, nest
     (each refuses the other's shape; dynamo/mocker/config.py of the 1.4.0, 1.5.1 and 1.6.1 wheels)."""
 
     def config(role_values, role="decode"):
-        values = {"dynamoVersion": version, **values_for("mocker", disagg=True, **role_values)}
+        values = {**values_for("mocker", disagg=True, **role_values), "dynamoVersion": version}
         return json.loads(configmaps(render(values))[f"demo-{role}-config"]["data"]["config.yaml"])
 
     if nested:
@@ -684,10 +684,10 @@ def test_pod_plumbing_goes_where_it_belongs(render):
         ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0", None),
         ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:v1.4.0-cuda13", None),
         ("registry.example.com:5000/vllm-runtime:1.4", None),
-        ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:my-tag", "1.6.1"),
-        ("vllm-runtime:latest", "1.6.1"),
-        ("registry.example.com:5000/vllm-runtime", "1.6.1"),
-        ("nvcr.io/nvidia/ai-dynamo/vllm-runtime@sha256:" + "a" * 64, "1.6.1"),
+        ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:my-tag", "1.4.0"),
+        ("vllm-runtime:latest", "1.4.0"),
+        ("registry.example.com:5000/vllm-runtime", "1.4.0"),
+        ("nvcr.io/nvidia/ai-dynamo/vllm-runtime@sha256:" + "a" * 64, "1.4.0"),
         ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0@sha256:" + "a" * 64, None),
     ],
 )
