@@ -9,6 +9,7 @@ import copy
 
 import pytest
 
+from tests.support.dgd_fields import LATER_FIELDS
 from tests.support.validate import FIXTURES, crd_dir, crd_errors, load_docs
 
 CRDS_1_4_0 = crd_dir("1.4.0")
@@ -48,41 +49,11 @@ def test_template_is_a_v1beta1_dgd_the_1_4_0_crd_accepts(name):
 
 # Fields added in Dynamo 1.5.0/1.6.0, each set on a 1.6.1 template: the 1.4.0 CRD must refuse each,
 # or the empty lists above would prove nothing.
-AFTER_1_4_0 = {
-    "spec.providerOverride": (
-        lambda s: s.__setitem__(
-            "providerOverride", {"apiVersion": "grove.io/v1alpha1", "target": "PodCliqueSet", "value": {}}
-        ),
-        "spec: Additional properties are not allowed ('providerOverride' was unexpected)",
-    ),
-    "components[].roles": (
-        lambda s: s["components"][1].__setitem__("roles", [{"name": "leader", "replicas": 1}]),
-        "spec.components.1: Additional properties are not allowed ('roles' was unexpected)",
-    ),
-    "components[].providerOverride": (
-        lambda s: s["components"][1].__setitem__(
-            "providerOverride", {"apiVersion": "grove.io/v1alpha1", "target": "PodCliqueSet", "value": {}}
-        ),
-        "spec.components.1: Additional properties are not allowed ('providerOverride' was unexpected)",
-    ),
-    "components[].type lpx": (
-        lambda s: s["components"][1].__setitem__("type", "lpx"),
-        "spec.components.1.type: 'lpx' is not one of",
-    ),
-    "components[].lpx": (
-        lambda s: s["components"][1].__setitem__("lpx", {"buildId": "b"}),
-        "spec.components.1: Additional properties are not allowed ('lpx' was unexpected)",
-    ),
-    "components[].experimental.flagsInjection": (
-        lambda s: s["components"][1].__setitem__("experimental", {"flagsInjection": "Automatic"}),
-        "spec.components.1.experimental: Additional properties are not allowed ('flagsInjection' was unexpected)",
-    ),
-}
 
 
-@pytest.mark.parametrize("field", sorted(AFTER_1_4_0))
+@pytest.mark.parametrize("field", sorted(LATER_FIELDS))
 def test_the_1_4_0_crd_refuses_a_field_added_after_it(field):
-    change, message = AFTER_1_4_0[field]
+    change, message, _ = LATER_FIELDS[field]
     (dgd,) = load_docs((TEMPLATES / "vllm_disagg.yaml").read_text())
     dgd = copy.deepcopy(dgd)
     change(dgd["spec"])
