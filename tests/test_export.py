@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from composer import write
+from composer import dynamo, write
 from tests.support.cases import CASES, copy_case
 from tests.support.project import compose
 from tests.support.validate import all_errors, load_docs
@@ -52,7 +52,7 @@ def test_export_tree_is_valid_complete_and_deterministic(tmp_path):
     assert kustomization["resources"] == sorted(manifests)
     # the one remote release is reported, in the file and on stderr
     assert (
-        "# not exported: dynamo-system/dynamo-platform (nvidia-dynamo/dynamo-platform 1.4.0)"
+        f"# not exported: dynamo-system/dynamo-platform (nvidia-dynamo/dynamo-platform {dynamo.DEFAULT_VERSION})"
         in tree["kustomization.yaml"]
     )
     assert "not exported: dynamo-system/dynamo-platform" in r.stderr

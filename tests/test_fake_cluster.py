@@ -6,7 +6,7 @@ What is faked, and how:
   has no OpenAPI, so the environment sets `createNamespace: false` and the tests create the
   namespaces first; helm gets `--disable-openapi-validation`.
 * the upstream `dynamo-platform` chart (https://helm.ngc.nvidia.com/..., unreachable here): a stand-in
-  1.4.0 chart rendering one ConfigMap, served over HTTP on 127.0.0.1 and registered in the test's own
+  chart (of the default version) rendering one ConfigMap, served over HTTP on 127.0.0.1 and registered in the test's own
   helm repositories under the same name, `nvidia-dynamo`. helmfile gets `--skip-deps` so that it
   does not re-add the real URL. The generated files are used as they are.
 * helm-diff (for `diff` and `apply`): a stub plugin that prints a diff and exits 2 under
@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from composer import kube
+from composer import dynamo, kube
 from composer import project as p
 from composer import yaml as composer_yaml
 from tests.support.fakecluster import (  # its fixtures (fake_cluster, stub_chart_repo): conftest's plugins
@@ -188,10 +188,10 @@ def test_up_installs_every_release_in_needs_order(deployed):
     assert (NAMESPACE, f"{NAME}-decode-config") in configmaps
     assert (NAMESPACE, f"{NAME}-prefill-config") in configmaps
     assert "enforce-eager: true" in configmaps[(NAMESPACE, f"{NAME}-prefill-config")]["data"]["config.yaml"]
-    # the stand-in platform chart got the generated values file: the operator pinned to 1.4.0
+    # the stand-in platform chart got the generated values file: the operator pinned to the version
     platform = deployed.plan.release("platform")
     stub = configmaps[(platform.namespace, "dynamo-platform-stub")]
-    assert stub["data"]["chartVersion"] == "1.4.0"
+    assert stub["data"]["chartVersion"] == dynamo.DEFAULT_VERSION
     assert json.loads(stub["data"]["values.json"]) == json.loads(json.dumps(platform.values))
 
     releases = deployed.helm_releases()

@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 
+from composer import dynamo
 from composer import project as p
 from tests.support.cases import CASES, copy_case
 from tests.support.project import compose
@@ -35,7 +36,8 @@ def test_compose_template_renders_valid_manifests(generated, mode):
         assert all_errors(docs) == []
         if plan.release("platform"):
             assert (
-                "skipped remote release dynamo-system/dynamo-platform (nvidia-dynamo/dynamo-platform 1.4.0)" in r.stderr
+                "skipped remote release dynamo-system/dynamo-platform "
+                f"(nvidia-dynamo/dynamo-platform {plan.release('platform').version})" in r.stderr
             )
 
 
@@ -77,7 +79,7 @@ def test_build_shows_merged_state_with_needs(tmp_path):
     by_name = {rel["name"]: rel for rel in state["releases"]}
     # helmfile qualifies needs with the kube context when one is pinned
     assert by_name["sg-disagg-model"]["needs"] == ["prod-east/dynamo-system/dynamo-platform"]
-    assert by_name["dynamo-platform"]["version"] == "1.4.0"
+    assert by_name["dynamo-platform"]["version"] == dynamo.DEFAULT_VERSION
     assert state["environments"]["prod"]["kubeContext"] == "prod-east"
 
 

@@ -621,8 +621,10 @@ if pytest is not None:
 
     @pytest.fixture(scope="module")
     def stub_chart_repo(tmp_path_factory) -> Iterator[ChartRepo]:
-        """The upstream dynamo-platform 1.4.0, stood in by a one-ConfigMap chart on 127.0.0.1."""
-        repo_dir = build_stub_chart(tmp_path_factory.mktemp("stub-chart"), "dynamo-platform", "1.4.0")
+        """The upstream dynamo-platform of the default version, stood in by a one-ConfigMap chart on 127.0.0.1."""
+        from composer import dynamo
+
+        repo_dir = build_stub_chart(tmp_path_factory.mktemp("stub-chart"), "dynamo-platform", dynamo.DEFAULT_VERSION)
         repo = serve_directory(repo_dir)
         yield repo
         repo.stop()
