@@ -388,3 +388,17 @@ def test_status_o_json_on_kubernetes_says_it_reports_only_local_environments(pro
 def test_bench_without_env_lists_the_environments(project):
     out = compose_t("bench", cwd=project)
     assert out.returncode == 2 and "environments: dev, local, prod" in out.stderr
+
+
+@pytest.mark.cli
+def test_compose_exits_without_collecting_the_garbage_of_everything_it_loaded(tmp_path):
+    # an exit handler registered before compose's runs after it: it sees what the final collection will
+    probe = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: sys.stdout.write(f'{gc.get_freeze_count()}\\n'))\n"
+        "from composer.cli import main\n"
+        "main(['--help'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.splitlines()[-1]) > 10_000  # frozen: left out of the final collection
