@@ -402,3 +402,11 @@ def test_compose_exits_without_collecting_the_garbage_of_everything_it_loaded(tm
     done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT)
     assert done.returncode == 0, done.stderr
     assert int(done.stdout.splitlines()[-1]) > 10_000  # frozen: left out of the final collection
+
+
+@pytest.mark.cli
+def test_http_client_is_not_imported_before_compose_up_renders(tmp_path):
+    # what `compose up --env local` imports before helm runs; http.client comes in a thread beside helm
+    probe = "import sys, composer.cli, composer.targets, composer.local.target\nprint('http.client' in sys.modules)\n"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT)
+    assert (done.returncode, done.stdout) == (0, "False\n"), done.stderr
