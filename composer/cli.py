@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 import signal
 import sys
 
@@ -45,6 +47,12 @@ def _emit(result, output: str, text) -> None:
 
 
 output_option = click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+
+
+# At exit the interpreter collects garbage over everything compose loaded (~30 ms of CPU, ~40 ms wall, for
+# `compose up --env local`, after its graph is ready) only to free memory the exit frees anyway.
+# Registered when cli is imported: it runs after the handlers registered later.
+atexit.register(gc.freeze)
 
 
 def _interrupt(signum, frame):

@@ -388,3 +388,25 @@ def test_status_o_json_on_kubernetes_says_it_reports_only_local_environments(pro
 def test_bench_without_env_lists_the_environments(project):
     out = compose_t("bench", cwd=project)
     assert out.returncode == 2 and "environments: dev, local, prod" in out.stderr
+
+
+@pytest.mark.cli
+def test_compose_exits_without_collecting_the_garbage_of_everything_it_loaded(tmp_path):
+    # an exit handler registered before compose's runs after it: it sees what the final collection will
+    probe = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: sys.stdout.write(f'{gc.get_freeze_count()}\\n'))\n"
+        "from composer.cli import main\n"
+        "main(['--help'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.splitlines()[-1]) > 10_000  # frozen: left out of the final collection
+
+
+@pytest.mark.cli
+def test_http_client_is_not_imported_before_compose_up_renders(tmp_path):
+    # what `compose up --env local` imports before helm runs; http.client comes in a thread beside helm
+    probe = "import sys, composer.cli, composer.targets, composer.local.target\nprint('http.client' in sys.modules)\n"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT)
+    assert (done.returncode, done.stdout) == (0, "False\n"), done.stderr

@@ -442,3 +442,21 @@ def test_a_values_file_with_merge_keys_validates_and_a_merged_problem_is_located
     bad = make_project(tmp_path / "bad", values("    replicas: 2\n    gpuz: 1\n"), {"dev": "cluster: {namespace: n}\n"})
     r = compose("validate", cwd=bad)
     assert r.returncode == 2 and "values.yaml:8:5: /model/decode/gpuz: unknown key 'gpuz'" in r.stderr, r.stderr
+
+
+@pytest.mark.unit
+def test_what_a_string_may_not_hold_is_yamls_non_printables_and_u0085_the_first_one_found():
+    import re
+
+    from ruamel.yaml.reader import Reader
+
+    from composer.load import _not_in_a_string
+
+    one_regex = re.compile(f"{Reader.NON_PRINTABLE.pattern}|\x85")  # what it was, before it cost a compile
+    for c in [*range(0x10000), 0x10000, 0x1F600, 0x10FFFF]:
+        text = f"a{chr(c)}b"
+        found = one_regex.search(text)
+        assert _not_in_a_string(text) == (found.group() if found else None), hex(c)
+    assert _not_in_a_string("x\x00y\x85") == "\x00"
+    assert _not_in_a_string("x\x85y\x00") == "\x85"
+    assert _not_in_a_string("plain") is None

@@ -7,6 +7,7 @@ second description of it.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 from composer import bench, manifests
 from composer.errors import ComposeError, UsageError
-from composer.local import aiperf_runs, launch
+from composer.local import aiperf_runs, launch, loopback
 from composer.local import down as stop_all
 from composer.local import status as local_status
 from composer.local.runtime import STATE_FILE, marked, owner, process_alive, read_state
@@ -38,7 +39,13 @@ def rendered(root: Path, plan: Plan) -> list[dict[str, Any]]:
 
 def up(root: Path, dep: Deployment, plan: Plan, progress: Progress) -> dict[str, Any]:
     t0 = time.monotonic()
-    docs = rendered(root, plan)
+    # what the readiness wait needs, imported while compose only waits for helm
+    imports = threading.Thread(target=loopback.load, daemon=True)
+    imports.start()
+    try:
+        docs = rendered(root, plan)
+    finally:
+        imports.join()
     model = plan.release("model")
     assert model is not None  # rendered() refused a plan without one
     progress(
