@@ -589,6 +589,41 @@ def _rule_patch_targets_exist(values: dict, loaded: Loaded):
                 )
 
 
+# API groups whose kinds kustomize knows the list merge keys of (built into Kubernetes).
+_BUILTIN_GROUPS = {"", "apps", "batch", "policy", "autoscaling", "networking.k8s.io", "rbac.authorization.k8s.io"}
+
+
+def _first_list(node, ptr: str) -> str | None:
+    if isinstance(node, list):
+        return ptr
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found = _first_list(value, f"{ptr}/{escape(key)}")
+            if found:
+                return found
+    return None
+
+
+def _rule_strategic_lists_of_custom_resources(values: dict, loaded: Loaded):
+    """kustomize's strategic merge knows no merge key for a custom resource's lists: a list in the patch
+    replaces the rendered list whole (a DGD's spec.components: every component the patch omits is gone,
+    and the gutted graph still passes the CRD)."""
+    for component, kinds in values.get("patches", {}).items():
+        for i, p in enumerate(kinds.get("strategicMergePatches", [])):
+            group = p["apiVersion"].rpartition("/")[0]
+            if group in _BUILTIN_GROUPS:
+                continue
+            at = _first_list({k: v for k, v in p.items() if k not in ("apiVersion", "kind")}, "")
+            if at:
+                yield loaded.problem(
+                    f"/patches/{component}/strategicMergePatches/{i}{at}",
+                    f"a strategic merge patch replaces this list of the {p['kind']} whole: kustomize knows no "
+                    "merge key for a custom resource's lists, so every element the patch leaves out is dropped",
+                    "change one element with a jsonPatches entry (op: add or replace, path "
+                    f"{at}/<index>/...), or set it in the values file",
+                )
+
+
 RULES = (
     _rule_prefill_needs_disaggregation,
     _rule_one_config_source,
@@ -601,4 +636,5 @@ RULES = (
     _rule_env_value_or_value_from,
     _rule_numbers_helm_can_carry,
     _rule_patch_targets_exist,
+    _rule_strategic_lists_of_custom_resources,
 )

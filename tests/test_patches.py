@@ -141,3 +141,33 @@ def test_a_json_patch_path_that_is_not_a_json_pointer_is_refused(tmp_path, path)
     )
     assert "values.yaml:10:36: /patches/model/jsonPatches/0/patch/0/path: expected a JSON pointer, got " in stderr
     assert "write '~' as ~0" in stderr
+
+
+@pytest.mark.cli
+def test_a_strategic_list_in_a_custom_resource_is_refused_where_it_is(tmp_path):
+    """kustomize has no merge key for the DGD's components: the list would replace them all."""
+    stderr = refused(
+        tmp_path,
+        "patches:\n  model:\n    strategicMergePatches:\n      - apiVersion: nvidia.com/v1beta1\n"
+        "        kind: DynamoGraphDeployment\n        metadata: {name: p}\n"
+        "        spec: {components: [{name: decode, replicas: 3}]}\n",
+    )
+    assert stderr.startswith(
+        "values.yaml:12:28: /patches/model/strategicMergePatches/0/spec/components: a strategic merge patch "
+        "replaces this list of the DynamoGraphDeployment whole"
+    ), stderr
+
+
+@pytest.mark.helm
+def test_a_strategic_list_in_a_builtin_kind_merges_by_its_key(tmp_path):
+    """A Pod's containers merge by name: the patched container keeps everything else."""
+    patches = (
+        "patches:\n  model:\n    strategicMergePatches:\n      - apiVersion: v1\n        kind: Pod\n"
+        "        metadata: {name: p-test-frontend}\n        spec: {containers: [{name: curl, imagePullPolicy: Always}]}\n"
+    )
+    proj = make_project(tmp_path / "p", BASE + patches, {"dev": "cluster:\n  namespace: llm\n"})
+    r = compose("template", "--env", "dev", cwd=proj)
+    assert r.returncode == 0, r.stderr
+    (pod,) = [d for d in load_docs(r.stdout) if d["kind"] == "Pod"]
+    (container,) = pod["spec"]["containers"]
+    assert container["imagePullPolicy"] == "Always" and container["image"] and container["command"]
