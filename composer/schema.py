@@ -519,8 +519,14 @@ def _rule_no_literal_credentials(values: dict, loaded: Loaded):
 
 
 def _rule_env_value_or_value_from(values: dict, loaded: Loaded):
-    for role in ("decode", "prefill"):
+    for role in ("frontend", "decode", "prefill"):
         for i, var in enumerate(values["model"].get(role, {}).get("env", [])):
+            if role == "frontend" and var["name"] == "DYN_ROUTER_MODE":
+                yield loaded.problem(
+                    f"/model/frontend/env/{i}/name",
+                    "the frontend's DYN_ROUTER_MODE is model.routingPolicy",
+                    "set model.routingPolicy instead (none leaves Dynamo's default, round-robin)",
+                )
             if "value" in var and "valueFrom" in var:
                 yield loaded.problem(
                     f"/model/{role}/env/{i}/valueFrom",

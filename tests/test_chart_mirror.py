@@ -106,7 +106,11 @@ BASE: dict[str, Any] = {
         "deployment": {"create": True},
         "disaggregation": True,
         "routingPolicy": "kv",
-        "frontend": {"replicas": 1, "resources": {"requests": {"cpu": "1"}, "limits": {"memory": "1Gi"}}},
+        "frontend": {
+            "replicas": 1,
+            "resources": {"requests": {"cpu": "1"}, "limits": {"memory": "1Gi"}},
+            "env": [{"name": "F", "value": "x"}],
+        },
         "decode": {
             "replicas": 1,
             "gpus": 1,

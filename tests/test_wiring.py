@@ -14,7 +14,7 @@ from composer import plan as planmod
 from composer import project as p
 from composer.explain import DGD_LABEL, TYPE_LABEL
 from tests.support.cases import CASES, copy_case
-from tests.support.project import compose
+from tests.support.project import compose, make_project
 from tests.support.validate import all_errors, load_docs
 
 WIRED = [("everything-on", "staging"), ("disagg-kv-sglang", "dev"), ("agg-vllm", "dev")]
@@ -267,3 +267,27 @@ def test_benchmark_job_name_changes_with_anything_its_pod_runs(tmp_path, change,
     dev.write_text(dev.read_text() + change)
     after = planmod.benchmark_values(p.load_deployment(p.Project.at(root / "values.yaml"), "dev"))
     assert {k for k in after if after[k] != before[k]} == changed
+
+
+@pytest.mark.helm
+@pytest.mark.parametrize("routing", ["none", "kv"])
+def test_frontend_env_from_the_values_file_reaches_the_frontend(routing, tmp_path):
+    """Beside the DYN_ROUTER_MODE routingPolicy gives; a Secret reference stays a reference."""
+    values = (
+        "dynamoNamespace: fe\nmodel:\n  name: m\n  backend: {type: vllm}\n"
+        f"  routingPolicy: {routing}\n  frontend:\n    env:\n      - {{name: DYN_ROUTER_TEMPERATURE, value: '0.5'}}\n"
+        "      - {name: API_KEY, valueFrom: {secretKeyRef: {name: fe-secrets, key: api}}}\n"
+    )
+    proj = make_project(tmp_path / "p", values, {"dev": "cluster: {namespace: llm}\n"})
+    out = compose("template", "--env", "dev", cwd=proj)
+    assert out.returncode == 0, out.stderr
+    docs = load_docs(out.stdout)
+    (dgd,) = [d for d in docs if d["kind"] == "DynamoGraphDeployment"]
+    (frontend,) = [c for c in dgd["spec"]["components"] if c["type"] == "frontend"]
+    env = frontend["podTemplate"]["spec"]["containers"][0]["env"]
+    mode = [{"name": "DYN_ROUTER_MODE", "value": "kv"}] if routing == "kv" else []
+    assert env == mode + [
+        {"name": "DYN_ROUTER_TEMPERATURE", "value": "0.5"},
+        {"name": "API_KEY", "valueFrom": {"secretKeyRef": {"name": "fe-secrets", "key": "api"}}},
+    ]
+    assert all_errors(docs) == []
