@@ -39,6 +39,9 @@ class Release:
     # gives prefill kv_producer and decode nothing, and dynamo/vllm/args.py refuses a prefill worker
     # without one).
     vllm_kv_transfer: Mapping[str, str | None]
+    # Whether SGLang workers get --skip-tokenizer-init: upstream's DGD templates pass it up to 1.5 and
+    # not in 1.6 (dynamo/profiler/templates/dgd/sglang/{agg,disagg}.yaml in the 1.5.1 and 1.6.1 wheels).
+    sglang_skip_tokenizer_init: bool
     # The mocker's --extra-engine-args JSON. 1.4 and 1.5 read engine keys at the top level
     # (MockEngineArgs.from_json of the file: dynamo/mocker/config.py load_mocker_engine_args in the
     # 1.4.0 and 1.5.1 wheels) and refuse an "engine" key; 1.6 reads them under "engine" (runtime
@@ -66,6 +69,7 @@ RELEASES: dict[str, Release] = {
             benchmark_image="dynamo-frontend",
             trtllm_kv_flags=("--publish-kv-events",),
             vllm_kv_transfer={"prefill": NIXL_KV_BOTH, "decode": NIXL_KV_BOTH},
+            sglang_skip_tokenizer_init=True,
             mocker_engine_args_nested=False,
         ),
         Release(
@@ -75,6 +79,7 @@ RELEASES: dict[str, Release] = {
             benchmark_image="dynamo-frontend",
             trtllm_kv_flags=("--publish-kv-events",),
             vllm_kv_transfer={"prefill": NIXL_KV_BOTH, "decode": NIXL_KV_BOTH},
+            sglang_skip_tokenizer_init=True,
             mocker_engine_args_nested=False,
         ),
         Release(
@@ -84,6 +89,7 @@ RELEASES: dict[str, Release] = {
             benchmark_image="dynamo-frontend",
             trtllm_kv_flags=("--publish-kv-events", "--publish-metrics"),
             vllm_kv_transfer={"prefill": NIXL_KV_PRODUCER, "decode": None},
+            sglang_skip_tokenizer_init=False,
             mocker_engine_args_nested=True,
             local_env=(("DYN_EVENT_PLANE_HOST", "127.0.0.1"),),
         ),

@@ -154,3 +154,13 @@ def test_the_1_6_release_row_passes_vllm_what_upstreams_template_does():
             given = args[args.index("--kv-transfer-config") + 1] if "--kv-transfer-config" in args else None
             expected = dynamo.release("1.6.1").vllm_kv_transfer[component["type"]]
             assert (json.loads(given) if given else None) == (json.loads(expected) if expected else None)
+
+
+@pytest.mark.parametrize("name", ["sglang_agg.yaml", "sglang_disagg.yaml"])
+def test_the_1_6_release_row_passes_sglang_what_upstreams_template_does(name):
+    (dgd,) = load_docs((TEMPLATES / name).read_text())
+    workers = [c for c in dgd["spec"]["components"] if c["type"] != "frontend"]
+    assert workers
+    for component in workers:
+        args = component["podTemplate"]["spec"]["containers"][0]["args"]
+        assert ("--skip-tokenizer-init" in args) == dynamo.release("1.6.1").sglang_skip_tokenizer_init

@@ -99,13 +99,15 @@ def test_the_chart_passes_each_versions_flags(version, tmp_path):
     """The model chart decides by dynamoVersion what composer/dynamo.py's Release row says."""
     helm = Helm(helm_binary(), tmp_path / "home", tmp_path)
     release = dynamo.release(version)
-    for backend in ("vllm", "trtllm"):
+    for backend in ("vllm", "trtllm", "sglang"):
         values = {
             "dynamoNamespace": "demo",
             "dynamoVersion": version,
             "model": {
                 "name": "m",
                 "backend": {"type": backend, "image": f"r/x:{version}"},
+                "decode": {"gpus": 1},
+                "prefill": {"gpus": 1},
                 "disaggregation": True,
                 "routingPolicy": "kv",
             },
@@ -115,6 +117,9 @@ def test_the_chart_passes_each_versions_flags(version, tmp_path):
         if backend == "vllm":
             for role in ("prefill", "decode"):
                 assert flag_value(args[role], "--kv-transfer-config") == release.vllm_kv_transfer[role], role
+        elif backend == "sglang":
+            for role in ("prefill", "decode"):
+                assert ("--skip-tokenizer-init" in args[role]) == release.sglang_skip_tokenizer_init, role
         else:
             for role in ("prefill", "decode"):
                 published = [a for a in args[role] if a.startswith("--publish-")]

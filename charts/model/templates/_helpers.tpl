@@ -192,7 +192,11 @@ Call with (dict "root" $ "role" "decode").
     {{- $args = concat $args (list "--config" "$(DYNAMO_EXTRA_CONFIG)") -}}
   {{- end -}}
 {{- else if eq $be "sglang" -}}
-  {{- $args = list "--model-path" $name "--served-model-name" $name "--page-size" "16" "--tp" (include "model.gpus" .) "--trust-remote-code" "--skip-tokenizer-init" -}}
+  {{- $args = list "--model-path" $name "--served-model-name" $name "--page-size" "16" "--tp" (include "model.gpus" .) "--trust-remote-code" -}}
+  {{- /* upstream's DGD templates (dynamo/profiler/templates/dgd/sglang/) pass it up to 1.5, not in 1.6 */ -}}
+  {{- if semverCompare "<1.6.0-0" $v.dynamoVersion -}}
+    {{- $args = append $args "--skip-tokenizer-init" -}}
+  {{- end -}}
   {{- if $disagg -}}
     {{- $args = concat $args (list "--disaggregation-mode" .role "--disaggregation-transfer-backend" "nixl" "--disaggregation-bootstrap-port" "12345" "--host" "0.0.0.0") -}}
   {{- end -}}
