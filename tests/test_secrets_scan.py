@@ -215,7 +215,7 @@ def walk(node: dict, path: str = ""):
 
 
 # An env var's valueFrom.secretKeyRef names a Secret and one of its keys: no place for the value.
-SECRET_KEY_REFS = {"/model/decode/env/*/valueFrom/secretKeyRef", "/model/prefill/env/*/valueFrom/secretKeyRef"}
+SECRET_KEY_REFS = {f"/model/{role}/env/*/valueFrom/secretKeyRef" for role in ("frontend", "decode", "prefill")}
 
 
 @pytest.mark.unit
