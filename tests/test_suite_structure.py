@@ -86,32 +86,24 @@ def test_two_layers():
 """
 
 
-def collect(tmp_path: Path, source: str, *args: str) -> subprocess.CompletedProcess:
-    """`pytest --co` of one module under tests/conftest.py's layer check."""
-    (tmp_path / "conftest.py").write_text("from tests.conftest import pytest_collection_modifyitems  # noqa: F401\n")
+def run_pytest(tmp_path: Path, hook: str, source: str, *args: str, timeout: int = 60) -> subprocess.CompletedProcess:
+    """pytest over one module, test_sample.py, under the named hook or fixture of tests/conftest.py."""
+    (tmp_path / "conftest.py").write_text(f"from tests.conftest import {hook}  # noqa: F401\n")
     (tmp_path / "test_sample.py").write_text(source)
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--co",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:kmock",
-            "-W",
-            "ignore::pytest.PytestUnknownMarkWarning",
-            *args,
-            str(tmp_path),
-        ],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:kmock"]
+        + ["-W", "ignore::pytest.PytestUnknownMarkWarning", *args, str(tmp_path)],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         env={"PYTHONPATH": str(REPO)},
-        timeout=60,
+        timeout=timeout,
     )
+
+
+def collect(tmp_path: Path, source: str, *args: str) -> subprocess.CompletedProcess:
+    """`pytest --co` of one module under tests/conftest.py's layer check."""
+    return run_pytest(tmp_path, "pytest_collection_modifyitems", source, "--co", *args)
 
 
 @pytest.mark.cli
@@ -150,17 +142,7 @@ def test_cli_may():
 
 @pytest.mark.cli
 def test_a_unit_test_that_starts_a_process_fails_and_says_which_layer_to_use(tmp_path):
-    (tmp_path / "conftest.py").write_text("from tests.conftest import unit_starts_no_process  # noqa: F401\n")
-    (tmp_path / "test_spawning.py").write_text(SPAWNING)
-    r = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:kmock", "-p", "no:randomly"]
-        + ["-W", "ignore::pytest.PytestUnknownMarkWarning", str(tmp_path)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env={"PYTHONPATH": str(REPO)},
-        timeout=120,
-    )
+    r = run_pytest(tmp_path, "unit_starts_no_process", SPAWNING, "-p", "no:randomly", timeout=120)
     assert "2 failed, 1 passed" in r.stdout, r.stdout + r.stderr
     assert "a unit test started a process (['true'])" in r.stdout
     assert "a unit test forked" in r.stdout
