@@ -99,9 +99,14 @@ SUPPORTED = tuple(f"{line}.x" for line in RELEASES)  # for messages: 1.4.x, 1.5.
 DEFAULT_VERSION = max(RELEASES.values(), key=lambda r: tuple(map(int, r.line.split(".")))).newest
 
 
+def line(version: str) -> str:
+    """MAJOR.MINOR of MAJOR.MINOR.PATCH: its key in RELEASES, when supported."""
+    return ".".join(version.split(".")[:2])
+
+
 def release(version: str) -> Release:
     """The release line of MAJOR.MINOR.PATCH; KeyError for an unsupported one (the schema refuses it first)."""
-    return RELEASES[".".join(version.split(".")[:2])]
+    return RELEASES[line(version)]
 
 
 # --- The DynamoGraphDeployment custom resource ----------------------------------------------------

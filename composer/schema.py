@@ -476,16 +476,19 @@ def _rule_backend_needs(values: dict, loaded: Loaded):
 
 def _rule_supported_version(values: dict, loaded: Loaded):
     version = values["platform"]["version"]
-    line = ".".join(version.split(".")[:2])
-    if line not in dynamo.RELEASES:
+    if dynamo.line(version) not in dynamo.RELEASES:
         yield loaded.problem(
             "/platform/version",
             f"Dynamo {version} is not supported: compose renders and runs {', '.join(dynamo.SUPPORTED)}",
             f"pin one of those (the newest: {dynamo.DEFAULT_VERSION}), or leave platform.version out for it",
         )
+
+
+def _rule_router_mode_of_the_version(values: dict, loaded: Loaded):
+    version, mode = values["platform"]["version"], values["model"]["routingPolicy"]
+    if mode == "none" or dynamo.line(version) not in dynamo.RELEASES:  # an unsupported version: its own rule
         return
-    mode = values["model"]["routingPolicy"]
-    if mode != "none" and mode not in dynamo.release(version).router_modes:
+    if mode not in dynamo.release(version).router_modes:
         have = [r.line + ".x" for r in dynamo.RELEASES.values() if mode in r.router_modes]
         yield loaded.problem(
             "/model/routingPolicy",
@@ -638,6 +641,7 @@ RULES = (
     _rule_patches_have_a_release,
     _rule_backend_needs,
     _rule_supported_version,
+    _rule_router_mode_of_the_version,
     _rule_no_literal_credentials,
     _rule_env_value_or_value_from,
     _rule_numbers_helm_can_carry,

@@ -85,7 +85,7 @@ def _doc_id(doc: dict) -> str:
 def _version_of(doc: dict) -> str:
     labels = (doc.get("metadata") or {}).get("labels") or {}
     version = labels.get("app.kubernetes.io/version", "")
-    return version if ".".join(version.split(".")[:2]) in dynamo.RELEASES else dynamo.DEFAULT_VERSION
+    return version if dynamo.line(version) in dynamo.RELEASES else dynamo.DEFAULT_VERSION
 
 
 def crd_errors(docs: Iterable[dict], crds: Path | None = None) -> list[str]:
