@@ -267,7 +267,7 @@ def check_venvs(environ: Mapping[str, str] | None = None, dynamo_version: str | 
     out = []
     for tool, program, version in (("ai-dynamo", "python", dynamo_version), ("aiperf", "aiperf", None)):
         path = venvs.venv_bin(tool, program, environ, version)
-        label = f"{tool} {version or venvs.PINS[tool]}"
+        label = f"{tool} {venvs.version_of(tool, version)}"
         if os.access(path, os.X_OK):
             out.append(Check(f"{tool} venv", OK, f"{label} ({venvs.venv_path(tool, environ, version)})"))
         else:

@@ -54,18 +54,18 @@ class Deployment:
     def target(self) -> str:
         return self.values["target"]
 
+    def upstream_image(self, name: str) -> str:
+        """Dynamo's image `name` of this version, from the environment's registry."""
+        return f"{self.values['cluster']['imageRegistry']}/{name}:{self.version}"
+
     @property
     def image(self) -> str:
-        explicit = self.model["backend"].get("image")
-        registry = self.values["cluster"]["imageRegistry"]
-        return explicit or f"{registry}/{RUNTIME_IMAGES[self.backend]}:{self.version}"
+        return self.model["backend"].get("image") or self.upstream_image(RUNTIME_IMAGES[self.backend])
 
     @property
     def benchmark_image(self) -> str:
         """The image the benchmark Job runs aiperf in: the one upstream runs its own on."""
-        explicit = self.values["benchmark"]["config"].get("image")
-        registry = self.values["cluster"]["imageRegistry"]
-        return explicit or f"{registry}/{self.release_line.benchmark_image}:{self.version}"
+        return self.values["benchmark"]["config"].get("image") or self.upstream_image(self.release_line.benchmark_image)
 
     @property
     def gpu_count(self) -> int:

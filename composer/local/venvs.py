@@ -23,7 +23,8 @@ def venvs_root(environ: Mapping[str, str] | None = None) -> Path:
     return Path(env.get("COMPOSE_VENVS") or DEFAULT_ROOT).expanduser()
 
 
-def _version(tool: str, version: str | None) -> str:
+def version_of(tool: str, version: str | None = None) -> str:
+    """The version of the tool's venv: `version` for ai-dynamo when given, else the pinned one."""
     if tool not in PINS:
         raise ValueError(f"unknown tool {tool!r}; known: {', '.join(PINS)}")
     if version is not None and tool != "ai-dynamo":
@@ -34,7 +35,7 @@ def _version(tool: str, version: str | None) -> str:
 def venv_path(tool: str, environ: Mapping[str, str] | None = None, version: str | None = None) -> Path:
     """`venv_path("ai-dynamo", version="1.4.0")` -> ~/.cache/dynamo-compose/venvs/ai-dynamo-1.4.0
     (COMPOSE_VENVS overrides the root; no version: the pinned one)."""
-    return venvs_root(environ) / f"{tool}-{_version(tool, version)}"
+    return venvs_root(environ) / f"{tool}-{version_of(tool, version)}"
 
 
 def venv_bin(tool: str, program: str, environ: Mapping[str, str] | None = None, version: str | None = None) -> Path:
@@ -44,7 +45,7 @@ def venv_bin(tool: str, program: str, environ: Mapping[str, str] | None = None, 
 def install_command(tool: str, version: str | None = None) -> str:
     """The command that creates the tool's venv: ai-dynamo's names its version."""
     return (
-        f"scripts/install-local-runtime {_version(tool, version)}"
+        f"scripts/install-local-runtime {version_of(tool, version)}"
         if tool == "ai-dynamo"
         else "scripts/install-local-runtime"
     )
@@ -55,7 +56,7 @@ def require(tool: str, program: str, environ: Mapping[str, str] | None = None, v
     path = venv_bin(tool, program, environ, version)
     if not os.access(path, os.X_OK):
         raise ComposeError(
-            f"{tool} {_version(tool, version)} is not installed ({path} missing): "
+            f"{tool} {version_of(tool, version)} is not installed ({path} missing): "
             f"run `{install_command(tool, version)}` (creates its venv; needs PyPI once)"
         )
     return path
