@@ -69,11 +69,14 @@ class Deployment:
 
     @property
     def gpu_count(self) -> int:
-        """GPUs the workers take: replicas x GPUs of each role (the chart's default: 1, the mocker 0)."""
+        """GPUs the workers take: replicas x nodes x GPUs per node of each role (the chart's default:
+        1 GPU, the mocker 0; one node unless multinode)."""
         roles = ("decode", "prefill") if self.model["disaggregation"] else ("decode",)
         default = 0 if self.backend == "mocker" else 1
         specs = [self.model.get(r) or {} for r in roles]
-        return sum(s.get("replicas", 1) * s.get("gpus", default) for s in specs)
+        return sum(
+            s.get("replicas", 1) * s.get("multinode", {}).get("nodeCount", 1) * s.get("gpus", default) for s in specs
+        )
 
     def enabled(self, section: str) -> bool:
         return bool(self.values.get(section, {}).get("enabled"))

@@ -242,7 +242,7 @@ def rendered_objects(release: Release) -> list[tuple[str, str]]:
         name = v["dynamoNamespace"]
         model = v["model"]
         roles = ("decode", "prefill") if model.get("disaggregation") else ("decode",)
-        configs = [("ConfigMap", f"{name}-{role}-config") for role in roles if _makes_config(model, role)]
+        configs = [("ConfigMap", f"{name}-{role}-config") for role in roles if makes_config(model, role)]
         return [*configs, ("DynamoGraphDeployment", name), ("Pod", f"{name}-test-frontend")]
     if release.component == "model-express":
         persistence = v["persistence"]
@@ -270,7 +270,7 @@ def rendered_objects(release: Release) -> list[tuple[str, str]]:
     raise ValueError(f"no objects known for the {release.component} chart")
 
 
-def _makes_config(model: Mapping[str, Any], role: str) -> bool:
+def makes_config(model: Mapping[str, Any], role: str) -> bool:
     """Whether the model chart makes the role's engine ConfigMap (its model.extraConfig helper):
     inline config, or TRT-LLM disaggregation's default cache transceiver, unless a ConfigMap is named."""
     cfg = (model.get(role) or {}).get("extraConfig", {})

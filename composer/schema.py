@@ -11,6 +11,8 @@ import difflib
 import functools
 import json
 import math
+import posixpath
+import re
 from collections.abc import Iterable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -155,7 +157,7 @@ def _leaf_errors(errors: Iterable[jsonschema.ValidationError]) -> Iterable[jsons
             # the branch whose type fits the value says what is wrong with it; if none fits, the
             # anyOf itself says which types would
             fitting = [c for c in e.context if c.validator != "type"]
-            yield jsonschema.exceptions.best_match(fitting) if fitting or e.validator != "anyOf" else e
+            yield jsonschema.exceptions.best_match(fitting) if fitting or e.validator not in ("anyOf", "oneOf") else e
         else:
             yield e
 
@@ -224,8 +226,8 @@ def _problem(loaded: Loaded, e: jsonschema.ValidationError) -> Problem:
             ptr, f"missing required key {missing!r}", prop.get("description") or f"add `{missing}:` here", key=True
         )
     about = where.get("description") or "see the values reference in README.md"
-    if v in ("type", "anyOf"):
-        types = [b.get("type", "another value") for b in e.validator_value] if v == "anyOf" else e.validator_value
+    if v in ("type", "anyOf", "oneOf"):
+        types = [b.get("type", "another value") for b in e.validator_value] if v != "type" else e.validator_value
         want = types if isinstance(types, str) else " or ".join(_article(t) for t in types)
         return loaded.problem(
             ptr, f"expected {_article(want)}, got {_describe(e.instance)}", _type_hint(want, e.instance) or about
@@ -522,21 +524,145 @@ def _rule_no_literal_credentials(values: dict, loaded: Loaded):
 
 
 def _rule_env_value_or_value_from(values: dict, loaded: Loaded):
-    for role in ("frontend", "decode", "prefill"):
-        for i, var in enumerate(values["model"].get(role, {}).get("env", [])):
-            if role == "frontend" and var["name"] == "DYN_ROUTER_MODE":
+    model = values["model"]
+    lists = [("/model", model.get("env", []))] + [(f"/model/{r}", model.get(r, {}).get("env", [])) for r in ROLES]
+    for at, env in lists:
+        for i, var in enumerate(env):
+            if at in ("/model", "/model/frontend") and var["name"] == "DYN_ROUTER_MODE":
                 yield loaded.problem(
-                    f"/model/frontend/env/{i}/name",
+                    f"{at}/env/{i}/name",
                     "the frontend's DYN_ROUTER_MODE is model.routingPolicy",
                     "set model.routingPolicy instead (none leaves Dynamo's default, round-robin)",
                 )
             if "value" in var and "valueFrom" in var:
                 yield loaded.problem(
-                    f"/model/{role}/env/{i}/valueFrom",
+                    f"{at}/env/{i}/valueFrom",
                     f"{var['name']} has both value and valueFrom; Kubernetes takes one",
                     "keep value for a literal, or valueFrom to read a Secret or ConfigMap",
                     key=True,
                 )
+
+
+# Component pod settings: what Kubernetes refuses only when the operator creates the pods, long
+# after apply, is refused here. Names the chart gives: its volumes, its labels.
+ROLES = ("frontend", "decode", "prefill")
+POD_SELECTOR_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
+
+
+def _components(values: dict) -> list[tuple[str, dict]]:
+    model = values["model"]
+    roles = ["frontend", "decode"] + (["prefill"] if model.get("disaggregation") else [])
+    return [(role, model.get(role) or {}) for role in roles]
+
+
+def _chart_volumes(values: dict, role: str) -> dict[str, str]:
+    """The volumes the model chart gives a component: name -> mount path."""
+    from composer.plan import makes_config
+
+    model = values["model"]
+    if role == "frontend":
+        return {}
+    out = {}
+    cfg = model.get(role, {}).get("extraConfig", {})
+    if cfg.get("configMapRef") or makes_config(model, role):
+        role_schema = resolve(values_schema()["properties"]["model"]["properties"][role])
+        default = resolve(role_schema["properties"]["extraConfig"])["properties"]["path"]["default"]
+        out["extra-config"] = posixpath.dirname(cfg.get("path", default))
+    if model.get("modelCache"):
+        out["model-cache"] = model["modelCache"]["mountPath"]
+    return out
+
+
+def _rule_volumes_and_mounts(values: dict, loaded: Loaded):
+    for role, c in _components(values):
+        at = f"/model/{role}"
+        chart = _chart_volumes(values, role)
+        names: set[str] = set()
+        for i, vol in enumerate(c.get("volumes", [])):
+            name = vol["name"]
+            if name in chart:
+                yield loaded.problem(
+                    f"{at}/volumes/{i}/name",
+                    f"volume name {name!r} is the chart's in this component",
+                    f"choose another name; the chart's {name} volume is set with "
+                    + ("model.<role>.extraConfig" if name == "extra-config" else "model.modelCache"),
+                )
+            elif not DNS_LABEL.match(name) or len(name) > 63:
+                yield loaded.problem(
+                    f"{at}/volumes/{i}/name",
+                    f"volume name {name!r} is not a DNS label, which Kubernetes requires",
+                    "lower-case letters, digits and '-', at most 63 characters, e.g. scratch",
+                )
+            elif name in names:
+                yield loaded.problem(
+                    f"{at}/volumes/{i}/name", f"volume {name!r} is listed twice", "give each volume its own name"
+                )
+            sources = [k for k in vol if k != "name"]
+            if len(sources) != 1:
+                yield loaded.problem(
+                    f"{at}/volumes/{i}",
+                    f"volume {name!r} has {len(sources)} sources ({', '.join(sources) or 'none'}); Kubernetes takes exactly one",
+                    "give one of emptyDir, hostPath, persistentVolumeClaim, secret, configMap, ...",
+                )
+            names.add(name)
+        paths = {path: f"the chart's {name} volume" for name, path in chart.items()}
+        for i, mount in enumerate(c.get("volumeMounts", [])):
+            if mount["name"] not in names | set(chart):
+                known = sorted(names | set(chart))
+                yield loaded.problem(
+                    f"{at}/volumeMounts/{i}/name",
+                    f"no volume {mount['name']!r} in this component",
+                    f"add it to model.{role}.volumes" + (f" (it has: {', '.join(known)})" if known else ""),
+                )
+            path = mount["mountPath"].rstrip("/") or "/"
+            if path in paths:
+                yield loaded.problem(
+                    f"{at}/volumeMounts/{i}/mountPath",
+                    f"{path} is already the mount path of {paths[path]}",
+                    "Kubernetes needs each mount path once per container; choose another",
+                )
+            paths[path] = f"volumeMounts/{i}"
+
+
+def _rule_pod_settings(values: dict, loaded: Loaded):
+    model = values["model"]
+    for role, c in _components(values):
+        at = f"/model/{role}"
+        for key in c.get("labels", {}):
+            if key in POD_SELECTOR_LABELS:
+                yield loaded.problem(
+                    pointer(["model", role, "labels", key]),
+                    f"label {key} is the chart's: the operator and the charts select the pods by it",
+                    "use another label key",
+                    key=True,
+                )
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            handlers = [h for h in PROBE_HANDLERS if h in c.get(probe, {})]
+            if probe in c and len(handlers) != 1:
+                yield loaded.problem(
+                    f"{at}/{probe}",
+                    f"a probe needs exactly one handler, this has {len(handlers)}"
+                    + (f" ({', '.join(handlers)})" if handlers else ""),
+                    f"give one of {', '.join(PROBE_HANDLERS)}",
+                )
+        claims = {claim["name"] for claim in c.get("resourceClaims", [])}
+        for i, claim in enumerate(c.get("resources", {}).get("claims", [])):
+            if claim["name"] not in claims:
+                yield loaded.problem(
+                    f"{at}/resources/claims/{i}/name",
+                    f"no resource claim {claim['name']!r} in model.{role}.resourceClaims",
+                    "name one of the pod's resourceClaims"
+                    + (f": {', '.join(sorted(claims))}" if claims else ", or add it there"),
+                )
+        if "multinode" in c and model["backend"]["type"] == "mocker":
+            yield loaded.problem(
+                f"{at}/multinode",
+                "the mocker runs on one node",
+                "remove multinode, or use vllm, sglang or trtllm",
+                key=True,
+            )
 
 
 HELM_EXACT_INT = 2**53  # helm carries values as 64-bit floats: larger integers come out rounded
@@ -635,6 +761,8 @@ def _rule_strategic_lists_of_custom_resources(values: dict, loaded: Loaded):
 
 RULES = (
     _rule_prefill_needs_disaggregation,
+    _rule_volumes_and_mounts,
+    _rule_pod_settings,
     _rule_one_config_source,
     _rule_name_lengths,
     _rule_local_runs_mocker,
