@@ -18,7 +18,16 @@ MODEL_EXPRESS_PORT = 8001  # our model-express chart's Service
 
 # Suffixes added to dynamoNamespace to make release and object names (see `names`).
 RELEASE_SUFFIXES = ("model", "benchmark", "metrics", "gateway", "model-express")
-OBJECT_SUFFIXES = ("frontend", "decode", "prefill", "decode-config", "prefill-config", "benchmark-artifacts")
+OBJECT_SUFFIXES = (
+    "frontend",
+    "decode",
+    "prefill",
+    "planner",
+    "decode-config",
+    "prefill-config",
+    "planner-config",
+    "benchmark-artifacts",
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,16 @@ class Deployment:
     @property
     def image(self) -> str:
         return self.model["backend"].get("image") or self.upstream_image(RUNTIME_IMAGES[self.backend])
+
+    @property
+    def planner(self) -> dict[str, Any] | None:
+        """model.planner when enabled, else None."""
+        planner = self.model.get("planner") or {}
+        return planner if planner.get("enabled") else None
+
+    @property
+    def planner_image(self) -> str:
+        return (self.planner or {}).get("image") or self.upstream_image(dynamo.PLANNER_IMAGE)
 
     @property
     def benchmark_image(self) -> str:

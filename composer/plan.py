@@ -131,13 +131,25 @@ def platform_values(dep: Deployment) -> dict[str, Any]:
     }
     if dep.enabled("modelExpress"):
         operator["modelExpressURL"] = dep.model_express_url
+    endpoint = (dep.planner or {}).get("prometheusEndpoint")
+    if endpoint:
+        # The operator gives every component PROMETHEUS_ENDPOINT from it, which the Planner reads
+        # (ai-dynamo wheel 1.6.1, dynamo/planner/config/planner_config.py
+        # metric_pulling_prometheus_endpoint; the same in 1.4.0).
+        operator["dynamo"]["metrics"]["prometheusEndpoint"] = endpoint
     return {"dynamo-operator": operator}
 
 
 def model_values(dep: Deployment) -> dict[str, Any]:
     """The model chart's values: the values file's `model` section, resolved."""
-    model = {k: v for k, v in dep.model.items() if k != "deployment"}
+    # epp: refused on every supported line, nothing to render; the Planner's Prometheus URL goes to
+    # the platform release instead.
+    model = {k: v for k, v in dep.model.items() if k not in ("deployment", "epp")}
     model["backend"] = {"type": dep.backend, "image": dep.image}
+    if "planner" in model:
+        model["planner"] = {k: v for k, v in model["planner"].items() if k != "prometheusEndpoint"}
+        if dep.planner:
+            model["planner"]["image"] = dep.planner_image
     return {"dynamoNamespace": dep.name, "dynamoVersion": dep.version, "model": model}
 
 
@@ -243,6 +255,8 @@ def rendered_objects(release: Release) -> list[tuple[str, str]]:
         model = v["model"]
         roles = ("decode", "prefill") if model.get("disaggregation") else ("decode",)
         configs = [("ConfigMap", f"{name}-{role}-config") for role in roles if makes_config(model, role)]
+        if (model.get("planner") or {}).get("enabled"):
+            configs.append(("ConfigMap", f"{name}-planner-config"))
         return [*configs, ("DynamoGraphDeployment", name), ("Pod", f"{name}-test-frontend")]
     if release.component == "model-express":
         persistence = v["persistence"]

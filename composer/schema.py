@@ -554,7 +554,15 @@ PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
 def _components(values: dict) -> list[tuple[str, dict]]:
     model = values["model"]
     roles = ["frontend", "decode"] + (["prefill"] if model.get("disaggregation") else [])
+    roles += ["planner"] if (model.get("planner") or {}).get("enabled") else []
     return [(role, model.get(role) or {}) for role in roles]
+
+
+# Where the model chart mounts the Planner's config and, by default, its profiling results: where the
+# upstream profiler mounts them (ai-dynamo wheel 1.6.1, dynamo/profiler/utils/dgd_generation.py
+# PLANNER_CONFIG_MOUNT and PROFILE_DATA_MOUNT, under the image's /workspace).
+PLANNER_CONFIG_MOUNT = "/workspace/planner_config"
+PROFILE_DATA_MOUNT = "/workspace/profiling_results"
 
 
 def _chart_volumes(values: dict, role: str) -> dict[str, str]:
@@ -564,6 +572,12 @@ def _chart_volumes(values: dict, role: str) -> dict[str, str]:
     model = values["model"]
     if role == "frontend":
         return {}
+    if role == "planner":
+        planner = model["planner"]
+        out = {"planner-config": PLANNER_CONFIG_MOUNT}
+        if "profileData" in planner:
+            out["profile-data"] = planner.get("config", {}).get("profile_results_dir", PROFILE_DATA_MOUNT)
+        return out
     out = {}
     cfg = model.get(role, {}).get("extraConfig", {})
     if cfg.get("configMapRef") or makes_config(model, role):
@@ -573,6 +587,14 @@ def _chart_volumes(values: dict, role: str) -> dict[str, str]:
     if model.get("modelCache"):
         out["model-cache"] = model["modelCache"]["mountPath"]
     return out
+
+
+CHART_VOLUME_SOURCES = {
+    "extra-config": "model.<role>.extraConfig",
+    "model-cache": "model.modelCache",
+    "planner-config": "model.planner.config",
+    "profile-data": "model.planner.profileData",
+}
 
 
 def _rule_volumes_and_mounts(values: dict, loaded: Loaded):
@@ -587,7 +609,7 @@ def _rule_volumes_and_mounts(values: dict, loaded: Loaded):
                     f"{at}/volumes/{i}/name",
                     f"volume name {name!r} is the chart's in this component",
                     f"choose another name; the chart's {name} volume is set with "
-                    + ("model.<role>.extraConfig" if name == "extra-config" else "model.modelCache"),
+                    + CHART_VOLUME_SOURCES[name],
                 )
             elif not DNS_LABEL.match(name) or len(name) > 63:
                 yield loaded.problem(
@@ -759,8 +781,75 @@ def _rule_strategic_lists_of_custom_resources(values: dict, loaded: Loaded):
                 )
 
 
+PLANNER_MODES = {False: ("agg",), True: ("disagg", "prefill", "decode")}
+
+
+def _rule_planner_fits_the_graph(values: dict, loaded: Loaded):
+    """What the Planner is told about the graph must be the graph; and it must reach Prometheus."""
+    model = values["model"]
+    planner = model.get("planner") or {}
+    if not planner.get("enabled"):
+        return
+    config = planner.get("config", {})
+    modes = PLANNER_MODES[bool(model.get("disaggregation"))]
+    if "mode" in config and config["mode"] not in modes:
+        yield loaded.problem(
+            "/model/planner/config/mode",
+            f"mode {config['mode']} does not fit this graph, which is "
+            + ("disaggregated" if model.get("disaggregation") else "aggregated"),
+            f"use {' or '.join(modes)}, or leave mode out for {modes[0]}",
+        )
+    if "backend" in config and config["backend"] != model["backend"]["type"]:
+        yield loaded.problem(
+            "/model/planner/config/backend",
+            f"the Planner would be told backend {config['backend']}; the workers run {model['backend']['type']}",
+            "leave backend out: compose fills it from model.backend.type",
+        )
+    platform = values["platform"]
+    if values["target"] == "kubernetes" and platform["install"] and "prometheusEndpoint" not in planner:
+        yield loaded.problem(
+            "/model/planner",
+            "the Planner reads Prometheus, and no model.planner.prometheusEndpoint says where",
+            "add prometheusEndpoint: http://<prometheus service>.<namespace>.svc.cluster.local:9090; "
+            "compose gives it to the platform release, which passes it to the Planner",
+            key=True,
+        )
+    if "prometheusEndpoint" in planner and not platform["install"]:
+        yield loaded.problem(
+            "/model/planner/prometheusEndpoint",
+            "compose passes the Prometheus URL to the platform release, and platform.install is false",
+            "set dynamo-operator.dynamo.metrics.prometheusEndpoint on your platform release, and remove this",
+            key=True,
+        )
+
+
+def _rule_epp(values: dict, loaded: Loaded):
+    epp = values["model"].get("epp") or {}
+    if not epp.get("enabled"):
+        return
+    if not values["inferenceGateway"]["enabled"]:
+        yield loaded.problem(
+            "/model/epp/enabled",
+            "an endpoint picker serves an Inference Gateway, and inferenceGateway.enabled is false",
+            "turn inferenceGateway on, or remove model.epp",
+        )
+    version = values["platform"]["version"]
+    if dynamo.line(version) in dynamo.RELEASES:  # an unsupported version: its own rule
+        refusal = dynamo.release(version).epp_refusal
+        if refusal:
+            yield loaded.problem(
+                "/model/epp",
+                f"compose renders no endpoint picker for Dynamo {version}: {refusal}",
+                "remove model.epp: with inferenceGateway on, the route goes to the frontend Service "
+                "and Dynamo's router picks the worker",
+                key=True,
+            )
+
+
 RULES = (
     _rule_prefill_needs_disaggregation,
+    _rule_planner_fits_the_graph,
+    _rule_epp,
     _rule_volumes_and_mounts,
     _rule_pod_settings,
     _rule_one_config_source,

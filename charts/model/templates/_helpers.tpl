@@ -52,6 +52,9 @@ Fail early on values the schema cannot express.
 {{- end -}}
 {{- $_ := required "model.name is required (the Hugging Face model id to serve, e.g. Qwen/Qwen3-0.6B)" $v.model.name -}}
 {{- $_ := required "model.backend.image is required (full image reference for frontend and workers)" $v.model.backend.image -}}
+{{- if ($v.model.planner | default dict).enabled -}}
+{{- $_ := required "model.planner.image is required with model.planner.enabled (e.g. nvcr.io/nvidia/ai-dynamo/dynamo-planner:<dynamoVersion>)" $v.model.planner.image -}}
+{{- end -}}
 {{- range $role := include "model.workerRoles" . | fromJsonArray -}}
 {{- $r := index $v.model $role -}}
 {{- $ec := $r.extraConfig -}}
@@ -274,5 +277,50 @@ spec.backendFramework: the CRD enum has no mocker.
 {{- $be := .Values.model.backend.type -}}
 {{- if has $be (list "vllm" "sglang" "trtllm") -}}
 {{- $be -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The Planner's PlannerConfig, as JSON: model.planner.config with what compose knows filled in
+where it is absent (the given keys win): environment kubernetes, the backend, the mode the graph
+has (agg or disagg), and, with profile data, profile_results_dir where it is mounted. The upstream
+profiler writes the same file (ai-dynamo wheel 1.6.1, dynamo/profiler/utils/dgd_generation.py
+add_planner_to_config: PlannerConfig.model_dump_json into a ConfigMap's planner_config.json).
+*/}}
+{{- define "model.plannerConfig" -}}
+{{- $v := .Values -}}
+{{- $p := $v.model.planner -}}
+{{- $cfg := deepCopy ($p.config | default dict) -}}
+{{- $filled := dict "environment" "kubernetes" "backend" $v.model.backend.type "mode" (ternary "disagg" "agg" $v.model.disaggregation) -}}
+{{- if (($p.profileData | default dict).configMapRef | default dict).name -}}
+{{- $_ := set $filled "profile_results_dir" (include "model.plannerProfileDir" .) -}}
+{{- end -}}
+{{- toJson (merge $cfg $filled) -}}
+{{- end -}}
+
+{{/*
+Where the Planner's profiling data is mounted: the config's profile_results_dir, else where the
+upstream profiler mounts it (dgd_generation.py PROFILE_DATA_MOUNT, /workspace in the image).
+*/}}
+{{- define "model.plannerProfileDir" -}}
+{{- (.Values.model.planner.config | default dict).profile_results_dir | default "/workspace/profiling_results" -}}
+{{- end -}}
+
+{{/*
+Whether the Planner scales a worker role, "true" or "": the roles its mode targets, none when
+advisory (dgd_generation.py enable_planner_worker_scaling_adapters and
+_planner_scaling_subcomponents, 1.4.0 and 1.6.1 alike: prefill -> prefill; decode, agg -> decode;
+disagg -> both). The aggregated worker is our `decode` component; the Planner finds it as the one
+generic `type: worker` component (dynamo/planner/monitoring/dgd_services.py
+get_component_from_type_or_name, 1.4.0 and 1.6.1). Call with (dict "root" $ "role" "decode").
+*/}}
+{{- define "model.plannerScales" -}}
+{{- $p := .root.Values.model.planner | default dict -}}
+{{- if $p.enabled -}}
+{{- $cfg := include "model.plannerConfig" .root | fromJson -}}
+{{- $roles := dict "prefill" (list "prefill") "decode" (list "decode") "agg" (list "decode") "disagg" (list "prefill" "decode") -}}
+{{- if and (not $cfg.advisory) (has .role (get $roles (toString $cfg.mode) | default list)) -}}
+true
+{{- end -}}
 {{- end -}}
 {{- end -}}
