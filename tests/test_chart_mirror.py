@@ -181,6 +181,15 @@ BASE["model"]["env"] = [{"name": "G", "value": "g"}]
 BASE["model"]["frontend"] |= POD_SETTINGS
 BASE["model"]["decode"] |= POD_SETTINGS | WORKER_SETTINGS
 BASE["model"]["prefill"] |= POD_SETTINGS | WORKER_SETTINGS
+BASE["model"]["planner"] = {
+    "enabled": True,
+    "prometheusEndpoint": "http://prometheus.monitoring.svc.cluster.local:9090",
+    "config": {"optimization_target": "sla", "ttft_ms": 200},
+    "profileData": {"configMapRef": {"name": "profile"}},
+    "resources": {"requests": {"cpu": "1"}, "limits": {"memory": "1Gi"}},
+    "env": [{"name": "P", "value": "p"}],
+    **POD_SETTINGS,
+}
 
 # --- the chart schemas' constraints --------------------------------------------------------------
 

@@ -1,0 +1,240 @@
+"""model.planner: Dynamo's Planner lands in the rendered graph as upstream's profiler puts it there
+(ai-dynamo wheel 1.6.1 and 1.4.0, dynamo/profiler/utils/dgd_generation.py add_planner_to_config,
+add_profile_data_to_config, enable_planner_worker_scaling_adapters; dynamo/profiler/utils/config.py
+DgdPlannerComponentConfig), rendered by real helm; its config file is one the version's own
+PlannerConfig takes; its Prometheus URL reaches the platform release.
+
+tests/cases/valid/planner is the project: a disaggregated vLLM graph with the Planner, profiling
+data and the inference gateway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+import yaml
+
+from composer import dynamo, proc
+from composer import project as p
+from composer.local import venvs
+from composer.model import Deployment
+from composer.plan import gateway_values, platform_values
+from tests.support.cases import copy_case
+from tests.support.component_charts import helm_binary
+from tests.support.local import needs_local_runtime
+from tests.support.project import REPO
+from tests.support.validate import load_docs
+
+CASE = REPO / "tests" / "cases" / "valid" / "planner"
+MAIN = ("podTemplate", "spec", "containers", 0)
+# Where upstream's profiler mounts the config and the profiling data (dgd_generation.py
+# PLANNER_CONFIG_MOUNT and PROFILE_DATA_MOUNT, get_workspace_dir() being the image's /workspace).
+CONFIG_MOUNT = "/workspace/planner_config"
+PROFILE_MOUNT = "/workspace/profiling_results"
+
+
+def at(node, path):
+    for step in path:
+        node = node[step]
+    return node
+
+
+def project(tmp_path, edit=None) -> p.Project:
+    proj = copy_case(CASE, tmp_path / "proj")
+    if edit:
+        values = yaml.safe_load(proj.values_file.read_text())
+        edit(values)
+        proj.values_file.write_text(yaml.safe_dump(values, sort_keys=False))
+    return proj
+
+
+def render(proj: p.Project, env: str = "dev") -> tuple[Deployment, list[dict]]:
+    model = p.plans(proj)[env].release("model")
+    values = proj.root / "model-values.json"
+    values.write_text(json.dumps(model.values))
+    (done,) = proc.run_all([[helm_binary(), "template", model.name, str(proj.root / model.chart), "-f", str(values)]])
+    assert done.returncode == 0, done.stderr
+    return p.load_deployment(proj, env), load_docs(done.stdout)
+
+
+def components(docs: list[dict]) -> dict[str, dict]:
+    (dgd,) = [d for d in docs if d["kind"] == dynamo.DGD_KIND]
+    return {c["name"]: c for c in dgd["spec"]["components"]}
+
+
+def planner_config(dep: Deployment, docs: list[dict]) -> tuple[str, dict]:
+    (cm,) = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == f"{dep.name}-planner-config"]
+    text = cm["data"]["planner_config.json"]
+    return text, json.loads(text)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    return render(project(tmp_path_factory.mktemp("case")))
+
+
+@pytest.mark.helm
+def test_the_planner_is_the_component_upstream_adds(rendered):
+    dep, docs = rendered
+    comps = components(docs)
+    assert list(comps)[-1] == "planner", "appended last, as add_planner_to_config does"
+    planner = comps["planner"]
+    assert planner["type"] == "planner" and planner["replicas"] == 1
+    main = at(planner, MAIN)
+    assert main["name"] == "main"
+    assert main["image"] == f"{dep.values['cluster']['imageRegistry']}/dynamo-planner:{dep.version}"
+    assert main["command"] == ["python3", "-m", "dynamo.planner"]
+    assert main["args"] == ["--config", f"{CONFIG_MOUNT}/planner_config.json"]
+    assert main["workingDir"] == "/workspace/components/src/dynamo/planner"
+    # its own pod settings, and no Hugging Face token: the Planner downloads no model
+    given = dep.model["planner"]
+    assert main["resources"] == given["resources"] and main["env"] == given["env"]
+    assert at(planner, ("podTemplate", "spec", "nodeSelector")) == given["nodeSelector"]
+    assert "envFrom" not in main
+    assert at(comps["decode"], MAIN)["envFrom"] == [{"secretRef": {"name": "hf-token-secret"}}]
+
+
+@pytest.mark.helm
+def test_the_config_file_is_the_given_config_with_the_graph_filled_in(rendered):
+    dep, docs = rendered
+    text, config = planner_config(dep, docs)
+    given = dep.model["planner"]["config"]
+    assert config == {
+        **given,
+        "environment": "kubernetes",
+        "backend": "vllm",
+        "mode": "disagg",
+        "profile_results_dir": PROFILE_MOUNT,
+    }
+    planner = components(docs)["planner"]
+    mounts = {m["name"]: m for m in at(planner, MAIN)["volumeMounts"]}
+    volumes = {v["name"]: v for v in at(planner, ("podTemplate", "spec", "volumes"))}
+    assert mounts["planner-config"] == {"name": "planner-config", "mountPath": CONFIG_MOUNT, "readOnly": True}
+    assert volumes["planner-config"]["configMap"] == {"name": f"{dep.name}-planner-config"}
+    # a config change rolls the Planner
+    annotations = at(planner, ("podTemplate", "metadata", "annotations"))
+    assert annotations["checksum/planner-config"] == hashlib.sha256(text.encode()).hexdigest()
+    # the profiler's results, where the config says the Planner reads them
+    assert mounts["profile-data"] == {"name": "profile-data", "mountPath": PROFILE_MOUNT, "readOnly": True}
+    assert volumes["profile-data"]["configMap"] == {"name": "qwen-profile"}
+
+
+@pytest.mark.helm
+def test_the_given_keys_win_and_profile_data_follows_profile_results_dir(tmp_path):
+    def edit(values):
+        values["model"]["planner"]["config"] |= {"mode": "decode", "profile_results_dir": "/data/profile"}
+
+    dep, docs = render(project(tmp_path, edit))
+    _, config = planner_config(dep, docs)
+    assert config["mode"] == "decode" and config["profile_results_dir"] == "/data/profile"
+    mounts = {m["name"]: m for m in at(components(docs)["planner"], MAIN)["volumeMounts"]}
+    assert mounts["profile-data"]["mountPath"] == "/data/profile"
+
+
+@pytest.mark.helm
+def test_without_profile_data_nothing_is_mounted_or_claimed(tmp_path):
+    dep, docs = render(project(tmp_path, lambda v: v["model"]["planner"].pop("profileData")))
+    _, config = planner_config(dep, docs)
+    assert "profile_results_dir" not in config  # the Planner's own default, as without the profiler's data
+    planner = components(docs)["planner"]
+    assert [m["name"] for m in at(planner, MAIN)["volumeMounts"]] == ["planner-config"]
+
+
+# (disaggregated, planner config) -> the worker components with scalingAdapter: the roles the mode
+# targets (dgd_generation.py _planner_scaling_subcomponents), none when advisory.
+ADAPTERS = [
+    (True, {}, ["decode", "prefill"]),
+    (True, {"mode": "prefill"}, ["prefill"]),
+    (True, {"mode": "decode"}, ["decode"]),
+    (True, {"advisory": True}, []),
+    (False, {}, ["decode"]),  # the aggregated worker, our `decode` (type worker)
+]
+
+
+@pytest.mark.helm
+@pytest.mark.parametrize(("disaggregated", "config", "scaled"), ADAPTERS)
+def test_the_workers_the_mode_scales_opt_into_scaling_adapters(tmp_path, disaggregated, config, scaled):
+    def edit(values):
+        values["model"]["disaggregation"] = disaggregated
+        values["model"]["planner"]["config"] = config
+
+    dep, docs = render(project(tmp_path, edit))
+    comps = components(docs)
+    # the CRD: "Setting it (even as an empty object, `scalingAdapter: {}`) creates a DGDSA"
+    assert {name: c["scalingAdapter"] for name, c in comps.items() if "scalingAdapter" in c} == dict.fromkeys(
+        scaled, {}
+    )
+    if not disaggregated:
+        # the Planner finds the one generic worker as decode (dgd_services.py get_component_from_type_or_name)
+        assert comps["decode"]["type"] == "worker"
+        assert planner_config(dep, docs)[1]["mode"] == "agg"
+
+
+@pytest.mark.helm
+def test_no_planner_no_adapter_and_no_config(tmp_path):
+    dep, docs = render(project(tmp_path, lambda v: v["model"].pop("planner")))
+    assert "planner" not in components(docs)
+    assert not any("scalingAdapter" in c for c in components(docs).values())
+    assert not [d for d in docs if d["metadata"]["name"].endswith("-planner-config")]
+
+
+@pytest.mark.unit
+def test_the_platform_gets_the_prometheus_the_planner_reads(tmp_path):
+    proj = project(tmp_path)
+    dep = p.load_deployment(proj, "dev")
+    metrics = platform_values(dep)["dynamo-operator"]["dynamo"]["metrics"]
+    assert metrics["prometheusEndpoint"] == dep.model["planner"]["prometheusEndpoint"]
+    # nor does the model chart get it: the operator passes it on as PROMETHEUS_ENDPOINT
+    model = p.plans(proj)["dev"].release("model").values["model"]
+    assert "prometheusEndpoint" not in model["planner"]
+
+
+@pytest.mark.unit
+def test_without_a_planner_the_platform_gets_no_prometheus(tmp_path):
+    dep = p.load_deployment(project(tmp_path, lambda v: v["model"].pop("planner")), "dev")
+    assert "prometheusEndpoint" not in platform_values(dep)["dynamo-operator"]["dynamo"]["metrics"]
+
+
+@pytest.mark.unit
+def test_the_gateway_routes_to_the_frontend_service(tmp_path):
+    """compose renders no endpoint picker (model.epp is refused on every line), so no InferencePool
+    exists: the HTTPRoute's backend is the frontend Service."""
+    dep = p.load_deployment(project(tmp_path), "dev")
+    assert gateway_values(dep)["backend"] == {"kind": "Service", "name": f"{dep.name}-frontend", "port": 8000}
+    assert all(r.epp_refusal for r in dynamo.RELEASES.values())
+
+
+# Validates the config file with the version's own PlannerConfig, without importing
+# dynamo.planner/__init__.py (1.6.1's pulls in scikit-learn, which the local runtime lacks).
+VALIDATE = """
+import json, pathlib, sys, types
+import dynamo
+package = types.ModuleType("dynamo.planner")
+package.__path__ = [str(pathlib.Path(dynamo.__path__[0]) / "planner")]
+sys.modules["dynamo.planner"] = package
+from dynamo.planner.config.planner_config import PlannerConfig
+given = json.loads(sys.argv[1])
+config = PlannerConfig.model_validate(given)
+print(json.dumps({"unknown": sorted(set(given) - set(PlannerConfig.model_fields)),
+                  "parsed": {k: getattr(config, k) for k in given if k in PlannerConfig.model_fields}}, default=str))
+"""
+
+
+@pytest.mark.local
+@pytest.mark.parametrize("version", [pytest.param(v, marks=needs_local_runtime(v)) for v in ("1.4.0", "1.6.1")])
+def test_the_config_file_is_one_the_versions_planner_takes(tmp_path, version):
+    """PlannerConfig ignores unknown keys: every key must also be one of its fields, or a misspelt
+    one compose fills (mode, backend, ...) would be dropped without a word."""
+
+    def edit(values):
+        values["platform"] = {"version": version}
+
+    dep, docs = render(project(tmp_path, edit))
+    text, config = planner_config(dep, docs)
+    done = proc.run([str(venvs.venv_bin("ai-dynamo", "python", version=version)), "-c", VALIDATE, text])
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["unknown"] == []
+    assert result["parsed"] == config  # each value taken as given (200 == 200.0)
