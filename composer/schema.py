@@ -608,8 +608,7 @@ def _rule_volumes_and_mounts(values: dict, loaded: Loaded):
                 yield loaded.problem(
                     f"{at}/volumes/{i}/name",
                     f"volume name {name!r} is the chart's in this component",
-                    f"choose another name; the chart's {name} volume is set with "
-                    + CHART_VOLUME_SOURCES[name],
+                    f"choose another name; the chart's {name} volume is set with " + CHART_VOLUME_SOURCES[name],
                 )
             elif not DNS_LABEL.match(name) or len(name) > 63:
                 yield loaded.problem(
