@@ -709,7 +709,10 @@ def _graph_damage(op: str, segs: list[str], value: Any, names: list[str]) -> tup
         if writes and op != "replace" and not rest and int(index) == len(names):
             return None  # an add at the end: a new component
         listed = ", ".join(f"{i} {n}" for i, n in enumerate(names))
-        return f"the DynamoGraphDeployment has no component {index}; expected an index it has", f"it renders components {listed}"
+        return (
+            f"the DynamoGraphDeployment has no component {index}; expected an index it has",
+            f"it renders components {listed}",
+        )
     name = names[int(index)]
     about = f"component {index} ({name})"
     if not rest:
@@ -761,9 +764,9 @@ def _rule_patches_keep_the_graph(values: dict, loaded: Loaded):
             else:
                 segs = _segments(o["path"])
                 if o["op"] in ("add", "copy", "move") and len(segs) == 3 and segs[:2] == list(_SPEC_COMPONENTS):
-                    at = len(names) if segs[2] == "-" else int(segs[2]) if segs[2].isdigit() else None
-                    if at is not None:  # later ops see the new component at its index
-                        names.insert(at, "(added)")
+                    index = len(names) if segs[2] == "-" else int(segs[2]) if segs[2].isdigit() else None
+                    if index is not None:  # later ops see the new component at its index
+                        names.insert(index, "(added)")
     for i, p in enumerate(model.get("strategicMergePatches", [])):
         if p["kind"] != dynamo.DGD_KIND:
             continue
