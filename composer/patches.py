@@ -12,8 +12,8 @@ release's own values), finds each component's index by name, and writes one op p
 * lists and scalars replace whole, except `podTemplate.spec.containers`, which Kubernetes keys by
   `name`: an entry merges into the rendered container of its name (the chart's is `main`), an
   entry with another name is appended as a new container;
-* a values file cannot carry null (Helm's rule: it removes the key), so this form never deletes a
-  field: a jsonPatches `remove` does.
+* there is no delete: a values file cannot carry null (Helm's rule: null removes the key from the
+  values), so RFC 7386's `null` never reaches here; a jsonPatches `remove` deletes a field.
 
 Ops come in the order of the components in the DGD, then of the sorted keys: the same values give the
 same helmfile.d/ whatever their key order. They are applied before the release's own jsonPatches,
@@ -56,16 +56,14 @@ def _merge(rendered: Mapping[str, Any], patch: Mapping[str, Any], at: str, keys:
     ops: list[dict[str, Any]] = []
     for key in sorted(patch):
         value, here, path = patch[key], f"{at}/{escape(key)}", (*keys, key)
-        if value is None:  # JSON merge patch's delete; the values file never holds one, a caller might
-            ops += [{"op": "remove", "path": here}] if key in rendered else []
-        elif key not in rendered:
-            ops.append({"op": "add", "path": here, "value": _without_nulls(value)})
+        if key not in rendered:
+            ops.append({"op": "add", "path": here, "value": value})
         elif path == CONTAINERS_AT and isinstance(value, list) and isinstance(rendered[key], list):
             ops += _merge_containers(rendered[key], value, here)
         elif isinstance(value, dict) and isinstance(rendered[key], dict):
             ops += _merge(rendered[key], value, here, path)
         else:
-            ops.append({"op": "replace", "path": here, "value": _without_nulls(value)})
+            ops.append({"op": "replace", "path": here, "value": value})
     return ops
 
 
@@ -75,18 +73,11 @@ def _merge_containers(rendered: list, patch: list, at: str) -> list[dict[str, An
     for container in patch:
         j = next((j for j, c in enumerate(rendered) if c.get("name") == container["name"]), None)
         if j is None:
-            ops.append({"op": "add", "path": f"{at}/-", "value": _without_nulls(container)})
+            ops.append({"op": "add", "path": f"{at}/-", "value": container})
         else:
             rest = {k: v for k, v in container.items() if k != "name"}
             ops += _merge(rendered[j], rest, f"{at}/{j}", ("containers", "*"))
     return ops
-
-
-def _without_nulls(value: Any) -> Any:
-    """What RFC 7386 adds where the target has nothing: the patch, its nulls dropped."""
-    if isinstance(value, dict):
-        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
-    return [_without_nulls(v) for v in value] if isinstance(value, list) else value
 
 
 # --- the render they are computed on -------------------------------------------------------------
@@ -97,13 +88,12 @@ def compiled(root: Path, plan: Plan) -> Plan:
     release's own). Renders the model chart only when there is something to compile."""
     releases = []
     for r in plan.releases:
-        if r.patches.get("components"):
-            ops = component_ops(_rendered_dgd(root, r), r.patches["components"])
+        if "components" in r.patches:
             own = {k: v for k, v in r.patches.items() if k != "components"}
+            ops = component_ops(_rendered_dgd(root, r), r.patches["components"]) if r.patches["components"] else []
             entry = [{"target": target(r.values["dynamoNamespace"]), "patch": ops}] if ops else []
-            r = replace(r, patches={**own, "jsonPatches": entry + list(own.get("jsonPatches", []))})
-            if not r.patches["jsonPatches"]:
-                r = replace(r, patches={k: v for k, v in r.patches.items() if k != "jsonPatches"})
+            json_patches = entry + list(own.get("jsonPatches", []))
+            r = replace(r, patches={**own, **({"jsonPatches": json_patches} if json_patches else {})})
         releases.append(r)
     return replace(plan, releases=tuple(releases))
 

@@ -703,7 +703,7 @@ def _graph_damage(op: str, segs: list[str], value: Any, names: list[str]) -> tup
     if segs[:2] != list(_SPEC_COMPONENTS) or len(segs) < 3:
         return None
     index, rest = segs[2], segs[3:]
-    if not index.isdigit():
+    if not (index.isascii() and index.isdigit()):
         return None  # '-' appends; anything else kustomize refuses
     if int(index) >= len(names):
         if writes and op != "replace" and not rest and int(index) == len(names):
@@ -764,7 +764,13 @@ def _rule_patches_keep_the_graph(values: dict, loaded: Loaded):
             else:
                 segs = _segments(o["path"])
                 if o["op"] in ("add", "copy", "move") and len(segs) == 3 and segs[:2] == list(_SPEC_COMPONENTS):
-                    index = len(names) if segs[2] == "-" else int(segs[2]) if segs[2].isdigit() else None
+                    index = (
+                        len(names)
+                        if segs[2] == "-"
+                        else int(segs[2])
+                        if segs[2].isascii() and segs[2].isdigit()
+                        else None
+                    )
                     if index is not None:  # later ops see the new component at its index
                         names.insert(index, "(added)")
     for i, p in enumerate(model.get("strategicMergePatches", [])):

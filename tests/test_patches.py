@@ -234,11 +234,23 @@ def test_a_component_patch_changes_its_fields_on_that_component_and_nothing_else
     assert crd_errors([patched]) == []
 
 
+FRONTEND = """\
+      frontend:
+        replicas: 3
+        podTemplate:
+          spec:
+            containers:
+              - name: sidecar
+                image: busybox:1.36
+"""
+
+
 @pytest.mark.helm
 def test_component_patches_go_before_the_release_json_patches_and_both_apply(tmp_path):
+    """Also: a container of another name than the chart's is added beside it."""
     values = (
         DISAGG
-        + COMPONENTS.replace("      decode:\n", "      frontend:\n        replicas: 3\n      decode:\n")
+        + COMPONENTS.replace("      decode:\n", FRONTEND + "      decode:\n")
         + (
             "    jsonPatches:\n"
             "      - target: {group: nvidia.com, version: v1beta1, kind: DynamoGraphDeployment, name: p}\n"
@@ -248,10 +260,12 @@ def test_component_patches_go_before_the_release_json_patches_and_both_apply(tmp
     )
     proj = make_project(tmp_path, values, {"dev": "cluster:\n  namespace: llm\n"})
     assert compose("generate", cwd=proj).returncode == 0
+    assert compose("generate", "--check", cwd=proj).returncode == 0, "compiled the same way again"
     state = pyyaml.safe_load_all((proj / "helmfile.d" / "dev.yaml").read_text())
     (release,) = [r for doc in state for r in doc.get("releases", []) if r["name"] == "p-model"]
     compiled, own = release["jsonPatches"]
     assert [o["path"] for o in compiled["patch"]] == [
+        "/spec/components/0/podTemplate/spec/containers/-",
         "/spec/components/0/replicas",
         "/spec/components/1/podTemplate/spec/containers/0/lifecycle",
         "/spec/components/1/podTemplate/spec/terminationGracePeriodSeconds",
@@ -261,6 +275,9 @@ def test_component_patches_go_before_the_release_json_patches_and_both_apply(tmp
     dgd = rendered_dgd(tmp_path / "again", values)
     frontend, decode, prefill = dgd["spec"]["components"]
     assert frontend["replicas"] == 3 and decode["podTemplate"]["spec"]["terminationGracePeriodSeconds"] == 900
+    assert crd_errors([dgd]) == []
+    main, sidecar = frontend["podTemplate"]["spec"]["containers"]
+    assert main["name"] == "main" and main["image"] and sidecar == {"name": "sidecar", "image": "busybox:1.36"}
     assert decode["scalingAdapter"] == {} and "scalingAdapter" not in prefill
 
 
