@@ -627,12 +627,14 @@ def _rule_strategic_lists_of_custom_resources(values: dict, loaded: Loaded):
                 continue
             at = _first_list({k: v for k, v in p.items() if k not in ("apiVersion", "kind")}, "")
             if at:
+                hint = f"change one element with a jsonPatches entry (op: add or replace, path {at}/<index>/...)"
+                if p["kind"] == dynamo.DGD_KIND and at == "/spec/components":
+                    hint = "change a component with patches.model.components.<name> (merged into the rendered one)"
                 yield loaded.problem(
                     f"/patches/{component}/strategicMergePatches/{i}{at}",
                     f"a strategic merge patch replaces this list of the {p['kind']} whole: kustomize knows no "
                     "merge key for a custom resource's lists, so every element the patch leaves out is dropped",
-                    "change one element with a jsonPatches entry (op: add or replace, path "
-                    f"{at}/<index>/...), or set it in the values file",
+                    f"{hint}, or set it in the values file",
                 )
 
 
