@@ -688,6 +688,11 @@ def _segments(ptr: str) -> list[str]:
     return [s.replace("~1", "/").replace("~0", "~") for s in ptr.split("/")[1:]]
 
 
+def _index(segment: str) -> int | None:
+    """A list index in a JSON pointer: ASCII digits ('²'.isdigit() too, and int() refuses it)."""
+    return int(segment) if segment.isascii() and segment.isdigit() else None
+
+
 def _graph_damage(op: str, segs: list[str], value: Any, names: list[str]) -> tuple[str, str] | None:
     """(what it does, hint) when an op writing (add, replace, copy, the target of move) or removing
     (remove, the source of move) at segs drops, empties, renames or replaces a DGD component;
@@ -704,18 +709,18 @@ def _graph_damage(op: str, segs: list[str], value: Any, names: list[str]) -> tup
         )
     if segs[:2] != list(_SPEC_COMPONENTS) or len(segs) < 3:
         return None
-    index, rest = segs[2], segs[3:]
-    if not (index.isascii() and index.isdigit()):
+    index, rest = _index(segs[2]), segs[3:]
+    if index is None:
         return None  # '-' appends; anything else kustomize refuses
-    if int(index) >= len(names):
-        if writes and op != "replace" and not rest and int(index) == len(names):
+    if index >= len(names):
+        if writes and op != "replace" and not rest and index == len(names):
             return None  # an add at the end: a new component
         listed = ", ".join(f"{i} {n}" for i, n in enumerate(names))
         return (
             f"the DynamoGraphDeployment has no component {index}; expected an index it has",
             f"it renders components {listed}",
         )
-    name = names[int(index)]
+    name = names[index]
     about = f"component {index} ({name})"
     if not rest:
         if writes and op != "replace":
@@ -766,13 +771,7 @@ def _rule_patches_keep_the_graph(values: dict, loaded: Loaded):
             else:
                 segs = _segments(o["path"])
                 if o["op"] in ("add", "copy", "move") and len(segs) == 3 and segs[:2] == list(_SPEC_COMPONENTS):
-                    index = (
-                        len(names)
-                        if segs[2] == "-"
-                        else int(segs[2])
-                        if segs[2].isascii() and segs[2].isdigit()
-                        else None
-                    )
+                    index = len(names) if segs[2] == "-" else _index(segs[2])
                     if index is not None:  # later ops see the new component at its index
                         names.insert(index, "(added)")
     for i, p in enumerate(model.get("strategicMergePatches", [])):

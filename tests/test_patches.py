@@ -369,3 +369,51 @@ def test_ops_do_not_depend_on_the_order_the_patch_is_written_in():
         "/spec/components/1/replicas",
         "/spec/components/1/scalingAdapter",
     ]
+
+
+def problems(tmp_path, patch_ops: str) -> list[str]:
+    """validate's problems (in-process) for BASE with one JSON patch of the DGD holding patch_ops."""
+    from composer import load, schema
+    from composer.errors import InvalidValues
+
+    path = tmp_path / "values.yaml"
+    path.write_text(
+        BASE + "patches:\n  model:\n    jsonPatches:\n"
+        "      - target: {group: nvidia.com, version: v1beta1, kind: DynamoGraphDeployment, name: p}\n"
+        f"        patch: {patch_ops}\n"
+    )
+    try:
+        schema.validate(load.load(path, display="values.yaml"))
+    except InvalidValues as e:
+        return [f"{p.pointer}: {p.message}" for p in e.problems]
+    return []
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "ops",
+    [
+        "[{op: add, path: /spec/components/-, value: {name: planner, type: planner}},"
+        " {op: replace, path: /spec/components/2/replicas, value: 1}]",
+        "[{op: add, path: /spec/components/2, value: {name: planner, type: planner}}]",
+        "[{op: test, path: /spec/components/1/name, value: decode}]",
+        "[{op: replace, path: /spec/components/1/podTemplate/spec/containers/0/image, value: x}]",
+        "[{op: remove, path: /spec/components/1/podTemplate/spec/nodeSelector}]",
+        "[{op: add, path: /spec/components/0/podTemplate/spec/containers/-, value: {name: s, image: x}}]",
+    ],
+)
+def test_json_patches_inside_a_component_or_adding_one_are_accepted(tmp_path, ops):
+    assert problems(tmp_path, ops) == []
+
+
+@pytest.mark.unit
+def test_an_added_component_does_not_hide_a_later_removal(tmp_path):
+    """Indices follow the ops: after an insert at 0, decode is at 2."""
+    found = problems(
+        tmp_path,
+        "[{op: add, path: /spec/components/0, value: {name: planner, type: planner}},"
+        " {op: remove, path: /spec/components/2}]",
+    )
+    assert found == [
+        "/patches/model/jsonPatches/0/patch/1/path: removes component 2 (decode) whole; expected a change inside it"
+    ]
