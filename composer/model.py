@@ -78,6 +78,10 @@ class Deployment:
             s.get("replicas", 1) * s.get("multinode", {}).get("nodeCount", 1) * s.get("gpus", default) for s in specs
         )
 
+    @property
+    def graph_components(self) -> tuple[str, ...]:
+        return graph_components(self.model["disaggregation"])
+
     def enabled(self, section: str) -> bool:
         return bool(self.values.get(section, {}).get("enabled"))
 
@@ -117,6 +121,13 @@ class Deployment:
     @property
     def model_express_url(self) -> str:
         return f"http://{self.model_express_service}.{self.namespace}.svc.cluster.local:{MODEL_EXPRESS_PORT}"
+
+
+def graph_components(disaggregation: bool) -> tuple[str, ...]:
+    """The DynamoGraphDeployment's components, by name, in the order the model chart renders them
+    (their index in spec.components): what compiles `patches.model.components` into JSON patches.
+    tests/test_patches.py holds this to the chart's render."""
+    return ("frontend", "decode", "prefill") if disaggregation else ("frontend", "decode")
 
 
 def derived_names(name: str) -> list[tuple[str, int]]:

@@ -453,13 +453,16 @@ def _rule_patches_have_a_release(values: dict, loaded: Loaded):
                 f"this deployment has: {', '.join(present)}; turn {component} on, or remove the patches",
                 key=True,
             )
-        elif len(kinds) > 1:
+        elif "strategicMergePatches" in kinds and len(kinds) > 1:
             # chartify in helmfile 0.166 writes two `patches:` keys into one kustomization and
             # the JSON patches silently vanish; refuse rather than lose them.
+            other = "jsonPatches" if "jsonPatches" in kinds else "components"
+            also = "" if other == "jsonPatches" else " (components compile into jsonPatches)"
             yield loaded.problem(
-                f"/patches/{component}/jsonPatches",
-                "a component takes strategicMergePatches or jsonPatches, not both",
-                "helmfile 0.166 drops the jsonPatches of a release that has both; express all of them as one kind",
+                f"/patches/{component}/{other}",
+                f"a component takes strategicMergePatches or jsonPatches, not both{also}",
+                "helmfile 0.166 drops the jsonPatches of a release that has both; express all of them as one kind"
+                + ("" if other == "jsonPatches" else ": the strategic merge patches as jsonPatches"),
                 key=True,
             )
 
@@ -750,12 +753,173 @@ def _rule_strategic_lists_of_custom_resources(values: dict, loaded: Loaded):
                 continue
             at = _first_list({k: v for k, v in p.items() if k not in ("apiVersion", "kind")}, "")
             if at:
+                hint = f"change one element with a jsonPatches entry (op: add or replace, path {at}/<index>/...)"
+                if p["kind"] == dynamo.DGD_KIND and at == "/spec/components":
+                    hint = "change a component with patches.model.components.<name> (merged into the rendered one)"
                 yield loaded.problem(
                     f"/patches/{component}/strategicMergePatches/{i}{at}",
                     f"a strategic merge patch replaces this list of the {p['kind']} whole: kustomize knows no "
                     "merge key for a custom resource's lists, so every element the patch leaves out is dropped",
-                    "change one element with a jsonPatches entry (op: add or replace, path "
-                    f"{at}/<index>/...), or set it in the values file",
+                    f"{hint}, or set it in the values file",
+                )
+
+
+def _rule_component_patches_name_rendered_components(values: dict, loaded: Loaded):
+    """patches.model.components names DGD components the model chart renders, and changes neither
+    their name nor their type (the operator names their pods and Services after them, compose its
+    URLs and selectors)."""
+    from composer.model import Deployment
+
+    components = values.get("patches", {}).get("model", {}).get("components", {})
+    if not components:
+        return
+    rendered = list(Deployment(env="", values=values).graph_components)
+    for name, patch in components.items():
+        at = f"/patches/model/components/{escape(name)}"
+        if name not in rendered:
+            guess = _guess(name, rendered)
+            if name == "prefill":
+                hint = "set model.disaggregation: true to have a prefill component, or remove this patch"
+            else:
+                hint = f"did you mean {guess!r}?" if guess else "patch one of those, or remove this patch"
+            yield loaded.problem(
+                at,
+                f"the DynamoGraphDeployment has no component {name!r}; expected one of {', '.join(rendered)}",
+                hint,
+                key=True,
+            )
+            continue
+        for key in ("name", "type"):
+            if key in patch:
+                yield loaded.problem(
+                    f"{at}/{key}",
+                    f"a patch cannot change the {name} component's {key}: expected the chart's, {_WHY[key]}",
+                    "remove it; the key under components already says which component"
+                    if key == "name"
+                    else "remove it; model.disaggregation decides the workers' types",
+                    key=True,
+                )
+
+
+_WHY = {
+    "name": "which the operator names the component's pods and Services after, and compose its URLs and selectors",
+    "type": "from which the operator gives the component its role (frontend, worker, prefill, decode)",
+}
+_SPEC_COMPONENTS = ("spec", "components")
+# Under a component: what holds its pod. Removed or emptied, the component runs nothing.
+_POD = (("podTemplate",), ("podTemplate", "spec"), ("podTemplate", "spec", "containers"))
+
+
+def _segments(ptr: str) -> list[str]:
+    return [s.replace("~1", "/").replace("~0", "~") for s in ptr.split("/")[1:]]
+
+
+def _index(segment: str) -> int | None:
+    """A list index in a JSON pointer: ASCII digits ('²'.isdigit() too, and int() refuses it)."""
+    return int(segment) if segment.isascii() and segment.isdigit() else None
+
+
+def _graph_damage(op: str, segs: list[str], value: Any, names: list[str]) -> tuple[str, str] | None:
+    """(what it does, hint) when an op writing (add, replace, copy, the target of move) or removing
+    (remove, the source of move) at segs drops, empties, renames or replaces a DGD component;
+    names: the components at that point, by index."""
+    if op == "test":
+        return None
+    writes = op in ("add", "replace", "copy", "move")
+    if segs == list(_SPEC_COMPONENTS[: len(segs)]):  # spec or spec.components itself
+        what = "spec.components" if len(segs) == 2 else "spec, and with it spec.components,"
+        return (
+            f"{'removes' if op == 'remove' else 'replaces'} the DynamoGraphDeployment's {what} whole; "
+            "expected a change inside one component",
+            "use patches.model.components.<name>, or paths /spec/components/<index>/<field>",
+        )
+    if segs[:2] != list(_SPEC_COMPONENTS) or len(segs) < 3:
+        return None
+    index, rest = _index(segs[2]), segs[3:]
+    if index is None:
+        return None  # '-' appends; anything else kustomize refuses
+    if index >= len(names):
+        if writes and op != "replace" and not rest and index == len(names):
+            return None  # an add at the end: a new component
+        listed = ", ".join(f"{i} {n}" for i, n in enumerate(names))
+        return (
+            f"the DynamoGraphDeployment has no component {index}; expected an index it has",
+            f"it renders components {listed}",
+        )
+    name = names[index]
+    about = f"component {index} ({name})"
+    if not rest:
+        if writes and op != "replace":
+            return None  # add, copy or move here insert a new component before it
+        hint = f"change its fields (path /spec/components/{index}/<field>) or use patches.model.components.{name}"
+        return (
+            f"{'removes' if op == 'remove' else 'replaces'} {about} whole; expected a change inside it",
+            hint + (f"; model.{name}.replicas sets how many run" if name != "frontend" else ""),
+        )
+    if rest in (["name"], ["type"]):
+        return (
+            f"{'removes' if op == 'remove' else 'changes'} the {rest[0]} of {about}; expected the chart's, "
+            + _WHY[rest[0]],
+            "leave name and type as rendered",
+        )
+    if tuple(rest) in _POD and (op == "remove" or (writes and value in ({}, [], None))):
+        return (
+            f"{'removes' if op == 'remove' else 'empties'} {'.'.join(rest)} of {about}: the component would "
+            "run nothing; expected a change inside it",
+            f"change fields under it (path /spec/components/{index}/{'/'.join(rest)}/...)",
+        )
+    return None
+
+
+_NO_VALUE = object()  # an op without `value` (kustomize refuses an add or replace without one)
+
+
+def _rule_patches_keep_the_graph(values: dict, loaded: Loaded):
+    """No patch of the DGD drops, empties, renames or replaces a component: the graph would lose a
+    role and still pass the CRD. Checked on the ops themselves (explicit paths), without a render;
+    what a strategic merge patch's list does is _rule_strategic_lists_of_custom_resources'."""
+    from composer.model import Deployment
+
+    model = values.get("patches", {}).get("model", {})
+    names = list(Deployment(env="", values=values).graph_components)
+    for i, p in enumerate(model.get("jsonPatches", [])):
+        if p["target"]["kind"] != dynamo.DGD_KIND:
+            continue
+        for j, o in enumerate(p["patch"]):
+            checks = [("path", o["op"], o["path"])]
+            if o["op"] == "move" and "from" in o:
+                checks.insert(0, ("from", "remove", o["from"]))
+            for field, op, ptr in checks:
+                found = _graph_damage(op, _segments(ptr), o.get("value", _NO_VALUE), names)
+                if found:
+                    yield loaded.problem(f"/patches/model/jsonPatches/{i}/patch/{j}/{field}", *found)
+                    break
+            else:
+                segs = _segments(o["path"])
+                if o["op"] in ("add", "copy", "move") and len(segs) == 3 and segs[:2] == list(_SPEC_COMPONENTS):
+                    index = len(names) if segs[2] == "-" else _index(segs[2])
+                    if index is not None:  # later ops see the new component at its index
+                        names.insert(index, "(added)")
+    for i, p in enumerate(model.get("strategicMergePatches", [])):
+        if p["kind"] != dynamo.DGD_KIND:
+            continue
+        spec = p.get("spec", {})
+        for at, bad in (
+            ("/$patch", "$patch" in p),
+            ("/spec", not isinstance(spec, dict)),
+            ("/spec/$patch", isinstance(spec, dict) and "$patch" in spec),
+            (
+                "/spec/components",
+                isinstance(spec, dict) and "components" in spec and not isinstance(spec["components"], list),
+            ),
+        ):
+            if bad:
+                yield loaded.problem(
+                    f"/patches/model/strategicMergePatches/{i}{at}",
+                    "this would replace or delete the DynamoGraphDeployment's spec.components; "
+                    "expected changes to fields of the DynamoGraphDeployment outside spec.components",
+                    "change a component with patches.model.components.<name>",
+                    key=True,
                 )
 
 
@@ -775,4 +939,6 @@ RULES = (
     _rule_numbers_helm_can_carry,
     _rule_patch_targets_exist,
     _rule_strategic_lists_of_custom_resources,
+    _rule_component_patches_name_rendered_components,
+    _rule_patches_keep_the_graph,
 )

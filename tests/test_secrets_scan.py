@@ -210,6 +210,13 @@ FREE_FORM = {
     "/patches/<component>/strategicMergePatches/*",
     "/patches/<component>/strategicMergePatches/*/metadata",
     "/patches/<component>/jsonPatches/*/patch/*/value",
+    # a partial DGD component: any of its fields (the credential scan reads it like the rest)
+    "/patches/<component>/components",
+    *(
+        f"/patches/<component>/components/{name}{under}"
+        for name in ("frontend", "decode", "prefill")
+        for under in ("", "/podTemplate", "/podTemplate/spec", "/podTemplate/spec/containers/*")
+    ),
 }
 
 
