@@ -10,6 +10,7 @@ any template. Pure functions.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -68,6 +69,20 @@ def _lookup(values: Mapping[str, Any], path: str) -> tuple[bool, Any]:
     return True, node
 
 
+def _did_you_mean(values: Mapping[str, Any], path: str) -> str:
+    """`did you mean .Values.model.name?` for .Values.model.nmae, from the keys where the path leaves the values."""
+    parts = path.strip(".").split(".")
+    node: Any = values
+    for i, part in enumerate(parts):
+        if not isinstance(node, Mapping):
+            return ""
+        if part not in node:
+            guess = difflib.get_close_matches(part, [str(k) for k in node], n=1)
+            return f"did you mean .Values.{'.'.join([*parts[:i], guess[0]])}?" if guess else ""
+        node = node[part]
+    return ""
+
+
 def _value(body: str, values: Mapping[str, Any], release: Mapping[str, str], strings_only: bool) -> str:
     literal = _LITERAL.match(body)
     if literal:
@@ -82,7 +97,8 @@ def _value(body: str, values: Mapping[str, Any], release: Mapping[str, str], str
     if not found:
         raise Unresolved(
             f"the template refers to .Values{ref.group(1)}, which the model chart is not given",
-            "refer to a value the values file sets, e.g. {{ .Values.dynamoNamespace }} or {{ .Values.model.name }}",
+            _did_you_mean(values, ref.group(1))
+            or "refer to a value the values file sets, e.g. {{ .Values.dynamoNamespace }} or {{ .Values.model.name }}",
         )
     if isinstance(value, str):
         return value
