@@ -65,6 +65,9 @@ TEXTS = [
     '{{ "}}" }}',
     "{{{{ .Values.dynamoNamespace }}}}",
 ]
+# Kubernetes' own rules (apimachinery validation), written out here rather than taken from composer.
+SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+LABEL = r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?"
 LINE = re.compile(r"^values\.yaml:(\d+):(\d+): (\S+): ")
 
 
@@ -143,6 +146,9 @@ def test_what_validate_accepts_helm_renders_as_predicted(proj, field, value, doc
     docs = helm_render(release)
     assert all_errors(docs) == []
     assert sorted(rendered_objects(release)) == sorted((d["kind"], d["metadata"]["name"]) for d in docs)
+    for d in docs:  # what the API server checks beyond the schemas: names and labels
+        assert re.fullmatch(SUBDOMAIN, d["metadata"]["name"]) and len(d["metadata"]["name"]) <= 253, d["metadata"]
+        assert all(re.fullmatch(LABEL, v) and len(v) <= 63 for v in d["metadata"].get("labels", {}).values())
     (cm,) = [d for d in docs if d["kind"] == "ConfigMap"]
     refs = {"Name": release.name, "Namespace": release.namespace}
     assert cm["data"]["text"] == extraobjects.render(
