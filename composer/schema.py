@@ -12,7 +12,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -627,7 +627,7 @@ def _rule_extra_objects(values: dict, loaded: Loaded):
                 loaded, f"{at}/metadata/labels/{escape(key)}", key, value, chart_values, release
             )
         for key in meta.get("annotations") or {}:
-            if not QUALIFIED_NAME.match(key) or len(key.rpartition("/")[2]) > 63:
+            if not _qualified_name(key):
                 yield loaded.problem(
                     f"{at}/metadata/annotations/{escape(key)}",
                     "not a valid annotation key",
@@ -643,7 +643,11 @@ def _rule_extra_objects(values: dict, loaded: Loaded):
                 yield loaded.problem(f"{at}{pointer(path)}", *e.args)
 
 
-def _extra_name_problem(kind: str, name: str, chart_values: dict, release: dict) -> tuple[str, str] | None:
+def _qualified_name(key: Any) -> bool:
+    return isinstance(key, str) and bool(QUALIFIED_NAME.fullmatch(key)) and len(key.rpartition("/")[2]) <= 63
+
+
+def _extra_name_problem(kind: str, name: str, chart_values: Mapping[str, Any], release: dict) -> tuple[str, str] | None:
     from composer import extraobjects as xo
 
     if xo.templated(name):
@@ -652,12 +656,12 @@ def _extra_name_problem(kind: str, name: str, chart_values: dict, release: dict)
         except xo.Unresolved as e:
             return e.args
     shown = f"{name!r}" if len(name) <= 80 else f"a name of {len(name)} characters"
-    if kind == "Service" and not (re.match(DNS1035, name) and len(name) <= 63):
+    if kind == "Service" and not (re.fullmatch(DNS1035, name) and len(name) <= 63):
         return (
             f"the Service name {shown} is not a valid DNS-1035 label",
             "at most 63 lowercase letters, digits and '-', starting with a letter",
         )
-    if not re.match(DNS1123_SUBDOMAIN, name) or len(name) > 253:
+    if not re.fullmatch(DNS1123_SUBDOMAIN, name) or len(name) > 253:  # fullmatch: "$" takes a last "\n"
         return (
             f"the name {shown} is not a valid Kubernetes object name",
             "at most 253 lowercase letters, digits, '-' and '.', each part starting and ending with a letter or digit",
@@ -665,7 +669,9 @@ def _extra_name_problem(kind: str, name: str, chart_values: dict, release: dict)
     return None
 
 
-def _extra_label_problems(loaded: Loaded, ptr: str, key: str, value: Any, chart_values: dict, release: dict):
+def _extra_label_problems(
+    loaded: Loaded, ptr: str, key: str, value: Any, chart_values: Mapping[str, Any], release: dict
+):
     from composer import extraobjects as xo
 
     if key in CHART_LABELS:
@@ -676,20 +682,22 @@ def _extra_label_problems(loaded: Loaded, ptr: str, key: str, value: Any, chart_
             key=True,
         )
         return
-    if not QUALIFIED_NAME.match(key) or len(key.rpartition("/")[2]) > 63:
+    if not _qualified_name(key):
         yield loaded.problem(
             ptr,
             "not a valid label key",
             "[prefix/]name: a name of at most 63 letters, digits, '-', '_' and '.', the prefix a DNS subdomain",
             key=True,
         )
+    if not isinstance(value, str):
+        return  # the schema says so
     if xo.templated(value):
         try:
             value = xo.render(value, chart_values, release, strings_only=True)
         except xo.Unresolved as e:
             yield loaded.problem(ptr, *e.args)
             return
-    if value and not (re.match(LABEL_VALUE, value) and len(value) <= 63):
+    if value and not (re.fullmatch(LABEL_VALUE, value) and len(value) <= 63):
         yield loaded.problem(
             ptr,
             "not a valid label value",

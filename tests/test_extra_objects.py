@@ -42,6 +42,7 @@ NAMES = [
     "a..b",
     "a" * 254,
     "-a",
+    "demo\n",  # a block scalar's last newline: "$" in a pattern would take it
 ]
 LABELS = [
     "{{ .Values.dynamoNamespace }}",
@@ -51,6 +52,7 @@ LABELS = [
     "{{ .Values.model.disaggregation }}",
     "a" * 64,
     "-x",
+    "x\n",
 ]
 TEXTS = [
     "{{ .Values.model.decode.replicas }} replicas",  # no decode section: not given
