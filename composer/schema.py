@@ -383,6 +383,8 @@ def _pattern_meaning(pattern: str, schema: dict) -> tuple[str, str]:
         return "a pod field path", "for example metadata.name, status.podIP or metadata.labels['app']"
     if pattern.startswith("^(limits|requests)\\."):
         return "a container resource", "limits.<name> or requests.<name>, for example limits.memory"
+    if pattern == "^[A-Z][A-Za-z0-9]*$":
+        return "a Kubernetes kind", "letters and digits, starting with a capital: for example PersistentVolumeClaim"
     if pattern.startswith("^([a-z0-9.-]+/)?v[0-9]"):
         return "an API version", "for example v1"
     return f"of the expected form ({pattern})", schema.get("description", "")
