@@ -13,7 +13,7 @@ import json
 import math
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -384,6 +384,8 @@ def _pattern_meaning(pattern: str, schema: dict) -> tuple[str, str]:
         return "a pod field path", "for example metadata.name, status.podIP or metadata.labels['app']"
     if pattern.startswith("^(limits|requests)\\."):
         return "a container resource", "limits.<name> or requests.<name>, for example limits.memory"
+    if pattern == "^[A-Z][A-Za-z0-9]*$":
+        return "a Kubernetes kind", "letters and digits, starting with a capital: for example PersistentVolumeClaim"
     if pattern.startswith("^([a-z0-9.-]+/)?v[0-9]"):
         return "an API version", "for example v1"
     return f"of the expected form ({pattern})", schema.get("description", "")
@@ -523,7 +525,190 @@ def _rule_no_literal_credentials(values: dict, loaded: Loaded):
     """Every string and key, wherever it sits (env, extraArgs, inline engine config, patches):
     one with a credential's format, or the value of a credential-named env var, key or flag."""
     for found in secrets.find(values):
-        yield _credential(loaded, pointer(found.path), found.why, key=found.key)
+        if not _secret_data_of_an_extra_object(values, found.path):  # _rule_extra_objects says it, once
+            yield _credential(loaded, pointer(found.path), found.why, key=found.key)
+
+
+# --- model.extraObjects (composer/extraobjects.py) ------------------------------------------------
+
+# The labels the model chart puts on every object (its model.labels helper): an extra object may add
+# labels, not change these (the chart's own would win silently).
+CHART_LABELS = (
+    "helm.sh/chart",
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/version",
+    "app.kubernetes.io/managed-by",
+    "app.kubernetes.io/part-of",
+)
+QUALIFIED_NAME = re.compile(
+    rf"^({DNS1123_SUBDOMAIN[1:-1]}/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)  # a label or annotation key: [prefix/]name
+SECRET_REFERENCE_HINT = (
+    "create the Secret outside compose (kubectl create secret, External Secrets, Sealed Secrets) and "
+    "refer to it by name: model.hfTokenSecret, env valueFrom.secretKeyRef, or an extra ExternalSecret"
+)
+
+
+def _secret_data_of_an_extra_object(values: dict, path: tuple) -> bool:
+    if len(path) < 4 or path[:2] != ("model", "extraObjects") or path[3] not in ("data", "stringData"):
+        return False
+    obj = values["model"]["extraObjects"][path[2]]
+    return isinstance(obj, dict) and obj.get("kind") == "Secret"
+
+
+def _rule_extra_objects(values: dict, loaded: Loaded):
+    """What the model chart's extra-objects template takes, and what the cluster would refuse or
+    helm would fail on after validation: a literal Secret, another DynamoGraphDeployment, a namespace,
+    a cluster-scoped kind, a name or label that is invalid once rendered, a broken template, the same
+    (kind, name) twice or as one of the objects our charts render."""
+    from composer import extraobjects as xo
+    from composer.model import Deployment
+    from composer.plan import plan, rendered_objects
+
+    objects = values["model"].get("extraObjects") or []
+    if not objects:
+        return
+    try:
+        releases = plan(Deployment(env="", values=values), {}).releases
+    except UsageError:  # refused where the schema refused it already
+        return
+    model = next(r for r in releases if r.component == "model")
+    chart_values, release = model.values, {"Name": model.name, "Namespace": model.namespace}
+    theirs = {obj: r.component for r in releases if not r.remote for obj in rendered_objects(r, extra=False)}
+    seen: dict[tuple[str, str], int] = {}
+    for i, obj in enumerate(objects):
+        at = f"/model/extraObjects/{i}"
+        meta = obj.get("metadata") if isinstance(obj, dict) else None
+        kind = obj.get("kind") if isinstance(obj, dict) else None
+        if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not isinstance(kind, str):
+            continue  # the schema says what is missing; judge the others still
+        name = xo.name_of(obj, chart_values, release)
+        if kind == dynamo.DGD_KIND:
+            yield loaded.problem(
+                f"{at}/kind",
+                "the model release renders the DynamoGraphDeployment; a second one is not an extra object",
+                "serve another model from its own values file (its own project or dynamoNamespace)",
+            )
+        elif kind in xo.CLUSTER_SCOPED:
+            yield loaded.problem(
+                f"{at}/kind",
+                f"a {kind} is cluster-scoped: extraObjects go into the deployment's namespace",
+                "create cluster-wide objects outside compose (they outlive one deployment)",
+            )
+        for key in ("data", "stringData"):
+            if kind == "Secret" and key in obj:
+                yield loaded.problem(
+                    f"{at}/{key}",
+                    f"a Secret's {key} would be written in plain text into helmfile.d/, rendered manifests "
+                    "and the cluster",
+                    SECRET_REFERENCE_HINT,
+                    key=True,
+                )
+        if "namespace" in meta:
+            yield loaded.problem(
+                f"{at}/metadata/namespace",
+                "an extra object goes into the deployment's namespace; metadata.namespace is not taken",
+                "remove it (the namespace is cluster.namespace, set per environment)",
+                key=True,
+            )
+        problem = _extra_name_problem(kind, meta["name"], chart_values, release)
+        if problem:
+            yield loaded.problem(f"{at}/metadata/name", *problem)
+        elif (kind, name) in seen:
+            yield loaded.problem(
+                f"{at}/metadata/name",
+                f"a second {kind} named {name!r}: /model/extraObjects/{seen[(kind, name)]} is one already",
+                "give each extra object its own name (or merge the two)",
+            )
+        elif (kind, name) in theirs:
+            yield loaded.problem(
+                f"{at}/metadata/name",
+                f"the {theirs[(kind, name)]} release renders a {kind} named {name!r} already",
+                f"choose another name; to change the chart's object, use patches.{theirs[(kind, name)]} instead",
+            )
+        seen.setdefault((kind, name), i)
+        for key, value in (meta.get("labels") or {}).items():
+            yield from _extra_label_problems(
+                loaded, f"{at}/metadata/labels/{escape(key)}", key, value, chart_values, release
+            )
+        for key in meta.get("annotations") or {}:
+            if not _qualified_name(key):
+                yield loaded.problem(
+                    f"{at}/metadata/annotations/{escape(key)}",
+                    "not a valid annotation key",
+                    "[prefix/]name: a name of at most 63 letters, digits, '-', '_' and '.', the prefix a DNS subdomain",
+                    key=True,
+                )
+        for path, text in xo.strings(obj):
+            if path in (("metadata", "name"),) or path[:2] == ("metadata", "labels") or not xo.templated(text):
+                continue
+            try:
+                xo.render(text, chart_values, release)
+            except xo.Unresolved as e:
+                yield loaded.problem(f"{at}{pointer(path)}", *e.args)
+
+
+def _qualified_name(key: Any) -> bool:
+    return isinstance(key, str) and bool(QUALIFIED_NAME.fullmatch(key)) and len(key.rpartition("/")[2]) <= 63
+
+
+def _extra_name_problem(kind: str, name: str, chart_values: Mapping[str, Any], release: dict) -> tuple[str, str] | None:
+    from composer import extraobjects as xo
+
+    if xo.templated(name):
+        try:
+            name = xo.render(name, chart_values, release, strings_only=True)
+        except xo.Unresolved as e:
+            return e.args
+    shown = f"{name!r}" if len(name) <= 80 else f"a name of {len(name)} characters"
+    if kind == "Service" and not (re.fullmatch(DNS1035, name) and len(name) <= 63):
+        return (
+            f"the Service name {shown} is not a valid DNS-1035 label",
+            "at most 63 lowercase letters, digits and '-', starting with a letter",
+        )
+    if not re.fullmatch(DNS1123_SUBDOMAIN, name) or len(name) > 253:  # fullmatch: "$" takes a last "\n"
+        return (
+            f"the name {shown} is not a valid Kubernetes object name",
+            "at most 253 lowercase letters, digits, '-' and '.', each part starting and ending with a letter or digit",
+        )
+    return None
+
+
+def _extra_label_problems(
+    loaded: Loaded, ptr: str, key: str, value: Any, chart_values: Mapping[str, Any], release: dict
+):
+    from composer import extraobjects as xo
+
+    if key in CHART_LABELS:
+        yield loaded.problem(
+            ptr,
+            f"{key} is one of the model chart's own labels, which every object of the release carries",
+            "leave it out (the chart sets it); add labels of your own under another key",
+            key=True,
+        )
+        return
+    if not _qualified_name(key):
+        yield loaded.problem(
+            ptr,
+            "not a valid label key",
+            "[prefix/]name: a name of at most 63 letters, digits, '-', '_' and '.', the prefix a DNS subdomain",
+            key=True,
+        )
+    if not isinstance(value, str):
+        return  # the schema says so
+    if xo.templated(value):
+        try:
+            value = xo.render(value, chart_values, release, strings_only=True)
+        except xo.Unresolved as e:
+            yield loaded.problem(ptr, *e.args)
+            return
+    if value and not (re.fullmatch(LABEL_VALUE, value) and len(value) <= 63):
+        yield loaded.problem(
+            ptr,
+            "not a valid label value",
+            "at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit",
+        )
 
 
 def _rule_env_value_or_value_from(values: dict, loaded: Loaded):
@@ -941,4 +1126,5 @@ RULES = (
     _rule_strategic_lists_of_custom_resources,
     _rule_component_patches_name_rendered_components,
     _rule_patches_keep_the_graph,
+    _rule_extra_objects,
 )

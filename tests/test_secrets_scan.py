@@ -217,6 +217,11 @@ FREE_FORM = {
         for name in ("frontend", "decode", "prefill")
         for under in ("", "/podTemplate", "/podTemplate/spec", "/podTemplate/spec/containers/*")
     ),
+    # whole Kubernetes objects: schema._rule_no_literal_credentials looks at every string and key in them,
+    # and _rule_extra_objects refuses a Secret's data
+    "/model/extraObjects/*",
+    "/model/extraObjects/*/metadata/labels",
+    "/model/extraObjects/*/metadata/annotations",
 }
 
 
@@ -367,6 +372,16 @@ PLACES = {
         "      - apiVersion: nvidia.com/v1beta1\n        kind: DynamoGraphDeployment\n"
         f"        metadata: {{name: qwen, annotations: {{example.com/note: 'see {AWS}'}}}}\n",
         "'see",
+    ),
+    "extra-object-data": (
+        "    replicas: 1\n  extraObjects:\n    - apiVersion: v1\n      kind: ConfigMap\n"
+        f"      metadata: {{name: notes}}\n      data: {{note: {GITHUB}}}\n",
+        GITHUB,
+    ),
+    "extra-object-credential-name": (
+        "    replicas: 1\n  extraObjects:\n    - apiVersion: v1\n      kind: ConfigMap\n"
+        f"      metadata: {{name: notes, annotations: {{example.com/api-key: {PLAIN}}}}}\n",
+        PLAIN,
     ),
     "url-password": (f"    env: [{{name: PROXY, value: 'http://user:{PLAIN}@proxy:3128'}}]\n", "'http"),
 }
