@@ -97,6 +97,10 @@ class Deployment:
             s.get("replicas", 1) * s.get("multinode", {}).get("nodeCount", 1) * s.get("gpus", default) for s in specs
         )
 
+    @property
+    def graph_components(self) -> tuple[str, ...]:
+        return graph_components(self.model["disaggregation"], planner=self.planner is not None)
+
     def enabled(self, section: str) -> bool:
         return bool(self.values.get(section, {}).get("enabled"))
 
@@ -136,6 +140,14 @@ class Deployment:
     @property
     def model_express_url(self) -> str:
         return f"http://{self.model_express_service}.{self.namespace}.svc.cluster.local:{MODEL_EXPRESS_PORT}"
+
+
+def graph_components(disaggregation: bool, *, planner: bool = False) -> tuple[str, ...]:
+    """The DynamoGraphDeployment's components, by name, in the order the model chart renders them
+    (their index in spec.components): what compiles `patches.model.components` into JSON patches.
+    tests/test_patches.py holds this to the chart's render."""
+    workers = ("decode", "prefill") if disaggregation else ("decode",)
+    return ("frontend", *workers, *(("planner",) if planner else ()))
 
 
 def derived_names(name: str) -> list[tuple[str, int]]:

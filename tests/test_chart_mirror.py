@@ -133,6 +133,14 @@ BASE: dict[str, Any] = {
         "imagePullSecrets": ["pull"],
         "nodeSelector": {"zone": "a"},
         "tolerations": [{"key": "k", "operator": "Equal", "value": "v", "effect": "NoSchedule"}],
+        "extraObjects": [
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "{{ .Values.dynamoNamespace }}-notes", "labels": {"team": "ml"}},
+                "data": {"model": "{{ .Values.model.name }}"},
+            }
+        ],
     },
     "benchmark": {
         "enabled": True,

@@ -210,6 +210,18 @@ FREE_FORM = {
     "/patches/<component>/strategicMergePatches/*",
     "/patches/<component>/strategicMergePatches/*/metadata",
     "/patches/<component>/jsonPatches/*/patch/*/value",
+    # a partial DGD component: any of its fields (the credential scan reads it like the rest)
+    "/patches/<component>/components",
+    *(
+        f"/patches/<component>/components/{name}{under}"
+        for name in ("frontend", "decode", "prefill")
+        for under in ("", "/podTemplate", "/podTemplate/spec", "/podTemplate/spec/containers/*")
+    ),
+    # whole Kubernetes objects: schema._rule_no_literal_credentials looks at every string and key in them,
+    # and _rule_extra_objects refuses a Secret's data
+    "/model/extraObjects/*",
+    "/model/extraObjects/*/metadata/labels",
+    "/model/extraObjects/*/metadata/annotations",
 }
 
 
@@ -360,6 +372,16 @@ PLACES = {
         "      - apiVersion: nvidia.com/v1beta1\n        kind: DynamoGraphDeployment\n"
         f"        metadata: {{name: qwen, annotations: {{example.com/note: 'see {AWS}'}}}}\n",
         "'see",
+    ),
+    "extra-object-data": (
+        "    replicas: 1\n  extraObjects:\n    - apiVersion: v1\n      kind: ConfigMap\n"
+        f"      metadata: {{name: notes}}\n      data: {{note: {GITHUB}}}\n",
+        GITHUB,
+    ),
+    "extra-object-credential-name": (
+        "    replicas: 1\n  extraObjects:\n    - apiVersion: v1\n      kind: ConfigMap\n"
+        f"      metadata: {{name: notes, annotations: {{example.com/api-key: {PLAIN}}}}}\n",
+        PLAIN,
     ),
     "url-password": (f"    env: [{{name: PROXY, value: 'http://user:{PLAIN}@proxy:3128'}}]\n", "'http"),
 }
