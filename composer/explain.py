@@ -47,6 +47,9 @@ def explain(dep: Deployment, plan: Plan) -> dict[str, Any]:
             }
         )
         urls["modelExpress"] = dep.model_express_url
+    prometheus = (dep.planner or {}).get("prometheusEndpoint")
+    if prometheus:
+        urls["prometheus"] = prometheus  # the Planner reads it, through the platform
     selectors: dict[str, dict[str, Any]] = {}
     if plan.release("metrics"):
         # as charts/metrics renders them: the operator labels pods that serve metrics

@@ -16,7 +16,7 @@ import json
 import pytest
 import yaml
 
-from composer import dynamo, proc
+from composer import dynamo, explain, proc
 from composer import project as p
 from composer.local import venvs
 from composer.model import Deployment
@@ -189,6 +189,14 @@ def test_the_platform_gets_the_prometheus_the_planner_reads(tmp_path):
     # nor does the model chart get it: the operator passes it on as PROMETHEUS_ENDPOINT
     model = p.plans(proj)["dev"].release("model").values["model"]
     assert "prometheusEndpoint" not in model["planner"]
+
+
+@pytest.mark.unit
+def test_explain_names_the_prometheus_the_planner_reads(tmp_path):
+    proj = project(tmp_path)
+    dep = p.load_deployment(proj, "dev")
+    report = explain.explain(dep, p.plans(proj)["dev"])
+    assert report["urls"]["prometheus"] == dep.model["planner"]["prometheusEndpoint"]
 
 
 @pytest.mark.unit
