@@ -16,7 +16,7 @@ import json
 import pytest
 import yaml
 
-from composer import dynamo, explain, proc
+from composer import dynamo, explain, proc, schema
 from composer import project as p
 from composer.local import venvs
 from composer.model import Deployment
@@ -140,6 +140,70 @@ def test_without_profile_data_nothing_is_mounted_or_claimed(tmp_path):
     assert "profile_results_dir" not in config  # the Planner's own default, as without the profiler's data
     planner = components(docs)["planner"]
     assert [m["name"] for m in at(planner, MAIN)["volumeMounts"]] == ["planner-config"]
+
+
+# Every per-component setting the frontend takes, with a value (the planner takes the same ones).
+POD_SETTINGS = {
+    "image": "registry.example/planner:1",
+    "command": ["python3", "-m", "dynamo.planner"],
+    "args": ["--config", f"{CONFIG_MOUNT}/planner_config.json"],
+    "extraArgs": ["--verbose"],
+    "workingDir": "/work",
+    "env": [{"name": "A", "value": "b"}],
+    "envFrom": [{"configMapRef": {"name": "vars"}}],
+    "resources": {"requests": {"cpu": "1"}, "limits": {"memory": "1Gi"}},
+    "resourceClaims": [{"name": "gpus", "resourceClaimTemplateName": "gpus"}],
+    "volumes": [{"name": "scratch", "emptyDir": {}}],
+    "volumeMounts": [{"name": "scratch", "mountPath": "/scratch"}],
+    "startupProbe": {"tcpSocket": {"port": 9085}},
+    "livenessProbe": {"httpGet": {"path": "/live", "port": 9085}},
+    "readinessProbe": {"exec": {"command": ["true"]}},
+    "securityContext": {"capabilities": {"add": ["IPC_LOCK"]}},
+    "podSecurityContext": {"runAsUser": 1000},
+    "affinity": {"nodeAffinity": {}},
+    "priorityClassName": "high",
+    "serviceAccountName": "planner",
+    "terminationGracePeriodSeconds": 30,
+    "annotations": {"a": "b"},
+    "labels": {"tier": "gold"},
+    "sharedMemorySize": "1Gi",
+    "nodeSelector": {"zone": "b"},
+    "tolerations": [{"key": "k", "operator": "Exists"}],
+}
+
+
+@pytest.mark.unit
+def test_the_planner_takes_the_frontends_pod_settings_and_its_own():
+    model = schema.values_schema()["properties"]["model"]["properties"]
+    frontend = set(schema.resolve(model["frontend"])["properties"]) - {"replicas"}
+    planner = set(schema.resolve(model["planner"])["properties"])
+    assert planner - frontend == {"enabled", "config", "profileData", "prometheusEndpoint"}
+    assert frontend <= planner and set(POD_SETTINGS) == frontend
+
+
+@pytest.mark.helm
+def test_each_pod_setting_lands_on_the_planner_as_on_the_frontend(tmp_path):
+    """tests/test_component_settings.py checks where the frontend's settings land; the planner,
+    given the same ones, gets the same pod template but for what the chart gives it alone."""
+
+    def edit(values):
+        model = values["model"]
+        model.pop("hfTokenSecret")
+        model["routingPolicy"] = "none"
+        model["frontend"] = {"replicas": 1, **POD_SETTINGS}
+        model["planner"] = {k: model["planner"][k] for k in ("enabled", "prometheusEndpoint")} | POD_SETTINGS
+
+    dep, docs = render(project(tmp_path, edit))
+    comps = components(docs)
+    frontend, planner = comps["frontend"]["podTemplate"], comps["planner"]["podTemplate"]
+    for template, name in ((frontend, "frontend"), (planner, "planner")):
+        assert template["metadata"]["labels"].pop("app.kubernetes.io/component") == name
+    assert planner["metadata"]["annotations"].pop("checksum/planner-config")
+    # the chart's own: the config file's volume and mount, first
+    assert planner["spec"]["volumes"].pop(0)["name"] == "planner-config"
+    assert planner["spec"]["containers"][0]["volumeMounts"].pop(0)["name"] == "planner-config"
+    assert planner == frontend
+    assert comps["planner"]["sharedMemorySize"] == comps["frontend"]["sharedMemorySize"] == "1Gi"
 
 
 # (disaggregated, planner config) -> the worker components with scalingAdapter: the roles the mode
