@@ -1182,20 +1182,22 @@ def _rule_epp(values: dict, loaded: Loaded):
         yield loaded.problem(
             "/model/epp/enabled",
             "an endpoint picker serves an Inference Gateway, and inferenceGateway.enabled is false",
-            "turn inferenceGateway on, or remove model.epp",
+            "turn inferenceGateway on (its route then goes to the picker's InferencePool), or remove model.epp",
         )
-    version = values["platform"]["version"]
-    if dynamo.line(version) in dynamo.RELEASES:  # an unsupported version: its own rule
-        refusal = dynamo.release(version).epp_refusal
-        if refusal:
+    for key, why in (
+        ("image", "the picker's image: Dynamo's examples name only a placeholder, so compose has no default"),
+        ("kvCacheBlockSize", "the workers' KV cache block size: the picker hashes prompts in blocks of it"),
+    ):
+        if key not in epp:
             yield loaded.problem(
-                "/model/epp",
-                f"compose renders no endpoint picker for Dynamo {version}: {refusal}",
-                "remove model.epp: with inferenceGateway on, the route goes to the frontend Service "
-                "and Dynamo's router picks the worker",
-                key=True,
+                "/model/epp", f"model.epp.{key} is required with enabled: true", f"give {why}", key=True
             )
-
+    if values["model"]["routingPolicy"] != "kv":
+        yield loaded.problem(
+            "/model/routingPolicy",
+            "the endpoint picker scores workers by their KV events, which workers publish with routingPolicy: kv",
+            "set model.routingPolicy: kv",
+        )
 
 RULES = (
     _rule_prefill_needs_disaggregation,
