@@ -1199,6 +1199,7 @@ def _rule_epp(values: dict, loaded: Loaded):
             "set model.routingPolicy: kv",
         )
 
+
 RULES = (
     _rule_prefill_needs_disaggregation,
     _rule_planner_fits_the_graph,
