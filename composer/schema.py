@@ -714,7 +714,7 @@ def _extra_label_problems(
 def _rule_env_value_or_value_from(values: dict, loaded: Loaded):
     model = values["model"]
     lists = [("/model", model.get("env", []))]
-    lists += [(f"/model/{r}", (model.get(r) or {}).get("env", [])) for r in (*ROLES, "planner")]
+    lists += [(f"/model/{r}", (model.get(r) or {}).get("env", [])) for r in (*ROLES, "planner", "epp")]
     for at, env in lists:
         for i, var in enumerate(env):
             if at in ("/model", "/model/frontend") and var["name"] == "DYN_ROUTER_MODE":
@@ -743,7 +743,7 @@ PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
 def _components(values: dict) -> list[tuple[str, dict]]:
     model = values["model"]
     roles = ["frontend", "decode"] + (["prefill"] if model.get("disaggregation") else [])
-    roles += ["planner"] if (model.get("planner") or {}).get("enabled") else []
+    roles += [r for r in ("planner", "epp") if (model.get(r) or {}).get("enabled")]
     return [(role, model.get(role) or {}) for role in roles]
 
 
@@ -759,7 +759,7 @@ def _chart_volumes(values: dict, role: str) -> dict[str, str]:
     from composer.plan import makes_config
 
     model = values["model"]
-    if role == "frontend":
+    if role in ("frontend", "epp"):
         return {}
     if role == "planner":
         planner = model["planner"]
@@ -987,8 +987,8 @@ def _rule_component_patches_name_rendered_components(values: dict, loaded: Loade
             guess = _guess(name, rendered)
             if name == "prefill":
                 hint = "set model.disaggregation: true to have a prefill component, or remove this patch"
-            elif name == "planner":
-                hint = "set model.planner.enabled: true to have a planner component, or remove this patch"
+            elif name in ("planner", "epp"):
+                hint = f"set model.{name}.enabled: true to have a {name} component, or remove this patch"
             else:
                 hint = f"did you mean {guess!r}?" if guess else "patch one of those, or remove this patch"
             yield loaded.problem(
