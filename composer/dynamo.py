@@ -53,25 +53,10 @@ class Release:
     # 0.0.0.0); unset, 1.6.1 advertises the host's first non-loopback IP. The name is in
     # ai-dynamo-runtime 1.6.1's dynamo/_core.abi3.so, not in 1.4.0's or 1.5.1's.
     local_env: tuple[tuple[str, str], ...] = ()
-    # Why compose renders no endpoint picker (model.epp) for this line; None once it can render one
-    # exactly. Checked against what is known of each line (the DGD CRDs under tests/fixtures/dynamo).
-    epp_refusal: str | None = None
 
 
 NIXL_KV_BOTH = '{"kv_connector":"NixlConnector","kv_role":"kv_both"}'
 NIXL_KV_PRODUCER = '{"kv_connector":"NixlConnector","kv_role":"kv_producer"}'
-# 1.4's EPP is the Go endpoint picker: its component needs eppConfig (an EndpointPickerConfig of
-# plugins, the CRD's "exactly one of configMapRef or config") whose Dynamo plugins compose cannot
-# check against any 1.4 source it has. From 1.5 the Rust EPP replaces it (eppConfig deprecated),
-# built as its own image whose name, tag and entrypoint per release no source here confirms.
-EPP_1_4 = (
-    "Dynamo 1.4's endpoint picker needs an EndpointPickerConfig of Dynamo plugins (eppConfig) "
-    "that compose cannot verify for 1.4"
-)
-EPP_RUST = (
-    "from 1.5 Dynamo's endpoint picker is the Rust EPP, whose image and entrypoint for this "
-    "release compose cannot verify"
-)
 ALL_ROUTER_MODES = ("round-robin", "random", "power-of-two", "kv", "direct", "least-loaded", "device-aware-weighted")
 
 RELEASES: dict[str, Release] = {
@@ -86,7 +71,6 @@ RELEASES: dict[str, Release] = {
             vllm_kv_transfer={"prefill": NIXL_KV_BOTH, "decode": NIXL_KV_BOTH},
             sglang_skip_tokenizer_init=True,
             mocker_engine_args_nested=False,
-            epp_refusal=EPP_1_4,
         ),
         Release(
             line="1.5",
@@ -97,7 +81,6 @@ RELEASES: dict[str, Release] = {
             vllm_kv_transfer={"prefill": NIXL_KV_BOTH, "decode": NIXL_KV_BOTH},
             sglang_skip_tokenizer_init=True,
             mocker_engine_args_nested=False,
-            epp_refusal=EPP_RUST,
         ),
         Release(
             line="1.6",
@@ -109,7 +92,6 @@ RELEASES: dict[str, Release] = {
             sglang_skip_tokenizer_init=False,
             mocker_engine_args_nested=True,
             local_env=(("DYN_EVENT_PLANE_HOST", "127.0.0.1"),),
-            epp_refusal=EPP_RUST,
         ),
     )
 }

@@ -23,6 +23,8 @@ OBJECT_SUFFIXES = (
     "decode",
     "prefill",
     "planner",
+    "epp",
+    "pool",
     "decode-config",
     "prefill-config",
     "planner-config",
@@ -72,6 +74,16 @@ class Deployment:
         return self.model["backend"].get("image") or self.upstream_image(RUNTIME_IMAGES[self.backend])
 
     @property
+    def epp(self) -> bool:
+        """Whether the graph has an endpoint picker (model.epp.enabled)."""
+        return bool((self.model.get("epp") or {}).get("enabled"))
+
+    @property
+    def inference_pool(self) -> str:
+        """The InferencePool the Dynamo operator makes for the graph's endpoint picker."""
+        return f"{self.name}-pool"
+
+    @property
     def planner(self) -> dict[str, Any] | None:
         """model.planner when enabled, else None."""
         planner = self.model.get("planner") or {}
@@ -99,7 +111,7 @@ class Deployment:
 
     @property
     def graph_components(self) -> tuple[str, ...]:
-        return graph_components(self.model["disaggregation"], planner=self.planner is not None)
+        return graph_components(self.model["disaggregation"], planner=self.planner is not None, epp=self.epp)
 
     def enabled(self, section: str) -> bool:
         return bool(self.values.get(section, {}).get("enabled"))
@@ -142,12 +154,12 @@ class Deployment:
         return f"http://{self.model_express_service}.{self.namespace}.svc.cluster.local:{MODEL_EXPRESS_PORT}"
 
 
-def graph_components(disaggregation: bool, *, planner: bool = False) -> tuple[str, ...]:
+def graph_components(disaggregation: bool, *, planner: bool = False, epp: bool = False) -> tuple[str, ...]:
     """The DynamoGraphDeployment's components, by name, in the order the model chart renders them
     (their index in spec.components): what compiles `patches.model.components` into JSON patches.
     tests/test_patches.py holds this to the chart's render."""
     workers = ("decode", "prefill") if disaggregation else ("decode",)
-    return ("frontend", *workers, *(("planner",) if planner else ()))
+    return ("frontend", *workers, *(("planner",) if planner else ()), *(("epp",) if epp else ()))
 
 
 def derived_names(name: str) -> list[tuple[str, int]]:

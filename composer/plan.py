@@ -142,9 +142,8 @@ def platform_values(dep: Deployment) -> dict[str, Any]:
 
 def model_values(dep: Deployment) -> dict[str, Any]:
     """The model chart's values: the values file's `model` section, resolved."""
-    # epp: refused on every supported line, nothing to render; the Planner's Prometheus URL goes to
-    # the platform release instead.
-    model = {k: v for k, v in dep.model.items() if k not in ("deployment", "epp")}
+    # The Planner's Prometheus URL goes to the platform release instead.
+    model = {k: v for k, v in dep.model.items() if k != "deployment"}
     model["backend"] = {"type": dep.backend, "image": dep.image}
     if "planner" in model:
         model["planner"] = {k: v for k, v in model["planner"].items() if k != "prometheusEndpoint"}
@@ -173,8 +172,11 @@ def gateway_values(dep: Deployment) -> dict[str, Any]:
         "fullnameOverride": dep.release("gateway"),
         "dynamoVersion": dep.version,
         "gateway": {"name": gw["name"], "namespace": gw.get("namespace", dep.namespace)},
-        # The frontend Service directly: works with any Gateway API implementation, no EPP needed.
-        "backend": {"kind": "Service", "name": dep.frontend_service, "port": FRONTEND_PORT},
+        # With an endpoint picker, its InferencePool (whose target port is the workers' frontend
+        # sidecars'); otherwise the frontend Service, which any Gateway API implementation can reach.
+        "backend": {"kind": "InferencePool", "name": dep.inference_pool, "port": FRONTEND_PORT}
+        if dep.epp
+        else {"kind": "Service", "name": dep.frontend_service, "port": FRONTEND_PORT},
     }
 
 

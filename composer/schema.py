@@ -714,7 +714,7 @@ def _extra_label_problems(
 def _rule_env_value_or_value_from(values: dict, loaded: Loaded):
     model = values["model"]
     lists = [("/model", model.get("env", []))]
-    lists += [(f"/model/{r}", (model.get(r) or {}).get("env", [])) for r in (*ROLES, "planner")]
+    lists += [(f"/model/{r}", (model.get(r) or {}).get("env", [])) for r in (*ROLES, "planner", "epp")]
     for at, env in lists:
         for i, var in enumerate(env):
             if at in ("/model", "/model/frontend") and var["name"] == "DYN_ROUTER_MODE":
@@ -743,7 +743,7 @@ PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
 def _components(values: dict) -> list[tuple[str, dict]]:
     model = values["model"]
     roles = ["frontend", "decode"] + (["prefill"] if model.get("disaggregation") else [])
-    roles += ["planner"] if (model.get("planner") or {}).get("enabled") else []
+    roles += [r for r in ("planner", "epp") if (model.get(r) or {}).get("enabled")]
     return [(role, model.get(role) or {}) for role in roles]
 
 
@@ -759,7 +759,7 @@ def _chart_volumes(values: dict, role: str) -> dict[str, str]:
     from composer.plan import makes_config
 
     model = values["model"]
-    if role == "frontend":
+    if role in ("frontend", "epp"):
         return {}
     if role == "planner":
         planner = model["planner"]
@@ -987,8 +987,8 @@ def _rule_component_patches_name_rendered_components(values: dict, loaded: Loade
             guess = _guess(name, rendered)
             if name == "prefill":
                 hint = "set model.disaggregation: true to have a prefill component, or remove this patch"
-            elif name == "planner":
-                hint = "set model.planner.enabled: true to have a planner component, or remove this patch"
+            elif name in ("planner", "epp"):
+                hint = f"set model.{name}.enabled: true to have a {name} component, or remove this patch"
             else:
                 hint = f"did you mean {guess!r}?" if guess else "patch one of those, or remove this patch"
             yield loaded.problem(
@@ -1182,19 +1182,22 @@ def _rule_epp(values: dict, loaded: Loaded):
         yield loaded.problem(
             "/model/epp/enabled",
             "an endpoint picker serves an Inference Gateway, and inferenceGateway.enabled is false",
-            "turn inferenceGateway on, or remove model.epp",
+            "turn inferenceGateway on (its route then goes to the picker's InferencePool), or remove model.epp",
         )
-    version = values["platform"]["version"]
-    if dynamo.line(version) in dynamo.RELEASES:  # an unsupported version: its own rule
-        refusal = dynamo.release(version).epp_refusal
-        if refusal:
+    for key, why in (
+        ("image", "the picker's image: Dynamo's examples name only a placeholder, so compose has no default"),
+        ("kvCacheBlockSize", "the workers' KV cache block size: the picker hashes prompts in blocks of it"),
+    ):
+        if key not in epp:
             yield loaded.problem(
-                "/model/epp",
-                f"compose renders no endpoint picker for Dynamo {version}: {refusal}",
-                "remove model.epp: with inferenceGateway on, the route goes to the frontend Service "
-                "and Dynamo's router picks the worker",
-                key=True,
+                "/model/epp", f"model.epp.{key} is required with enabled: true", f"give {why}", key=True
             )
+    if values["model"]["routingPolicy"] != "kv":
+        yield loaded.problem(
+            "/model/routingPolicy",
+            "the endpoint picker scores workers by their KV events, which workers publish with routingPolicy: kv",
+            "set model.routingPolicy: kv",
+        )
 
 
 RULES = (

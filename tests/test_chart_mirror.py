@@ -198,6 +198,15 @@ BASE["model"]["planner"] = {
     "env": [{"name": "P", "value": "p"}],
     **POD_SETTINGS,
 }
+BASE["model"]["epp"] = {
+    "enabled": True,
+    "replicas": 1,
+    "kvCacheBlockSize": 16,
+    "config": {"plugins": [{"name": "picker", "type": "max-score-picker"}]},
+    "resources": {"requests": {"cpu": "1"}, "limits": {"memory": "1Gi"}},
+    "env": [{"name": "E", "value": "e"}],
+    **POD_SETTINGS,
+}
 
 # --- the chart schemas' constraints --------------------------------------------------------------
 

@@ -81,7 +81,7 @@ def test_our_objects_are_closed():
         # a partial DynamoGraphDeployment component: any field of the CRD's
         *(
             f"/patches/model/components/{name}{under}"
-            for name in ("frontend", "decode", "prefill", "planner")
+            for name in ("frontend", "decode", "prefill", "planner", "epp")
             for under in ("", "/podTemplate", "/podTemplate/spec")
         ),
     }

@@ -207,16 +207,23 @@ def rendered_dgd(tmp_path, values: str) -> dict:
 PLANNER = "  planner:\n    enabled: true\n    prometheusEndpoint: http://prometheus.monitoring:9090\n"
 
 
+EPP = "  routingPolicy: kv\n  epp: {enabled: true, image: epp:1, kvCacheBlockSize: 16}\n"
+GATEWAY = "inferenceGateway: {enabled: true, gateway: {name: gw}}\n"
+
+
 @pytest.mark.helm
+@pytest.mark.parametrize("epp", [False, True])
 @pytest.mark.parametrize("planner", [False, True])
 @pytest.mark.parametrize("disaggregation", [False, True])
-def test_compose_knows_the_order_the_chart_renders_the_components_in(tmp_path, disaggregation, planner):
+def test_compose_knows_the_order_the_chart_renders_the_components_in(tmp_path, disaggregation, planner, epp):
     """graph_components is where compose looks up a component's index: the chart's own render."""
     from composer.model import graph_components
 
     values = BASE + f"  disaggregation: {str(disaggregation).lower()}\n" + (PLANNER if planner else "")
+    values += EPP + GATEWAY if epp else ""
     dgd = rendered_dgd(tmp_path, values)
-    assert [c["name"] for c in dgd["spec"]["components"]] == list(graph_components(disaggregation, planner=planner))
+    names = [c["name"] for c in dgd["spec"]["components"]]
+    assert names == list(graph_components(disaggregation, planner=planner, epp=epp))
 
 
 @pytest.mark.helm

@@ -198,15 +198,22 @@ FREE_FORM = {
     "/model/decode/resources/limits",
     "/model/prefill/resources/requests",
     "/model/prefill/resources/limits",
+    "/model/planner/resources/requests",
+    "/model/planner/resources/limits",
+    "/model/epp/resources/requests",
+    "/model/epp/resources/limits",
     "/model/decode/extraConfig/inline",
     "/model/prefill/extraConfig/inline",
     "/model/nodeSelector",
     # pod metadata and scheduling: string maps, read by the scan of every string like the rest
     *(
         f"/model/{role}/{key}"
-        for role in ("frontend", "decode", "prefill")
+        for role in ("frontend", "decode", "prefill", "planner", "epp")
         for key in ("nodeSelector", "labels", "annotations")
     ),
+    # the Planner's PlannerConfig and the picker's EndpointPickerConfig: Dynamo's, open to its keys
+    "/model/planner/config",
+    "/model/epp/config",
     "/patches/<component>/strategicMergePatches/*",
     "/patches/<component>/strategicMergePatches/*/metadata",
     "/patches/<component>/jsonPatches/*/patch/*/value",
@@ -214,7 +221,7 @@ FREE_FORM = {
     "/patches/<component>/components",
     *(
         f"/patches/<component>/components/{name}{under}"
-        for name in ("frontend", "decode", "prefill")
+        for name in ("frontend", "decode", "prefill", "planner", "epp")
         for under in ("", "/podTemplate", "/podTemplate/spec", "/podTemplate/spec/containers/*")
     ),
     # whole Kubernetes objects: schema._rule_no_literal_credentials looks at every string and key in them,
@@ -288,7 +295,10 @@ def walk(node: dict, path: str = ""):
 
 
 # An env var's valueFrom.secretKeyRef names a Secret and one of its keys: no place for the value.
-SECRET_KEY_REFS = {f"/model{role}/env/*/valueFrom/secretKeyRef" for role in ("", "/frontend", "/decode", "/prefill")}
+SECRET_KEY_REFS = {
+    f"/model{role}/env/*/valueFrom/secretKeyRef"
+    for role in ("", "/frontend", "/decode", "/prefill", "/planner", "/epp")
+}
 
 
 @pytest.mark.unit

@@ -88,8 +88,50 @@ v1beta1 component type of a worker role.
 {{- define "model.componentType" -}}
 {{- if .root.Values.model.disaggregation -}}
 {{- .role -}}
+{{- else if include "model.epp" .root -}}
+{{- /* The picker's decode profile filters on the component type: upstream's aggregated gaie
+example types its worker decode. */ -}}
+decode
 {{- else -}}
 worker
+{{- end -}}
+{{- end -}}
+
+{{/*
+"true" when the graph has an endpoint picker (model.epp.enabled), else empty.
+*/}}
+{{- define "model.epp" -}}
+{{- if (.Values.model.epp | default dict).enabled -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/*
+The endpoint picker's EndpointPickerConfig: model.epp.config, or the one upstream's examples give
+(examples/backends/vllm/deploy/gaie/{agg,disagg}.yaml, ai-dynamo/dynamo e147ceea to 2a6da14c):
+Dynamo's KV scorers behind a filter on each worker role, the best score picked.
+*/}}
+{{- define "model.eppConfig" -}}
+{{- $v := .Values -}}
+{{- if $v.model.epp.config -}}
+{{- toYaml $v.model.epp.config -}}
+{{- else -}}
+{{- $roles := ternary (list "prefill" "decode") (list "decode") $v.model.disaggregation -}}
+{{- $plugins := list (dict "type" "disagg-profile-handler") -}}
+{{- range $roles -}}
+{{- $filter := dict "allowsNoLabel" (not $v.model.disaggregation) "label" "nvidia.com/dynamo-component-type" "validValues" (list .) -}}
+{{- $plugins = append $plugins (dict "name" (printf "%s-filter" .) "type" "label-filter" "parameters" $filter) -}}
+{{- end -}}
+{{- $plugins = append $plugins (dict "name" "picker" "type" "max-score-picker") -}}
+{{- range $roles -}}
+{{- $plugins = append $plugins (dict "name" (printf "dyn-%s" .) "type" (printf "dyn-%s-scorer" .)) -}}
+{{- end -}}
+{{- $profiles := list -}}
+{{- range $roles -}}
+{{- $refs := list (dict "pluginRef" (printf "%s-filter" .) "weight" 1) (dict "pluginRef" (printf "dyn-%s" .) "weight" 1) (dict "pluginRef" "picker" "weight" 1) -}}
+{{- $profiles = append $profiles (dict "name" . "plugins" $refs) -}}
+{{- end -}}
+{{- toYaml (dict "plugins" $plugins "schedulingProfiles" $profiles) -}}
 {{- end -}}
 {{- end -}}
 
