@@ -25,6 +25,7 @@ NAMES = [x.name for x in RECIPES]
 GOLDENS = Path(__file__).parent / "cases" / "recipes"
 SMALL = small_recipes()
 COMMIT = re.compile(r"@ [0-9a-f]{40}\b")
+HOW_READ = re.compile(r"wxsms|\bfork\b|read in ", re.I)
 MAX_LENGTH = re.compile(r"max-model-len|max_model_len|max_seq_len|context-length")
 CLUSTER_FACTS = ("cluster", "target", "local", "platform", "observability", "inferenceGateway", "modelExpress")
 MODEL_CLUSTER_FACTS = ("hfTokenSecret", "modelCache", "imagePullSecrets", "nodeSelector", "tolerations")
@@ -115,6 +116,7 @@ def test_recipe_is_documented_and_keeps_to_its_own_facts(name):
     doc = recipe.readme.read_text()
     assert doc.startswith(f"# {name}\n") and "| setting | value | source |" in doc
     assert COMMIT.search(doc), "the README names the upstream commit it read"
+    assert not HOW_READ.search(doc), "cite upstream by repository, path and commit, not the copy it was read in"
     assert f"`{name}`" in (REPO / "recipes" / "README.md").read_text(), "list it in recipes/README.md"
 
     values = values_of(name)
