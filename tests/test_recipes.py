@@ -257,8 +257,9 @@ def test_recipe_validates_with_every_scaffolded_environment(name, tmp_path):
     local = p.load_deployment(proj, "local")
     assert local.target == "local" and local.backend == "mocker"
     assert all(
-        local.model[role]["gpus"] == 0 and "extraConfig" not in local.model[role] for role in worker_roles(local.values)
-    )
+        local.model[role]["gpus"] == 0 and not {"extraConfig", *r.ENGINE_ONLY} & set(local.model[role])
+        for role in worker_roles(local.values)
+    ), "the mocker runs its own command line on one node"
     prod = p.load_deployment(proj, "prod")
     assert prod.values["cluster"]["production"] is True and prod.values["cluster"]["kubeContext"]
     assert plans["prod"].kube_context == prod.values["cluster"]["kubeContext"]
@@ -325,7 +326,15 @@ def test_recipe_renders_with_helmfile_into_a_valid_dynamographdeployment(name, t
     assert_component_settings_render_as_written(dgds[0], values)
 
 
-CONTAINER_KEYS = ("image", "command", "workingDir", "securityContext", "startupProbe", "livenessProbe", "readinessProbe")
+CONTAINER_KEYS = (
+    "image",
+    "command",
+    "workingDir",
+    "securityContext",
+    "startupProbe",
+    "livenessProbe",
+    "readinessProbe",
+)
 POD_KEYS = {
     "affinity": "affinity",
     "podSecurityContext": "securityContext",
