@@ -39,6 +39,8 @@ GITIGNORE = (
     ".compose.lock\n"
     ".helmfile.d.*\n"
 )  # what an interrupted `compose generate` may leave
+# A role's settings that belong to the GPU engine and that the local environment removes for the mocker.
+ENGINE_ONLY = ("command", "args", "multinode")
 LOCAL_BENCHMARK = {"concurrency": [4], "requestCount": 40, "warmupRequestCount": 0, "isl": 64, "osl": 16}
 
 
@@ -185,6 +187,8 @@ def environments(model: dict) -> dict[str, str]:
     )
     roles = "".join(
         f'  {role}:\n    gpus: 0\n    extraConfig: null\n    extraArgs: ["--speedup-ratio", "10"]\n'
+        # the engine's own command line and its spread over nodes are not the mocker's
+        + "".join(f"    {key}: null\n" for key in ENGINE_ONLY if key in _role(model, role))
         for role in roles_used
     )
     bench = "".join(f"    {k}: {v}\n" for k, v in LOCAL_BENCHMARK.items())
@@ -199,6 +203,11 @@ def environments(model: dict) -> dict[str, str]:
         "  config:\n" + bench
     )
     return {"dev": dev, "prod": prod, "local": local}
+
+
+def _role(model: dict, role: str) -> dict:
+    spec = model.get(role)
+    return spec if isinstance(spec, dict) else {}
 
 
 def chart_files() -> dict[str, Path]:

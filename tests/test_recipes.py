@@ -25,6 +25,7 @@ NAMES = [x.name for x in RECIPES]
 GOLDENS = Path(__file__).parent / "cases" / "recipes"
 SMALL = small_recipes()
 COMMIT = re.compile(r"@ [0-9a-f]{40}\b")
+HOW_READ = re.compile(r"wxsms|\bfork\b|read in ", re.I)
 MAX_LENGTH = re.compile(r"max-model-len|max_model_len|max_seq_len|context-length")
 CLUSTER_FACTS = ("cluster", "target", "local", "platform", "observability", "inferenceGateway", "modelExpress")
 MODEL_CLUSTER_FACTS = ("hfTokenSecret", "modelCache", "imagePullSecrets", "nodeSelector", "tolerations")
@@ -51,16 +52,20 @@ def worker_roles(values: dict) -> list[str]:
 
 
 def parallelism(role: dict) -> dict[str, set[int]]:
-    """Every tensor/pipeline/data-parallel size a role states, in its engine config or its flags."""
+    """Every tensor/pipeline/data-parallel size a role states, in its engine config or its flags
+    (`args` and `extraArgs`; SGLang's short forms too). SGLang's data-parallel attention splits the
+    tensor-parallel group rather than adding GPUs, so its --dp is not counted then."""
     inline = (role.get("extraConfig") or {}).get("inline") or {}
-    args = role.get("extraArgs") or []
+    args = (role.get("args") or []) + (role.get("extraArgs") or [])
     out: dict[str, set[int]] = {"tp": set(), "pp": set(), "dp": set()}
     keys = {
-        "tp": ("tensor-parallel-size", "tensor_parallel_size"),
-        "pp": ("pipeline-parallel-size", "pipeline_parallel_size"),
-        "dp": ("data-parallel-size", "data_parallel_size"),
+        "tp": ("tensor-parallel-size", "tensor_parallel_size", "tp", "tp-size"),
+        "pp": ("pipeline-parallel-size", "pipeline_parallel_size", "pp", "pp-size"),
+        "dp": ("data-parallel-size", "data_parallel_size", "dp", "dp-size"),
     }
     for kind, names in keys.items():
+        if kind == "dp" and "--enable-dp-attention" in args:
+            continue
         for k in names:
             if k in inline:
                 out[kind].add(int(inline[k]))
@@ -68,6 +73,10 @@ def parallelism(role: dict) -> dict[str, set[int]]:
             if flag in args:
                 out[kind].add(int(args[args.index(flag) + 1]))
     return out
+
+
+def nodes(role: dict) -> int:
+    return (role.get("multinode") or {}).get("nodeCount", 1)
 
 
 # --- where recipes live -----------------------------------------------------------------------
@@ -94,6 +103,7 @@ def test_the_hand_picked_models_have_recipes():
         "Qwen/Qwen3-32B-FP8",
         "RedHatAI/Llama-3.3-70B-Instruct-FP8-dynamic",
         "openai/gpt-oss-120b",
+        "deepseek-ai/DeepSeek-R1",
     } <= models
     assert {n.split("/")[1] for n in SMALL} == {"vllm", "sglang", "trtllm"}
 
@@ -115,6 +125,7 @@ def test_recipe_is_documented_and_keeps_to_its_own_facts(name):
     doc = recipe.readme.read_text()
     assert doc.startswith(f"# {name}\n") and "| setting | value | source |" in doc
     assert COMMIT.search(doc), "the README names the upstream commit it read"
+    assert not HOW_READ.search(doc), "cite upstream by repository, path and commit, not the copy it was read in"
     assert f"`{name}`" in (REPO / "recipes" / "README.md").read_text(), "list it in recipes/README.md"
 
     values = values_of(name)
@@ -133,6 +144,77 @@ def test_recipe_is_documented_and_keeps_to_its_own_facts(name):
     )
 
 
+KEY = re.compile(r"(?:model|benchmark)(?:\.[\w-]+)+|dynamoNamespace")
+SIBLING = re.compile(r"\.?[A-Za-z][\w-]*(?:\.[\w-]+)*")
+UNKEYED_ROWS = ("max length", "engine config")  # facts about the engine's defaults, not values keys
+ROLES = ("frontend", "decode", "prefill")
+DEFAULTED = re.compile(r"\bdefault\b|\bnot set\b")
+
+
+def source_rows(doc: str) -> list[list[str]]:
+    """The cells of each row of the README's "Where every setting comes from" table."""
+    rows, table = [], False
+    for line in doc.split("## Where every setting comes from", 1)[1].splitlines():
+        if line.startswith("| setting | value | source |"):
+            table = True
+        elif table and not line.startswith("|"):
+            break
+        elif table and not line.startswith("|---"):
+            rows.append([c.strip() for c in line.strip().strip("|").split(" | ")])
+    return rows
+
+
+def named_keys(cell: str) -> list[str]:
+    """The values keys a row's setting cell names: full paths (`model.decode.gpus`), and after one, its
+    siblings by their last parts (`model.decode.replicas`, `gpus`; `benchmark.config.isl`, `.osl`)."""
+    keys: list[str] = []
+    parent = None
+    for token in re.findall(r"`([^`]+)`", cell.split(":", 1)[0] if cell.startswith("`") else cell):
+        if KEY.fullmatch(token):
+            keys.append(token)
+            parent = token.rsplit(".", 1)[0] if "." in token else None
+        elif parent and SIBLING.fullmatch(token):
+            keys.append(f"{parent}.{token.lstrip('.')}")
+    return keys
+
+
+def lookup(values: dict, key: str):
+    node = values
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise KeyError(key)
+        node = node[part]
+    return node
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("name", NAMES)
+def test_every_setting_the_readme_names_is_set_and_every_role_setting_is_named(name):
+    """Each row of the README's sources table names the values keys it is about; each is set in the
+    values file (or the row says it is left to the default). And each setting of a component in the
+    values file is named by a row: a setting without a source is not a recipe's."""
+    recipe = r.get(name)
+    values = values_of(name)
+    named: set[str] = set()
+    for row in source_rows(recipe.readme.read_text()):
+        setting, value = row[0], row[1]
+        keys = named_keys(setting)
+        assert keys or setting.startswith(UNKEYED_ROWS), f"row {setting!r} names no values key"
+        for key in keys:
+            try:
+                lookup(values, key)
+            except KeyError:
+                assert DEFAULTED.search(value), f"README row {setting!r} names {key}, which values.yaml does not set"
+        named.update(keys)
+    for role in ROLES:
+        for setting in values["model"].get(role) or {}:
+            key = f"model.{role}.{setting}"
+            assert any(n == key or n.startswith(key + ".") for n in named), f"{key} has no row in the README"
+    for setting in ("env", "extraObjects", "sharedMemorySize"):
+        if setting in values["model"]:
+            assert f"model.{setting}" in named, f"model.{setting} has no row in the README"
+
+
 @pytest.mark.unit
 @pytest.mark.parametrize("name", NAMES)
 def test_each_role_has_as_many_gpus_as_its_parallelism(name):
@@ -143,7 +225,8 @@ def test_each_role_has_as_many_gpus_as_its_parallelism(name):
         for kind, found in sizes.items():
             assert len(found) <= 1, f"{role}: conflicting {kind} sizes {sorted(found)}"
         tp, pp, dp = (next(iter(sizes[k]), 1) for k in ("tp", "pp", "dp"))
-        assert spec["gpus"] == tp * pp * dp, f"{role}: {spec['gpus']} GPUs for TP{tp} x PP{pp} x DP{dp}"
+        total = spec["gpus"] * nodes(spec)
+        assert total == tp * pp * dp, f"{role}: {total} GPUs over {nodes(spec)} node(s) for TP{tp} x PP{pp} x DP{dp}"
 
 
 @pytest.mark.unit
@@ -174,8 +257,9 @@ def test_recipe_validates_with_every_scaffolded_environment(name, tmp_path):
     local = p.load_deployment(proj, "local")
     assert local.target == "local" and local.backend == "mocker"
     assert all(
-        local.model[role]["gpus"] == 0 and "extraConfig" not in local.model[role] for role in worker_roles(local.values)
-    )
+        local.model[role]["gpus"] == 0 and not {"extraConfig", *r.ENGINE_ONLY} & set(local.model[role])
+        for role in worker_roles(local.values)
+    ), "the mocker runs its own command line on one node"
     prod = p.load_deployment(proj, "prod")
     assert prod.values["cluster"]["production"] is True and prod.values["cluster"]["kubeContext"]
     assert plans["prod"].kube_context == prod.values["cluster"]["kubeContext"]
@@ -239,6 +323,106 @@ def test_recipe_renders_with_helmfile_into_a_valid_dynamographdeployment(name, t
                 if d["kind"] == "ConfigMap" and d["metadata"]["name"] == f"{values['dynamoNamespace']}-{role}-config"
             )
             assert yaml.safe_load(next(iter(cm["data"].values()))) == inline
+    assert_component_settings_render_as_written(dgds[0], values)
+
+
+CONTAINER_KEYS = (
+    "image",
+    "command",
+    "workingDir",
+    "securityContext",
+    "startupProbe",
+    "livenessProbe",
+    "readinessProbe",
+)
+POD_KEYS = {
+    "affinity": "affinity",
+    "podSecurityContext": "securityContext",
+    "nodeSelector": "nodeSelector",
+    "tolerations": "tolerations",
+    "priorityClassName": "priorityClassName",
+    "serviceAccountName": "serviceAccountName",
+    "terminationGracePeriodSeconds": "terminationGracePeriodSeconds",
+    "resourceClaims": "resourceClaims",
+}
+
+
+def assert_component_settings_render_as_written(dgd: dict, values: dict) -> None:
+    """What a recipe sets on a component (the settings its README cites upstream for) is in the
+    DynamoGraphDeployment as written: probes, security contexts, affinity, env, flags, nodes."""
+    model = values["model"]
+    components = {c["name"]: c for c in dgd["spec"]["components"]}
+    if "env" in model:
+        assert dgd["spec"]["env"] == model["env"]
+    for role in ["frontend", *worker_roles(values)]:
+        spec = model.get(role) or {}
+        comp = components[role]
+        pod = comp["podTemplate"]["spec"]
+        main = next(c for c in pod["containers"] if c["name"] == "main")
+        for key in CONTAINER_KEYS:
+            if key in spec:
+                assert main[key] == spec[key], f"{role}.{key}"
+        for key, field in POD_KEYS.items():
+            if key in spec:
+                assert pod[field] == spec[key], f"{role}.{key}"
+        for entry in spec.get("env") or []:
+            assert entry in main["env"], f"{role}.env {entry['name']}"
+        for volume in spec.get("volumes") or []:
+            assert volume in pod["volumes"], f"{role}.volumes {volume['name']}"
+        for mount in spec.get("volumeMounts") or []:
+            assert mount in main["volumeMounts"], f"{role}.volumeMounts {mount['name']}"
+        flags = [str(a) for a in (spec.get("args") or []) + (spec.get("extraArgs") or [])]
+        if "args" in spec or role == "frontend":
+            assert main.get("args", []) == flags, f"{role}: the flags are exactly args + extraArgs"
+        if role == "frontend" and flags and "command" not in spec:
+            assert main["command"] == ["python3", "-m", "dynamo.frontend"]
+        if "multinode" in spec:
+            assert comp["multinode"] == {"nodeCount": spec["multinode"]["nodeCount"]}
+        shm = spec.get("sharedMemorySize", model.get("sharedMemorySize") if role != "frontend" else None)
+        assert comp.get("sharedMemorySize") == shm, f"{role}.sharedMemorySize"
+
+
+# The worker command lines of recipes/deepseek-r1/sglang/disagg-16gpu/deploy.yaml in ai-dynamo/dynamo @
+# c51febe8fd87431c1577e6fc8f7d5f737a62f381, the flags after `python3 -m dynamo.sglang`.
+DSR1_SGLANG_DECODE = (
+    "--model-path deepseek-ai/DeepSeek-R1 --served-model-name deepseek-ai/DeepSeek-R1 --tp 16 --dp 16 "
+    "--enable-dp-attention --ep-size 16 --trust-remote-code --skip-tokenizer-init --disaggregation-mode decode "
+    "--disaggregation-bootstrap-port 30001 --mem-fraction-static 0.75 --host 0.0.0.0 --prefill-round-robin-balance "
+    "--watchdog-timeout 3600"
+).split()
+DSR1_SGLANG_PREFILL = (
+    "--model-path deepseek-ai/DeepSeek-R1 --served-model-name deepseek-ai/DeepSeek-R1 --tp 16 --ep-size 16 "
+    "--trust-remote-code --skip-tokenizer-init --disaggregation-mode prefill --disaggregation-bootstrap-port 30001 "
+    "--mem-fraction-static 0.75 --host 0.0.0.0 --load-balance-method round_robin --watchdog-timeout 3600"
+).split()
+
+
+@pytest.mark.helm
+@pytest.mark.parametrize("version", ["1.4.0", "1.6.1"])
+def test_the_multinode_recipe_renders_upstreams_flags_over_two_nodes(version, tmp_path):
+    """deepseek-r1/sglang/disagg-16gpu: each worker one SGLang engine of 2 nodes x 8 GPUs, with upstream's
+    flags and no other (compose's own would add --page-size and the NIXL backend, change the bootstrap
+    port, and drop --skip-tokenizer-init from 1.6), whatever the release line; the benchmark counts 32 GPUs."""
+    proj = scaffolded(tmp_path, "deepseek-r1/sglang/disagg-16gpu")
+    env = proj.env_file("dev")
+    env.write_text(env.read_text() + f"platform:\n  version: {version}\n")
+    out = compose("template", "--env", "dev", cwd=proj.root)
+    assert out.returncode == 0, out.stderr
+    dgd = next(d for d in load_docs(out.stdout) if d["kind"] == "DynamoGraphDeployment")
+    components = {c["name"]: c for c in dgd["spec"]["components"]}
+    for role, upstream in (("decode", DSR1_SGLANG_DECODE), ("prefill", DSR1_SGLANG_PREFILL)):
+        comp = components[role]
+        main = comp["podTemplate"]["spec"]["containers"][0]
+        assert main["command"] == ["python3", "-m", "dynamo.sglang"]
+        assert sorted(main["args"]) == sorted(upstream), role
+        assert comp["multinode"] == {"nodeCount": 2} and comp["sharedMemorySize"] == "80Gi"
+        assert main["resources"]["limits"]["nvidia.com/gpu"] == "8"
+        tp = int(main["args"][main["args"].index("--tp") + 1])
+        assert tp == 8 * 2, "SGLang's --tp is the engine's, over both nodes"
+    from composer.model import Deployment
+
+    values = schema.with_defaults(schema.values_schema(), values_of("deepseek-r1/sglang/disagg-16gpu"))
+    assert Deployment(env="x", values=values).gpu_count == 32
 
 
 @pytest.mark.helm
