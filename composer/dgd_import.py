@@ -70,6 +70,8 @@ MAIN_KEYS = (
     "readinessProbe",
     "securityContext",
 )
+# pod labels the model chart sets on every component (its selector and the component's name)
+CHART_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")
 # v1alpha1 service fields the 1.x operator keeps only in an annotation of its own: they do nothing there
 ALPHA_IGNORED = {
     "dynamoNamespace": "deprecated since Dynamo 0.7; the 1.x operator ignores it",
@@ -878,6 +880,9 @@ def _component_values(
     # containers other than main, or main-container fields the values lack: the whole list as a patch
     # (a merge patch replaces a list), which then renders the containers exactly as they were
     leftover_main = [k for k in main if k not in MAIN_KEYS]
+    if worker:
+        # a worker without its own command or args gets compose's: only the original list says "none"
+        leftover_main += [k for k in ("command", "args") if not main.get(k)]
     others = [j for j, c in enumerate(containers) if j != mi]
     containers_patched = bool(leftover_main or others)
     if containers_patched:
@@ -945,10 +950,17 @@ def _component_values(
         patch.setdefault("podTemplate", {}).setdefault("spec", {})[key] = pod[key]
         rep.unexpress(f"{ptr}/podTemplate/spec/{escape(key)}", into)
     meta = copy.deepcopy(template.get("metadata") or {})
-    for key in ("annotations", "labels"):
-        if meta.get(key):
-            v[key] = meta.pop(key)
-        meta.pop(key, None)
+    labels = meta.pop("labels", None) or {}
+    owned = {k: labels.pop(k) for k in sorted(labels) if k in CHART_LABELS}
+    if labels:
+        v["labels"] = labels
+    if meta.get("annotations"):
+        v["annotations"] = meta["annotations"]
+    meta.pop("annotations", None)
+    if owned:  # the chart sets these itself: only a patch puts the original's back
+        patch.setdefault("podTemplate", {}).setdefault("metadata", {})["labels"] = owned
+        for k in owned:
+            rep.unexpress(f"{ptr}/podTemplate/metadata/labels/{escape(k)}", into)
     for key in sorted(meta):
         patch.setdefault("podTemplate", {}).setdefault("metadata", {})[key] = meta[key]
         rep.unexpress(f"{ptr}/podTemplate/metadata/{escape(key)}", into)

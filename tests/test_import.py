@@ -552,3 +552,31 @@ def test_the_command(tmp_path):
     assert (tmp_path / "vllm-disagg" / "values.yaml").is_file()
     r = run(str(EXAMPLES / "vllm_disagg_router.yaml"), "--dir", "strict", "--strict")
     assert r.returncode == 2 and "componentType: not expressible" in r.stderr and not (tmp_path / "strict").exists()
+
+
+@pytest.mark.unit
+def test_a_worker_without_args_keeps_its_container_through_a_patch(tmp_path):
+    """compose gives a worker with no args its own flags; only the original container says "none"."""
+    result = convert_text(tmp_path, BETA_HEAD + WORKER.replace("          args: [--model, Qwen/Qwen3-0.6B]\n", ""))
+    assert [(u.pointer, u.into) for u in result.unexpressed] == [
+        ("/spec/components/1/podTemplate/spec/containers/0/args", "patches.model.components.decode")
+    ]
+    (main,) = result.values["patches"]["model"]["components"]["decode"]["podTemplate"]["spec"]["containers"]
+    assert "args" not in main and main["command"] == ["python3", "-m", "dynamo.vllm"]
+
+
+@pytest.mark.unit
+def test_labels_the_chart_owns_go_into_a_patch(tmp_path):
+    text = BETA_HEAD.replace(
+        "    podTemplate:\n",
+        "    podTemplate:\n      metadata:\n        labels: {team: a, app.kubernetes.io/name: fe}\n",
+        1,
+    )
+    result = convert_text(tmp_path, text + WORKER)
+    assert result.values["model"]["frontend"]["labels"] == {"team": "a"}
+    assert result.values["patches"]["model"]["components"]["frontend"] == {
+        "podTemplate": {"metadata": {"labels": {"app.kubernetes.io/name": "fe"}}}
+    }
+    assert [u.pointer for u in result.unexpressed] == [
+        "/spec/components/0/podTemplate/metadata/labels/app.kubernetes.io~1name"
+    ]
