@@ -580,3 +580,18 @@ def test_labels_the_chart_owns_go_into_a_patch(tmp_path):
     assert [u.pointer for u in result.unexpressed] == [
         "/spec/components/0/podTemplate/metadata/labels/app.kubernetes.io~1name"
     ]
+
+
+@pytest.mark.unit
+def test_every_setting_of_our_own_graph_is_expressed():
+    src = FIXTURES / "import" / "all-settings.yaml"
+    result = imp.convert(imp.read_stream(src, src.name), src.name)
+    assert result.unexpressed == []
+    m = result.values["model"]
+    assert m["imagePullSecrets"] == ["registry"] and m["hfTokenSecret"] == "hf-token-secret"
+    assert m["prefill"]["extraConfig"] == {
+        "path": "/etc/engine/prefill.yaml",
+        "inline": {"max-model-len": 8192, "enforce-eager": True},
+    }
+    assert "volumes" not in m["prefill"] and "extraObjects" not in m
+    assert result.namespace == "team-a"
