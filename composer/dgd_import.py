@@ -70,6 +70,26 @@ MAIN_KEYS = (
     "readinessProbe",
     "securityContext",
 )
+SERVER_METADATA = (
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "managedFields",
+    "selfLink",
+    "finalizers",
+    "ownerReferences",
+    "generateName",
+)
+
+
+def _server_annotation(key: str) -> bool:
+    """kubectl's record of the last apply, and the operator's conversion bookkeeping (nvidia.com/dgd-*)."""
+    return key == "kubectl.kubernetes.io/last-applied-configuration" or key.startswith("nvidia.com/dgd-")
+
+
 # pod labels the model chart sets on every component (its selector and the component's name)
 CHART_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")
 # v1alpha1 service fields the 1.x operator keeps only in an annotation of its own: they do nothing there
@@ -799,8 +819,20 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
         ops.append({"op": "add", "path": "/spec/backendFramework", "value": spec["backendFramework"]})
         rep.unexpress("/spec/backendFramework", "patches.model.jsonPatches")
     meta = dgd["metadata"]
+    # What the API server and the operator write into an exported object (kubectl get -o yaml) is
+    # theirs, not the graph's: reported, not carried.
+    server = sorted(k for k in meta if k in SERVER_METADATA)
+    server += [f"annotations/{escape(k)}" for k in sorted(meta.get("annotations") or {}) if _server_annotation(k)]
+    server += ["status"] if "status" in dgd else []
+    if server:
+        notes.append(
+            "set by Kubernetes or the operator, not carried: "
+            + ", ".join(f"/metadata/{k}" if k != "status" else "/status" for k in server)
+        )
     for key in ("labels", "annotations"):
         for k, val in sorted((meta.get(key) or {}).items()):
+            if key == "annotations" and _server_annotation(k):
+                continue
             ops.append({"op": "add", "path": f"/metadata/{key}/{escape(k)}", "value": val})
             rep.unexpress(f"/metadata/{key}/{escape(k)}", "patches.model.jsonPatches")
     if ops:

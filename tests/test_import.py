@@ -595,3 +595,24 @@ def test_every_setting_of_our_own_graph_is_expressed():
     }
     assert "volumes" not in m["prefill"] and "extraObjects" not in m
     assert result.namespace == "team-a"
+
+
+@pytest.mark.unit
+def test_what_the_server_wrote_into_an_exported_dgd_is_reported_not_carried(tmp_path):
+    text = BETA_HEAD.replace(
+        "  name: g\n",
+        "  name: g\n  uid: 1234\n  resourceVersion: '42'\n  generation: 3\n  annotations:\n"
+        "    kubectl.kubernetes.io/last-applied-configuration: '{}'\n    nvidia.com/dgd-spec: '{}'\n    mine: 'yes'\n",
+    )
+    result = convert_text(tmp_path, text + WORKER + "status:\n  state: successful\n")
+    assert [u.pointer for u in result.unexpressed] == ["/metadata/annotations/mine"]
+    (note,) = [n for n in result.notes if n.startswith("set by Kubernetes")]
+    for field in (
+        "/metadata/uid",
+        "/metadata/resourceVersion",
+        "/metadata/generation",
+        "/status",
+        "/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration",
+        "/metadata/annotations/nvidia.com~1dgd-spec",
+    ):
+        assert field in note
