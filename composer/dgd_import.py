@@ -850,8 +850,16 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
         if cm in moved and set(data) <= moved[cm] and not obj.get("binaryData"):
             notes.append(f"ConfigMap {cm!r} (line {d.line}): its engine config is the worker's extraConfig.inline")
             continue
-        extra_objects.append(obj)
         what = f"{obj.get('kind')} {(obj.get('metadata') or {}).get('name', '')}".strip()
+        if obj.get("kind") == "Secret":  # a values file holds no credential: the Secret stays the user's
+            rep.unexpressed.append(
+                Unexpressed("", "nowhere (create the Secret in the cluster yourself)", d.line, 1, what)
+            )
+            continue
+        carried, dropped = _extra_object(obj, meta.get("namespace"))
+        if dropped:
+            notes.append(f"{what} (line {d.line}): not carried: {', '.join(dropped)}")
+        extra_objects.append(carried)
         rep.unexpressed.append(Unexpressed("", "model.extraObjects", d.line, 1, what))
     if extra_objects:
         model["extraObjects"] = extra_objects
@@ -868,6 +876,35 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             mp["jsonPatches"] = json_patches
         values["patches"] = {"model": mp}
     return values, notes
+
+
+def _extra_object(obj: dict[str, Any], namespace: str | None) -> tuple[dict[str, Any], list[str]]:
+    """An object of the stream as model.extraObjects takes it: in the release's namespace, without what
+    the API server wrote, and every `{{` written so that the chart's `tpl` gives it back as it was."""
+    obj = copy.deepcopy(obj)
+    dropped = [f"/{k}" for k in ("status",) if obj.pop(k, None) is not None]
+    meta: dict[str, Any] = obj["metadata"] if isinstance(obj.get("metadata"), dict) else {}
+    for k in SERVER_METADATA:
+        if meta.pop(k, None) is not None:
+            dropped.append(f"/metadata/{k}")
+    ns = meta.pop("namespace", None)
+    if ns is not None and ns != namespace:
+        dropped.append(f"/metadata/namespace ({ns!r}: it goes into the release's namespace)")
+    for k in [k for k in meta.get("annotations") or {} if _server_annotation(k)]:
+        del meta["annotations"][k]
+        dropped.append(f"/metadata/annotations/{escape(k)}")
+    return _tpl_literal(obj), dropped
+
+
+def _tpl_literal(v: Any) -> Any:
+    """The chart passes every string of an extra object through Helm's tpl: {{ "{{" }} is a literal {{."""
+    if isinstance(v, dict):
+        return {k: _tpl_literal(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_tpl_literal(x) for x in v]
+    if isinstance(v, str) and "{{" in v:
+        return v.replace("{{", '{{ "{{" }}')
+    return v
 
 
 def _strip_alpha(comp: dict[str, Any]) -> dict[str, Any]:

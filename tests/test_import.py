@@ -616,3 +616,36 @@ def test_what_the_server_wrote_into_an_exported_dgd_is_reported_not_carried(tmp_
         "/metadata/annotations/nvidia.com~1dgd-spec",
     ):
         assert field in note
+
+
+@pytest.mark.unit
+def test_other_objects_become_extra_objects_as_the_chart_takes_them(tmp_path):
+    result = convert_text(
+        tmp_path,
+        BETA_HEAD.replace("  name: g\n", "  name: g\n  namespace: team-a\n")
+        + WORKER
+        + """\
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: notes, namespace: team-a, uid: "1", resourceVersion: "7"}
+data: {greeting: "{{ not a template }}"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: token}
+stringData: {HF_TOKEN: x}
+""",
+    )
+    (cm,) = result.values["model"]["extraObjects"]
+    assert cm == {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "notes"},
+        "data": {"greeting": '{{ "{{" }} not a template }}'},
+    }, "in the release namespace, without server fields, and tpl gives the text back as written"
+    assert {(u.document, u.into) for u in result.unexpressed} == {
+        ("ConfigMap notes", "model.extraObjects"),
+        ("Secret token", "nowhere (create the Secret in the cluster yourself)"),
+    }
+    assert any("/metadata/uid" in n for n in result.notes)
