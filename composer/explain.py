@@ -106,7 +106,23 @@ def _patch_targets(patches) -> list[str]:
         f"json {p['target']['kind']}/{p['target']['name']}: " + ", ".join(f"{o['op']} {o['path']}" for o in p["patch"])
         for p in patches.get("jsonPatches", [])
     ]
+    # compiled into JSON patches only with a render (composer/patches.py): shown as written
+    out += [f"components {name}: " + ", ".join(_leaves(patch)) for name, patch in patches.get("components", {}).items()]
     return out
+
+
+def _leaves(patch, prefix: str = "") -> list[str]:
+    """The dotted keys a partial component sets, a container by its name ({} counts as a value:
+    it adds an empty mapping)."""
+    if prefix.endswith("podTemplate.spec.containers") and isinstance(patch, list):
+        return [
+            leaf
+            for c in patch
+            for leaf in _leaves({k: v for k, v in c.items() if k != "name"}, f"{prefix}[{c['name']}]")
+        ]
+    if not isinstance(patch, dict) or not patch:
+        return [prefix]
+    return [leaf for k in sorted(patch) for leaf in _leaves(patch[k], f"{prefix}.{k}" if prefix else k)]
 
 
 def format_text(report: dict[str, Any]) -> str:

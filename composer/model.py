@@ -69,11 +69,18 @@ class Deployment:
 
     @property
     def gpu_count(self) -> int:
-        """GPUs the workers take: replicas x GPUs of each role (the chart's default: 1, the mocker 0)."""
+        """GPUs the workers take: replicas x nodes x GPUs per node of each role (the chart's default:
+        1 GPU, the mocker 0; one node unless multinode)."""
         roles = ("decode", "prefill") if self.model["disaggregation"] else ("decode",)
         default = 0 if self.backend == "mocker" else 1
         specs = [self.model.get(r) or {} for r in roles]
-        return sum(s.get("replicas", 1) * s.get("gpus", default) for s in specs)
+        return sum(
+            s.get("replicas", 1) * s.get("multinode", {}).get("nodeCount", 1) * s.get("gpus", default) for s in specs
+        )
+
+    @property
+    def graph_components(self) -> tuple[str, ...]:
+        return graph_components(self.model["disaggregation"])
 
     def enabled(self, section: str) -> bool:
         return bool(self.values.get(section, {}).get("enabled"))
@@ -114,6 +121,13 @@ class Deployment:
     @property
     def model_express_url(self) -> str:
         return f"http://{self.model_express_service}.{self.namespace}.svc.cluster.local:{MODEL_EXPRESS_PORT}"
+
+
+def graph_components(disaggregation: bool) -> tuple[str, ...]:
+    """The DynamoGraphDeployment's components, by name, in the order the model chart renders them
+    (their index in spec.components): what compiles `patches.model.components` into JSON patches.
+    tests/test_patches.py holds this to the chart's render."""
+    return ("frontend", "decode", "prefill") if disaggregation else ("frontend", "decode")
 
 
 def derived_names(name: str) -> list[tuple[str, int]]:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from composer import bench
+from composer import bench, extraobjects
 from composer.dynamo import FRONTEND_PORT, PLATFORM_CHART, PLATFORM_REPO
 from composer.model import MODEL_EXPRESS_PORT, Deployment
 
@@ -230,10 +230,11 @@ def metrics_values(dep: Deployment) -> dict[str, Any]:
     }
 
 
-def rendered_objects(release: Release) -> list[tuple[str, str]]:
+def rendered_objects(release: Release, *, extra: bool = True) -> list[tuple[str, str]]:
     """(kind, name) of every object our chart renders for this release's values, as its templates
-    name them (tests/test_rendered_objects.py compares this with `helm template`). A remote chart's
-    objects are not ours to know: none."""
+    name them (tests/test_strict_values.py compares this with `helm template`). A remote chart's
+    objects are not ours to know: none. extra=False leaves out the model's extraObjects (the user's,
+    not the chart's own)."""
     v = release.values
     base = v.get("fullnameOverride") or release.name
     if release.remote:
@@ -242,8 +243,9 @@ def rendered_objects(release: Release) -> list[tuple[str, str]]:
         name = v["dynamoNamespace"]
         model = v["model"]
         roles = ("decode", "prefill") if model.get("disaggregation") else ("decode",)
-        configs = [("ConfigMap", f"{name}-{role}-config") for role in roles if _makes_config(model, role)]
-        return [*configs, ("DynamoGraphDeployment", name), ("Pod", f"{name}-test-frontend")]
+        configs = [("ConfigMap", f"{name}-{role}-config") for role in roles if makes_config(model, role)]
+        own = [*configs, ("DynamoGraphDeployment", name), ("Pod", f"{name}-test-frontend")]
+        return own + extra_objects(release) if extra else own
     if release.component == "model-express":
         persistence = v["persistence"]
         claim = (
@@ -270,7 +272,14 @@ def rendered_objects(release: Release) -> list[tuple[str, str]]:
     raise ValueError(f"no objects known for the {release.component} chart")
 
 
-def _makes_config(model: Mapping[str, Any], role: str) -> bool:
+def extra_objects(release: Release) -> list[tuple[str, str]]:
+    """(kind, name) of the model release's extraObjects, their names rendered as helm will."""
+    if release.component != "model":
+        return []
+    return extraobjects.objects(release.values, {"Name": release.name, "Namespace": release.namespace})
+
+
+def makes_config(model: Mapping[str, Any], role: str) -> bool:
     """Whether the model chart makes the role's engine ConfigMap (its model.extraConfig helper):
     inline config, or TRT-LLM disaggregation's default cache transceiver, unless a ConfigMap is named."""
     cfg = (model.get(role) or {}).get("extraConfig", {})

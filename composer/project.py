@@ -1,6 +1,7 @@
 """A compose project on disk: values.yaml, environments/, charts/, and the generated helmfile.d/.
 
-These functions tie the stages together (load -> validate -> model -> plan -> files) and are
+These functions tie the stages together (load -> validate -> model -> plan -> files; a plan
+with `patches.model.components` has them compiled against a helm render first) and are
 what the CLI calls; they take and return plain data.
 """
 
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from composer import helmfiles, load, schema, write
+from composer import helmfiles, load, patches, schema, write
 from composer.errors import InvalidValues, Problem, UsageError
 from composer.model import Deployment
 from composer.plan import Plan, plan
@@ -163,7 +164,7 @@ def files(project: Project, env_plans: dict[str, Plan] | None = None) -> dict[st
     for env, p in (env_plans or plans(project)).items():
         check_charts(project, p)
         inputs = [project.rel(project.values_file), project.rel(project.env_file(env))]
-        out.update(helmfiles.files(p, inputs, project.command()))
+        out.update(helmfiles.files(patches.compiled(project.root, p), inputs, project.command()))
     return out
 
 

@@ -115,6 +115,16 @@ def _ref(arg, v, schema, root) -> bool:
     return type(defs) is dict and arg[8:] in defs and certainly_valid(defs[arg[8:]], v, root)
 
 
+def _one_of(arg, v, schema, root) -> bool:
+    # Sure only when one branch holds and every other is a bare type v does not have (int-or-string)
+    held = [sub for sub in arg if certainly_valid(sub, v, root)]
+    others = [sub for sub in arg if sub not in held]
+    return len(held) == 1 and all(
+        type(sub) is dict and set(sub) - ANNOTATIONS == {"type"} and not _type(sub["type"], v, sub, root)
+        for sub in others
+    )
+
+
 _KEYWORDS = {
     "$ref": _ref,
     "$defs": lambda arg, v, s, r: True,  # definitions validate nothing where they are written
@@ -138,4 +148,7 @@ _KEYWORDS = {
     "exclusiveMaximum": lambda arg, v, s, r: not _number(v) or v < arg,
     "allOf": lambda arg, v, s, r: all(certainly_valid(sub, v, r) for sub in arg),
     "anyOf": lambda arg, v, s, r: any(certainly_valid(sub, v, r) for sub in arg),
+    "oneOf": _one_of,
+    "propertyNames": lambda arg, v, s, r: type(v) is not dict or all(certainly_valid(arg, k, r) for k in v),
+    "format": lambda arg, v, s, r: True,  # an annotation: schema.py's validator checks no formats
 }

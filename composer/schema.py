@@ -11,7 +11,9 @@ import difflib
 import functools
 import json
 import math
-from collections.abc import Iterable
+import posixpath
+import re
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -155,7 +157,7 @@ def _leaf_errors(errors: Iterable[jsonschema.ValidationError]) -> Iterable[jsons
             # the branch whose type fits the value says what is wrong with it; if none fits, the
             # anyOf itself says which types would
             fitting = [c for c in e.context if c.validator != "type"]
-            yield jsonschema.exceptions.best_match(fitting) if fitting or e.validator != "anyOf" else e
+            yield jsonschema.exceptions.best_match(fitting) if fitting or e.validator not in ("anyOf", "oneOf") else e
         else:
             yield e
 
@@ -224,8 +226,8 @@ def _problem(loaded: Loaded, e: jsonschema.ValidationError) -> Problem:
             ptr, f"missing required key {missing!r}", prop.get("description") or f"add `{missing}:` here", key=True
         )
     about = where.get("description") or "see the values reference in README.md"
-    if v in ("type", "anyOf"):
-        types = [b.get("type", "another value") for b in e.validator_value] if v == "anyOf" else e.validator_value
+    if v in ("type", "anyOf", "oneOf"):
+        types = [b.get("type", "another value") for b in e.validator_value] if v != "type" else e.validator_value
         want = types if isinstance(types, str) else " or ".join(_article(t) for t in types)
         return loaded.problem(
             ptr, f"expected {_article(want)}, got {_describe(e.instance)}", _type_hint(want, e.instance) or about
@@ -382,6 +384,8 @@ def _pattern_meaning(pattern: str, schema: dict) -> tuple[str, str]:
         return "a pod field path", "for example metadata.name, status.podIP or metadata.labels['app']"
     if pattern.startswith("^(limits|requests)\\."):
         return "a container resource", "limits.<name> or requests.<name>, for example limits.memory"
+    if pattern == "^[A-Z][A-Za-z0-9]*$":
+        return "a Kubernetes kind", "letters and digits, starting with a capital: for example PersistentVolumeClaim"
     if pattern.startswith("^([a-z0-9.-]+/)?v[0-9]"):
         return "an API version", "for example v1"
     return f"of the expected form ({pattern})", schema.get("description", "")
@@ -451,13 +455,16 @@ def _rule_patches_have_a_release(values: dict, loaded: Loaded):
                 f"this deployment has: {', '.join(present)}; turn {component} on, or remove the patches",
                 key=True,
             )
-        elif len(kinds) > 1:
+        elif "strategicMergePatches" in kinds and len(kinds) > 1:
             # chartify in helmfile 0.166 writes two `patches:` keys into one kustomization and
             # the JSON patches silently vanish; refuse rather than lose them.
+            other = "jsonPatches" if "jsonPatches" in kinds else "components"
+            also = "" if other == "jsonPatches" else " (components compile into jsonPatches)"
             yield loaded.problem(
-                f"/patches/{component}/jsonPatches",
-                "a component takes strategicMergePatches or jsonPatches, not both",
-                "helmfile 0.166 drops the jsonPatches of a release that has both; express all of them as one kind",
+                f"/patches/{component}/{other}",
+                f"a component takes strategicMergePatches or jsonPatches, not both{also}",
+                "helmfile 0.166 drops the jsonPatches of a release that has both; express all of them as one kind"
+                + ("" if other == "jsonPatches" else ": the strategic merge patches as jsonPatches"),
                 key=True,
             )
 
@@ -518,25 +525,332 @@ def _rule_no_literal_credentials(values: dict, loaded: Loaded):
     """Every string and key, wherever it sits (env, extraArgs, inline engine config, patches):
     one with a credential's format, or the value of a credential-named env var, key or flag."""
     for found in secrets.find(values):
-        yield _credential(loaded, pointer(found.path), found.why, key=found.key)
+        if not _secret_data_of_an_extra_object(values, found.path):  # _rule_extra_objects says it, once
+            yield _credential(loaded, pointer(found.path), found.why, key=found.key)
+
+
+# --- model.extraObjects (composer/extraobjects.py) ------------------------------------------------
+
+# The labels the model chart puts on every object (its model.labels helper): an extra object may add
+# labels, not change these (the chart's own would win silently).
+CHART_LABELS = (
+    "helm.sh/chart",
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/version",
+    "app.kubernetes.io/managed-by",
+    "app.kubernetes.io/part-of",
+)
+QUALIFIED_NAME = re.compile(
+    rf"^({DNS1123_SUBDOMAIN[1:-1]}/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)  # a label or annotation key: [prefix/]name
+SECRET_REFERENCE_HINT = (
+    "create the Secret outside compose (kubectl create secret, External Secrets, Sealed Secrets) and "
+    "refer to it by name: model.hfTokenSecret, env valueFrom.secretKeyRef, or an extra ExternalSecret"
+)
+
+
+def _secret_data_of_an_extra_object(values: dict, path: tuple) -> bool:
+    if len(path) < 4 or path[:2] != ("model", "extraObjects") or path[3] not in ("data", "stringData"):
+        return False
+    obj = values["model"]["extraObjects"][path[2]]
+    return isinstance(obj, dict) and obj.get("kind") == "Secret"
+
+
+def _rule_extra_objects(values: dict, loaded: Loaded):
+    """What the model chart's extra-objects template takes, and what the cluster would refuse or
+    helm would fail on after validation: a literal Secret, another DynamoGraphDeployment, a namespace,
+    a cluster-scoped kind, a name or label that is invalid once rendered, a broken template, the same
+    (kind, name) twice or as one of the objects our charts render."""
+    from composer import extraobjects as xo
+    from composer.model import Deployment
+    from composer.plan import plan, rendered_objects
+
+    objects = values["model"].get("extraObjects") or []
+    if not objects:
+        return
+    try:
+        releases = plan(Deployment(env="", values=values), {}).releases
+    except UsageError:  # refused where the schema refused it already
+        return
+    model = next(r for r in releases if r.component == "model")
+    chart_values, release = model.values, {"Name": model.name, "Namespace": model.namespace}
+    theirs = {obj: r.component for r in releases if not r.remote for obj in rendered_objects(r, extra=False)}
+    seen: dict[tuple[str, str], int] = {}
+    for i, obj in enumerate(objects):
+        at = f"/model/extraObjects/{i}"
+        meta = obj.get("metadata") if isinstance(obj, dict) else None
+        kind = obj.get("kind") if isinstance(obj, dict) else None
+        if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not isinstance(kind, str):
+            continue  # the schema says what is missing; judge the others still
+        name = xo.name_of(obj, chart_values, release)
+        if kind == dynamo.DGD_KIND:
+            yield loaded.problem(
+                f"{at}/kind",
+                "the model release renders the DynamoGraphDeployment; a second one is not an extra object",
+                "serve another model from its own values file (its own project or dynamoNamespace)",
+            )
+        elif kind in xo.CLUSTER_SCOPED:
+            yield loaded.problem(
+                f"{at}/kind",
+                f"a {kind} is cluster-scoped: extraObjects go into the deployment's namespace",
+                "create cluster-wide objects outside compose (they outlive one deployment)",
+            )
+        for key in ("data", "stringData"):
+            if kind == "Secret" and key in obj:
+                yield loaded.problem(
+                    f"{at}/{key}",
+                    f"a Secret's {key} would be written in plain text into helmfile.d/, rendered manifests "
+                    "and the cluster",
+                    SECRET_REFERENCE_HINT,
+                    key=True,
+                )
+        if "namespace" in meta:
+            yield loaded.problem(
+                f"{at}/metadata/namespace",
+                "an extra object goes into the deployment's namespace; metadata.namespace is not taken",
+                "remove it (the namespace is cluster.namespace, set per environment)",
+                key=True,
+            )
+        problem = _extra_name_problem(kind, meta["name"], chart_values, release)
+        if problem:
+            yield loaded.problem(f"{at}/metadata/name", *problem)
+        elif (kind, name) in seen:
+            yield loaded.problem(
+                f"{at}/metadata/name",
+                f"a second {kind} named {name!r}: /model/extraObjects/{seen[(kind, name)]} is one already",
+                "give each extra object its own name (or merge the two)",
+            )
+        elif (kind, name) in theirs:
+            yield loaded.problem(
+                f"{at}/metadata/name",
+                f"the {theirs[(kind, name)]} release renders a {kind} named {name!r} already",
+                f"choose another name; to change the chart's object, use patches.{theirs[(kind, name)]} instead",
+            )
+        seen.setdefault((kind, name), i)
+        for key, value in (meta.get("labels") or {}).items():
+            yield from _extra_label_problems(
+                loaded, f"{at}/metadata/labels/{escape(key)}", key, value, chart_values, release
+            )
+        for key in meta.get("annotations") or {}:
+            if not _qualified_name(key):
+                yield loaded.problem(
+                    f"{at}/metadata/annotations/{escape(key)}",
+                    "not a valid annotation key",
+                    "[prefix/]name: a name of at most 63 letters, digits, '-', '_' and '.', the prefix a DNS subdomain",
+                    key=True,
+                )
+        for path, text in xo.strings(obj):
+            if path in (("metadata", "name"),) or path[:2] == ("metadata", "labels") or not xo.templated(text):
+                continue
+            try:
+                xo.render(text, chart_values, release)
+            except xo.Unresolved as e:
+                yield loaded.problem(f"{at}{pointer(path)}", *e.args)
+
+
+def _qualified_name(key: Any) -> bool:
+    return isinstance(key, str) and bool(QUALIFIED_NAME.fullmatch(key)) and len(key.rpartition("/")[2]) <= 63
+
+
+def _extra_name_problem(kind: str, name: str, chart_values: Mapping[str, Any], release: dict) -> tuple[str, str] | None:
+    from composer import extraobjects as xo
+
+    if xo.templated(name):
+        try:
+            name = xo.render(name, chart_values, release, strings_only=True)
+        except xo.Unresolved as e:
+            return e.args
+    shown = f"{name!r}" if len(name) <= 80 else f"a name of {len(name)} characters"
+    if kind == "Service" and not (re.fullmatch(DNS1035, name) and len(name) <= 63):
+        return (
+            f"the Service name {shown} is not a valid DNS-1035 label",
+            "at most 63 lowercase letters, digits and '-', starting with a letter",
+        )
+    if not re.fullmatch(DNS1123_SUBDOMAIN, name) or len(name) > 253:  # fullmatch: "$" takes a last "\n"
+        return (
+            f"the name {shown} is not a valid Kubernetes object name",
+            "at most 253 lowercase letters, digits, '-' and '.', each part starting and ending with a letter or digit",
+        )
+    return None
+
+
+def _extra_label_problems(
+    loaded: Loaded, ptr: str, key: str, value: Any, chart_values: Mapping[str, Any], release: dict
+):
+    from composer import extraobjects as xo
+
+    if key in CHART_LABELS:
+        yield loaded.problem(
+            ptr,
+            f"{key} is one of the model chart's own labels, which every object of the release carries",
+            "leave it out (the chart sets it); add labels of your own under another key",
+            key=True,
+        )
+        return
+    if not _qualified_name(key):
+        yield loaded.problem(
+            ptr,
+            "not a valid label key",
+            "[prefix/]name: a name of at most 63 letters, digits, '-', '_' and '.', the prefix a DNS subdomain",
+            key=True,
+        )
+    if not isinstance(value, str):
+        return  # the schema says so
+    if xo.templated(value):
+        try:
+            value = xo.render(value, chart_values, release, strings_only=True)
+        except xo.Unresolved as e:
+            yield loaded.problem(ptr, *e.args)
+            return
+    if value and not (re.fullmatch(LABEL_VALUE, value) and len(value) <= 63):
+        yield loaded.problem(
+            ptr,
+            "not a valid label value",
+            "at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit",
+        )
 
 
 def _rule_env_value_or_value_from(values: dict, loaded: Loaded):
-    for role in ("frontend", "decode", "prefill"):
-        for i, var in enumerate(values["model"].get(role, {}).get("env", [])):
-            if role == "frontend" and var["name"] == "DYN_ROUTER_MODE":
+    model = values["model"]
+    lists = [("/model", model.get("env", []))] + [(f"/model/{r}", model.get(r, {}).get("env", [])) for r in ROLES]
+    for at, env in lists:
+        for i, var in enumerate(env):
+            if at in ("/model", "/model/frontend") and var["name"] == "DYN_ROUTER_MODE":
                 yield loaded.problem(
-                    f"/model/frontend/env/{i}/name",
+                    f"{at}/env/{i}/name",
                     "the frontend's DYN_ROUTER_MODE is model.routingPolicy",
                     "set model.routingPolicy instead (none leaves Dynamo's default, round-robin)",
                 )
             if "value" in var and "valueFrom" in var:
                 yield loaded.problem(
-                    f"/model/{role}/env/{i}/valueFrom",
+                    f"{at}/env/{i}/valueFrom",
                     f"{var['name']} has both value and valueFrom; Kubernetes takes one",
                     "keep value for a literal, or valueFrom to read a Secret or ConfigMap",
                     key=True,
                 )
+
+
+# Component pod settings: what Kubernetes refuses only when the operator creates the pods, long
+# after apply, is refused here. Names the chart gives: its volumes, its labels.
+ROLES = ("frontend", "decode", "prefill")
+POD_SELECTOR_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
+
+
+def _components(values: dict) -> list[tuple[str, dict]]:
+    model = values["model"]
+    roles = ["frontend", "decode"] + (["prefill"] if model.get("disaggregation") else [])
+    return [(role, model.get(role) or {}) for role in roles]
+
+
+def _chart_volumes(values: dict, role: str) -> dict[str, str]:
+    """The volumes the model chart gives a component: name -> mount path."""
+    from composer.plan import makes_config
+
+    model = values["model"]
+    if role == "frontend":
+        return {}
+    out = {}
+    cfg = model.get(role, {}).get("extraConfig", {})
+    if cfg.get("configMapRef") or makes_config(model, role):
+        role_schema = resolve(values_schema()["properties"]["model"]["properties"][role])
+        default = resolve(role_schema["properties"]["extraConfig"])["properties"]["path"]["default"]
+        out["extra-config"] = posixpath.dirname(cfg.get("path", default))
+    if model.get("modelCache"):
+        out["model-cache"] = model["modelCache"]["mountPath"]
+    return out
+
+
+def _rule_volumes_and_mounts(values: dict, loaded: Loaded):
+    for role, c in _components(values):
+        at = f"/model/{role}"
+        chart = _chart_volumes(values, role)
+        names: set[str] = set()
+        for i, vol in enumerate(c.get("volumes", [])):
+            name = vol["name"]
+            if name in chart:
+                yield loaded.problem(
+                    f"{at}/volumes/{i}/name",
+                    f"volume name {name!r} is the chart's in this component",
+                    f"choose another name; the chart's {name} volume is set with "
+                    + ("model.<role>.extraConfig" if name == "extra-config" else "model.modelCache"),
+                )
+            elif not DNS_LABEL.match(name) or len(name) > 63:
+                yield loaded.problem(
+                    f"{at}/volumes/{i}/name",
+                    f"volume name {name!r} is not a DNS label, which Kubernetes requires",
+                    "lower-case letters, digits and '-', at most 63 characters, e.g. scratch",
+                )
+            elif name in names:
+                yield loaded.problem(
+                    f"{at}/volumes/{i}/name", f"volume {name!r} is listed twice", "give each volume its own name"
+                )
+            sources = [k for k in vol if k != "name"]
+            if len(sources) != 1:
+                yield loaded.problem(
+                    f"{at}/volumes/{i}",
+                    f"volume {name!r} has {len(sources)} sources ({', '.join(sources) or 'none'}); Kubernetes takes exactly one",
+                    "give one of emptyDir, hostPath, persistentVolumeClaim, secret, configMap, ...",
+                )
+            names.add(name)
+        paths = {path: f"the chart's {name} volume" for name, path in chart.items()}
+        for i, mount in enumerate(c.get("volumeMounts", [])):
+            if mount["name"] not in names | set(chart):
+                known = sorted(names | set(chart))
+                yield loaded.problem(
+                    f"{at}/volumeMounts/{i}/name",
+                    f"no volume {mount['name']!r} in this component",
+                    f"add it to model.{role}.volumes" + (f" (it has: {', '.join(known)})" if known else ""),
+                )
+            path = mount["mountPath"].rstrip("/") or "/"
+            if path in paths:
+                yield loaded.problem(
+                    f"{at}/volumeMounts/{i}/mountPath",
+                    f"{path} is already the mount path of {paths[path]}",
+                    "Kubernetes needs each mount path once per container; choose another",
+                )
+            paths[path] = f"volumeMounts/{i}"
+
+
+def _rule_pod_settings(values: dict, loaded: Loaded):
+    model = values["model"]
+    for role, c in _components(values):
+        at = f"/model/{role}"
+        for key in c.get("labels", {}):
+            if key in POD_SELECTOR_LABELS:
+                yield loaded.problem(
+                    pointer(["model", role, "labels", key]),
+                    f"label {key} is the chart's: the operator and the charts select the pods by it",
+                    "use another label key",
+                    key=True,
+                )
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            handlers = [h for h in PROBE_HANDLERS if h in c.get(probe, {})]
+            if probe in c and len(handlers) != 1:
+                yield loaded.problem(
+                    f"{at}/{probe}",
+                    f"a probe needs exactly one handler, this has {len(handlers)}"
+                    + (f" ({', '.join(handlers)})" if handlers else ""),
+                    f"give one of {', '.join(PROBE_HANDLERS)}",
+                )
+        claims = {claim["name"] for claim in c.get("resourceClaims", [])}
+        for i, claim in enumerate(c.get("resources", {}).get("claims", [])):
+            if claim["name"] not in claims:
+                yield loaded.problem(
+                    f"{at}/resources/claims/{i}/name",
+                    f"no resource claim {claim['name']!r} in model.{role}.resourceClaims",
+                    "name one of the pod's resourceClaims"
+                    + (f": {', '.join(sorted(claims))}" if claims else ", or add it there"),
+                )
+        if "multinode" in c and model["backend"]["type"] == "mocker":
+            yield loaded.problem(
+                f"{at}/multinode",
+                "the mocker runs on one node",
+                "remove multinode, or use vllm, sglang or trtllm",
+                key=True,
+            )
 
 
 HELM_EXACT_INT = 2**53  # helm carries values as 64-bit floats: larger integers come out rounded
@@ -624,17 +938,180 @@ def _rule_strategic_lists_of_custom_resources(values: dict, loaded: Loaded):
                 continue
             at = _first_list({k: v for k, v in p.items() if k not in ("apiVersion", "kind")}, "")
             if at:
+                hint = f"change one element with a jsonPatches entry (op: add or replace, path {at}/<index>/...)"
+                if p["kind"] == dynamo.DGD_KIND and at == "/spec/components":
+                    hint = "change a component with patches.model.components.<name> (merged into the rendered one)"
                 yield loaded.problem(
                     f"/patches/{component}/strategicMergePatches/{i}{at}",
                     f"a strategic merge patch replaces this list of the {p['kind']} whole: kustomize knows no "
                     "merge key for a custom resource's lists, so every element the patch leaves out is dropped",
-                    "change one element with a jsonPatches entry (op: add or replace, path "
-                    f"{at}/<index>/...), or set it in the values file",
+                    f"{hint}, or set it in the values file",
+                )
+
+
+def _rule_component_patches_name_rendered_components(values: dict, loaded: Loaded):
+    """patches.model.components names DGD components the model chart renders, and changes neither
+    their name nor their type (the operator names their pods and Services after them, compose its
+    URLs and selectors)."""
+    from composer.model import Deployment
+
+    components = values.get("patches", {}).get("model", {}).get("components", {})
+    if not components:
+        return
+    rendered = list(Deployment(env="", values=values).graph_components)
+    for name, patch in components.items():
+        at = f"/patches/model/components/{escape(name)}"
+        if name not in rendered:
+            guess = _guess(name, rendered)
+            if name == "prefill":
+                hint = "set model.disaggregation: true to have a prefill component, or remove this patch"
+            else:
+                hint = f"did you mean {guess!r}?" if guess else "patch one of those, or remove this patch"
+            yield loaded.problem(
+                at,
+                f"the DynamoGraphDeployment has no component {name!r}; expected one of {', '.join(rendered)}",
+                hint,
+                key=True,
+            )
+            continue
+        for key in ("name", "type"):
+            if key in patch:
+                yield loaded.problem(
+                    f"{at}/{key}",
+                    f"a patch cannot change the {name} component's {key}: expected the chart's, {_WHY[key]}",
+                    "remove it; the key under components already says which component"
+                    if key == "name"
+                    else "remove it; model.disaggregation decides the workers' types",
+                    key=True,
+                )
+
+
+_WHY = {
+    "name": "which the operator names the component's pods and Services after, and compose its URLs and selectors",
+    "type": "from which the operator gives the component its role (frontend, worker, prefill, decode)",
+}
+_SPEC_COMPONENTS = ("spec", "components")
+# Under a component: what holds its pod. Removed or emptied, the component runs nothing.
+_POD = (("podTemplate",), ("podTemplate", "spec"), ("podTemplate", "spec", "containers"))
+
+
+def _segments(ptr: str) -> list[str]:
+    return [s.replace("~1", "/").replace("~0", "~") for s in ptr.split("/")[1:]]
+
+
+def _index(segment: str) -> int | None:
+    """A list index in a JSON pointer: ASCII digits ('²'.isdigit() too, and int() refuses it)."""
+    return int(segment) if segment.isascii() and segment.isdigit() else None
+
+
+def _graph_damage(op: str, segs: list[str], value: Any, names: list[str]) -> tuple[str, str] | None:
+    """(what it does, hint) when an op writing (add, replace, copy, the target of move) or removing
+    (remove, the source of move) at segs drops, empties, renames or replaces a DGD component;
+    names: the components at that point, by index."""
+    if op == "test":
+        return None
+    writes = op in ("add", "replace", "copy", "move")
+    if segs == list(_SPEC_COMPONENTS[: len(segs)]):  # spec or spec.components itself
+        what = "spec.components" if len(segs) == 2 else "spec, and with it spec.components,"
+        return (
+            f"{'removes' if op == 'remove' else 'replaces'} the DynamoGraphDeployment's {what} whole; "
+            "expected a change inside one component",
+            "use patches.model.components.<name>, or paths /spec/components/<index>/<field>",
+        )
+    if segs[:2] != list(_SPEC_COMPONENTS) or len(segs) < 3:
+        return None
+    index, rest = _index(segs[2]), segs[3:]
+    if index is None:
+        return None  # '-' appends; anything else kustomize refuses
+    if index >= len(names):
+        if writes and op != "replace" and not rest and index == len(names):
+            return None  # an add at the end: a new component
+        listed = ", ".join(f"{i} {n}" for i, n in enumerate(names))
+        return (
+            f"the DynamoGraphDeployment has no component {index}; expected an index it has",
+            f"it renders components {listed}",
+        )
+    name = names[index]
+    about = f"component {index} ({name})"
+    if not rest:
+        if writes and op != "replace":
+            return None  # add, copy or move here insert a new component before it
+        hint = f"change its fields (path /spec/components/{index}/<field>) or use patches.model.components.{name}"
+        return (
+            f"{'removes' if op == 'remove' else 'replaces'} {about} whole; expected a change inside it",
+            hint + (f"; model.{name}.replicas sets how many run" if name != "frontend" else ""),
+        )
+    if rest in (["name"], ["type"]):
+        return (
+            f"{'removes' if op == 'remove' else 'changes'} the {rest[0]} of {about}; expected the chart's, "
+            + _WHY[rest[0]],
+            "leave name and type as rendered",
+        )
+    if tuple(rest) in _POD and (op == "remove" or (writes and value in ({}, [], None))):
+        return (
+            f"{'removes' if op == 'remove' else 'empties'} {'.'.join(rest)} of {about}: the component would "
+            "run nothing; expected a change inside it",
+            f"change fields under it (path /spec/components/{index}/{'/'.join(rest)}/...)",
+        )
+    return None
+
+
+_NO_VALUE = object()  # an op without `value` (kustomize refuses an add or replace without one)
+
+
+def _rule_patches_keep_the_graph(values: dict, loaded: Loaded):
+    """No patch of the DGD drops, empties, renames or replaces a component: the graph would lose a
+    role and still pass the CRD. Checked on the ops themselves (explicit paths), without a render;
+    what a strategic merge patch's list does is _rule_strategic_lists_of_custom_resources'."""
+    from composer.model import Deployment
+
+    model = values.get("patches", {}).get("model", {})
+    names = list(Deployment(env="", values=values).graph_components)
+    for i, p in enumerate(model.get("jsonPatches", [])):
+        if p["target"]["kind"] != dynamo.DGD_KIND:
+            continue
+        for j, o in enumerate(p["patch"]):
+            checks = [("path", o["op"], o["path"])]
+            if o["op"] == "move" and "from" in o:
+                checks.insert(0, ("from", "remove", o["from"]))
+            for field, op, ptr in checks:
+                found = _graph_damage(op, _segments(ptr), o.get("value", _NO_VALUE), names)
+                if found:
+                    yield loaded.problem(f"/patches/model/jsonPatches/{i}/patch/{j}/{field}", *found)
+                    break
+            else:
+                segs = _segments(o["path"])
+                if o["op"] in ("add", "copy", "move") and len(segs) == 3 and segs[:2] == list(_SPEC_COMPONENTS):
+                    index = len(names) if segs[2] == "-" else _index(segs[2])
+                    if index is not None:  # later ops see the new component at its index
+                        names.insert(index, "(added)")
+    for i, p in enumerate(model.get("strategicMergePatches", [])):
+        if p["kind"] != dynamo.DGD_KIND:
+            continue
+        spec = p.get("spec", {})
+        for at, bad in (
+            ("/$patch", "$patch" in p),
+            ("/spec", not isinstance(spec, dict)),
+            ("/spec/$patch", isinstance(spec, dict) and "$patch" in spec),
+            (
+                "/spec/components",
+                isinstance(spec, dict) and "components" in spec and not isinstance(spec["components"], list),
+            ),
+        ):
+            if bad:
+                yield loaded.problem(
+                    f"/patches/model/strategicMergePatches/{i}{at}",
+                    "this would replace or delete the DynamoGraphDeployment's spec.components; "
+                    "expected changes to fields of the DynamoGraphDeployment outside spec.components",
+                    "change a component with patches.model.components.<name>",
+                    key=True,
                 )
 
 
 RULES = (
     _rule_prefill_needs_disaggregation,
+    _rule_volumes_and_mounts,
+    _rule_pod_settings,
     _rule_one_config_source,
     _rule_name_lengths,
     _rule_local_runs_mocker,
@@ -647,4 +1124,7 @@ RULES = (
     _rule_numbers_helm_can_carry,
     _rule_patch_targets_exist,
     _rule_strategic_lists_of_custom_resources,
+    _rule_component_patches_name_rendered_components,
+    _rule_patches_keep_the_graph,
+    _rule_extra_objects,
 )

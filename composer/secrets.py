@@ -131,7 +131,7 @@ REFERENCES = {
 # kv_bytes_per_token is a size; eos_token/pad_token are a tokenizer's special tokens: not credentials
 _NOT_CREDENTIAL = re.compile(r"(?:per|bos|eos|pad|unk|sep|cls|mask|special)[_-]?token$")
 NOT_SECRETS = {"none", "null", "nil", "~", "true", "false", "''", '""'}
-_KEY = re.compile(rf"(?i)^[\w.-]*{SENSITIVE}$")
+_KEY = re.compile(rf"(?i)^[\w./-]*{SENSITIVE}$")  # "/": a prefixed label or annotation key
 _FLAG = re.compile(rf"(?i)^--[\w-]*{SENSITIVE}$")
 # Kubernetes expands $(VAR) in env values and args: the way to pass a Secret's env var on
 _REFERENCE = re.compile(r"^\$\([A-Za-z_][\w.-]*\)$|^\$\{[A-Za-z_]\w*\}$|^<.*>$")

@@ -133,6 +133,14 @@ BASE: dict[str, Any] = {
         "imagePullSecrets": ["pull"],
         "nodeSelector": {"zone": "a"},
         "tolerations": [{"key": "k", "operator": "Equal", "value": "v", "effect": "NoSchedule"}],
+        "extraObjects": [
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "{{ .Values.dynamoNamespace }}-notes", "labels": {"team": "ml"}},
+                "data": {"model": "{{ .Values.model.name }}"},
+            }
+        ],
     },
     "benchmark": {
         "enabled": True,
@@ -147,6 +155,40 @@ BASE: dict[str, Any] = {
     "platform": {"version": "1.4.0"},
     "cluster": {"namespace": "llm"},
 }
+# Every per-component setting, on every component (the workers' own too), so each constraint has a value to break.
+POD_SETTINGS: dict[str, Any] = {
+    "image": "registry.example/other:1",
+    "command": ["python3"],
+    "args": ["-m", "x"],
+    "extraArgs": ["--z"],
+    "workingDir": "/work",
+    "envFrom": [{"configMapRef": {"name": "vars"}}],
+    "volumes": [{"name": "scratch", "emptyDir": {}}],
+    "volumeMounts": [{"name": "scratch", "mountPath": "/scratch"}],
+    "startupProbe": {"tcpSocket": {"port": 9090}},
+    "livenessProbe": {"httpGet": {"path": "/live", "port": 9090}},
+    "readinessProbe": {"exec": {"command": ["true"]}},
+    "securityContext": {"capabilities": {"add": ["IPC_LOCK"]}},
+    "podSecurityContext": {"runAsUser": 1000},
+    "affinity": {"nodeAffinity": {}},
+    "priorityClassName": "high",
+    "serviceAccountName": "runner",
+    "terminationGracePeriodSeconds": 60,
+    "annotations": {"a": "b"},
+    "labels": {"tier": "gold"},
+    "resourceClaims": [{"name": "gpus", "resourceClaimTemplateName": "gpus"}],
+    "sharedMemorySize": "8Gi",
+    "nodeSelector": {"zone": "b"},
+    "tolerations": [{"key": "k2", "operator": "Exists"}],
+}
+WORKER_SETTINGS: dict[str, Any] = {
+    "multinode": {"nodeCount": 2},
+    "compilationCache": {"pvcName": "cc", "mountPath": "/cc"},
+}
+BASE["model"]["env"] = [{"name": "G", "value": "g"}]
+BASE["model"]["frontend"] |= POD_SETTINGS
+BASE["model"]["decode"] |= POD_SETTINGS | WORKER_SETTINGS
+BASE["model"]["prefill"] |= POD_SETTINGS | WORKER_SETTINGS
 
 # --- the chart schemas' constraints --------------------------------------------------------------
 

@@ -1,13 +1,15 @@
 """Release patches: emitted as helmfile's native strategicMergePatches/jsonPatches, applied by
 real helmfile (with kustomize) when rendering, validated like everything else."""
 
+import copy
 import json
 
 import pytest
+import yaml as pyyaml
 
 from tests.support.cases import CASES, copy_case
 from tests.support.project import compose, make_project
-from tests.support.validate import all_errors, load_docs
+from tests.support.validate import all_errors, crd_errors, load_docs
 
 CASE = next(c for c in CASES if c.name == "patched")
 
@@ -171,3 +173,247 @@ def test_a_strategic_list_in_a_builtin_kind_merges_by_its_key(tmp_path):
     (pod,) = [d for d in load_docs(r.stdout) if d["kind"] == "Pod"]
     (container,) = pod["spec"]["containers"]
     assert container["imagePullPolicy"] == "Always" and container["image"] and container["command"]
+
+
+# --- patches.model.components: a partial DGD component per name, compiled into JSON patches ---------
+
+DISAGG = "dynamoNamespace: p\nmodel:\n  name: Qwen/Qwen3-0.6B\n  backend:\n    type: vllm\n  disaggregation: true\n"
+COMPONENTS = """\
+patches:
+  model:
+    components:
+      decode:
+        scalingAdapter: {}
+        podTemplate:
+          spec:
+            terminationGracePeriodSeconds: 600
+            containers:
+              - name: main
+                lifecycle:
+                  preStop:
+                    exec:
+                      command: [sleep, "30"]
+"""
+
+
+def rendered_dgd(tmp_path, values: str) -> dict:
+    proj = make_project(tmp_path, values, {"dev": "cluster:\n  namespace: llm\n"})
+    r = compose("template", "--env", "dev", cwd=proj)
+    assert r.returncode == 0, r.stderr
+    (dgd,) = [d for d in load_docs(r.stdout) if d["kind"] == "DynamoGraphDeployment"]
+    return dgd
+
+
+@pytest.mark.helm
+@pytest.mark.parametrize("disaggregation", [False, True])
+def test_compose_knows_the_order_the_chart_renders_the_components_in(tmp_path, disaggregation):
+    """graph_components is where compose looks up a component's index: the chart's own render."""
+    from composer.model import graph_components
+
+    dgd = rendered_dgd(tmp_path, BASE + f"  disaggregation: {str(disaggregation).lower()}\n")
+    assert [c["name"] for c in dgd["spec"]["components"]] == list(graph_components(disaggregation))
+
+
+@pytest.mark.helm
+def test_a_component_patch_changes_its_fields_on_that_component_and_nothing_else(tmp_path):
+    """Rendered by helmfile from the generated files (the release has patches): the decode worker
+    gets exactly the fields of the patch; its main container keeps image, command, args; the frontend,
+    the prefill worker and everything else are as the chart renders them; the CRD still takes it."""
+    plain = rendered_dgd(tmp_path / "plain", DISAGG)
+    patched = rendered_dgd(tmp_path / "patched", DISAGG + COMPONENTS)
+
+    expected = copy.deepcopy(plain)
+    decode = expected["spec"]["components"][1]
+    assert decode["name"] == "decode" and "scalingAdapter" not in decode
+    decode["scalingAdapter"] = {}
+    decode["podTemplate"]["spec"]["terminationGracePeriodSeconds"] = 600
+    (main,) = decode["podTemplate"]["spec"]["containers"]
+    assert main["name"] == "main" and main["image"] and main["command"] and main["args"]
+    main["lifecycle"] = {"preStop": {"exec": {"command": ["sleep", "30"]}}}
+    assert patched == expected
+    assert crd_errors([patched]) == []
+
+
+FRONTEND = """\
+      frontend:
+        replicas: 3
+        podTemplate:
+          spec:
+            containers:
+              - name: sidecar
+                image: busybox:1.36
+"""
+
+
+@pytest.mark.helm
+def test_component_patches_go_before_the_release_json_patches_and_both_apply(tmp_path):
+    """Also: a container of another name than the chart's is added beside it."""
+    values = (
+        DISAGG
+        + COMPONENTS.replace("      decode:\n", FRONTEND + "      decode:\n")
+        + (
+            "    jsonPatches:\n"
+            "      - target: {group: nvidia.com, version: v1beta1, kind: DynamoGraphDeployment, name: p}\n"
+            "        patch:\n"
+            "          - {op: replace, path: /spec/components/1/podTemplate/spec/terminationGracePeriodSeconds, value: 900}\n"
+        )
+    )
+    proj = make_project(tmp_path, values, {"dev": "cluster:\n  namespace: llm\n"})
+    assert compose("generate", cwd=proj).returncode == 0
+    assert compose("generate", "--check", cwd=proj).returncode == 0, "compiled the same way again"
+    state = pyyaml.safe_load_all((proj / "helmfile.d" / "dev.yaml").read_text())
+    (release,) = [r for doc in state for r in doc.get("releases", []) if r["name"] == "p-model"]
+    compiled, own = release["jsonPatches"]
+    assert [o["path"] for o in compiled["patch"]] == [
+        "/spec/components/0/podTemplate/spec/containers/-",
+        "/spec/components/0/replicas",
+        "/spec/components/1/podTemplate/spec/containers/0/lifecycle",
+        "/spec/components/1/podTemplate/spec/terminationGracePeriodSeconds",
+        "/spec/components/1/scalingAdapter",
+    ]
+    assert own["patch"][0]["value"] == 900
+    dgd = rendered_dgd(tmp_path / "again", values)
+    frontend, decode, prefill = dgd["spec"]["components"]
+    assert frontend["replicas"] == 3 and decode["podTemplate"]["spec"]["terminationGracePeriodSeconds"] == 900
+    assert crd_errors([dgd]) == []
+    main, sidecar = frontend["podTemplate"]["spec"]["containers"]
+    assert main["name"] == "main" and main["image"] and sidecar == {"name": "sidecar", "image": "busybox:1.36"}
+    assert decode["scalingAdapter"] == {} and "scalingAdapter" not in prefill
+
+
+@pytest.mark.cli
+def test_explain_shows_component_patches_as_written(tmp_path):
+    proj = make_project(tmp_path, DISAGG + COMPONENTS, {"dev": "cluster:\n  namespace: llm\n"})
+    report = json.loads(compose("explain", "--env", "dev", "-o", "json", cwd=proj).stdout)
+    (model,) = [r for r in report["releases"] if r["name"] == "p-model"]
+    assert model["patches"] == [
+        "components decode: podTemplate.spec.containers[main].lifecycle.preStop.exec.command, "
+        "podTemplate.spec.terminationGracePeriodSeconds, scalingAdapter"
+    ]
+
+
+RENDERED = {
+    "spec": {
+        "components": [
+            {
+                "name": "frontend",
+                "type": "frontend",
+                "replicas": 1,
+                "podTemplate": {"spec": {"containers": [{"name": "main", "image": "i"}]}},
+            },
+            {
+                "name": "decode",
+                "type": "worker",
+                "replicas": 1,
+                "podTemplate": {
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "main",
+                                "image": "i",
+                                "args": ["--a"],
+                                "resources": {"limits": {"nvidia.com/gpu": "1"}},
+                            }
+                        ]
+                    }
+                },
+            },
+        ]
+    }
+}
+
+
+@pytest.mark.unit
+def test_ops_merge_maps_replace_lists_and_merge_containers_by_name():
+    from composer.patches import component_ops
+
+    ops = component_ops(
+        RENDERED,
+        {
+            "decode": {
+                "replicas": 2,
+                "podTemplate": {
+                    "spec": {
+                        "containers": [
+                            {"name": "main", "args": ["--b"], "resources": {"limits": {"cpu": "4"}}},
+                            {"name": "sidecar", "image": "s"},
+                        ]
+                    }
+                },
+            },
+            "frontend": {"podTemplate": {"metadata": {"annotations": {"a": "b"}}}},
+        },
+    )
+    assert ops == [
+        {"op": "add", "path": "/spec/components/0/podTemplate/metadata", "value": {"annotations": {"a": "b"}}},
+        {"op": "replace", "path": "/spec/components/1/podTemplate/spec/containers/0/args", "value": ["--b"]},
+        {"op": "add", "path": "/spec/components/1/podTemplate/spec/containers/0/resources/limits/cpu", "value": "4"},
+        {
+            "op": "add",
+            "path": "/spec/components/1/podTemplate/spec/containers/-",
+            "value": {"name": "sidecar", "image": "s"},
+        },
+        {"op": "replace", "path": "/spec/components/1/replicas", "value": 2},
+    ]
+
+
+@pytest.mark.unit
+def test_ops_do_not_depend_on_the_order_the_patch_is_written_in():
+    from composer.patches import component_ops
+
+    one = {"decode": {"replicas": 2, "scalingAdapter": {}}, "frontend": {"replicas": 3}}
+    other = {"frontend": {"replicas": 3}, "decode": {"scalingAdapter": {}, "replicas": 2}}
+    assert component_ops(RENDERED, one) == component_ops(RENDERED, other)
+    assert [o["path"] for o in component_ops(RENDERED, one)] == [
+        "/spec/components/0/replicas",
+        "/spec/components/1/replicas",
+        "/spec/components/1/scalingAdapter",
+    ]
+
+
+def problems(tmp_path, patch_ops: str) -> list[str]:
+    """validate's problems (in-process) for BASE with one JSON patch of the DGD holding patch_ops."""
+    from composer import load, schema
+    from composer.errors import InvalidValues
+
+    path = tmp_path / "values.yaml"
+    path.write_text(
+        BASE + "patches:\n  model:\n    jsonPatches:\n"
+        "      - target: {group: nvidia.com, version: v1beta1, kind: DynamoGraphDeployment, name: p}\n"
+        f"        patch: {patch_ops}\n"
+    )
+    try:
+        schema.validate(load.load(path, display="values.yaml"))
+    except InvalidValues as e:
+        return [f"{p.pointer}: {p.message}" for p in e.problems]
+    return []
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "ops",
+    [
+        "[{op: add, path: /spec/components/-, value: {name: planner, type: planner}},"
+        " {op: replace, path: /spec/components/2/replicas, value: 1}]",
+        "[{op: add, path: /spec/components/2, value: {name: planner, type: planner}}]",
+        "[{op: test, path: /spec/components/1/name, value: decode}]",
+        "[{op: replace, path: /spec/components/1/podTemplate/spec/containers/0/image, value: x}]",
+        "[{op: remove, path: /spec/components/1/podTemplate/spec/nodeSelector}]",
+        "[{op: add, path: /spec/components/0/podTemplate/spec/containers/-, value: {name: s, image: x}}]",
+    ],
+)
+def test_json_patches_inside_a_component_or_adding_one_are_accepted(tmp_path, ops):
+    assert problems(tmp_path, ops) == []
+
+
+@pytest.mark.unit
+def test_an_added_component_does_not_hide_a_later_removal(tmp_path):
+    """Indices follow the ops: after an insert at 0, decode is at 2."""
+    found = problems(
+        tmp_path,
+        "[{op: add, path: /spec/components/0, value: {name: planner, type: planner}},"
+        " {op: remove, path: /spec/components/2}]",
+    )
+    assert found == [
+        "/patches/model/jsonPatches/0/patch/1/path: removes component 2 (decode) whole; expected a change inside it"
+    ]

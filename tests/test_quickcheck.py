@@ -106,7 +106,7 @@ def test_certainly_valid_implies_jsonschema_valid(data):
 
 
 def test_unknown_keywords_are_unsure():
-    assert not quickcheck.certainly_valid({"type": "string", "format": "email"}, "a")
+    assert not quickcheck.certainly_valid({"type": "string", "const": "a"}, "a")
     assert not quickcheck.certainly_valid({"$ref": "#/x"}, "a")
     assert not quickcheck.certainly_valid({"type": "integer"}, 1.0)  # jsonschema accepts it; we are unsure
     assert not quickcheck.certainly_valid({"uniqueItems": True}, [1, True])  # distinct for jsonschema; unsure

@@ -377,7 +377,7 @@ def test_matrix_cell(render, backend, disagg, routing):
         if disagg:
             expected["--disaggregation-mode"] = role
             expected.update(DISAGG_FLAGS[backend])
-        if routing == "kv":
+        if routing == "kv" and (not disagg or role == "prefill"):  # disaggregated, prefill publishes (upstream)
             expected.update(KV_FLAGS[backend])
         if transceiver:
             expected[CONFIG_FLAG[backend]] = "$(DYNAMO_EXTRA_CONFIG)"
@@ -943,11 +943,13 @@ def test_semantics_match_upstream_example(render, example):
     allowed_extra: set[str] = set()
     if disagg:
         allowed_extra |= ADDED_IN_1_4.get((backend, "disagg"), set())
-    if routing == "kv":
-        allowed_extra |= ADDED_IN_1_4.get((backend, "kv"), set())
     assert set(our_flags) == set(upstream_flags)
     for role, theirs in upstream_flags.items():
         mine = our_flags[role]
+        if routing == "kv" and not (disagg and role == "decode"):  # disaggregated, prefill publishes (upstream)
+            allowed_extra |= ADDED_IN_1_4.get((backend, "kv"), set())
+        else:
+            allowed_extra -= ADDED_IN_1_4.get((backend, "kv"), set())
         for flag, value in theirs.items():
             assert flag in mine, f"{role}: upstream {flag} missing"
             if flag == config_flag:

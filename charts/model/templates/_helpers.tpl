@@ -104,6 +104,15 @@ Call with (dict "root" $ "role" "decode").
 {{- end -}}
 
 {{/*
+SGLang's --tp of a role: all the GPUs of one worker, across its nodes when multinode (the
+operator adds --nnodes, --node-rank and --dist-init-addr). Call with (dict "root" $ "role" "decode").
+*/}}
+{{- define "model.tensorParallel" -}}
+{{- $nodes := ((index .root.Values.model .role).multinode | default dict).nodeCount | default 1 -}}
+{{- mul (include "model.gpus" . | int) (int $nodes) -}}
+{{- end -}}
+
+{{/*
 Engine config of a role, as YAML: enabled, create (chart-made ConfigMap),
 configMapName, key, file, dir, path, content and checksum (when created).
 Call with (dict "root" $ "role" "decode").
@@ -162,7 +171,8 @@ the inline config is written as given: it must be in the shape of dynamoVersion.
 {{/*
 Worker argv after `python3 -m dynamo.<backend>`, as a YAML list, for the
 dynamoVersion: model flags, role flags (disaggregation only), KV event flags
-(kv routing only), the engine-config flag, then extraArgs.
+(kv routing only; prefill only when disaggregated), the engine-config flag; or the role's
+`args` instead; then extraArgs.
 Call with (dict "root" $ "role" "decode").
 */}}
 {{- define "model.workerArgs" -}}
@@ -170,7 +180,9 @@ Call with (dict "root" $ "role" "decode").
 {{- $be := $v.model.backend.type -}}
 {{- $name := $v.model.name -}}
 {{- $disagg := $v.model.disaggregation -}}
-{{- $kv := eq $v.model.routingPolicy "kv" -}}
+{{- /* KV events feed the KV router; disaggregated, upstream's templates publish them from prefill only
+(dynamo/profiler/templates/dgd/trtllm/disagg.yaml, 1.6.1). */ -}}
+{{- $kv := and (eq $v.model.routingPolicy "kv") (or (not $disagg) (eq .role "prefill")) -}}
 {{- $ec := include "model.extraConfig" . | fromYaml -}}
 {{- $args := list -}}
 {{- if eq $be "vllm" -}}
@@ -192,7 +204,7 @@ Call with (dict "root" $ "role" "decode").
     {{- $args = concat $args (list "--config" "$(DYNAMO_EXTRA_CONFIG)") -}}
   {{- end -}}
 {{- else if eq $be "sglang" -}}
-  {{- $args = list "--model-path" $name "--served-model-name" $name "--page-size" "16" "--tp" (include "model.gpus" .) "--trust-remote-code" -}}
+  {{- $args = list "--model-path" $name "--served-model-name" $name "--page-size" "16" "--tp" (include "model.tensorParallel" .) "--trust-remote-code" -}}
   {{- /* upstream's DGD templates (dynamo/profiler/templates/dgd/sglang/) pass it up to 1.5, not in 1.6 */ -}}
   {{- if semverCompare "<1.6.0-0" $v.dynamoVersion -}}
     {{- $args = append $args "--skip-tokenizer-init" -}}
@@ -232,7 +244,8 @@ Call with (dict "root" $ "role" "decode").
     {{- $args = concat $args (list "--extra-engine-args" "$(DYNAMO_EXTRA_CONFIG)") -}}
   {{- end -}}
 {{- end -}}
-{{- toYaml (concat $args ((index $v.model .role).extraArgs | default list)) -}}
+{{- $r := index $v.model .role -}}
+{{- toYaml (concat ($r.args | default $args) ($r.extraArgs | default list)) -}}
 {{- end -}}
 
 {{/*
