@@ -136,6 +136,7 @@ class Imported:
     notes: list[str]  # renamed components, engine configs moved, fields the operator ignores
     name: str  # the DGD's name: dynamoNamespace
     namespace: str | None  # its metadata.namespace, for the environments
+    configs_moved: list[str] = field(default_factory=list)  # ConfigMaps now in a role's extraConfig.inline
 
 
 # ----------------------------------------------------------------------------------------- reading
@@ -523,7 +524,7 @@ def convert(docs: list[Doc], display: str) -> Imported:
     for i, c in enumerate(comps):
         _check_component(c, f"/spec/components/{i}", rep)
     rep.check()
-    values, more_notes = _values(dgd, spec, rep, docs, doc)
+    values, more_notes, configs_moved = _values(dgd, spec, rep, docs, doc)
     rep.check()
     assert isinstance(name, str)  # checked above
     return Imported(
@@ -532,6 +533,7 @@ def convert(docs: list[Doc], display: str) -> Imported:
         notes + more_notes,
         name,
         meta.get("namespace"),
+        configs_moved,
     )
 
 
@@ -591,17 +593,6 @@ def _argv(comp: dict[str, Any]) -> list[str]:
     return [*(main.get("command") or []), *(main.get("args") or [])]
 
 
-def _is_prefill(comp: dict[str, Any]) -> bool:
-    argv = _argv(comp)
-    pairs = list(zip(argv, argv[1:]))
-    return (
-        "--is-prefill-worker" in argv
-        or ("--disaggregation-mode", "prefill") in pairs
-        or "--disaggregation-mode=prefill" in argv
-        or "prefill" in comp["name"].lower()
-    )
-
-
 def _roles(comps: list[dict[str, Any]], rep: _Report) -> tuple[dict[str, int], list[int], bool]:
     """Which component plays which compose role: ({role: index}, extra indexes, disaggregated)."""
     by_type: dict[str, list[int]] = {}
@@ -622,24 +613,14 @@ def _roles(comps: list[dict[str, Any]], rep: _Report) -> tuple[dict[str, int], l
             "compose deploys a model: the DGD needs its worker",
         )
     rep.check()
+    # By type, which no patch may change: a decode and a prefill component make compose's
+    # disaggregated roles; else the first worker (or the one decode/prefill) is the one worker. The
+    # rest keep their own types as components the values do not describe.
     roles = {"frontend": frontends[0]}
-    spare = list(workers)
-    if decodes or prefills or (len(workers) == 2 and sum(_is_prefill(comps[i]) for i in workers) == 1):
-        if prefills:
-            roles["prefill"] = prefills[0]
-        else:
-            found = next((i for i in spare if _is_prefill(comps[i])), spare[0] if spare else None)
-            if found is not None:
-                roles["prefill"] = found
-                spare.remove(found)
-        if decodes:
-            roles["decode"] = decodes[0]
-        elif spare:
-            roles["decode"] = spare.pop(0)
-        if "decode" not in roles:  # a prefill worker alone: compose's one worker is called decode
-            roles["decode"] = roles.pop("prefill")
+    if decodes and prefills:
+        roles["decode"], roles["prefill"] = decodes[0], prefills[0]
     else:
-        roles["decode"] = spare.pop(0)
+        roles["decode"] = (workers or decodes or prefills)[0]
     used = set(roles.values())
     extra = [i for i in range(len(comps)) if i not in used]
     return roles, extra, "prefill" in roles
@@ -707,6 +688,8 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
     name = dgd["metadata"]["name"]
     notes: list[str] = []
     patches: dict[str, Any] = {}  # component name -> JSON merge patch
+    ops: list[dict[str, Any]] = []  # JSON patch on the rendered DGD
+    configs_moved: list[str] = []
     json_patches: list[dict[str, Any]] = []
     extra_objects: list[dict[str, Any]] = []
 
@@ -779,9 +762,9 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             notes.append(f"{rep.source(ptr)}: component {comp['name']!r} is compose's {role!r}")
         rendered_type = "frontend" if role == "frontend" else (role if disagg else "worker")
         patch: dict[str, Any] = {}
-        if comp["type"] != rendered_type:
-            patch["type"] = comp["type"]
-            rep.unexpress(f"{ptr}/type", f"patches.model.components.{role}")
+        removes: list[str] = []
+        if comp["type"] != rendered_type:  # no patch may change a component's type
+            rep.unexpress(f"{ptr}/type", f"nowhere (compose's {role} is of type {rendered_type})")
         v = _component_values(
             comp,
             role,
@@ -797,20 +780,24 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             configmaps=configmaps,
             moved=moved,
             version=_version(image or ""),
+            removes=removes,
         )
         model[role] = v
         if patch:
             patches[role] = patch
+        at = ["frontend", "decode", "prefill"].index(role)  # the chart renders them in this order, main first
+        ops += [{"op": "remove", "path": f"/spec/components/{at}/podTemplate/spec/containers/0/{k}"} for k in removes]
 
+    # components beyond compose's roles keep their own type: added whole by a JSON patch
     for i in extra:
         comp = copy.deepcopy(comps[i])
-        cname = comp.pop("name")
-        patches[cname] = _strip_alpha(comp)
-        rep.unexpress(f"/spec/components/{i}", f"patches.model.components.{cname}")
+        for key in sorted(k for k in comp if k.startswith("v1alpha1:")):
+            rep.unexpress(f"/spec/components/{i}/{key}", "nowhere (no v1beta1 field)")
+        ops.append({"op": "add", "path": "/spec/components/-", "value": _strip_alpha(comp)})
+        rep.unexpress(f"/spec/components/{i}", "patches.model.jsonPatches")
 
     # graph-level fields without a values key: a JSON patch on the DGD
     target = {"group": dynamo.DGD_GROUP, "version": dynamo.DGD_VERSION, "kind": dynamo.DGD_KIND, "name": name}
-    ops = []
     for key in ("annotations", "labels", "priorityClassName", "restart", "topologyConstraint", "experimental"):
         if key in spec:
             ops.append({"op": "add", "path": f"/spec/{key}", "value": copy.deepcopy(spec[key])})
@@ -849,6 +836,7 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
         data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
         if cm in moved and set(data) <= moved[cm] and not obj.get("binaryData"):
             notes.append(f"ConfigMap {cm!r} (line {d.line}): its engine config is the worker's extraConfig.inline")
+            configs_moved.append(cm)
             continue
         what = f"{obj.get('kind')} {(obj.get('metadata') or {}).get('name', '')}".strip()
         if obj.get("kind") == "Secret":  # a values file holds no credential: the Secret stays the user's
@@ -875,7 +863,7 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
         if json_patches:
             mp["jsonPatches"] = json_patches
         values["patches"] = {"model": mp}
-    return values, notes
+    return values, notes, configs_moved
 
 
 def _extra_object(obj: dict[str, Any], namespace: str | None) -> tuple[dict[str, Any], list[str]]:
@@ -928,6 +916,7 @@ def _component_values(
     configmaps: dict[str, Doc],
     moved: dict[str, set[str]],
     version: str | None,
+    removes: list[str],
 ) -> dict[str, Any]:
     """The values of one component (model.frontend, .decode, .prefill); what they cannot say goes into
     `patch` (a JSON merge patch on the rendered component) and is listed."""
@@ -948,18 +937,25 @@ def _component_values(
 
     # containers other than main, or main-container fields the values lack: the whole list as a patch
     # (a merge patch replaces a list), which then renders the containers exactly as they were
-    leftover_main = [k for k in main if k not in MAIN_KEYS]
-    if worker:
-        # a worker without its own command or args gets compose's: only the original list says "none"
-        leftover_main += [k for k in ("command", "args") if not main.get(k)]
+    leftover_main = sorted(k for k in main if k not in MAIN_KEYS)
     others = [j for j, c in enumerate(containers) if j != mi]
-    containers_patched = bool(leftover_main or others)
-    if containers_patched:
-        patch.setdefault("podTemplate", {}).setdefault("spec", {})["containers"] = copy.deepcopy(containers)
+    if leftover_main or others:
+        # a component patch merges containers by name: main's other fields into the chart's main,
+        # any other container appended as it is
+        entries = [{"name": "main", **{k: main[k] for k in leftover_main}}] if leftover_main else []
+        entries += [copy.deepcopy(containers[j]) for j in others]
+        patch.setdefault("podTemplate", {}).setdefault("spec", {})["containers"] = entries
         for k in leftover_main:
             rep.unexpress(f"{cptr}/{escape(k)}", into)
         for j in others:
             rep.unexpress(f"{ptr}/podTemplate/spec/containers/{j}", into)
+    containers_patched = bool(others)  # a sidecar may read the engine config's volume too
+    if worker:
+        # a worker without its own command or args gets compose's: a JSON patch removes them
+        for k in ("command", "args"):
+            if not main.get(k):
+                removes.append(k)
+                rep.unexpress(f"{cptr}/{k}" if mi is not None else f"{ptr}/podTemplate", "patches.model.jsonPatches")
 
     if main.get("image") and main["image"] != image:
         v["image"] = main["image"]

@@ -308,7 +308,7 @@ def test_what_the_values_cannot_express_is_listed_and_carried(tmp_path):
         ("/spec/components/0/podTemplate/spec/containers/0/ports", "patches.model.components.frontend"),
         ("/spec/components/0/podTemplate/spec/containers/1", "patches.model.components.frontend"),
         ("/spec/components/1/runtimeVersionOverride", "patches.model.components.decode"),
-        ("/spec/components/2", "patches.model.components.Planner"),
+        ("/spec/components/2", "patches.model.jsonPatches"),
         ("", "model.extraObjects"),
     }
     (other,) = [u for u in result.unexpressed if u.into == "model.extraObjects"]
@@ -318,13 +318,17 @@ def test_what_the_values_cannot_express_is_listed_and_carried(tmp_path):
     patches = result.values["patches"]["model"]
     fe = patches["components"]["frontend"]["podTemplate"]["spec"]
     assert fe["hostNetwork"] is True
-    assert [c["name"] for c in fe["containers"]] == ["main", "sidecar"], "a merge patch replaces a list: all of it"
+    assert fe["containers"] == [
+        {"name": "main", "ports": [{"containerPort": 8000}]},
+        {"name": "sidecar", "image": "busybox"},
+    ], "containers merge by name: main's missing field into the chart's main, the sidecar appended"
     assert patches["components"]["decode"] == {"runtimeVersionOverride": "1.6.1"}
-    assert patches["components"]["Planner"]["type"] == "planner"
     (jp,) = patches["jsonPatches"]
     assert jp["target"] == {"group": "nvidia.com", "version": "v1beta1", "kind": "DynamoGraphDeployment", "name": "g"}
+    planner = {"type": "planner", "podTemplate": {"spec": {"containers": [{"name": "main", "image": "planner:1.6.1"}]}}}
+    assert {"op": "add", "path": "/spec/components/-", "value": {"name": "Planner", **planner}} in jp["patch"]
     assert {"op": "add", "path": "/spec/annotations", "value": {"a": "b"}} in jp["patch"]
-    assert jp["patch"][0] == {"op": "add", "path": "/metadata/annotations", "value": {}}
+    assert jp["patch"].index({"op": "add", "path": "/metadata/annotations", "value": {}}) < len(jp["patch"]) - 1
     assert result.values["model"]["extraObjects"] == [
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "extra"}}
     ]
@@ -362,16 +366,28 @@ def test_v1alpha1_pointers_name_the_source_fields(tmp_path):
 
 
 @pytest.mark.unit
-def test_two_worker_typed_components_become_prefill_and_decode_with_their_type_patched():
-    docs = imp.read_stream(EXAMPLES / "vllm_disagg_router.yaml", "x")
-    result = imp.convert(docs, "x")
+def test_components_keep_their_types_which_no_patch_may_change():
+    """Two workers typed worker: compose's one worker, and the other added whole, both still `worker`."""
+    result = imp.convert(imp.read_stream(EXAMPLES / "vllm_disagg_router.yaml", "x"), "x")
     m = result.values["model"]
-    assert m["disaggregation"] is True and m["routingPolicy"] == "kv"
-    assert "--is-prefill-worker" in m["prefill"]["args"] and m["decode"]["replicas"] == 2
-    assert result.values["patches"]["model"]["components"] == {
-        "decode": {"type": "worker"},
-        "prefill": {"type": "worker"},
-    }
+    assert "disaggregation" not in m and m["routingPolicy"] == "kv" and m["decode"]["replicas"] == 2
+    (jp,) = result.values["patches"]["model"]["jsonPatches"]
+    ((op),) = jp["patch"]
+    assert (op["op"], op["path"], op["value"]["name"], op["value"]["type"]) == (
+        "add",
+        "/spec/components/-",
+        "VllmPrefillWorker",
+        "worker",
+    )
+    assert "--is-prefill-worker" in op["value"]["podTemplate"]["spec"]["containers"][0]["args"]
+    assert [(u.pointer, u.into) for u in result.unexpressed] == [
+        ("/spec/services/VllmPrefillWorker", "patches.model.jsonPatches")
+    ]
+    # one worker typed decode: compose's one worker is of type worker, and no patch may say otherwise
+    result = imp.convert(imp.read_stream(EXAMPLES / "mocker_agg.yaml", "x"), "x")
+    assert [(u.pointer, u.into) for u in result.unexpressed] == [
+        ("/spec/services/decode/componentType", "nowhere (compose's decode is of type worker)")
+    ]
 
 
 @pytest.mark.unit
@@ -492,11 +508,8 @@ def test_strict_refuses_and_writes_nothing(tmp_path):
     src = EXAMPLES / "vllm_disagg_router.yaml"
     with pytest.raises(InvalidValues) as e:
         imp.import_file(src, tmp_path / "proj", strict=True, display="dgd.yaml")
-    assert [p.pointer for p in e.value.problems] == [
-        "/spec/services/VllmDecodeWorker/componentType",
-        "/spec/services/VllmPrefillWorker/componentType",
-    ]
-    assert str(e.value).startswith("dgd.yaml:23:22: /spec/services/VllmDecodeWorker/componentType: ")
+    assert [p.pointer for p in e.value.problems] == ["/spec/services/VllmPrefillWorker"]
+    assert str(e.value).startswith("dgd.yaml:40:7: /spec/services/VllmPrefillWorker: not expressible")
     assert not (tmp_path / "proj").exists()
 
 
@@ -551,18 +564,18 @@ def test_the_command(tmp_path):
     assert "wrote a project for DynamoGraphDeployment 'vllm-disagg' into vllm-disagg/" in r.stdout
     assert (tmp_path / "vllm-disagg" / "values.yaml").is_file()
     r = run(str(EXAMPLES / "vllm_disagg_router.yaml"), "--dir", "strict", "--strict")
-    assert r.returncode == 2 and "componentType: not expressible" in r.stderr and not (tmp_path / "strict").exists()
+    assert r.returncode == 2 and "VllmPrefillWorker: not expressible" in r.stderr and not (tmp_path / "strict").exists()
 
 
 @pytest.mark.unit
-def test_a_worker_without_args_keeps_its_container_through_a_patch(tmp_path):
-    """compose gives a worker with no args its own flags; only the original container says "none"."""
+def test_a_worker_without_args_loses_compose_flags_through_a_json_patch(tmp_path):
+    """compose gives a worker with no args its own flags; a JSON patch removes them again."""
     result = convert_text(tmp_path, BETA_HEAD + WORKER.replace("          args: [--model, Qwen/Qwen3-0.6B]\n", ""))
     assert [(u.pointer, u.into) for u in result.unexpressed] == [
-        ("/spec/components/1/podTemplate/spec/containers/0/args", "patches.model.components.decode")
+        ("/spec/components/1/podTemplate/spec/containers/0/args", "patches.model.jsonPatches")
     ]
-    (main,) = result.values["patches"]["model"]["components"]["decode"]["podTemplate"]["spec"]["containers"]
-    assert "args" not in main and main["command"] == ["python3", "-m", "dynamo.vllm"]
+    (jp,) = result.values["patches"]["model"]["jsonPatches"]
+    assert jp["patch"] == [{"op": "remove", "path": "/spec/components/1/podTemplate/spec/containers/0/args"}]
 
 
 @pytest.mark.unit
