@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from composer import dynamo
+from composer import dynamo, extraobjects
 from composer.errors import InvalidValues, Problem, UsageError
 from composer.load import escape
 from composer.model import derived_names
@@ -843,6 +843,9 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             rep.unexpressed.append(
                 Unexpressed("", "nowhere (create the Secret in the cluster yourself)", d.line, 1, what)
             )
+            continue
+        if obj.get("kind") in extraobjects.CLUSTER_SCOPED:  # extraObjects live in the deployment's namespace
+            rep.unexpressed.append(Unexpressed("", "nowhere (cluster-scoped: apply it yourself)", d.line, 1, what))
             continue
         carried, dropped = _extra_object(obj, meta.get("namespace"))
         if dropped:

@@ -648,6 +648,11 @@ apiVersion: v1
 kind: Secret
 metadata: {name: token}
 stringData: {HF_TOKEN: x}
+---
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: inference}
+value: 1000
 """,
     )
     (cm,) = result.values["model"]["extraObjects"]
@@ -660,5 +665,6 @@ stringData: {HF_TOKEN: x}
     assert {(u.document, u.into) for u in result.unexpressed} == {
         ("ConfigMap notes", "model.extraObjects"),
         ("Secret token", "nowhere (create the Secret in the cluster yourself)"),
+        ("PriorityClass inference", "nowhere (cluster-scoped: apply it yourself)"),
     }
     assert any("/metadata/uid" in n for n in result.notes)
