@@ -401,6 +401,137 @@ class _Report:
             raise InvalidValues(self.problems)
 
 
+# ------------------------------------------------------------------------------------------ shapes
+# The Kubernetes types of what the import reads, checked before it reads them (the rest is copied as
+# written; `compose validate` judges it in the project). A shape is "string", "integer", "boolean",
+# "quantity" (string or number), ("list", item) or ("map", {key: shape}, shape of any other key or None).
+
+
+def _m(fields: dict[str, Any], rest: Any = None) -> tuple:
+    return ("map", fields, rest)
+
+
+def _l(item: Any) -> tuple:
+    return ("list", item)
+
+
+_STR, _INT, _BOOL, _QTY = "string", "integer", "boolean", "quantity"
+_STRMAP = _m({}, _STR)
+_ENV = _m({"name": _STR, "value": _STR, "valueFrom": _m({})})
+_ENVFROM = _m({"secretRef": _m({"name": _STR}), "configMapRef": _m({"name": _STR}), "prefix": _STR})
+_MOUNT = _m({"name": _STR, "mountPath": _STR, "subPath": _STR, "subPathExpr": _STR, "readOnly": _BOOL})
+_CONTAINER = _m(
+    {
+        "name": _STR,
+        "image": _STR,
+        "command": _l(_STR),
+        "args": _l(_STR),
+        "workingDir": _STR,
+        "env": _l(_ENV),
+        "envFrom": _l(_ENVFROM),
+        "resources": _m({"limits": _m({}, _QTY), "requests": _m({}, _QTY), "claims": _l(_m({}))}),
+        "volumeMounts": _l(_MOUNT),
+    }
+)
+_VOLUME = _m(
+    {
+        "name": _STR,
+        "configMap": _m({"name": _STR, "items": _l(_m({"key": _STR, "path": _STR}))}),
+        "persistentVolumeClaim": _m({"claimName": _STR}),
+    }
+)
+_POD = {"containers": _l(_CONTAINER), "volumes": _l(_VOLUME), "imagePullSecrets": _l(_m({"name": _STR}))}
+_META = _m({"name": _STR, "namespace": _STR, "labels": _STRMAP, "annotations": _STRMAP})
+_POD_META = _m({"labels": _STRMAP, "annotations": _STRMAP})
+_COMPONENT = _m(
+    {
+        "name": _STR,
+        "type": _STR,
+        "replicas": _INT,
+        "sharedMemorySize": _QTY,
+        "multinode": _m({"nodeCount": _INT}),
+        "compilationCache": _m({"pvcName": _STR, "mountPath": _STR}),
+        "podTemplate": _m({"metadata": _POD_META, "spec": _m(_POD)}),
+    }
+)
+_ALPHA_ITEM = _m({"cpu": _QTY, "memory": _QTY, "gpu": _QTY, "gpuType": _STR, "custom": _m({}, _QTY)})
+_SERVICE = _m(
+    {
+        "componentType": _STR,
+        "subComponentType": _STR,
+        "replicas": _INT,
+        "envs": _l(_ENV),
+        "envFromSecret": _STR,
+        "resources": _m({"requests": _ALPHA_ITEM, "limits": _ALPHA_ITEM, "claims": _l(_m({}))}),
+        "sharedMemory": _m({"disabled": _BOOL, "size": _QTY}),
+        "volumeMounts": _l(_m({"name": _STR, "mountPoint": _STR, "useAsCompilationCache": _BOOL})),
+        "extraPodSpec": _m({"mainContainer": _CONTAINER, **_POD}),
+        "extraPodMetadata": _POD_META,
+        "livenessProbe": _m({}),
+        "readinessProbe": _m({}),
+        "scalingAdapter": _m({}),
+        "multinode": _m({"nodeCount": _INT}),
+        "annotations": _STRMAP,
+        "labels": _STRMAP,
+        "runtimeVersionOverride": _STR,
+    }
+)
+_DGD = {
+    BETA: _m({"metadata": _META, "spec": _m({"env": _l(_ENV), "components": _l(_COMPONENT)})}),
+    ALPHA: _m(
+        {
+            "metadata": _META,
+            "spec": _m({"envs": _l(_ENV), "pvcs": _l(_m({"name": _STR})), "services": _m({}, _SERVICE)}),
+        }
+    ),
+}
+_OTHER = _m({"metadata": _META, "data": _STRMAP})
+_KIND = {"map": "a mapping", "list": "a list", _STR: "a string", _INT: "an integer", _BOOL: "true or false"}
+
+
+def _shape_problems(value: Any, shape: Any, ptr: str, out: list[tuple[str, str]]) -> None:
+    """(pointer, message) for each value that does not have its shape."""
+    kind = shape if isinstance(shape, str) else shape[0]
+    ok = {
+        "map": isinstance(value, dict),
+        "list": isinstance(value, list),
+        _STR: isinstance(value, str),
+        _INT: isinstance(value, int) and not isinstance(value, bool),
+        _BOOL: isinstance(value, bool),
+        _QTY: isinstance(value, (str, int, float)) and not isinstance(value, bool),
+    }[kind]
+    if not ok:
+        out.append((ptr, f"must be {_KIND.get(kind, 'a quantity (e.g. 16Gi)')}, not {_kind_of(value)}"))
+    elif kind == "list":
+        for i, item in enumerate(value):
+            _shape_problems(item, shape[1], f"{ptr}/{i}", out)
+    elif kind == "map":
+        for k, v in value.items():
+            sub = shape[1].get(k, shape[2])
+            if sub is not None:
+                _shape_problems(v, sub, f"{ptr}/{escape(k)}", out)
+
+
+def _kind_of(v: Any) -> str:
+    if v is None:
+        return "empty (null)"
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(type(v), "a number")
+
+
+def _check_shapes(docs: list[Doc], dgd: Doc, api: str, display: str) -> None:
+    problems = []
+    for d in docs:
+        found: list[tuple[str, str]] = []
+        _shape_problems(d.data, _DGD[api] if d is dgd else _OTHER, "", found)
+        for ptr, message in found:
+            line, col = d.where(ptr)
+            problems.append(
+                Problem(display, line, col, ptr, message, "as the DynamoGraphDeployment CRD and Kubernetes define it")
+            )
+    if problems:
+        raise InvalidValues(problems)
+
+
 def convert(docs: list[Doc], display: str) -> Imported:
     """The values of a project rendering the DGD in docs, and what they cannot express."""
     dgd_docs = []
@@ -480,21 +611,16 @@ def convert(docs: list[Doc], display: str) -> Imported:
                 )
             ]
         )
+    _check_shapes(docs, doc, api, display)
     notes: list[str] = []
     origin: list[str] | None = None
     if api == ALPHA:
-        services = spec.get("services")
-        if not isinstance(services, dict) or not all(isinstance(s, dict) for s in services.values()):
+        if not isinstance(spec.get("services"), dict):
             line, col = doc.where("/spec/services")
             raise InvalidValues(
                 [
                     Problem(
-                        display,
-                        line,
-                        col,
-                        "/spec/services",
-                        "services must be a mapping of mappings",
-                        "v1alpha1 lists each component under spec.services.<name>",
+                        display, line, col, "/spec/services", "no services", "v1alpha1 lists each under spec.services"
                     )
                 ]
             )
@@ -537,12 +663,9 @@ def convert(docs: list[Doc], display: str) -> Imported:
     )
 
 
-def _check_component(c: Any, ptr: str, rep: _Report) -> None:
-    """What the import reads must have its Kubernetes type; the rest is copied as it is."""
-    if not isinstance(c, dict):
-        rep.problem(ptr, "a component must be a mapping")
-        return
-    if not isinstance(c.get("name"), str) or not c["name"]:
+def _check_component(c: dict[str, Any], ptr: str, rep: _Report) -> None:
+    """A component's name and type (the shapes are checked already)."""
+    if not c.get("name"):
         rep.problem(f"{ptr}/name", "a component needs a name")
     if c.get("type") not in ("frontend", "worker", "prefill", "decode", "planner", "epp"):
         rep.problem(
@@ -550,32 +673,6 @@ def _check_component(c: Any, ptr: str, rep: _Report) -> None:
             f"type {c.get('type')!r} is not a component type",
             "one of frontend, worker, prefill, decode, planner, epp",
         )
-    if "replicas" in c and (not isinstance(c["replicas"], int) or isinstance(c["replicas"], bool)):
-        rep.problem(f"{ptr}/replicas", "replicas must be an integer")
-    spec = (c.get("podTemplate") or {}).get("spec") if isinstance(c.get("podTemplate"), dict) else None
-    if spec is None:
-        return
-    if not isinstance(spec, dict):
-        rep.problem(f"{ptr}/podTemplate/spec", "podTemplate.spec must be a mapping")
-        return
-    containers = spec.get("containers", [])
-    if not isinstance(containers, list) or not all(isinstance(x, dict) for x in containers):
-        rep.problem(f"{ptr}/podTemplate/spec/containers", "containers must be a list of mappings")
-        return
-    for j, ctr in enumerate(containers):
-        cp = f"{ptr}/podTemplate/spec/containers/{j}"
-        for key in ("command", "args"):
-            if key in ctr and (not isinstance(ctr[key], list) or not all(isinstance(a, str) for a in ctr[key])):
-                rep.problem(f"{cp}/{key}", f"{key} must be a list of strings", 'quote numbers: "16"')
-        for key in ("env", "envFrom", "volumeMounts"):
-            if key in ctr and not isinstance(ctr[key], list):
-                rep.problem(f"{cp}/{key}", f"{key} must be a list")
-        if "image" in ctr and not isinstance(ctr["image"], str):
-            rep.problem(f"{cp}/image", "image must be a string")
-    if "volumes" in spec and (
-        not isinstance(spec["volumes"], list) or not all(isinstance(v, dict) for v in spec["volumes"])
-    ):
-        rep.problem(f"{ptr}/podTemplate/spec/volumes", "volumes must be a list of mappings")
 
 
 def _main_index(comp: dict[str, Any]) -> int | None:

@@ -4,6 +4,7 @@ carried in patches or extraObjects; bad input is refused, located, with nothing 
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 import textwrap
@@ -496,7 +497,9 @@ def test_two_dgds_are_refused_at_the_second(tmp_path):
 @pytest.mark.unit
 def test_wrong_types_and_names_are_located(tmp_path):
     problems = refused(tmp_path, BETA_HEAD + WORKER.replace("args: [--model, Qwen/Qwen3-0.6B]", "args: [--tp, 1]"))
-    assert [(p.pointer, p.line) for p in problems] == [("/spec/components/1/podTemplate/spec/containers/0/args", 23)]
+    assert [(p.pointer, p.line, p.message) for p in problems] == [
+        ("/spec/components/1/podTemplate/spec/containers/0/args/1", 23, "must be a string, not a number")
+    ]
     (p,) = refused(tmp_path, (BETA_HEAD + WORKER).replace("name: g", "name: G_1"))
     assert p.pointer == "/metadata/name" and p.line == 4
     (p,) = refused(tmp_path, BETA_HEAD)
@@ -668,3 +671,40 @@ value: 1000
         ("PriorityClass inference", "nowhere (cluster-scoped: apply it yourself)"),
     }
     assert any("/metadata/uid" in n for n in result.notes)
+
+
+def _paths(x, p=()):
+    yield p
+    if isinstance(x, dict):
+        for k, v in x.items():
+            yield from _paths(v, (*p, k))
+    elif isinstance(x, list):
+        for i, v in enumerate(x):
+            yield from _paths(v, (*p, i))
+
+
+@pytest.mark.sweep
+@pytest.mark.parametrize(
+    "path",
+    sorted(TEMPLATES.glob("*.yaml"))
+    + sorted(EXAMPLES.glob("**/*.yaml"))
+    + sorted((FIXTURES / "import").glob("*.yaml")),
+    ids=lambda p: p.name,
+)
+def test_any_value_of_the_wrong_kind_is_refused_located_never_a_crash(path):
+    """Every value of every graph here replaced by one of another kind: imported, or refused with a
+    located problem; never an exception of another kind (which would be exit 70)."""
+    docs = imp.read_stream(path, path.name)
+    for di, doc in enumerate(docs):
+        for p in list(_paths(doc.data))[1:]:
+            for bad in (None, 1, "", [], {}, [1], {"a": 1}, True):
+                data = copy.deepcopy(doc.data)
+                node = data
+                for k in p[:-1]:
+                    node = node[k]
+                node[p[-1]] = bad
+                mutated = [*docs[:di], imp.Doc(data, doc.line, doc.pos), *docs[di + 1 :]]
+                try:
+                    imp.convert(mutated, path.name)
+                except InvalidValues as e:
+                    assert all(problem.line for problem in e.problems), (p, bad, str(e))
