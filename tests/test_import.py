@@ -708,3 +708,16 @@ def test_any_value_of_the_wrong_kind_is_refused_located_never_a_crash(path):
                     imp.convert(mutated, path.name)
                 except InvalidValues as e:
                     assert all(problem.line for problem in e.problems), (p, bad, str(e))
+
+
+@pytest.mark.unit
+def test_what_is_not_a_readable_file_is_refused(tmp_path):
+    for path, message in ((tmp_path / "missing.yaml", "file not found"), (tmp_path, "not a regular file")):
+        with pytest.raises(InvalidValues) as e:
+            imp.read_stream(path, "dgd.yaml")
+        (p,) = e.value.problems
+        assert (p.file, p.message) == ("dgd.yaml", message) and p.hint
+    (tmp_path / "dup.yaml").write_text("kind: DynamoGraphDeployment\nkind: x\n")
+    with pytest.raises(InvalidValues) as e:
+        imp.read_stream(tmp_path / "dup.yaml", "dup.yaml")
+    assert e.value.problems[0].line == 2
