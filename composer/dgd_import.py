@@ -1252,7 +1252,12 @@ def import_doc(imported: Imported, source: str, sha256: str) -> str:
         "# Imported DynamoGraphDeployment",
         "",
         f"`compose import` made this project from `{source}` (sha256 `{sha256}`), DynamoGraphDeployment",
-        f"`{imported.name}`. `compose template` renders the same graph.",
+        f"`{imported.name}`. `compose template` renders the same graph"
+        + (
+            ", but for what is carried nowhere below."
+            if any(u.into.startswith("nowhere") for u in imported.unexpressed)
+            else "."
+        ),
         "",
     ]
     if imported.unexpressed:
