@@ -453,14 +453,15 @@ def init(recipe: str | None, from_values: str | None, directory: str, dynamo_nam
     help="Project directory; created, must be new or empty [default: the DGD's name].",
 )
 @click.option("--strict", is_flag=True, help="Fail (exit 2, listing them) if any part needs patches or extraObjects.")
-def import_(dgd_file: str, directory: str | None, strict: bool) -> None:
+@output_option
+def import_(dgd_file: str, directory: str | None, strict: bool, output: str) -> None:
     """Make a project from an existing DynamoGraphDeployment (v1beta1 or v1alpha1) that renders the same graph."""
     from pathlib import Path
 
     from composer import dgd_import
 
     imported, dest = dgd_import.import_file(Path(dgd_file), Path(directory) if directory else None, strict=strict)
-    click.echo(dgd_import.summary(imported, dest), nl=False)
+    _emit(dgd_import.report(imported, dest), output, lambda _: dgd_import.summary(imported, dest).rstrip("\n"))
 
 
 @main.command()

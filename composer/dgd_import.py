@@ -1331,6 +1331,25 @@ def import_file(
     return imported, dest
 
 
+def report(imported: Imported, dest: Path) -> dict[str, Any]:
+    """What `compose import -o json` prints."""
+    return {
+        "project": str(dest),
+        "name": imported.name,
+        "unexpressed": [
+            {
+                "pointer": u.pointer,
+                "line": u.line,
+                "column": u.column,
+                "into": u.into,
+                **({"object": u.document} if u.document else {}),
+            }
+            for u in imported.unexpressed
+        ],
+        "notes": imported.notes,
+    }
+
+
 def summary(imported: Imported, dest: Path) -> str:
     """What `compose import` prints."""
     total = len(imported.unexpressed)

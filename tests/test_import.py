@@ -5,6 +5,7 @@ carried in patches or extraObjects; bad input is refused, located, with nothing 
 from __future__ import annotations
 
 import copy
+import json
 import subprocess
 import sys
 import textwrap
@@ -566,6 +567,11 @@ def test_the_command(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "wrote a project for DynamoGraphDeployment 'vllm-disagg' into vllm-disagg/" in r.stdout
     assert (tmp_path / "vllm-disagg" / "values.yaml").is_file()
+    r = run(str(EXAMPLES / "vllm_disagg_router.yaml"), "--dir", "router", "-o", "json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["unexpressed"] == [
+        {"pointer": "/spec/services/VllmPrefillWorker", "line": 40, "column": 7, "into": "patches.model.jsonPatches"}
+    ]
     r = run(str(EXAMPLES / "vllm_disagg_router.yaml"), "--dir", "strict", "--strict")
     assert r.returncode == 2 and "VllmPrefillWorker: not expressible" in r.stderr and not (tmp_path / "strict").exists()
 
