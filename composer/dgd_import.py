@@ -40,7 +40,9 @@ MAX_BYTES = 4 << 20  # a rendered graph with its ConfigMaps: kilobytes; megabyte
 ALPHA, BETA = f"{dynamo.DGD_GROUP}/v1alpha1", dynamo.DGD_API
 ROLES = ("frontend", "decode", "prefill")
 BACKENDS = ("vllm", "sglang", "trtllm", "mocker")
-ROUTER_MODES = ("kv", "random", "round-robin", "power-of-two", "least-loaded", "device-aware-weighted")
+# model.routingPolicy's values (Dynamo's `direct` needs an endpoint picker compose does not deploy)
+ROUTER_MODES = tuple(m for m in dynamo.ALL_ROUTER_MODES if m != "direct")
+ROUTER_ENV = "DYN_ROUTER_MODE"  # the values say it only as model.routingPolicy
 GPU = "nvidia.com/gpu"
 CONFIG_FLAGS = ("--extra-engine-args", "--config")
 # podTemplate.spec fields the values take per component, and their key there
@@ -838,7 +840,7 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
     model_env = spec.get("env")
     routing = None
     fe_env = _main(comps[roles["frontend"]]).get("env") or []
-    router = [e for e in fe_env if isinstance(e, dict) and e.get("name") == "DYN_ROUTER_MODE"]
+    router = [e for e in fe_env if isinstance(e, dict) and e.get("name") == ROUTER_ENV]
     if len(router) == 1 and set(router[0]) == {"name", "value"} and router[0]["value"] in ROUTER_MODES:
         routing = router[0]["value"]
         model["routingPolicy"] = routing
@@ -846,7 +848,12 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
         model["hfTokenSecret"] = hf
     if pull_names:
         model["imagePullSecrets"] = pull_names
-    if model_env:
+    stray = [j for j, e in enumerate(model_env or []) if e.get("name") == ROUTER_ENV]
+    if stray:  # the values refuse it in model.env: the graph's whole env by a JSON patch
+        ops.append({"op": "add", "path": "/spec/env", "value": copy.deepcopy(model_env)})
+        for j in stray:
+            rep.unexpress(f"/spec/env/{j}", "patches.model.jsonPatches")
+    elif model_env:
         model["env"] = copy.deepcopy(model_env)
 
     for role in ROLES:
@@ -1064,8 +1071,17 @@ def _component_values(
             v[key] = main[key]
     env = list(main.get("env") or [])
     if role == "frontend" and routing:
-        env = [e for e in env if not (isinstance(e, dict) and e.get("name") == "DYN_ROUTER_MODE")]
-    if env:
+        env = [e for e in env if e.get("name") != ROUTER_ENV]
+    stray = [j for j, e in enumerate(env) if e.get("name") == ROUTER_ENV]
+    if stray:  # a router mode routingPolicy does not name: the whole env by a patch (a list replaces)
+        entries = patch.setdefault("podTemplate", {}).setdefault("spec", {}).setdefault("containers", [])
+        main_entry = next((e for e in entries if e["name"] == "main"), None)
+        if main_entry is None:
+            entries.insert(0, main_entry := {"name": "main"})
+        main_entry["env"] = main["env"]
+        for j in stray:
+            rep.unexpress(f"{cptr}/env/{j}", into)
+    elif env:
         v["env"] = env
     if main.get("envFrom") and not hf:
         v["envFrom"] = main["envFrom"]

@@ -727,3 +727,24 @@ def test_what_is_not_a_readable_file_is_refused(tmp_path):
     with pytest.raises(InvalidValues) as e:
         imp.read_stream(tmp_path / "dup.yaml", "dup.yaml")
     assert e.value.problems[0].line == 2
+
+
+@pytest.mark.unit
+def test_what_only_patches_carry_is_listed_by_its_pointer():
+    """tests/fixtures/import/needs-patches.yaml, which the round trip renders back as it was."""
+    src = FIXTURES / "import" / "needs-patches.yaml"
+    result = imp.convert(imp.read_stream(src, src.name), src.name)
+    assert [(u.pointer, u.into) for u in result.unexpressed] == [
+        ("/metadata/annotations/nvidia.com~1enable-grove", "patches.model.jsonPatches"),
+        ("/spec/env/0", "patches.model.jsonPatches"),  # DYN_ROUTER_MODE: model.env refuses it
+        ("/spec/components/0/podTemplate/spec/dnsPolicy", "patches.model.components.frontend"),
+        ("/spec/components/0/podTemplate/spec/containers/0/env/0", "patches.model.components.frontend"),
+        ("/spec/components/0/podTemplate/spec/containers/0/ports", "patches.model.components.frontend"),
+        ("/spec/components/0/podTemplate/spec/containers/1", "patches.model.components.frontend"),
+        ("/spec/components/1/scalingAdapter", "patches.model.components.decode"),
+        ("/spec/components/1/podTemplate/spec/containers/0/args", "patches.model.jsonPatches"),
+        ("/spec/components/1/podTemplate/spec/containers/0/lifecycle", "patches.model.components.decode"),
+        ("/spec/components/2", "patches.model.jsonPatches"),
+        ("", "model.extraObjects"),
+    ]
+    assert "routingPolicy" not in result.values["model"], "direct is no routingPolicy"
