@@ -92,6 +92,7 @@ def _server_annotation(key: str) -> bool:
     return key == "kubectl.kubernetes.io/last-applied-configuration" or key.startswith("nvidia.com/dgd-")
 
 
+CHECKSUM = "checksum/extra-config"  # the model chart's pod annotation that rolls workers on a config change
 # pod labels the model chart sets on every component (its selector and the component's name)
 CHART_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")
 # v1alpha1 service fields the 1.x operator keeps only in an annotation of its own: they do nothing there
@@ -885,6 +886,7 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             moved=moved,
             version=_version(image or ""),
             removes=removes,
+            dgd_name=name,
         )
         model[role] = v
         if patch:
@@ -920,9 +922,10 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             "set by Kubernetes or the operator, not carried: "
             + ", ".join(f"/metadata/{k}" if k != "status" else "/status" for k in server)
         )
+    ours = _chart_dgd_labels(name, _version(image) or dynamo.DEFAULT_VERSION)
     for key in ("labels", "annotations"):
         for k, val in sorted((meta.get(key) or {}).items()):
-            if key == "annotations" and _server_annotation(k):
+            if key == "annotations" and _server_annotation(k) or key == "labels" and ours.get(k) == val:
                 continue
             ops.append({"op": "add", "path": f"/metadata/{key}/{escape(k)}", "value": val})
             rep.unexpress(f"/metadata/{key}/{escape(k)}", "patches.model.jsonPatches")
@@ -971,6 +974,22 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             mp["jsonPatches"] = json_patches
         values["patches"] = {"model": mp}
     return values, notes, configs_moved
+
+
+def _chart_dgd_labels(name: str, version: str) -> dict[str, str]:
+    """The labels the model chart puts on the DGD (its model.labels helper)."""
+    from composer import recipes
+    from composer import yaml as yamlio
+
+    chart = yamlio.load((recipes.charts_dir() / "model" / "Chart.yaml").read_text())
+    return {
+        "helm.sh/chart": f"model-{chart['version']}",
+        "app.kubernetes.io/name": "model",
+        "app.kubernetes.io/instance": f"{name}-model",
+        "app.kubernetes.io/version": version,
+        "app.kubernetes.io/managed-by": "Helm",
+        "app.kubernetes.io/part-of": "dynamo-compose",
+    }
 
 
 def _extra_object(obj: dict[str, Any], namespace: str | None) -> tuple[dict[str, Any], list[str]]:
@@ -1024,6 +1043,7 @@ def _component_values(
     moved: dict[str, set[str]],
     version: str | None,
     removes: list[str],
+    dgd_name: str,
 ) -> dict[str, Any]:
     """The values of one component (model.frontend, .decode, .prefill); what they cannot say goes into
     `patch` (a JSON merge patch on the rendered component) and is listed."""
@@ -1108,6 +1128,7 @@ def _component_values(
             v[key] = main[key]
     volumes = pod.pop("volumes", None)
     mounts = main.get("volumeMounts")
+    config_moved = False
 
     # an engine config in a ConfigMap of the file, mounted and passed by the config flag: extraConfig.inline
     if worker and not containers_patched and volumes and mounts:
@@ -1118,6 +1139,12 @@ def _component_values(
             volumes = [x for x in volumes if x is not vol]
             mounts = [x for x in mounts if x is not mount]
             moved.setdefault(cm, set()).add(key)
+            # what the chart writes with it (a graph compose rendered has them): not twice
+            env = [e for e in v.get("env", []) if e != {"name": "DYNAMO_EXTRA_CONFIG", "value": path}]
+            v.pop("env", None)
+            if env:
+                v["env"] = env
+            config_moved = True
     if volumes:
         v["volumes"] = volumes
     if mounts:
@@ -1132,12 +1159,17 @@ def _component_values(
         rep.unexpress(f"{ptr}/podTemplate/spec/{escape(key)}", into)
     meta = copy.deepcopy(template.get("metadata") or {})
     labels = meta.pop("labels", None) or {}
+    # the chart's own labels as it renders them (a graph compose rendered has them) are no difference
+    chart_labels = dict(zip(CHART_LABELS, ("model", f"{dgd_name}-model", role)))
     owned = {k: labels.pop(k) for k in sorted(labels) if k in CHART_LABELS}
+    owned = {k: x for k, x in owned.items() if x != chart_labels[k]}
     if labels:
         v["labels"] = labels
-    if meta.get("annotations"):
-        v["annotations"] = meta["annotations"]
-    meta.pop("annotations", None)
+    annotations = meta.pop("annotations", None) or {}
+    if config_moved:
+        annotations.pop(CHECKSUM, None)  # the chart's, of the config it now renders
+    if annotations:
+        v["annotations"] = annotations
     if owned:  # the chart sets these itself: only a patch puts the original's back
         patch.setdefault("podTemplate", {}).setdefault("metadata", {})["labels"] = owned
         for k in owned:
@@ -1177,7 +1209,10 @@ def _engine_config(main, volumes, configmaps, backend, disagg, role, version):
     """(path, inline, volume, mount, ConfigMap name, key) when the worker reads its engine config from a
     ConfigMap of the file that the chart can render the same way; else None."""
     arg = _flag_value([*(main.get("command") or []), *(main.get("args") or [])], CONFIG_FLAGS)
-    if not arg or arg.startswith("$("):
+    ref = re.fullmatch(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", arg or "")
+    if ref:  # Kubernetes expands $(VAR) from the container's env: compose's own DYNAMO_EXTRA_CONFIG
+        arg = next((e.get("value") for e in main.get("env") or [] if e.get("name") == ref.group(1)), None)
+    if not isinstance(arg, str) or not arg or "$(" in arg:
         return None
     path = arg if arg.startswith("/") else (posixpath.join(main["workingDir"], arg) if main.get("workingDir") else None)
     if not path:

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from composer import dgd_import as imp
+from composer import recipes
 from composer import yaml as yamlio
 from tests.support.project import compose
 from tests.support.validate import all_errors, load_docs
@@ -292,3 +294,31 @@ def test_share_of_graphs_that_need_nothing_more():
     carried = [p for p, u in found.items() if u and not any(x.into.startswith("nowhere") for x in u)]
     assert (len(clean), len(carried), len(upstream)) == (14, 1, 16)
     assert sorted([*clean, *carried]) == sorted(p for p in ROUNDTRIP if p in upstream)
+
+
+def model_objects(text: str, name: str) -> list[dict]:
+    """The model release's DGD and engine-config ConfigMaps in `compose template` output."""
+    return [
+        d
+        for d in load_docs(text)
+        if d["kind"] == "DynamoGraphDeployment"
+        or (d["kind"] == "ConfigMap" and re.fullmatch(rf"{name}-(decode|prefill)-config", d["metadata"]["name"]))
+    ]
+
+
+@pytest.mark.helm
+@pytest.mark.parametrize("recipe", [r.name for r in recipes.available()])
+def test_a_graph_compose_rendered_imports_back_to_itself(recipe, tmp_path):
+    """Every recipe's DGD, as compose renders it, imports with nothing left over into values that
+    render the very same DGD (compose's flags become args, its ConfigMaps extraConfig.inline)."""
+    recipes.scaffold(recipe, tmp_path / "src")
+    r = compose("template", "--env", "dev", cwd=tmp_path / "src")
+    assert r.returncode == 0, r.stderr
+    name = yamlio.load((tmp_path / "src" / "values.yaml").read_text())["dynamoNamespace"]
+    original = model_objects(r.stdout, name)
+    (tmp_path / "dgd.yaml").write_text("---\n".join(yamlio.dump(o) for o in original))
+    imported, _ = imp.import_file(tmp_path / "dgd.yaml", tmp_path / "imported")
+    assert imported.unexpressed == []
+    r = compose("template", "--env", "dev", cwd=tmp_path / "imported")
+    assert r.returncode == 0, r.stderr
+    assert model_objects(r.stdout, name) == original
