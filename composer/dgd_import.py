@@ -1135,16 +1135,20 @@ def _component_values(
         found = _engine_config(main, volumes, configmaps, backend, disagg, role, version)
         if found:
             path, inline, vol, mount, cm, key = found
-            v["extraConfig"] = {"path": path, "inline": inline}
+            if inline is None:
+                ref = {"name": cm, **({"key": key} if key != posixpath.basename(path) else {})}
+                v["extraConfig"] = {"path": path, "configMapRef": ref}
+            else:
+                v["extraConfig"] = {"path": path, "inline": inline}
+                moved.setdefault(cm, set()).add(key)
             volumes = [x for x in volumes if x is not vol]
             mounts = [x for x in mounts if x is not mount]
-            moved.setdefault(cm, set()).add(key)
             # what the chart writes with it (a graph compose rendered has them): not twice
             env = [e for e in v.get("env", []) if e != {"name": "DYNAMO_EXTRA_CONFIG", "value": path}]
             v.pop("env", None)
             if env:
                 v["env"] = env
-            config_moved = True
+            config_moved = inline is not None  # the chart writes a checksum of the ConfigMap it makes
     if volumes:
         v["volumes"] = volumes
     if mounts:
@@ -1207,7 +1211,8 @@ def _flag_value(argv: list[str], flags: tuple[str, ...]) -> str | None:
 
 def _engine_config(main, volumes, configmaps, backend, disagg, role, version):
     """(path, inline, volume, mount, ConfigMap name, key) when the worker reads its engine config from a
-    ConfigMap of the file that the chart can render the same way; else None."""
+    ConfigMap the chart can mount the same way: one of the file (inline: its content), or one of the
+    cluster that the volume names with its key (inline None: a configMapRef); else None."""
     arg = _flag_value([*(main.get("command") or []), *(main.get("args") or [])], CONFIG_FLAGS)
     ref = re.fullmatch(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", arg or "")
     if ref:  # Kubernetes expands $(VAR) from the container's env: compose's own DYNAMO_EXTRA_CONFIG
@@ -1227,20 +1232,27 @@ def _engine_config(main, volumes, configmaps, backend, disagg, role, version):
         if not vol or set(vol) != {"name", "configMap"}:
             continue
         ref = vol["configMap"]
-        cm = configmaps.get(ref.get("name"))
-        if cm is None or set(ref) - {"name", "items", "defaultMode"}:
-            return None
-        file = posixpath.basename(path)
         items = ref.get("items")
-        key = next((it.get("key") for it in items if it.get("path") == file), None) if items else file
-        text = (cm.data.get("data") or {}).get(key)
+        if set(ref) - {"name", "items"} or (items is not None and len(items) != 1):
+            return None  # the chart mounts one key, with the default mode
+        file = posixpath.basename(path)
+        key = items[0].get("key") if items else file
+        if items and items[0].get("path") != file:
+            return None
+        if not re.fullmatch(r"(/(?!\.\.?(/|$))[A-Za-z0-9._-]+){2,}", path):
+            return None  # the schema's rule for extraConfig.path
+        cm = configmaps.get(ref.get("name"))
+        if cm is None:  # a ConfigMap of the cluster: the chart mounts it by name, as this does
+            return (path, None, vol, mount, ref["name"], key) if items else None
+        data = cm.data.get("data") or {}
+        if not items and set(data) != {key}:
+            return None  # the volume shows every key of the ConfigMap; the chart's, one
+        text = data.get(key)
         if not isinstance(text, str):
             return None
         inline = _parse_config(text)
         if inline is None or _chart_rewrites(inline, backend, disagg, role, version):
             return None
-        if not re.fullmatch(r"(/(?!\.\.?(/|$))[A-Za-z0-9._-]+){2,}", path):
-            return None  # the schema's rule for extraConfig.path
         return path, inline, vol, mount, ref["name"], key
     return None
 

@@ -748,3 +748,20 @@ def test_what_only_patches_carry_is_listed_by_its_pointer():
         ("", "model.extraObjects"),
     ]
     assert "routingPolicy" not in result.values["model"], "direct is no routingPolicy"
+
+
+@pytest.mark.unit
+def test_a_config_from_a_configmap_of_the_cluster_is_a_config_map_ref(tmp_path):
+    text = CONFIG_DGD.split("---\n", 1)[1].replace(
+        "volumes: [{name: cfg, configMap: {name: cfg}}]",
+        "volumes: [{name: cfg, configMap: {name: cluster-cfg, items: [{key: engine.yaml, path: prefill.yaml}]}}]",
+    )
+    p = convert_text(tmp_path, text).values["model"]["prefill"]
+    assert p["extraConfig"] == {
+        "path": "/etc/engine/prefill.yaml",
+        "configMapRef": {"name": "cluster-cfg", "key": "engine.yaml"},
+    }
+    assert "volumes" not in p and "volumeMounts" not in p
+    # without items the volume shows every key of a ConfigMap nobody here can read: kept as it is
+    p = convert_text(tmp_path, text.replace(", items: [{key: engine.yaml, path: prefill.yaml}]", "")).values
+    assert "extraConfig" not in p["model"]["prefill"]
