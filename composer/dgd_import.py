@@ -92,6 +92,7 @@ def _server_annotation(key: str) -> bool:
     return key == "kubectl.kubernetes.io/last-applied-configuration" or key.startswith("nvidia.com/dgd-")
 
 
+CHART_VOLUMES = ("extra-config", "model-cache")  # the model chart's volume names in a worker
 CHECKSUM = "checksum/extra-config"  # the model chart's pod annotation that rolls workers on a config change
 # pod labels the model chart sets on every component (its selector and the component's name)
 CHART_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")
@@ -370,6 +371,7 @@ class _Report:
         self.doc, self.display, self.origin = doc, display, origin
         self.problems: list[Problem] = []
         self.unexpressed: list[Unexpressed] = []
+        self.notes: list[str] = []
 
     def source(self, ptr: str) -> str:
         """The source pointer of a pointer into the (converted) v1beta1 document."""
@@ -659,7 +661,7 @@ def convert(docs: list[Doc], display: str) -> Imported:
     return Imported(
         values,
         sorted(set(rep.unexpressed), key=lambda u: (u.line, u.column, u.pointer)),
-        notes + more_notes,
+        notes + more_notes + rep.notes,
         name,
         meta.get("namespace"),
         configs_moved,
@@ -976,6 +978,13 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
     return values, notes, configs_moved
 
 
+def _free_name(name: str, taken: set[str]) -> str:
+    n = 1
+    while f"{name}-{n}" in taken:
+        n += 1
+    return f"{name}-{n}"
+
+
 def _chart_dgd_labels(name: str, version: str) -> dict[str, str]:
     """The labels the model chart puts on the DGD (its model.labels helper)."""
     from composer import recipes
@@ -1149,6 +1158,20 @@ def _component_values(
             if env:
                 v["env"] = env
             config_moved = inline is not None  # the chart writes a checksum of the ConfigMap it makes
+    taken = {x.get("name") for x in volumes or []} & set(CHART_VOLUMES)
+    if taken:  # the chart's own volume names: the original's volume is renamed, with its mounts
+        renamed = {n: _free_name(n, {x.get("name") for x in volumes or []}) for n in sorted(taken)}
+        volumes = [{**x, "name": renamed.get(x["name"], x["name"])} for x in volumes or []]
+        mounts = [{**m, "name": renamed.get(m.get("name"), m.get("name"))} for m in mounts or []]
+        for entry in patch.get("podTemplate", {}).get("spec", {}).get("containers", []):
+            if "volumeMounts" in entry:
+                entry["volumeMounts"] = [
+                    {**m, "name": renamed.get(m.get("name"), m.get("name"))} for m in entry["volumeMounts"]
+                ]
+        rep.notes.extend(
+            f"{rep.source(ptr)}: volume {old!r} is {new!r} (the chart's {old} is its own)"
+            for old, new in renamed.items()
+        )
     if volumes:
         v["volumes"] = volumes
     if mounts:

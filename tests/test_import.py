@@ -765,3 +765,20 @@ def test_a_config_from_a_configmap_of_the_cluster_is_a_config_map_ref(tmp_path):
     # without items the volume shows every key of a ConfigMap nobody here can read: kept as it is
     p = convert_text(tmp_path, text.replace(", items: [{key: engine.yaml, path: prefill.yaml}]", "")).values
     assert "extraConfig" not in p["model"]["prefill"]
+
+
+@pytest.mark.unit
+def test_a_volume_named_as_the_charts_own_is_renamed_with_its_mounts(tmp_path):
+    text = WORKER.replace(
+        "          resources:",
+        "          volumeMounts: [{name: model-cache, mountPath: /models}]\n          resources:",
+    ).replace(
+        "    podTemplate:\n      spec:\n",
+        "    podTemplate:\n      spec:\n        volumes: [{name: model-cache, emptyDir: {}}]\n",
+        1,
+    )
+    result = convert_text(tmp_path, BETA_HEAD + text)
+    d = result.values["model"]["decode"]
+    assert d["volumes"] == [{"name": "model-cache-1", "emptyDir": {}}]
+    assert d["volumeMounts"] == [{"name": "model-cache-1", "mountPath": "/models"}]
+    assert any("'model-cache' is 'model-cache-1'" in n for n in result.notes)
