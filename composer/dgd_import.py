@@ -92,7 +92,6 @@ def _server_annotation(key: str) -> bool:
     return key == "kubectl.kubernetes.io/last-applied-configuration" or key.startswith("nvidia.com/dgd-")
 
 
-CHART_VOLUMES = ("extra-config", "model-cache")  # the model chart's volume names in a worker
 CHECKSUM = "checksum/extra-config"  # the model chart's pod annotation that rolls workers on a config change
 # pod labels the model chart sets on every component (its selector and the component's name)
 CHART_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")
@@ -1158,8 +1157,11 @@ def _component_values(
             if env:
                 v["env"] = env
             config_moved = inline is not None  # the chart writes a checksum of the ConfigMap it makes
-    taken = {x.get("name") for x in volumes or []} & set(CHART_VOLUMES)
-    if taken:  # the chart's own volume names: the original's volume is renamed, with its mounts
+    # the chart's extra-config volume (with an engine config, and always for TRT-LLM disaggregated: its
+    # cache transceiver default); the import sets no model.modelCache, so model-cache stays free
+    charts = {"extra-config"} if worker and ("extraConfig" in v or (backend == "trtllm" and disagg)) else set()
+    taken = {x.get("name") for x in volumes or []} & charts
+    if taken:  # the chart's own volume name: the original's volume is renamed, with its mounts
         renamed = {n: _free_name(n, {x.get("name") for x in volumes or []}) for n in sorted(taken)}
         volumes = [{**x, "name": renamed.get(x["name"], x["name"])} for x in volumes or []]
         mounts = [{**m, "name": renamed.get(m.get("name"), m.get("name"))} for m in mounts or []]

@@ -769,16 +769,16 @@ def test_a_config_from_a_configmap_of_the_cluster_is_a_config_map_ref(tmp_path):
 
 @pytest.mark.unit
 def test_a_volume_named_as_the_charts_own_is_renamed_with_its_mounts(tmp_path):
-    text = WORKER.replace(
-        "          resources:",
-        "          volumeMounts: [{name: model-cache, mountPath: /models}]\n          resources:",
-    ).replace(
-        "    podTemplate:\n      spec:\n",
-        "    podTemplate:\n      spec:\n        volumes: [{name: model-cache, emptyDir: {}}]\n",
-        1,
+    """TRT-LLM disaggregated workers always get the chart's extra-config volume."""
+    text = CONFIG_DGD.split("---\n", 1)[1].replace(
+        "{name: cfg, configMap: {name: cfg}}", "{name: extra-config, emptyDir: {}}"
     )
-    result = convert_text(tmp_path, BETA_HEAD + text)
-    d = result.values["model"]["decode"]
-    assert d["volumes"] == [{"name": "model-cache-1", "emptyDir": {}}]
-    assert d["volumeMounts"] == [{"name": "model-cache-1", "mountPath": "/models"}]
-    assert any("'model-cache' is 'model-cache-1'" in n for n in result.notes)
+    text = text.replace("[{name: cfg, mountPath: /etc/engine}]", "[{name: extra-config, mountPath: /scratch}]")
+    result = convert_text(tmp_path, text)
+    p = result.values["model"]["prefill"]
+    assert p["volumes"] == [{"name": "extra-config-1", "emptyDir": {}}]
+    assert p["volumeMounts"] == [{"name": "extra-config-1", "mountPath": "/scratch"}]
+    assert any("'extra-config' is 'extra-config-1'" in n for n in result.notes)
+    # a name the chart does not use here stays
+    result = convert_text(tmp_path, text.replace("dynamo.trtllm", "dynamo.vllm"))
+    assert result.values["model"]["prefill"]["volumes"] == [{"name": "extra-config", "emptyDir": {}}]
