@@ -19,7 +19,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.support.validate import k8s_errors, load_docs
+from tests.support.validate import GATEWAY_CRDS, crd_errors, k8s_errors, load_docs
 
 ROOT = Path(__file__).resolve().parents[2]
 CHARTS_DIR = ROOT / "charts"
@@ -421,7 +421,8 @@ def custom_resource_errors(doc: dict) -> list[str]:
         f"{name}: {'.'.join(map(str, e.path)) or '<root>'}: {e.message}"
         for e in jsonschema.Draft7Validator(schema).iter_errors(doc)
     ]
-    if doc["kind"] == "HTTPRoute":  # the CRD's CEL rules that concern us
+    if doc["kind"] == "HTTPRoute":  # the CRD's schema, then its CEL rules that concern us
+        errors += crd_errors([doc], GATEWAY_CRDS)
         for rule in doc["spec"].get("rules", []):
             for ref in rule.get("backendRefs", []):
                 if ref.get("group", "") == "" and ref.get("kind", "Service") == "Service" and "port" not in ref:
