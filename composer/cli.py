@@ -443,6 +443,27 @@ def init(recipe: str | None, from_values: str | None, directory: str, dynamo_nam
     click.echo(r.next_steps(Path(directory), written, f"recipe {recipe}"), nl=False)
 
 
+@main.command("import")
+@click.argument("dgd_file", metavar="DGD.yaml", type=click.Path(dir_okay=False))
+@click.option(
+    "--dir",
+    "directory",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Project directory; created, must be new or empty [default: the DGD's name].",
+)
+@click.option("--strict", is_flag=True, help="Fail (exit 2, listing them) if any part needs patches or extraObjects.")
+@output_option
+def import_(dgd_file: str, directory: str | None, strict: bool, output: str) -> None:
+    """Make a project from an existing DynamoGraphDeployment (v1beta1 or v1alpha1) that renders the same graph."""
+    from pathlib import Path
+
+    from composer import dgd_import
+
+    imported, dest = dgd_import.import_file(Path(dgd_file), Path(directory) if directory else None, strict=strict)
+    _emit(dgd_import.report(imported, dest), output, lambda _: dgd_import.summary(imported, dest).rstrip("\n"))
+
+
 @main.command()
 @values_option
 @env_option

@@ -17,7 +17,7 @@ import difflib
 import os
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -157,20 +157,25 @@ def _model(values_file: Path, display: str) -> dict:
     return model if isinstance(model, dict) else {}  # the schema, later, says what is wrong with it
 
 
-def environments(model: dict) -> dict[str, str]:
-    """environments/<env>.yaml for a project of this `model` section: dev, prod and local."""
+def environments(
+    model: dict, *, hf_token_secret: bool = True, local_nulls: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, str]:
+    """environments/<env>.yaml for a project of this `model` section: dev, prod and local. Without
+    hf_token_secret, dev and prod name no Hugging Face Secret (the values say which Secret is read);
+    local_nulls: keys of model.<role> the local environment removes (what only the real engine runs)."""
+    nulls = local_nulls or {}
     section = model.get("backend")
     backend = (
         section.get("type", "the values file's backend") if isinstance(section, dict) else "the values file's backend"
     )
     roles_used = ["decode", "prefill"] if model.get("disaggregation") else ["decode"]
-    dev = (
-        "# Development cluster: the cluster facts a recipe leaves out.\n"
-        "cluster:\n"
-        "  namespace: dynamo-dev\n"
+    hf_dev = (
         "model:\n"
         "  # An existing Secret with key HF_TOKEN (upstream recipes call it hf-token-secret; gated models need it).\n"
         "  hfTokenSecret: hf-token-secret\n"
+    )
+    dev = "# Development cluster: the cluster facts a recipe leaves out.\ncluster:\n  namespace: dynamo-dev\n" + (
+        hf_dev if hf_token_secret else ""
     )
     prod = (
         "# Production cluster: compose acts only on the pinned context and asks before every change.\n"
@@ -179,16 +184,22 @@ def environments(model: dict) -> dict[str, str]:
         "  kubeContext: your-prod-context\n"
         "  namespace: dynamo\n"
         "  production: true\n"
-        "model:\n"
-        "  hfTokenSecret: hf-token-secret\n"
-        "# A benchmark saturates the GPUs that serve users: run it in production only on purpose.\n"
+        + ("model:\n  hfTokenSecret: hf-token-secret\n" if hf_token_secret else "")
+        + "# A benchmark saturates the GPUs that serve users: run it in production only on purpose.\n"
         "benchmark:\n"
         "  enabled: false\n"
     )
-    roles = "".join(
+
+    def dropped(role: str) -> list[str]:
+        # the engine's own command line and its spread over nodes are not the mocker's, nor what the caller names
+        given = [k for k in ENGINE_ONLY if k in _role(model, role)]
+        return given + [k for k in nulls.get(role, ()) if k not in given]
+
+    frontend = nulls.get("frontend", ())
+    roles = "  frontend:\n" + "".join(f"    {k}: null\n" for k in frontend) if frontend else ""
+    roles += "".join(
         f'  {role}:\n    gpus: 0\n    extraConfig: null\n    extraArgs: ["--speedup-ratio", "10"]\n'
-        # the engine's own command line and its spread over nodes are not the mocker's
-        + "".join(f"    {key}: null\n" for key in ENGINE_ONLY if key in _role(model, role))
+        + "".join(f"    {key}: null\n" for key in dropped(role))
         for role in roles_used
     )
     bench = "".join(f"    {k}: {v}\n" for k, v in LOCAL_BENCHMARK.items())

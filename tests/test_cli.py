@@ -267,6 +267,7 @@ REPORTING = [
     "recipes list",
     "fault kill",
     "fault bench",
+    "import",
 ]
 
 

@@ -1,0 +1,1456 @@
+"""`compose import`: an existing DynamoGraphDeployment becomes a compose project whose values render
+the same graph.
+
+`read_stream` reads the YAML stream (the DGD, maybe with ConfigMaps and other objects) keeping where
+every value is written; `convert` turns it into plain data: the values file as a dict and the list
+of what the values cannot express, each by its JSON pointer in the source and where it went
+(`patches.model.components.<component>`, `patches.model.jsonPatches` or `model.extraObjects`);
+`project_files` lays out the project `compose init` would make around those values, and `write`
+writes it all at once (a temporary directory renamed into place).
+
+A v1alpha1 DGD is first converted the way Dynamo's 1.x operator converts it
+(deploy/operator/api/v1alpha1/{dynamographdeployment,shared_spec}_conversion.go in ai-dynamo/dynamo):
+the `services` map becomes the `components` list sorted by name, `componentType` the `type` (a
+worker's `subComponentType` prefill/decode promoted to the type), the flat pod fields the main
+container of `podTemplate.spec` (`extraPodSpec.mainContainer` merged over them, env merged by name),
+`resources.*.gpu` `nvidia.com/gpu` (or its `gpuType`), `envFromSecret` an envFrom secretRef,
+`sharedMemory` `sharedMemorySize` ("0" when disabled), a `useAsCompilationCache` volume mount
+`compilationCache`.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import posixpath
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from composer import dynamo, extraobjects
+from composer.errors import InvalidValues, Problem, UsageError
+from composer.load import escape
+from composer.model import derived_names
+from composer.schema import DNS1035
+
+MAX_BYTES = 4 << 20  # a rendered graph with its ConfigMaps: kilobytes; megabytes already mean a wrong file
+ALPHA, BETA = f"{dynamo.DGD_GROUP}/v1alpha1", dynamo.DGD_API
+ROLES = ("frontend", "decode", "prefill")
+BACKENDS = ("vllm", "sglang", "trtllm", "mocker")
+# model.routingPolicy's values (Dynamo's `direct` needs an endpoint picker compose does not deploy)
+ROUTER_MODES = tuple(m for m in dynamo.ALL_ROUTER_MODES if m != "direct")
+ROUTER_ENV = "DYN_ROUTER_MODE"  # the values say it only as model.routingPolicy
+GPU = "nvidia.com/gpu"
+CONFIG_FLAGS = ("--extra-engine-args", "--config")
+# podTemplate.spec fields the values take per component, and their key there
+POD_KEYS = {
+    "volumes": "volumes",
+    "nodeSelector": "nodeSelector",
+    "tolerations": "tolerations",
+    "affinity": "affinity",
+    "priorityClassName": "priorityClassName",
+    "serviceAccountName": "serviceAccountName",
+    "terminationGracePeriodSeconds": "terminationGracePeriodSeconds",
+    "securityContext": "podSecurityContext",
+    "resourceClaims": "resourceClaims",
+}
+# main-container fields the values take per component, under the same key
+MAIN_KEYS = (
+    "image",
+    "command",
+    "args",
+    "workingDir",
+    "env",
+    "envFrom",
+    "resources",
+    "volumeMounts",
+    "startupProbe",
+    "livenessProbe",
+    "readinessProbe",
+    "securityContext",
+)
+SERVER_METADATA = (
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "managedFields",
+    "selfLink",
+    "finalizers",
+    "ownerReferences",
+    "generateName",
+)
+
+
+def _server_annotation(key: str) -> bool:
+    """kubectl's record of the last apply, and the operator's conversion bookkeeping (nvidia.com/dgd-*)."""
+    return key == "kubectl.kubernetes.io/last-applied-configuration" or key.startswith("nvidia.com/dgd-")
+
+
+CHECKSUM = "checksum/extra-config"  # the model chart's pod annotation that rolls workers on a config change
+# pod labels the model chart sets on every component (its selector and the component's name)
+CHART_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")
+# v1alpha1 service fields the 1.x operator keeps only in an annotation of its own: they do nothing there
+ALPHA_IGNORED = {
+    "dynamoNamespace": "deprecated since Dynamo 0.7; the 1.x operator ignores it",
+    "serviceName": "the component's name is its key in `services`",
+}
+
+
+@dataclass(frozen=True)
+class Doc:
+    """One document of the stream: its data and where each value is written (pointer -> line, column)."""
+
+    data: Any
+    line: int
+    pos: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False)
+
+    def where(self, pointer: str) -> tuple[int, int]:
+        p = pointer
+        while p not in self.pos and p:
+            p = p.rsplit("/", 1)[0]
+        return self.pos.get(p, (self.line, 1))
+
+
+@dataclass(frozen=True)
+class Unexpressed:
+    """A part of the source the values cannot express, and where compose put it instead."""
+
+    pointer: str  # JSON pointer in the source document
+    into: str  # patches.model.components.<name>, patches.model.jsonPatches or model.extraObjects
+    line: int
+    column: int
+    document: str = ""  # another object of the stream ("Service extra"): the pointer is its root, ""
+
+    def __str__(self) -> str:
+        where = f"{self.document} " if self.document else ""
+        return f"{self.line}:{self.column} {where}{self.pointer or '/'} -> {self.into}"
+
+
+@dataclass
+class Imported:
+    values: dict[str, Any]
+    unexpressed: list[Unexpressed]
+    notes: list[str]  # renamed components, engine configs moved, fields the operator ignores
+    name: str  # the DGD's name: dynamoNamespace
+    namespace: str | None  # its metadata.namespace, for the environments
+    configs_moved: list[str] = field(default_factory=list)  # ConfigMaps now in a role's extraConfig.inline
+
+
+# ----------------------------------------------------------------------------------------- reading
+
+
+def read_stream(path: Path, display: str) -> list[Doc]:
+    """Every document of the YAML stream at path. Raises InvalidValues, located, when it cannot be read."""
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    from composer import yaml as yamlio
+
+    def fail(message: str, hint: str = "", line: int = 0, column: int = 0) -> InvalidValues:
+        return InvalidValues([Problem(display, line, column, "", message, hint)])
+
+    if not path.exists():
+        raise fail(
+            "file not found", "pass the DynamoGraphDeployment's YAML file (kubectl get dgd NAME -o yaml > dgd.yaml)"
+        )
+    if not path.is_file():
+        raise fail("not a regular file", "pass the DynamoGraphDeployment's YAML file")
+    with open(path, "rb") as f:
+        raw = f.read(MAX_BYTES + 1)
+    if len(raw) > MAX_BYTES:
+        raise fail(f"file is larger than {MAX_BYTES:,} bytes", "is this the DynamoGraphDeployment's file?", 1, 1)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise fail(f"not UTF-8 (byte 0x{raw[e.start]:02x})", "save the file as UTF-8", line, 1) from None
+    yaml = yamlio.parser()
+    try:
+        nodes = list(yaml.compose_all(text))
+        docs = []
+        for node in nodes:
+            if node is None:
+                continue
+            pos: dict[str, tuple[int, int]] = {}
+            _positions(node, "", pos)
+            docs.append(Doc(_plain(yaml.constructor.construct_document(node)), node.start_mark.line + 1, pos))
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        raise fail(
+            f"invalid YAML: {e.problem or e.context}", "check the indentation and quoting here", line, col
+        ) from None
+    except YAMLError as e:  # pragma: no cover - ruamel marks nearly everything
+        raise fail(f"invalid YAML: {e}") from None
+    return docs
+
+
+def _positions(node: Any, ptr: str, out: dict[str, tuple[int, int]]) -> None:
+    from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+    out.setdefault(ptr, (node.start_mark.line + 1, node.start_mark.column + 1))
+    if isinstance(node, MappingNode):
+        for k, v in node.value:
+            if isinstance(k.value, str):
+                _positions(v, f"{ptr}/{escape(k.value)}", out)
+    elif isinstance(node, SequenceNode):
+        for i, v in enumerate(node.value):
+            _positions(v, f"{ptr}/{i}", out)
+
+
+def _plain(v: Any) -> Any:
+    """JSON-like data: a date YAML read as one is text again, as Kubernetes reads it."""
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    if v is None or isinstance(v, (str, bool, int, float)):
+        return v
+    return str(v)
+
+
+# -------------------------------------------------------------------------------- v1alpha1 -> v1beta1
+
+
+def alpha_to_beta(spec: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[str]]:
+    """A v1alpha1 spec as the 1.x operator converts it: (v1beta1 spec, the source pointer of each
+    component, notes on what the operator ignores)."""
+    out: dict[str, Any] = {}
+    notes: list[str] = []
+    for key in ("annotations", "labels", "backendFramework", "priorityClassName", "restart", "topologyConstraint"):
+        if key in spec:
+            out[key] = copy.deepcopy(spec[key])
+    if spec.get("envs"):
+        out["env"] = copy.deepcopy(spec["envs"])
+    if "experimental" in spec:
+        out["experimental"] = copy.deepcopy(spec["experimental"])
+    pvcs = {str(p.get("name")): p for p in spec.get("pvcs") or [] if isinstance(p, dict)}
+    services = spec.get("services") or {}
+    components, origins = [], []
+    for name in sorted(services):
+        svc = services[name] or {}
+        ptr = f"/spec/services/{escape(name)}"
+        components.append(_service_to_component(name, svc, pvcs))
+        origins.append(ptr)
+        for key, why in ALPHA_IGNORED.items():
+            if key in svc:
+                notes.append(f"{ptr}/{key}: not carried over ({why})")
+    out["components"] = components
+    return out, origins, notes
+
+
+def _service_to_component(name: str, svc: dict[str, Any], pvcs: dict[str, Any]) -> dict[str, Any]:
+    comp: dict[str, Any] = {"name": name}
+    ctype, sub = svc.get("componentType"), svc.get("subComponentType")
+    comp["type"] = sub if ctype == "worker" and sub in ("prefill", "decode") else ctype
+    for key in ("replicas", "minAvailable", "multinode", "modelRef", "topologyConstraint", "eppConfig"):
+        if key in svc:
+            comp[key] = copy.deepcopy(svc[key])
+    for key in ("runtimeVersionOverride", "globalDynamoNamespace"):
+        if svc.get(key):
+            comp[key] = svc[key]
+    scaling = svc.get("scalingAdapter")
+    if isinstance(scaling, dict) and scaling.get("enabled"):
+        comp["scalingAdapter"] = {k: v for k, v in scaling.items() if k != "enabled"}
+    shm = svc.get("sharedMemory")
+    if isinstance(shm, dict) and (shm.get("disabled") or shm.get("size")):
+        comp["sharedMemorySize"] = "0" if shm.get("disabled") else str(shm["size"])
+    experimental = {k: copy.deepcopy(svc[k]) for k in ("gpuMemoryService", "failover", "checkpoint") if k in svc}
+    if experimental:
+        comp["experimental"] = experimental
+    mounts = [m for m in svc.get("volumeMounts") or [] if isinstance(m, dict)]
+    cache = next((m for m in mounts if m.get("useAsCompilationCache")), None)
+    if cache:
+        comp["compilationCache"] = {"pvcName": cache.get("name"), "mountPath": cache.get("mountPoint")}
+    for key in ("annotations", "labels", "autoscaling", "ingress", "frontendSidecar"):
+        if key in svc:  # no v1beta1 field: kept here so that the import lists it
+            comp[f"v1alpha1:{key}"] = copy.deepcopy(svc[key])
+
+    # podTemplate: the flat fields make the main container, extraPodSpec.mainContainer merges over them
+    main: dict[str, Any] = {"name": "main"}
+    if isinstance(svc.get("resources"), dict):
+        main["resources"] = _resources_to_native(svc["resources"])
+    if svc.get("envs"):
+        main["env"] = copy.deepcopy(svc["envs"])
+    if svc.get("envFromSecret"):
+        main["envFrom"] = [{"secretRef": {"name": svc["envFromSecret"]}}]
+    for probe in ("livenessProbe", "readinessProbe"):
+        if probe in svc:
+            main[probe] = copy.deepcopy(svc[probe])
+    flat_mounts = [m for m in mounts if not m.get("useAsCompilationCache")]
+    if flat_mounts:
+        main["volumeMounts"] = [{"name": m.get("name"), "mountPath": m.get("mountPoint")} for m in flat_mounts]
+    eps = svc.get("extraPodSpec") or {}
+    pod_spec = {k: copy.deepcopy(v) for k, v in eps.items() if k != "mainContainer"}
+    if isinstance(eps.get("mainContainer"), dict):
+        over = copy.deepcopy(eps["mainContainer"])
+        base_env = main.get("env") or []
+        main = _merge_override(main, over)
+        if base_env or over.get("env"):
+            main["env"] = _merge_envs(base_env, over.get("env") or [])
+    main["name"] = "main"
+    # A PVC the v1alpha1 operator mounted by name: in v1beta1 the pod declares the volume itself.
+    volumes = pod_spec.get("volumes") or []
+    for m in flat_mounts:
+        pvc = m.get("name")
+        if pvc in pvcs and not any(isinstance(v, dict) and v.get("name") == pvc for v in volumes):
+            volumes.append({"name": pvc, "persistentVolumeClaim": {"claimName": pvc}})
+    if volumes:
+        pod_spec["volumes"] = volumes
+    has_pod = len(main) > 1 or pod_spec or svc.get("extraPodMetadata")
+    if has_pod:
+        others = [c for c in pod_spec.get("containers") or [] if isinstance(c, dict) and c.get("name") != "main"]
+        pod_spec["containers"] = [main, *others]
+        template: dict[str, Any] = {}
+        meta = svc.get("extraPodMetadata") or {}
+        if meta.get("annotations") or meta.get("labels"):
+            template["metadata"] = {k: copy.deepcopy(meta[k]) for k in ("annotations", "labels") if meta.get(k)}
+        template["spec"] = pod_spec
+        comp["podTemplate"] = template
+    return comp
+
+
+def _resources_to_native(r: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for side in ("requests", "limits"):
+        item = r.get(side)
+        if not isinstance(item, dict):
+            continue
+        native: dict[str, Any] = {}
+        for key in ("cpu", "memory"):
+            if item.get(key):
+                native[key] = item[key]
+        if item.get("gpu"):
+            native[item.get("gpuType") or GPU] = item["gpu"]
+        native.update(item.get("custom") or {})
+        if native:
+            out[side] = native
+    if r.get("claims"):
+        out["claims"] = copy.deepcopy(r["claims"])
+    return out
+
+
+def _merge_override(base: Any, over: Any) -> Any:
+    """mergo.Merge(base, over, WithOverride): maps merge, anything else set in `over` wins."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            if v in (None, "", [], {}):
+                continue
+            out[k] = _merge_override(base.get(k), v) if k in base else v
+        return out
+    return over
+
+
+def _merge_envs(common: list[Any], specific: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    seen: dict[Any, int] = {}
+    for e in [*common, *specific]:
+        name = e.get("name") if isinstance(e, dict) else None
+        if name in seen:
+            out[seen[name]] = e
+            continue
+        seen[name] = len(out)
+        out.append(e)
+    return out
+
+
+# ----------------------------------------------------------------------------------------- convert
+
+
+class _Report:
+    """Collects problems (bad input) and what the values cannot express."""
+
+    def __init__(self, doc: Doc, display: str, origin: list[str] | None):
+        self.doc, self.display, self.origin = doc, display, origin
+        self.problems: list[Problem] = []
+        self.unexpressed: list[Unexpressed] = []
+        self.notes: list[str] = []
+
+    def source(self, ptr: str) -> str:
+        """The source pointer of a pointer into the (converted) v1beta1 document."""
+        m = re.match(r"^/spec/components/(\d+)(/.*)?$", ptr)
+        if self.origin is None or not m:
+            return ptr
+        base, tail = self.origin[int(m.group(1))], m.group(2) or ""
+        for beta, alpha in (
+            ("/podTemplate/spec/containers/0", "/extraPodSpec/mainContainer"),
+            ("/podTemplate/spec", "/extraPodSpec"),
+            ("/podTemplate/metadata", "/extraPodMetadata"),
+            ("/type", "/componentType"),
+            ("/v1alpha1:", "/"),
+        ):
+            if tail == beta or tail.startswith(beta + "/") or (beta.endswith(":") and tail.startswith(beta)):
+                tail = alpha + tail[len(beta) :]
+                break
+        return base + tail
+
+    def problem(self, ptr: str, message: str, hint: str = "") -> None:
+        src = self.source(ptr)
+        line, col = self.doc.where(src)
+        self.problems.append(Problem(self.display, line, col, src, message, hint))
+
+    def unexpress(self, ptr: str, into: str) -> None:
+        src = self.source(ptr)
+        line, col = self.doc.where(src)
+        self.unexpressed.append(Unexpressed(src, into, line, col))
+
+    def check(self) -> None:
+        if self.problems:
+            raise InvalidValues(self.problems)
+
+
+# ------------------------------------------------------------------------------------------ shapes
+# The Kubernetes types of what the import reads, checked before it reads them (the rest is copied as
+# written; `compose validate` judges it in the project). A shape is "string", "integer", "boolean",
+# "quantity" (string or number), ("list", item) or ("map", {key: shape}, shape of any other key or None).
+
+
+def _m(fields: dict[str, Any], rest: Any = None) -> tuple:
+    return ("map", fields, rest)
+
+
+def _l(item: Any) -> tuple:
+    return ("list", item)
+
+
+_STR, _INT, _BOOL, _QTY = "string", "integer", "boolean", "quantity"
+_STRMAP = _m({}, _STR)
+_ENV = _m({"name": _STR, "value": _STR, "valueFrom": _m({})})
+_ENVFROM = _m({"secretRef": _m({"name": _STR}), "configMapRef": _m({"name": _STR}), "prefix": _STR})
+_MOUNT = _m({"name": _STR, "mountPath": _STR, "subPath": _STR, "subPathExpr": _STR, "readOnly": _BOOL})
+_CONTAINER = _m(
+    {
+        "name": _STR,
+        "image": _STR,
+        "command": _l(_STR),
+        "args": _l(_STR),
+        "workingDir": _STR,
+        "env": _l(_ENV),
+        "envFrom": _l(_ENVFROM),
+        "resources": _m({"limits": _m({}, _QTY), "requests": _m({}, _QTY), "claims": _l(_m({}))}),
+        "volumeMounts": _l(_MOUNT),
+    }
+)
+_VOLUME = _m(
+    {
+        "name": _STR,
+        "configMap": _m({"name": _STR, "items": _l(_m({"key": _STR, "path": _STR}))}),
+        "persistentVolumeClaim": _m({"claimName": _STR}),
+    }
+)
+_POD = {"containers": _l(_CONTAINER), "volumes": _l(_VOLUME), "imagePullSecrets": _l(_m({"name": _STR}))}
+_META = _m({"name": _STR, "namespace": _STR, "labels": _STRMAP, "annotations": _STRMAP})
+_POD_META = _m({"labels": _STRMAP, "annotations": _STRMAP})
+_COMPONENT = _m(
+    {
+        "name": _STR,
+        "type": _STR,
+        "replicas": _INT,
+        "sharedMemorySize": _QTY,
+        "multinode": _m({"nodeCount": _INT}),
+        "compilationCache": _m({"pvcName": _STR, "mountPath": _STR}),
+        "podTemplate": _m({"metadata": _POD_META, "spec": _m(_POD)}),
+    }
+)
+_ALPHA_ITEM = _m({"cpu": _QTY, "memory": _QTY, "gpu": _QTY, "gpuType": _STR, "custom": _m({}, _QTY)})
+_SERVICE = _m(
+    {
+        "componentType": _STR,
+        "subComponentType": _STR,
+        "replicas": _INT,
+        "envs": _l(_ENV),
+        "envFromSecret": _STR,
+        "resources": _m({"requests": _ALPHA_ITEM, "limits": _ALPHA_ITEM, "claims": _l(_m({}))}),
+        "sharedMemory": _m({"disabled": _BOOL, "size": _QTY}),
+        "volumeMounts": _l(_m({"name": _STR, "mountPoint": _STR, "useAsCompilationCache": _BOOL})),
+        "extraPodSpec": _m({"mainContainer": _CONTAINER, **_POD}),
+        "extraPodMetadata": _POD_META,
+        "livenessProbe": _m({}),
+        "readinessProbe": _m({}),
+        "scalingAdapter": _m({}),
+        "multinode": _m({"nodeCount": _INT}),
+        "annotations": _STRMAP,
+        "labels": _STRMAP,
+        "runtimeVersionOverride": _STR,
+    }
+)
+_DGD = {
+    BETA: _m({"metadata": _META, "spec": _m({"env": _l(_ENV), "components": _l(_COMPONENT)})}),
+    ALPHA: _m(
+        {
+            "metadata": _META,
+            "spec": _m({"envs": _l(_ENV), "pvcs": _l(_m({"name": _STR})), "services": _m({}, _SERVICE)}),
+        }
+    ),
+}
+_OTHER = _m({"metadata": _META, "data": _STRMAP})
+_KIND = {"map": "a mapping", "list": "a list", _STR: "a string", _INT: "an integer", _BOOL: "true or false"}
+
+
+def _shape_problems(value: Any, shape: Any, ptr: str, out: list[tuple[str, str]]) -> None:
+    """(pointer, message) for each value that does not have its shape."""
+    kind = shape if isinstance(shape, str) else shape[0]
+    ok = {
+        "map": isinstance(value, dict),
+        "list": isinstance(value, list),
+        _STR: isinstance(value, str),
+        _INT: isinstance(value, int) and not isinstance(value, bool),
+        _BOOL: isinstance(value, bool),
+        _QTY: isinstance(value, (str, int, float)) and not isinstance(value, bool),
+    }[kind]
+    if not ok:
+        out.append((ptr, f"must be {_KIND.get(kind, 'a quantity (e.g. 16Gi)')}, not {_kind_of(value)}"))
+    elif kind == "list":
+        for i, item in enumerate(value):
+            _shape_problems(item, shape[1], f"{ptr}/{i}", out)
+    elif kind == "map":
+        for k, v in value.items():
+            sub = shape[1].get(k, shape[2])
+            if sub is not None:
+                _shape_problems(v, sub, f"{ptr}/{escape(k)}", out)
+
+
+def _kind_of(v: Any) -> str:
+    if v is None:
+        return "empty (null)"
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(type(v), "a number")
+
+
+def _check_shapes(docs: list[Doc], dgd: Doc, api: str, display: str) -> None:
+    problems = []
+    for d in docs:
+        found: list[tuple[str, str]] = []
+        _shape_problems(d.data, _DGD[api] if d is dgd else _OTHER, "", found)
+        for ptr, message in found:
+            line, col = d.where(ptr)
+            problems.append(
+                Problem(display, line, col, ptr, message, "as the DynamoGraphDeployment CRD and Kubernetes define it")
+            )
+    if problems:
+        raise InvalidValues(problems)
+
+
+def convert(docs: list[Doc], display: str) -> Imported:
+    """The values of a project rendering the DGD in docs, and what they cannot express."""
+    dgd_docs = []
+    bad = []
+    for i, doc in enumerate(docs):
+        if not isinstance(doc.data, dict) or not isinstance(doc.data.get("kind"), str):
+            bad.append(
+                Problem(
+                    display,
+                    doc.line,
+                    1,
+                    "",
+                    f"document {i + 1} is not a Kubernetes object (no kind)",
+                    "the file holds Kubernetes objects: a DynamoGraphDeployment, maybe ConfigMaps",
+                )
+            )
+        elif doc.data["kind"] == dynamo.DGD_KIND:
+            dgd_docs.append(doc)
+    if bad:
+        raise InvalidValues(bad)
+    if not dgd_docs:
+        raise InvalidValues(
+            [
+                Problem(
+                    display,
+                    1,
+                    1,
+                    "",
+                    "no DynamoGraphDeployment in the file",
+                    "export one: kubectl get dynamographdeployment NAME -o yaml > dgd.yaml",
+                )
+            ]
+        )
+    if len(dgd_docs) > 1:
+        second = dgd_docs[1]
+        raise InvalidValues(
+            [
+                Problem(
+                    display,
+                    second.line,
+                    1,
+                    "",
+                    "a second DynamoGraphDeployment",
+                    "a compose project deploys one graph: put each DGD in its own file and import each",
+                )
+            ]
+        )
+    doc = dgd_docs[0]
+    dgd = doc.data
+    api = dgd.get("apiVersion")
+    line, col = doc.where("/apiVersion")
+    if api not in (ALPHA, BETA):
+        raise InvalidValues(
+            [
+                Problem(
+                    display,
+                    line,
+                    col,
+                    "/apiVersion",
+                    f"apiVersion {api!r} is not supported",
+                    f"compose imports {BETA} and {ALPHA}",
+                )
+            ]
+        )
+    spec = dgd.get("spec")
+    if not isinstance(spec, dict):
+        line, col = doc.where("/spec")
+        raise InvalidValues(
+            [
+                Problem(
+                    display,
+                    line,
+                    col,
+                    "/spec",
+                    "spec is missing or not a mapping",
+                    "a DynamoGraphDeployment has a spec with its components",
+                )
+            ]
+        )
+    _check_shapes(docs, doc, api, display)
+    notes: list[str] = []
+    origin: list[str] | None = None
+    if api == ALPHA:
+        if not isinstance(spec.get("services"), dict):
+            line, col = doc.where("/spec/services")
+            raise InvalidValues(
+                [
+                    Problem(
+                        display, line, col, "/spec/services", "no services", "v1alpha1 lists each under spec.services"
+                    )
+                ]
+            )
+        spec, origin, notes = alpha_to_beta(spec)
+    rep = _Report(doc, display, origin)
+    meta = dgd.get("metadata") if isinstance(dgd.get("metadata"), dict) else {}
+    name = meta.get("name")
+    if not isinstance(name, str) or not re.fullmatch(DNS1035, name):
+        rep.problem(
+            "/metadata/name",
+            f"name {name!r} is not a DNS-1035 label: compose names the deployment with it",
+            "rename the DGD (lowercase letters, digits and '-', starting with a letter) before importing it",
+        )
+    else:
+        long = [(n, limit) for n, limit in derived_names(name) if len(n) > limit]
+        if long:
+            n, limit = long[0]
+            rep.problem(
+                "/metadata/name",
+                f"name {name!r} is too long: it makes {n!r} (limit {limit} characters)",
+                "rename the DGD to a shorter name before importing it",
+            )
+    comps = spec.get("components")
+    if not isinstance(comps, list) or not comps:
+        rep.problem("/spec/components", "no components", "a DynamoGraphDeployment lists its components")
+    rep.check()
+    for i, c in enumerate(comps):
+        _check_component(c, f"/spec/components/{i}", rep)
+    rep.check()
+    values, more_notes, configs_moved = _values(dgd, spec, rep, docs, doc)
+    rep.check()
+    assert isinstance(name, str)  # checked above
+    return Imported(
+        values,
+        sorted(set(rep.unexpressed), key=lambda u: (u.line, u.column, u.pointer)),
+        notes + more_notes + rep.notes,
+        name,
+        meta.get("namespace"),
+        configs_moved,
+    )
+
+
+def _check_component(c: dict[str, Any], ptr: str, rep: _Report) -> None:
+    """A component's name and type (the shapes are checked already)."""
+    if not c.get("name"):
+        rep.problem(f"{ptr}/name", "a component needs a name")
+    if c.get("type") not in ("frontend", "worker", "prefill", "decode", "planner", "epp"):
+        rep.problem(
+            f"{ptr}/type",
+            f"type {c.get('type')!r} is not a component type",
+            "one of frontend, worker, prefill, decode, planner, epp",
+        )
+
+
+def _main_index(comp: dict[str, Any]) -> int | None:
+    containers = ((comp.get("podTemplate") or {}).get("spec") or {}).get("containers") or []
+    return next((i for i, c in enumerate(containers) if c.get("name") == "main"), None)
+
+
+def _main(comp: dict[str, Any]) -> dict[str, Any]:
+    i = _main_index(comp)
+    return comp["podTemplate"]["spec"]["containers"][i] if i is not None else {}
+
+
+def _argv(comp: dict[str, Any]) -> list[str]:
+    main = _main(comp)
+    return [*(main.get("command") or []), *(main.get("args") or [])]
+
+
+def _roles(comps: list[dict[str, Any]], rep: _Report) -> tuple[dict[str, int], list[int], bool]:
+    """Which component plays which compose role: ({role: index}, extra indexes, disaggregated)."""
+    by_type: dict[str, list[int]] = {}
+    for i, c in enumerate(comps):
+        by_type.setdefault(c["type"], []).append(i)
+    frontends, workers = by_type.get("frontend", []), by_type.get("worker", [])
+    decodes, prefills = by_type.get("decode", []), by_type.get("prefill", [])
+    if not frontends:
+        rep.problem(
+            "/spec/components",
+            "no frontend component: a compose deployment always has one",
+            "add the frontend (type: frontend) to the DGD before importing it",
+        )
+    if not (workers or decodes or prefills):
+        rep.problem(
+            "/spec/components",
+            "no worker component (type worker, decode or prefill)",
+            "compose deploys a model: the DGD needs its worker",
+        )
+    rep.check()
+    # By type, which no patch may change: a decode and a prefill component make compose's
+    # disaggregated roles; else the first worker (or the one decode/prefill) is the one worker. The
+    # rest keep their own types as components the values do not describe.
+    roles = {"frontend": frontends[0]}
+    if decodes and prefills:
+        roles["decode"], roles["prefill"] = decodes[0], prefills[0]
+    else:
+        roles["decode"] = (workers or decodes or prefills)[0]
+    used = set(roles.values())
+    extra = [i for i in range(len(comps)) if i not in used]
+    return roles, extra, "prefill" in roles
+
+
+def _backend(comps: list[dict[str, Any]], spec: dict[str, Any], worker: int, rep: _Report) -> str:
+    argv = _argv(comps[worker])
+    for token in argv:
+        m = re.fullmatch(r"dynamo\.(vllm|sglang|trtllm|mocker)", token)
+        if m:
+            return m.group(1)
+    if spec.get("backendFramework") in BACKENDS:
+        return spec["backendFramework"]
+    image = _main(comps[worker]).get("image") or ""
+    repo = image.rsplit("/", 1)[-1].split(":")[0].split("@")[0]
+    for needle, backend in (
+        ("vllm", "vllm"),
+        ("sglang", "sglang"),
+        ("tensorrtllm", "trtllm"),
+        ("trtllm", "trtllm"),
+        ("dynamo-planner", "mocker"),
+    ):
+        if needle in repo:
+            return backend
+    rep.problem(
+        f"/spec/components/{worker}",
+        "cannot tell the worker's backend (vllm, sglang, trtllm or mocker)",
+        "its command runs `python3 -m dynamo.<backend>`, or spec.backendFramework names it",
+    )
+    rep.check()
+    raise AssertionError  # pragma: no cover - check() raised
+
+
+def _model_name(comps: list[dict[str, Any]], workers: Iterable[int]) -> str | None:
+    for flags in (("--served-model-name", "--model-name"), ("--model", "--model-path")):
+        for i in workers:
+            argv = _argv(comps[i])
+            for j, a in enumerate(argv):
+                if a in flags and j + 1 < len(argv):
+                    return argv[j + 1]
+                for f in flags:
+                    if a.startswith(f + "="):
+                        return a.split("=", 1)[1]
+    return None
+
+
+def _version(image: str) -> str | None:
+    """The supported Dynamo version an image's tag names, if it names one other than the default."""
+    tag = image.rsplit("/", 1)[-1]
+    m = re.fullmatch(r"[^:@]+:v?(\d+\.\d+\.\d+)", tag)
+    if not m:
+        return None
+    try:
+        dynamo.release(m.group(1))
+    except Exception:
+        return None
+    return None if m.group(1) == dynamo.DEFAULT_VERSION else m.group(1)
+
+
+def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[Doc], src: Doc):
+    comps = spec["components"]
+    roles, extra, disagg = _roles(comps, rep)
+    workers = [roles[r] for r in ("decode", "prefill") if r in roles]
+    backend = _backend(comps, spec, roles["decode"], rep)
+    name = dgd["metadata"]["name"]
+    notes: list[str] = []
+    patches: dict[str, Any] = {}  # component name -> JSON merge patch
+    ops: list[dict[str, Any]] = []  # JSON patch on the rendered DGD
+    configs_moved: list[str] = []
+    json_patches: list[dict[str, Any]] = []
+    extra_objects: list[dict[str, Any]] = []
+
+    model_name = _model_name(comps, workers)
+    if model_name is None:
+        model_name = name
+        notes.append(f"no --model/--served-model-name flag in the workers: model.name is the DGD's name, {name!r}")
+    images = {r: _main(comps[i]).get("image") for r, i in roles.items()}
+    image = images["decode"] or next((x for x in images.values() if x), None)
+    if not image:
+        rep.problem(
+            f"/spec/components/{roles['decode']}",
+            "the worker has no image",
+            "its main container (podTemplate.spec.containers[name=main]) names the image",
+        )
+        rep.check()
+    assert isinstance(image, str)  # checked above
+
+    # What every component shares becomes model-level: the HF token Secret, image pull Secrets.
+    env_froms = [_main(comps[i]).get("envFrom") for i in roles.values()]
+    hf = None
+    if all(
+        isinstance(e, list) and len(e) == 1 and set(e[0]) == {"secretRef"} and set(e[0]["secretRef"]) == {"name"}
+        for e in env_froms
+    ):
+        names = {e[0]["secretRef"]["name"] for e in env_froms}  # type: ignore[index]
+        hf = names.pop() if len(names) == 1 else None
+    pulls = [((comps[i].get("podTemplate") or {}).get("spec") or {}).get("imagePullSecrets") for i in roles.values()]
+    pull_names = None
+    if (
+        pulls[0]
+        and all(p == pulls[0] for p in pulls)
+        and all(isinstance(p, dict) and set(p) == {"name"} for p in pulls[0])
+    ):
+        pull_names = [p["name"] for p in pulls[0]]
+
+    configmaps = {
+        d.data.get("metadata", {}).get("name"): d
+        for d in docs
+        if d.data.get("kind") == "ConfigMap"
+        and d.data.get("apiVersion") == "v1"
+        and isinstance(d.data.get("metadata"), dict)
+    }
+    moved: dict[str, set[str]] = {}  # ConfigMap -> keys whose content became an extraConfig.inline
+
+    model: dict[str, Any] = {"name": model_name, "backend": {"type": backend, "image": image}}
+    if disagg:
+        model["disaggregation"] = True
+    model_env = spec.get("env")
+    routing = None
+    fe_env = _main(comps[roles["frontend"]]).get("env") or []
+    router = [e for e in fe_env if isinstance(e, dict) and e.get("name") == ROUTER_ENV]
+    if len(router) == 1 and set(router[0]) == {"name", "value"} and router[0]["value"] in ROUTER_MODES:
+        routing = router[0]["value"]
+        model["routingPolicy"] = routing
+    if hf:
+        model["hfTokenSecret"] = hf
+    if pull_names:
+        model["imagePullSecrets"] = pull_names
+    stray = [j for j, e in enumerate(model_env or []) if e.get("name") == ROUTER_ENV]
+    if stray:  # the values refuse it in model.env: the graph's whole env by a JSON patch
+        ops.append({"op": "add", "path": "/spec/env", "value": copy.deepcopy(model_env)})
+        for j in stray:
+            rep.unexpress(f"/spec/env/{j}", "patches.model.jsonPatches")
+    elif model_env:
+        model["env"] = copy.deepcopy(model_env)
+
+    for role in ROLES:
+        if role not in roles:
+            continue
+        i = roles[role]
+        comp = copy.deepcopy(comps[i])
+        ptr = f"/spec/components/{i}"
+        if comp["name"] != role:
+            notes.append(f"{rep.source(ptr)}: component {comp['name']!r} is compose's {role!r}")
+        rendered_type = "frontend" if role == "frontend" else (role if disagg else "worker")
+        patch: dict[str, Any] = {}
+        removes: list[str] = []
+        if comp["type"] != rendered_type:  # no patch may change a component's type
+            rep.unexpress(f"{ptr}/type", f"nowhere (compose's {role} is of type {rendered_type})")
+        v = _component_values(
+            comp,
+            role,
+            ptr,
+            rep,
+            patch,
+            backend=backend,
+            image=image,
+            hf=hf,
+            pull=pull_names is not None,
+            routing=routing,
+            disagg=disagg,
+            configmaps=configmaps,
+            moved=moved,
+            version=_version(image or ""),
+            removes=removes,
+            dgd_name=name,
+        )
+        model[role] = v
+        if patch:
+            patches[role] = patch
+        at = ["frontend", "decode", "prefill"].index(role)  # the chart renders them in this order, main first
+        ops += [{"op": "remove", "path": f"/spec/components/{at}/podTemplate/spec/containers/0/{k}"} for k in removes]
+
+    # components beyond compose's roles keep their own type: added whole by a JSON patch
+    for i in extra:
+        comp = copy.deepcopy(comps[i])
+        for key in sorted(k for k in comp if k.startswith("v1alpha1:")):
+            rep.unexpress(f"/spec/components/{i}/{key}", "nowhere (no v1beta1 field)")
+        ops.append({"op": "add", "path": "/spec/components/-", "value": _strip_alpha(comp)})
+        rep.unexpress(f"/spec/components/{i}", "patches.model.jsonPatches")
+
+    # graph-level fields without a values key: a JSON patch on the DGD
+    target = {"group": dynamo.DGD_GROUP, "version": dynamo.DGD_VERSION, "kind": dynamo.DGD_KIND, "name": name}
+    for key in ("annotations", "labels", "priorityClassName", "restart", "topologyConstraint", "experimental"):
+        if key in spec:
+            ops.append({"op": "add", "path": f"/spec/{key}", "value": copy.deepcopy(spec[key])})
+            rep.unexpress(f"/spec/{key}", "patches.model.jsonPatches")
+    if spec.get("backendFramework") not in (None, backend if backend != "mocker" else None):
+        ops.append({"op": "add", "path": "/spec/backendFramework", "value": spec["backendFramework"]})
+        rep.unexpress("/spec/backendFramework", "patches.model.jsonPatches")
+    meta = dgd["metadata"]
+    # What the API server and the operator write into an exported object (kubectl get -o yaml) is
+    # theirs, not the graph's: reported, not carried.
+    server = sorted(k for k in meta if k in SERVER_METADATA)
+    server += [f"annotations/{escape(k)}" for k in sorted(meta.get("annotations") or {}) if _server_annotation(k)]
+    server += ["status"] if "status" in dgd else []
+    if server:
+        notes.append(
+            "set by Kubernetes or the operator, not carried: "
+            + ", ".join(f"/metadata/{k}" if k != "status" else "/status" for k in server)
+        )
+    ours = _chart_dgd_labels(name, _version(image) or dynamo.DEFAULT_VERSION)
+    for key in ("labels", "annotations"):
+        for k, val in sorted((meta.get(key) or {}).items()):
+            if key == "annotations" and _server_annotation(k) or key == "labels" and ours.get(k) == val:
+                continue
+            ops.append({"op": "add", "path": f"/metadata/{key}/{escape(k)}", "value": val})
+            rep.unexpress(f"/metadata/{key}/{escape(k)}", "patches.model.jsonPatches")
+    if ops:
+        if any(o["path"].startswith("/metadata/annotations/") for o in ops):  # the chart writes none
+            ops.insert(0, {"op": "add", "path": "/metadata/annotations", "value": {}})
+        json_patches.append({"target": target, "patch": ops})
+
+    # other objects of the stream
+    for d in docs:
+        obj = d.data
+        if obj is src.data or obj.get("kind") == dynamo.DGD_KIND:
+            continue
+        cm = obj.get("metadata", {}).get("name") if obj.get("kind") == "ConfigMap" else None
+        data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
+        if cm in moved and set(data) <= moved[cm] and not obj.get("binaryData"):
+            notes.append(f"ConfigMap {cm!r} (line {d.line}): its engine config is the worker's extraConfig.inline")
+            configs_moved.append(cm)
+            continue
+        what = f"{obj.get('kind')} {(obj.get('metadata') or {}).get('name', '')}".strip()
+        if obj.get("kind") == "Secret":  # a values file holds no credential: the Secret stays the user's
+            rep.unexpressed.append(
+                Unexpressed("", "nowhere (create the Secret in the cluster yourself)", d.line, 1, what)
+            )
+            continue
+        if obj.get("kind") in extraobjects.CLUSTER_SCOPED:  # extraObjects live in the deployment's namespace
+            rep.unexpressed.append(Unexpressed("", "nowhere (cluster-scoped: apply it yourself)", d.line, 1, what))
+            continue
+        carried, dropped = _extra_object(obj, meta.get("namespace"))
+        if dropped:
+            notes.append(f"{what} (line {d.line}): not carried: {', '.join(dropped)}")
+        extra_objects.append(carried)
+        rep.unexpressed.append(Unexpressed("", "model.extraObjects", d.line, 1, what))
+    if extra_objects:
+        model["extraObjects"] = extra_objects
+
+    values: dict[str, Any] = {"dynamoNamespace": name, "model": model}
+    version = _version(image or "")
+    if version:
+        values["platform"] = {"version": version}
+    if patches or json_patches:
+        mp: dict[str, Any] = {}
+        if patches:
+            mp["components"] = patches
+        if json_patches:
+            mp["jsonPatches"] = json_patches
+        values["patches"] = {"model": mp}
+    return values, notes, configs_moved
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    n = 1
+    while f"{name}-{n}" in taken:
+        n += 1
+    return f"{name}-{n}"
+
+
+def _chart_dgd_labels(name: str, version: str) -> dict[str, str]:
+    """The labels the model chart puts on the DGD (its model.labels helper)."""
+    from composer import recipes
+    from composer import yaml as yamlio
+
+    chart = yamlio.load((recipes.charts_dir() / "model" / "Chart.yaml").read_text())
+    return {
+        "helm.sh/chart": f"model-{chart['version']}",
+        "app.kubernetes.io/name": "model",
+        "app.kubernetes.io/instance": f"{name}-model",
+        "app.kubernetes.io/version": version,
+        "app.kubernetes.io/managed-by": "Helm",
+        "app.kubernetes.io/part-of": "dynamo-compose",
+    }
+
+
+def _extra_object(obj: dict[str, Any], namespace: str | None) -> tuple[dict[str, Any], list[str]]:
+    """An object of the stream as model.extraObjects takes it: in the release's namespace, without what
+    the API server wrote, and every `{{` written so that the chart's `tpl` gives it back as it was."""
+    obj = copy.deepcopy(obj)
+    dropped = [f"/{k}" for k in ("status",) if obj.pop(k, None) is not None]
+    meta: dict[str, Any] = obj["metadata"] if isinstance(obj.get("metadata"), dict) else {}
+    for k in SERVER_METADATA:
+        if meta.pop(k, None) is not None:
+            dropped.append(f"/metadata/{k}")
+    ns = meta.pop("namespace", None)
+    if ns is not None and ns != namespace:
+        dropped.append(f"/metadata/namespace ({ns!r}: it goes into the release's namespace)")
+    for k in [k for k in meta.get("annotations") or {} if _server_annotation(k)]:
+        del meta["annotations"][k]
+        dropped.append(f"/metadata/annotations/{escape(k)}")
+    return _tpl_literal(obj), dropped
+
+
+def _tpl_literal(v: Any) -> Any:
+    """The chart passes every string of an extra object through Helm's tpl: {{ "{{" }} is a literal {{."""
+    if isinstance(v, dict):
+        return {k: _tpl_literal(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_tpl_literal(x) for x in v]
+    if isinstance(v, str) and "{{" in v:
+        return v.replace("{{", '{{ "{{" }}')
+    return v
+
+
+def _strip_alpha(comp: dict[str, Any]) -> dict[str, Any]:
+    """A component as a merge patch: v1alpha1-only fields have no place in it (they are listed anyway)."""
+    return {k: v for k, v in comp.items() if not k.startswith("v1alpha1:")}
+
+
+def _component_values(
+    comp: dict[str, Any],
+    role: str,
+    ptr: str,
+    rep: _Report,
+    patch: dict[str, Any],
+    *,
+    backend: str,
+    image: str,
+    hf: str | None,
+    pull: bool,
+    routing: str | None,
+    disagg: bool,
+    configmaps: dict[str, Doc],
+    moved: dict[str, set[str]],
+    version: str | None,
+    removes: list[str],
+    dgd_name: str,
+) -> dict[str, Any]:
+    """The values of one component (model.frontend, .decode, .prefill); what they cannot say goes into
+    `patch` (a JSON merge patch on the rendered component) and is listed."""
+    into = f"patches.model.components.{role}"
+    worker = role != "frontend"
+    v: dict[str, Any] = {}
+    comp.pop("name")
+    comp.pop("type")
+    if "replicas" in comp:
+        v["replicas"] = comp.pop("replicas")
+    template = comp.pop("podTemplate", None) or {}
+    pod = copy.deepcopy(template.get("spec") or {})
+    containers = pod.pop("containers", None) or []
+    mi = next((j for j, c in enumerate(containers) if c.get("name") == "main"), None)
+    main = copy.deepcopy(containers[mi]) if mi is not None else {}
+    main.pop("name", None)
+    cptr = f"{ptr}/podTemplate/spec/containers/{mi}"
+
+    # containers other than main, or main-container fields the values lack: the whole list as a patch
+    # (a merge patch replaces a list), which then renders the containers exactly as they were
+    leftover_main = sorted(k for k in main if k not in MAIN_KEYS)
+    others = [j for j, c in enumerate(containers) if j != mi]
+    if leftover_main or others:
+        # a component patch merges containers by name: main's other fields into the chart's main,
+        # any other container appended as it is
+        entries = [{"name": "main", **{k: main[k] for k in leftover_main}}] if leftover_main else []
+        entries += [copy.deepcopy(containers[j]) for j in others]
+        patch.setdefault("podTemplate", {}).setdefault("spec", {})["containers"] = entries
+        for k in leftover_main:
+            rep.unexpress(f"{cptr}/{escape(k)}", into)
+        for j in others:
+            rep.unexpress(f"{ptr}/podTemplate/spec/containers/{j}", into)
+    containers_patched = bool(others)  # a sidecar may read the engine config's volume too
+    if worker:
+        # a worker without its own command or args gets compose's: a JSON patch removes them
+        for k in ("command", "args"):
+            if not main.get(k):
+                removes.append(k)
+                rep.unexpress(f"{cptr}/{k}" if mi is not None else f"{ptr}/podTemplate", "patches.model.jsonPatches")
+
+    if main.get("image") and main["image"] != image:
+        v["image"] = main["image"]
+    for key in ("command", "args", "workingDir"):
+        if key in main:
+            v[key] = main[key]
+    env = list(main.get("env") or [])
+    if role == "frontend" and routing:
+        env = [e for e in env if e.get("name") != ROUTER_ENV]
+    stray = [j for j, e in enumerate(env) if e.get("name") == ROUTER_ENV]
+    if stray:  # a router mode routingPolicy does not name: the whole env by a patch (a list replaces)
+        entries = patch.setdefault("podTemplate", {}).setdefault("spec", {}).setdefault("containers", [])
+        main_entry = next((e for e in entries if e["name"] == "main"), None)
+        if main_entry is None:
+            entries.insert(0, main_entry := {"name": "main"})
+        main_entry["env"] = main["env"]
+        for j in stray:
+            rep.unexpress(f"{cptr}/env/{j}", into)
+    elif env:
+        v["env"] = env
+    if main.get("envFrom") and not hf:
+        v["envFrom"] = main["envFrom"]
+    resources = copy.deepcopy(main.get("resources") or {})
+    if worker:
+        gpus = None
+        for side in ("limits", "requests"):
+            q = (resources.get(side) or {}).get(GPU)
+            if q is not None and gpus is None:
+                gpus = q
+        if gpus is not None and re.fullmatch(r"\d+", str(gpus)) and int(gpus) <= 16:
+            for side in ("limits", "requests"):
+                if str((resources.get(side) or {}).get(GPU, gpus)) == str(gpus):
+                    (resources.get(side) or {}).pop(GPU, None)
+                    if side in resources and not resources[side]:
+                        del resources[side]
+            v["gpus"] = int(gpus)
+        elif gpus is None:
+            v["gpus"] = 0  # compose's default is 1 GPU for the GPU engines
+    if resources:
+        v["resources"] = resources
+    for key in ("startupProbe", "livenessProbe", "readinessProbe", "securityContext"):
+        if key in main:
+            v[key] = main[key]
+    volumes = pod.pop("volumes", None)
+    mounts = main.get("volumeMounts")
+    config_moved = False
+
+    # an engine config in a ConfigMap of the file, mounted and passed by the config flag: extraConfig.inline
+    if worker and not containers_patched and volumes and mounts:
+        found = _engine_config(main, volumes, configmaps, backend, disagg, role, version)
+        if found:
+            path, inline, vol, mount, cm, key = found
+            if inline is None:
+                ref = {"name": cm, **({"key": key} if key != posixpath.basename(path) else {})}
+                v["extraConfig"] = {"path": path, "configMapRef": ref}
+            else:
+                v["extraConfig"] = {"path": path, "inline": inline}
+                moved.setdefault(cm, set()).add(key)
+            volumes = [x for x in volumes if x is not vol]
+            mounts = [x for x in mounts if x is not mount]
+            # what the chart writes with it (a graph compose rendered has them): not twice
+            env = [e for e in v.get("env", []) if e != {"name": "DYNAMO_EXTRA_CONFIG", "value": path}]
+            v.pop("env", None)
+            if env:
+                v["env"] = env
+            config_moved = inline is not None  # the chart writes a checksum of the ConfigMap it makes
+    # the chart's extra-config volume (with an engine config, and always for TRT-LLM disaggregated: its
+    # cache transceiver default); the import sets no model.modelCache, so model-cache stays free
+    charts = {"extra-config"} if worker and ("extraConfig" in v or (backend == "trtllm" and disagg)) else set()
+    taken = {x.get("name") for x in volumes or []} & charts
+    if taken:  # the chart's own volume name: the original's volume is renamed, with its mounts
+        renamed = {n: _free_name(n, {x.get("name") for x in volumes or []}) for n in sorted(taken)}
+        volumes = [{**x, "name": renamed.get(x["name"], x["name"])} for x in volumes or []]
+        mounts = [{**m, "name": renamed.get(m.get("name"), m.get("name"))} for m in mounts or []]
+        for entry in patch.get("podTemplate", {}).get("spec", {}).get("containers", []):
+            if "volumeMounts" in entry:
+                entry["volumeMounts"] = [
+                    {**m, "name": renamed.get(m.get("name"), m.get("name"))} for m in entry["volumeMounts"]
+                ]
+        rep.notes.extend(
+            f"{rep.source(ptr)}: volume {old!r} is {new!r} (the chart's {old} is its own)"
+            for old, new in renamed.items()
+        )
+    if volumes:
+        v["volumes"] = volumes
+    if mounts:
+        v["volumeMounts"] = mounts
+    if pull:
+        pod.pop("imagePullSecrets", None)
+    for key, vkey in POD_KEYS.items():
+        if key in pod:
+            v[vkey] = pod.pop(key)
+    for key in sorted(pod):
+        patch.setdefault("podTemplate", {}).setdefault("spec", {})[key] = pod[key]
+        rep.unexpress(f"{ptr}/podTemplate/spec/{escape(key)}", into)
+    meta = copy.deepcopy(template.get("metadata") or {})
+    labels = meta.pop("labels", None) or {}
+    # the chart's own labels as it renders them (a graph compose rendered has them) are no difference
+    chart_labels = dict(zip(CHART_LABELS, ("model", f"{dgd_name}-model", role)))
+    owned = {k: labels.pop(k) for k in sorted(labels) if k in CHART_LABELS}
+    owned = {k: x for k, x in owned.items() if x != chart_labels[k]}
+    if labels:
+        v["labels"] = labels
+    annotations = meta.pop("annotations", None) or {}
+    if config_moved:
+        annotations.pop(CHECKSUM, None)  # the chart's, of the config it now renders
+    if annotations:
+        v["annotations"] = annotations
+    if owned:  # the chart sets these itself: only a patch puts the original's back
+        patch.setdefault("podTemplate", {}).setdefault("metadata", {})["labels"] = owned
+        for k in owned:
+            rep.unexpress(f"{ptr}/podTemplate/metadata/labels/{escape(k)}", into)
+    for key in sorted(meta):
+        patch.setdefault("podTemplate", {}).setdefault("metadata", {})[key] = meta[key]
+        rep.unexpress(f"{ptr}/podTemplate/metadata/{escape(key)}", into)
+    if "sharedMemorySize" in comp:
+        v["sharedMemorySize"] = str(comp.pop("sharedMemorySize"))
+    if worker:
+        mn = comp.get("multinode")
+        if isinstance(mn, dict) and set(mn) == {"nodeCount"}:
+            v["multinode"] = comp.pop("multinode")
+        cc = comp.get("compilationCache")
+        if isinstance(cc, dict) and set(cc) <= {"pvcName", "mountPath"} and cc.get("pvcName"):
+            v["compilationCache"] = comp.pop("compilationCache")
+    for key in sorted(comp):
+        if key.startswith("v1alpha1:"):  # no v1beta1 field, so no patch can carry it
+            rep.unexpress(f"{ptr}/{key}", "nowhere (no v1beta1 field)")
+            continue
+        patch[key] = comp[key]
+        rep.unexpress(f"{ptr}/{escape(key)}", into)
+    return v
+
+
+def _flag_value(argv: list[str], flags: tuple[str, ...]) -> str | None:
+    for j, a in enumerate(argv):
+        if a in flags and j + 1 < len(argv):
+            return argv[j + 1]
+        for f in flags:
+            if a.startswith(f + "="):
+                return a.split("=", 1)[1]
+    return None
+
+
+def _engine_config(main, volumes, configmaps, backend, disagg, role, version):
+    """(path, inline, volume, mount, ConfigMap name, key) when the worker reads its engine config from a
+    ConfigMap the chart can mount the same way: one of the file (inline: its content), or one of the
+    cluster that the volume names with its key (inline None: a configMapRef); else None."""
+    arg = _flag_value([*(main.get("command") or []), *(main.get("args") or [])], CONFIG_FLAGS)
+    ref = re.fullmatch(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", arg or "")
+    if ref:  # Kubernetes expands $(VAR) from the container's env: compose's own DYNAMO_EXTRA_CONFIG
+        arg = next((e.get("value") for e in main.get("env") or [] if e.get("name") == ref.group(1)), None)
+    if not isinstance(arg, str) or not arg or "$(" in arg:
+        return None
+    path = arg if arg.startswith("/") else (posixpath.join(main["workingDir"], arg) if main.get("workingDir") else None)
+    if not path:
+        return None
+    path = posixpath.normpath(path)
+    for mount in main.get("volumeMounts") or []:
+        if not isinstance(mount, dict) or mount.get("subPath") or mount.get("subPathExpr"):
+            continue
+        if posixpath.normpath(mount.get("mountPath") or "") != posixpath.dirname(path):
+            continue
+        vol = next((x for x in volumes if x.get("name") == mount.get("name")), None)
+        if not vol or set(vol) != {"name", "configMap"}:
+            continue
+        ref = vol["configMap"]
+        items = ref.get("items")
+        if set(ref) - {"name", "items"} or (items is not None and len(items) != 1):
+            return None  # the chart mounts one key, with the default mode
+        file = posixpath.basename(path)
+        key = items[0].get("key") if items else file
+        if items and items[0].get("path") != file:
+            return None
+        if not re.fullmatch(r"(/(?!\.\.?(/|$))[A-Za-z0-9._-]+){2,}", path):
+            return None  # the schema's rule for extraConfig.path
+        cm = configmaps.get(ref.get("name"))
+        if cm is None:  # a ConfigMap of the cluster: the chart mounts it by name, as this does
+            return (path, None, vol, mount, ref["name"], key) if items else None
+        data = cm.data.get("data") or {}
+        if not items and set(data) != {key}:
+            return None  # the volume shows every key of the ConfigMap; the chart's, one
+        text = data.get(key)
+        if not isinstance(text, str):
+            return None
+        inline = _parse_config(text)
+        if inline is None or _chart_rewrites(inline, backend, disagg, role, version):
+            return None
+        return path, inline, vol, mount, ref["name"], key
+    return None
+
+
+def _parse_config(text: str) -> dict[str, Any] | None:
+    from composer import yaml as yamlio
+
+    try:
+        data = yamlio.load(text)
+    except ValueError:
+        return None
+    return _plain(data) if isinstance(data, dict) and data else None
+
+
+def _chart_rewrites(inline: dict[str, Any], backend: str, disagg: bool, role: str, version: str | None) -> bool:
+    """Whether the model chart would change this config on its way into its ConfigMap (it adds what
+    compose's own configs need): then the original ConfigMap is kept instead."""
+    if backend == "trtllm" and disagg:
+        return "cache_transceiver_config" not in inline
+    if backend == "mocker" and disagg:
+        nested = dynamo.release(version or dynamo.DEFAULT_VERSION).mocker_engine_args_nested
+        engine = inline.get("engine") if nested else inline
+        return not isinstance(engine, dict) or engine.get("worker_type") != role
+    return False
+
+
+# ------------------------------------------------------------------------------------------ output
+
+
+def values_text(imported: Imported, source: str) -> str:
+    from composer import recipes
+    from composer import yaml as yamlio
+
+    head = (
+        f"# yaml-language-server: $schema={recipes.SCHEMA_FILE}\n"
+        f"# Imported from {source} by `compose import`; IMPORT.md says what went where.\n"
+    )
+    return head + yamlio.dump(imported.values)
+
+
+def environments(imported: Imported) -> dict[str, str]:
+    """environments/{dev,prod,local}.yaml as `compose init` writes them, minus the Hugging Face Secret
+    (the imported graph says which Secret each component reads), with the DGD's namespace."""
+    from composer import recipes
+
+    model = imported.values["model"]
+    # The mocker runs none of the imported engines' commands, flags or configs: back to compose's own.
+    engine_only = ("command", "args", "workingDir", "image", "multinode", "compilationCache")
+    nulls = {role: [k for k in engine_only if k in model.get(role, {})] for role in ROLES}
+    envs = recipes.environments(model, hf_token_secret=False, local_nulls=nulls)
+    if imported.namespace:
+        envs["dev"] = envs["dev"].replace("namespace: dynamo-dev\n", f"namespace: {imported.namespace}\n", 1)
+        envs["prod"] = envs["prod"].replace("namespace: dynamo\n", f"namespace: {imported.namespace}\n", 1)
+    return envs
+
+
+def import_doc(imported: Imported, source: str, sha256: str) -> str:
+    """IMPORT.md: where the graph came from, and where each part went that the values cannot express."""
+    lines = [
+        "# Imported DynamoGraphDeployment",
+        "",
+        f"`compose import` made this project from `{source}` (sha256 `{sha256}`), DynamoGraphDeployment",
+        f"`{imported.name}`. `compose template` renders the same graph"
+        + (
+            ", but for what is carried nowhere below."
+            if any(u.into.startswith("nowhere") for u in imported.unexpressed)
+            else "."
+        ),
+        "",
+    ]
+    if imported.unexpressed:
+        lines += [
+            "## Not expressible in the values",
+            "",
+            "| source (JSON pointer) | line | went into |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {u.document + ' ' if u.document else ''}`{u.pointer or '/'}` | {u.line} | `{u.into}` |"
+            for u in imported.unexpressed
+        ]
+        lines.append("")
+    else:
+        lines += [
+            "Every field of the graph is in `values.yaml`: nothing went into `patches` or `model.extraObjects`.",
+            "",
+        ]
+    if imported.notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in imported.notes] + [""]
+    return "\n".join(lines)
+
+
+def project_files(imported: Imported, source: str, raw: bytes) -> dict[str, str]:
+    from composer import recipes
+
+    files = {
+        "values.yaml": values_text(imported, source),
+        "IMPORT.md": import_doc(imported, source, hashlib.sha256(raw).hexdigest()),
+        ".gitignore": recipes.GITIGNORE,
+        recipes.SCHEMA_FILE: recipes.schema_file().read_text(),
+    }
+    files.update({f"environments/{env}.yaml": text for env, text in environments(imported).items()})
+    files.update({rel: src.read_text() for rel, src in recipes.chart_files().items()})
+    return files
+
+
+def strict_problems(imported: Imported, display: str) -> list[Problem]:
+    return [
+        Problem(
+            display,
+            u.line,
+            u.column,
+            u.pointer,
+            f"{u.document + ': ' if u.document else ''}not expressible in compose's values (it would go into {u.into})",
+            "import without --strict to carry it in patches/extraObjects, or change the DGD",
+        )
+        for u in imported.unexpressed
+    ]
+
+
+def import_file(
+    path: Path, dest: Path | None, *, strict: bool = False, display: str | None = None
+) -> tuple[Imported, Path]:
+    """Read, convert and write the project; (what was imported, the project directory). Writes nothing
+    on bad input, with --strict when something is not expressible, or when dest is not empty."""
+    from composer import write
+
+    display = display or str(path)
+    docs = read_stream(path, display)
+    imported = convert(docs, display)
+    if strict and imported.unexpressed:
+        raise InvalidValues(strict_problems(imported, display))
+    dest = dest if dest is not None else Path(imported.name)
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise UsageError(f"--dir {dest}: exists and is not an empty directory; nothing was written")
+    files = project_files(imported, path.name, path.read_bytes())
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    write.write_tree(dest, files)
+    return imported, dest
+
+
+def report(imported: Imported, dest: Path) -> dict[str, Any]:
+    """What `compose import -o json` prints."""
+    return {
+        "project": str(dest),
+        "name": imported.name,
+        "unexpressed": [
+            {
+                "pointer": u.pointer,
+                "line": u.line,
+                "column": u.column,
+                "into": u.into,
+                **({"object": u.document} if u.document else {}),
+            }
+            for u in imported.unexpressed
+        ],
+        "notes": imported.notes,
+    }
+
+
+def summary(imported: Imported, dest: Path) -> str:
+    """What `compose import` prints."""
+    total = len(imported.unexpressed)
+    out = [f"wrote a project for DynamoGraphDeployment {imported.name!r} into {dest}/"]
+    if total:
+        out.append(f"{total} part(s) the values cannot express (listed in IMPORT.md):")
+        out += [f"  {u}" for u in imported.unexpressed]
+    else:
+        out.append("everything is in values.yaml: no patches, no extraObjects")
+    out += [f"note: {n}" for n in imported.notes]
+    out += ["next:", f"  cd {dest}", "  compose template --env dev    # the same graph, rendered", ""]
+    return "\n".join(out)
+
+
+def dumps(data: Any) -> str:  # for tests and debugging: the values as JSON, keys in their order
+    return json.dumps(data, indent=2)

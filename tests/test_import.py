@@ -1,0 +1,784 @@
+"""`compose import`: a DynamoGraphDeployment (v1beta1, or v1alpha1 converted as Dynamo's 1.x operator
+converts it) becomes a project's values; what they cannot express is listed by JSON pointer and
+carried in patches or extraObjects; bad input is refused, located, with nothing written."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from composer import dgd_import as imp
+from composer.errors import InvalidValues, UsageError
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TEMPLATES = FIXTURES / "dynamo" / "1.6.1" / "dgd-templates"
+EXAMPLES = FIXTURES / "dgd-examples"
+
+
+def convert_text(tmp_path: Path, text: str) -> imp.Imported:
+    f = tmp_path / "dgd.yaml"
+    f.write_text(textwrap.dedent(text))
+    return imp.convert(imp.read_stream(f, "dgd.yaml"), "dgd.yaml")
+
+
+def refused(tmp_path: Path, text: str) -> list:
+    with pytest.raises(InvalidValues) as e:
+        convert_text(tmp_path, text)
+    return e.value.problems
+
+
+BETA_HEAD = """\
+apiVersion: nvidia.com/v1beta1
+kind: DynamoGraphDeployment
+metadata:
+  name: g
+spec:
+  components:
+  - name: Frontend
+    type: frontend
+    podTemplate:
+      spec:
+        containers:
+        - name: main
+          image: img:1.6.1
+"""
+WORKER = """\
+  - name: worker
+    type: worker
+    replicas: 2
+    podTemplate:
+      spec:
+        containers:
+        - name: main
+          image: img:1.6.1
+          command: [python3, -m, dynamo.vllm]
+          args: [--model, Qwen/Qwen3-0.6B]
+          resources:
+            limits: {nvidia.com/gpu: "2"}
+"""
+
+
+# ------------------------------------------------------------------------------ v1alpha1 -> v1beta1
+
+
+@pytest.mark.unit
+def test_v1alpha1_services_convert_as_the_operator_converts_them():
+    spec = {
+        "envs": [{"name": "G", "value": "1"}],
+        "pvcs": [{"name": "models", "create": False}],
+        "services": {
+            "Zed": {"componentType": "worker", "subComponentType": "prefill"},
+            "Alpha": {
+                "componentType": "worker",
+                "subComponentType": "decode",
+                "replicas": 3,
+                "envs": [{"name": "A", "value": "flat"}, {"name": "B", "value": "flat"}],
+                "envFromSecret": "hf",
+                "resources": {
+                    "limits": {"gpu": "2", "memory": "8Gi", "custom": {"rdma/ib": "1"}},
+                    "requests": {"gpu": "1", "gpuType": "gpu.intel.com/xe"},
+                },
+                "sharedMemory": {"size": "16Gi"},
+                "volumeMounts": [
+                    {"name": "models", "mountPoint": "/models"},
+                    {"name": "cache", "mountPoint": "/cache", "useAsCompilationCache": True},
+                ],
+                "livenessProbe": {"httpGet": {"path": "/live", "port": 9090}},
+                "extraPodMetadata": {"labels": {"team": "a"}},
+                "extraPodSpec": {
+                    "nodeSelector": {"gpu": "h100"},
+                    "mainContainer": {
+                        "image": "img:1",
+                        "args": ["--model", "m"],
+                        "env": [{"name": "B", "value": "main"}, {"name": "C", "value": "main"}],
+                        "resources": {"limits": {"memory": "9Gi"}},
+                    },
+                },
+            },
+        },
+    }
+    beta, origins, notes = imp.alpha_to_beta(spec)
+    assert beta["env"] == [{"name": "G", "value": "1"}]
+    assert [c["name"] for c in beta["components"]] == ["Alpha", "Zed"], "sorted by name, as the operator does"
+    assert origins == ["/spec/services/Alpha", "/spec/services/Zed"]
+    a, z = beta["components"]
+    assert (a["type"], z["type"]) == ("decode", "prefill"), "subComponentType promoted to the type"
+    assert a["replicas"] == 3 and a["sharedMemorySize"] == "16Gi"
+    assert a["compilationCache"] == {"pvcName": "cache", "mountPath": "/cache"}
+    assert a["podTemplate"]["metadata"] == {"labels": {"team": "a"}}
+    pod = a["podTemplate"]["spec"]
+    assert pod["nodeSelector"] == {"gpu": "h100"}
+    assert pod["volumes"] == [{"name": "models", "persistentVolumeClaim": {"claimName": "models"}}]
+    (main,) = pod["containers"]
+    assert main["name"] == "main" and main["image"] == "img:1" and main["args"] == ["--model", "m"]
+    assert main["env"] == [
+        {"name": "A", "value": "flat"},
+        {"name": "B", "value": "main"},
+        {"name": "C", "value": "main"},
+    ], "env merges by name, mainContainer winning"
+    assert main["envFrom"] == [{"secretRef": {"name": "hf"}}]
+    assert main["resources"] == {
+        "limits": {"nvidia.com/gpu": "2", "memory": "9Gi", "rdma/ib": "1"},
+        "requests": {"gpu.intel.com/xe": "1"},
+    }, "gpu -> nvidia.com/gpu (or gpuType), custom keys kept, mainContainer's resources merged over"
+    assert main["volumeMounts"] == [{"name": "models", "mountPath": "/models"}]
+    assert main["livenessProbe"] == {"httpGet": {"path": "/live", "port": 9090}}
+    assert "podTemplate" not in z
+    assert notes == []
+
+
+@pytest.mark.unit
+def test_v1alpha1_disabled_shared_memory_is_size_zero():
+    beta, _, _ = imp.alpha_to_beta({"services": {"w": {"componentType": "worker", "sharedMemory": {"disabled": True}}}})
+    assert beta["components"][0]["sharedMemorySize"] == "0"
+
+
+# ----------------------------------------------------------------------------------- the values
+
+
+@pytest.mark.unit
+def test_every_per_component_setting_lands_in_the_values(tmp_path):
+    result = convert_text(
+        tmp_path,
+        """\
+        apiVersion: nvidia.com/v1beta1
+        kind: DynamoGraphDeployment
+        metadata: {name: full, namespace: team-a}
+        spec:
+          env: [{name: GRAPH, value: "1"}]
+          components:
+          - name: frontend
+            type: frontend
+            replicas: 2
+            podTemplate:
+              spec:
+                containers:
+                - name: main
+                  image: fe:1.6.1
+                  env: [{name: DYN_ROUTER_MODE, value: kv}, {name: DYN_ROUTER_TEMPERATURE, value: "0.5"}]
+          - name: decode
+            type: decode
+            replicas: 3
+            sharedMemorySize: 16Gi
+            multinode: {nodeCount: 2}
+            compilationCache: {pvcName: cc, mountPath: /cc}
+            podTemplate:
+              metadata: {labels: {team: a}, annotations: {note: x}}
+              spec:
+                nodeSelector: {gpu: h100}
+                tolerations: [{key: gpu, operator: Exists}]
+                affinity: {nodeAffinity: {}}
+                priorityClassName: high
+                serviceAccountName: sa
+                terminationGracePeriodSeconds: 60
+                securityContext: {runAsUser: 1000}
+                resourceClaims: [{name: gpu, resourceClaimTemplateName: t}]
+                volumes: [{name: data, emptyDir: {}}]
+                containers:
+                - name: main
+                  image: w:1.6.1
+                  command: [python3, -m, dynamo.sglang]
+                  args: [--model-path, m, --served-model-name, served]
+                  workingDir: /w
+                  env: [{name: E, value: "1"}]
+                  envFrom: [{configMapRef: {name: cm}}]
+                  resources: {limits: {nvidia.com/gpu: "4", memory: 80Gi}, requests: {nvidia.com/gpu: "4"}}
+                  volumeMounts: [{name: data, mountPath: /data}]
+                  startupProbe: {httpGet: {path: /s, port: 9090}}
+                  livenessProbe: {httpGet: {path: /l, port: 9090}}
+                  readinessProbe: {httpGet: {path: /r, port: 9090}}
+                  securityContext: {privileged: false}
+          - name: prefill
+            type: prefill
+            podTemplate:
+              spec:
+                containers:
+                - name: main
+                  image: w:1.6.1
+                  command: [python3, -m, dynamo.sglang]
+                  args: [--model-path, m]
+        """,
+    )
+    assert result.unexpressed == []
+    assert result.name == "full" and result.namespace == "team-a"
+    v = result.values
+    assert v["dynamoNamespace"] == "full"
+    m = v["model"]
+    assert m["name"] == "served" and m["backend"] == {"type": "sglang", "image": "w:1.6.1"}
+    assert m["disaggregation"] is True and m["routingPolicy"] == "kv"
+    assert m["env"] == [{"name": "GRAPH", "value": "1"}]
+    assert m["frontend"] == {
+        "replicas": 2,
+        "image": "fe:1.6.1",
+        "env": [{"name": "DYN_ROUTER_TEMPERATURE", "value": "0.5"}],
+    }
+    d = m["decode"]
+    assert d["gpus"] == 4 and d["resources"] == {"limits": {"memory": "80Gi"}}
+    assert d["multinode"] == {"nodeCount": 2} and d["compilationCache"] == {"pvcName": "cc", "mountPath": "/cc"}
+    assert d["podSecurityContext"] == {"runAsUser": 1000} and d["securityContext"] == {"privileged": False}
+    assert d["labels"] == {"team": "a"} and d["annotations"] == {"note": "x"}
+    for key in (
+        "nodeSelector",
+        "tolerations",
+        "affinity",
+        "priorityClassName",
+        "serviceAccountName",
+        "terminationGracePeriodSeconds",
+        "resourceClaims",
+        "volumes",
+        "volumeMounts",
+        "command",
+        "args",
+        "workingDir",
+        "env",
+        "envFrom",
+        "startupProbe",
+        "livenessProbe",
+        "readinessProbe",
+        "sharedMemorySize",
+    ):
+        assert key in d, key
+    assert "image" not in d, "the worker's image is model.backend.image"
+    assert m["prefill"]["gpus"] == 0, "no GPU in the original: compose's default of 1 would add one"
+    assert "patches" not in v and "extraObjects" not in m
+
+
+@pytest.mark.unit
+def test_a_secret_every_component_reads_is_the_hf_token_secret(tmp_path):
+    text = BETA_HEAD.replace("image: img:1.6.1\n", "image: img:1.6.1\n          envFrom: [{secretRef: {name: hf}}]\n")
+    text += WORKER.replace("args:", "envFrom: [{secretRef: {name: hf}}]\n          args:")
+    m = convert_text(tmp_path, text).values["model"]
+    assert m["hfTokenSecret"] == "hf"
+    assert "envFrom" not in m["frontend"] and "envFrom" not in m["decode"]
+    m = convert_text(
+        tmp_path, BETA_HEAD + WORKER.replace("args:", "envFrom: [{secretRef: {name: hf}}]\n          args:")
+    ).values["model"]
+    assert "hfTokenSecret" not in m and m["decode"]["envFrom"] == [{"secretRef": {"name": "hf"}}]
+
+
+@pytest.mark.unit
+def test_what_the_values_cannot_express_is_listed_and_carried(tmp_path):
+    result = convert_text(
+        tmp_path,
+        """\
+        apiVersion: nvidia.com/v1beta1
+        kind: DynamoGraphDeployment
+        metadata:
+          name: g
+          annotations: {nvidia.com/enable-grove: "false"}
+        spec:
+          annotations: {a: b}
+          components:
+          - name: Frontend
+            type: frontend
+            podTemplate:
+              spec:
+                hostNetwork: true
+                containers:
+                - {name: main, image: img:1.6.1, ports: [{containerPort: 8000}]}
+                - {name: sidecar, image: busybox}
+          - name: worker
+            type: worker
+            runtimeVersionOverride: 1.6.1
+            podTemplate:
+              spec:
+                containers:
+                - {name: main, image: img:1.6.1, command: [python3, -m, dynamo.vllm], args: [--model, m]}
+          - name: Planner
+            type: planner
+            podTemplate:
+              spec:
+                containers:
+                - {name: main, image: planner:1.6.1}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: extra}
+        """,
+    )
+    got = {(u.pointer, u.into) for u in result.unexpressed}
+    assert got == {
+        ("/metadata/annotations/nvidia.com~1enable-grove", "patches.model.jsonPatches"),
+        ("/spec/annotations", "patches.model.jsonPatches"),
+        ("/spec/components/0/podTemplate/spec/hostNetwork", "patches.model.components.frontend"),
+        ("/spec/components/0/podTemplate/spec/containers/0/ports", "patches.model.components.frontend"),
+        ("/spec/components/0/podTemplate/spec/containers/1", "patches.model.components.frontend"),
+        ("/spec/components/1/runtimeVersionOverride", "patches.model.components.decode"),
+        ("/spec/components/2", "patches.model.jsonPatches"),
+        ("", "model.extraObjects"),
+    }
+    (other,) = [u for u in result.unexpressed if u.into == "model.extraObjects"]
+    assert (other.line, other.document) == (31, "Service extra")
+    hostnet = next(u for u in result.unexpressed if u.pointer.endswith("hostNetwork"))
+    assert (hostnet.line, hostnet.column) == (13, 22), "located where it is written"
+    patches = result.values["patches"]["model"]
+    fe = patches["components"]["frontend"]["podTemplate"]["spec"]
+    assert fe["hostNetwork"] is True
+    assert fe["containers"] == [
+        {"name": "main", "ports": [{"containerPort": 8000}]},
+        {"name": "sidecar", "image": "busybox"},
+    ], "containers merge by name: main's missing field into the chart's main, the sidecar appended"
+    assert patches["components"]["decode"] == {"runtimeVersionOverride": "1.6.1"}
+    (jp,) = patches["jsonPatches"]
+    assert jp["target"] == {"group": "nvidia.com", "version": "v1beta1", "kind": "DynamoGraphDeployment", "name": "g"}
+    planner = {"type": "planner", "podTemplate": {"spec": {"containers": [{"name": "main", "image": "planner:1.6.1"}]}}}
+    assert {"op": "add", "path": "/spec/components/-", "value": {"name": "Planner", **planner}} in jp["patch"]
+    assert {"op": "add", "path": "/spec/annotations", "value": {"a": "b"}} in jp["patch"]
+    assert jp["patch"].index({"op": "add", "path": "/metadata/annotations", "value": {}}) < len(jp["patch"]) - 1
+    assert result.values["model"]["extraObjects"] == [
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "extra"}}
+    ]
+
+
+@pytest.mark.unit
+def test_v1alpha1_pointers_name_the_source_fields(tmp_path):
+    result = convert_text(
+        tmp_path,
+        """\
+        apiVersion: nvidia.com/v1alpha1
+        kind: DynamoGraphDeployment
+        metadata: {name: g}
+        spec:
+          services:
+            Frontend:
+              componentType: frontend
+              extraPodSpec:
+                hostNetwork: true
+                mainContainer: {image: img:1.6.1}
+            W:
+              componentType: worker
+              dynamoNamespace: g
+              annotations: {x: y}
+              extraPodSpec:
+                mainContainer: {image: img:1.6.1, command: [python3, -m, dynamo.vllm], args: [--model, m], ports: []}
+        """,
+    )
+    got = {(u.pointer, u.into, u.line) for u in result.unexpressed}
+    assert got == {
+        ("/spec/services/Frontend/extraPodSpec/hostNetwork", "patches.model.components.frontend", 9),
+        ("/spec/services/W/annotations", "nowhere (no v1beta1 field)", 14),
+    }
+    assert any("/spec/services/W/dynamoNamespace" in n for n in result.notes)
+
+
+@pytest.mark.unit
+def test_components_keep_their_types_which_no_patch_may_change():
+    """Two workers typed worker: compose's one worker, and the other added whole, both still `worker`."""
+    result = imp.convert(imp.read_stream(EXAMPLES / "vllm_disagg_router.yaml", "x"), "x")
+    m = result.values["model"]
+    assert "disaggregation" not in m and m["routingPolicy"] == "kv" and m["decode"]["replicas"] == 2
+    (jp,) = result.values["patches"]["model"]["jsonPatches"]
+    ((op),) = jp["patch"]
+    assert (op["op"], op["path"], op["value"]["name"], op["value"]["type"]) == (
+        "add",
+        "/spec/components/-",
+        "VllmPrefillWorker",
+        "worker",
+    )
+    assert "--is-prefill-worker" in op["value"]["podTemplate"]["spec"]["containers"][0]["args"]
+    assert [(u.pointer, u.into) for u in result.unexpressed] == [
+        ("/spec/services/VllmPrefillWorker", "patches.model.jsonPatches")
+    ]
+    # one worker typed decode: compose's one worker is of type worker, and no patch may say otherwise
+    result = imp.convert(imp.read_stream(EXAMPLES / "mocker_agg.yaml", "x"), "x")
+    assert [(u.pointer, u.into) for u in result.unexpressed] == [
+        ("/spec/services/decode/componentType", "nowhere (compose's decode is of type worker)")
+    ]
+
+
+@pytest.mark.unit
+def test_an_engine_config_in_a_configmap_becomes_extra_config_inline():
+    result = imp.convert(imp.read_stream(EXAMPLES / "trtllm_agg-with-config.yaml", "x"), "x")
+    d = result.values["model"]["decode"]
+    assert d["extraConfig"]["path"] == "/workspace/components/backends/trtllm/engine_configs/agg.yaml"
+    assert d["extraConfig"]["inline"]["kv_cache_config"] == {"free_gpu_memory_fraction": 0.95}
+    assert "volumes" not in d and "volumeMounts" not in d, "the chart mounts it"
+    assert d["args"][-2:] == ["--extra-engine-args", "engine_configs/agg.yaml"], "the flag still names the same file"
+    assert "extraObjects" not in result.values["model"] and result.unexpressed == []
+
+
+CONFIG_DGD = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data:
+  prefill.yaml: |
+    max_batch_size: 4
+---
+apiVersion: nvidia.com/v1beta1
+kind: DynamoGraphDeployment
+metadata: {name: g}
+spec:
+  components:
+  - name: Frontend
+    type: frontend
+    podTemplate: {spec: {containers: [{name: main, image: img:1.6.1}]}}
+  - name: prefill
+    type: prefill
+    podTemplate:
+      spec:
+        volumes: [{name: cfg, configMap: {name: cfg}}]
+        containers:
+        - name: main
+          image: img:1.6.1
+          command: [python3, -m, dynamo.trtllm]
+          args: [--model-path, m, --extra-engine-args, /etc/engine/prefill.yaml]
+          volumeMounts: [{name: cfg, mountPath: /etc/engine}]
+  - name: decode
+    type: decode
+    podTemplate: {spec: {containers: [{name: main, image: img:1.6.1, command: [python3, -m, dynamo.trtllm]}]}}
+"""
+
+
+@pytest.mark.unit
+def test_a_config_the_chart_would_change_stays_in_its_configmap(tmp_path):
+    """TRT-LLM disaggregated: the chart adds cache_transceiver_config to an inline config lacking it."""
+    result = convert_text(tmp_path, CONFIG_DGD)
+    p = result.values["model"]["prefill"]
+    assert "extraConfig" not in p and p["volumes"] == [{"name": "cfg", "configMap": {"name": "cfg"}}]
+    assert result.values["model"]["extraObjects"][0]["metadata"]["name"] == "cfg"
+    result = convert_text(
+        tmp_path,
+        CONFIG_DGD.replace("max_batch_size: 4", "max_batch_size: 4\n    cache_transceiver_config: {backend: DEFAULT}"),
+    )
+    assert result.values["model"]["prefill"]["extraConfig"] == {
+        "path": "/etc/engine/prefill.yaml",
+        "inline": {"max_batch_size": 4, "cache_transceiver_config": {"backend": "DEFAULT"}},
+    }
+    assert "extraObjects" not in result.values["model"]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "path", sorted(TEMPLATES.glob("*.yaml")) + sorted(EXAMPLES.glob("**/*.yaml")), ids=lambda p: p.name
+)
+def test_every_upstream_graph_imports(path):
+    result = imp.convert(imp.read_stream(path, path.name), path.name)
+    assert result.values["model"]["backend"]["type"] in imp.BACKENDS
+
+
+# ------------------------------------------------------------------------------------------ bad input
+
+
+@pytest.mark.unit
+def test_a_file_without_a_dgd_is_refused_at_its_start(tmp_path):
+    (p,) = refused(tmp_path, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
+    assert (p.line, p.column, p.message) == (1, 1, "no DynamoGraphDeployment in the file")
+    assert p.hint
+
+
+@pytest.mark.unit
+def test_an_unknown_api_version_is_refused_at_its_line(tmp_path):
+    (p,) = refused(tmp_path, "# c\nkind: DynamoGraphDeployment\napiVersion: nvidia.com/v2\nspec: {}\n")
+    assert (p.file, p.line, p.column, p.pointer) == ("dgd.yaml", 3, 13, "/apiVersion")
+    assert "nvidia.com/v1beta1" in p.hint
+
+
+@pytest.mark.unit
+def test_bad_yaml_and_non_objects_are_located(tmp_path):
+    (p,) = refused(tmp_path, "kind: DynamoGraphDeployment\nspec: [\n")
+    assert p.line == 3 and p.message.startswith("invalid YAML")
+    (p,) = refused(tmp_path, "---\n- a list\n")
+    assert p.line == 2 and "not a Kubernetes object" in p.message
+
+
+@pytest.mark.unit
+def test_two_dgds_are_refused_at_the_second(tmp_path):
+    one = BETA_HEAD + WORKER
+    (p,) = refused(tmp_path, one + "---\n" + one)
+    assert p.line == one.count("\n") + 2 and "second DynamoGraphDeployment" in p.message
+
+
+@pytest.mark.unit
+def test_wrong_types_and_names_are_located(tmp_path):
+    problems = refused(tmp_path, BETA_HEAD + WORKER.replace("args: [--model, Qwen/Qwen3-0.6B]", "args: [--tp, 1]"))
+    assert [(p.pointer, p.line, p.message) for p in problems] == [
+        ("/spec/components/1/podTemplate/spec/containers/0/args/1", 23, "must be a string, not a number")
+    ]
+    (p,) = refused(tmp_path, (BETA_HEAD + WORKER).replace("name: g", "name: G_1"))
+    assert p.pointer == "/metadata/name" and p.line == 4
+    (p,) = refused(tmp_path, BETA_HEAD)
+    assert "no worker" in p.message
+
+
+@pytest.mark.unit
+def test_strict_refuses_and_writes_nothing(tmp_path):
+    src = EXAMPLES / "vllm_disagg_router.yaml"
+    with pytest.raises(InvalidValues) as e:
+        imp.import_file(src, tmp_path / "proj", strict=True, display="dgd.yaml")
+    assert [p.pointer for p in e.value.problems] == ["/spec/services/VllmPrefillWorker"]
+    assert str(e.value).startswith("dgd.yaml:40:7: /spec/services/VllmPrefillWorker: not expressible")
+    assert not (tmp_path / "proj").exists()
+
+
+@pytest.mark.unit
+def test_a_directory_in_use_is_refused_and_left_alone(tmp_path):
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "keep").write_text("x")
+    with pytest.raises(UsageError):
+        imp.import_file(TEMPLATES / "vllm_agg.yaml", tmp_path / "proj")
+    assert [p.name for p in (tmp_path / "proj").iterdir()] == ["keep"]
+
+
+@pytest.mark.unit
+def test_the_project_is_complete_and_deterministic(tmp_path):
+    src = EXAMPLES / "trtllm_agg-with-config.yaml"
+    imp.import_file(src, tmp_path / "a")
+    imp.import_file(src, tmp_path / "b")
+    a = {p.relative_to(tmp_path / "a"): p.read_bytes() for p in sorted((tmp_path / "a").rglob("*")) if p.is_file()}
+    b = {p.relative_to(tmp_path / "b"): p.read_bytes() for p in sorted((tmp_path / "b").rglob("*")) if p.is_file()}
+    assert a == b
+    for rel in (
+        "values.yaml",
+        "IMPORT.md",
+        ".gitignore",
+        "values.schema.json",
+        "environments/dev.yaml",
+        "environments/prod.yaml",
+        "environments/local.yaml",
+        "charts/model/Chart.yaml",
+    ):
+        assert Path(rel) in a, rel
+    assert b"hfTokenSecret" not in a[Path("environments/dev.yaml")], "the graph says which Secret it reads"
+
+
+@pytest.mark.cli
+def test_the_command(tmp_path):
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "composer", "import", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    (tmp_path / "not.yaml").write_text("apiVersion: v1\nkind: Secret\n")
+    r = run("not.yaml")
+    assert r.returncode == 2 and r.stderr.startswith("not.yaml:1:1: /: no DynamoGraphDeployment"), r.stderr
+    assert "Traceback" not in r.stderr and sorted(p.name for p in tmp_path.iterdir()) == ["not.yaml"]
+    r = run(str(TEMPLATES / "vllm_disagg.yaml"))
+    assert r.returncode == 0, r.stderr
+    assert "wrote a project for DynamoGraphDeployment 'vllm-disagg' into vllm-disagg/" in r.stdout
+    assert (tmp_path / "vllm-disagg" / "values.yaml").is_file()
+    r = run(str(EXAMPLES / "vllm_disagg_router.yaml"), "--dir", "router", "-o", "json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["unexpressed"] == [
+        {"pointer": "/spec/services/VllmPrefillWorker", "line": 40, "column": 7, "into": "patches.model.jsonPatches"}
+    ]
+    r = run(str(EXAMPLES / "vllm_disagg_router.yaml"), "--dir", "strict", "--strict")
+    assert r.returncode == 2 and "VllmPrefillWorker: not expressible" in r.stderr and not (tmp_path / "strict").exists()
+
+
+@pytest.mark.unit
+def test_a_worker_without_args_loses_compose_flags_through_a_json_patch(tmp_path):
+    """compose gives a worker with no args its own flags; a JSON patch removes them again."""
+    result = convert_text(tmp_path, BETA_HEAD + WORKER.replace("          args: [--model, Qwen/Qwen3-0.6B]\n", ""))
+    assert [(u.pointer, u.into) for u in result.unexpressed] == [
+        ("/spec/components/1/podTemplate/spec/containers/0/args", "patches.model.jsonPatches")
+    ]
+    (jp,) = result.values["patches"]["model"]["jsonPatches"]
+    assert jp["patch"] == [{"op": "remove", "path": "/spec/components/1/podTemplate/spec/containers/0/args"}]
+
+
+@pytest.mark.unit
+def test_labels_the_chart_owns_go_into_a_patch(tmp_path):
+    text = BETA_HEAD.replace(
+        "    podTemplate:\n",
+        "    podTemplate:\n      metadata:\n        labels: {team: a, app.kubernetes.io/name: fe}\n",
+        1,
+    )
+    result = convert_text(tmp_path, text + WORKER)
+    assert result.values["model"]["frontend"]["labels"] == {"team": "a"}
+    assert result.values["patches"]["model"]["components"]["frontend"] == {
+        "podTemplate": {"metadata": {"labels": {"app.kubernetes.io/name": "fe"}}}
+    }
+    assert [u.pointer for u in result.unexpressed] == [
+        "/spec/components/0/podTemplate/metadata/labels/app.kubernetes.io~1name"
+    ]
+
+
+@pytest.mark.unit
+def test_every_setting_of_our_own_graph_is_expressed():
+    src = FIXTURES / "import" / "all-settings.yaml"
+    result = imp.convert(imp.read_stream(src, src.name), src.name)
+    assert result.unexpressed == []
+    m = result.values["model"]
+    assert m["imagePullSecrets"] == ["registry"] and m["hfTokenSecret"] == "hf-token-secret"
+    assert m["prefill"]["extraConfig"] == {
+        "path": "/etc/engine/prefill.yaml",
+        "inline": {"max-model-len": 8192, "enforce-eager": True},
+    }
+    assert "volumes" not in m["prefill"] and "extraObjects" not in m
+    assert result.namespace == "team-a"
+
+
+@pytest.mark.unit
+def test_what_the_server_wrote_into_an_exported_dgd_is_reported_not_carried(tmp_path):
+    text = BETA_HEAD.replace(
+        "  name: g\n",
+        "  name: g\n  uid: 1234\n  resourceVersion: '42'\n  generation: 3\n  annotations:\n"
+        "    kubectl.kubernetes.io/last-applied-configuration: '{}'\n    nvidia.com/dgd-spec: '{}'\n    mine: 'yes'\n",
+    )
+    result = convert_text(tmp_path, text + WORKER + "status:\n  state: successful\n")
+    assert [u.pointer for u in result.unexpressed] == ["/metadata/annotations/mine"]
+    (note,) = [n for n in result.notes if n.startswith("set by Kubernetes")]
+    for field in (
+        "/metadata/uid",
+        "/metadata/resourceVersion",
+        "/metadata/generation",
+        "/status",
+        "/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration",
+        "/metadata/annotations/nvidia.com~1dgd-spec",
+    ):
+        assert field in note
+
+
+@pytest.mark.unit
+def test_other_objects_become_extra_objects_as_the_chart_takes_them(tmp_path):
+    result = convert_text(
+        tmp_path,
+        BETA_HEAD.replace("  name: g\n", "  name: g\n  namespace: team-a\n")
+        + WORKER
+        + """\
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: notes, namespace: team-a, uid: "1", resourceVersion: "7"}
+data: {greeting: "{{ not a template }}"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: token}
+stringData: {HF_TOKEN: x}
+---
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: inference}
+value: 1000
+""",
+    )
+    (cm,) = result.values["model"]["extraObjects"]
+    assert cm == {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "notes"},
+        "data": {"greeting": '{{ "{{" }} not a template }}'},
+    }, "in the release namespace, without server fields, and tpl gives the text back as written"
+    assert {(u.document, u.into) for u in result.unexpressed} == {
+        ("ConfigMap notes", "model.extraObjects"),
+        ("Secret token", "nowhere (create the Secret in the cluster yourself)"),
+        ("PriorityClass inference", "nowhere (cluster-scoped: apply it yourself)"),
+    }
+    assert any("/metadata/uid" in n for n in result.notes)
+
+
+def _paths(x, p=()):
+    yield p
+    if isinstance(x, dict):
+        for k, v in x.items():
+            yield from _paths(v, (*p, k))
+    elif isinstance(x, list):
+        for i, v in enumerate(x):
+            yield from _paths(v, (*p, i))
+
+
+@pytest.mark.sweep
+@pytest.mark.parametrize(
+    "path",
+    sorted(TEMPLATES.glob("*.yaml"))
+    + sorted(EXAMPLES.glob("**/*.yaml"))
+    + sorted((FIXTURES / "import").glob("*.yaml")),
+    ids=lambda p: p.name,
+)
+def test_any_value_of_the_wrong_kind_is_refused_located_never_a_crash(path):
+    """Every value of every graph here replaced by one of another kind: imported, or refused with a
+    located problem; never an exception of another kind (which would be exit 70)."""
+    docs = imp.read_stream(path, path.name)
+    for di, doc in enumerate(docs):
+        for p in list(_paths(doc.data))[1:]:
+            for bad in (None, 1, "", [], {}, [1], {"a": 1}, True):
+                data = copy.deepcopy(doc.data)
+                node = data
+                for k in p[:-1]:
+                    node = node[k]
+                node[p[-1]] = bad
+                mutated = [*docs[:di], imp.Doc(data, doc.line, doc.pos), *docs[di + 1 :]]
+                try:
+                    imp.convert(mutated, path.name)
+                except InvalidValues as e:
+                    assert all(problem.line for problem in e.problems), (p, bad, str(e))
+
+
+@pytest.mark.unit
+def test_what_is_not_a_readable_file_is_refused(tmp_path):
+    for path, message in ((tmp_path / "missing.yaml", "file not found"), (tmp_path, "not a regular file")):
+        with pytest.raises(InvalidValues) as e:
+            imp.read_stream(path, "dgd.yaml")
+        (p,) = e.value.problems
+        assert (p.file, p.message) == ("dgd.yaml", message) and p.hint
+    (tmp_path / "dup.yaml").write_text("kind: DynamoGraphDeployment\nkind: x\n")
+    with pytest.raises(InvalidValues) as e:
+        imp.read_stream(tmp_path / "dup.yaml", "dup.yaml")
+    assert e.value.problems[0].line == 2
+
+
+@pytest.mark.unit
+def test_what_only_patches_carry_is_listed_by_its_pointer():
+    """tests/fixtures/import/needs-patches.yaml, which the round trip renders back as it was."""
+    src = FIXTURES / "import" / "needs-patches.yaml"
+    result = imp.convert(imp.read_stream(src, src.name), src.name)
+    assert [(u.pointer, u.into) for u in result.unexpressed] == [
+        ("/metadata/annotations/nvidia.com~1enable-grove", "patches.model.jsonPatches"),
+        ("/spec/env/0", "patches.model.jsonPatches"),  # DYN_ROUTER_MODE: model.env refuses it
+        ("/spec/components/0/podTemplate/spec/dnsPolicy", "patches.model.components.frontend"),
+        ("/spec/components/0/podTemplate/spec/containers/0/env/0", "patches.model.components.frontend"),
+        ("/spec/components/0/podTemplate/spec/containers/0/ports", "patches.model.components.frontend"),
+        ("/spec/components/0/podTemplate/spec/containers/1", "patches.model.components.frontend"),
+        ("/spec/components/1/scalingAdapter", "patches.model.components.decode"),
+        ("/spec/components/1/podTemplate/spec/containers/0/args", "patches.model.jsonPatches"),
+        ("/spec/components/1/podTemplate/spec/containers/0/lifecycle", "patches.model.components.decode"),
+        ("/spec/components/2", "patches.model.jsonPatches"),
+        ("", "model.extraObjects"),
+    ]
+    assert "routingPolicy" not in result.values["model"], "direct is no routingPolicy"
+
+
+@pytest.mark.unit
+def test_a_config_from_a_configmap_of_the_cluster_is_a_config_map_ref(tmp_path):
+    text = CONFIG_DGD.split("---\n", 1)[1].replace(
+        "volumes: [{name: cfg, configMap: {name: cfg}}]",
+        "volumes: [{name: cfg, configMap: {name: cluster-cfg, items: [{key: engine.yaml, path: prefill.yaml}]}}]",
+    )
+    p = convert_text(tmp_path, text).values["model"]["prefill"]
+    assert p["extraConfig"] == {
+        "path": "/etc/engine/prefill.yaml",
+        "configMapRef": {"name": "cluster-cfg", "key": "engine.yaml"},
+    }
+    assert "volumes" not in p and "volumeMounts" not in p
+    # without items the volume shows every key of a ConfigMap nobody here can read: kept as it is
+    p = convert_text(tmp_path, text.replace(", items: [{key: engine.yaml, path: prefill.yaml}]", "")).values
+    assert "extraConfig" not in p["model"]["prefill"]
+
+
+@pytest.mark.unit
+def test_a_volume_named_as_the_charts_own_is_renamed_with_its_mounts(tmp_path):
+    """TRT-LLM disaggregated workers always get the chart's extra-config volume."""
+    text = CONFIG_DGD.split("---\n", 1)[1].replace(
+        "{name: cfg, configMap: {name: cfg}}", "{name: extra-config, emptyDir: {}}"
+    )
+    text = text.replace("[{name: cfg, mountPath: /etc/engine}]", "[{name: extra-config, mountPath: /scratch}]")
+    result = convert_text(tmp_path, text)
+    p = result.values["model"]["prefill"]
+    assert p["volumes"] == [{"name": "extra-config-1", "emptyDir": {}}]
+    assert p["volumeMounts"] == [{"name": "extra-config-1", "mountPath": "/scratch"}]
+    assert any("'extra-config' is 'extra-config-1'" in n for n in result.notes)
+    # a name the chart does not use here stays
+    result = convert_text(tmp_path, text.replace("dynamo.trtllm", "dynamo.vllm"))
+    assert result.values["model"]["prefill"]["volumes"] == [{"name": "extra-config", "emptyDir": {}}]

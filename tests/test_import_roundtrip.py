@@ -1,0 +1,335 @@
+"""`compose import` round trip: every upstream DynamoGraphDeployment here is imported, rendered by
+`compose template` (real helm), and the rendered DGD compared field by field with the original.
+
+Compared: metadata.name, the graph's env, and per component (compose's roles matched by type, any
+other component by name) type, replicas, sharedMemorySize, multinode, compilationCache and
+the whole podTemplate: pod fields, volumes, the main container's image, command, args (as a multiset of
+flag/value pairs), workingDir, env and envFrom (as multisets), resources, mounts, probes, security
+context, and every other container field. A v1alpha1 original is compared in its v1beta1 form (as
+the 1.x operator converts it: tests/test_import.py holds that conversion to the operator's rules).
+
+What compose adds by design is ignored, each with why (EXCEPTIONS below); nothing else is.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from composer import dgd_import as imp
+from composer import recipes
+from composer import yaml as yamlio
+from tests.support.cases import CASES, copy_case
+from tests.support.project import compose
+from tests.support.validate import all_errors, load_docs
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROLES = ("frontend", "decode", "prefill")
+TEMPLATES = FIXTURES / "dynamo" / "1.6.1" / "dgd-templates"
+EXAMPLES = FIXTURES / "dgd-examples"
+
+# Every upstream DGD the tests hold but one, and ours. Most import with nothing left for patches or
+# extraObjects, so `compose template` alone reproduces them; vllm_disagg_router's second worker is
+# added by a JSON patch (it keeps its type `worker`), which `compose template` applies through helmfile.
+ROUNDTRIP = [
+    *sorted(TEMPLATES.glob("*.yaml")),
+    EXAMPLES / "v1beta1" / "vllm_agg.yaml",
+    EXAMPLES / "vllm_agg.yaml",
+    EXAMPLES / "vllm_agg_router.yaml",
+    EXAMPLES / "vllm_disagg.yaml",
+    EXAMPLES / "vllm_disagg_router.yaml",
+    EXAMPLES / "sglang_agg_router.yaml",
+    EXAMPLES / "sglang_disagg.yaml",
+    EXAMPLES / "trtllm_agg-with-config.yaml",
+    FIXTURES / "import" / "all-settings.yaml",  # ours: every per-component setting at once
+    FIXTURES / "import" / "needs-patches.yaml",  # ours: what only patches and extraObjects carry
+]
+# Left out, not marked xfail: what no values or patch can say.
+CANNOT = {
+    EXAMPLES / "mocker_agg.yaml": "its one worker is typed decode; compose's one worker renders as type worker, "
+    "and no patch may change a component's type",
+}
+
+# What compose adds by design, ignored in the comparison, each with why:
+EXCEPTIONS = {
+    "component name": "compose names its components frontend, decode and prefill (the import reports the renames)",
+    "runtimeVersionOverride": "the chart sets it when the image tag is no version the 1.4 operator parses",
+    "spec.backendFramework": "the chart states the backend the operator would otherwise infer",
+    "compose's pod labels": "app.kubernetes.io/{name,instance,component}: the chart's selector labels",
+    "checksum/extra-config": "the pod annotation that rolls workers when their engine config changes",
+    "DYNAMO_EXTRA_CONFIG": "the env var holding the config's path, when the config moved into the chart's ConfigMap",
+    "extra-config volume": "the chart's ConfigMap volume replaces the original's when the config moved (same "
+    "mount directory, compared below, and the same content, compared as parsed YAML)",
+    "TRT-LLM disaggregated engine config": "the chart gives every TRT-LLM disaggregated worker a ConfigMap "
+    "with cache_transceiver_config (mounted, named by DYNAMO_EXTRA_CONFIG); the imported args do not pass it",
+    "extra objects' labels and namespace": "the chart puts each into the release namespace with its own labels",
+    "replicas absent": "the operator's default is 1, which the chart writes out",
+    "nvidia.com/gpu request": "Kubernetes defaults an extended resource's request to its limit; the chart writes both",
+}
+
+
+def flag_pairs(args: list[str]) -> Counter:
+    """args as a multiset of (flag, value) pairs: order between flags does not matter to the engines."""
+    out: Counter = Counter()
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a.startswith("-") and "=" in a and a.startswith("--"):
+            out[tuple(a.split("=", 1))] += 1
+        elif a.startswith("-") and i + 1 < len(args) and not args[i + 1].startswith("--"):
+            out[(a, args[i + 1])] += 1
+            i += 1
+        else:
+            out[(a, None) if a.startswith("-") else (None, a)] += 1
+        i += 1
+    return out
+
+
+def multiset(items) -> Counter:
+    return Counter(json.dumps(x, sort_keys=True) for x in items or [])
+
+
+def resources(r: dict) -> dict:
+    """Requests as Kubernetes defaults them: an extended resource's request is its limit."""
+    r = copy.deepcopy(r or {})
+    for k, q in (r.get("limits") or {}).items():
+        if "/" in k:
+            r.setdefault("requests", {}).setdefault(k, q)
+    return {side: {k: str(q) for k, q in items.items()} for side, items in r.items() if items}
+
+
+def role_of(comps: list[dict]) -> dict[str, dict]:
+    """The original's components by the name they have once rendered: compose's roles by type (a
+    decode and a prefill component are its two roles, else the first worker is its one worker),
+    every other component by its own name."""
+    fe = next(c for c in comps if c["type"] == "frontend")
+    decodes = [c for c in comps if c["type"] == "decode"]
+    prefills = [c for c in comps if c["type"] == "prefill"]
+    out = {"frontend": fe}
+    if decodes and prefills:
+        out["decode"], out["prefill"] = decodes[0], prefills[0]
+    else:
+        out["decode"] = next(c for c in comps if c["type"] in ("worker", "decode", "prefill"))
+    for c in comps:
+        if not any(c is x for x in out.values()):
+            out[c["name"]] = c
+    return out
+
+
+def original_of(path: Path) -> tuple[dict, list[dict]]:
+    """(the DGD in its v1beta1 form, the file's other objects)."""
+    docs = [d for d in yamlio.load_all(path.read_text()) if d]
+    (dgd,) = [d for d in docs if d["kind"] == "DynamoGraphDeployment"]
+    if dgd["apiVersion"].endswith("v1alpha1"):
+        dgd = {**dgd, "spec": imp.alpha_to_beta(dgd["spec"])[0]}
+    return dgd, [d for d in docs if d is not dgd and d["kind"] != "DynamoGraphDeployment"]
+
+
+def main_of(comp: dict) -> dict:
+    containers = comp.get("podTemplate", {}).get("spec", {}).get("containers", [])
+    return next((c for c in containers if c["name"] == "main"), {"name": "main"})
+
+
+def compare_component(
+    orig: dict, got: dict, configs: dict[str, str], rendered_configs: dict[str, str], chart_config: bool = False
+) -> list[str]:
+    """Differences between an original component and the rendered one, EXCEPTIONS aside."""
+    diffs = []
+    o, g = copy.deepcopy(orig), copy.deepcopy(got)
+    o.pop("name"), g.pop("name")  # EXCEPTIONS["component name"]
+    g.pop("runtimeVersionOverride", None)  # EXCEPTIONS["runtimeVersionOverride"]
+    o.setdefault("replicas", 1)  # EXCEPTIONS["replicas absent"]
+    ot, gt = o.pop("podTemplate", {}), g.pop("podTemplate", {})
+    if o != g:
+        diffs.append(f"component fields: {o} != {g}")
+    om, gm = ot.get("metadata", {}), gt.get("metadata", {})
+    glabels = {k: v for k, v in gm.get("labels", {}).items() if not k.startswith("app.kubernetes.io/")}
+    gann = {k: v for k, v in gm.get("annotations", {}).items() if k != "checksum/extra-config"}
+    if (om.get("labels") or {}) != glabels or (om.get("annotations") or {}) != gann:
+        diffs.append(f"pod metadata: {om} != {gm}")
+    os_, gs = copy.deepcopy(ot.get("spec", {})), copy.deepcopy(gt.get("spec", {}))
+    oc, gc = os_.pop("containers", []), gs.pop("containers", [])
+    omain, gmain = (
+        main_of({"podTemplate": {"spec": {"containers": oc}}}),
+        main_of({"podTemplate": {"spec": {"containers": gc}}}),
+    )
+    if [c for c in oc if c["name"] != "main"] != [c for c in gc if c["name"] != "main"]:
+        diffs.append("containers other than main differ")
+    # the engine config: the original's ConfigMap volume and mount against the chart's
+    ovols, gvols = os_.pop("volumes", []), gs.pop("volumes", [])
+    omounts, gmounts = list(omain.pop("volumeMounts", [])), list(gmain.pop("volumeMounts", []))
+    moved = [v for v in ovols if v.get("configMap", {}).get("name") in configs]
+    if moved:
+        (mv,) = moved
+        (om_,) = [m for m in omounts if m["name"] == mv["name"]]
+        (gm_,) = [m for m in gmounts if m["name"] == "extra-config"]
+        if om_["mountPath"] != gm_["mountPath"]:
+            diffs.append(f"engine config mounted at {gm_['mountPath']}, not {om_['mountPath']}")
+        (gv,) = [v for v in gvols if v["name"] == "extra-config"]
+        cm, key = mv["configMap"]["name"], gv["configMap"]["items"][0]["key"]
+        if yamlio.load(configs[cm][key]) != yamlio.load(rendered_configs[gv["configMap"]["name"]][key]):
+            diffs.append(f"engine config {key} differs")
+        ovols, omounts = [v for v in ovols if v is not mv], [m for m in omounts if m is not om_]
+        gvols, gmounts = [v for v in gvols if v is not gv], [m for m in gmounts if m is not gm_]
+        gmain["env"] = [e for e in gmain.get("env", []) if e["name"] != "DYNAMO_EXTRA_CONFIG"]  # EXCEPTIONS
+    elif chart_config:  # EXCEPTIONS["TRT-LLM disaggregated engine config"]
+        gvols = [v for v in gvols if v["name"] != "extra-config"]
+        gmounts = [m for m in gmounts if m["name"] != "extra-config"]
+        gmain["env"] = [e for e in gmain.get("env", []) if e["name"] != "DYNAMO_EXTRA_CONFIG"]
+    if multiset(ovols) != multiset(gvols) or multiset(omounts) != multiset(gmounts):
+        diffs.append(f"volumes/mounts: {ovols} {omounts} != {gvols} {gmounts}")
+    if os_ != gs:
+        diffs.append(f"pod spec: {os_} != {gs}")
+    if flag_pairs(omain.pop("args", [])) != flag_pairs(gmain.pop("args", [])):
+        diffs.append(f"args: {orig} vs {got}")
+    for key in ("env", "envFrom"):
+        if multiset(omain.pop(key, [])) != multiset(gmain.pop(key, [])):
+            diffs.append(f"{key} differs")
+    if resources(omain.pop("resources", {})) != resources(gmain.pop("resources", {})):
+        diffs.append(f"resources: {orig} vs {got}")
+    omain.pop("name"), gmain.pop("name")
+    if omain != gmain:
+        diffs.append(f"main container: {omain} != {gmain}")
+    return diffs
+
+
+def roundtrip(src: Path, tmp_path: Path) -> list[str]:
+    proj = tmp_path / "proj"
+    imported, _ = imp.import_file(src, proj)
+    assert [u for u in imported.unexpressed if u.into.startswith("nowhere")] == [], "everything is carried"
+    r = compose("validate", cwd=proj)  # every environment, the mocker's local one too
+    assert r.returncode == 0, r.stderr
+    r = compose("template", "--env", "dev", cwd=proj)
+    assert r.returncode == 0, r.stderr
+    docs = load_docs(r.stdout)
+    assert all_errors(docs) == []
+    (dgd,) = [d for d in docs if d["kind"] == "DynamoGraphDeployment"]
+    rendered_configs = {d["metadata"]["name"]: d["data"] for d in docs if d["kind"] == "ConfigMap"}
+    orig, others = original_of(src)
+    configs = {d["metadata"]["name"]: d["data"] for d in others if d["kind"] == "ConfigMap"}
+    diffs = []
+    if dgd["metadata"]["name"] != orig["metadata"]["name"]:
+        diffs.append("name")
+    ospec, gspec = orig["spec"], dgd["spec"]
+    if multiset(ospec.get("env")) != multiset(gspec.get("env")):
+        diffs.append("spec.env")
+    extra = set(ospec) - {"components", "env", "backendFramework"} | set(gspec) - {
+        "components",
+        "env",
+        "backendFramework",
+    }
+    if extra:
+        diffs.append(f"graph fields {sorted(extra)}")
+    got = {c["name"]: c for c in gspec["components"]}
+    want = role_of(ospec["components"])
+    if set(got) != set(want):
+        diffs.append(f"components {sorted(got)} != roles {sorted(want)}")
+    values = yamlio.load((proj / "values.yaml").read_text())["model"]
+    trtllm_disagg = values["backend"]["type"] == "trtllm" and values.get("disaggregation", False)
+    rendered = {(d["kind"], d["metadata"]["name"]): d for d in docs}
+    for obj in others:
+        if obj["kind"] == "ConfigMap" and obj["metadata"]["name"] in imported.configs_moved:
+            continue  # its content is the role's extraConfig, compared with the component
+        got_obj = copy.deepcopy(rendered.get((obj["kind"], obj["metadata"]["name"]), {}))
+        meta = got_obj.get("metadata", {})
+        meta.pop("namespace", None)  # EXCEPTIONS["extra objects' labels and namespace"]
+        labels = {
+            k: v for k, v in meta.pop("labels", {}).items() if not k.startswith(("helm.sh/", "app.kubernetes.io/"))
+        }
+        if labels:
+            meta["labels"] = labels
+        if got_obj != obj:
+            diffs.append(f"object {obj['kind']} {obj['metadata']['name']}: {obj} != {got_obj}")
+    for role, comp in want.items():
+        if role not in ROLES:  # added whole by a JSON patch
+            if comp != got.get(role):
+                diffs.append(f"component {role}: {comp} != {got.get(role)}")
+            continue
+        chart_config = trtllm_disagg and role != "frontend" and "extraConfig" not in values[role]
+        diffs += [f"{role}: {d}" for d in compare_component(comp, got[role], configs, rendered_configs, chart_config)]
+    return diffs
+
+
+@pytest.mark.helm
+@pytest.mark.parametrize("src", ROUNDTRIP, ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_an_imported_graph_renders_as_the_original(src, tmp_path):
+    assert roundtrip(src, tmp_path) == []
+
+
+@pytest.mark.unit
+def test_the_comparison_sees_a_difference(tmp_path):
+    """The comparison is not blind: a flag, an env var or a GPU changed is a difference."""
+    orig, _ = original_of(TEMPLATES / "sglang_disagg.yaml")
+    comp = orig["spec"]["components"][1]
+    for change in (
+        lambda m: m["args"].__setitem__(m["args"].index("--tp") + 1, "2"),
+        lambda m: m.setdefault("env", []).append({"name": "X", "value": "1"}),
+        lambda m: m["resources"]["limits"].__setitem__("nvidia.com/gpu", "2"),
+        lambda m: m.__setitem__("workingDir", "/elsewhere"),
+    ):
+        other = copy.deepcopy(comp)
+        change(main_of(other))
+        assert compare_component(comp, other, {}, {}), change
+    assert compare_component(comp, copy.deepcopy(comp), {}, {}) == []
+
+
+@pytest.mark.unit
+def test_flag_pairs_ignore_order_but_not_values():
+    assert flag_pairs(["--a", "1", "--b"]) == flag_pairs(["--b", "--a", "1"])
+    assert flag_pairs(["--a", "1"]) != flag_pairs(["--a", "2"])
+    assert flag_pairs(["--a=1"]) == flag_pairs(["--a", "1"])
+
+
+@pytest.mark.unit
+def test_share_of_graphs_that_need_nothing_more():
+    """Of the 16 upstream graphs here, 14 import with nothing in patches or extraObjects; one more with a
+    JSON patch; one carries a type no values or patch can say."""
+    upstream = sorted(p for p in {*ROUNDTRIP, *CANNOT} if "import" not in p.parts)
+    found = {p: imp.convert(imp.read_stream(p, p.name), p.name).unexpressed for p in upstream}
+    clean = [p for p, u in found.items() if not u]
+    carried = [p for p, u in found.items() if u and not any(x.into.startswith("nowhere") for x in u)]
+    assert (len(clean), len(carried), len(upstream)) == (14, 1, 16)
+    assert sorted([*clean, *carried]) == sorted(p for p in ROUNDTRIP if p in upstream)
+
+
+def model_objects(text: str, name: str) -> list[dict]:
+    """The model release's DGD and engine-config ConfigMaps in `compose template` output."""
+    return [
+        d
+        for d in load_docs(text)
+        if d["kind"] == "DynamoGraphDeployment"
+        or (d["kind"] == "ConfigMap" and re.fullmatch(rf"{name}-(decode|prefill)-config", d["metadata"]["name"]))
+    ]
+
+
+def sources() -> list[tuple[str, object]]:
+    return [(f"recipe {r.name}", r.name) for r in recipes.available()] + [(f"case {c.name}", c) for c in CASES]
+
+
+@pytest.mark.helm
+@pytest.mark.parametrize("source", [s for _, s in sources()], ids=[i for i, _ in sources()])
+def test_a_graph_compose_rendered_imports_back_to_itself(source, tmp_path):
+    """Every recipe's and golden case's DGD, as compose renders it (dev, or the case's environment), imports into values that
+    render the very same DGD and engine-config ConfigMaps: compose's flags become args, its ConfigMaps
+    extraConfig.inline, a configMapRef's volume a configMapRef again, patches' results patches again."""
+    if isinstance(source, str):
+        recipes.scaffold(source, tmp_path / "src")
+        src = tmp_path / "src"
+    else:
+        src = copy_case(source, tmp_path / "src").root
+    env = "dev" if (src / "environments" / "dev.yaml").exists() else sorted(src.glob("environments/*.yaml"))[0].stem
+    r = compose("template", "--env", env, cwd=src)
+    assert r.returncode == 0, r.stderr
+    name = yamlio.load((src / "values.yaml").read_text())["dynamoNamespace"]
+    original = model_objects(r.stdout, name)
+    (tmp_path / "dgd.yaml").write_text("---\n".join(yamlio.dump(o) for o in original))
+    imported, _ = imp.import_file(tmp_path / "dgd.yaml", tmp_path / "imported")
+    assert [u for u in imported.unexpressed if u.into.startswith("nowhere")] == []
+    r = compose("template", "--env", "dev", cwd=tmp_path / "imported")
+    assert r.returncode == 0, r.stderr
+    assert model_objects(r.stdout, name) == original
