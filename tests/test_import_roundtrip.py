@@ -65,8 +65,6 @@ EXCEPTIONS = {
     "DYNAMO_EXTRA_CONFIG": "the env var holding the config's path, when the config moved into the chart's ConfigMap",
     "extra-config volume": "the chart's ConfigMap volume replaces the original's when the config moved (same "
     "mount directory, compared below, and the same content, compared as parsed YAML)",
-    "TRT-LLM disaggregated engine config": "the chart gives every TRT-LLM disaggregated worker a ConfigMap "
-    "with cache_transceiver_config (mounted, named by DYNAMO_EXTRA_CONFIG); the imported args do not pass it",
     "extra objects' labels and namespace": "the chart puts each into the release namespace with its own labels",
     "replicas absent": "the operator's default is 1, which the chart writes out",
     "nvidia.com/gpu request": "Kubernetes defaults an extended resource's request to its limit; the chart writes both",
@@ -135,9 +133,7 @@ def main_of(comp: dict) -> dict:
     return next((c for c in containers if c["name"] == "main"), {"name": "main"})
 
 
-def compare_component(
-    orig: dict, got: dict, configs: dict[str, str], rendered_configs: dict[str, str], chart_config: bool = False
-) -> list[str]:
+def compare_component(orig: dict, got: dict, configs: dict[str, str], rendered_configs: dict[str, str]) -> list[str]:
     """Differences between an original component and the rendered one, EXCEPTIONS aside."""
     diffs = []
     o, g = copy.deepcopy(orig), copy.deepcopy(got)
@@ -177,10 +173,6 @@ def compare_component(
         ovols, omounts = [v for v in ovols if v is not mv], [m for m in omounts if m is not om_]
         gvols, gmounts = [v for v in gvols if v is not gv], [m for m in gmounts if m is not gm_]
         gmain["env"] = [e for e in gmain.get("env", []) if e["name"] != "DYNAMO_EXTRA_CONFIG"]  # EXCEPTIONS
-    elif chart_config:  # EXCEPTIONS["TRT-LLM disaggregated engine config"]
-        gvols = [v for v in gvols if v["name"] != "extra-config"]
-        gmounts = [m for m in gmounts if m["name"] != "extra-config"]
-        gmain["env"] = [e for e in gmain.get("env", []) if e["name"] != "DYNAMO_EXTRA_CONFIG"]
     if multiset(ovols) != multiset(gvols) or multiset(omounts) != multiset(gmounts):
         diffs.append(f"volumes/mounts: {ovols} {omounts} != {gvols} {gmounts}")
     if os_ != gs:
@@ -229,8 +221,6 @@ def roundtrip(src: Path, tmp_path: Path) -> list[str]:
     want = role_of(ospec["components"])
     if set(got) != set(want):
         diffs.append(f"components {sorted(got)} != roles {sorted(want)}")
-    values = yamlio.load((proj / "values.yaml").read_text())["model"]
-    trtllm_disagg = values["backend"]["type"] == "trtllm" and values.get("disaggregation", False)
     rendered = {(d["kind"], d["metadata"]["name"]): d for d in docs}
     for obj in others:
         if obj["kind"] == "ConfigMap" and obj["metadata"]["name"] in imported.configs_moved:
@@ -250,8 +240,7 @@ def roundtrip(src: Path, tmp_path: Path) -> list[str]:
             if comp != got.get(role):
                 diffs.append(f"component {role}: {comp} != {got.get(role)}")
             continue
-        chart_config = trtllm_disagg and role != "frontend" and "extraConfig" not in values[role]
-        diffs += [f"{role}: {d}" for d in compare_component(comp, got[role], configs, rendered_configs, chart_config)]
+        diffs += [f"{role}: {d}" for d in compare_component(comp, got[role], configs, rendered_configs)]
     return diffs
 
 

@@ -168,7 +168,8 @@ Call with (dict "root" $ "role" "decode").
 {{- $file := base $ec.path -}}
 {{- $out := dict "enabled" false "create" false "path" $ec.path "file" $file "dir" (dir $ec.path) "key" ($ec.configMapRef.key | default $file) -}}
 {{- $inline := $ec.inline -}}
-{{- if and (eq $v.model.backend.type "trtllm") $v.model.disaggregation (not $ec.configMapRef.name) (not (kindIs "string" $inline)) -}}
+{{- /* Only under compose's own flags, which pass the file: a role's `args` replace them. */ -}}
+{{- if and (eq $v.model.backend.type "trtllm") $v.model.disaggregation (not $ec.configMapRef.name) (not (kindIs "string" $inline)) (not (index $v.model .role).args) -}}
 {{- /* TRT-LLM moves the KV cache from prefill to decode only through a cache transceiver:
 every upstream disaggregated engine config sets one (1.4.0). Default it where the config is ours. */ -}}
 {{- $inline = deepCopy (default (dict) $inline) -}}
