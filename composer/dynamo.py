@@ -143,6 +143,9 @@ RUNTIME_IMAGES = {
 # (ai-dynamo wheel 1.6.1, dynamo/profiler/utils/profile_common.py PLANNER_IMAGE_NAME and
 # derive_planner_image; the same name in 1.4.0).
 PLANNER_IMAGE = "dynamo-planner"
+# Where the Planner looks for Prometheus when nothing says (ai-dynamo wheels 1.4.0 and 1.6.1,
+# dynamo/planner/config/defaults.py, PROMETHEUS_ENDPOINT's default: kube-prometheus-stack in monitoring).
+PLANNER_PROMETHEUS_DEFAULT = "http://prometheus-kube-prometheus-prometheus.monitoring.svc.cluster.local:9090"
 
 # --- The platform (operator) chart ----------------------------------------------------------------
 # deploy/helm/charts/platform/Chart.yaml (name dynamo-platform), published at this repository

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from composer import load
+from composer import dynamo, load
 from composer.errors import UsageError
 from composer.model import derived_names
 from composer.schema import DNS1123
@@ -169,13 +169,19 @@ def environments(
         section.get("type", "the values file's backend") if isinstance(section, dict) else "the values file's backend"
     )
     roles_used = ["decode", "prefill"] if model.get("disaggregation") else ["decode"]
-    hf_dev = (
-        "model:\n"
-        "  # An existing Secret with key HF_TOKEN (upstream recipes call it hf-token-secret; gated models need it).\n"
-        "  hfTokenSecret: hf-token-secret\n"
+    planner = model.get("planner")
+    prometheus = (
+        "  planner:\n"
+        "    # The Prometheus the Planner reads (the Planner's own default, kube-prometheus-stack in monitoring).\n"
+        f"    prometheusEndpoint: {dynamo.PLANNER_PROMETHEUS_DEFAULT}\n"
+        if isinstance(planner, dict) and planner.get("enabled") and "prometheusEndpoint" not in planner
+        else ""
     )
+    hf = "  hfTokenSecret: hf-token-secret\n" if hf_token_secret else ""
+    hf_note = "  # An existing Secret with key HF_TOKEN (upstream recipes call it hf-token-secret; gated models need it).\n"
+    dev_model = (hf_note if hf else "") + hf + prometheus
     dev = "# Development cluster: the cluster facts a recipe leaves out.\ncluster:\n  namespace: dynamo-dev\n" + (
-        hf_dev if hf_token_secret else ""
+        "model:\n" + dev_model if dev_model else ""
     )
     prod = (
         "# Production cluster: compose acts only on the pinned context and asks before every change.\n"
@@ -184,7 +190,7 @@ def environments(
         "  kubeContext: your-prod-context\n"
         "  namespace: dynamo\n"
         "  production: true\n"
-        + ("model:\n  hfTokenSecret: hf-token-secret\n" if hf_token_secret else "")
+        + ("model:\n" + hf + prometheus if hf or prometheus else "")
         + "# A benchmark saturates the GPUs that serve users: run it in production only on purpose.\n"
         "benchmark:\n"
         "  enabled: false\n"

@@ -147,7 +147,7 @@ def test_recipe_is_documented_and_keeps_to_its_own_facts(name):
 KEY = re.compile(r"(?:model|benchmark)(?:\.[\w-]+)+|dynamoNamespace")
 SIBLING = re.compile(r"\.?[A-Za-z][\w-]*(?:\.[\w-]+)*")
 UNKEYED_ROWS = ("max length", "engine config")  # facts about the engine's defaults, not values keys
-ROLES = ("frontend", "decode", "prefill")
+ROLES = ("frontend", "decode", "prefill", "planner", "epp")
 DEFAULTED = re.compile(r"\bdefault\b|\bnot set\b")
 
 
@@ -430,7 +430,7 @@ def test_the_multinode_recipe_renders_upstreams_flags_over_two_nodes(version, tm
 def test_small_recipe_renders_for_the_local_runtime(name, tmp_path):
     docs = rendered(tmp_path, name, "local")
     dgd = next(d for d in docs if d["kind"] == "DynamoGraphDeployment")
-    workers = [c for c in dgd["spec"]["components"] if c["type"] != "frontend"]
+    workers = [c for c in dgd["spec"]["components"] if c["type"] not in ("frontend", "planner", "epp")]
     assert workers and all(c["podTemplate"]["spec"]["containers"][0]["command"][-1] == "dynamo.mocker" for c in workers)
 
 
