@@ -178,7 +178,9 @@ def environments(
         else ""
     )
     hf = "  hfTokenSecret: hf-token-secret\n" if hf_token_secret else ""
-    hf_note = "  # An existing Secret with key HF_TOKEN (upstream recipes call it hf-token-secret; gated models need it).\n"
+    hf_note = (
+        "  # An existing Secret with key HF_TOKEN (upstream recipes call it hf-token-secret; gated models need it).\n"
+    )
     dev_model = (hf_note if hf else "") + hf + prometheus
     dev = "# Development cluster: the cluster facts a recipe leaves out.\ncluster:\n  namespace: dynamo-dev\n" + (
         "model:\n" + dev_model if dev_model else ""
