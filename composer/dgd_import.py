@@ -946,7 +946,7 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             image=image,
             hf=hf,
             pull=pull_names is not None,
-            routing=routing,
+            routing=routing if routing == model.get("routingPolicy") else None,  # else the frontend keeps its own
             disagg=disagg,
             configmaps=configmaps,
             moved=moved,

@@ -936,3 +936,19 @@ def test_what_the_chart_does_not_render_of_a_picker_graph_is_carried(tmp_path):
     assert comps["epp"] == {"eppConfig": {"configMapRef": {"name": "picker"}}}
     assert comps["decode"]["podTemplate"]["spec"]["containers"][0]["args"][-1] == "--verbose"
     assert any("may publish no KV events" in n for n in result.notes)
+
+
+@pytest.mark.unit
+def test_a_frontend_of_another_router_mode_keeps_it_beside_the_pickers_kv(tmp_path):
+    text = (EXAMPLES / "gaie" / "vllm_agg.yaml").read_text()
+    frontend = (
+        "  - name: Frontend\n    type: frontend\n    podTemplate:\n      spec:\n        containers:\n"
+        "        - name: main\n          image: nvcr.io/nvidia/ai-dynamo/vllm-runtime:my-tag\n"
+        "          env: [{name: DYN_ROUTER_MODE, value: round-robin}]\n"
+    )
+    result = convert_text(tmp_path, text.replace("  components:\n", "  components:\n" + frontend, 1))
+    assert result.values["model"]["routingPolicy"] == "kv", "the picker needs it"
+    assert result.added == []
+    main = result.values["patches"]["model"]["components"]["frontend"]["podTemplate"]["spec"]["containers"][0]
+    assert main["env"] == [{"name": "DYN_ROUTER_MODE", "value": "round-robin"}], "its own mode, by a patch"
+    assert any("its own mode kept by a patch" in n for n in result.notes)
