@@ -956,6 +956,7 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             model_name=model_name,
             planner=planner,
             epp="epp" in roles,
+            workers_argv=tuple(a for w in workers for a in _argv(comps[w])),
         )
         model[role] = v
         if patch:
@@ -1128,6 +1129,7 @@ def _component_values(
     model_name: str = "",
     planner: dict[str, Any] | None = None,
     epp: bool = False,
+    workers_argv: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The values of one component (model.frontend, .decode, .prefill); what they cannot say goes into
     `patch` (a JSON merge patch on the rendered component) and is listed."""
@@ -1228,6 +1230,7 @@ def _component_values(
     if role == "frontend" and routing:
         env = [e for e in env if e.get("name") != ROUTER_ENV]
     stray = [j for j, e in enumerate(env) if e.get("name") == ROUTER_ENV]
+    whole_env = False
     if role == "epp":
         # the chart writes DYN_KV_CACHE_BLOCK_SIZE (kvCacheBlockSize) and DYN_MODEL_NAME (model.name) first
         block = [e for e in env if e.get("name") == EPP_BLOCK_ENV]
@@ -1241,14 +1244,16 @@ def _component_values(
             v["kvCacheBlockSize"] = int(block[0]["value"])
             env = [e for e in env if e.get("name") not in (EPP_BLOCK_ENV, EPP_MODEL_ENV)]
         else:  # the values need a block size; the original's env then replaces the chart's whole
-            v["kvCacheBlockSize"] = 16
-            stray = [j for j, e in enumerate(env) if e.get("name") in (EPP_BLOCK_ENV, EPP_MODEL_ENV)] or [0]
+            flags = re.search(r"--(?:block-size|page-size)[ =]([1-9][0-9]{0,6})\b", " ".join(workers_argv))
+            v["kvCacheBlockSize"] = int(flags.group(1)) if flags else 16
+            stray = [j for j, e in enumerate(env) if e.get("name") in (EPP_BLOCK_ENV, EPP_MODEL_ENV)]
+            whole_env = True
             rep.notes.append(
                 f"{rep.source(ptr)}: the endpoint picker's {EPP_BLOCK_ENV} and {EPP_MODEL_ENV} are not one block "
-                "size and the model's name: model.epp.kvCacheBlockSize is 16 (vLLM's default), and the "
-                "original env replaces the chart's by a patch"
+                f"size and the model's name: model.epp.kvCacheBlockSize is {v['kvCacheBlockSize']} (the workers' "
+                "block size flag, else vLLM's default 16), and the original env replaces the chart's by a patch"
             )
-    if stray:  # a router mode routingPolicy does not name: the whole env by a patch (a list replaces)
+    if stray or whole_env:  # a router mode routingPolicy does not name: the whole env by a patch (a list replaces)
         entries = patch.setdefault("podTemplate", {}).setdefault("spec", {}).setdefault("containers", [])
         main_entry = next((e for e in entries if e.get("name") == "main"), None)
         if main_entry is None:
@@ -1256,6 +1261,8 @@ def _component_values(
         main_entry["env"] = main.get("env", [])
         for j in stray:
             rep.unexpress(f"{cptr}/env/{j}", into)
+        if not stray:
+            rep.unexpress(f"{cptr}/env" if "env" in main else cptr, into)
     elif env:
         v["env"] = env
     if main.get("envFrom") and (not hf or role == "planner"):
@@ -1643,7 +1650,7 @@ def import_doc(imported: Imported, source: str, sha256: str) -> str:
             f"with its Service `{imported.name}-frontend`."
         )
     if todo:
-        lines += ["## What you must set", ""] + [f"- {t}" for t in todo] + [""]
+        lines += ["## Before you deploy", ""] + [f"- {t}" for t in todo] + [""]
     if imported.unexpressed:
         lines += [
             "## Not expressible in the values",

@@ -952,3 +952,14 @@ def test_a_frontend_of_another_router_mode_keeps_it_beside_the_pickers_kv(tmp_pa
     main = result.values["patches"]["model"]["components"]["frontend"]["podTemplate"]["spec"]["containers"][0]
     assert main["env"] == [{"name": "DYN_ROUTER_MODE", "value": "round-robin"}], "its own mode, by a patch"
     assert any("its own mode kept by a patch" in n for n in result.notes)
+
+
+@pytest.mark.unit
+def test_a_picker_without_its_block_size_takes_the_workers_and_keeps_its_own_env(tmp_path):
+    text = (EXAMPLES / "gaie" / "vllm_agg.yaml").read_text()
+    text = text.replace('          - name: DYN_KV_CACHE_BLOCK_SIZE\n            value: "128"\n', "")
+    result = convert_text(tmp_path, text)
+    assert result.values["model"]["epp"]["kvCacheBlockSize"] == 128, "the workers' --block-size"
+    main = result.values["patches"]["model"]["components"]["epp"]["podTemplate"]["spec"]["containers"][0]
+    assert main["env"] == [{"name": "DYN_MODEL_NAME", "value": "Qwen/Qwen3-0.6B"}], "rendered as it was"
+    assert [u.pointer for u in result.unexpressed] == ["/spec/components/0/podTemplate/spec/containers/0/env/0"]
