@@ -93,6 +93,17 @@ def _server_annotation(key: str) -> bool:
 
 
 CHECKSUM = "checksum/extra-config"  # the model chart's pod annotation that rolls workers on a config change
+PLANNER_CHECKSUM = "checksum/planner-config"  # and the Planner's, on a change of its config
+# The Planner as the model chart renders it (upstream's profiler: dgd_generation.py add_planner_to_config)
+PLANNER_COMMAND = ["python3", "-m", "dynamo.planner"]
+PLANNER_CONFIG = "/workspace/planner_config/planner_config.json"
+PLANNER_WORKDIR = "/workspace/components/src/dynamo/planner"
+PROFILE_DIR = "/workspace/profiling_results"  # where profiling data is mounted unless the config says
+# The endpoint picker's env the chart writes, and the frontend sidecar it adds to every worker pod
+EPP_BLOCK_ENV, EPP_MODEL_ENV = "DYN_KV_CACHE_BLOCK_SIZE", "DYN_MODEL_NAME"
+SIDECAR = "sidecar-frontend"
+GATEWAY_PLACEHOLDER = "your-gateway"  # the environments' Gateway name, which the user sets
+SIDECAR_ARGS = ("-m", "dynamo.frontend", "--router-mode", "direct")
 # pod labels the model chart sets on every component (its selector and the component's name)
 CHART_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")
 # v1alpha1 service fields the 1.x operator keeps only in an annotation of its own: they do nothing there
@@ -139,7 +150,8 @@ class Imported:
     notes: list[str]  # renamed components, engine configs moved, fields the operator ignores
     name: str  # the DGD's name: dynamoNamespace
     namespace: str | None  # its metadata.namespace, for the environments
-    configs_moved: list[str] = field(default_factory=list)  # ConfigMaps now in a role's extraConfig.inline
+    configs_moved: list[str] = field(default_factory=list)  # ConfigMaps now in extraConfig.inline/planner.config
+    added: list[str] = field(default_factory=list)  # compose's components the graph did not have (frontend)
 
 
 # ----------------------------------------------------------------------------------------- reading
@@ -657,6 +669,7 @@ def convert(docs: list[Doc], display: str) -> Imported:
     values, more_notes, configs_moved = _values(dgd, spec, rep, docs, doc)
     rep.check()
     assert isinstance(name, str)  # checked above
+    types = {c.get("type") for c in comps}
     return Imported(
         values,
         sorted(set(rep.unexpressed), key=lambda u: (u.line, u.column, u.pointer)),
@@ -664,6 +677,7 @@ def convert(docs: list[Doc], display: str) -> Imported:
         name,
         meta.get("namespace"),
         configs_moved,
+        [] if "frontend" in types else ["frontend"],
     )
 
 
@@ -701,7 +715,10 @@ def _roles(comps: list[dict[str, Any]], rep: _Report) -> tuple[dict[str, int], l
         by_type.setdefault(c["type"], []).append(i)
     frontends, workers = by_type.get("frontend", []), by_type.get("worker", [])
     decodes, prefills = by_type.get("decode", []), by_type.get("prefill", [])
-    if not frontends:
+    planners, epps = by_type.get("planner", []), by_type.get("epp", [])
+    # upstream's endpoint-picker graphs (gaie/) have no frontend: the picker sends each request to a
+    # worker's frontend sidecar; compose's graph always has one, which the import then adds
+    if not frontends and not epps:
         rep.problem(
             "/spec/components",
             "no frontend component: a compose deployment always has one",
@@ -717,7 +734,11 @@ def _roles(comps: list[dict[str, Any]], rep: _Report) -> tuple[dict[str, int], l
     # By type, which no patch may change: a decode and a prefill component make compose's
     # disaggregated roles; else the first worker (or the one decode/prefill) is the one worker. The
     # rest keep their own types as components the values do not describe.
-    roles = {"frontend": frontends[0]}
+    roles = {"frontend": frontends[0]} if frontends else {}
+    if planners:
+        roles["planner"] = planners[0]
+    if epps:
+        roles["epp"] = epps[0]
     if decodes and prefills:
         roles["decode"], roles["prefill"] = decodes[0], prefills[0]
     else:
@@ -795,10 +816,15 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
     extra_objects: list[dict[str, Any]] = []
 
     model_name = _model_name(comps, workers)
+    if model_name is None and "epp" in roles:  # the picker is told the model's name
+        named = [e for e in _main(comps[roles["epp"]]).get("env") or [] if e.get("name") == EPP_MODEL_ENV]
+        if len(named) == 1 and isinstance(named[0].get("value"), str) and named[0]["value"]:
+            model_name = named[0]["value"]
+            notes.append(f"model.name is the endpoint picker's {EPP_MODEL_ENV}, {model_name!r}")
     if model_name is None:
         model_name = name
         notes.append(f"no --model/--served-model-name flag in the workers: model.name is the DGD's name, {name!r}")
-    images = {r: _main(comps[i]).get("image") for r, i in roles.items()}
+    images = {r: _main(comps[i]).get("image") for r, i in roles.items() if r in ROLES}
     image = images["decode"] or next((x for x in images.values() if x), None)
     if not image:
         rep.problem(
@@ -809,8 +835,9 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
         rep.check()
     assert isinstance(image, str)  # checked above
 
-    # What every component shares becomes model-level: the HF token Secret, image pull Secrets.
-    env_froms = [_main(comps[i]).get("envFrom") for i in roles.values()]
+    # What every component shares becomes model-level: the HF token Secret (the chart gives it to every
+    # component but the Planner), image pull Secrets.
+    env_froms = [_main(comps[i]).get("envFrom") for r, i in roles.items() if r != "planner"]
     hf = None
     if all(
         isinstance(e, list) and len(e) == 1 and set(e[0]) == {"secretRef"} and set(e[0]["secretRef"]) == {"name"}
@@ -835,17 +862,50 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
         and isinstance(d.data.get("metadata"), dict)
     }
     moved: dict[str, set[str]] = {}  # ConfigMap -> keys whose content became an extraConfig.inline
+    planner = None
+    if "planner" in roles:
+        planner = _planner_config(comps[roles["planner"]], configmaps, backend, disagg)
+        if planner is None:  # not as compose renders a Planner: added whole, as any other component
+            i = roles.pop("planner")
+            extra = sorted([*extra, i])
+            notes.append(
+                f"{rep.source(f'/spec/components/{i}')}: the Planner does not read "
+                f"`--config {PLANNER_CONFIG}` from a ConfigMap of the file, as compose's does: it is added "
+                "whole by a JSON patch, not as model.planner (export its config ConfigMap with the DGD to import it)"
+            )
 
     model: dict[str, Any] = {"name": model_name, "backend": {"type": backend, "image": image}}
     if disagg:
         model["disaggregation"] = True
     model_env = spec.get("env")
     routing = None
-    fe_env = _main(comps[roles["frontend"]]).get("env") or []
+    fe_env = _main(comps[roles["frontend"]]).get("env") or [] if "frontend" in roles else []
     router = [e for e in fe_env if isinstance(e, dict) and e.get("name") == ROUTER_ENV]
     if len(router) == 1 and set(router[0]) == {"name", "value"} and router[0]["value"] in ROUTER_MODES:
         routing = router[0]["value"]
         model["routingPolicy"] = routing
+    if "epp" in roles and routing != "kv":
+        # the picker scores workers by their KV events (the schema's rule): the frontend's own mode,
+        # if any, stays in its env by a patch
+        model["routingPolicy"] = "kv"
+        if "frontend" in roles:
+            notes.append(
+                "model.routingPolicy is kv, which the endpoint picker needs: compose's frontend gets "
+                f"{ROUTER_ENV}=kv"
+                + (", its own mode kept by a patch" if routing or router else ", which it did not have")
+            )
+    if "epp" in roles:
+        if "frontend" not in roles:
+            notes.append(
+                "the graph has no frontend component (the endpoint picker sends requests to each worker's "
+                "frontend sidecar); compose's graph always has one: it adds the frontend, and with it the "
+                f"Service {name}-frontend the graph did not have"
+            )
+        if not any(re.search(r"kv-events|publish-events", " ".join(_argv(comps[i]))) for i in workers):
+            notes.append(
+                "no worker's command line names --kv-events-config: the workers may publish no KV events, "
+                "which the endpoint picker's KV scorers read"
+            )
     if hf:
         model["hfTokenSecret"] = hf
     if pull_names:
@@ -858,7 +918,9 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
     elif model_env:
         model["env"] = copy.deepcopy(model_env)
 
-    for role in ROLES:
+    # the chart renders the frontend, the workers, the Planner, the endpoint picker, in this order
+    order = ["frontend", "decode", *(["prefill"] if disagg else []), *(r for r in ("planner", "epp") if r in roles)]
+    for role in (*ROLES, "planner", "epp"):
         if role not in roles:
             continue
         i = roles[role]
@@ -866,7 +928,10 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
         ptr = f"/spec/components/{i}"
         if comp["name"] != role:
             notes.append(f"{rep.source(ptr)}: component {comp['name']!r} is compose's {role!r}")
-        rendered_type = "frontend" if role == "frontend" else (role if disagg else "worker")
+        if role in ("frontend", "planner", "epp") or disagg:
+            rendered_type = role
+        else:  # the aggregated worker; the picker's decode profile filters on its type
+            rendered_type = "decode" if "epp" in roles else "worker"
         patch: dict[str, Any] = {}
         removes: list[str] = []
         if comp["type"] != rendered_type:  # no patch may change a component's type
@@ -881,19 +946,22 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             image=image,
             hf=hf,
             pull=pull_names is not None,
-            routing=routing,
+            routing=routing if routing == model.get("routingPolicy") else None,  # else the frontend keeps its own
             disagg=disagg,
             configmaps=configmaps,
             moved=moved,
             version=_version(image or ""),
             removes=removes,
             dgd_name=name,
+            model_name=model_name,
+            planner=planner,
+            epp="epp" in roles,
+            workers_argv=tuple(a for w in workers for a in _argv(comps[w])),
         )
         model[role] = v
         if patch:
             patches[role] = patch
-        at = ["frontend", "decode", "prefill"].index(role)  # the chart renders them in this order, main first
-        ops += [{"op": "remove", "path": f"/spec/components/{at}/podTemplate/spec/containers/0/{k}"} for k in removes]
+        ops += [{"op": "remove", "path": f"/spec/components/{order.index(role)}/{k}"} for k in removes]
 
     # components beyond compose's roles keep their own type: added whole by a JSON patch
     for i in extra:
@@ -942,6 +1010,10 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             continue
         cm = obj.get("metadata", {}).get("name") if obj.get("kind") == "ConfigMap" else None
         data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
+        if planner and cm == planner["configMap"] and set(data) == {planner["key"]} and not obj.get("binaryData"):
+            notes.append(f"ConfigMap {cm!r} (line {d.line}): its planner config is model.planner.config")
+            configs_moved.append(cm)
+            continue
         if cm in moved and set(data) <= moved[cm] and not obj.get("binaryData"):
             notes.append(f"ConfigMap {cm!r} (line {d.line}): its engine config is the worker's extraConfig.inline")
             configs_moved.append(cm)
@@ -964,6 +1036,8 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
         model["extraObjects"] = extra_objects
 
     values: dict[str, Any] = {"dynamoNamespace": name, "model": model}
+    if "epp" in roles:  # the picker serves a gateway (the schema's rule); environments name the Gateway
+        values["inferenceGateway"] = {"enabled": True}
     version = _version(image or "")
     if version:
         values["platform"] = {"version": version}
@@ -1052,15 +1126,22 @@ def _component_values(
     version: str | None,
     removes: list[str],
     dgd_name: str,
+    model_name: str = "",
+    planner: dict[str, Any] | None = None,
+    epp: bool = False,
+    workers_argv: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The values of one component (model.frontend, .decode, .prefill); what they cannot say goes into
     `patch` (a JSON merge patch on the rendered component) and is listed."""
     into = f"patches.model.components.{role}"
-    worker = role != "frontend"
-    v: dict[str, Any] = {}
+    worker = role in ("decode", "prefill")
+    v: dict[str, Any] = {"enabled": True} if role in ("planner", "epp") else {}
     comp.pop("name")
     comp.pop("type")
-    if "replicas" in comp:
+    if role == "planner":
+        if comp.get("replicas") == 1:  # the chart's: one Planner decides for the graph
+            comp.pop("replicas")
+    elif "replicas" in comp:
         v["replicas"] = comp.pop("replicas")
     template = comp.pop("podTemplate", None) or {}
     pod = copy.deepcopy(template.get("spec") or {})
@@ -1069,11 +1150,52 @@ def _component_values(
     main = copy.deepcopy(containers[mi]) if mi is not None else {}
     main.pop("name", None)
     cptr = f"{ptr}/podTemplate/spec/containers/{mi}"
+    skip: set[int] = set()  # containers the chart renders itself
+    if worker and epp and comp.get("frontendSidecar") == SIDECAR:
+        # the endpoint picker's target: the chart renders this sidecar in every worker pod
+        sidecar = {
+            "name": SIDECAR,
+            "image": main.get("image") or image,
+            "args": list(SIDECAR_ARGS),
+            **({"envFrom": [{"secretRef": {"name": hf}}]} if hf else {}),
+        }
+        j = next((j for j, c in enumerate(containers) if c.get("name") == SIDECAR and j != mi), None)
+        if j is not None and containers[j] == sidecar:
+            skip.add(j)
+            comp.pop("frontendSidecar")
+    if role == "planner" and planner:
+        v.update(planner["values"])
+        defaults = {"command": PLANNER_COMMAND, "args": ["--config", PLANNER_CONFIG], "workingDir": PLANNER_WORKDIR}
+        for k, default in defaults.items():
+            if main.get(k) == default:
+                main.pop(k)
+            elif k not in main:  # the chart writes its default: a JSON patch removes it
+                removes.append(f"podTemplate/spec/containers/0/{k}")
+                rep.unexpress(f"{cptr}/{k}" if mi is not None else f"{ptr}/podTemplate", "patches.model.jsonPatches")
+        gone = set(planner["mounts"])
+        main["volumeMounts"] = [m for m in main.get("volumeMounts") or [] if m.get("name") not in gone]
+        if not main["volumeMounts"]:
+            main.pop("volumeMounts")
+        pod["volumes"] = [x for x in pod.get("volumes") or [] if x.get("name") not in gone]
+        if not pod["volumes"]:
+            pod.pop("volumes")
+    if role == "epp":
+        eppc = comp.pop("eppConfig", None)
+        eppc = eppc if isinstance(eppc, dict) else {}
+        if "config" in eppc:
+            if eppc["config"] != epp_default_config(disagg):
+                v["config"] = eppc["config"]
+        else:  # the chart writes its default config: a JSON patch removes it
+            removes.append("eppConfig/config")
+            rep.unexpress(f"{ptr}/eppConfig", "patches.model.jsonPatches")
+        for k in sorted(set(eppc) - {"config"}):  # e.g. configMapRef: no values key
+            patch.setdefault("eppConfig", {})[k] = eppc[k]
+            rep.unexpress(f"{ptr}/eppConfig/{escape(k)}", into)
 
     # containers other than main, or main-container fields the values lack: the whole list as a patch
     # (a merge patch replaces a list), which then renders the containers exactly as they were
     leftover_main = sorted(k for k in main if k not in MAIN_KEYS)
-    others = [j for j, c in enumerate(containers) if j != mi]
+    others = [j for j, c in enumerate(containers) if j != mi and j not in skip]
     if leftover_main or others:
         # a component patch merges containers by name: main's other fields into the chart's main,
         # any other container appended as it is
@@ -1089,10 +1211,17 @@ def _component_values(
         # a worker without its own command or args gets compose's: a JSON patch removes them
         for k in ("command", "args"):
             if not main.get(k):
-                removes.append(k)
+                removes.append(f"podTemplate/spec/containers/0/{k}")
                 rep.unexpress(f"{cptr}/{k}" if mi is not None else f"{ptr}/podTemplate", "patches.model.jsonPatches")
 
-    if main.get("image") and main["image"] != image:
+    if role == "epp":  # required: compose has no default picker image
+        if not main.get("image"):
+            rep.problem(f"{ptr}", "the endpoint picker has no image", "its main container names the image")
+        v["image"] = main.get("image")
+    elif role == "planner":  # compose's default is the platform's dynamo-planner image
+        if main.get("image") and main["image"] != planner_image(image):
+            v["image"] = main["image"]
+    elif main.get("image") and main["image"] != image:
         v["image"] = main["image"]
     for key in ("command", "args", "workingDir"):
         if key in main:
@@ -1101,17 +1230,42 @@ def _component_values(
     if role == "frontend" and routing:
         env = [e for e in env if e.get("name") != ROUTER_ENV]
     stray = [j for j, e in enumerate(env) if e.get("name") == ROUTER_ENV]
-    if stray:  # a router mode routingPolicy does not name: the whole env by a patch (a list replaces)
+    whole_env = False
+    if role == "epp":
+        # the chart writes DYN_KV_CACHE_BLOCK_SIZE (kvCacheBlockSize) and DYN_MODEL_NAME (model.name) first
+        block = [e for e in env if e.get("name") == EPP_BLOCK_ENV]
+        named = [e for e in env if e.get("name") == EPP_MODEL_ENV]
+        if (
+            len(block) == 1
+            and set(block[0]) == {"name", "value"}
+            and re.fullmatch(r"[1-9][0-9]{0,6}", str(block[0]["value"]))
+            and named == [{"name": EPP_MODEL_ENV, "value": model_name}]
+        ):
+            v["kvCacheBlockSize"] = int(block[0]["value"])
+            env = [e for e in env if e.get("name") not in (EPP_BLOCK_ENV, EPP_MODEL_ENV)]
+        else:  # the values need a block size; the original's env then replaces the chart's whole
+            flags = re.search(r"--(?:block-size|page-size)[ =]([1-9][0-9]{0,6})\b", " ".join(workers_argv))
+            v["kvCacheBlockSize"] = int(flags.group(1)) if flags else 16
+            stray = [j for j, e in enumerate(env) if e.get("name") in (EPP_BLOCK_ENV, EPP_MODEL_ENV)]
+            whole_env = True
+            rep.notes.append(
+                f"{rep.source(ptr)}: the endpoint picker's {EPP_BLOCK_ENV} and {EPP_MODEL_ENV} are not one block "
+                f"size and the model's name: model.epp.kvCacheBlockSize is {v['kvCacheBlockSize']} (the workers' "
+                "block size flag, else vLLM's default 16), and the original env replaces the chart's by a patch"
+            )
+    if stray or whole_env:  # a router mode routingPolicy does not name: the whole env by a patch (a list replaces)
         entries = patch.setdefault("podTemplate", {}).setdefault("spec", {}).setdefault("containers", [])
-        main_entry = next((e for e in entries if e["name"] == "main"), None)
+        main_entry = next((e for e in entries if e.get("name") == "main"), None)
         if main_entry is None:
             entries.insert(0, main_entry := {"name": "main"})
-        main_entry["env"] = main["env"]
+        main_entry["env"] = main.get("env", [])
         for j in stray:
             rep.unexpress(f"{cptr}/env/{j}", into)
+        if not stray:
+            rep.unexpress(f"{cptr}/env" if "env" in main else cptr, into)
     elif env:
         v["env"] = env
-    if main.get("envFrom") and not hf:
+    if main.get("envFrom") and (not hf or role == "planner"):
         v["envFrom"] = main["envFrom"]
     resources = copy.deepcopy(main.get("resources") or {})
     if worker:
@@ -1160,6 +1314,8 @@ def _component_values(
     # the chart's extra-config volume (with an engine config, and always for TRT-LLM disaggregated: its
     # cache transceiver default); the import sets no model.modelCache, so model-cache stays free
     charts = {"extra-config"} if worker and ("extraConfig" in v or (backend == "trtllm" and disagg)) else set()
+    if role == "planner" and planner:
+        charts = {"planner-config", *(["profile-data"] if "profileData" in v else [])}
     taken = {x.get("name") for x in volumes or []} & charts
     if taken:  # the chart's own volume name: the original's volume is renamed, with its mounts
         renamed = {n: _free_name(n, {x.get("name") for x in volumes or []}) for n in sorted(taken)}
@@ -1197,6 +1353,8 @@ def _component_values(
     annotations = meta.pop("annotations", None) or {}
     if config_moved:
         annotations.pop(CHECKSUM, None)  # the chart's, of the config it now renders
+    if role == "planner" and planner:
+        annotations.pop(PLANNER_CHECKSUM, None)  # the chart's, of the config it renders
     if annotations:
         v["annotations"] = annotations
     if owned:  # the chart sets these itself: only a patch puts the original's back
@@ -1208,6 +1366,14 @@ def _component_values(
         rep.unexpress(f"{ptr}/podTemplate/metadata/{escape(key)}", into)
     if "sharedMemorySize" in comp:
         v["sharedMemorySize"] = str(comp.pop("sharedMemorySize"))
+    if worker and planner:
+        # the chart opts the roles the Planner scales into a scaling adapter (an empty one)
+        if role in planner["scales"] and comp.get("scalingAdapter") == {}:
+            comp.pop("scalingAdapter")
+        elif role in planner["scales"] and "scalingAdapter" not in comp:
+            removes.append("scalingAdapter")
+            rep.unexpress(ptr, "patches.model.jsonPatches")
+            rep.notes.append(f"{rep.source(ptr)}: no scaling adapter, which compose adds where the Planner scales")
     if worker:
         mn = comp.get("multinode")
         if isinstance(mn, dict) and set(mn) == {"nodeCount"}:
@@ -1222,6 +1388,94 @@ def _component_values(
         patch[key] = comp[key]
         rep.unexpress(f"{ptr}/{escape(key)}", into)
     return v
+
+
+def planner_image(image: str) -> str:
+    """The Planner image compose gives when the values name none: dynamo-planner of platform.version
+    (the import's: the worker image's), from the default cluster.imageRegistry (the import sets none)."""
+    from composer.schema import values_schema
+
+    registry = values_schema()["properties"]["cluster"]["properties"]["imageRegistry"]["default"]
+    return f"{registry}/{dynamo.PLANNER_IMAGE}:{_version(image) or dynamo.DEFAULT_VERSION}"
+
+
+def _planner_config(comp: dict[str, Any], configmaps: dict[str, Doc], backend: str, disagg: bool):
+    """What model.planner says of a Planner that reads its config as compose's does (`--config` of a
+    ConfigMap of the file, mounted where the chart mounts it): {values, configMap, key, mounts (the
+    volume names the chart's replace), scales (the worker roles it scales)}; else None."""
+    main = _main(comp)
+    if _flag_value(main.get("args") or [], ("--config",)) != PLANNER_CONFIG:
+        return None
+    pod = (comp.get("podTemplate") or {}).get("spec") or {}
+    volumes = {x.get("name"): x for x in pod.get("volumes") or [] if isinstance(x, dict)}
+    mounts = [m for m in main.get("volumeMounts") or [] if isinstance(m, dict)]
+
+    def configmap_at(path: str) -> tuple[str, str] | None:
+        """(volume name, ConfigMap name) of a whole-ConfigMap volume mounted at path."""
+        for m in mounts:
+            if set(m) - {"name", "mountPath", "readOnly"} or posixpath.normpath(m.get("mountPath") or "") != path:
+                continue
+            vol = volumes.get(m.get("name"))
+            if vol and set(vol) == {"name", "configMap"} and set(vol["configMap"]) == {"name"}:
+                return m["name"], vol["configMap"]["name"]
+        return None
+
+    found = configmap_at(posixpath.dirname(PLANNER_CONFIG))
+    key = posixpath.basename(PLANNER_CONFIG)
+    cm = configmaps.get(found[1]) if found else None
+    text = ((cm.data.get("data") or {}) if cm else {}).get(key)
+    try:
+        config = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        config = None
+    if not found or not isinstance(config, dict):
+        return None
+    config = _plain(config)
+    values: dict[str, Any] = {}
+    used = [found[0]]
+    # what compose fills (the chart's model.plannerConfig) is left out where it is the same
+    filled: dict[str, Any] = {"environment": "kubernetes", "backend": backend, "mode": "disagg" if disagg else "agg"}
+    profile = configmap_at(posixpath.normpath(str(config.get("profile_results_dir") or PROFILE_DIR)))
+    if profile:
+        filled["profile_results_dir"] = PROFILE_DIR
+        values["profileData"] = {"configMapRef": {"name": profile[1]}}
+        used.append(profile[0])
+    kept = {k: x for k, x in config.items() if not (k in filled and filled[k] == x)}
+    if kept:
+        values["config"] = kept
+    mode = config.get("mode", filled["mode"])
+    scaled = {"prefill": ["prefill"], "decode": ["decode"], "agg": ["decode"], "disagg": ["prefill", "decode"]}
+    scales = [] if config.get("advisory") else scaled.get(str(mode), [])
+    return {"values": values, "configMap": found[1], "key": key, "mounts": used, "scales": scales}
+
+
+def epp_default_config(disagg: bool) -> dict[str, Any]:
+    """The endpoint picker's config the chart writes when model.epp.config is absent (its model.eppConfig)."""
+    roles = ["prefill", "decode"] if disagg else ["decode"]
+    plugins: list[dict[str, Any]] = [{"type": "disagg-profile-handler"}]
+    for r in roles:
+        plugins.append(
+            {
+                "name": f"{r}-filter",
+                "type": "label-filter",
+                "parameters": {
+                    "allowsNoLabel": not disagg,
+                    "label": "nvidia.com/dynamo-component-type",
+                    "validValues": [r],
+                },
+            }
+        )
+    plugins.append({"name": "picker", "type": "max-score-picker"})
+    plugins += [{"name": f"dyn-{r}", "type": f"dyn-{r}-scorer"} for r in roles]
+    profiles = [
+        {
+            "name": r,
+            "plugins": [{"pluginRef": f"{r}-filter", "weight": 1}, {"pluginRef": f"dyn-{r}", "weight": 1}]
+            + [{"pluginRef": "picker", "weight": 1}],
+        }
+        for r in roles
+    ]
+    return {"plugins": plugins, "schedulingProfiles": profiles}
 
 
 def _flag_value(argv: list[str], flags: tuple[str, ...]) -> str | None:
@@ -1331,7 +1585,32 @@ def environments(imported: Imported) -> dict[str, str]:
     if imported.namespace:
         envs["dev"] = envs["dev"].replace("namespace: dynamo-dev\n", f"namespace: {imported.namespace}\n", 1)
         envs["prod"] = envs["prod"].replace("namespace: dynamo\n", f"namespace: {imported.namespace}\n", 1)
+    for env in ("dev", "prod"):
+        envs[env] += cluster_settings(imported)
     return envs
+
+
+def cluster_settings(imported: Imported) -> str:
+    """What the graph's Planner and endpoint picker need of a cluster, which no DGD says."""
+    model = imported.values["model"]
+    out = ""
+    if model.get("planner"):
+        out += (
+            "# The Planner reads the Prometheus that the cluster's Dynamo platform release names (a DGD does not\n"
+            "# say which): compose leaves that release as it is. To let compose install the platform, set\n"
+            "# install: true and model.planner.prometheusEndpoint to the Prometheus URL.\n"
+            "platform:\n"
+            "  install: false\n"
+        )
+    if model.get("epp"):
+        out += (
+            "# The endpoint picker serves an Inference Gateway: its route goes to the picker's InferencePool.\n"
+            "inferenceGateway:\n"
+            "  gateway:\n"
+            "    # Placeholder: set the name (and namespace) of your Gateway; a DGD does not say which.\n"
+            f"    name: {GATEWAY_PLACEHOLDER}\n"
+        )
+    return out
 
 
 def import_doc(imported: Imported, source: str, sha256: str) -> str:
@@ -1341,6 +1620,7 @@ def import_doc(imported: Imported, source: str, sha256: str) -> str:
         "",
         f"`compose import` made this project from `{source}` (sha256 `{sha256}`), DynamoGraphDeployment",
         f"`{imported.name}`. `compose template` renders the same graph"
+        + (f" with compose's {' and '.join(imported.added)} added" if imported.added else "")
         + (
             ", but for what is carried nowhere below."
             if any(u.into.startswith("nowhere") for u in imported.unexpressed)
@@ -1348,6 +1628,29 @@ def import_doc(imported: Imported, source: str, sha256: str) -> str:
         ),
         "",
     ]
+    model = imported.values["model"]
+    todo = []
+    if model.get("planner"):
+        todo.append(
+            "The Planner reads Prometheus at the URL the cluster's Dynamo platform release gives it "
+            "(`dynamo-operator.dynamo.metrics.prometheusEndpoint`), which a DGD does not hold: "
+            "`environments/{dev,prod}.yaml` set `platform.install: false`, so compose leaves that release as it "
+            "is. To let compose install the platform, set `platform.install: true` and "
+            "`model.planner.prometheusEndpoint`."
+        )
+    if model.get("epp"):
+        todo.append(
+            "The endpoint picker serves an Inference Gateway: `values.yaml` turns `inferenceGateway` on, and "
+            f"`environments/{{dev,prod}}.yaml` name the Gateway `{GATEWAY_PLACEHOLDER}`, a placeholder: set "
+            "`inferenceGateway.gateway.name` (and `namespace`) to your Gateway."
+        )
+    if "frontend" in imported.added:
+        todo.append(
+            "The graph had no frontend component; compose's graph always has one, so the project adds it, "
+            f"with its Service `{imported.name}-frontend`."
+        )
+    if todo:
+        lines += ["## Before you deploy", ""] + [f"- {t}" for t in todo] + [""]
     if imported.unexpressed:
         lines += [
             "## Not expressible in the values",

@@ -19,8 +19,8 @@ from composer.errors import InvalidValues, UsageError
 FIXTURES = Path(__file__).parent / "fixtures"
 TEMPLATES = FIXTURES / "dynamo" / "1.6.1" / "dgd-templates"
 EXAMPLES = FIXTURES / "dgd-examples"
-# Upstream's graphs that compose renders; gaie/ (an endpoint picker and no frontend) is not yet imported.
-IMPORTED_EXAMPLES = sorted(p for p in EXAMPLES.glob("**/*.yaml") if p.parent.name != "gaie")
+# Upstream's graphs, gaie/'s too (an endpoint picker and no frontend: compose adds its frontend).
+IMPORTED_EXAMPLES = sorted(EXAMPLES.glob("**/*.yaml"))
 
 
 def convert_text(tmp_path: Path, text: str) -> imp.Imported:
@@ -780,3 +780,186 @@ def test_a_volume_named_as_the_charts_own_is_renamed_with_its_mounts(tmp_path):
     # a name the chart does not use here stays
     result = convert_text(tmp_path, text.replace("dynamo.trtllm", "dynamo.vllm"))
     assert result.values["model"]["prefill"]["volumes"] == [{"name": "extra-config", "emptyDir": {}}]
+
+
+# ---------------------------------------------------------------------- the Planner, the endpoint picker
+
+PLANNER_GRAPH = """\
+apiVersion: nvidia.com/v1beta1
+kind: DynamoGraphDeployment
+metadata:
+  name: g
+spec:
+  components:
+  - name: Frontend
+    type: frontend
+    podTemplate:
+      spec:
+        containers:
+        - {name: main, image: nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.6.1}
+  - name: decode
+    type: decode
+    scalingAdapter: {}
+    podTemplate:
+      spec:
+        containers:
+        - name: main
+          image: nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.6.1
+          command: [python3, -m, dynamo.vllm]
+          args: [--model, m, --disaggregation-mode, decode]
+  - name: prefill
+    type: prefill
+    scalingAdapter: {}
+    podTemplate:
+      spec:
+        containers:
+        - name: main
+          image: nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.6.1
+          command: [python3, -m, dynamo.vllm]
+          args: [--model, m, --disaggregation-mode, prefill]
+  - name: Planner
+    type: planner
+    replicas: 1
+    podTemplate:
+      metadata:
+        annotations: {checksum/planner-config: abc}
+      spec:
+        nodeSelector: {pool: cpu}
+        containers:
+        - name: main
+          image: nvcr.io/nvidia/ai-dynamo/dynamo-planner:1.6.1
+          command: [python3, -m, dynamo.planner]
+          args: [--config, /workspace/planner_config/planner_config.json]
+          workingDir: /workspace/components/src/dynamo/planner
+          env: [{name: DYN_LOG, value: info}]
+          volumeMounts:
+          - {name: cfg, mountPath: /workspace/planner_config, readOnly: true}
+          - {name: profile, mountPath: /workspace/profiling_results, readOnly: true}
+        volumes:
+        - {name: cfg, configMap: {name: planner-cfg}}
+        - {name: profile, configMap: {name: qwen-profile}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: planner-cfg}
+data:
+  planner_config.json: '{"environment":"kubernetes","backend":"vllm","mode":"disagg","ttft_ms":200,
+    "profile_results_dir":"/workspace/profiling_results","optimization_target":"sla"}'
+"""
+
+
+@pytest.mark.unit
+def test_a_planner_reading_its_config_map_becomes_model_planner(tmp_path):
+    result = convert_text(tmp_path, PLANNER_GRAPH)
+    assert result.values["model"]["planner"] == {
+        "enabled": True,
+        "profileData": {"configMapRef": {"name": "qwen-profile"}},
+        # what compose fills (environment, backend, mode, the default profile directory) is left out
+        "config": {"ttft_ms": 200, "optimization_target": "sla"},
+        "env": [{"name": "DYN_LOG", "value": "info"}],
+        "nodeSelector": {"pool": "cpu"},
+    }
+    assert result.unexpressed == [], "the chart renders the Planner, its config and both scaling adapters"
+    assert result.configs_moved == ["planner-cfg"] and "extraObjects" not in result.values["model"]
+    assert "prometheusEndpoint" not in result.values["model"]["planner"], "no DGD says where Prometheus is"
+    envs = imp.environments(result)
+    for env in ("dev", "prod"):
+        assert "platform:\n  install: false\n" in envs[env], "the cluster's platform release names Prometheus"
+    assert "platform" not in envs["local"]
+    doc = imp.import_doc(result, "dgd.yaml", "0")
+    assert "model.planner.prometheusEndpoint" in doc and "platform.install: false" in doc
+
+
+@pytest.mark.unit
+def test_a_planner_config_unlike_the_graph_or_a_missing_adapter_stays_visible(tmp_path):
+    text = PLANNER_GRAPH.replace('"mode":"disagg"', '"mode":"prefill"').replace(
+        "  - name: decode\n    type: decode\n    scalingAdapter: {}\n", "  - name: decode\n    type: decode\n"
+    )
+    result = convert_text(tmp_path, text)
+    assert result.values["model"]["planner"]["config"]["mode"] == "prefill", "not what compose would fill"
+    # mode prefill scales prefill only: the decode worker without an adapter needs nothing
+    assert result.unexpressed == []
+    text = PLANNER_GRAPH.replace(
+        "  - name: prefill\n    type: prefill\n    scalingAdapter: {}\n", "  - name: prefill\n    type: prefill\n"
+    )
+    result = convert_text(tmp_path, text)
+    assert [(u.pointer, u.into) for u in result.unexpressed] == [("/spec/components/2", "patches.model.jsonPatches")]
+    (jp,) = result.values["patches"]["model"]["jsonPatches"]
+    assert jp["patch"] == [{"op": "remove", "path": "/spec/components/2/scalingAdapter"}]
+
+
+@pytest.mark.unit
+def test_a_planner_whose_config_is_not_in_the_file_is_added_whole(tmp_path):
+    result = convert_text(tmp_path, PLANNER_GRAPH.split("---")[0])
+    assert "planner" not in result.values["model"]
+    assert ("/spec/components/3", "patches.model.jsonPatches") in {(u.pointer, u.into) for u in result.unexpressed}
+    assert any("export its config ConfigMap with the DGD" in n for n in result.notes)
+
+
+@pytest.mark.unit
+def test_an_endpoint_picker_graph_without_a_frontend_gets_compose_frontend(tmp_path):
+    result = imp.convert(imp.read_stream(EXAMPLES / "gaie" / "vllm_agg.yaml", "agg.yaml"), "agg.yaml")
+    model = result.values["model"]
+    assert model["epp"] == {
+        "enabled": True,
+        "replicas": 1,
+        "image": "nvcr.io/nvidia/ai-dynamo/epp-image:my-tag",
+        "kvCacheBlockSize": 128,  # its DYN_KV_CACHE_BLOCK_SIZE; its config is the chart's default
+    }
+    assert model["routingPolicy"] == "kv" and model["name"] == "Qwen/Qwen3-0.6B"
+    assert "frontend" not in model and result.added == ["frontend"]
+    assert result.values["inferenceGateway"] == {"enabled": True}
+    assert result.unexpressed == [], "the workers' frontend sidecar is the chart's"
+    assert any("Service qwen-frontend the graph did not have" in n for n in result.notes)
+    envs = imp.environments(result)
+    assert f"    name: {imp.GATEWAY_PLACEHOLDER}\n" in envs["dev"] and "# Placeholder" in envs["prod"]
+    doc = imp.import_doc(result, "agg.yaml", "0")
+    assert "with compose's frontend added" in doc and "inferenceGateway.gateway.name" in doc
+
+
+@pytest.mark.unit
+def test_what_the_chart_does_not_render_of_a_picker_graph_is_carried(tmp_path):
+    text = (EXAMPLES / "gaie" / "vllm_agg.yaml").read_text()
+    text = text.replace("          - direct\n", "          - direct\n          - --verbose\n")  # the sidecar's
+    text = text.replace(
+        "    eppConfig:\n      config:", "    eppConfig:\n      configMapRef: {name: picker}\n      config:"
+    )
+    text = text.replace(" --kv-events-config '{\"enable_kv_cache_events\":true}'", "")
+    result = convert_text(tmp_path, text)
+    got = {(u.pointer, u.into) for u in result.unexpressed}
+    assert got == {
+        ("/spec/components/0/eppConfig/configMapRef", "patches.model.components.epp"),
+        ("/spec/components/1/frontendSidecar", "patches.model.components.decode"),
+        ("/spec/components/1/podTemplate/spec/containers/1", "patches.model.components.decode"),
+    }
+    comps = result.values["patches"]["model"]["components"]
+    assert comps["epp"] == {"eppConfig": {"configMapRef": {"name": "picker"}}}
+    assert comps["decode"]["podTemplate"]["spec"]["containers"][0]["args"][-1] == "--verbose"
+    assert any("may publish no KV events" in n for n in result.notes)
+
+
+@pytest.mark.unit
+def test_a_frontend_of_another_router_mode_keeps_it_beside_the_pickers_kv(tmp_path):
+    text = (EXAMPLES / "gaie" / "vllm_agg.yaml").read_text()
+    frontend = (
+        "  - name: Frontend\n    type: frontend\n    podTemplate:\n      spec:\n        containers:\n"
+        "        - name: main\n          image: nvcr.io/nvidia/ai-dynamo/vllm-runtime:my-tag\n"
+        "          env: [{name: DYN_ROUTER_MODE, value: round-robin}]\n"
+    )
+    result = convert_text(tmp_path, text.replace("  components:\n", "  components:\n" + frontend, 1))
+    assert result.values["model"]["routingPolicy"] == "kv", "the picker needs it"
+    assert result.added == []
+    main = result.values["patches"]["model"]["components"]["frontend"]["podTemplate"]["spec"]["containers"][0]
+    assert main["env"] == [{"name": "DYN_ROUTER_MODE", "value": "round-robin"}], "its own mode, by a patch"
+    assert any("its own mode kept by a patch" in n for n in result.notes)
+
+
+@pytest.mark.unit
+def test_a_picker_without_its_block_size_takes_the_workers_and_keeps_its_own_env(tmp_path):
+    text = (EXAMPLES / "gaie" / "vllm_agg.yaml").read_text()
+    text = text.replace('          - name: DYN_KV_CACHE_BLOCK_SIZE\n            value: "128"\n', "")
+    result = convert_text(tmp_path, text)
+    assert result.values["model"]["epp"]["kvCacheBlockSize"] == 128, "the workers' --block-size"
+    main = result.values["patches"]["model"]["components"]["epp"]["podTemplate"]["spec"]["containers"][0]
+    assert main["env"] == [{"name": "DYN_MODEL_NAME", "value": "Qwen/Qwen3-0.6B"}], "rendered as it was"
+    assert [u.pointer for u in result.unexpressed] == ["/spec/components/0/podTemplate/spec/containers/0/env/0"]
