@@ -1581,7 +1581,8 @@ def environments(imported: Imported) -> dict[str, str]:
     # The mocker runs none of the imported engines' commands, flags or configs: back to compose's own.
     engine_only = ("command", "args", "workingDir", "image", "multinode", "compilationCache")
     nulls = {role: [k for k in engine_only if k in model.get(role, {})] for role in ROLES}
-    envs = recipes.environments(model, hf_token_secret=False, local_nulls=nulls)
+    # platform.install: false says where the Planner's Prometheus comes from (cluster_settings)
+    envs = recipes.environments(model, hf_token_secret=False, local_nulls=nulls, prometheus=False)
     if imported.namespace:
         envs["dev"] = envs["dev"].replace("namespace: dynamo-dev\n", f"namespace: {imported.namespace}\n", 1)
         envs["prod"] = envs["prod"].replace("namespace: dynamo\n", f"namespace: {imported.namespace}\n", 1)

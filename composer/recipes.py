@@ -158,11 +158,16 @@ def _model(values_file: Path, display: str) -> dict:
 
 
 def environments(
-    model: dict, *, hf_token_secret: bool = True, local_nulls: Mapping[str, Sequence[str]] | None = None
+    model: dict,
+    *,
+    hf_token_secret: bool = True,
+    local_nulls: Mapping[str, Sequence[str]] | None = None,
+    prometheus: bool = True,
 ) -> dict[str, str]:
     """environments/<env>.yaml for a project of this `model` section: dev, prod and local. Without
     hf_token_secret, dev and prod name no Hugging Face Secret (the values say which Secret is read);
-    local_nulls: keys of model.<role> the local environment removes (what only the real engine runs)."""
+    local_nulls: keys of model.<role> the local environment removes (what only the real engine runs);
+    prometheus: a Planner without a Prometheus URL gets the Planner's own default in dev and prod."""
     nulls = local_nulls or {}
     section = model.get("backend")
     backend = (
@@ -174,7 +179,7 @@ def environments(
         "  planner:\n"
         "    # The Prometheus the Planner reads (the Planner's own default, kube-prometheus-stack in monitoring).\n"
         f"    prometheusEndpoint: {dynamo.PLANNER_PROMETHEUS_DEFAULT}\n"
-        if isinstance(planner, dict) and planner.get("enabled") and "prometheusEndpoint" not in planner
+        if prometheus and isinstance(planner, dict) and planner.get("enabled") and "prometheusEndpoint" not in planner
         else ""
     )
     hf = "  hfTokenSecret: hf-token-secret\n" if hf_token_secret else ""
