@@ -175,7 +175,7 @@ def environments(
     )
     roles_used = ["decode", "prefill"] if model.get("disaggregation") else ["decode"]
     planner = model.get("planner")
-    prometheus = (
+    planner_env = (
         "  planner:\n"
         "    # The Prometheus the Planner reads (the Planner's own default, kube-prometheus-stack in monitoring).\n"
         f"    prometheusEndpoint: {dynamo.PLANNER_PROMETHEUS_DEFAULT}\n"
@@ -186,7 +186,7 @@ def environments(
     hf_note = (
         "  # An existing Secret with key HF_TOKEN (upstream recipes call it hf-token-secret; gated models need it).\n"
     )
-    dev_model = (hf_note if hf else "") + hf + prometheus
+    dev_model = (hf_note if hf else "") + hf + planner_env
     dev = "# Development cluster: the cluster facts a recipe leaves out.\ncluster:\n  namespace: dynamo-dev\n" + (
         "model:\n" + dev_model if dev_model else ""
     )
@@ -197,7 +197,7 @@ def environments(
         "  kubeContext: your-prod-context\n"
         "  namespace: dynamo\n"
         "  production: true\n"
-        + ("model:\n" + hf + prometheus if hf or prometheus else "")
+        + ("model:\n" + hf + planner_env if hf or planner_env else "")
         + "# A benchmark saturates the GPUs that serve users: run it in production only on purpose.\n"
         "benchmark:\n"
         "  enabled: false\n"
