@@ -779,13 +779,9 @@ def _backend(comps: list[dict[str, Any]], spec: dict[str, Any], worker: int, rep
 def _model_name(comps: list[dict[str, Any]], workers: Iterable[int]) -> str | None:
     for flags in (("--served-model-name", "--model-name"), ("--model", "--model-path")):
         for i in workers:
-            argv = _argv(comps[i])
-            for j, a in enumerate(argv):
-                if a in flags and j + 1 < len(argv):
-                    return argv[j + 1]
-                for f in flags:
-                    if a.startswith(f + "="):
-                        return a.split("=", 1)[1]
+            value = _flag_value(_argv(comps[i]), flags)
+            if value is not None:
+                return value
     return None
 
 

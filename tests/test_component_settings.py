@@ -10,19 +10,15 @@ below (or be one of the keys with their own tests), so a new key cannot go untes
 from __future__ import annotations
 
 import copy
-import json
 import sys
 
 import pytest
 import yaml
 
 from composer import dynamo, proc, schema
-from composer import project as p
-from composer.model import Deployment
-from tests.support.cases import copy_case
-from tests.support.component_charts import helm_binary
+from tests.support.cases import copy_case, dgd_components, render_model
 from tests.support.project import REPO
-from tests.support.validate import crd_dir, crd_errors, load_docs
+from tests.support.validate import crd_dir, crd_errors
 
 pytestmark = pytest.mark.helm
 
@@ -75,26 +71,11 @@ def component_keys(role: str) -> set[str]:
     return set(schema.resolve(at(schema.values_schema(), where))["properties"])
 
 
-def render(proj: p.Project, env: str = "dev") -> tuple[Deployment, list[dict]]:
-    plan = p.plans(proj)[env]
-    model = plan.release("model")
-    values = proj.root / "model-values.json"
-    values.write_text(json.dumps(model.values))
-    (done,) = proc.run_all([[helm_binary(), "template", model.name, str(proj.root / model.chart), "-f", str(values)]])
-    assert done.returncode == 0, done.stderr
-    return p.load_deployment(proj, env), load_docs(done.stdout)
-
-
-def components(docs: list[dict]) -> dict[str, dict]:
-    (dgd,) = [d for d in docs if d["kind"] == dynamo.DGD_KIND]
-    return {c["name"]: c for c in dgd["spec"]["components"]}
-
-
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     proj = copy_case(CASE, tmp_path_factory.mktemp("case") / "proj")
-    dep, docs = render(proj)
-    return dep, docs, components(docs)
+    dep, docs = render_model(proj)
+    return dep, docs, dgd_components(docs)
 
 
 def test_every_component_key_has_a_placement_test():
@@ -170,8 +151,8 @@ def test_a_frontend_without_flags_keeps_the_operators_command(tmp_path):
     values = yaml.safe_load(proj.values_file.read_text())
     del values["model"]["frontend"]["extraArgs"]
     proj.values_file.write_text(yaml.safe_dump(values))
-    _, docs = render(proj)
-    main = at(components(docs)["frontend"], MAIN)
+    _, docs = render_model(proj)
+    main = at(dgd_components(docs)["frontend"], MAIN)
     assert "command" not in main and "args" not in main
 
 

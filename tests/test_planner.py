@@ -16,16 +16,14 @@ import json
 import pytest
 import yaml
 
-from composer import dynamo, explain, proc, schema
+from composer import explain, proc, schema
 from composer import project as p
 from composer.local import venvs
 from composer.model import Deployment
 from composer.plan import gateway_values, platform_values
-from tests.support.cases import copy_case
-from tests.support.component_charts import helm_binary
+from tests.support.cases import copy_case, dgd_components, render_model
 from tests.support.local import needs_local_runtime
 from tests.support.project import REPO
-from tests.support.validate import load_docs
 
 CASE = REPO / "tests" / "cases" / "valid" / "planner"
 MAIN = ("podTemplate", "spec", "containers", 0)
@@ -50,20 +48,6 @@ def project(tmp_path, edit=None) -> p.Project:
     return proj
 
 
-def render(proj: p.Project, env: str = "dev") -> tuple[Deployment, list[dict]]:
-    model = p.plans(proj)[env].release("model")
-    values = proj.root / "model-values.json"
-    values.write_text(json.dumps(model.values))
-    (done,) = proc.run_all([[helm_binary(), "template", model.name, str(proj.root / model.chart), "-f", str(values)]])
-    assert done.returncode == 0, done.stderr
-    return p.load_deployment(proj, env), load_docs(done.stdout)
-
-
-def components(docs: list[dict]) -> dict[str, dict]:
-    (dgd,) = [d for d in docs if d["kind"] == dynamo.DGD_KIND]
-    return {c["name"]: c for c in dgd["spec"]["components"]}
-
-
 def planner_config(dep: Deployment, docs: list[dict]) -> tuple[str, dict]:
     (cm,) = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == f"{dep.name}-planner-config"]
     text = cm["data"]["planner_config.json"]
@@ -72,13 +56,13 @@ def planner_config(dep: Deployment, docs: list[dict]) -> tuple[str, dict]:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    return render(project(tmp_path_factory.mktemp("case")))
+    return render_model(project(tmp_path_factory.mktemp("case")))
 
 
 @pytest.mark.helm
 def test_the_planner_is_the_component_upstream_adds(rendered):
     dep, docs = rendered
-    comps = components(docs)
+    comps = dgd_components(docs)
     assert list(comps)[-1] == "planner", "appended last, as add_planner_to_config does"
     planner = comps["planner"]
     assert planner["type"] == "planner" and planner["replicas"] == 1
@@ -108,7 +92,7 @@ def test_the_config_file_is_the_given_config_with_the_graph_filled_in(rendered):
         "mode": "disagg",
         "profile_results_dir": PROFILE_MOUNT,
     }
-    planner = components(docs)["planner"]
+    planner = dgd_components(docs)["planner"]
     mounts = {m["name"]: m for m in at(planner, MAIN)["volumeMounts"]}
     volumes = {v["name"]: v for v in at(planner, ("podTemplate", "spec", "volumes"))}
     assert mounts["planner-config"] == {"name": "planner-config", "mountPath": CONFIG_MOUNT, "readOnly": True}
@@ -126,19 +110,19 @@ def test_the_given_keys_win_and_profile_data_follows_profile_results_dir(tmp_pat
     def edit(values):
         values["model"]["planner"]["config"] |= {"mode": "decode", "profile_results_dir": "/data/profile"}
 
-    dep, docs = render(project(tmp_path, edit))
+    dep, docs = render_model(project(tmp_path, edit))
     _, config = planner_config(dep, docs)
     assert config["mode"] == "decode" and config["profile_results_dir"] == "/data/profile"
-    mounts = {m["name"]: m for m in at(components(docs)["planner"], MAIN)["volumeMounts"]}
+    mounts = {m["name"]: m for m in at(dgd_components(docs)["planner"], MAIN)["volumeMounts"]}
     assert mounts["profile-data"]["mountPath"] == "/data/profile"
 
 
 @pytest.mark.helm
 def test_without_profile_data_nothing_is_mounted_or_claimed(tmp_path):
-    dep, docs = render(project(tmp_path, lambda v: v["model"]["planner"].pop("profileData")))
+    dep, docs = render_model(project(tmp_path, lambda v: v["model"]["planner"].pop("profileData")))
     _, config = planner_config(dep, docs)
     assert "profile_results_dir" not in config  # the Planner's own default, as without the profiler's data
-    planner = components(docs)["planner"]
+    planner = dgd_components(docs)["planner"]
     assert [m["name"] for m in at(planner, MAIN)["volumeMounts"]] == ["planner-config"]
 
 
@@ -193,8 +177,8 @@ def test_each_pod_setting_lands_on_the_planner_as_on_the_frontend(tmp_path):
         model["frontend"] = {"replicas": 1, **POD_SETTINGS}
         model["planner"] = {k: model["planner"][k] for k in ("enabled", "prometheusEndpoint")} | POD_SETTINGS
 
-    dep, docs = render(project(tmp_path, edit))
-    comps = components(docs)
+    dep, docs = render_model(project(tmp_path, edit))
+    comps = dgd_components(docs)
     frontend, planner = comps["frontend"]["podTemplate"], comps["planner"]["podTemplate"]
     for template, name in ((frontend, "frontend"), (planner, "planner")):
         assert template["metadata"]["labels"].pop("app.kubernetes.io/component") == name
@@ -224,8 +208,8 @@ def test_the_workers_the_mode_scales_opt_into_scaling_adapters(tmp_path, disaggr
         values["model"]["disaggregation"] = disaggregated
         values["model"]["planner"]["config"] = config
 
-    dep, docs = render(project(tmp_path, edit))
-    comps = components(docs)
+    dep, docs = render_model(project(tmp_path, edit))
+    comps = dgd_components(docs)
     # the CRD: "Setting it (even as an empty object, `scalingAdapter: {}`) creates a DGDSA"
     assert {name: c["scalingAdapter"] for name, c in comps.items() if "scalingAdapter" in c} == dict.fromkeys(
         scaled, {}
@@ -238,9 +222,9 @@ def test_the_workers_the_mode_scales_opt_into_scaling_adapters(tmp_path, disaggr
 
 @pytest.mark.helm
 def test_no_planner_no_adapter_and_no_config(tmp_path):
-    dep, docs = render(project(tmp_path, lambda v: v["model"].pop("planner")))
-    assert "planner" not in components(docs)
-    assert not any("scalingAdapter" in c for c in components(docs).values())
+    dep, docs = render_model(project(tmp_path, lambda v: v["model"].pop("planner")))
+    assert "planner" not in dgd_components(docs)
+    assert not any("scalingAdapter" in c for c in dgd_components(docs).values())
     assert not [d for d in docs if d["metadata"]["name"].endswith("-planner-config")]
 
 
@@ -302,7 +286,7 @@ def test_the_config_file_is_one_the_versions_planner_takes(tmp_path, version):
     def edit(values):
         values["platform"] = {"version": version}
 
-    dep, docs = render(project(tmp_path, edit))
+    dep, docs = render_model(project(tmp_path, edit))
     text, config = planner_config(dep, docs)
     done = proc.run([str(venvs.venv_bin("ai-dynamo", "python", version=version)), "-c", VALIDATE, text])
     assert done.returncode == 0, done.stderr

@@ -1,10 +1,16 @@
-"""The golden test cases (tests/cases/valid/<name>/: values.yaml, environments/, expected/) as projects."""
+"""The golden test cases (tests/cases/valid/<name>/: values.yaml, environments/, expected/) as projects,
+and their model release rendered by real helm."""
 
+import json
 import shutil
 from pathlib import Path
 
+from composer import dynamo, proc
 from composer import project as p
+from composer.model import Deployment
+from tests.support.component_charts import helm_binary
 from tests.support.project import REPO
+from tests.support.validate import load_docs
 
 CASES = sorted(d for d in (REPO / "tests" / "cases" / "valid").iterdir() if d.is_dir())
 
@@ -21,3 +27,19 @@ def small_recipes() -> list[str]:
     from composer import recipes
 
     return [x.name for x in recipes.available() if x.name.startswith("qwen3-0.6b/")]
+
+
+def render_model(proj: p.Project, env: str = "dev") -> tuple[Deployment, list[dict]]:
+    """The deployment of env and what `helm template` renders of its model release."""
+    model = p.plans(proj)[env].release("model")
+    values = proj.root / "model-values.json"
+    values.write_text(json.dumps(model.values))
+    (done,) = proc.run_all([[helm_binary(), "template", model.name, str(proj.root / model.chart), "-f", str(values)]])
+    assert done.returncode == 0, done.stderr
+    return p.load_deployment(proj, env), load_docs(done.stdout)
+
+
+def dgd_components(docs: list[dict]) -> dict[str, dict]:
+    """The rendered DynamoGraphDeployment's components, by name."""
+    (dgd,) = [d for d in docs if d["kind"] == dynamo.DGD_KIND]
+    return {c["name"]: c for c in dgd["spec"]["components"]}
