@@ -96,9 +96,7 @@ CHECKSUM = "checksum/extra-config"  # the model chart's pod annotation that roll
 PLANNER_CHECKSUM = "checksum/planner-config"  # and the Planner's, on a change of its config
 # The Planner as the model chart renders it (upstream's profiler: dgd_generation.py add_planner_to_config)
 PLANNER_COMMAND = ["python3", "-m", "dynamo.planner"]
-PLANNER_CONFIG = "/workspace/planner_config/planner_config.json"
 PLANNER_WORKDIR = "/workspace/components/src/dynamo/planner"
-PROFILE_DIR = "/workspace/profiling_results"  # where profiling data is mounted unless the config says
 # The endpoint picker's env the chart writes, and the frontend sidecar it adds to every worker pod
 EPP_BLOCK_ENV, EPP_MODEL_ENV = "DYN_KV_CACHE_BLOCK_SIZE", "DYN_MODEL_NAME"
 SIDECAR = "sidecar-frontend"
@@ -866,7 +864,7 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             extra = sorted([*extra, i])
             notes.append(
                 f"{rep.source(f'/spec/components/{i}')}: the Planner does not read "
-                f"`--config {PLANNER_CONFIG}` from a ConfigMap of the file, as compose's does: it is added "
+                f"`--config {dynamo.PLANNER_CONFIG_FILE}` from a ConfigMap of the file, as compose's does: it is added "
                 "whole by a JSON patch, not as model.planner (export its config ConfigMap with the DGD to import it)"
             )
 
@@ -1161,7 +1159,11 @@ def _component_values(
             comp.pop("frontendSidecar")
     if role == "planner" and planner:
         v.update(planner["values"])
-        defaults = {"command": PLANNER_COMMAND, "args": ["--config", PLANNER_CONFIG], "workingDir": PLANNER_WORKDIR}
+        defaults = {
+            "command": PLANNER_COMMAND,
+            "args": ["--config", dynamo.PLANNER_CONFIG_FILE],
+            "workingDir": PLANNER_WORKDIR,
+        }
         for k, default in defaults.items():
             if main.get(k) == default:
                 main.pop(k)
@@ -1400,7 +1402,7 @@ def _planner_config(comp: dict[str, Any], configmaps: dict[str, Doc], backend: s
     ConfigMap of the file, mounted where the chart mounts it): {values, configMap, key, mounts (the
     volume names the chart's replace), scales (the worker roles it scales)}; else None."""
     main = _main(comp)
-    if _flag_value(main.get("args") or [], ("--config",)) != PLANNER_CONFIG:
+    if _flag_value(main.get("args") or [], ("--config",)) != dynamo.PLANNER_CONFIG_FILE:
         return None
     pod = (comp.get("podTemplate") or {}).get("spec") or {}
     volumes = {x.get("name"): x for x in pod.get("volumes") or [] if isinstance(x, dict)}
@@ -1416,8 +1418,8 @@ def _planner_config(comp: dict[str, Any], configmaps: dict[str, Doc], backend: s
                 return m["name"], vol["configMap"]["name"]
         return None
 
-    found = configmap_at(posixpath.dirname(PLANNER_CONFIG))
-    key = posixpath.basename(PLANNER_CONFIG)
+    found = configmap_at(dynamo.PLANNER_CONFIG_MOUNT)
+    key = posixpath.basename(dynamo.PLANNER_CONFIG_FILE)
     cm = configmaps.get(found[1]) if found else None
     text = ((cm.data.get("data") or {}) if cm else {}).get(key)
     try:
@@ -1431,9 +1433,9 @@ def _planner_config(comp: dict[str, Any], configmaps: dict[str, Doc], backend: s
     used = [found[0]]
     # what compose fills (the chart's model.plannerConfig) is left out where it is the same
     filled: dict[str, Any] = {"environment": "kubernetes", "backend": backend, "mode": "disagg" if disagg else "agg"}
-    profile = configmap_at(posixpath.normpath(str(config.get("profile_results_dir") or PROFILE_DIR)))
+    profile = configmap_at(posixpath.normpath(str(config.get("profile_results_dir") or dynamo.PLANNER_PROFILE_MOUNT)))
     if profile:
-        filled["profile_results_dir"] = PROFILE_DIR
+        filled["profile_results_dir"] = dynamo.PLANNER_PROFILE_MOUNT
         values["profileData"] = {"configMapRef": {"name": profile[1]}}
         used.append(profile[0])
     kept = {k: x for k, x in config.items() if not (k in filled and filled[k] == x)}

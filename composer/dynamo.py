@@ -143,6 +143,12 @@ RUNTIME_IMAGES = {
 # (ai-dynamo wheel 1.6.1, dynamo/profiler/utils/profile_common.py PLANNER_IMAGE_NAME and
 # derive_planner_image; the same name in 1.4.0).
 PLANNER_IMAGE = "dynamo-planner"
+# Where the Planner's config file and, by default, its profiling results are mounted: where the upstream
+# profiler mounts them (ai-dynamo wheels 1.4.0 and 1.6.1, dynamo/profiler/utils/dgd_generation.py
+# PLANNER_CONFIG_MOUNT and PROFILE_DATA_MOUNT, under the image's /workspace). The model chart mounts them there.
+PLANNER_CONFIG_MOUNT = "/workspace/planner_config"
+PLANNER_CONFIG_FILE = f"{PLANNER_CONFIG_MOUNT}/planner_config.json"
+PLANNER_PROFILE_MOUNT = "/workspace/profiling_results"
 # Where the Planner looks for Prometheus when nothing says (ai-dynamo wheels 1.4.0 and 1.6.1,
 # dynamo/planner/config/defaults.py, PROMETHEUS_ENDPOINT's default: kube-prometheus-stack in monitoring).
 PLANNER_PROMETHEUS_DEFAULT = "http://prometheus-kube-prometheus-prometheus.monitoring.svc.cluster.local:9090"

@@ -47,7 +47,7 @@ def explain(dep: Deployment, plan: Plan) -> dict[str, Any]:
             }
         )
         urls["modelExpress"] = dep.model_express_url
-    prometheus = (dep.planner or {}).get("prometheusEndpoint")
+    prometheus = dep.prometheus_endpoint
     if prometheus:
         urls["prometheus"] = prometheus  # the Planner reads it, through the platform
     selectors: dict[str, dict[str, Any]] = {}

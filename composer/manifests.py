@@ -32,8 +32,9 @@ def ordered(releases: Sequence[Release]) -> list[Release]:
     return sorted(releases, key=level)  # sorted() is stable: listed order within a level
 
 
-def helm_argv(plan: Plan, r: Release, *, skip_tests: bool = False) -> list[str]:
-    """What helmfile runs for r, with paths relative to the project root."""
+def helm_argv(plan: Plan, r: Release, *, skip_tests: bool = False, values: str | None = None) -> list[str]:
+    """What helmfile runs for r, with paths relative to the project root; values: another values file
+    than the generated one ("-": stdin)."""
     return [
         "helm",
         "template",
@@ -42,7 +43,7 @@ def helm_argv(plan: Plan, r: Release, *, skip_tests: bool = False) -> list[str]:
         "--namespace",
         r.namespace,
         "--values",
-        f"{helmfiles.OUTPUT_DIR}/{helmfiles.values_file(plan.env, r.name)}",
+        values or f"{helmfiles.OUTPUT_DIR}/{helmfiles.values_file(plan.env, r.name)}",
         *(["--skip-tests"] if skip_tests else []),
         "--kube-version",
         helmfile.KUBE_VERSION,

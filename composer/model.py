@@ -90,6 +90,11 @@ class Deployment:
         return planner if planner.get("enabled") else None
 
     @property
+    def prometheus_endpoint(self) -> str | None:
+        """The Prometheus URL the Planner reads (model.planner.prometheusEndpoint), when there is a Planner."""
+        return (self.planner or {}).get("prometheusEndpoint")
+
+    @property
     def planner_image(self) -> str:
         return (self.planner or {}).get("image") or self.upstream_image(dynamo.PLANNER_IMAGE)
 

@@ -28,7 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from composer import dynamo, helmfile, proc, yaml
+from composer import dynamo, manifests, proc, yaml
 from composer.errors import RenderFailed, quoted
 from composer.load import escape
 from composer.plan import Plan, Release
@@ -90,7 +90,9 @@ def compiled(root: Path, plan: Plan) -> Plan:
     for r in plan.releases:
         if "components" in r.patches:
             own = {k: v for k, v in r.patches.items() if k != "components"}
-            ops = component_ops(_rendered_dgd(root, r), r.patches["components"]) if r.patches["components"] else []
+            ops = (
+                component_ops(_rendered_dgd(root, plan, r), r.patches["components"]) if r.patches["components"] else []
+            )
             entry = [{"target": target(r.values["dynamoNamespace"]), "patch": ops}] if ops else []
             json_patches = entry + list(own.get("jsonPatches", []))
             r = replace(r, patches={**own, **({"jsonPatches": json_patches} if json_patches else {})})
@@ -98,21 +100,10 @@ def compiled(root: Path, plan: Plan) -> Plan:
     return replace(plan, releases=tuple(releases))
 
 
-def _rendered_dgd(root: Path, r: Release) -> dict[str, Any]:
+def _rendered_dgd(root: Path, plan: Plan, r: Release) -> dict[str, Any]:
     """The DGD the model chart renders for the release's values, without any patch."""
-    argv = [
-        "helm",
-        "template",
-        r.name,
-        r.chart,
-        "--namespace",
-        r.namespace,
-        "--values",
-        "-",  # the values as the generated values file holds them, without writing one
-        "--skip-tests",
-        "--kube-version",
-        helmfile.KUBE_VERSION,
-    ]
+    # the values as the generated values file holds them, given on stdin without writing one
+    argv = manifests.helm_argv(plan, r, skip_tests=True, values="-")
     done = proc.run(argv, cwd=root, input=json.dumps(dict(r.values), sort_keys=True))
     if done.returncode != 0:
         raise RenderFailed(

@@ -131,7 +131,7 @@ def platform_values(dep: Deployment) -> dict[str, Any]:
     }
     if dep.enabled("modelExpress"):
         operator["modelExpressURL"] = dep.model_express_url
-    endpoint = (dep.planner or {}).get("prometheusEndpoint")
+    endpoint = dep.prometheus_endpoint
     if endpoint:
         # The operator gives every component PROMETHEUS_ENDPOINT from it, which the Planner reads
         # (ai-dynamo wheel 1.6.1, dynamo/planner/config/planner_config.py

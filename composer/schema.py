@@ -736,22 +736,15 @@ def _rule_env_value_or_value_from(values: dict, loaded: Loaded):
 # after apply, is refused here. Names the chart gives: its volumes, its labels.
 ROLES = ("frontend", "decode", "prefill")
 POD_SELECTOR_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
 
 
 def _components(values: dict) -> list[tuple[str, dict]]:
+    """The DGD's components (those the chart renders) and their values."""
+    from composer.model import Deployment
+
     model = values["model"]
-    roles = ["frontend", "decode"] + (["prefill"] if model.get("disaggregation") else [])
-    roles += [r for r in ("planner", "epp") if (model.get(r) or {}).get("enabled")]
-    return [(role, model.get(role) or {}) for role in roles]
-
-
-# Where the model chart mounts the Planner's config and, by default, its profiling results: where the
-# upstream profiler mounts them (ai-dynamo wheel 1.6.1, dynamo/profiler/utils/dgd_generation.py
-# PLANNER_CONFIG_MOUNT and PROFILE_DATA_MOUNT, under the image's /workspace).
-PLANNER_CONFIG_MOUNT = "/workspace/planner_config"
-PROFILE_DATA_MOUNT = "/workspace/profiling_results"
+    return [(role, model.get(role) or {}) for role in Deployment(env="", values=values).graph_components]
 
 
 def _chart_volumes(values: dict, role: str) -> dict[str, str]:
@@ -763,9 +756,9 @@ def _chart_volumes(values: dict, role: str) -> dict[str, str]:
         return {}
     if role == "planner":
         planner = model["planner"]
-        out = {"planner-config": PLANNER_CONFIG_MOUNT}
+        out = {"planner-config": dynamo.PLANNER_CONFIG_MOUNT}
         if "profileData" in planner:
-            out["profile-data"] = planner.get("config", {}).get("profile_results_dir", PROFILE_DATA_MOUNT)
+            out["profile-data"] = planner.get("config", {}).get("profile_results_dir", dynamo.PLANNER_PROFILE_MOUNT)
         return out
     out = {}
     cfg = model.get(role, {}).get("extraConfig", {})
@@ -799,7 +792,7 @@ def _rule_volumes_and_mounts(values: dict, loaded: Loaded):
                     f"volume name {name!r} is the chart's in this component",
                     f"choose another name; the chart's {name} volume is set with " + CHART_VOLUME_SOURCES[name],
                 )
-            elif not DNS_LABEL.match(name) or len(name) > 63:
+            elif not re.match(DNS1123, name) or len(name) > 63:
                 yield loaded.problem(
                     f"{at}/volumes/{i}/name",
                     f"volume name {name!r} is not a DNS label, which Kubernetes requires",

@@ -767,7 +767,7 @@ def test_a_config_from_a_configmap_of_the_cluster_is_a_config_map_ref(tmp_path):
 
 @pytest.mark.unit
 def test_a_volume_named_as_the_charts_own_is_renamed_with_its_mounts(tmp_path):
-    """TRT-LLM disaggregated workers always get the chart's extra-config volume."""
+    """TRT-LLM disaggregated workers under compose's own flags always get the chart's extra-config volume."""
     text = CONFIG_DGD.split("---\n", 1)[1].replace(
         "{name: cfg, configMap: {name: cfg}}", "{name: extra-config, emptyDir: {}}"
     )
