@@ -469,6 +469,7 @@ def test_install_script_pins_match_the_code():
     assert venvs.PINS["ai-dynamo"] == dynamo.DEFAULT_VERSION
     assert f"AI_DYNAMO_VERSION={venvs.PINS['ai-dynamo']}\n" in script
     assert f"AIPERF_VERSION={venvs.PINS['aiperf']}\n" in script
+    assert f"AICONFIGURATOR_VERSION={venvs.PINS['aiconfigurator']}\n" in script
 
 
 @pytest.mark.unit

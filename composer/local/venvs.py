@@ -1,6 +1,7 @@
 """Where the local runtime's heavy tools live: one venv per tool and version, outside the project.
 
-ai-dynamo has one venv per version (a deployment runs its platform.version); aiperf is pinned.
+ai-dynamo has one venv per version (a deployment runs its platform.version); aiperf and
+aiconfigurator are pinned.
 scripts/install-local-runtime creates them; this module only finds them.
 """
 
@@ -14,7 +15,7 @@ from composer import dynamo
 from composer.errors import ComposeError
 
 # ai-dynamo: the version compose runs when an environment pins none
-PINS = {"ai-dynamo": dynamo.DEFAULT_VERSION, "aiperf": "0.13.0"}
+PINS = {"ai-dynamo": dynamo.DEFAULT_VERSION, "aiperf": "0.13.0", "aiconfigurator": "0.12.0"}
 DEFAULT_ROOT = "~/.cache/dynamo-compose/venvs"
 
 
