@@ -37,11 +37,13 @@ def test_every_module_says_what_it_owns():
         assert text.lstrip().startswith('"""'), f"{path.relative_to(REPO)} has no docstring"
 
 
-def test_no_module_beside_the_plot_script_shadows_what_it_imports():
-    """aiperf_plot.py runs as a script in the aiperf venv: its directory comes first on sys.path."""
+@pytest.mark.parametrize("name, package", [("aiperf_plot.py", "aiperf"), ("twin_perf.py", "aiconfigurator")])
+def test_no_module_beside_a_venv_script_shadows_what_it_imports(name, package):
+    """aiperf_plot.py and twin_perf.py run as scripts in the aiperf and aiconfigurator venvs: their
+    directory comes first on sys.path."""
     import ast
 
-    script = REPO / "composer" / "local" / "aiperf_plot.py"
+    script = REPO / "composer" / "local" / name
     imported = {
         alias.name.split(".")[0]
         for node in ast.walk(ast.parse(script.read_text()))
@@ -54,5 +56,6 @@ def test_no_module_beside_the_plot_script_shadows_what_it_imports():
         if isinstance(node, ast.ImportFrom) and node.module and not node.level
     }
     beside = {p.stem for p in script.parent.glob("*.py")} | {p.name for p in script.parent.iterdir() if p.is_dir()}
-    assert "aiperf" in imported
+    assert package in imported
+    assert "composer" not in imported  # not installed in that venv
     assert imported & beside == set()
