@@ -294,30 +294,47 @@ def test_the_script_refuses_a_gpu_aiconfigurator_has_no_database_for(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+# Dynamo's offline replay runs the mocker's engine (the Rust one `python -m dynamo.mocker` runs) on
+# the file: 4 requests of ISL 1024, OSL 64, one at a time. Its timing model is given in each
+# version's engine-args shape.
+REPLAY = """
+import json, sys
+from pathlib import Path
+from dynamo.mocker.utils.planner_profiler_perf_data_converter import is_mocker_format_npz
+from dynamo.replay import api
+path = sys.argv[1]
+assert is_mocker_format_npz(Path(path))
+if sys.argv[2] == "1.6.1":
+    args = {"engine": {"timing_model": {"type": "external", "provider": "dynamo_profile", "config": {"path": path}}}}
+else:
+    from dynamo._core import MockEngineArgs
+    args = MockEngineArgs.from_json(json.dumps({"planner_profile_data": path}))
+report = api.run_synthetic_trace_replay(1024, 64, 4, extra_engine_args=args, replay_concurrency=1)
+summary = report.summary if hasattr(report, "summary") else report  # 1.6.1: a ReplayReport
+print(json.dumps({k: summary[k] for k in ("mean_ttft_ms", "mean_itl_ms", "completed_requests")}))
+"""
+
+
 @pytest.mark.local
 @NEEDS_AIC
 @pytest.mark.parametrize("version", sorted(DYNAMO_PYTHONS))
-def test_the_mocker_takes_the_file_as_its_perf_data(generated, version):
+def test_the_mocker_answers_at_the_files_speed(generated, version):
     python = DYNAMO_PYTHONS[version]
     if not python.exists():
         pytest.skip(f"ai-dynamo {version} venv missing")
-    done = subprocess.run(
-        [
-            str(python),
-            "-c",
-            "import sys; from pathlib import Path\n"
-            "from dynamo.mocker.utils.planner_profiler_perf_data_converter import is_mocker_format_npz\n"
-            "from dynamo.mocker.args import resolve_planner_profile_data\n"
-            "p = Path(sys.argv[1]); assert is_mocker_format_npz(p)\n"
-            "assert resolve_planner_profile_data(p).npz_path == p\n"
-            "print('ok')",
-            str(generated[VLLM]),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+    path = generated[VLLM]
+    done = subprocess.run([str(python), "-c", REPLAY, str(path), version], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    data = read_npz(path)
+    ttft = data["prefill_ttft_ms"][data["prefill_isl"].index(1024)]
+    step = data["decode_itl"][data["decode_active_kv_tokens"].index(1024)][data["decode_context_length"].index(1024)]
+    assert measured["completed_requests"] == 4
+    # one request at a time: batch 1, contexts 1024 to 1088
+    assert measured["mean_itl_ms"] == pytest.approx(step, rel=0.02)
+    # 1.6.1 answers the prefill's time; 1.4.0 counts the first decode step into TTFT as well
+    expected_ttft = ttft if version == "1.6.1" else ttft + step
+    assert measured["mean_ttft_ms"] == pytest.approx(expected_ttft, rel=1e-6)
 
 
 @pytest.mark.local

@@ -26,7 +26,6 @@ import logging
 import os
 import sys
 import tempfile
-import zipfile
 
 EXIT_UNSUPPORTED = 2
 PREFILL_OSL = 5  # upstream's estimate_prefill_perf: a small OSL, batch 1
@@ -264,19 +263,13 @@ def installed_version() -> str:
 
 
 def npz_bytes(arrays: dict) -> bytes:
-    """np.savez's layout (stored .npy members) without its wall-clock timestamps: the same arrays
-    give the same bytes."""
+    """np.savez's file (as upstream's planner_profiler_perf_data_converter writes it), float64 as the
+    mocker reads it. Deterministic: zipfile stamps members opened for writing by name with
+    1980-01-01, not the clock, and the keys go in sorted."""
     import numpy as np
 
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
-        for name in sorted(arrays):
-            member = io.BytesIO()
-            np.lib.format.write_array(member, np.ascontiguousarray(arrays[name], dtype=np.float64), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.external_attr = 0o644 << 16
-            info.create_system = 3
-            zf.writestr(info, member.getvalue())
+    np.savez(buf, **{name: np.asarray(arrays[name], dtype=np.float64) for name in sorted(arrays)})
     return buf.getvalue()
 
 
