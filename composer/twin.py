@@ -68,6 +68,8 @@ _HF_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*")
 # - A cell's batch is round(kv / ctx), at least 1 (cells with kv < ctx are below batch 1: the
 #   mocker meets them only while interpolating towards batch 1) and at most MAX_BATCH (past any
 #   engine's default max_num_seqs; beyond it the row stays flat).
+# - The mocker reads a prefill step of several requests at their total new tokens on the ISL
+#   curve (its format has no batch axis for prefill), as it does with upstream's own files.
 # - Each decode cell is one decode step at that context (osl 2: AIConfigurator's static_gen
 #   averages the steps of osl - 1 tokens), not an average over a generation.
 # - Every grid value is AIConfigurator's estimate as it is. Its measured kernel tables are not
@@ -76,8 +78,14 @@ _HF_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*")
 #   it answers what AIConfigurator answers. Past the first few hundred tokens and tens of
 #   requests, the curves rise.
 #
-# Cost: ~20 prefill points and ~350 distinct decode (batch, ctx) points at ~6 ms each, plus
-# ~2-3 s to import AIConfigurator and load its database: under 10 s per worker on two cores.
+# Cost (Qwen3-0.6B): 24 prefill points and ~425 distinct decode (batch, ctx) points at ~5 ms each,
+# plus ~2 s to import AIConfigurator and load its database: ~4 s per worker on two busy cores.
+#
+# Measured against AIConfigurator at 400 random (batch 1-256, context 32-12k) points off the grid
+# (h200_sxm, vLLM, Qwen3-0.6B), the mocker's bilinear reading of the grid is within 0.4% (median)
+# and 1.5% (90th percentile), 6% at worst (batch 1 between two context points, where the cell's
+# corners are batches 1 and 2). Prefill, 200 random ISLs: 0.7% median, 2.4% at the 90th
+# percentile, 5.6% at worst.
 LADDER_START = 16
 MAX_CONTEXT = 131072
 MAX_BATCH = 1024

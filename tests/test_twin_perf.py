@@ -43,7 +43,8 @@ def aic(*code: str) -> object:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-# AIConfigurator's estimates as upstream's planner asks for them (aic_estimator.py): no compose code
+# AIConfigurator's estimates with upstream's planner's calls (aic_estimator.py), the row read
+# unrounded: no compose code
 ESTIMATOR = """
 from aiconfigurator.sdk import config, models, perf_database
 from aiconfigurator.sdk.backends import factory
@@ -57,7 +58,7 @@ def worker(hf_id, system, backend, tp):
 def static(w, mode, batch, isl, osl):
     model, db, backend = w
     rc = config.RuntimeConfig(batch_size=batch, beam_width=1, isl=isl, osl=osl)
-    return backend.run_static(model, db, rc, mode, stride=32).get_summary_df().to_dict(orient="records")[0]
+    return backend.run_static(model, db, rc, mode, stride=32).get_result_dict()
 """
 
 
