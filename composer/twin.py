@@ -198,3 +198,16 @@ def cache_path(perf: WorkerPerf, root: Path) -> Path:
 
 def description_path(npz: Path) -> Path:
     return npz.with_suffix(".json")
+
+
+def mocker_timing(npz: Path, *, nested: bool) -> dict:
+    """The mocker's engine-args fragment that makes it read `npz`, in its version's shape
+    (dynamo.Release.mocker_engine_args_nested), to merge into the --extra-engine-args JSON. Once
+    that file is given, the mocker reads its config from it alone and ignores
+    --planner-profile-data (1.4.0 and 1.6.1: dynamo/mocker/config.py load_mocker_engine_args).
+    1.6 nests it as a timing model; 1.4 and 1.5 take the path flat."""
+    if nested:
+        return {
+            "engine": {"timing_model": {"type": "external", "provider": "dynamo_profile", "config": {"path": str(npz)}}}
+        }
+    return {"planner_profile_data": str(npz)}

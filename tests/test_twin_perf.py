@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from composer import proc, twin
+from composer import dynamo, proc, twin
 from composer.errors import ComposeError, ExitCode, UsageError
 from composer.local import twin as local_twin
 from composer.local import venvs
@@ -296,24 +296,33 @@ def test_the_script_refuses_a_gpu_aiconfigurator_has_no_database_for(tmp_path):
 
 
 # Dynamo's offline replay runs the mocker's engine (the Rust one `python -m dynamo.mocker` runs) on
-# the file: 4 requests of ISL 1024, OSL 64, one at a time. Its timing model is given in each
-# version's engine-args shape.
+# the file, configured with twin.mocker_timing's engine args: 4 requests of ISL 1024, OSL 64, one
+# at a time.
 REPLAY = """
 import json, sys
 from pathlib import Path
 from dynamo.mocker.utils.planner_profiler_perf_data_converter import is_mocker_format_npz
 from dynamo.replay import api
-path = sys.argv[1]
+path, args = sys.argv[1], json.loads(sys.argv[2])
 assert is_mocker_format_npz(Path(path))
-if sys.argv[2] == "1.6.1":
-    args = {"engine": {"timing_model": {"type": "external", "provider": "dynamo_profile", "config": {"path": path}}}}
-else:
+if "engine" not in args:  # 1.4: the replay takes the engine args as the binding's object
     from dynamo._core import MockEngineArgs
-    args = MockEngineArgs.from_json(json.dumps({"planner_profile_data": path}))
+    args = MockEngineArgs.from_json(json.dumps(args))
 report = api.run_synthetic_trace_replay(1024, 64, 4, extra_engine_args=args, replay_concurrency=1)
 summary = report.summary if hasattr(report, "summary") else report  # 1.6.1: a ReplayReport
 print(json.dumps({k: summary[k] for k in ("mean_ttft_ms", "mean_itl_ms", "completed_requests")}))
 """
+
+
+@pytest.mark.unit
+def test_mocker_timing_is_the_engine_args_of_each_dynamo_line():
+    path = Path("/c/tp1-x.npz")
+    assert twin.mocker_timing(path, nested=dynamo.release("1.6.1").mocker_engine_args_nested) == {
+        "engine": {"timing_model": {"type": "external", "provider": "dynamo_profile", "config": {"path": str(path)}}}
+    }
+    assert twin.mocker_timing(path, nested=dynamo.release("1.4.0").mocker_engine_args_nested) == {
+        "planner_profile_data": str(path)
+    }
 
 
 @pytest.mark.local
@@ -324,7 +333,10 @@ def test_the_mocker_answers_at_the_files_speed(generated, version):
     if not python.exists():
         pytest.skip(f"ai-dynamo {version} venv missing")
     path = generated[VLLM]
-    done = subprocess.run([str(python), "-c", REPLAY, str(path), version], capture_output=True, text=True, timeout=300)
+    args = twin.mocker_timing(path, nested=dynamo.release(version).mocker_engine_args_nested)
+    done = subprocess.run(
+        [str(python), "-c", REPLAY, str(path), json.dumps(args)], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     measured = json.loads(done.stdout.strip().splitlines()[-1])
     data = read_npz(path)
