@@ -82,6 +82,17 @@ def explain(dep: Deployment, plan: Plan) -> dict[str, Any]:
             "mode": "disaggregated" if dep.model["disaggregation"] else "aggregated",
             "routing": dep.model["routingPolicy"],
             "workerTypes": worker_types,
+            **(
+                {
+                    "twin": {
+                        "gpu": dep.gpu_sku,
+                        "backend": dep.twin[0].perf.backend,
+                        "tp": {w.role: w.perf.tp for w in dep.twin},
+                    }
+                }
+                if dep.twin
+                else {}
+            ),
         },
         "releases": [
             {
@@ -135,6 +146,12 @@ def format_text(report: dict[str, Any]) -> str:
         + (f", kube context {report['kubeContext']})" if report["kubeContext"] else ")"),
         f"deployment {d['namespace']}/{d['name']}: {d['model']} on {d['backend']} ({d['image']}), "
         f"{d['mode']}, routing {d['routing']}",
+    ]
+    if d.get("twin"):
+        t = d["twin"]
+        tp = ", ".join(f"{role} TP{n}" for role, n in t["tp"].items())
+        lines.append(f"local twin: the mocker runs at {t['gpu']}'s speed for {t['backend']} ({tp})")
+    lines += [
         "",
         "releases (install order follows needs):",
     ]

@@ -6,11 +6,13 @@ that the charts, the helmfile and the local runtime cannot disagree about them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from composer import dynamo
 from composer.dynamo import FRONTEND_PORT, RUNTIME_IMAGES
+from composer.twin import WorkerPerf
 
 HELM_RELEASE_MAX = 53
 K8S_NAME_MAX = 63
@@ -33,9 +35,28 @@ OBJECT_SUFFIXES = (
 
 
 @dataclass(frozen=True)
+class Engine:
+    """The GPU engine values.yaml deploys, read before an environment swaps in the mocker: what
+    the local twin simulates. tp: each worker role's tensor parallelism, all the GPUs of one
+    worker (gpus x nodes), as the chart passes it."""
+
+    backend: str
+    tp: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TwinWorker:
+    """One worker role of the local twin: the mocker runs at the speed AIConfigurator gives `perf`."""
+
+    role: str
+    perf: WorkerPerf
+
+
+@dataclass(frozen=True)
 class Deployment:
     env: str
     values: dict[str, Any]
+    engine: Engine | None = None
 
     @property
     def name(self) -> str:
@@ -107,12 +128,37 @@ class Deployment:
     def gpu_count(self) -> int:
         """GPUs the workers take: replicas x nodes x GPUs per node of each role (the chart's default:
         1 GPU, the mocker 0; one node unless multinode)."""
-        roles = ("decode", "prefill") if self.model["disaggregation"] else ("decode",)
         default = 0 if self.backend == "mocker" else 1
-        specs = [self.model.get(r) or {} for r in roles]
+        specs = [self.model.get(r) or {} for r in self.worker_roles]
         return sum(
             s.get("replicas", 1) * s.get("multinode", {}).get("nodeCount", 1) * s.get("gpus", default) for s in specs
         )
+
+    @property
+    def worker_roles(self) -> tuple[str, ...]:
+        return ("decode", "prefill") if self.model["disaggregation"] else ("decode",)
+
+    @property
+    def gpu_sku(self) -> str | None:
+        return self.values["cluster"].get("gpuSku")
+
+    @property
+    def twin(self) -> tuple[TwinWorker, ...]:
+        """The local twin's workers: a local run with a cluster.gpuSku and a GPU engine in
+        values.yaml; empty otherwise (the mocker's timings then predict nothing)."""
+        if self.target != "local" or not self.gpu_sku or self.engine is None:
+            return ()
+        return tuple(
+            TwinWorker(
+                role, WorkerPerf(self.model["name"], self.gpu_sku, self.engine.backend, self.engine.tp.get(role, 1))
+            )
+            for role in self.worker_roles
+        )
+
+    @property
+    def twin_gpu_count(self) -> int:
+        """GPUs of the deployment the twin simulates: replicas x GPUs of one worker, per role."""
+        return sum((self.model.get(w.role) or {}).get("replicas", 1) * w.perf.tp for w in self.twin)
 
     @property
     def graph_components(self) -> tuple[str, ...]:
@@ -157,6 +203,27 @@ class Deployment:
     @property
     def model_express_url(self) -> str:
         return f"http://{self.model_express_service}.{self.namespace}.svc.cluster.local:{MODEL_EXPRESS_PORT}"
+
+
+def engine_of(values: Any) -> Engine | None:
+    """The GPU engine a values file (without its environment) deploys, or None: no GPU engine
+    (the mocker), or values too broken to say (validation of the merged file says why)."""
+    model = values.get("model") if isinstance(values, dict) else None
+    if not isinstance(model, dict) or not isinstance(model.get("backend"), dict):
+        return None
+    backend = model["backend"].get("type")
+    if backend not in RUNTIME_IMAGES or backend == "mocker":
+        return None
+    tp = {}
+    for role in ("decode", "prefill"):
+        spec = model.get(role)
+        spec = spec if isinstance(spec, dict) else {}
+        multinode = spec.get("multinode")
+        gpus = spec.get("gpus", 1)
+        nodes = multinode.get("nodeCount", 1) if isinstance(multinode, dict) else 1
+        if isinstance(gpus, int) and isinstance(nodes, int) and gpus > 0 and nodes > 0:
+            tp[role] = gpus * nodes
+    return Engine(backend, tp)
 
 
 def graph_components(disaggregation: bool, *, planner: bool = False, epp: bool = False) -> tuple[str, ...]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from composer import helmfiles, load, patches, schema, write
 from composer.errors import InvalidValues, Problem, UsageError
-from composer.model import Deployment
+from composer.model import Deployment, engine_of
 from composer.plan import Plan, plan
 
 DEFAULT_VALUES = "values.yaml"
@@ -132,7 +132,21 @@ def load_deployment(project: Project, env: str) -> Deployment:
     check_env_name(project, env)
     base = load.load(project.values_file, display=project.rel(project.values_file))
     top = load.load(project.env_file(env), display=project.rel(project.env_file(env)))
-    return Deployment(env=env, values=schema.validate(load.overlay(base, top)))
+    merged = load.overlay(base, top)
+    dep = Deployment(env=env, values=schema.validate(merged), engine=engine_of(base.data))
+    if dep.target == "local" and dep.gpu_sku and dep.engine is None:
+        raise InvalidValues(
+            [
+                merged.problem(
+                    "/cluster/gpuSku",
+                    f"the local twin runs the mocker at {dep.gpu_sku}'s speed for the GPU engine "
+                    f"{project.rel(project.values_file)} deploys, and it names none",
+                    f"set model.backend.type to vllm, sglang or trtllm in {project.rel(project.values_file)} "
+                    "(the local environment sets mocker), or remove cluster.gpuSku",
+                )
+            ]
+        )
+    return dep
 
 
 def plans(project: Project, envs: list[str] | None = None) -> dict[str, Plan]:

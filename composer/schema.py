@@ -434,6 +434,40 @@ def _rule_name_lengths(values: dict, loaded: Loaded):
         )
 
 
+# The mocker's engine-config keys (its --extra-engine-args, flat or under `engine`) that set its timings.
+TWIN_ENGINE_KEYS = {"speedup_ratio", "decode_speedup_ratio", "planner_profile_data"}
+
+
+def _rule_twin_sets_the_speed(values: dict, loaded: Loaded):
+    """The twin runs the mocker at the GPU's speed: a speedup of its own would make its timings
+    those of no GPU."""
+    if values["target"] != "local" or not values["cluster"].get("gpuSku"):
+        return
+    for role in ("decode", "prefill"):
+        for key in ("extraArgs", "args"):
+            args = (values["model"].get(role) or {}).get(key) or []
+            for i, a in enumerate(args):
+                if str(a).split("=", 1)[0] in ("--speedup-ratio", "--decode-speedup-ratio"):
+                    yield loaded.problem(
+                        f"/model/{role}/{key}/{i}",
+                        f"{a.split('=', 1)[0]} with cluster.gpuSku: the local twin runs the mocker at "
+                        f"{values['cluster']['gpuSku']}'s speed (speedup 1)",
+                        "remove the speedup flag, or remove cluster.gpuSku for the mocker's own timings",
+                    )
+        inline = ((values["model"].get(role) or {}).get("extraConfig") or {}).get("inline")
+        for ptr, config in (
+            ("", inline),
+            ("/engine", (inline or {}).get("engine") if isinstance(inline, dict) else None),
+        ):
+            for key in sorted(TWIN_ENGINE_KEYS & set(config if isinstance(config, dict) else ())):
+                yield loaded.problem(
+                    f"/model/{role}/extraConfig/inline{ptr}/{key}",
+                    f"{key} with cluster.gpuSku: the local twin sets the mocker's timings itself",
+                    "remove it from the local environment's engine config, or remove cluster.gpuSku",
+                    key=True,
+                )
+
+
 def _rule_local_runs_mocker(values: dict, loaded: Loaded):
     if values["target"] == "local" and values["model"]["backend"]["type"] != "mocker":
         yield loaded.problem(
@@ -1202,6 +1236,7 @@ RULES = (
     _rule_one_config_source,
     _rule_name_lengths,
     _rule_local_runs_mocker,
+    _rule_twin_sets_the_speed,
     _rule_patches_have_a_release,
     _rule_backend_needs,
     _rule_supported_version,

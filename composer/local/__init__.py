@@ -47,9 +47,12 @@ def launch(
     timeout: float = 120.0,
     progress: Progress | None = None,
     version: str = dynamo.DEFAULT_VERSION,
+    profile_data: Mapping[str, Path] | None = None,
+    twin: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """prepare_model + plan_processes + up, on Dynamo `version` (the deployment's platform.version).
-    `model` defaults to the workers' --model-name."""
+    `model` defaults to the workers' --model-name. `profile_data`: the local twin's perf data per
+    worker component; `twin`: what it simulates, kept in the state for the benchmark's report."""
     state_dir = Path(state_dir)
     name = model or served_model(docs)
     if not name:
@@ -60,7 +63,13 @@ def launch(
     if progress:
         progress(f"model {source.describe()}")
     specs = plan_processes(
-        docs, python=python, state_dir=state_dir, http_port=http_port, model_env=source.env, version=version
+        docs,
+        python=python,
+        state_dir=state_dir,
+        http_port=http_port,
+        model_env=source.env,
+        version=version,
+        profile_data=profile_data,
     )
     if progress:
         progress(f"Dynamo {version} ({Path(python).parent.parent})")
@@ -74,5 +83,6 @@ def launch(
         "tokenizer": str(source.snapshot),
         "notes": notes,
         "dynamo_version": version,
+        **({"twin": dict(twin)} if twin else {}),
     }
     return up(specs, state_dir, name, timeout, progress, extra=extra)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from composer import dynamo
+from composer import dynamo, twin
 from composer.dynamo import DGD_API, DGD_KIND
 from composer.errors import UsageError
 
@@ -37,6 +37,8 @@ LOCAL_MODULES = ("dynamo.frontend", "dynamo.mocker")
 GPU_MODULES = ("dynamo.vllm", "dynamo.sglang", "dynamo.trtllm")
 NOT_LOCAL_TYPES = ("planner", "epp")
 PLANE_FLAGS = ("--discovery-backend", "file", "--request-plane", "tcp", "--event-plane", "zmq")
+# The twin's mocker runs in real time: its perf data are a GPU's timings, not to be sped up.
+TWIN_FLAGS = ("--speedup-ratio", "1", "--decode-speedup-ratio", "1")
 LOOPBACK = "127.0.0.1"
 MAX_SYSTEM_PORT = 32767  # Dynamo parses DYN_SYSTEM_PORT as i16 (1.4.0 and 1.6.1)
 LOOPBACK_IFACE = "lo0" if sys.platform == "darwin" else "lo"
@@ -67,9 +69,11 @@ def plan_processes(
     model_env: Mapping[str, str],
     system_port_base: int | None = None,
     version: str = dynamo.DEFAULT_VERSION,
+    profile_data: Mapping[str, Path] | None = None,
 ) -> list[ProcessSpec]:
     """The processes for the one DGD in `docs`, frontend first, in component order, for Dynamo
-    `version` (the deployment's platform.version).
+    `version` (the deployment's platform.version). `profile_data`: component name -> the local
+    twin's perf data (mocker-format NPZ); those mockers run at that GPU's speed.
 
     Worker system ports are allocated consecutively from `system_port_base` (default
     `http_port + 1`), one per worker process.
@@ -120,6 +124,7 @@ def plan_processes(
             next_port,
             skipped if comp is frontends[0] else [],
             release,
+            (profile_data or {}).get(str(comp.get("name"))),
         ):
             specs.append(spec)
             if spec.role != "frontend":
@@ -129,7 +134,7 @@ def plan_processes(
 
 
 def _component_processes(
-    comp, configmaps, shared_env, base_env, python, state_dir, http_port, first_port, notes, release
+    comp, configmaps, shared_env, base_env, python, state_dir, http_port, first_port, notes, release, profile=None
 ):
     """One ProcessSpec per replica of one component; workers take ports from `first_port` on."""
     name = str(comp.get("name") or "")
@@ -149,7 +154,12 @@ def _component_processes(
     command, env, files = _container_view(comp, container, configmaps, shared_env, state_dir)
     module, args = _module_and_args(name, role, command)
     files = _patch_mocker_config(module, args, files, notes, release)
-    argv = [python, "-m", module, *_strip_flags(args, _flags_we_set(role)), *PLANE_FLAGS]
+    argv = [python, "-m", module, *_strip_flags(args, _flags_we_set(role, twin=profile is not None)), *PLANE_FLAGS]
+    if profile is not None:
+        if module != "dynamo.mocker":
+            raise UsageError(f"component {name} runs {module}: the local twin's timings are for the mocker")
+        argv += [*TWIN_FLAGS, "--planner-profile-data", str(profile)]
+        files = _with_twin_timing(name, args, files, profile, release)
     out = []
     for i in range(replicas):
         penv = {**env, **base_env}
@@ -321,8 +331,10 @@ def _module_and_args(component: str, role: str, full: list[str]) -> tuple[str, l
     )
 
 
-def _flags_we_set(role: str) -> tuple[str, ...]:
+def _flags_we_set(role: str, *, twin: bool = False) -> tuple[str, ...]:
     ours = tuple(f for f in PLANE_FLAGS if f.startswith("--"))
+    if twin:
+        ours += (*TWIN_FLAGS[::2], "--planner-profile-data")
     return ours + (("--http-host", "--http-port") if role == "frontend" else ())
 
 
@@ -379,6 +391,35 @@ def _patch_mocker_config(module, args, files, notes, release):
                     f"added {key}={mode} to the local copy of {local.name}: the mocker ignores "
                     f"--disaggregation-mode when --extra-engine-args is given"
                 )
+        out.append((local, content))
+    return out
+
+
+def _with_twin_timing(name, args, files, profile, release):
+    """Once --extra-engine-args is given the mocker reads its whole config from that file and
+    ignores --planner-profile-data and --speedup-ratio (1.4.0 and 1.6.1): the twin's timing goes
+    into the local copy of the file, in the release's shape (composer/twin.py mocker_timing)."""
+    path = _flag_value(args, "--extra-engine-args")
+    if not path:
+        return files
+    timing = twin.mocker_timing(profile, nested=release.mocker_engine_args_nested)
+    out = []
+    for local, content in files:
+        if str(local) == path:
+            try:
+                data = json.loads(content)
+            except ValueError:
+                data = None
+            if not isinstance(data, dict) or not isinstance(data.get("engine", {}), dict):
+                raise UsageError(
+                    f"component {name}: the local twin puts its timing into the mocker's engine config "
+                    f"{local.name}, which is not a JSON object"
+                )
+            if "engine" in timing:
+                data = {**data, "engine": {**data.get("engine", {}), **timing["engine"]}}
+            else:
+                data = {**data, **timing}
+            content = json.dumps(data)
         out.append((local, content))
     return out
 

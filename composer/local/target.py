@@ -59,8 +59,46 @@ def up(root: Path, dep: Deployment, plan: Plan, progress: Progress) -> dict[str,
         model=dep.model["name"],
         progress=progress,
         version=dep.version,
+        profile_data=twin_profiles(dep, progress),
+        twin=twin_record(dep),
     )
     return {**result, "total_seconds": round(time.monotonic() - t0, 3)}
+
+
+def twin_profiles(dep: Deployment, progress: Progress) -> dict[str, Path]:
+    """The local twin's perf data per worker role, generated with AIConfigurator when not cached."""
+    if not dep.twin:
+        return {}
+    from composer.local import twin
+
+    return {w.role: twin.perf_data(w.perf, progress=progress) for w in dep.twin}
+
+
+def twin_record(dep: Deployment) -> dict[str, Any] | None:
+    """What the twin simulates, as the state keeps it for the benchmark's report."""
+    if not dep.twin:
+        return None
+    return {
+        "gpu": dep.gpu_sku,
+        "gpus": dep.twin_gpu_count,
+        "backend": dep.twin[0].perf.backend,
+        "tp": {w.role: w.perf.tp for w in dep.twin},
+    }
+
+
+def timing_note(state: dict[str, Any]) -> str:
+    """Whether the local run's timings predict anything, in one line for every report."""
+    t = state.get("twin")
+    if not t:
+        return (
+            "timings: the mocker's own, not a prediction of any GPU "
+            "(set cluster.gpuSku in the local environment for the local twin)"
+        )
+    tp = ", ".join(f"{role} TP{n}" for role, n in t["tp"].items())
+    return (
+        f"timings: simulated for {t['gpus']} x {t['gpu']} by the local twin "
+        f"({t['backend']}, {tp}; AIConfigurator's estimates, mocker at speedup 1)"
+    )
 
 
 def running(root: Path, env: str) -> dict[str, Any]:
