@@ -169,6 +169,8 @@ def _console():
     return targets.Console(
         progress=lambda message: click.echo(message, err=True),
         confirm=lambda question: click.confirm(question, abort=True),
+        write=lambda text: click.echo(text, err=True, nl=False),
+        tty=sys.stderr.isatty(),
     )
 
 

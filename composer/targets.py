@@ -31,6 +31,15 @@ class Console:
     progress: Callable[[str], None]  # one line of what is happening (stderr)
     confirm: Callable[[str], None]  # ask; raises (click.Abort) when the answer is no
     interactive: bool = field(default_factory=lambda: sys.stdin.isatty())
+    # text as is on stderr (a line rewritten in place), and whether stderr is a terminal
+    write: Callable[[str], None] | None = None
+    tty: bool = False
+
+    def meter(self):
+        """What shows a benchmark run's progress while it runs; None when there is no writer."""
+        from composer.bench_progress import Meter
+
+        return Meter(self.write, tty=self.tty) if self.write else None
 
 
 @dataclass(frozen=True)
@@ -245,7 +254,9 @@ class Local:
 
         dep = self._deployment()
         regenerate(self.proj, self.env, self.console)
-        result = target.bench_run(self.proj.root, dep, self.env, lambda m: self.console.progress(f"  {m}"))
+        result = target.bench_run(
+            self.proj.root, dep, self.env, lambda m: self.console.progress(f"  {m}"), meter=self.console.meter()
+        )
         return Report(result, bench.format_result(result))
 
     def results(self) -> Report:
