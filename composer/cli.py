@@ -501,6 +501,26 @@ def bench_results(values: str, env: str, output: str) -> None:
     _show(_target(values, env).results(), output)
 
 
+@bench.command("compare")
+@values_option
+@click.argument("runs", nargs=-1, required=True, metavar="RUN_A RUN_B [RUN...]")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where the plots and compare.json go [default: results/compare-<UTC time>/].",
+)
+@output_option
+def bench_compare(values: str, runs: tuple[str, ...], out: str | None, output: str) -> None:
+    """Compare benchmark results, the first the baseline: deltas per level, overlaid plots.
+
+    A RUN is a results directory (results/<env>/<time>/) or an environment's name (its latest)."""
+    from composer import bench_compare
+
+    result = bench_compare.run(runs, root=_project(values).root, out=out)
+    _emit(result, output, bench_compare.format_compare)
+
+
 @main.command()
 @values_option
 @click.option("-e", "--env", "env", default="local", show_default=True, help="A `target: local` environment.")
