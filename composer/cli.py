@@ -480,16 +480,28 @@ def down(values: str, env: str) -> None:
 @output_option
 @context_option
 @yes_option
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="Kubernetes: stream the benchmark Job's log, then copy its results back when it ends "
+    "(as `bench results`). A local run always shows its progress.",
+)
 @click.pass_context
 def bench(
-    ctx: click.Context, values: str, env: str | None, output: str, allow_context_mismatch: bool, yes: bool
+    ctx: click.Context,
+    values: str,
+    env: str | None,
+    output: str,
+    allow_context_mismatch: bool,
+    yes: bool,
+    follow: bool,
 ) -> None:
     """Run the benchmark sweep (benchmark.config) against the deployment, with AIPerf."""
     if ctx.invoked_subcommand:
         return
     _require_env(ctx, None, env)
     assert env is not None  # _require_env answered a missing one
-    _show(_target(values, env).bench(_guard(yes, allow_context_mismatch)), output)
+    _show(_target(values, env).bench(_guard(yes, allow_context_mismatch), follow=follow), output)
 
 
 @bench.command("results")

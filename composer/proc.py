@@ -117,14 +117,19 @@ def stream(
     env: Mapping[str, str] | None = None,
     cwd: str | Path | None = None,
     needs: Sequence[str] = (),
+    to_stderr: bool = False,
 ) -> Completed:
     """Run with stdout going straight to the terminal and stderr echoed there as it comes
     (and kept, so callers can recognise known failures). Ctrl-C stops the child: exit 130.
-    `needs`: other programs the child runs (helmfile runs helm), checked before it starts."""
+    `needs`: other programs the child runs (helmfile runs helm), checked before it starts.
+    `to_stderr`: the child's stdout goes to our stderr (a log followed while stdout is for -o json)."""
     full = _resolve(argv)
     for tool in needs:
         which(tool)
-    child = subprocess.Popen(full, env=_env(env), cwd=cwd, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    out = sys.stderr if to_stderr else None
+    child = subprocess.Popen(
+        full, env=_env(env), cwd=cwd, stdout=out, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     kept: list[str] = []
 
     def pump() -> None:
