@@ -241,6 +241,7 @@ def summarize(export: Mapping[str, Any]) -> dict[str, Any]:
         "errors": int(errors),
         "error_rate_pct": value("request_error_rate"),
         "concurrency": phase.get("concurrency"),
+        "request_rate": phase.get("rate"),  # a request-rate run's target (requests/s)
         "duration_s": value("benchmark_duration"),
         "isl": value("input_sequence_length"),
         "osl": value("output_sequence_length"),
@@ -272,12 +273,14 @@ def format_table(summary: Mapping[str, Any]) -> str:
 def format_sweep(summaries: Sequence[Mapping[str, Any]]) -> str:
     """One row per concurrency: the averages that show how a deployment scales."""
     per_gpu = any("output_token_throughput_per_gpu" in s for s in summaries)
-    head = ("concurrency", "requests", "errors", "TTFT avg ms", "ITL avg ms", "req/s", "out tok/s") + (
-        ("out tok/s/GPU",) if per_gpu else ()
-    )
+    rates = any(s.get("request_rate") is not None for s in summaries)
+    head = (("target req/s",) if rates else ()) + (
+        ("concurrency", "requests", "errors", "TTFT avg ms", "ITL avg ms", "req/s", "out tok/s")
+    ) + (("out tok/s/GPU",) if per_gpu else ())
     rows = [head] + [
-        (
-            str(s.get("concurrency")),
+        ((f"{s['request_rate']:g}" if s.get("request_rate") is not None else "-",) if rates else ())
+        + (
+            "-" if s.get("concurrency") is None else str(s.get("concurrency")),
             str(s.get("requests")),
             str(s.get("errors")),
             _num((s.get("ttft_ms") or {}).get("avg")),

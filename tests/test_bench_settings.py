@@ -262,3 +262,14 @@ def test_a_metered_local_run_asks_aiperf_for_its_progress_bars_and_shows_them(tm
     assert (run["request_rate"], run["concurrency"]) == (2.0, None)
     assert "Profiling: 80/80" in (tmp_path / "b/r2/aiperf-console.log").read_text()
     assert json.loads(Path(run["json"]).read_text())["aiperf_version"]
+
+
+@pytest.mark.unit
+def test_the_sweep_table_names_a_rate_runs_target_rate():
+    export = json.loads(SAMPLE.read_text())
+    export["input_config"]["phases"] = [{"kind": "profiling", "type": "poisson", "requests": 40, "rate": 2.5}]
+    summary = bench.summarize(export)
+    assert (summary["request_rate"], summary["concurrency"]) == (2.5, None)
+    head, row = bench.format_sweep([summary]).splitlines()
+    assert head.split()[:3] == ["target", "req/s", "concurrency"]
+    assert row.split()[:2] == ["2.5", "-"]
