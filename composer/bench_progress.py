@@ -9,6 +9,7 @@ elsewhere (a log, CI) a plain line at each quarter of the run, not more.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -59,9 +60,30 @@ class Meter:
         self.shown = ""  # the terminal line now on screen
         self.quarter = -1  # the last quarter of the profiling phase said on a plain line
         self.pending = ""  # output of AIPerf not yet ending in a frame separator
+        self.last: tuple[float, dict[str, Any]] | None = None  # the newest bar, and when it came
+        self.lock = threading.Lock()  # feed (the stderr reader) and tick (a timer) both write
 
     def start(self, name: str) -> None:
-        self.name, self.started, self.quarter, self.pending = name, self.clock(), -1, ""
+        self.name, self.started, self.quarter, self.pending, self.last = name, self.clock(), -1, "", None
+
+    def tick(self) -> None:
+        """Called every second or so: on a terminal the elapsed time (and the ETA) move on even
+        while AIPerf says nothing, as while it starts (~10 s of imports and services)."""
+        if not self.tty:
+            return
+        with self.lock:
+            if self.last is None:
+                line = f"  aiperf {self.name}: starting AIPerf, {self.clock() - self.started:.0f} s elapsed"
+            else:
+                at, progress = self.last
+                eta = progress["eta_s"]
+                line = self.line({**progress, "eta_s": None if eta is None else max(0, round(eta - (self.clock() - at)))})
+            self._rewrite(line)
+
+    def _rewrite(self, line: str) -> None:
+        if line != self.shown:
+            self.write("\r\x1b[K" + line)
+            self.shown = line
 
     def feed(self, chunk: str) -> None:
         """A piece of AIPerf's stderr, as it comes."""
@@ -79,9 +101,9 @@ class Meter:
     def show(self, progress: dict[str, Any]) -> None:
         line = self.line(progress)
         if self.tty:
-            if line != self.shown:
-                self.write("\r\x1b[K" + line)
-                self.shown = line
+            with self.lock:
+                self.last = (self.clock(), progress)
+                self._rewrite(line)
             return
         if progress["phase"] != "profiling" or not progress["total"]:
             return
@@ -101,6 +123,7 @@ class Meter:
 
     def end(self) -> None:
         """The run ended: the terminal line goes, for what comes next."""
-        if self.tty and self.shown:
-            self.write("\r\x1b[K")
-        self.shown = ""
+        with self.lock:
+            if self.tty and self.shown:
+                self.write("\r\x1b[K")
+            self.shown = ""

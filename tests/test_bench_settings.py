@@ -273,3 +273,23 @@ def test_the_sweep_table_names_a_rate_runs_target_rate():
     head, row = bench.format_sweep([summary]).splitlines()
     assert head.split()[:3] == ["target", "req/s", "concurrency"]
     assert row.split()[:2] == ["2.5", "-"]
+
+
+@pytest.mark.unit
+def test_on_a_terminal_time_moves_on_while_aiperf_starts_and_between_its_bars():
+    out: list[str] = []
+    clock = _Clock()
+    meter = Meter(out.append, tty=True, clock=clock)
+    meter.start("c4")
+    clock.now += 3
+    meter.tick()
+    assert out[-1] == "\r\x1b[K  aiperf c4: starting AIPerf, 3 s elapsed"
+    meter.feed(_frames(10, 100, remaining="00:09"))
+    clock.now += 4
+    meter.tick()
+    assert out[-1] == "\r\x1b[K  aiperf c4: profiling 10/100 requests, 7 s elapsed, ETA 5 s"
+    plain: list[str] = []
+    quiet = Meter(plain.append, tty=False, clock=clock)
+    quiet.start("c4")
+    quiet.tick()
+    assert plain == []  # not a terminal: no line for the clock alone

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -122,11 +123,22 @@ def level_label(level: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def _run_metered(name: str, argv: list[str], meter: Meter) -> proc.Completed:
+def _run_metered(name: str, argv: list[str], meter: Meter, tick: float = 1.0) -> proc.Completed:
+    """The run, its progress bars fed to the meter, and a tick each second between them."""
     meter.start(name)
+    stop = threading.Event()
+
+    def ticker() -> None:
+        while not stop.wait(tick):
+            meter.tick()
+
+    clock = threading.Thread(target=ticker, daemon=True)
+    clock.start()
     try:
         return proc.watch(argv, meter.feed)
     finally:
+        stop.set()
+        clock.join()
         meter.end()
 
 
