@@ -206,9 +206,14 @@ def rate_argvs(
             raise UsageError(f"benchmark request rate must be a number > 0, got {rate!r}")
         n = level_requests(rate, request_count=request_count, min_requests=min_requests)
         # aiperf_argv is per concurrency; a rate run is that argv with --request-rate instead
-        argv = aiperf_argv(concurrency=concurrency or 1, request_count=n, artifact_dir=posixpath.join(artifact_dir, name), **kwargs)
+        argv = aiperf_argv(
+            concurrency=concurrency or 1, request_count=n, artifact_dir=posixpath.join(artifact_dir, name), **kwargs
+        )
         at = argv.index("--concurrency")
-        argv[at : at + 2] = (["--concurrency", str(concurrency)] if concurrency else []) + ["--request-rate", f"{float(rate):g}"]
+        argv[at : at + 2] = (["--concurrency", str(concurrency)] if concurrency else []) + [
+            "--request-rate",
+            f"{float(rate):g}",
+        ]
         out.append((name, argv))
     return out
 
@@ -274,9 +279,11 @@ def format_sweep(summaries: Sequence[Mapping[str, Any]]) -> str:
     """One row per concurrency: the averages that show how a deployment scales."""
     per_gpu = any("output_token_throughput_per_gpu" in s for s in summaries)
     rates = any(s.get("request_rate") is not None for s in summaries)
-    head = (("target req/s",) if rates else ()) + (
-        ("concurrency", "requests", "errors", "TTFT avg ms", "ITL avg ms", "req/s", "out tok/s")
-    ) + (("out tok/s/GPU",) if per_gpu else ())
+    head = (
+        (("target req/s",) if rates else ())
+        + (("concurrency", "requests", "errors", "TTFT avg ms", "ITL avg ms", "req/s", "out tok/s"))
+        + (("out tok/s/GPU",) if per_gpu else ())
+    )
     rows = [head] + [
         ((f"{s['request_rate']:g}" if s.get("request_rate") is not None else "-",) if rates else ())
         + (

@@ -82,9 +82,7 @@ def load(directory: Path) -> dict[str, dict[str, Any]]:
             s["output_token_throughput_per_gpu"] = throughput / gpus
         out[export.parent.name] = s
     if not out:
-        raise UsageError(
-            f"{directory}: not a benchmark results directory (no {SUMMARY}, no */{bench.EXPORT_JSON})"
-        )
+        raise UsageError(f"{directory}: not a benchmark results directory (no {SUMMARY}, no */{bench.EXPORT_JSON})")
     return out
 
 
@@ -153,7 +151,10 @@ def figures(result: Mapping[str, Any]) -> list[dict[str, Any]]:
             {
                 "name": label,
                 "x": xs,
-                "y": [(lv["metrics"].get(key) or {"values": [None] * len(result["runs"])})["values"][i] for lv in result["levels"]],
+                "y": [
+                    (lv["metrics"].get(key) or {"values": [None] * len(result["runs"])})["values"][i]
+                    for lv in result["levels"]
+                ],
             }
             for i, label in enumerate(result["runs"])
         ]
@@ -165,7 +166,7 @@ def default_out(root: Path) -> Path:
     return Path(root) / "results" / time.strftime("compare-%Y%m%d-%H%M%S", time.gmtime())
 
 
-def run(specs: Sequence[str], *, root: Path, out: Path | None = None, plots: bool = True) -> dict[str, Any]:
+def run(specs: Sequence[str], *, root: Path, out: str | Path | None = None, plots: bool = True) -> dict[str, Any]:
     """Resolve, load, compare, write compare.json and the plots into `out`."""
     if len(specs) < 2:
         raise UsageError("bench compare needs at least two runs: RUN_A (the baseline) RUN_B [...]")
@@ -225,9 +226,7 @@ def format_compare(result: Mapping[str, Any]) -> str:
     for lv in result["levels"]:
         rows = [head]
         for m in lv["metrics"].values():
-            rows.append(
-                [m["label"], *(_num(v) for v in m["values"]), *(_delta(d) for d in m["deltas"])]
-            )
+            rows.append([m["label"], *(_num(v) for v in m["values"]), *(_delta(d) for d in m["deltas"])])
         width = [max(len(r[i]) for r in rows) for i in range(len(head))]
         lines += ["", f"{lv['level']}:"]
         lines += ["  ".join([r[0].ljust(width[0])] + [c.rjust(width[i]) for i, c in enumerate(r) if i]) for r in rows]

@@ -77,7 +77,9 @@ class Meter:
             else:
                 at, progress = self.last
                 eta = progress["eta_s"]
-                line = self.line({**progress, "eta_s": None if eta is None else max(0, round(eta - (self.clock() - at)))})
+                line = self.line(
+                    {**progress, "eta_s": None if eta is None else max(0, round(eta - (self.clock() - at)))}
+                )
             self._rewrite(line)
 
     def _rewrite(self, line: str) -> None:

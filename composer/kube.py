@@ -142,7 +142,7 @@ def job_argv(context: str | None, namespace: str, job: str) -> list[str]:
 
 
 def job_outcome(job: Mapping[str, Any]) -> str | None:
-    """"Complete" or "Failed" once the Job's status says so (its conditions), None while it runs."""
+    """ "Complete" or "Failed" once the Job's status says so (its conditions), None while it runs."""
     for cond in (job.get("status") or {}).get("conditions") or []:
         if cond.get("type") in ("Complete", "Failed") and cond.get("status") == "True":
             return cond["type"]
@@ -175,7 +175,9 @@ def follow_job(
     raise ComposeError(f"job/{job} did not finish while it was followed; `compose bench results` fetches it later")
 
 
-def _await_job(context: str | None, namespace: str, job: str, deadline: float, poll: float, *, settle: float) -> str | None:
+def _await_job(
+    context: str | None, namespace: str, job: str, deadline: float, poll: float, *, settle: float
+) -> str | None:
     """The Job's outcome, polled for up to `settle` seconds (its status lags its pod's end)."""
     until = min(deadline, time.monotonic() + settle)
     while True:

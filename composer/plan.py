@@ -209,7 +209,9 @@ def benchmark_rate_runs(cfg: Mapping[str, Any], common: dict[str, Any]) -> list[
     requests in flight at every rate (the values' check refuses more than one)."""
     concurrency = cfg.get("concurrency") or []
     cap = concurrency[0] if len(concurrency) == 1 else None
-    return [{"name": name, "args": argv} for name, argv in bench.rate_argvs(cfg["requestRate"], concurrency=cap, **common)]
+    return [
+        {"name": name, "args": argv} for name, argv in bench.rate_argvs(cfg["requestRate"], concurrency=cap, **common)
+    ]
 
 
 def benchmark_values(dep: Deployment) -> dict[str, Any]:

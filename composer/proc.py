@@ -162,7 +162,12 @@ def watch(argv: Sequence[str], on_stderr: Callable[[str], None], *, env: Mapping
     the child and what it started: exit 130."""
     full = _resolve(argv)
     child = subprocess.Popen(
-        full, env=_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True
+        full,
+        env=_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     out: list[bytes] = []
     err: list[str] = []

@@ -117,7 +117,9 @@ def test_without_the_aiperf_venv_the_numbers_stand_and_the_plots_say_why(tmp_pat
     proj = _project(tmp_path)
     _local_results(proj / "a", {"c4": 1.0})
     _local_results(proj / "b", {"c4": 1.1})
-    done = compose("bench", "compare", "a", "b", "--out", "cmp", cwd=proj, env={"COMPOSE_VENVS": str(tmp_path / "none")})
+    done = compose(
+        "bench", "compare", "a", "b", "--out", "cmp", cwd=proj, env={"COMPOSE_VENVS": str(tmp_path / "none")}
+    )
     assert done.returncode == 0, done.stderr
     assert "plots: not drawn:" in done.stdout and "(+10.0%)" in done.stdout
     assert (proj / "cmp/compare.json").is_file()
@@ -129,7 +131,10 @@ def test_without_the_aiperf_venv_the_numbers_stand_and_the_plots_say_why(tmp_pat
     [
         (lambda p: None, "nosuch: no such results directory, nor an environment with results"),
         (lambda p: (p / "nosuch").mkdir(), "nosuch: not a benchmark results directory (no summary.json"),
-        (lambda p: (p / "nosuch").mkdir() or (p / "nosuch/summary.json").write_text("{}"), "summary.json is not a benchmark summary"),
+        (
+            lambda p: (p / "nosuch").mkdir() or (p / "nosuch/summary.json").write_text("{}"),
+            "summary.json is not a benchmark summary",
+        ),
         (lambda p: (p / "results/nosuch").mkdir(parents=True), "environment 'nosuch' has no benchmark results"),
     ],
 )

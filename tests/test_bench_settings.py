@@ -88,9 +88,7 @@ def test_min_requests_floors_each_level_unless_request_count_fixes_it(tmp_path):
 
 @pytest.mark.unit
 def test_warmup_and_extra_args_reach_every_run(tmp_path):
-    dep = _deployment(
-        tmp_path, "concurrency: [2]\nwarmupRequestCount: 6\nextraArgs: [--request-rate-mode, poisson]\n"
-    )
+    dep = _deployment(tmp_path, "concurrency: [2]\nwarmupRequestCount: 6\nextraArgs: [--request-rate-mode, poisson]\n")
     (run,) = benchmark_runs(dep, url="u", tokenizer="t", artifact_dir="/a")
     assert _flag(run["args"], "--warmup-request-count") == "6"
     assert run["args"][-2:] == ["--request-rate-mode", "poisson"]  # appended
@@ -133,7 +131,9 @@ def test_validate_locates_bad_benchmark_settings(tmp_path):
         and "/benchmark/config/concurrency: with requestRate set the sweep is over request rates" in line
         for line in lines
     ), done.stderr
-    assert any("/benchmark/config/extraArgs/1: '--concurrency=9' sets what compose sets itself" in line for line in lines)
+    assert any(
+        "/benchmark/config/extraArgs/1: '--concurrency=9' sets what compose sets itself" in line for line in lines
+    )
     assert "hint: set benchmark.config.concurrency" in done.stderr
     assert not (proj / "helmfile.d").exists()  # nothing written
 
