@@ -522,14 +522,15 @@ def bench_results(values: str, env: str, output: str) -> None:
     default=None,
     help="Where the plots and compare.json go [default: results/compare-<UTC time>/].",
 )
+@click.option("--no-plots", is_flag=True, help="Only the numbers (compare.json): draw no PNGs.")
 @output_option
-def bench_compare(values: str, runs: tuple[str, ...], out: str | None, output: str) -> None:
+def bench_compare(values: str, runs: tuple[str, ...], out: str | None, no_plots: bool, output: str) -> None:
     """Compare benchmark results, the first the baseline: deltas per level, overlaid plots.
 
     A RUN is a results directory (results/<env>/<time>/) or an environment's name (its latest)."""
     from composer import bench_compare
 
-    result = bench_compare.run(runs, root=_project(values).root, out=out)
+    result = bench_compare.run(runs, root=_project(values).root, out=out, plots=not no_plots)
     _emit(result, output, bench_compare.format_compare)
 
 

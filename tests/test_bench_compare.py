@@ -126,6 +126,17 @@ def test_without_the_aiperf_venv_the_numbers_stand_and_the_plots_say_why(tmp_pat
 
 
 @pytest.mark.cli
+def test_no_plots_writes_only_the_numbers(tmp_path):
+    proj = _project(tmp_path)
+    _local_results(proj / "a", {"c4": 1.0})
+    _local_results(proj / "b", {"c4": 0.9})
+    done = compose("bench", "compare", "a", "b", "--out", "cmp", "--no-plots", cwd=proj)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (proj / "cmp").iterdir()) == ["compare.json"]
+    assert "plots: not drawn (--no-plots)" in done.stdout
+
+
+@pytest.mark.cli
 @pytest.mark.parametrize(
     "make, message",
     [
