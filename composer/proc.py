@@ -156,10 +156,12 @@ def stream(
     return Completed(tuple(argv), rc, "", "".join(kept))
 
 
-def watch(argv: Sequence[str], on_stderr: Callable[[str], None], *, env: Mapping[str, str] | None = None) -> Completed:
+def watch(
+    argv: Sequence[str], on_stderr: Callable[[str], None], *, env: Mapping[str, str] | None = None, name: str = ""
+) -> Completed:
     """Run to completion, capturing output like `run`, and hand stderr to `on_stderr` piece by
     piece as it comes (a progress bar's frames end in carriage returns, not lines). Ctrl-C stops
-    the child and what it started: exit 130."""
+    the child and what it started: exit 130 (`name`: what the message calls it)."""
     full = _resolve(argv)
     child = subprocess.Popen(
         full,
@@ -194,7 +196,7 @@ def watch(argv: Sequence[str], on_stderr: Callable[[str], None], *, env: Mapping
             reader.join(10)  # not forever: something it left behind may hold its pipes open
     except KeyboardInterrupt:
         stop(child)
-        raise Interrupted(f"interrupted: stopped {Path(argv[0]).name}") from None
+        raise Interrupted(f"interrupted: stopped {name or Path(argv[0]).name}") from None
     return Completed(tuple(argv), rc, b"".join(out).decode("utf-8", "replace"), "".join(err))
 
 

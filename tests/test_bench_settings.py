@@ -293,3 +293,33 @@ def test_on_a_terminal_time_moves_on_while_aiperf_starts_and_between_its_bars():
     quiet.start("c4")
     quiet.tick()
     assert plain == []  # not a terminal: no line for the clock alone
+
+
+@pytest.mark.cli
+def test_ctrl_c_while_watching_stops_the_child_and_what_it_started(tmp_path):
+    import os
+    import signal
+    import threading
+    import time
+
+    from composer.errors import Interrupted
+
+    pids = tmp_path / "pids"
+    script = (
+        "import os, subprocess, time\n"
+        "c = subprocess.Popen(['sleep', '60'])\n"
+        f"open({str(pids)!r} + '.tmp', 'w').write(f'{{os.getpid()}} {{c.pid}}')\n"
+        f"os.replace({str(pids)!r} + '.tmp', {str(pids)!r})\n"  # whole, once it exists
+        "time.sleep(60)\n"
+    )
+
+    def ctrl_c() -> None:  # a real SIGINT, as a terminal sends, once the child and its own child run
+        deadline = time.monotonic() + 60
+        while not pids.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=ctrl_c, daemon=True).start()
+    with pytest.raises(Interrupted, match="interrupted: stopped aiperf c4"):
+        proc.watch([sys.executable, "-c", script], lambda _t: None, name="aiperf c4")
+    assert proc.wait_gone([int(p) for p in pids.read_text().split()], 5) == []

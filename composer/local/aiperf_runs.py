@@ -135,7 +135,7 @@ def _run_metered(name: str, argv: list[str], meter: Meter, tick: float = 1.0) ->
     clock = threading.Thread(target=ticker, daemon=True)
     clock.start()
     try:
-        return proc.watch(argv, meter.feed)
+        return proc.watch(argv, meter.feed, name=f"aiperf {name}")
     finally:
         stop.set()
         clock.join()
