@@ -11,6 +11,7 @@ concurrency (`c<N>`).
 from __future__ import annotations
 
 import json
+import math
 import posixpath
 import time
 from collections.abc import Mapping, Sequence
@@ -105,10 +106,12 @@ def sweep_argvs(
     artifact_dir: str,
     request_count: int | None = None,
     requests_per_concurrency: int = 10,
+    min_requests: int | None = None,
     **kwargs: Any,
 ) -> list[tuple[int, list[str]]]:
     """One `aiperf_argv` per concurrency, each writing to `<artifact_dir>/c<N>`. Without a
-    fixed request_count, each level sends `requests_per_concurrency * N` (the recipes' 10x)."""
+    fixed request_count, each level sends `requests_per_concurrency * N` (the recipes' 10x),
+    at least `min_requests`."""
     if not concurrencies:
         raise UsageError("benchmark concurrency list is empty")
     if len(set(concurrencies)) != len(concurrencies):
@@ -118,13 +121,111 @@ def sweep_argvs(
             c,
             aiperf_argv(
                 concurrency=c,
-                request_count=request_count or requests_per_concurrency * c,
+                request_count=level_requests(
+                    c, request_count=request_count, min_requests=min_requests, per_level=requests_per_concurrency
+                ),
                 artifact_dir=posixpath.join(artifact_dir, f"c{c}"),
                 **kwargs,
             ),
         )
         for c in concurrencies
     ]
+
+
+# What compose sets on every run itself: benchmark.config.extraArgs may not set them again
+# (AIPerf would take the last, silently measuring something else than the values file says).
+# Each flag with its AIPerf aliases, as `aiperf profile --help` (0.13.0) lists them.
+OWN_FLAGS = (
+    ("--model", "--model-names", "-m"),
+    ("--url", "-u"),
+    ("--endpoint-type",),
+    ("--streaming",),
+    ("--tokenizer",),
+    ("--concurrency",),
+    ("--request-rate",),
+    ("--request-count", "--num-requests"),
+    ("--synthetic-input-tokens-mean", "--prompt-input-tokens-mean", "--isl"),
+    ("--synthetic-input-tokens-stddev", "--prompt-input-tokens-stddev"),
+    ("--output-tokens-mean", "--prompt-output-tokens-mean", "--osl"),
+    ("--output-tokens-stddev", "--prompt-output-tokens-stddev", "--osl-stddev"),
+    ("--artifact-dir", "--output-artifact-dir"),
+    ("--ui-type", "--ui"),
+    ("--warmup-request-count", "--num-warmup-requests"),
+)
+
+
+def own_flag(arg: str) -> str | None:
+    """The setting `arg` (an extraArgs item, `--flag` or `--flag=value`) would override: the
+    flag compose sets itself, None when it is not one of them."""
+    flag = arg.split("=", 1)[0]
+    return next((names[0] for names in OWN_FLAGS if flag in names), None)
+
+
+def checked_extra_args(args: Sequence[str]) -> list[str]:
+    """benchmark.config.extraArgs, refused when one sets what compose sets itself (the values'
+    check says where; this guards callers that skip it)."""
+    for arg in args:
+        flag = own_flag(arg)
+        if flag:
+            raise UsageError(f"benchmark extraArgs may not set {arg!r}: compose sets {flag} itself")
+    return list(args)
+
+
+def rate_name(rate: float) -> str:
+    """A request-rate run's directory: r<rate> (r2, r0.5), beside the concurrency runs' c<N>."""
+    return f"r{float(rate):g}"
+
+
+def level_requests(level: float, *, request_count: int | None, min_requests: int | None, per_level: int = 10) -> int:
+    """Requests one run sends: requestCount when fixed, else max(minRequests, 10 x level)
+    (level: the concurrency, or the rate in requests/s: 10 s of traffic, rounded up)."""
+    if request_count:
+        return request_count
+    return max(min_requests or 1, math.ceil(per_level * level))
+
+
+def rate_argvs(
+    rates: Sequence[float],
+    *,
+    artifact_dir: str,
+    concurrency: int | None = None,
+    request_count: int | None = None,
+    min_requests: int | None = None,
+    **kwargs: Any,
+) -> list[tuple[str, list[str]]]:
+    """One run per request rate (AIPerf --request-rate), each writing to `<artifact_dir>/r<rate>`;
+    `concurrency`, when given, caps the requests in flight at every rate (AIPerf combines both)."""
+    if not rates:
+        raise UsageError("benchmark request rate list is empty")
+    names = [rate_name(r) for r in rates]
+    if len(set(names)) != len(names):
+        raise UsageError(f"benchmark request rates repeat: {list(rates)}")
+    out = []
+    for rate, name in zip(rates, names):
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
+            raise UsageError(f"benchmark request rate must be a number > 0, got {rate!r}")
+        n = level_requests(rate, request_count=request_count, min_requests=min_requests)
+        # aiperf_argv is per concurrency; a rate run is that argv with --request-rate instead
+        argv = aiperf_argv(
+            concurrency=concurrency or 1, request_count=n, artifact_dir=posixpath.join(artifact_dir, name), **kwargs
+        )
+        at = argv.index("--concurrency")
+        argv[at : at + 2] = (["--concurrency", str(concurrency)] if concurrency else []) + [
+            "--request-rate",
+            f"{float(rate):g}",
+        ]
+        out.append((name, argv))
+    return out
+
+
+def run_level(argv: Sequence[str]) -> dict[str, Any]:
+    """What a run's argv sweeps: its concurrency and its request rate (None where not set)."""
+
+    def flag(name: str) -> str | None:
+        return argv[argv.index(name) + 1] if name in argv else None
+
+    c, r = flag("--concurrency"), flag("--request-rate")
+    return {"concurrency": int(c) if c is not None else None, "request_rate": float(r) if r is not None else None}
 
 
 def summarize(export: Mapping[str, Any]) -> dict[str, Any]:
@@ -145,6 +246,7 @@ def summarize(export: Mapping[str, Any]) -> dict[str, Any]:
         "errors": int(errors),
         "error_rate_pct": value("request_error_rate"),
         "concurrency": phase.get("concurrency"),
+        "request_rate": phase.get("rate"),  # a request-rate run's target (requests/s)
         "duration_s": value("benchmark_duration"),
         "isl": value("input_sequence_length"),
         "osl": value("output_sequence_length"),
@@ -176,12 +278,16 @@ def format_table(summary: Mapping[str, Any]) -> str:
 def format_sweep(summaries: Sequence[Mapping[str, Any]]) -> str:
     """One row per concurrency: the averages that show how a deployment scales."""
     per_gpu = any("output_token_throughput_per_gpu" in s for s in summaries)
-    head = ("concurrency", "requests", "errors", "TTFT avg ms", "ITL avg ms", "req/s", "out tok/s") + (
-        ("out tok/s/GPU",) if per_gpu else ()
+    rates = any(s.get("request_rate") is not None for s in summaries)
+    head = (
+        (("target req/s",) if rates else ())
+        + (("concurrency", "requests", "errors", "TTFT avg ms", "ITL avg ms", "req/s", "out tok/s"))
+        + (("out tok/s/GPU",) if per_gpu else ())
     )
     rows = [head] + [
-        (
-            str(s.get("concurrency")),
+        ((f"{s['request_rate']:g}" if s.get("request_rate") is not None else "-",) if rates else ())
+        + (
+            "-" if s.get("concurrency") is None else str(s.get("concurrency")),
             str(s.get("requests")),
             str(s.get("errors")),
             _num((s.get("ttft_ms") or {}).get("avg")),
@@ -235,7 +341,7 @@ def collect(artifact_dir: Path, runs: Sequence[Mapping[str, Any]], *, gpus: int 
         out.append(
             {
                 "name": run["name"],
-                "concurrency": int(argv[argv.index("--concurrency") + 1]),
+                **run_level(argv),
                 "summary": summary,
                 "artifact_dir": str(export.parent),
                 "json": str(export),

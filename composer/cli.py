@@ -169,6 +169,8 @@ def _console():
     return targets.Console(
         progress=lambda message: click.echo(message, err=True),
         confirm=lambda question: click.confirm(question, abort=True),
+        write=lambda text: click.echo(text, err=True, nl=False),
+        tty=sys.stderr.isatty(),
     )
 
 
@@ -478,16 +480,28 @@ def down(values: str, env: str) -> None:
 @output_option
 @context_option
 @yes_option
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="Kubernetes: stream the benchmark Job's log, then copy its results back when it ends "
+    "(as `bench results`). A local run always shows its progress.",
+)
 @click.pass_context
 def bench(
-    ctx: click.Context, values: str, env: str | None, output: str, allow_context_mismatch: bool, yes: bool
+    ctx: click.Context,
+    values: str,
+    env: str | None,
+    output: str,
+    allow_context_mismatch: bool,
+    yes: bool,
+    follow: bool,
 ) -> None:
     """Run the benchmark sweep (benchmark.config) against the deployment, with AIPerf."""
     if ctx.invoked_subcommand:
         return
     _require_env(ctx, None, env)
     assert env is not None  # _require_env answered a missing one
-    _show(_target(values, env).bench(_guard(yes, allow_context_mismatch)), output)
+    _show(_target(values, env).bench(_guard(yes, allow_context_mismatch), follow=follow), output)
 
 
 @bench.command("results")
@@ -497,6 +511,27 @@ def bench(
 def bench_results(values: str, env: str, output: str) -> None:
     """Show the latest results (Kubernetes: copy the artifacts back from the benchmark's PVC first)."""
     _show(_target(values, env).results(), output)
+
+
+@bench.command("compare")
+@values_option
+@click.argument("runs", nargs=-1, required=True, metavar="RUN_A RUN_B [RUN...]")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where the plots and compare.json go [default: results/compare-<UTC time>/].",
+)
+@click.option("--no-plots", is_flag=True, help="Only the numbers (compare.json): draw no PNGs.")
+@output_option
+def bench_compare(values: str, runs: tuple[str, ...], out: str | None, no_plots: bool, output: str) -> None:
+    """Compare benchmark results, the first the baseline: deltas per level, overlaid plots.
+
+    A RUN is a results directory (results/<env>/<time>/) or an environment's name (its latest)."""
+    from composer import bench_compare
+
+    result = bench_compare.run(runs, root=_project(values).root, out=out, plots=not no_plots)
+    _emit(result, output, bench_compare.format_compare)
 
 
 @main.command()

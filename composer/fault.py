@@ -351,7 +351,7 @@ def run_sweep(runs: Sequence[Mapping[str, Any]], artifact_dir: Path, progress: P
                 raise
             done = {
                 "name": run["name"],
-                "concurrency": int(argv[argv.index("--concurrency") + 1]),
+                **bench.run_level(argv),
                 "summary": bench.summarize(json.loads(export.read_text())),
                 "json": str(export),
                 "aiperf_error": str(e).splitlines()[0],

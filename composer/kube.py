@@ -126,6 +126,71 @@ def fetch_results(root: Path, env: str, plan, release) -> dict[str, Any]:
     return bench.collect(dest, values["runs"], gpus=values["target"].get("gpus", 0) if recorded is None else recorded)
 
 
+# -- following the benchmark Job (`compose bench --follow`) -------------------------------------
+
+# How long `kubectl logs -f` waits for the Job's pod to run (image pulls of a frontend image).
+POD_RUNNING_TIMEOUT = "30m"
+FOLLOW_ROUNDS = 5  # a log stream that ends before the Job does is followed again, a few times
+
+
+def job_logs_argv(context: str | None, namespace: str, job: str) -> list[str]:
+    return kubectl(context, "-n", namespace, "logs", "-f", f"job/{job}", f"--pod-running-timeout={POD_RUNNING_TIMEOUT}")
+
+
+def job_argv(context: str | None, namespace: str, job: str) -> list[str]:
+    return kubectl(context, "-n", namespace, "get", "job", job, "-o", "json", REQUEST_TIMEOUT)
+
+
+def job_outcome(job: Mapping[str, Any]) -> str | None:
+    """ "Complete" or "Failed" once the Job's status says so (its conditions), None while it runs."""
+    for cond in (job.get("status") or {}).get("conditions") or []:
+        if cond.get("type") in ("Complete", "Failed") and cond.get("status") == "True":
+            return cond["type"]
+    return None
+
+
+def follow_job(
+    context: str | None,
+    namespace: str,
+    job: str,
+    progress: Callable[[str], None],
+    *,
+    timeout: float = 7 * 24 * 3600,
+    poll: float = POLL_SECONDS,
+) -> str:
+    """Stream the Job's log (to stderr) until it ends, then wait until the Job says how it ended:
+    "Complete" or "Failed". kubectl's stream can end early (a dropped connection): then it is
+    followed again while the Job still runs."""
+    deadline = time.monotonic() + timeout
+    for _ in range(FOLLOW_ROUNDS):
+        done = proc.stream(job_logs_argv(context, namespace, job), to_stderr=True)
+        outcome = _await_job(context, namespace, job, deadline, poll, settle=30.0)
+        if outcome:
+            return outcome
+        if done.returncode != 0:
+            progress(f"kubectl logs ended (exit {done.returncode}); following job/{job} again")
+    outcome = _await_job(context, namespace, job, deadline, poll, settle=deadline - time.monotonic())
+    if outcome:
+        return outcome
+    raise ComposeError(f"job/{job} did not finish while it was followed; `compose bench results` fetches it later")
+
+
+def _await_job(
+    context: str | None, namespace: str, job: str, deadline: float, poll: float, *, settle: float
+) -> str | None:
+    """The Job's outcome, polled for up to `settle` seconds (its status lags its pod's end)."""
+    until = min(deadline, time.monotonic() + settle)
+    while True:
+        done = proc.run(job_argv(context, namespace, job))
+        if done.returncode == 0:
+            outcome = job_outcome(json.loads(done.stdout))
+            if outcome:
+                return outcome
+        if time.monotonic() >= until:
+            return None
+        time.sleep(poll)
+
+
 SUMMARY = "_summary.json"
 
 

@@ -186,18 +186,32 @@ ARTIFACTS_MOUNT = "/artifacts"
 def benchmark_runs(dep: Deployment, *, url: str, tokenizer: str, artifact_dir: str) -> list[dict[str, Any]]:
     """The AIPerf runs of the benchmark sweep, the same for the cluster Job and the local runtime."""
     cfg = dep.values["benchmark"]["config"]
-    sweep = bench.sweep_argvs(
-        cfg["concurrency"],
-        artifact_dir=artifact_dir,
-        request_count=cfg.get("requestCount"),
-        model=dep.model["name"],
-        url=url,
-        tokenizer=tokenizer,
-        isl=cfg["isl"],
-        osl=cfg["osl"],
-        warmup_request_count=cfg["warmupRequestCount"],
-    )
+    common: dict[str, Any] = {
+        "artifact_dir": artifact_dir,
+        "request_count": cfg.get("requestCount"),
+        "min_requests": cfg.get("minRequests"),
+        "model": dep.model["name"],
+        "url": url,
+        "tokenizer": tokenizer,
+        "isl": cfg["isl"],
+        "osl": cfg["osl"],
+        "warmup_request_count": cfg["warmupRequestCount"],
+        "extra": bench.checked_extra_args(cfg.get("extraArgs", ())),
+    }
+    if cfg.get("requestRate"):
+        return benchmark_rate_runs(cfg, common)
+    sweep = bench.sweep_argvs(cfg["concurrency"], **common)
     return [{"name": f"c{c}", "args": argv} for c, argv in sweep]
+
+
+def benchmark_rate_runs(cfg: Mapping[str, Any], common: dict[str, Any]) -> list[dict[str, Any]]:
+    """A request-rate sweep: one run per rate; the one concurrency given, if any, caps the
+    requests in flight at every rate (the values' check refuses more than one)."""
+    concurrency = cfg.get("concurrency") or []
+    cap = concurrency[0] if len(concurrency) == 1 else None
+    return [
+        {"name": name, "args": argv} for name, argv in bench.rate_argvs(cfg["requestRate"], concurrency=cap, **common)
+    ]
 
 
 def benchmark_values(dep: Deployment) -> dict[str, Any]:

@@ -6,6 +6,7 @@ as plain lists and fake the process boundary (pytest-subprocess) without touchin
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import itertools
 import os
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,14 +117,19 @@ def stream(
     env: Mapping[str, str] | None = None,
     cwd: str | Path | None = None,
     needs: Sequence[str] = (),
+    to_stderr: bool = False,
 ) -> Completed:
     """Run with stdout going straight to the terminal and stderr echoed there as it comes
     (and kept, so callers can recognise known failures). Ctrl-C stops the child: exit 130.
-    `needs`: other programs the child runs (helmfile runs helm), checked before it starts."""
+    `needs`: other programs the child runs (helmfile runs helm), checked before it starts.
+    `to_stderr`: the child's stdout goes to our stderr (a log followed while stdout is for -o json)."""
     full = _resolve(argv)
     for tool in needs:
         which(tool)
-    child = subprocess.Popen(full, env=_env(env), cwd=cwd, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    out = sys.stderr if to_stderr else None
+    child = subprocess.Popen(
+        full, env=_env(env), cwd=cwd, stdout=out, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     kept: list[str] = []
 
     def pump() -> None:
@@ -148,6 +154,50 @@ def stream(
         signal_group(child.pid, signal.SIGKILL)
     reader.join(5)
     return Completed(tuple(argv), rc, "", "".join(kept))
+
+
+def watch(
+    argv: Sequence[str], on_stderr: Callable[[str], None], *, env: Mapping[str, str] | None = None, name: str = ""
+) -> Completed:
+    """Run to completion, capturing output like `run`, and hand stderr to `on_stderr` piece by
+    piece as it comes (a progress bar's frames end in carriage returns, not lines). Ctrl-C stops
+    the child and what it started: exit 130 (`name`: what the message calls it)."""
+    full = _resolve(argv)
+    child = subprocess.Popen(
+        full,
+        env=_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    out: list[bytes] = []
+    err: list[str] = []
+
+    def drain_stdout() -> None:
+        assert child.stdout is not None  # stdout=PIPE
+        out.extend(iter(lambda: child.stdout.read(65536), b""))  # type: ignore[union-attr]
+
+    def pump_stderr() -> None:
+        assert child.stderr is not None  # stderr=PIPE
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        while chunk := os.read(child.stderr.fileno(), 65536):
+            text = decoder.decode(chunk)
+            err.append(text)
+            with contextlib.suppress(Exception):  # a display problem must not lose the run
+                on_stderr(text)
+
+    readers = [threading.Thread(target=f, daemon=True) for f in (drain_stdout, pump_stderr)]
+    try:
+        for reader in readers:
+            reader.start()
+        rc = child.wait()
+        for reader in readers:
+            reader.join(10)  # not forever: something it left behind may hold its pipes open
+    except KeyboardInterrupt:
+        stop(child)
+        raise Interrupted(f"interrupted: stopped {name or Path(argv[0]).name}") from None
+    return Completed(tuple(argv), rc, b"".join(out).decode("utf-8", "replace"), "".join(err))
 
 
 # Every process compose spawns carries these in its environment, and so does everything it

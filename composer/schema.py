@@ -1227,6 +1227,43 @@ def _rule_epp(values: dict, loaded: Loaded):
         )
 
 
+def _rule_benchmark_settings(values: dict, loaded: Loaded):
+    """A sweep is over concurrencies or request rates; with rates, one concurrency caps every
+    rate. extraArgs may not set again what compose sets (AIPerf would silently take the last)."""
+    from composer import bench
+
+    raw = ((loaded.data.get("benchmark") or {}).get("config") or {}) if isinstance(loaded.data, dict) else {}
+    if not isinstance(raw, dict):
+        return
+    concurrency = raw.get("concurrency")
+    if raw.get("requestRate") and isinstance(concurrency, list) and len(concurrency) > 1:
+        yield loaded.problem(
+            "/benchmark/config/concurrency",
+            f"with requestRate set the sweep is over request rates; {len(concurrency)} concurrencies cannot be swept too",
+            "give one concurrency (it caps the requests in flight at every rate), or remove concurrency "
+            "(no cap), or remove requestRate to sweep concurrencies",
+        )
+    extra = raw.get("extraArgs")
+    for i, arg in enumerate(extra if isinstance(extra, list) else []):
+        flag = bench.own_flag(arg) if isinstance(arg, str) else None
+        if flag:
+            yield loaded.problem(
+                f"/benchmark/config/extraArgs/{i}",
+                f"{arg!r} sets what compose sets itself ({flag})",
+                _OWN_FLAG_HINTS.get(flag, "remove it: compose sets it from the deployment"),
+            )
+
+
+_OWN_FLAG_HINTS = {
+    "--concurrency": "set benchmark.config.concurrency",
+    "--request-rate": "set benchmark.config.requestRate",
+    "--request-count": "set benchmark.config.requestCount (or minRequests)",
+    "--warmup-request-count": "set benchmark.config.warmupRequestCount",
+    "--synthetic-input-tokens-mean": "set benchmark.config.isl",
+    "--output-tokens-mean": "set benchmark.config.osl",
+}
+
+
 RULES = (
     _rule_prefill_needs_disaggregation,
     _rule_planner_fits_the_graph,
@@ -1249,4 +1286,5 @@ RULES = (
     _rule_component_patches_name_rendered_components,
     _rule_patches_keep_the_graph,
     _rule_extra_objects,
+    _rule_benchmark_settings,
 )

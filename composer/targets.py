@@ -31,6 +31,15 @@ class Console:
     progress: Callable[[str], None]  # one line of what is happening (stderr)
     confirm: Callable[[str], None]  # ask; raises (click.Abort) when the answer is no
     interactive: bool = field(default_factory=lambda: sys.stdin.isatty())
+    # text as is on stderr (a line rewritten in place), and whether stderr is a terminal
+    write: Callable[[str], None] | None = None
+    tty: bool = False
+
+    def meter(self):
+        """What shows a benchmark run's progress while it runs; None when there is no writer."""
+        from composer.bench_progress import Meter
+
+        return Meter(self.write, tty=self.tty) if self.write else None
 
 
 @dataclass(frozen=True)
@@ -147,7 +156,7 @@ class Kubernetes:
             raise ComposeError(f"benchmark.enabled is false for environment {self.env!r}")
         return release
 
-    def bench(self, guard: Guard) -> Report:
+    def bench(self, guard: Guard, *, follow: bool = False) -> Report:
         from composer import helmfile, kube
 
         plan = regenerate(self.proj, self.env, self.console)
@@ -155,10 +164,29 @@ class Kubernetes:
         self._guard(plan, "benchmark", guard)
         kube.delete_jobs(plan.kube_context, release.namespace, release.name)
         helmfile.run(helmfile.sync_component(self.proj.state_file(self.env), self.env, "benchmark"), self.proj.root)
+        if follow:
+            return self._follow(plan, release)
         return Report(
             {"started": release.name},
             f"benchmark Job started; `compose bench results --env {self.env}` copies its artifacts back when done",
         )
+
+    def _follow(self, plan: Plan, release) -> Report:
+        """The started Job's log until it ends, then its results, as `compose bench results` fetches them."""
+        from composer import bench, kube
+        from composer.plan import rendered_objects
+
+        job = next(name for kind, name in rendered_objects(release) if kind == "Job")
+        self.console.progress(f"benchmark Job started: following job/{job} (Ctrl-C stops following, not the Job)")
+        outcome = kube.follow_job(plan.kube_context, release.namespace, job, self.console.progress)
+        if outcome != "Complete":
+            raise ComposeError(
+                f"the benchmark job/{job} failed (its log is above; `kubectl -n {release.namespace} describe "
+                f"job/{job}`); `compose bench results --env {self.env}` copies back what its runs wrote"
+            )
+        self.console.progress(f"job/{job} complete: copying its artifacts back")
+        result = kube.fetch_results(self.proj.root, self.env, plan, release)
+        return Report(result, bench.format_result(result))
 
     def results(self) -> Report:
         from composer import bench, kube
@@ -239,13 +267,16 @@ class Local:
 
         return bool(target.status(self.proj.root, self.env)["processes"])
 
-    def bench(self, guard: Guard) -> Report:
+    def bench(self, guard: Guard, *, follow: bool = False) -> Report:
+        """`follow` changes nothing here: a local run shows its progress as it goes."""
         from composer import bench
         from composer.local import target
 
         dep = self._deployment()
         regenerate(self.proj, self.env, self.console)
-        result = target.bench_run(self.proj.root, dep, self.env, lambda m: self.console.progress(f"  {m}"))
+        result = target.bench_run(
+            self.proj.root, dep, self.env, lambda m: self.console.progress(f"  {m}"), meter=self.console.meter()
+        )
         return Report(result, bench.format_result(result))
 
     def results(self) -> Report:

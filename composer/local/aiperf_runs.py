@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from composer import proc
-from composer.bench import EXPORT_CSV, EXPORT_JSON, summarize
+from composer.bench import EXPORT_CSV, EXPORT_JSON, run_level, summarize
+from composer.bench_progress import Meter
 from composer.errors import ComposeError, quoted
 
 # HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE set to *any* value make aiperf 0.13.0 treat a local
@@ -35,12 +37,14 @@ def run_local(
     plots: bool = True,
     progress: Callable[[str], None] | None = None,
     owner: str | None = None,
+    meter: Meter | None = None,
 ) -> dict[str, Any]:
     """Run real `aiperf profile` (from the aiperf venv) for each run, as built by the shared
     builder (`{name, args}`, args writing to `<artifact_dir>/<name>`), then `aiperf plot` over
     all of them, started before the first run so that it is ready when they end. Returns the
     summaries, artifact paths and the wall time. `owner`: the graph's marker, which the plotter
-    and its browser carry too, so that `compose down` stops them should they outlive this."""
+    and its browser carry too, so that `compose down` stops them should they outlive this.
+    `meter`: shows each run's progress while it runs (AIPerf's own, see progress_ui)."""
     from composer.local.venvs import require
 
     say = progress or (lambda _m: None)
@@ -49,10 +53,14 @@ def run_local(
     t0 = time.monotonic()
     # No DCGM exporter on a laptop: skip GPU telemetry instead of probing for it.
     argvs = [[aiperf, *run["args"][1:], "--no-gpu-telemetry"] for run in runs]
+    if meter:
+        argvs = [progress_ui(argv) for argv in argvs]
     run_dirs = [Path(argv[argv.index("--artifact-dir") + 1]) for argv in argvs]
     plotter = _start_plot(run_dirs, artifact_dir / "plots", owner) if plots and runs else None
     try:
-        done_runs = [_profile(run["name"], argv, run_dir, say) for run, argv, run_dir in zip(runs, argvs, run_dirs)]
+        done_runs = [
+            _profile(run["name"], argv, run_dir, say, meter) for run, argv, run_dir in zip(runs, argvs, run_dirs)
+        ]
         plot_files: list[str] = []
         plot_note = None
         if plotter:
@@ -70,13 +78,15 @@ def run_local(
     }
 
 
-def _profile(name: str, argv: list[str], run_dir: Path, say: Callable[[str], None]) -> dict[str, Any]:
+def _profile(
+    name: str, argv: list[str], run_dir: Path, say: Callable[[str], None], meter: Meter | None = None
+) -> dict[str, Any]:
     run_dir.mkdir(parents=True, exist_ok=True)
-    c = argv[argv.index("--concurrency") + 1]
+    level = run_level(argv)
     n = argv[argv.index("--request-count") + 1]
-    say(f"aiperf {name}: concurrency {c}, {n} requests")
+    say(f"aiperf {name}: {level_label(level)}, {n} requests")
     started = time.monotonic()
-    done = proc.run(_without_offline(argv))
+    done = _run_metered(name, _without_offline(argv), meter) if meter else proc.run(_without_offline(argv))
     (run_dir / "aiperf-console.log").write_text(done.stdout + done.stderr)
     export = run_dir / EXPORT_JSON
     if done.returncode != 0 or not export.is_file():
@@ -86,7 +96,7 @@ def _profile(name: str, argv: list[str], run_dir: Path, say: Callable[[str], Non
         )
     return {
         "name": name,
-        "concurrency": int(c),
+        **level,
         "summary": summarize(json.loads(export.read_text())),
         "artifact_dir": str(run_dir),
         "json": str(export),
@@ -94,6 +104,42 @@ def _profile(name: str, argv: list[str], run_dir: Path, say: Callable[[str], Non
         "seconds": round(time.monotonic() - started, 3),
         "argv": argv,
     }
+
+
+def progress_ui(argv: list[str]) -> list[str]:
+    """The run with AIPerf's progress bars (`--ui-type simple`, on stderr) instead of none: what
+    the meter reads. Only the local run: the Job's log stays as the shared builder makes it."""
+    at = argv.index("--ui-type")
+    return [*argv[: at + 1], "simple", *argv[at + 2 :]]
+
+
+def level_label(level: Mapping[str, Any]) -> str:
+    """`concurrency 4`, `request rate 2 req/s`, `request rate 2 req/s, concurrency 4`."""
+    parts = []
+    if level.get("request_rate") is not None:
+        parts.append(f"request rate {level['request_rate']:g} req/s")
+    if level.get("concurrency") is not None:
+        parts.append(f"concurrency {level['concurrency']}")
+    return ", ".join(parts)
+
+
+def _run_metered(name: str, argv: list[str], meter: Meter, tick: float = 1.0) -> proc.Completed:
+    """The run, its progress bars fed to the meter, and a tick each second between them."""
+    meter.start(name)
+    stop = threading.Event()
+
+    def ticker() -> None:
+        while not stop.wait(tick):
+            meter.tick()
+
+    clock = threading.Thread(target=ticker, daemon=True)
+    clock.start()
+    try:
+        return proc.watch(argv, meter.feed, name=f"aiperf {name}")
+    finally:
+        stop.set()
+        clock.join()
+        meter.end()
 
 
 def _start_plot(run_dirs: Sequence[Path], out: Path, owner: str | None = None) -> subprocess.Popen:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from composer import bench, manifests
+from composer.bench_progress import Meter
 from composer.errors import ComposeError, UsageError
 from composer.local import aiperf_runs, launch, loopback
 from composer.local import down as stop_all
@@ -114,12 +115,14 @@ def running(root: Path, env: str) -> dict[str, Any]:
     return state
 
 
-def bench_run(root: Path, dep: Deployment, env: str, progress: Progress, *, plots: bool = True) -> dict[str, Any]:
+def bench_run(
+    root: Path, dep: Deployment, env: str, progress: Progress, *, plots: bool = True, meter: Meter | None = None
+) -> dict[str, Any]:
     state = running(root, env)
     out = bench.results_dir(root, env)
     runs = benchmark_runs(dep, url=state["url"], tokenizer=state["tokenizer"], artifact_dir=str(out))
     result = aiperf_runs.run_local(
-        runs=runs, artifact_dir=out, plots=plots, progress=progress, owner=owner(state_dir(root, env))
+        runs=runs, artifact_dir=out, plots=plots, progress=progress, owner=owner(state_dir(root, env)), meter=meter
     )
     (out / "summary.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
