@@ -196,6 +196,7 @@ def benchmark_runs(dep: Deployment, *, url: str, tokenizer: str, artifact_dir: s
         isl=cfg["isl"],
         osl=cfg["osl"],
         warmup_request_count=cfg["warmupRequestCount"],
+        sla=cfg.get("sla"),
     )
     return [{"name": f"c{c}", "args": argv} for c, argv in sweep]
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from composer import bench, manifests
+from composer import bench, manifests, report
 from composer.errors import ComposeError, UsageError
 from composer.local import aiperf_runs, launch, loopback
 from composer.local import down as stop_all
@@ -76,12 +76,29 @@ def running(root: Path, env: str) -> dict[str, Any]:
     return state
 
 
-def bench_run(root: Path, dep: Deployment, env: str, progress: Progress, *, plots: bool = True) -> dict[str, Any]:
+def bench_run(
+    root: Path,
+    dep: Deployment,
+    env: str,
+    progress: Progress,
+    *,
+    plots: bool = True,
+    gpus: int | None = None,
+    timing_note: str | None = None,
+) -> dict[str, Any]:
+    """`gpus`: the GPU count of the deployment the timings stand for (default: the deployment's,
+    Deployment.gpu_count); `timing_note`: what the timings are, for the report (default:
+    report.LOCAL_TIMINGS)."""
     state = running(root, env)
     out = bench.results_dir(root, env)
     runs = benchmark_runs(dep, url=state["url"], tokenizer=state["tokenizer"], artifact_dir=str(out))
     result = aiperf_runs.run_local(
-        runs=runs, artifact_dir=out, plots=plots, progress=progress, owner=owner(state_dir(root, env))
+        runs=runs,
+        artifact_dir=out,
+        plots=plots,
+        progress=progress,
+        owner=owner(state_dir(root, env)),
+        report_spec=report.spec(dep, gpus=gpus, timing_note=timing_note or report.LOCAL_TIMINGS),
     )
     (out / "summary.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
