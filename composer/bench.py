@@ -108,7 +108,8 @@ def goodput_argv(sla: Mapping[str, float] | None) -> list[str]:
     """`--goodput "time_to_first_token:<ms> inter_token_latency:<ms>"` for the SLA given (none:
     nothing): AIPerf then counts the requests that meet every one of them (good_request_count,
     goodput in requests/s), in the cluster's Job and locally alike."""
-    pairs = [f"{SLA_METRICS[k]}:{_plain(sla[k])}" for k in SLA_METRICS if (sla or {}).get(k) is not None]
+    given = {k: v for k, v in (sla or {}).items() if v is not None}
+    pairs = [f"{SLA_METRICS[k]}:{_plain(given[k])}" for k in SLA_METRICS if k in given]
     return ["--goodput", " ".join(pairs)] if pairs else []
 
 
@@ -232,7 +233,9 @@ def format_result(result: Mapping[str, Any]) -> str:
     elif result.get("plot_note"):
         lines.append(f"plots: {result['plot_note']}")
     if result.get("report"):
-        lines.append(f"report: {result['report']['files']['report.md']}  (and {result['report']['files']['sweep.csv']})")
+        lines.append(
+            f"report: {result['report']['files']['report.md']}  (and {result['report']['files']['sweep.csv']})"
+        )
     return "\n".join(lines)
 
 

@@ -20,8 +20,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from composer.bench import EXPORT_JSON
-
 SWEEP_CSV = "sweep.csv"
 SWEEP_JSON = "sweep.json"  # the rows, the SLA and the prediction: what the plotter draws ours from
 REPORT_MD = "report.md"
@@ -115,10 +113,10 @@ def build(
         ),
         key=lambda row: row["concurrency"],
     )
-    sla = {k: float(sla[k]) for k in ("ttft", "itl") if (sla or {}).get(k) is not None}
+    given = {k: float(v) for k, v in (sla or {}).items() if k in ("ttft", "itl") and v is not None}
     return {
         "rows": rows,
-        "sla": sla,
+        "sla": given,
         "gpus": gpus,
         "timing_note": timing_note,
         "predicted": _predicted(predicted, rows),
@@ -241,7 +239,11 @@ THROUGHPUT_TABLE = (
     ("tok/s/GPU", "output_tokens_per_s_per_gpu"),
     ("tok/s/user", "output_tokens_per_s_per_user"),
 )
-GOODPUT_COLUMNS = (("good req", "good_requests"), ("good %", "good_requests_pct"), ("goodput req/s", "goodput_requests_per_s"))
+GOODPUT_COLUMNS = (
+    ("good req", "good_requests"),
+    ("good %", "good_requests_pct"),
+    ("goodput req/s", "goodput_requests_per_s"),
+)
 
 
 def _columns(rows: Sequence[Mapping[str, Any]], *, goodput: bool) -> tuple[list[str], list[list[str]]]:
