@@ -234,7 +234,7 @@ LATENCY_TABLE = (
 )
 THROUGHPUT_TABLE = (
     ("conc", "concurrency"),
-    *((f"latency {p} ms", f"request_latency_{p}_ms") for p in PERCENTILES),
+    *((f"e2e {p} ms", f"request_latency_{p}_ms") for p in PERCENTILES),  # request latency, end to end
     ("out tok/s", "output_tokens_per_s"),
     ("tok/s/GPU", "output_tokens_per_s_per_gpu"),
     ("tok/s/user", "output_tokens_per_s_per_user"),

@@ -135,7 +135,12 @@ def test_the_printed_sweep_fits_120_columns_and_shows_goodput_with_an_sla(tmp_pa
         *("TTFT", "p50", "ms", "TTFT", "p90", "ms", "TTFT", "p99", "ms"),
         *("ITL", "p50", "ms", "ITL", "p90", "ms", "ITL", "p99", "ms"),
     ]
+    assert throughput.splitlines()[0].split()[:7] == ["conc", "e2e", "p50", "ms", "e2e", "p90", "ms"]
     assert "tok/s/GPU" in throughput and "tok/s/user" in throughput and "goodput req/s" in throughput
+    # a large deployment's numbers fit too
+    big = [{k: (100000 if k in ("requests", "good_requests") else 123456.78) for k in report.COLUMNS}]
+    wide = report.format_text({**data, "rows": [{**r, "concurrency": 4096} for r in big]})
+    assert max(len(line) for line in wide.splitlines()) <= 120, wide
     c2 = throughput.splitlines()[2].split()
     assert c2[0] == "2" and c2[-3] == str(exports()[2]["good_request_count"]["avg"].__int__())
     assert "SLA: TTFT <= 30 ms and ITL <= 2 ms" in text
