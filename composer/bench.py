@@ -109,12 +109,13 @@ def goodput_argv(sla: Mapping[str, float] | None) -> list[str]:
     nothing): AIPerf then counts the requests that meet every one of them (good_request_count,
     goodput in requests/s), in the cluster's Job and locally alike."""
     given = {k: v for k, v in (sla or {}).items() if v is not None}
-    pairs = [f"{SLA_METRICS[k]}:{_plain(given[k])}" for k in SLA_METRICS if k in given]
+    pairs = [f"{SLA_METRICS[k]}:{plain_number(given[k])}" for k in SLA_METRICS if k in given]
     return ["--goodput", " ".join(pairs)] if pairs else []
 
 
-def _plain(x: float) -> str:
-    """200.0 -> "200", 12.5 -> "12.5": the number as written in the values file."""
+def plain_number(x: float) -> str:
+    """200.0 -> "200", 12.5 -> "12.5": a number as a person writes it (no exponent for whole
+    numbers, every digit Python needs to read the float back)."""
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 

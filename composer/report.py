@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from composer.bench import plain_number
+
 SWEEP_CSV = "sweep.csv"
 SWEEP_JSON = "sweep.json"  # the rows, the SLA and the prediction: what the plotter draws ours from
 REPORT_MD = "report.md"
@@ -161,7 +163,7 @@ def to_csv(rows: Sequence[Mapping[str, Any]]) -> str:
     w = csv.writer(out, lineterminator="\n")
     w.writerow(COLUMNS)
     for row in rows:
-        w.writerow(["" if row.get(c) is None else _plain(row[c]) for c in COLUMNS])
+        w.writerow(["" if row.get(c) is None else plain_number(row[c]) for c in COLUMNS])
     return out.getvalue()
 
 
@@ -282,7 +284,7 @@ def _text_table(columns: Sequence[tuple[str, str]], rows: Sequence[Mapping[str, 
 def format_sla(sla: Mapping[str, float]) -> str:
     if not sla:
         return "none given (benchmark.config.sla): no goodput"
-    parts = [f"{label} <= {_plain(sla[k])} ms" for k, label in (("ttft", "TTFT"), ("itl", "ITL")) if k in sla]
+    parts = [f"{label} <= {plain_number(sla[k])} ms" for k, label in (("ttft", "TTFT"), ("itl", "ITL")) if k in sla]
     return " and ".join(parts) + " per request; goodput: the requests meeting every one (AIPerf's --goodput)"
 
 
@@ -295,14 +297,6 @@ def _num(x: Any) -> str:
     if x is None:
         return "-"
     return f"{x:,.2f}"
-
-
-def _plain(x: Any) -> str:
-    if isinstance(x, bool):
-        return str(int(x))
-    if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and abs(x) < 1e15):
-        return str(int(x))
-    return repr(float(x))
 
 
 # -- results copied back from a cluster --------------------------------------------------------
@@ -319,11 +313,9 @@ def report_collected(result: dict[str, Any], report_spec: Mapping[str, Any], *, 
     sweep = write_plot_input(dest, data)
     files: list[str] = []
     note = None
-    if not plots:
-        pass
-    elif not venvs.venv_bin("aiperf", "python").exists():
+    if plots and not venvs.venv_bin("aiperf", "python").exists():
         note = f"not drawn: the aiperf venv is not installed on this machine ({venvs.install_command('aiperf')})"
-    else:
+    elif plots:
         options = ["--gpus", str(data["gpus"]), "--sweep", str(sweep)]
         files, note = aiperf_runs.draw([Path(r["artifact_dir"]) for r in result["runs"]], dest / "plots", options)
     result["plots"], result["plot_note"] = files, note

@@ -8,6 +8,10 @@ keeps the CPU (what it may still cost the benchmark on 2 cores: README, "Perform
 the data is complete: the plot command runs, at normal priority, as the CLI would run it. EOF
 instead (the benchmark failed, or compose is gone) exits without drawing.
 
+Two options are compose's, not `aiperf plot`'s: `--gpus N`, the deployment's GPU count, which AIPerf
+needs for its per-GPU plots (use_gpu_count), and `--sweep FILE`, compose's sweep.json
+(composer/report.py), from which it then draws compose's own plots (draw_sweep).
+
 It runs in the aiperf venv: it must not import composer.
 """
 
