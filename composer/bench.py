@@ -53,6 +53,7 @@ def aiperf_argv(
     endpoint_type: str = "chat",
     streaming: bool = True,
     warmup_request_count: int = 0,
+    sla: Mapping[str, float] | None = None,
     extra: Sequence[str] = (),
 ) -> list[str]:
     """`aiperf profile ...` for one concurrency. argv[0] is plain "aiperf": the Job's image has it
@@ -97,7 +98,26 @@ def aiperf_argv(
     ]
     if warmup_request_count:
         argv += ["--warmup-request-count", str(warmup_request_count)]
-    return argv + list(extra)
+    return argv + goodput_argv(sla) + list(extra)
+
+
+# benchmark.config.sla key -> the AIPerf metric tag its threshold applies to (both in ms)
+SLA_METRICS = {"ttft": "time_to_first_token", "itl": "inter_token_latency"}
+
+
+def goodput_argv(sla: Mapping[str, float] | None) -> list[str]:
+    """`--goodput "time_to_first_token:<ms> inter_token_latency:<ms>"` for the SLA given (none:
+    nothing): AIPerf then counts the requests that meet every one of them (good_request_count,
+    goodput in requests/s), in the cluster's Job and locally alike."""
+    given = {k: v for k, v in (sla or {}).items() if v is not None}
+    pairs = [f"{SLA_METRICS[k]}:{plain_number(given[k])}" for k in SLA_METRICS if k in given]
+    return ["--goodput", " ".join(pairs)] if pairs else []
+
+
+def plain_number(x: float) -> str:
+    """200.0 -> "200", 12.5 -> "12.5": a number as a person writes it (no exponent for whole
+    numbers, every digit Python needs to read the float back)."""
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
 def sweep_argvs(
@@ -304,9 +324,14 @@ def format_sweep(summaries: Sequence[Mapping[str, Any]]) -> str:
 
 def format_result(result: Mapping[str, Any]) -> str:
     """A sweep's table, each run's distribution, where the artifacts and plots are."""
-    lines = [format_sweep([r["summary"] for r in result["runs"]]), ""]
-    for run in result["runs"]:  # the distribution of each run: avg, p50, p99
-        lines += [f"{run['name']}:", format_table(run["summary"]), ""]
+    if result.get("report"):  # the sweep report (composer/report.py) has every number below
+        from composer import report
+
+        lines = [report.format_text(result["report"]), ""]
+    else:
+        lines = [format_sweep([r["summary"] for r in result["runs"]]), ""]
+        for run in result["runs"]:  # the distribution of each run: avg, p50, p99
+            lines += [f"{run['name']}:", format_table(run["summary"]), ""]
     lines.append(f"artifacts: {result['artifact_dir']}  ({result['seconds']:.1f} s)")
     if result.get("plots"):
         lines.append(
@@ -314,6 +339,10 @@ def format_result(result: Mapping[str, Any]) -> str:
         )
     elif result.get("plot_note"):
         lines.append(f"plots: {result['plot_note']}")
+    if result.get("report"):
+        lines.append(
+            f"report: {result['report']['files']['report.md']}  (and {result['report']['files']['sweep.csv']})"
+        )
     return "\n".join(lines)
 
 

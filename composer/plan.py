@@ -196,6 +196,7 @@ def benchmark_runs(dep: Deployment, *, url: str, tokenizer: str, artifact_dir: s
         "isl": cfg["isl"],
         "osl": cfg["osl"],
         "warmup_request_count": cfg["warmupRequestCount"],
+        "sla": cfg.get("sla"),
         "extra": bench.checked_extra_args(cfg.get("extraArgs", ())),
     }
     if cfg.get("requestRate"):

@@ -189,10 +189,13 @@ class Kubernetes:
         return Report(result, bench.format_result(result))
 
     def results(self) -> Report:
-        from composer import bench, kube
+        from composer import bench, kube, report
 
         plan = regenerate(self.proj, self.env, self.console)
         result = kube.fetch_results(self.proj.root, self.env, plan, self._benchmark_release(plan))
+        result = report.report_collected(
+            result, report.spec(self.dep, gpus=result.get("gpus", 0), timing_note=report.CLUSTER_TIMINGS)
+        )
         return Report(result, bench.format_result(result))
 
     def kill(self, guard: Guard, component: str, replica: int | None, sig: str) -> Report:

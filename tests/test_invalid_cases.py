@@ -51,6 +51,7 @@ LEVELS = {
     "/model/tolerations/0": "model: {tolerations: [{key: k, operator: Exists, typo: 1}]}",
     "/benchmark": "benchmark: {typo: 1}",
     "/benchmark/config/storage": "benchmark: {config: {storage: {typo: 1}}}",
+    "/benchmark/config/sla": "benchmark: {config: {sla: {ttft: 100, typo: 1}}}",
     "/observability": "observability: {typo: 1}",
     "/inferenceGateway": "inferenceGateway: {typo: 1}",
     "/local": "local: {typo: 1}",

@@ -1,6 +1,7 @@
 """The benchmark on Kubernetes at the process boundary: which helmfile and kubectl commands
 `compose bench` and `compose bench results` run, and what comes back."""
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -8,12 +9,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from composer import bench, kube
+from composer import bench, kube, report
 from composer import project as p
 from composer.cli import main
+from composer.local import aiperf_runs, venvs
 from tests.support.cases import CASES, copy_case
+from tests.support.local import BROWSER
 
 SAMPLE = Path(__file__).parent / "support" / "aiperf-0.13.0-profile_export_aiperf.json"
+SWEEP = Path(__file__).parent / "support" / "aiperf-0.13.0-sweep"  # tests/test_report.py says what it is
 
 
 @pytest.fixture
@@ -23,6 +27,8 @@ def proj(tmp_path, monkeypatch):
     monkeypatch.chdir(proj.root)
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
     (tmp_path / "kubeconfig").write_text("current-context: staging\n")
+    # no aiperf venv: the report's plots are not drawn, and say so (the test with plots undoes this)
+    monkeypatch.setenv("COMPOSE_VENVS", str(tmp_path / "no-venvs"))
     return proj
 
 
@@ -116,7 +122,66 @@ def test_results_copies_artifacts_back_and_summarizes_each_run(proj, fp):
     assert all(
         x["summary"]["output_token_throughput_per_gpu"] == pytest.approx(tokens / dep.gpu_count) for x in result["runs"]
     )
-    assert bench.format_result(result).splitlines()[0].split()[-1] == "tok/s/GPU"
+    # the report, over the copied-back artifacts: the same table, sweep.csv and report.md as locally
+    text = bench.format_result(result)
+    assert "tok/s/GPU" in text and "GPUs: 3" in text
+    assert f"timings: {report.CLUSTER_TIMINGS}" in text
+    dest = Path(result["artifact_dir"])
+    with open(dest / "sweep.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["concurrency"]) for r in rows] == [1, 8, 32]
+    assert all(float(r["output_tokens_per_s_per_gpu"]) == pytest.approx(tokens / 3) for r in rows)
+    assert "- GPUs: 3" in (dest / "report.md").read_text()
+    # without the aiperf venv there are no plots, and one line says why
+    assert result["plots"] == [] and result["plot_note"].startswith("not drawn: the aiperf venv is not installed")
+    assert f"plots: {result['plot_note']}" in text
+    assert f"No plots: {result['plot_note']}." in (dest / "report.md").read_text()
+
+
+@pytest.mark.local
+@pytest.mark.skipif(
+    not venvs.venv_bin("aiperf", "python", environ={}).exists() or not BROWSER,
+    reason="needs the aiperf venv (scripts/install-local-runtime) and Chromium (scripts/setup)",
+)
+def test_results_report_plots_with_aiperf_per_gpu_and_the_sla(proj, fp, monkeypatch):
+    """`compose bench results` over real AIPerf artifacts (the sweep fixture, as the Job leaves
+    them): the aiperf venv's plotter draws AIPerf's per-GPU plots with the deployment's GPU count
+    and compose's percentile plots with benchmark.config.sla."""
+    monkeypatch.delenv("COMPOSE_VENVS")
+    staging = proj.root / "environments" / "staging.yaml"
+    staging.write_text(staging.read_text() + "benchmark:\n  config:\n    sla: {ttft: 30, itl: 2}\n")
+    p.generate(proj)
+    ctx = ["kubectl", "--context", "staging"]
+    fp.register(ctx + ["apply", "-f", "-"])
+    fp.register(ctx + ["-n", "llm-staging", "wait", fp.any()])
+
+    def copy(process):
+        dest = Path(process.args[-1])
+        for name, run in (("c1", "c1"), ("c8", "c2"), ("c32", "c1")):
+            shutil.copytree(SWEEP / run, dest / name)
+
+    fp.register(ctx + ["-n", "llm-staging", "cp", fp.any()], callback=copy)
+    fp.register(ctx + ["-n", "llm-staging", "delete", "pod", fp.any()])
+    fp.pass_command([str(venvs.venv_bin("aiperf", "python")), str(aiperf_runs.PLOT_SCRIPT), fp.any()])
+    r = CliRunner().invoke(main, ["bench", "results", "--env", "staging", "-o", "json"])
+    assert r.exit_code == 0, r.output
+    result = json.loads(r.output)
+    dest = Path(result["artifact_dir"])
+    names = sorted(Path(x).name for x in result["plots"])
+    assert "pareto_curve_throughput_per_gpu_vs_latency.png" in names
+    assert "pareto_curve_throughput_per_gpu_vs_interactivity.png" in names
+    assert "ttft_percentiles_vs_concurrency.png" in names and "itl_percentiles_vs_concurrency.png" in names
+    fig = json.loads((dest / "plots" / "ttft_percentiles_vs_concurrency.json").read_text())
+    assert [(s["y0"], s["y1"]) for s in fig["layout"]["shapes"]] == [(30, 30)]
+    md = (dest / "report.md").read_text()
+    assert all(f"](plots/{n})" in md for n in names)
+    # the goodput AIPerf measured against the SLA the Job was given
+    with open(dest / "sweep.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    good = json.loads((SWEEP / "c2" / bench.EXPORT_JSON).read_text())["good_request_count"]["avg"]
+    assert [r["concurrency"] for r in rows] == ["1", "8", "32"] and int(rows[1]["good_requests"]) == good
+    text = bench.format_result(result)
+    assert "SLA: TTFT <= 30 ms and ITL <= 2 ms" in text and "goodput req/s" in text
 
 
 @pytest.mark.unit

@@ -10,13 +10,15 @@ Timings are printed (the README and closing notes quote them), never asserted.
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
-from composer import dynamo, proc
+from composer import bench, dynamo, proc
 from composer.local import aiperf_runs, chat, venvs
 from tests.support.local import (
     BROWSER,
@@ -55,11 +57,16 @@ def dynamo_of(proj: Path, st: dict) -> str:
     return version
 
 
-def run_flow(tmp_path: Path, *, disagg: bool, routing: str, decode_replicas: int, env: dict | None = None) -> dict:
+def run_flow(
+    tmp_path: Path, *, disagg: bool, routing: str, decode_replicas: int, env: dict | None = None, **sweep: Any
+) -> dict:
+    """`sweep`: values()' benchmark options (concurrency, decode_gpus, sla)."""
     n_ports = 1 + decode_replicas + (1 if disagg else 0)
     env_file = f"target: local\nlocal:\n  httpPort: {free_port_block(n_ports)}\n"
     proj = make_project(
-        tmp_path / "proj", values(disagg=disagg, routing=routing, decode_replicas=decode_replicas), {"local": env_file}
+        tmp_path / "proj",
+        values(disagg=disagg, routing=routing, decode_replicas=decode_replicas, **sweep),
+        {"local": env_file},
     )
     pids: list[int] = []
     try:
@@ -77,15 +84,16 @@ def run_flow(tmp_path: Path, *, disagg: bool, routing: str, decode_replicas: int
         b = compose("bench", "--env", "local", "-o", "json", cwd=proj, env=env)
         assert b.returncode == 0, b.stderr
         result = json.loads(b.stdout)
-        (run,) = result["runs"]
-        export = json.loads(Path(run["json"]).read_text())
-        assert export["request_count"]["avg"] == REQUESTS
-        assert "error_request_count" not in export and export["error_summary"] == []
-        assert run["summary"]["errors"] == 0
-        assert export["output_sequence_length"]["avg"] == 16
+        assert [r["concurrency"] for r in result["runs"]] == list(sweep.get("concurrency", (4,)))
+        for run in result["runs"]:
+            export = json.loads(Path(run["json"]).read_text())
+            assert export["request_count"]["avg"] == REQUESTS
+            assert "error_request_count" not in export and export["error_summary"] == []
+            assert run["summary"]["errors"] == 0
+            assert export["output_sequence_length"]["avg"] == 16
         per_worker = {p["name"]: served(p["ports"][0]) for p in st["processes"] if p["role"] != "frontend"}
         results = compose("bench", "results", "--env", "local", "-o", "json", cwd=proj)
-        assert json.loads(results.stdout)["runs"][0]["json"] == run["json"]
+        assert json.loads(results.stdout)["runs"][-1]["json"] == run["json"]
     finally:
         down = compose("down", "--env", "local", cwd=proj)
     assert down.returncode == 0, down.stderr
@@ -97,17 +105,54 @@ def run_flow(tmp_path: Path, *, disagg: bool, routing: str, decode_replicas: int
         "bench_seconds": result["seconds"],
     }
     print(f"\n{len(pids)} processes: {timings}")
-    return {**timings, "served": per_worker, "plots": result["plots"], "plot_note": result["plot_note"]}
+    return {
+        **timings,
+        "served": per_worker,
+        "plots": result["plots"],
+        "plot_note": result["plot_note"],
+        "result": result,
+    }
 
 
-def test_aggregated_round_robin(tmp_path):
-    flow = run_flow(tmp_path, disagg=False, routing="round-robin", decode_replicas=2)
+def test_aggregated_round_robin_sweep_report(tmp_path):
+    """A sweep of two levels with an SLA, the mocker standing for a deployment of 2 GPUs (two
+    decode workers of 1 GPU): the report's files, AIPerf's goodput, and AIPerf's Pareto plots,
+    which it draws only when given a GPU count."""
+    flow = run_flow(
+        tmp_path,
+        disagg=False,
+        routing="round-robin",
+        decode_replicas=2,
+        concurrency=(1, 2),
+        decode_gpus=1,
+        sla="{ttft: 10000, itl: 1000}",  # met by every request: goodput counts them all
+    )
     a, b = flow["served"]["decode-0"], flow["served"]["decode-1"]
     # readiness probe + our chat + aiperf, taking turns
-    assert a + b >= REQUESTS + 2 and abs(a - b) <= 2
+    assert a + b >= 2 * REQUESTS + 2 and abs(a - b) <= 2
+    result = flow["result"]
+    rep = result["report"]
+    assert rep["gpus"] == 2 and rep["sla"] == {"ttft": 10000.0, "itl": 1000.0}
+    assert rep["timing_note"] == "mocker timings, not a prediction of any GPU"
+    assert all("--goodput" in run["argv"] for run in result["runs"])
+    dest = Path(result["artifact_dir"])
+    with open(dest / "sweep.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["concurrency"] for r in rows] == ["1", "2"]
+    for row, run in zip(rows, result["runs"]):
+        export = json.loads(Path(run["json"]).read_text())
+        assert int(row["good_requests"]) == export["good_request_count"]["avg"] == REQUESTS
+        tokens = export["output_token_throughput"]["avg"]
+        assert float(row["output_tokens_per_s_per_gpu"]) == pytest.approx(tokens / 2)
+    assert (dest / "report.md").is_file() and "goodput req/s" in bench.format_result(result)
     if BROWSER:  # scripts/setup installs one where it can
-        assert [Path(p).name for p in flow["plots"]] == ["ttft_over_time.png", "ttft_timeline.png"]
+        names = [Path(p).name for p in flow["plots"]]
+        assert "pareto_curve_throughput_per_gpu_vs_latency.png" in names, names
+        assert "pareto_curve_throughput_per_gpu_vs_interactivity.png" in names
+        assert "ttft_percentiles_vs_concurrency.png" in names and "itl_percentiles_vs_concurrency.png" in names
         assert all(Path(p).read_bytes().startswith(b"\x89PNG") for p in flow["plots"])
+        md = (dest / "report.md").read_text()
+        assert all(f"](plots/{n})" in md for n in names)
 
 
 def test_disaggregated_kv_and_no_browser_for_the_plots(tmp_path):
@@ -167,7 +212,7 @@ def test_quickstart_of_the_example_project(tmp_path):
     r = compose("quickstart", cwd=proj)
     assert r.returncode == 0, r.stderr
     assert "errors" in r.stdout and "artifacts: " in r.stdout
-    assert "time to first token (ms)" in r.stdout and "p99" in r.stdout  # the per-run distribution
+    assert "TTFT p99 ms" in r.stdout and "tok/s/user" in r.stdout  # the sweep report's tables
     (summary,) = (proj / "results" / "local").glob("*/summary.json")
     (run,) = json.loads(summary.read_text())["runs"]
     assert run["summary"]["errors"] == 0 and run["summary"]["requests"] == 40

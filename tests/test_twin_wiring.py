@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from composer.local.graph import plan_processes
-from composer.local.target import timing_note, twin_record
+from composer.local.target import timing_note_of, twin_record
 from composer.project import Project, load_deployment
 from composer.twin import WorkerPerf
 from tests.support.local_dgd import MODEL, mocker_docs
@@ -155,9 +155,9 @@ def test_the_twins_mockers_run_at_speedup_1_on_its_perf_data():
 @pytest.mark.unit
 def test_every_local_report_says_whether_its_timings_predict_a_gpu():
     twin = {"gpu": "h200_sxm", "gpus": 2, "backend": "vllm", "tp": {"decode": 1, "prefill": 1}}
-    assert "simulated for 2 x h200_sxm" in timing_note({"twin": twin})
-    assert "decode TP1, prefill TP1" in timing_note({"twin": json.loads(json.dumps(twin))})
-    assert "not a prediction" in timing_note({})
+    assert "simulated for 2 x h200_sxm" in timing_note_of({"twin": twin})
+    assert "decode TP1, prefill TP1" in timing_note_of({"twin": json.loads(json.dumps(twin))})
+    assert "not a prediction" in timing_note_of({})
 
 
 @pytest.mark.unit

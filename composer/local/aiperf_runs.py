@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from composer import proc
+from composer import proc, report
 from composer.bench import EXPORT_CSV, EXPORT_JSON, run_level, summarize
 from composer.bench_progress import Meter
 from composer.errors import ComposeError, quoted
@@ -38,13 +38,16 @@ def run_local(
     progress: Callable[[str], None] | None = None,
     owner: str | None = None,
     meter: Meter | None = None,
+    report_spec: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run real `aiperf profile` (from the aiperf venv) for each run, as built by the shared
     builder (`{name, args}`, args writing to `<artifact_dir>/<name>`), then `aiperf plot` over
     all of them, started before the first run so that it is ready when they end. Returns the
     summaries, artifact paths and the wall time. `owner`: the graph's marker, which the plotter
     and its browser carry too, so that `compose down` stops them should they outlive this.
-    `meter`: shows each run's progress while it runs (AIPerf's own, see progress_ui)."""
+    `meter`: shows each run's progress while it runs (AIPerf's own, see progress_ui).
+    `report_spec`: report.build's options (gpus, sla, predicted, timing_note): with it, the
+    report (composer/report.py) is written beside the runs and its plots drawn with AIPerf's."""
     from composer.local.venvs import require
 
     say = progress or (lambda _m: None)
@@ -56,11 +59,16 @@ def run_local(
     if meter:
         argvs = [progress_ui(argv) for argv in argvs]
     run_dirs = [Path(argv[argv.index("--artifact-dir") + 1]) for argv in argvs]
-    plotter = _start_plot(run_dirs, artifact_dir / "plots", owner) if plots and runs else None
+    plotter = (
+        _start_plot(run_dirs, artifact_dir / "plots", owner, _report_plot_options(artifact_dir, report_spec))
+        if plots and runs
+        else None
+    )
     try:
         done_runs = [
             _profile(run["name"], argv, run_dir, say, meter) for run, argv, run_dir in zip(runs, argvs, run_dirs)
         ]
+        sweep_report = _report_data(artifact_dir, done_runs, report_spec)
         plot_files: list[str] = []
         plot_note = None
         if plotter:
@@ -75,7 +83,40 @@ def run_local(
         "plots": plot_files,
         "plot_note": plot_note,
         "seconds": round(time.monotonic() - t0, 3),
+        **(
+            {"report": report.write_files(artifact_dir, sweep_report, plots=plot_files, plot_note=plot_note)}
+            if sweep_report
+            else {}
+        ),
     }
+
+
+def _report_plot_options(artifact_dir: Path, report_spec: Mapping[str, Any] | None) -> list[str]:
+    """The plotter's own options for the report: the GPU count AIPerf's per-GPU plots need, and
+    the sweep.json it draws compose's percentile plots from (written before it is told to draw)."""
+    if report_spec is None:
+        return []
+    return ["--gpus", str(report_spec["gpus"]), "--sweep", str(Path(artifact_dir) / report.SWEEP_JSON)]
+
+
+def _report_data(
+    artifact_dir: Path, runs: Sequence[Mapping[str, Any]], report_spec: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    if report_spec is None:
+        return None
+    data = report.build(runs, **report_spec)
+    report.write_plot_input(artifact_dir, data)
+    return data
+
+
+def draw(run_dirs: Sequence[Path], out: Path, options: Sequence[str] = (), owner: str | None = None):
+    """`aiperf plot` (and compose's plots) over runs already on disk, told to draw at once:
+    (PNG paths, a note when there are none). For results copied back from a cluster."""
+    plotter = _start_plot(run_dirs, out, owner, options)
+    try:
+        return _finish_plot(plotter, out)
+    finally:
+        proc.stop(plotter)
 
 
 def _profile(
@@ -142,13 +183,15 @@ def _run_metered(name: str, argv: list[str], meter: Meter, tick: float = 1.0) ->
         meter.end()
 
 
-def _start_plot(run_dirs: Sequence[Path], out: Path, owner: str | None = None) -> subprocess.Popen:
+def _start_plot(
+    run_dirs: Sequence[Path], out: Path, owner: str | None = None, options: Sequence[str] = ()
+) -> subprocess.Popen:
     """`aiperf plot <run dirs> --output <out>`, started before the runs so its imports and its
     browser are ready when they end (local/aiperf_plot.py); it draws once told to."""
     from composer.local.venvs import require
 
     out.mkdir(parents=True, exist_ok=True)
-    argv = [str(require("aiperf", "python")), str(PLOT_SCRIPT), *map(str, run_dirs), "--output", str(out)]
+    argv = [str(require("aiperf", "python")), str(PLOT_SCRIPT), *map(str, run_dirs), "--output", str(out), *options]
     return proc.spawn(argv, log=out / PLOT_LOG, stdin=subprocess.PIPE, owner=owner, name="aiperf-plot")
 
 

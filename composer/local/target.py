@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from composer import bench, manifests
+from composer import bench, manifests, report
 from composer.bench_progress import Meter
 from composer.errors import ComposeError, UsageError
 from composer.local import aiperf_runs, launch, loopback
@@ -87,7 +87,7 @@ def twin_record(dep: Deployment) -> dict[str, Any] | None:
     }
 
 
-def timing_note(state: dict[str, Any]) -> str:
+def timing_note_of(state: dict[str, Any]) -> str:
     """Whether the local run's timings predict anything, in one line for every report."""
     t = state.get("twin")
     if not t:
@@ -116,13 +116,31 @@ def running(root: Path, env: str) -> dict[str, Any]:
 
 
 def bench_run(
-    root: Path, dep: Deployment, env: str, progress: Progress, *, plots: bool = True, meter: Meter | None = None
+    root: Path,
+    dep: Deployment,
+    env: str,
+    progress: Progress,
+    *,
+    plots: bool = True,
+    meter: Meter | None = None,
+    gpus: int | None = None,
+    timing_note: str | None = None,
 ) -> dict[str, Any]:
+    """`gpus`: the GPU count of the deployment the timings stand for (default: the twin's, else
+    the deployment's, Deployment.gpu_count); `timing_note`: what the timings are, for the report
+    (default: whether the local twin simulated a GPU, timing_note)."""
     state = running(root, env)
+    twin = state.get("twin") or {}
     out = bench.results_dir(root, env)
     runs = benchmark_runs(dep, url=state["url"], tokenizer=state["tokenizer"], artifact_dir=str(out))
     result = aiperf_runs.run_local(
-        runs=runs, artifact_dir=out, plots=plots, progress=progress, owner=owner(state_dir(root, env)), meter=meter
+        runs=runs,
+        artifact_dir=out,
+        plots=plots,
+        progress=progress,
+        owner=owner(state_dir(root, env)),
+        meter=meter,
+        report_spec=report.spec(dep, gpus=gpus or twin.get("gpus"), timing_note=timing_note or timing_note_of(state)),
     )
     (out / "summary.json").write_text(json.dumps(result, indent=2) + "\n")
     return result

@@ -38,22 +38,37 @@ NEEDS_LOCAL_RUNTIME = needs_local_runtime()
 free_port_block = ports.free_block
 
 
-def values(*, disagg: bool, routing: str, decode_replicas: int, dynamo_version: str = dynamo.DEFAULT_VERSION) -> str:
+def values(
+    *,
+    disagg: bool,
+    routing: str,
+    decode_replicas: int,
+    dynamo_version: str = dynamo.DEFAULT_VERSION,
+    concurrency: tuple[int, ...] = (4,),
+    decode_gpus: int | None = None,
+    sla: str = "",
+) -> str:
+    """`concurrency`: the sweep, REQUESTS requests at each level; `decode_gpus`: GPUs per decode
+    worker, those of the deployment the mocker stands for (the report's per-GPU numbers); `sla`:
+    benchmark.config.sla as inline YAML, e.g. "{ttft: 50}"."""
     # the mocker's config file in the shape its version reads (composer/dynamo.py Release)
     engine = (
         "\n      inline:\n        engine:\n          speedup_ratio: 10.0"
         if dynamo.release(dynamo_version).mocker_engine_args_nested
         else "\n      inline:\n        speedup_ratio: 10.0"
     )
+    gpus = {"decode": decode_gpus}
     roles = "\n".join(
-        f"  {role}:\n    replicas: {n}\n    extraConfig:{engine}"
+        f"  {role}:\n    replicas: {n}\n"
+        + (f"    gpus: {gpus[role]}\n" if gpus.get(role) is not None else "")
+        + f"    extraConfig:{engine}"
         for role, n in [("decode", decode_replicas)] + ([("prefill", 1)] if disagg else [])
     )
     return (
         f"dynamoNamespace: e2e\nmodel:\n  name: {MODEL}\n  backend:\n    type: mocker\n"
         f"  disaggregation: {str(disagg).lower()}\n  routingPolicy: {routing}\n{roles}\n"
-        f"benchmark:\n  enabled: true\n  config:\n    concurrency: [4]\n    requestCount: {REQUESTS}\n"
-        "    isl: 64\n    osl: 16\n"
+        f"benchmark:\n  enabled: true\n  config:\n    concurrency: {list(concurrency)}\n    requestCount: {REQUESTS}\n"
+        "    isl: 64\n    osl: 16\n" + (f"    sla: {sla}\n" if sla else "")
     )
 
 
