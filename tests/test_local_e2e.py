@@ -214,12 +214,19 @@ def test_quickstart_of_the_example_project(tmp_path):
     assert "errors" in r.stdout and "artifacts: " in r.stdout
     assert "TTFT p99 ms" in r.stdout and "tok/s/user" in r.stdout  # the sweep report's tables
     (summary,) = (proj / "results" / "local").glob("*/summary.json")
-    (run,) = json.loads(summary.read_text())["runs"]
-    assert run["summary"]["errors"] == 0 and run["summary"]["requests"] == 40
+    runs = json.loads(summary.read_text())["runs"]
+    # the twin of the example's GPUs: a sweep over three concurrencies, said to be simulated
+    assert [(run["concurrency"], run["summary"]["requests"], run["summary"]["errors"]) for run in runs] == [
+        (1, 10, 0),
+        (4, 40, 0),
+        (8, 80, 0),
+    ]
+    assert "timings: simulated for 2 x h200_sxm by the local twin" in r.stdout
+    assert "simulated for 2 x h200_sxm" in (summary.parent / "report.md").read_text()
     assert "stopped 3 processes" in r.stdout
     plots = sorted(p.name for p in summary.parent.glob("plots/*.png"))
-    if BROWSER:
-        assert plots, "aiperf plot drew nothing although a browser is installed"
+    if BROWSER:  # AIPerf's Pareto plot, drawn because compose gives it the simulated deployment's GPUs
+        assert "pareto_curve_throughput_per_gpu_vs_interactivity.png" in plots, plots
     assert not (proj / ".compose" / "local" / "local" / "state.json").exists()
 
 

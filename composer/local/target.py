@@ -92,12 +92,12 @@ def timing_note_of(state: dict[str, Any]) -> str:
     t = state.get("twin")
     if not t:
         return (
-            "timings: the mocker's own, not a prediction of any GPU "
+            "the mocker's own, not a prediction of any GPU "
             "(set cluster.gpuSku in the local environment for the local twin)"
         )
     tp = ", ".join(f"{role} TP{n}" for role, n in t["tp"].items())
     return (
-        f"timings: simulated for {t['gpus']} x {t['gpu']} by the local twin "
+        f"simulated for {t['gpus']} x {t['gpu']} by the local twin "
         f"({t['backend']}, {tp}; AIConfigurator's estimates, mocker at speedup 1)"
     )
 
