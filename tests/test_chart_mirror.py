@@ -158,6 +158,10 @@ BASE: dict[str, Any] = {
 # Every per-component setting, on every component (the workers' own too), so each constraint has a value to break.
 POD_SETTINGS: dict[str, Any] = {
     "image": "registry.example/other:1",
+    "imagePullPolicy": "Always",
+    "ports": [{"name": "metrics", "containerPort": 9085}],
+    "runtimeClassName": "nvidia",
+    "schedulerName": "kai-scheduler",
     "command": ["python3"],
     "args": ["-m", "x"],
     "extraArgs": ["--z"],
