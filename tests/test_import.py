@@ -21,6 +21,8 @@ TEMPLATES = FIXTURES / "dynamo" / "1.6.1" / "dgd-templates"
 EXAMPLES = FIXTURES / "dgd-examples"
 # Upstream's graphs, gaie/'s too (an endpoint picker and no frontend: compose adds its frontend).
 IMPORTED_EXAMPLES = sorted(EXAMPLES.glob("**/*.yaml"))
+# Upstream's examples and recipes at the 1.4.0 cut, where benchmarks/import_coverage.py measures
+UPSTREAM = FIXTURES / "dgd-upstream-e147ceea"
 
 
 def convert_text(tmp_path: Path, text: str) -> imp.Imported:
@@ -580,6 +582,40 @@ def test_fields_written_null_are_dropped_as_kubernetes_drops_them_and_listed(tmp
     report = imp.report(imported, dest)
     assert report["empty"][0] == {"pointer": "/spec/services/Frontend/subComponentType", "line": 8, "column": 25}
     assert "2 field(s) written without a value (null)" in imp.summary(imported, dest)
+
+
+@pytest.mark.unit
+def test_what_upstreams_recipes_write_on_components_and_their_dgd_is_in_the_values():
+    def imported(name: str, graph: str | None = None) -> imp.Imported:
+        return imp.convert(imp.read_stream(UPSTREAM / name, name), name, graph)
+
+    deepseek = imported("deepseek-v4-pro_vllm_agg-h200-agentic.yaml")
+    assert deepseek.unexpressed == [] and deepseek.empty == []
+    m = deepseek.values["model"]
+    assert m["decode"]["runtimeClassName"] == "nvidia" and m["decode"]["schedulerName"] == "default-scheduler"
+    assert m["frontend"]["schedulerName"] == "default-scheduler"
+
+    nemotron = imported("nemotron-3-ultra_vllm_agg-h200-chat-mtp.yaml")
+    m = nemotron.values["model"]
+    assert m["frontend"]["ports"] == [{"name": "http", "containerPort": 8000}]
+    assert m["frontend"]["imagePullPolicy"] == m["decode"]["imagePullPolicy"] == "IfNotPresent"
+    assert m["decode"]["runtimeClassName"] == "nvidia"
+    assert m["deployment"]["labels"]["nemotron-ultra.nvidia.com/workload"] == "chat"
+    # the chart's own label keys, with upstream's values: only a JSON patch puts them back
+    assert [(u.pointer, u.line) for u in nemotron.unexpressed] == [
+        ("/metadata/labels/app.kubernetes.io~1name", 8),
+        ("/metadata/labels/app.kubernetes.io~1part-of", 9),
+    ]
+
+    qwen = imported("qwen3-32b_vllm_disagg-kv-router.yaml")
+    assert qwen.unexpressed == [], "refused before: its frontend's subComponentType is null"
+    assert [(e.pointer, e.line) for e in qwen.empty] == [("/spec/services/Frontend/subComponentType", 36)]
+
+    with pytest.raises(InvalidValues) as e:
+        imported("global-planner-gpu-budget.yaml")
+    (p,) = e.value.problems
+    assert "3 DynamoGraphDeployments in the file (gp-ctrl, model-a, model-b), 2 of them whole graphs" in p.message
+    assert imported("global-planner-gpu-budget.yaml", graph="model-b").name == "model-b"
 
 
 @pytest.mark.unit

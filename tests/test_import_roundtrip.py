@@ -299,6 +299,22 @@ def test_flag_pairs_ignore_order_but_not_values():
     assert flag_pairs(["--a=1"]) == flag_pairs(["--a", "1"])
 
 
+# Upstream's recipes at the 1.4.0 cut that the values now say (runtimeClassName, schedulerName, ports,
+# imagePullPolicy, DGD labels, a null field): each renders back as it was.
+UPSTREAM = FIXTURES / "dgd-upstream-e147ceea"
+UPSTREAM_ROUNDTRIP = [
+    UPSTREAM / "deepseek-v4-pro_vllm_agg-h200-agentic.yaml",
+    UPSTREAM / "nemotron-3-ultra_vllm_agg-h200-chat-mtp.yaml",
+    UPSTREAM / "qwen3-32b_vllm_disagg-kv-router.yaml",
+]
+
+
+@pytest.mark.helm
+@pytest.mark.parametrize("src", UPSTREAM_ROUNDTRIP, ids=lambda p: p.name)
+def test_an_upstream_recipe_renders_as_the_original(src, tmp_path):
+    assert roundtrip(src, tmp_path) == []
+
+
 @pytest.mark.unit
 def test_share_of_graphs_that_need_nothing_more():
     """Of the 18 upstream graphs here, 16 import with nothing in patches or extraObjects (both
