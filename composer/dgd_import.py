@@ -16,6 +16,10 @@ container of `podTemplate.spec` (`extraPodSpec.mainContainer` merged over them, 
 `resources.*.gpu` `nvidia.com/gpu` (or its `gpuType`), `envFromSecret` an envFrom secretRef,
 `sharedMemory` `sharedMemorySize` ("0" when disabled), a `useAsCompilationCache` volume mount
 `compilationCache`.
+
+What the API server would drop is dropped first, and listed: a field written null (it prunes nulls from
+a custom resource). Of a file with several DGDs, the one `--graph` names is imported, else the one whole
+graph (a worker beside a frontend or an endpoint picker).
 """
 
 from __future__ import annotations

@@ -103,7 +103,7 @@ BASE: dict[str, Any] = {
     "model": {
         "name": "Qwen/Qwen3-0.6B",
         "backend": {"type": "vllm", "image": "registry.example/vllm-runtime:1.4.0"},
-        "deployment": {"create": True},
+        "deployment": {"create": True, "labels": {"team": "llm"}, "annotations": {"note": "x"}},
         "disaggregation": True,
         "routingPolicy": "kv",
         "frontend": {

@@ -619,6 +619,18 @@ def test_what_upstreams_recipes_write_on_components_and_their_dgd_is_in_the_valu
 
 
 @pytest.mark.unit
+def test_the_backend_of_a_worker_run_by_a_shell_script(tmp_path):
+    """Upstream's qwen3.6 recipes run `bash -lc 'python3 -m dynamo.vllm ...'`."""
+    text = (
+        (BETA_HEAD + WORKER)
+        .replace("command: [python3, -m, dynamo.vllm]", "command: [/bin/bash, -lc]")
+        .replace("args: [--model, Qwen/Qwen3-0.6B]", 'args: ["python3 -m dynamo.sglang --model-path m"]')
+    )
+    assert "/bin/bash" in text and "dynamo.sglang" in text
+    assert convert_text(tmp_path, text).values["model"]["backend"]["type"] == "sglang"
+
+
+@pytest.mark.unit
 def test_a_component_without_a_type_names_kustomize_patches(tmp_path):
     problems = refused(tmp_path, (BETA_HEAD + WORKER).replace("    type: worker\n", ""))
     assert [(p.pointer, p.message) for p in problems] == [
