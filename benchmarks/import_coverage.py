@@ -6,8 +6,9 @@
 Reads every *.yaml / *.yml under each DIR (e.g. `examples/` and `recipes/` of an ai-dynamo/dynamo
 checkout at a commit you name; nothing is downloaded) that holds a DynamoGraphDeployment, imports it,
 and prints how many come in clean (nothing in patches or extraObjects), carried (the rest in patches or
-extraObjects), lossy (something carried nowhere) or refused (with the reason), and the JSON pointers
-carried most often: what the values file should learn next.
+extraObjects), lossy (something carried nowhere) or refused (with the reason), how many had fields
+written null (dropped, as Kubernetes drops them), and the JSON pointers carried most often: what the
+values file should learn next.
 """
 
 from __future__ import annotations
@@ -23,17 +24,18 @@ from composer.errors import InvalidValues
 DGD = re.compile(r"^kind: DynamoGraphDeployment\s*$", re.M)
 
 
-def outcome(path: Path) -> tuple[str, str, list[str]]:
-    """(clean | carried | lossy | refused, the refusal, the pointers carried) for one file."""
+def outcome(path: Path) -> tuple[str, str, list[str], bool]:
+    """(clean | carried | lossy | refused, the refusal, the pointers carried, whether fields were null)."""
     try:
         imported = dgd_import.convert(dgd_import.read_stream(path, str(path)), str(path))
     except InvalidValues as e:
-        return "refused", str(e).splitlines()[0].split(": ", 2)[-1], []
+        return "refused", str(e).splitlines()[0].split(": ", 2)[-1], [], False
     pointers = [re.sub(r"/\d+", "/N", u.pointer) or "(other objects)" for u in imported.unexpressed]
+    empty = bool(imported.empty)
     if not imported.unexpressed:
-        return "clean", "", pointers
+        return "clean", "", pointers, empty
     lossy = any(u.into.startswith("nowhere") for u in imported.unexpressed)
-    return ("lossy" if lossy else "carried"), "", pointers
+    return ("lossy" if lossy else "carried"), "", pointers, empty
 
 
 def main(dirs: list[str]) -> int:
@@ -43,13 +45,16 @@ def main(dirs: list[str]) -> int:
     kinds: collections.Counter[str] = collections.Counter()
     reasons: collections.Counter[str] = collections.Counter()
     carried: collections.Counter[str] = collections.Counter()
+    nulls = 0
     for path in files:
-        kind, reason, pointers = outcome(path)
+        kind, reason, pointers, empty = outcome(path)
         kinds[kind] += 1
+        nulls += empty
         if reason:
             reasons[reason] += 1
         carried.update(set(pointers))
     print(f"{len(files)} files with a DynamoGraphDeployment: " + ", ".join(f"{k} {n}" for k, n in kinds.most_common()))
+    print(f"imported with fields written null (dropped, as Kubernetes drops them): {nulls}")
     print("\nrefused, by reason:")
     for reason, n in reasons.most_common(10):
         print(f"  {n:4}  {reason}")

@@ -454,15 +454,24 @@ def init(recipe: str | None, from_values: str | None, directory: str, dynamo_nam
     type=click.Path(file_okay=False),
     help="Project directory; created, must be new or empty [default: the DGD's name].",
 )
-@click.option("--strict", is_flag=True, help="Fail (exit 2, listing them) if any part needs patches or extraObjects.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail (exit 2, listing them) if any part needs patches or extraObjects, or is written null.",
+)
+@click.option(
+    "--graph", metavar="NAME", default=None, help="The DynamoGraphDeployment to import, of a file that holds several."
+)
 @output_option
-def import_(dgd_file: str, directory: str | None, strict: bool, output: str) -> None:
+def import_(dgd_file: str, directory: str | None, strict: bool, graph: str | None, output: str) -> None:
     """Make a project from an existing DynamoGraphDeployment (v1beta1 or v1alpha1) that renders the same graph."""
     from pathlib import Path
 
     from composer import dgd_import
 
-    imported, dest = dgd_import.import_file(Path(dgd_file), Path(directory) if directory else None, strict=strict)
+    imported, dest = dgd_import.import_file(
+        Path(dgd_file), Path(directory) if directory else None, strict=strict, graph=graph
+    )
     _emit(dgd_import.report(imported, dest), output, lambda _: dgd_import.summary(imported, dest).rstrip("\n"))
 
 

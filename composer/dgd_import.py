@@ -16,6 +16,10 @@ container of `podTemplate.spec` (`extraPodSpec.mainContainer` merged over them, 
 `resources.*.gpu` `nvidia.com/gpu` (or its `gpuType`), `envFromSecret` an envFrom secretRef,
 `sharedMemory` `sharedMemorySize` ("0" when disabled), a `useAsCompilationCache` volume mount
 `compilationCache`.
+
+What the API server would drop is dropped first, and listed: a field written null (it prunes nulls from
+a custom resource). Of a file with several DGDs, the one `--graph` names is imported, else the one whole
+graph (a worker beside a frontend or an endpoint picker).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ ROUTER_MODES = tuple(m for m in dynamo.ALL_ROUTER_MODES if m != "direct")
 ROUTER_ENV = "DYN_ROUTER_MODE"  # the values say it only as model.routingPolicy
 GPU = "nvidia.com/gpu"
 CONFIG_FLAGS = ("--extra-engine-args", "--config")
+PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 # podTemplate.spec fields the values take per component, and their key there
 POD_KEYS = {
     "volumes": "volumes",
@@ -56,10 +61,14 @@ POD_KEYS = {
     "terminationGracePeriodSeconds": "terminationGracePeriodSeconds",
     "securityContext": "podSecurityContext",
     "resourceClaims": "resourceClaims",
+    "runtimeClassName": "runtimeClassName",
+    "schedulerName": "schedulerName",
 }
 # main-container fields the values take per component, under the same key
 MAIN_KEYS = (
     "image",
+    "imagePullPolicy",
+    "ports",
     "command",
     "args",
     "workingDir",
@@ -88,8 +97,13 @@ SERVER_METADATA = (
 
 
 def _server_annotation(key: str) -> bool:
-    """kubectl's record of the last apply, and the operator's conversion bookkeeping (nvidia.com/dgd-*)."""
-    return key == "kubectl.kubernetes.io/last-applied-configuration" or key.startswith("nvidia.com/dgd-")
+    """kubectl's record of the last apply, the operator's conversion bookkeeping (nvidia.com/dgd-*), and
+    helm's record of the release that owns the object (meta.helm.sh/*, which helm writes again)."""
+    return (
+        key == "kubectl.kubernetes.io/last-applied-configuration"
+        or key.startswith("nvidia.com/dgd-")
+        or key.startswith("meta.helm.sh/")
+    )
 
 
 CHECKSUM = "checksum/extra-config"  # the model chart's pod annotation that rolls workers on a config change
@@ -150,6 +164,20 @@ class Imported:
     namespace: str | None  # its metadata.namespace, for the environments
     configs_moved: list[str] = field(default_factory=list)  # ConfigMaps now in extraConfig.inline/planner.config
     added: list[str] = field(default_factory=list)  # compose's components the graph did not have (frontend)
+    empty: list[Empty] = field(default_factory=list)  # fields written null, dropped as Kubernetes drops them
+
+
+@dataclass(frozen=True)
+class Empty:
+    """A field of the DGD written with no value (null): the API server prunes it from a custom resource
+    (a structural schema drops nulls), so the import drops it too, and says where."""
+
+    pointer: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.line}:{self.column} {self.pointer}"
 
 
 # ----------------------------------------------------------------------------------------- reading
@@ -445,6 +473,8 @@ _CONTAINER = _m(
         "envFrom": _l(_ENVFROM),
         "resources": _m({"limits": _m({}, _QTY), "requests": _m({}, _QTY), "claims": _l(_m({}))}),
         "volumeMounts": _l(_MOUNT),
+        "imagePullPolicy": _STR,
+        "ports": _l(_m({"containerPort": _INT, "hostPort": _INT, "hostIP": _STR, "name": _STR, "protocol": _STR})),
     }
 )
 _VOLUME = _m(
@@ -454,7 +484,13 @@ _VOLUME = _m(
         "persistentVolumeClaim": _m({"claimName": _STR}),
     }
 )
-_POD = {"containers": _l(_CONTAINER), "volumes": _l(_VOLUME), "imagePullSecrets": _l(_m({"name": _STR}))}
+_POD = {
+    "containers": _l(_CONTAINER),
+    "volumes": _l(_VOLUME),
+    "imagePullSecrets": _l(_m({"name": _STR})),
+    "runtimeClassName": _STR,
+    "schedulerName": _STR,
+}
 _META = _m({"name": _STR, "namespace": _STR, "labels": _STRMAP, "annotations": _STRMAP})
 _POD_META = _m({"labels": _STRMAP, "annotations": _STRMAP})
 _COMPONENT = _m(
@@ -546,8 +582,9 @@ def _check_shapes(docs: list[Doc], dgd: Doc, api: str, display: str) -> None:
         raise InvalidValues(problems)
 
 
-def convert(docs: list[Doc], display: str) -> Imported:
-    """The values of a project rendering the DGD in docs, and what they cannot express."""
+def convert(docs: list[Doc], display: str, graph: str | None = None) -> Imported:
+    """The values of a project rendering the DGD in docs (the one named graph, when given), and what
+    they cannot express."""
     dgd_docs = []
     bad = []
     for i, doc in enumerate(docs):
@@ -579,21 +616,9 @@ def convert(docs: list[Doc], display: str) -> Imported:
                 )
             ]
         )
-    if len(dgd_docs) > 1:
-        second = dgd_docs[1]
-        raise InvalidValues(
-            [
-                Problem(
-                    display,
-                    second.line,
-                    1,
-                    "",
-                    "a second DynamoGraphDeployment",
-                    "a compose project deploys one graph: put each DGD in its own file and import each",
-                )
-            ]
-        )
-    doc = dgd_docs[0]
+    original, chosen = _choose_graph(dgd_docs, display, graph)
+    doc, empty = _drop_nulls(original)
+    docs = [doc if d is original else d for d in docs]
     dgd = doc.data
     api = dgd.get("apiVersion")
     line, col = doc.where("/apiVersion")
@@ -671,19 +696,142 @@ def convert(docs: list[Doc], display: str) -> Imported:
     return Imported(
         values,
         sorted(set(rep.unexpressed), key=lambda u: (u.line, u.column, u.pointer)),
-        notes + more_notes + rep.notes,
+        chosen + notes + more_notes + rep.notes,
         name,
         meta.get("namespace"),
         configs_moved,
         [] if "frontend" in types else ["frontend"],
+        empty,
     )
+
+
+def _whole_graph(data: Any) -> bool:
+    """Whether a DGD has what a compose graph needs: a worker, and a frontend or an endpoint picker."""
+    spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+    if isinstance(spec.get("components"), list):
+        types = {c.get("type") for c in spec["components"] if isinstance(c, dict)}
+    elif isinstance(spec.get("services"), dict):
+        types = {s.get("componentType") for s in spec["services"].values() if isinstance(s, dict)}
+    else:
+        return False
+    return bool(types & {"worker", "decode", "prefill"}) and bool(types & {"frontend", "epp"})
+
+
+def _choose_graph(dgd_docs: list[Doc], display: str, graph: str | None) -> tuple[Doc, list[str]]:
+    """The DGD to import, and a note when the file holds others: the one named `graph`; else the one
+    whole graph among several (upstream's global Planner files put a control graph beside the
+    graphs it steers); several whole graphs are refused as ambiguous."""
+
+    def name_of(d: Doc) -> str:
+        meta = d.data.get("metadata")
+        return str(meta.get("name")) if isinstance(meta, dict) else ""
+
+    names = [name_of(d) for d in dgd_docs]
+    if graph is not None:
+        found = [d for d in dgd_docs if name_of(d) == graph]
+        if not found:
+            raise InvalidValues(
+                [
+                    Problem(
+                        display,
+                        dgd_docs[0].line,
+                        1,
+                        "",
+                        f"--graph {graph}: no DynamoGraphDeployment of that name in the file",
+                        f"the file has: {', '.join(names)}",
+                    )
+                ]
+            )
+        if len(found) > 1:
+            raise InvalidValues(
+                [
+                    Problem(
+                        display,
+                        found[1].line,
+                        1,
+                        "/metadata/name",
+                        f"a second DynamoGraphDeployment named {graph!r}",
+                        "give each DGD of the file its own name",
+                    )
+                ]
+            )
+        chosen = found[0]
+    elif len(dgd_docs) == 1:
+        return dgd_docs[0], []
+    else:
+        whole = [d for d in dgd_docs if _whole_graph(d.data)]
+        if len(whole) > 1:
+            raise InvalidValues(
+                [
+                    Problem(
+                        display,
+                        whole[1].line,
+                        1,
+                        "",
+                        f"{len(dgd_docs)} DynamoGraphDeployments in the file ({', '.join(names)}), "
+                        f"{len(whole)} of them whole graphs: which one to import?",
+                        "a compose project deploys one graph: choose it with --graph NAME (import each in turn)",
+                    )
+                ]
+            )
+        if not whole:
+            raise InvalidValues(
+                [
+                    Problem(
+                        display,
+                        dgd_docs[1].line,
+                        1,
+                        "",
+                        f"{len(dgd_docs)} DynamoGraphDeployments in the file ({', '.join(names)}), none a whole "
+                        "graph (a worker beside a frontend or an endpoint picker)",
+                        "a compose project deploys one whole graph: name one with --graph NAME to see what it lacks",
+                    )
+                ]
+            )
+        chosen = whole[0]
+    others = [n for d, n in zip(dgd_docs, names) if d is not chosen]
+    why = "named by --graph" if graph is not None else "the one whole graph"
+    return chosen, [
+        f"the file holds {len(dgd_docs)} DynamoGraphDeployments: imported {name_of(chosen)!r} (line {chosen.line}, "
+        f"{why}); not imported: {', '.join(repr(n) for n in others)} (import each with --graph NAME)"
+    ]
+
+
+def _drop_nulls(doc: Doc) -> tuple[Doc, list[Empty]]:
+    """The document without the mapping entries written null (`value:` with nothing, `containers: null`),
+    as the API server stores it, and where each was."""
+    empty: list[Empty] = []
+
+    def walk(v: Any, ptr: str) -> Any:
+        if isinstance(v, dict):
+            out = {}
+            for k, x in v.items():
+                sub = f"{ptr}/{escape(k)}"
+                if x is None:
+                    empty.append(Empty(sub, *doc.where(sub)))
+                else:
+                    out[k] = walk(x, sub)
+            return out
+        if isinstance(v, list):
+            return [walk(x, f"{ptr}/{i}") for i, x in enumerate(v)]
+        return v
+
+    data = walk(doc.data, "")
+    return (Doc(data, doc.line, doc.pos) if empty else doc), empty
 
 
 def _check_component(c: dict[str, Any], ptr: str, rep: _Report) -> None:
     """A component's name and type (the shapes are checked already)."""
     if not c.get("name"):
         rep.problem(f"{ptr}/name", "a component needs a name")
-    if c.get("type") not in ("frontend", "worker", "prefill", "decode", "planner", "epp"):
+    if c.get("type") is None:
+        rep.problem(
+            f"{ptr}/type",
+            "the component has no type (frontend, worker, prefill, decode, planner or epp)",
+            "a file that patches a DGD (kustomize's patch-dgd.yaml) is no whole graph: import what "
+            "`kubectl kustomize` builds",
+        )
+    elif c.get("type") not in ("frontend", "worker", "prefill", "decode", "planner", "epp"):
         rep.problem(
             f"{ptr}/type",
             f"type {c.get('type')!r} is not a component type",
@@ -750,6 +898,10 @@ def _backend(comps: list[dict[str, Any]], spec: dict[str, Any], worker: int, rep
     argv = _argv(comps[worker])
     for token in argv:
         m = re.fullmatch(r"dynamo\.(vllm|sglang|trtllm|mocker)", token)
+        if m:
+            return m.group(1)
+    for token in argv:  # a shell script's `python3 -m dynamo.vllm ...` (bash -c)
+        m = re.search(r"-m\s+dynamo\.(vllm|sglang|trtllm|mocker)\b", token)
         if m:
             return m.group(1)
     if spec.get("backendFramework") in BACKENDS:
@@ -985,16 +1137,22 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             "set by Kubernetes or the operator, not carried: "
             + ", ".join(f"/metadata/{k}" if k != "status" else "/status" for k in server)
         )
+    # The DGD's own labels and annotations are model.deployment's, but for the chart's labels (which the
+    # values may not set): one of those with another value only a JSON patch puts back.
     ours = _chart_dgd_labels(name, _version(image) or dynamo.DEFAULT_VERSION)
+    own: dict[str, dict[str, Any]] = {}
     for key in ("labels", "annotations"):
         for k, val in sorted((meta.get(key) or {}).items()):
             if key == "annotations" and _server_annotation(k) or key == "labels" and ours.get(k) == val:
                 continue
-            ops.append({"op": "add", "path": f"/metadata/{key}/{escape(k)}", "value": val})
-            rep.unexpress(f"/metadata/{key}/{escape(k)}", "patches.model.jsonPatches")
+            if key == "labels" and k in ours:
+                ops.append({"op": "add", "path": f"/metadata/{key}/{escape(k)}", "value": val})
+                rep.unexpress(f"/metadata/{key}/{escape(k)}", "patches.model.jsonPatches")
+            else:
+                own.setdefault(key, {})[k] = val
+    if own:
+        model["deployment"] = own
     if ops:
-        if any(o["path"].startswith("/metadata/annotations/") for o in ops):  # the chart writes none
-            ops.insert(0, {"op": "add", "path": "/metadata/annotations", "value": {}})
         json_patches.append({"target": target, "patch": ops})
 
     # other objects of the stream
@@ -1212,6 +1370,12 @@ def _component_values(
                 removes.append(f"podTemplate/spec/containers/0/{k}")
                 rep.unexpress(f"{cptr}/{k}" if mi is not None else f"{ptr}/podTemplate", "patches.model.jsonPatches")
 
+    if main.get("imagePullPolicy") not in (None, *PULL_POLICIES):
+        rep.problem(
+            f"{cptr}/imagePullPolicy",
+            f"imagePullPolicy {main['imagePullPolicy']!r} is not one Kubernetes takes",
+            f"one of {', '.join(PULL_POLICIES)}",
+        )
     if role == "epp":  # required: compose has no default picker image
         if not main.get("image"):
             rep.problem(f"{ptr}", "the endpoint picker has no image", "its main container names the image")
@@ -1283,7 +1447,7 @@ def _component_values(
             v["gpus"] = 0  # compose's default is 1 GPU for the GPU engines
     if resources:
         v["resources"] = resources
-    for key in ("startupProbe", "livenessProbe", "readinessProbe", "securityContext"):
+    for key in ("imagePullPolicy", "ports", "startupProbe", "livenessProbe", "readinessProbe", "securityContext"):
         if key in main:
             v[key] = main[key]
     volumes = pod.pop("volumes", None)
@@ -1667,6 +1831,19 @@ def import_doc(imported: Imported, source: str, sha256: str) -> str:
             "Every field of the graph is in `values.yaml`: nothing went into `patches` or `model.extraObjects`.",
             "",
         ]
+    if imported.empty:
+        lines += [
+            "## Fields written without a value",
+            "",
+            "These fields of the DGD are null (`key:` with nothing after it). Kubernetes drops a null from a",
+            "DynamoGraphDeployment when it stores it, so the import dropped them too: the project renders what",
+            "the cluster would have run. Where a value was meant, set it in `values.yaml`.",
+            "",
+            "| field (JSON pointer) | line |",
+            "|---|---|",
+        ]
+        lines += [f"| `{e.pointer}` | {e.line} |" for e in imported.empty]
+        lines.append("")
     if imported.notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in imported.notes] + [""]
     return "\n".join(lines)
@@ -1687,7 +1864,18 @@ def project_files(imported: Imported, source: str, raw: bytes) -> dict[str, str]
 
 
 def strict_problems(imported: Imported, display: str) -> list[Problem]:
-    return [
+    empty = [
+        Problem(
+            display,
+            e.line,
+            e.column,
+            e.pointer,
+            "written without a value (null), which Kubernetes drops",
+            "import without --strict to drop it, or give it a value (or remove it) in the DGD",
+        )
+        for e in imported.empty
+    ]
+    return empty + [
         Problem(
             display,
             u.line,
@@ -1701,7 +1889,7 @@ def strict_problems(imported: Imported, display: str) -> list[Problem]:
 
 
 def import_file(
-    path: Path, dest: Path | None, *, strict: bool = False, display: str | None = None
+    path: Path, dest: Path | None, *, strict: bool = False, display: str | None = None, graph: str | None = None
 ) -> tuple[Imported, Path]:
     """Read, convert and write the project; (what was imported, the project directory). Writes nothing
     on bad input, with --strict when something is not expressible, or when dest is not empty."""
@@ -1709,8 +1897,8 @@ def import_file(
 
     display = display or str(path)
     docs = read_stream(path, display)
-    imported = convert(docs, display)
-    if strict and imported.unexpressed:
+    imported = convert(docs, display, graph)
+    if strict and (imported.unexpressed or imported.empty):
         raise InvalidValues(strict_problems(imported, display))
     dest = dest if dest is not None else Path(imported.name)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
@@ -1736,6 +1924,7 @@ def report(imported: Imported, dest: Path) -> dict[str, Any]:
             }
             for u in imported.unexpressed
         ],
+        "empty": [{"pointer": e.pointer, "line": e.line, "column": e.column} for e in imported.empty],
         "notes": imported.notes,
     }
 
@@ -1749,6 +1938,9 @@ def summary(imported: Imported, dest: Path) -> str:
         out += [f"  {u}" for u in imported.unexpressed]
     else:
         out.append("everything is in values.yaml: no patches, no extraObjects")
+    if imported.empty:
+        out.append(f"{len(imported.empty)} field(s) written without a value (null), dropped as Kubernetes drops them:")
+        out += [f"  {e}" for e in imported.empty]
     out += [f"note: {n}" for n in imported.notes]
     out += ["next:", f"  cd {dest}", "  compose template --env dev    # the same graph, rendered", ""]
     return "\n".join(out)

@@ -144,6 +144,10 @@ def model_values(dep: Deployment) -> dict[str, Any]:
     """The model chart's values: the values file's `model` section, resolved."""
     # The Planner's Prometheus URL goes to the platform release instead.
     model = {k: v for k, v in dep.model.items() if k != "deployment"}
+    # The chart takes the DGD's own metadata; `create` is compose's (whether the release exists at all).
+    meta = {k: v for k, v in dep.model["deployment"].items() if k in ("labels", "annotations") and v}
+    if meta:
+        model["deployment"] = meta
     model["backend"] = {"type": dep.backend, "image": dep.image}
     if "planner" in model:
         model["planner"] = {k: v for k, v in model["planner"].items() if k != "prometheusEndpoint"}

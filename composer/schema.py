@@ -766,11 +766,54 @@ def _rule_env_value_or_value_from(values: dict, loaded: Loaded):
                 )
 
 
+HELM_ANNOTATIONS = "meta.helm.sh/"  # helm's record of the release that owns an object
+
+
+def _rule_deployment_metadata(values: dict, loaded: Loaded):
+    """The DGD's own labels and annotations (model.deployment): beside the chart's and helm's, never
+    in their place (the chart's labels would win silently; helm's annotations say which release owns it)."""
+    deployment = values["model"]["deployment"]
+    for key in ("labels", "annotations"):
+        if key in deployment and not deployment["create"]:
+            yield loaded.problem(
+                f"/model/deployment/{key}",
+                "model.deployment.create is false: compose renders no DynamoGraphDeployment to put them on",
+                "set them on the existing DGD, or let compose create it",
+                key=True,
+            )
+    for key, value in deployment.get("labels", {}).items():
+        ptr = f"/model/deployment/labels/{escape(key)}"
+        if key in CHART_LABELS:
+            yield loaded.problem(
+                ptr,
+                f"{key} is one of the model chart's own labels on the DynamoGraphDeployment",
+                "leave it out (the chart sets it); add labels of your own under another key",
+                key=True,
+            )
+        elif value and not (re.fullmatch(LABEL_VALUE, value) and len(value) <= 63):
+            yield loaded.problem(
+                ptr,
+                "not a valid label value",
+                "at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit",
+            )
+    for key in deployment.get("annotations", {}):
+        if key.startswith(HELM_ANNOTATIONS):
+            yield loaded.problem(
+                f"/model/deployment/annotations/{escape(key)}",
+                f"{key} is Helm's: it records the release that owns the DynamoGraphDeployment",
+                "leave it out (helm sets it)",
+                key=True,
+            )
+
+
 # Component pod settings: what Kubernetes refuses only when the operator creates the pods, long
 # after apply, is refused here. Names the chart gives: its volumes, its labels.
 ROLES = ("frontend", "decode", "prefill")
 POD_SELECTOR_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component")
 PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
+# A port's name (Kubernetes' IsValidPortName): 1-15 of a-z, 0-9 and '-', a letter among them, no '-' at
+# either end or twice in a row.
+IANA_SVC_NAME = r"(?=.{1,15}$)(?=.*[a-z])[a-z0-9]+(-[a-z0-9]+)*"
 
 
 def _components(values: dict) -> list[tuple[str, dict]]:
@@ -884,6 +927,32 @@ def _rule_pod_settings(values: dict, loaded: Loaded):
                     + (f" ({', '.join(handlers)})" if handlers else ""),
                     f"give one of {', '.join(PROBE_HANDLERS)}",
                 )
+        # Kubernetes refuses a pod whose container names a port twice or lists one port/protocol twice
+        port_names: dict[str, int] = {}
+        port_numbers: dict[tuple[int, str], int] = {}
+        for i, port in enumerate(c.get("ports", [])):
+            number = (port["containerPort"], port.get("protocol", "TCP"))
+            if "name" in port and port["name"] in port_names:
+                yield loaded.problem(
+                    f"{at}/ports/{i}/name",
+                    f"port name {port['name']!r} is /model/{role}/ports/{port_names[port['name']]}'s already",
+                    "give each port its own name",
+                )
+            elif number in port_numbers:
+                yield loaded.problem(
+                    f"{at}/ports/{i}/containerPort",
+                    f"port {number[0]}/{number[1]} is /model/{role}/ports/{port_numbers[number]}'s already",
+                    "list each port and protocol once",
+                )
+            if "name" in port and not re.fullmatch(IANA_SVC_NAME, port["name"]):
+                yield loaded.problem(
+                    f"{at}/ports/{i}/name",
+                    f"port name {port['name']!r} is not an IANA service name, which Kubernetes requires",
+                    "at most 15 lowercase letters, digits and single '-', with a letter, e.g. metrics",
+                )
+            if "name" in port:
+                port_names.setdefault(port["name"], i)
+            port_numbers.setdefault(number, i)
         claims = {claim["name"] for claim in c.get("resourceClaims", [])}
         for i, claim in enumerate(c.get("resources", {}).get("claims", [])):
             if claim["name"] not in claims:
@@ -1270,6 +1339,7 @@ RULES = (
     _rule_epp,
     _rule_volumes_and_mounts,
     _rule_pod_settings,
+    _rule_deployment_metadata,
     _rule_one_config_source,
     _rule_name_lengths,
     _rule_local_runs_mocker,

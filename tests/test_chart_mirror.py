@@ -103,7 +103,7 @@ BASE: dict[str, Any] = {
     "model": {
         "name": "Qwen/Qwen3-0.6B",
         "backend": {"type": "vllm", "image": "registry.example/vllm-runtime:1.4.0"},
-        "deployment": {"create": True},
+        "deployment": {"create": True, "labels": {"team": "llm"}, "annotations": {"note": "x"}},
         "disaggregation": True,
         "routingPolicy": "kv",
         "frontend": {
@@ -158,6 +158,10 @@ BASE: dict[str, Any] = {
 # Every per-component setting, on every component (the workers' own too), so each constraint has a value to break.
 POD_SETTINGS: dict[str, Any] = {
     "image": "registry.example/other:1",
+    "imagePullPolicy": "Always",
+    "ports": [{"name": "metrics", "containerPort": 9085}],
+    "runtimeClassName": "nvidia",
+    "schedulerName": "kai-scheduler",
     "command": ["python3"],
     "args": ["-m", "x"],
     "extraArgs": ["--z"],

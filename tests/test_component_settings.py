@@ -29,6 +29,8 @@ MAIN = f"{POD}/containers/0"
 # value key -> where the component holds it, as given
 PLACED = {
     "image": f"{MAIN}/image",
+    "imagePullPolicy": f"{MAIN}/imagePullPolicy",
+    "ports": f"{MAIN}/ports",
     "workingDir": f"{MAIN}/workingDir",
     "securityContext": f"{MAIN}/securityContext",
     "startupProbe": f"{MAIN}/startupProbe",
@@ -39,6 +41,8 @@ PLACED = {
     "tolerations": f"{POD}/tolerations",
     "nodeSelector": f"{POD}/nodeSelector",
     "priorityClassName": f"{POD}/priorityClassName",
+    "runtimeClassName": f"{POD}/runtimeClassName",
+    "schedulerName": f"{POD}/schedulerName",
     "serviceAccountName": f"{POD}/serviceAccountName",
     "terminationGracePeriodSeconds": f"{POD}/terminationGracePeriodSeconds",
     "resourceClaims": f"{POD}/resourceClaims",
@@ -156,6 +160,23 @@ def test_a_frontend_without_flags_keeps_the_operators_command(tmp_path):
     assert "command" not in main and "args" not in main
 
 
+def test_the_deployments_own_labels_and_annotations_go_on_the_dgd(tmp_path):
+    proj = copy_case(CASE, tmp_path / "proj")
+    values = yaml.safe_load(proj.values_file.read_text())
+    given = {"labels": {"example.com/tier": "gold"}, "annotations": {"nvidia.com/enable-grove": "false"}}
+    values["model"]["deployment"] = given
+    proj.values_file.write_text(yaml.safe_dump(values))
+    _, docs = render_model(proj)
+    (dgd,) = [d for d in docs if d["kind"] == dynamo.DGD_KIND]
+    assert dgd["metadata"]["labels"]["example.com/tier"] == "gold"
+    assert dgd["metadata"]["labels"]["app.kubernetes.io/part-of"] == "dynamo-compose", "the chart's stay"
+    assert dgd["metadata"]["annotations"] == given["annotations"]
+    for version in [line.newest for line in dynamo.RELEASES.values()]:
+        for d in docs:
+            d["metadata"].setdefault("labels", {})["app.kubernetes.io/version"] = version
+        assert crd_errors(docs, crd_dir(version)) == []
+
+
 @pytest.mark.parametrize("version", [line.newest for line in dynamo.RELEASES.values()])
 def test_every_setting_validates_against_each_lines_crd(rendered, version):
     _, docs, _ = rendered
@@ -191,7 +212,15 @@ def test_values_kube_shapes_are_no_wider_than_the_crds_pod_template():
                 compare(sub, theirs_fields[key], f"{path}.{key}")
 
     role = schema.resolve(schema.values_schema()["$defs"]["workerRole"])["properties"]
-    for key in ("securityContext", "startupProbe", "livenessProbe", "readinessProbe", "volumeMounts", "envFrom"):
+    for key in (
+        "securityContext",
+        "startupProbe",
+        "livenessProbe",
+        "readinessProbe",
+        "volumeMounts",
+        "envFrom",
+        "ports",
+    ):
         compare(role[key], main["properties"][key], key)
     compare(role["resources"], main["properties"]["resources"], "resources")
     pod_keys = {"podSecurityContext": "securityContext", "affinity": "affinity", "volumes": "volumes"}
@@ -199,6 +228,23 @@ def test_values_kube_shapes_are_no_wider_than_the_crds_pod_template():
     for key, theirs in pod_keys.items():
         compare(role[key], pod["properties"][theirs], key)
     assert wider == [], wider
+
+
+def test_every_placed_pod_field_is_one_the_crds_pod_template_has():
+    """A key placed on the pod or its main container names a field of the DGD CRD's podTemplate there
+    (the operator's API server would prune one it lacks, silently)."""
+    for version in [line.newest for line in dynamo.RELEASES.values()]:
+        crds = yaml.safe_load_all((crd_dir(version) / "nvidia.com_dynamographdeployments.yaml").read_text())
+        (crd,) = [c for c in crds if c and c.get("kind") == "CustomResourceDefinition"]
+        (v1beta1,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1beta1"]
+        comp = v1beta1["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["components"]["items"]
+        pod = comp["properties"]["podTemplate"]["properties"]["spec"]
+        main = pod["properties"]["containers"]["items"]
+        for key, ptr in PLACED.items():
+            for base, node in ((MAIN, main), (POD, pod)):
+                if ptr.startswith(base + "/"):
+                    assert ptr.removeprefix(base + "/") in node["properties"], f"{version}: {key} at {ptr}"
+                    break
 
 
 def test_kube_definitions_are_what_the_generator_writes():

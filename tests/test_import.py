@@ -21,6 +21,8 @@ TEMPLATES = FIXTURES / "dynamo" / "1.6.1" / "dgd-templates"
 EXAMPLES = FIXTURES / "dgd-examples"
 # Upstream's graphs, gaie/'s too (an endpoint picker and no frontend: compose adds its frontend).
 IMPORTED_EXAMPLES = sorted(EXAMPLES.glob("**/*.yaml"))
+# Upstream's examples and recipes at the 1.4.0 cut, where benchmarks/import_coverage.py measures
+UPSTREAM = FIXTURES / "dgd-upstream-e147ceea"
 
 
 def convert_text(tmp_path: Path, text: str) -> imp.Imported:
@@ -163,6 +165,8 @@ def test_every_per_component_setting_lands_in_the_values(tmp_path):
                 containers:
                 - name: main
                   image: fe:1.6.1
+                  imagePullPolicy: IfNotPresent
+                  ports: [{name: http, containerPort: 8000}]
                   env: [{name: DYN_ROUTER_MODE, value: kv}, {name: DYN_ROUTER_TEMPERATURE, value: "0.5"}]
           - name: decode
             type: decode
@@ -181,6 +185,8 @@ def test_every_per_component_setting_lands_in_the_values(tmp_path):
                 terminationGracePeriodSeconds: 60
                 securityContext: {runAsUser: 1000}
                 resourceClaims: [{name: gpu, resourceClaimTemplateName: t}]
+                runtimeClassName: nvidia
+                schedulerName: default-scheduler
                 volumes: [{name: data, emptyDir: {}}]
                 containers:
                 - name: main
@@ -218,6 +224,8 @@ def test_every_per_component_setting_lands_in_the_values(tmp_path):
     assert m["frontend"] == {
         "replicas": 2,
         "image": "fe:1.6.1",
+        "imagePullPolicy": "IfNotPresent",
+        "ports": [{"name": "http", "containerPort": 8000}],
         "env": [{"name": "DYN_ROUTER_TEMPERATURE", "value": "0.5"}],
     }
     d = m["decode"]
@@ -233,6 +241,8 @@ def test_every_per_component_setting_lands_in_the_values(tmp_path):
         "serviceAccountName",
         "terminationGracePeriodSeconds",
         "resourceClaims",
+        "runtimeClassName",
+        "schedulerName",
         "volumes",
         "volumeMounts",
         "command",
@@ -283,7 +293,7 @@ def test_what_the_values_cannot_express_is_listed_and_carried(tmp_path):
               spec:
                 hostNetwork: true
                 containers:
-                - {name: main, image: img:1.6.1, ports: [{containerPort: 8000}]}
+                - {name: main, image: img:1.6.1, stdin: true}
                 - {name: sidecar, image: busybox}
           - name: worker
             type: worker
@@ -306,10 +316,9 @@ def test_what_the_values_cannot_express_is_listed_and_carried(tmp_path):
     )
     got = {(u.pointer, u.into) for u in result.unexpressed}
     assert got == {
-        ("/metadata/annotations/nvidia.com~1enable-grove", "patches.model.jsonPatches"),
         ("/spec/annotations", "patches.model.jsonPatches"),
         ("/spec/components/0/podTemplate/spec/hostNetwork", "patches.model.components.frontend"),
-        ("/spec/components/0/podTemplate/spec/containers/0/ports", "patches.model.components.frontend"),
+        ("/spec/components/0/podTemplate/spec/containers/0/stdin", "patches.model.components.frontend"),
         ("/spec/components/0/podTemplate/spec/containers/1", "patches.model.components.frontend"),
         ("/spec/components/1/runtimeVersionOverride", "patches.model.components.decode"),
         ("/spec/components/2", "patches.model.jsonPatches"),
@@ -323,7 +332,7 @@ def test_what_the_values_cannot_express_is_listed_and_carried(tmp_path):
     fe = patches["components"]["frontend"]["podTemplate"]["spec"]
     assert fe["hostNetwork"] is True
     assert fe["containers"] == [
-        {"name": "main", "ports": [{"containerPort": 8000}]},
+        {"name": "main", "stdin": True},
         {"name": "sidecar", "image": "busybox"},
     ], "containers merge by name: main's missing field into the chart's main, the sidecar appended"
     assert patches["components"]["decode"] == {"runtimeVersionOverride": "1.6.1"}
@@ -332,7 +341,7 @@ def test_what_the_values_cannot_express_is_listed_and_carried(tmp_path):
     planner = {"type": "planner", "podTemplate": {"spec": {"containers": [{"name": "main", "image": "planner:1.6.1"}]}}}
     assert {"op": "add", "path": "/spec/components/-", "value": {"name": "Planner", **planner}} in jp["patch"]
     assert {"op": "add", "path": "/spec/annotations", "value": {"a": "b"}} in jp["patch"]
-    assert jp["patch"].index({"op": "add", "path": "/metadata/annotations", "value": {}}) < len(jp["patch"]) - 1
+    assert result.values["model"]["deployment"] == {"annotations": {"nvidia.com/enable-grove": "false"}}
     assert result.values["model"]["extraObjects"] == [
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "extra"}}
     ]
@@ -489,10 +498,145 @@ def test_bad_yaml_and_non_objects_are_located(tmp_path):
 
 
 @pytest.mark.unit
-def test_two_dgds_are_refused_at_the_second(tmp_path):
+def test_of_several_dgds_the_one_whole_graph_is_imported_with_a_note(tmp_path):
+    """Upstream's global Planner files put a control graph (a frontend, no worker) beside the graphs it
+    steers; the one whole graph of a file is imported, the others named in a note."""
+    whole = (BETA_HEAD + WORKER).replace("name: g\n", "name: model-a\n", 1)
+    ctrl = BETA_HEAD.replace("name: g\n", "name: ctrl\n", 1)
+    result = convert_text(tmp_path, ctrl + "---\n" + whole)
+    assert result.name == "model-a"
+    (note,) = [n for n in result.notes if "DynamoGraphDeployments" in n]
+    assert "imported 'model-a'" in note and "not imported: 'ctrl'" in note and "--graph NAME" in note
+    assert result.unexpressed == [], "the other DGD is no extra object"
+
+
+@pytest.mark.unit
+def test_several_whole_graphs_are_ambiguous_without_graph(tmp_path):
     one = BETA_HEAD + WORKER
-    (p,) = refused(tmp_path, one + "---\n" + one)
-    assert p.line == one.count("\n") + 2 and "second DynamoGraphDeployment" in p.message
+    two = one.replace("name: g\n", "name: h\n", 1)
+    (p,) = refused(tmp_path, one + "---\n" + two)
+    assert p.line == one.count("\n") + 2, "at the second whole graph"
+    assert "2 DynamoGraphDeployments in the file (g, h), 2 of them whole graphs" in p.message
+    assert "--graph NAME" in p.hint
+    f = tmp_path / "two.yaml"
+    f.write_text(one + "---\n" + two)
+    assert imp.convert(imp.read_stream(f, "two.yaml"), "two.yaml", graph="h").name == "h"
+    with pytest.raises(InvalidValues) as e:
+        imp.convert(imp.read_stream(f, "two.yaml"), "two.yaml", graph="nope")
+    (p,) = e.value.problems
+    assert "--graph nope: no DynamoGraphDeployment of that name" in p.message and p.hint == "the file has: g, h"
+    ctrl = BETA_HEAD.replace("name: g\n", "name: ctrl\n", 1)
+    (p,) = refused(tmp_path, ctrl + "---\n" + ctrl.replace("ctrl", "ctrl-2"))
+    assert "none a whole graph" in p.message
+
+
+@pytest.mark.unit
+def test_fields_written_null_are_dropped_as_kubernetes_drops_them_and_listed(tmp_path):
+    """Upstream's recipes write `subComponentType: null` and `containers: null`: the API server prunes a
+    null from a custom resource, so the import drops it and lists it, located; --strict refuses it."""
+    text = (
+        (BETA_HEAD + WORKER)
+        .replace("    replicas: 2\n", "    replicas: 2\n    multinode: null\n", 1)
+        .replace("image: img:1.6.1\n", "image: img:1.6.1\n          env: [{name: A, value: null}]\n", 1)
+    )
+    result = convert_text(tmp_path, text)
+    assert [(e.pointer, e.line) for e in result.empty] == [
+        ("/spec/components/0/podTemplate/spec/containers/0/env/0/value", 14),
+        ("/spec/components/1/multinode", 18),
+    ]
+    assert result.values["model"]["frontend"]["env"] == [{"name": "A"}]
+    assert "multinode" not in result.values["model"]["decode"] and result.unexpressed == []
+    alpha = textwrap.dedent(
+        """\
+        apiVersion: nvidia.com/v1alpha1
+        kind: DynamoGraphDeployment
+        metadata: {name: g}
+        spec:
+          services:
+            Frontend:
+              componentType: frontend
+              subComponentType: null
+              extraPodSpec:
+                containers: null
+                mainContainer: {image: img:1.6.1}
+            W:
+              componentType: worker
+              extraPodSpec:
+                mainContainer: {image: img:1.6.1, command: [python3, -m, dynamo.vllm], args: [--model, m]}
+        """
+    )
+    result = convert_text(tmp_path, alpha)
+    assert [(e.pointer, e.line, e.column) for e in result.empty] == [
+        ("/spec/services/Frontend/subComponentType", 8, 25),
+        ("/spec/services/Frontend/extraPodSpec/containers", 10, 21),
+    ]
+    f = tmp_path / "alpha.yaml"
+    f.write_text(alpha)
+    with pytest.raises(InvalidValues) as e:
+        imp.import_file(f, tmp_path / "proj", strict=True, display="alpha.yaml")
+    assert str(e.value).startswith("alpha.yaml:8:25: /spec/services/Frontend/subComponentType: written without a value")
+    assert not (tmp_path / "proj").exists()
+    imported, dest = imp.import_file(f, tmp_path / "proj")
+    md = (dest / "IMPORT.md").read_text()
+    assert "## Fields written without a value" in md and "| `/spec/services/Frontend/subComponentType` | 8 |" in md
+    report = imp.report(imported, dest)
+    assert report["empty"][0] == {"pointer": "/spec/services/Frontend/subComponentType", "line": 8, "column": 25}
+    assert "2 field(s) written without a value (null)" in imp.summary(imported, dest)
+
+
+@pytest.mark.unit
+def test_what_upstreams_recipes_write_on_components_and_their_dgd_is_in_the_values():
+    def imported(name: str, graph: str | None = None) -> imp.Imported:
+        return imp.convert(imp.read_stream(UPSTREAM / name, name), name, graph)
+
+    deepseek = imported("deepseek-v4-pro_vllm_agg-h200-agentic.yaml")
+    assert deepseek.unexpressed == [] and deepseek.empty == []
+    m = deepseek.values["model"]
+    assert m["decode"]["runtimeClassName"] == "nvidia" and m["decode"]["schedulerName"] == "default-scheduler"
+    assert m["frontend"]["schedulerName"] == "default-scheduler"
+
+    nemotron = imported("nemotron-3-ultra_vllm_agg-h200-chat-mtp.yaml")
+    m = nemotron.values["model"]
+    assert m["frontend"]["ports"] == [{"name": "http", "containerPort": 8000}]
+    assert m["frontend"]["imagePullPolicy"] == m["decode"]["imagePullPolicy"] == "IfNotPresent"
+    assert m["decode"]["runtimeClassName"] == "nvidia"
+    assert m["deployment"]["labels"]["nemotron-ultra.nvidia.com/workload"] == "chat"
+    # the chart's own label keys, with upstream's values: only a JSON patch puts them back
+    assert [(u.pointer, u.line) for u in nemotron.unexpressed] == [
+        ("/metadata/labels/app.kubernetes.io~1name", 8),
+        ("/metadata/labels/app.kubernetes.io~1part-of", 9),
+    ]
+
+    qwen = imported("qwen3-32b_vllm_disagg-kv-router.yaml")
+    assert qwen.unexpressed == [], "refused before: its frontend's subComponentType is null"
+    assert [(e.pointer, e.line) for e in qwen.empty] == [("/spec/services/Frontend/subComponentType", 36)]
+
+    with pytest.raises(InvalidValues) as e:
+        imported("global-planner-gpu-budget.yaml")
+    (p,) = e.value.problems
+    assert "3 DynamoGraphDeployments in the file (gp-ctrl, model-a, model-b), 2 of them whole graphs" in p.message
+    assert imported("global-planner-gpu-budget.yaml", graph="model-b").name == "model-b"
+
+
+@pytest.mark.unit
+def test_the_backend_of_a_worker_run_by_a_shell_script(tmp_path):
+    """Upstream's qwen3.6 recipes run `bash -lc 'python3 -m dynamo.vllm ...'`."""
+    text = (
+        (BETA_HEAD + WORKER)
+        .replace("command: [python3, -m, dynamo.vllm]", "command: [/bin/bash, -lc]")
+        .replace("args: [--model, Qwen/Qwen3-0.6B]", 'args: ["python3 -m dynamo.sglang --model-path m"]')
+    )
+    assert "/bin/bash" in text and "dynamo.sglang" in text
+    assert convert_text(tmp_path, text).values["model"]["backend"]["type"] == "sglang"
+
+
+@pytest.mark.unit
+def test_a_component_without_a_type_names_kustomize_patches(tmp_path):
+    problems = refused(tmp_path, (BETA_HEAD + WORKER).replace("    type: worker\n", ""))
+    assert [(p.pointer, p.message) for p in problems] == [
+        ("/spec/components/1/type", "the component has no type (frontend, worker, prefill, decode, planner or epp)")
+    ]
+    assert "kustomize" in problems[0].hint
 
 
 @pytest.mark.unit
@@ -574,6 +718,13 @@ def test_the_command(tmp_path):
     ]
     r = run(str(EXAMPLES / "vllm_disagg_router.yaml"), "--dir", "strict", "--strict")
     assert r.returncode == 2 and "VllmPrefillWorker: not expressible" in r.stderr and not (tmp_path / "strict").exists()
+    two = (TEMPLATES / "vllm_disagg.yaml").read_text()
+    (tmp_path / "two.yaml").write_text(two + "---\n" + two.replace("name: vllm-disagg\n", "name: other\n", 1))
+    r = run("two.yaml", "--dir", "two")
+    assert r.returncode == 2 and "which one to import?" in r.stderr and not (tmp_path / "two").exists()
+    r = run("two.yaml", "--dir", "two", "--graph", "other")
+    assert r.returncode == 0, r.stderr
+    assert "wrote a project for DynamoGraphDeployment 'other' into two/" in r.stdout
 
 
 @pytest.mark.unit
@@ -605,6 +756,27 @@ def test_labels_the_chart_owns_go_into_a_patch(tmp_path):
 
 
 @pytest.mark.unit
+def test_the_dgds_own_labels_and_annotations_are_model_deployment(tmp_path):
+    """Upstream's recipes label their DGDs; those of the chart's label keys with another value (the chart
+    sets its own, which the values may not change) stay in a JSON patch."""
+    text = BETA_HEAD.replace(
+        "  name: g\n",
+        "  name: g\n  labels:\n    app.kubernetes.io/name: g\n    app.kubernetes.io/part-of: dynamo-compose\n"
+        "    example.com/tier: gold\n  annotations:\n    nvidia.com/enable-grove: 'false'\n",
+    )
+    result = convert_text(tmp_path, text + WORKER)
+    assert result.values["model"]["deployment"] == {
+        "labels": {"example.com/tier": "gold"},
+        "annotations": {"nvidia.com/enable-grove": "false"},
+    }
+    assert [(u.pointer, u.into, u.line) for u in result.unexpressed] == [
+        ("/metadata/labels/app.kubernetes.io~1name", "patches.model.jsonPatches", 6)
+    ]
+    (jp,) = result.values["patches"]["model"]["jsonPatches"]
+    assert jp["patch"] == [{"op": "add", "path": "/metadata/labels/app.kubernetes.io~1name", "value": "g"}]
+
+
+@pytest.mark.unit
 def test_every_setting_of_our_own_graph_is_expressed():
     src = FIXTURES / "import" / "all-settings.yaml"
     result = imp.convert(imp.read_stream(src, src.name), src.name)
@@ -617,6 +789,12 @@ def test_every_setting_of_our_own_graph_is_expressed():
     }
     assert "volumes" not in m["prefill"] and "extraObjects" not in m
     assert result.namespace == "team-a"
+    assert m["deployment"] == {
+        "labels": {"example.com/tier": "gold"},
+        "annotations": {"nvidia.com/enable-grove": "false"},
+    }
+    assert m["frontend"]["imagePullPolicy"] == "IfNotPresent" and m["frontend"]["ports"][0]["containerPort"] == 8000
+    assert m["decode"]["runtimeClassName"] == "nvidia" and m["decode"]["schedulerName"] == "default-scheduler"
 
 
 @pytest.mark.unit
@@ -624,10 +802,12 @@ def test_what_the_server_wrote_into_an_exported_dgd_is_reported_not_carried(tmp_
     text = BETA_HEAD.replace(
         "  name: g\n",
         "  name: g\n  uid: 1234\n  resourceVersion: '42'\n  generation: 3\n  annotations:\n"
-        "    kubectl.kubernetes.io/last-applied-configuration: '{}'\n    nvidia.com/dgd-spec: '{}'\n    mine: 'yes'\n",
+        "    kubectl.kubernetes.io/last-applied-configuration: '{}'\n    nvidia.com/dgd-spec: '{}'\n    mine: 'yes'\n"
+        "    meta.helm.sh/release-name: g-model\n",
     )
     result = convert_text(tmp_path, text + WORKER + "status:\n  state: successful\n")
-    assert [u.pointer for u in result.unexpressed] == ["/metadata/annotations/mine"]
+    assert result.unexpressed == []
+    assert result.values["model"]["deployment"] == {"annotations": {"mine": "yes"}}
     (note,) = [n for n in result.notes if n.startswith("set by Kubernetes")]
     for field in (
         "/metadata/uid",
@@ -636,6 +816,7 @@ def test_what_the_server_wrote_into_an_exported_dgd_is_reported_not_carried(tmp_
         "/status",
         "/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration",
         "/metadata/annotations/nvidia.com~1dgd-spec",
+        "/metadata/annotations/meta.helm.sh~1release-name",
     ):
         assert field in note
 
@@ -733,11 +914,9 @@ def test_what_only_patches_carry_is_listed_by_its_pointer():
     src = FIXTURES / "import" / "needs-patches.yaml"
     result = imp.convert(imp.read_stream(src, src.name), src.name)
     assert [(u.pointer, u.into) for u in result.unexpressed] == [
-        ("/metadata/annotations/nvidia.com~1enable-grove", "patches.model.jsonPatches"),
         ("/spec/env/0", "patches.model.jsonPatches"),  # DYN_ROUTER_MODE: model.env refuses it
         ("/spec/components/0/podTemplate/spec/dnsPolicy", "patches.model.components.frontend"),
         ("/spec/components/0/podTemplate/spec/containers/0/env/0", "patches.model.components.frontend"),
-        ("/spec/components/0/podTemplate/spec/containers/0/ports", "patches.model.components.frontend"),
         ("/spec/components/0/podTemplate/spec/containers/1", "patches.model.components.frontend"),
         ("/spec/components/1/scalingAdapter", "patches.model.components.decode"),
         ("/spec/components/1/podTemplate/spec/containers/0/args", "patches.model.jsonPatches"),

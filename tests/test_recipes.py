@@ -328,6 +328,8 @@ def test_recipe_renders_with_helmfile_into_a_valid_dynamographdeployment(name, t
 
 CONTAINER_KEYS = (
     "image",
+    "imagePullPolicy",
+    "ports",
     "command",
     "workingDir",
     "securityContext",
@@ -344,6 +346,8 @@ POD_KEYS = {
     "serviceAccountName": "serviceAccountName",
     "terminationGracePeriodSeconds": "terminationGracePeriodSeconds",
     "resourceClaims": "resourceClaims",
+    "runtimeClassName": "runtimeClassName",
+    "schedulerName": "schedulerName",
 }
 
 
