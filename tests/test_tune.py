@@ -18,7 +18,7 @@ from composer.errors import InvalidValues, UsageError
 from composer.local import venvs
 from tests.support.project import compose
 from tests.support.validate import all_errors, load_docs
-from tests.test_recipes import nodes, parallelism, worker_roles
+from tests.support.recipe_checks import nodes, parallelism, worker_roles
 
 SMALL = {"model": "Qwen/Qwen3-0.6B", "gpu": "h200_sxm", "gpus": "2", "isl": "1000", "osl": "200", "ttft": "500", "itl": "20"}
 
@@ -236,7 +236,7 @@ def test_the_pins_and_the_gpu_list_are_aiconfigurators():
         if (f.parent / "data" / f.stem).is_dir()
     )
     assert list(tune.SYSTEMS) == systems
-    enum = schema.values_schema()["properties"]["cluster"]["properties"]["gpuSku"]["enum"]
+    enum = schema.values_schema()["$defs"]["gpuSku"]["enum"]
     assert enum == list(tune.SYSTEMS)
 
 
