@@ -29,7 +29,15 @@ if str(REPO) not in sys.path:
 from composer.local import venvs  # noqa: E402
 
 TARGET = 1.10
-INPUTS = {"model": "Qwen/Qwen3-32B", "gpu": "h200_sxm", "gpus": "8", "isl": "4000", "osl": "500", "ttft": "600", "itl": "20"}
+INPUTS = {
+    "model": "Qwen/Qwen3-32B",
+    "gpu": "h200_sxm",
+    "gpus": "8",
+    "isl": "4000",
+    "osl": "500",
+    "ttft": "600",
+    "itl": "20",
+}
 
 
 def _timed(argv: list[str], cwd: Path) -> tuple[float, float]:

@@ -453,7 +453,9 @@ def init(recipe: str | None, from_values: str | None, directory: str, dynamo_nam
 @click.option("--osl", default=None, type=int, help="Output sequence length (tokens).")
 @click.option("--ttft", default=None, type=float, help="Time-to-first-token target (ms).")
 @click.option("--itl", default=None, type=float, help="Inter-token latency target (ms).")
-@click.option("--e2e-latency", default=None, type=float, help="End-to-end latency target (ms), instead of --ttft/--itl.")
+@click.option(
+    "--e2e-latency", default=None, type=float, help="End-to-end latency target (ms), instead of --ttft/--itl."
+)
 @click.option("--request-rate", default=None, type=float, help="Target request rate (req/s).")
 @click.option("--concurrency", default=None, type=float, help="Target concurrency.")
 @click.option("--dir", "directory", default=".", show_default=True, type=click.Path(file_okay=False),

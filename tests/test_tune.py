@@ -12,15 +12,23 @@ from pathlib import Path
 import pytest
 import yaml
 
-from composer import load, schema, tune, write
+from composer import load, schema, tune
 from composer import project as p
 from composer.errors import InvalidValues, UsageError
 from composer.local import venvs
 from tests.support.project import compose
-from tests.support.validate import all_errors, load_docs
 from tests.support.recipe_checks import nodes, parallelism, worker_roles
+from tests.support.validate import all_errors, load_docs
 
-SMALL = {"model": "Qwen/Qwen3-0.6B", "gpu": "h200_sxm", "gpus": "2", "isl": "1000", "osl": "200", "ttft": "500", "itl": "20"}
+SMALL = {
+    "model": "Qwen/Qwen3-0.6B",
+    "gpu": "h200_sxm",
+    "gpus": "2",
+    "isl": "1000",
+    "osl": "200",
+    "ttft": "500",
+    "itl": "20",
+}
 
 
 def tune_args(backend: str, **over: str) -> list[str]:
@@ -251,9 +259,15 @@ def test_engine_flags_become_the_backends_config_keys():
         "cudagraph-capture-sizes": [1, 2, 4],
         "gpu-memory-utilization": 0.9,
     }
-    sg = tune.engine_inline("sglang", ["--model-path", "m", "--tensor-parallel-size", "4", "--disaggregation-transfer-backend", "nixl"], None)
+    sg = tune.engine_inline(
+        "sglang",
+        ["--model-path", "m", "--tensor-parallel-size", "4", "--disaggregation-transfer-backend", "nixl"],
+        None,
+    )
     assert sg == {"tensor-parallel-size": 4}
-    assert tune.engine_inline("trtllm", ["--max-batch-size", "8"], "max_batch_size: 8\nkv_cache_config:\n  dtype: auto\n") == {
+    assert tune.engine_inline(
+        "trtllm", ["--max-batch-size", "8"], "max_batch_size: 8\nkv_cache_config:\n  dtype: auto\n"
+    ) == {
         "max_batch_size": 8,
         "kv_cache_config": {"dtype": "auto"},
     }
@@ -267,7 +281,9 @@ def test_sweep_brackets_the_predicted_concurrency():
 
 
 def _inputs(**over):
-    base = dict(model="Qwen/Qwen3-0.6B", backend="vllm", gpu_sku="h200_sxm", total_gpus=2, isl=1, osl=1, ttft=1.0, itl=1.0)
+    base = dict(
+        model="Qwen/Qwen3-0.6B", backend="vllm", gpu_sku="h200_sxm", total_gpus=2, isl=1, osl=1, ttft=1.0, itl=1.0
+    )
     return tune.Inputs(**{**base, **over})
 
 
@@ -311,7 +327,9 @@ GOOD_TUNE = (
 
 @pytest.mark.unit
 def test_schema_takes_a_tune_section_and_the_benchmark_sla(tmp_path):
-    _validate(tmp_path, GOOD_TUNE + "benchmark:\n  config:\n    sla: {ttft: 600, itl: 20.5}\ncluster:\n  gpuSku: b200_sxm\n")
+    _validate(
+        tmp_path, GOOD_TUNE + "benchmark:\n  config:\n    sla: {ttft: 600, itl: 20.5}\ncluster:\n  gpuSku: b200_sxm\n"
+    )
 
 
 @pytest.mark.unit

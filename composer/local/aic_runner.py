@@ -39,7 +39,7 @@ def _flag(argv: list[str], name: str) -> str | None:
 def _precheck(argv: list[str]) -> str | None:
     """Refuse what AIConfigurator would only find out over the network (a model outside its
     database makes it download config.json from Hugging Face): compose tunes offline."""
-    from aiconfigurator.sdk import common
+    from aiconfigurator.sdk import common  # type: ignore[import-not-found]  # its venv, not compose's
 
     model = _flag(argv, "--model-path") or ""
     if not os.path.isdir(model) and model not in common.DefaultHFModels:
@@ -51,7 +51,7 @@ def _precheck(argv: list[str]) -> str | None:
 
 
 def _run_cli(argv: list[str], errors: _Errors) -> tuple[int, str]:
-    from aiconfigurator.main import main
+    from aiconfigurator.main import main  # type: ignore[import-not-found]
 
     logging.getLogger("aiconfigurator").addHandler(errors)
     stderr = io.StringIO()
@@ -74,8 +74,8 @@ def _engines(result_dir: str, backend: str) -> dict:
     and engine config file of each role of each mode's top configuration."""
     import shlex
 
-    import yaml
-    from aiconfigurator.generator.api import render_backend_templates
+    import yaml  # type: ignore[import-untyped]
+    from aiconfigurator.generator.api import render_backend_templates  # type: ignore[import-not-found]
 
     out: dict = {}
     for mode in ("agg", "disagg"):
@@ -100,17 +100,21 @@ def _engines(result_dir: str, backend: str) -> dict:
 
 def _context(model: str) -> int | None:
     """The model's context (max_position_embeddings) from the config.json AIConfigurator holds or was given."""
-    import aiconfigurator_core
+    import aiconfigurator_core  # type: ignore[import-not-found]
 
     candidates = [
         os.path.join(model, "config.json"),
-        os.path.join(os.path.dirname(aiconfigurator_core.__file__), "model_configs", model.replace("/", "--") + "_config.json"),
+        os.path.join(
+            os.path.dirname(aiconfigurator_core.__file__), "model_configs", model.replace("/", "--") + "_config.json"
+        ),
     ]
     for path in candidates:
         if os.path.isfile(path):
             with open(path) as f:
                 config = json.load(f)
-            value = config.get("max_position_embeddings") or (config.get("text_config") or {}).get("max_position_embeddings")
+            value = config.get("max_position_embeddings") or (config.get("text_config") or {}).get(
+                "max_position_embeddings"
+            )
             return int(value) if value else None
     return None
 

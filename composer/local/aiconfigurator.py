@@ -13,8 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from composer import yaml as cyaml
 from composer.errors import ComposeError, UsageError
 from composer.local import venvs
 
@@ -64,7 +63,7 @@ def run(argv: list[str], *, environ: dict[str, str] | None = None) -> dict[str, 
             modes[mode] = {
                 "top": rows,
                 "pareto": _rows(pareto) if pareto.is_file() else [],
-                "generator": yaml.safe_load(gen.read_text()) if gen.is_file() else {},
+                "generator": cyaml.load(gen.read_text()) if gen.is_file() else {},
             }
         png = root / "pareto_frontier.png"
         return {
