@@ -351,3 +351,17 @@ def test_schema_takes_a_tune_section_and_the_benchmark_sla(tmp_path):
 def test_schema_refuses_a_bad_tune_section(tmp_path, bad):
     with pytest.raises(InvalidValues):
         _validate(tmp_path, bad)
+
+
+@pytest.mark.unit
+def test_init_from_a_tuned_recipe_brings_its_plot_and_names_the_gpu(tmp_path):
+    from composer import recipes
+
+    name = "qwen3-32b/vllm/tuned-h200x8"
+    written = recipes.scaffold(name, tmp_path / "p")
+    root = tmp_path / "p"
+    assert root / "pareto.png" in written
+    assert (root / "pareto.png").read_bytes() == (recipes.get(name).path / "pareto.png").read_bytes()
+    assert "](pareto.png)" in (root / "RECIPE.md").read_text()
+    assert load.load(root / "environments" / "local.yaml").data["cluster"]["gpuSku"] == "h200_sxm"
+    assert "gpuSku" not in load.load(root / "environments" / "dev.yaml").data["cluster"]
