@@ -365,3 +365,21 @@ def test_init_from_a_tuned_recipe_brings_its_plot_and_names_the_gpu(tmp_path):
     assert "](pareto.png)" in (root / "RECIPE.md").read_text()
     assert load.load(root / "environments" / "local.yaml").data["cluster"]["gpuSku"] == "h200_sxm"
     assert "gpuSku" not in load.load(root / "environments" / "dev.yaml").data["cluster"]
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize(
+    "name", ["qwen3-32b/vllm/tuned-h200x8", "qwen3-32b/sglang/tuned-h200x8", "qwen3-32b/trtllm/tuned-h200x8"]
+)
+def test_tuned_recipes_are_what_compose_tune_writes_today(name):
+    """The recipes scripts/tune-recipes wrote are up to date: tuning again from each one's own tune:
+    section gives its files, byte for byte."""
+    from composer import recipes
+
+    recipe = recipes.get(name)
+    inputs = tune.Inputs.from_values(load.load(recipe.values_file).data, name)
+    texts, blobs = tune.recipe_files(tune.run(inputs), name)
+    for rel, text in texts.items():
+        assert (recipe.path / rel).read_text() == text, f"{name}/{rel} is stale: run scripts/tune-recipes {name}"
+    for rel, data in blobs.items():
+        assert (recipe.path / rel).read_bytes() == data, f"{name}/{rel} is stale: run scripts/tune-recipes {name}"
