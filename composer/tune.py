@@ -89,6 +89,8 @@ class Inputs:
         for name, v in (("--gpus", self.total_gpus), ("--isl", self.isl), ("--osl", self.osl)):
             if v < 1:
                 raise UsageError(f"{name} must be at least 1, not {v}")
+        if self.gpus_per_node is not None and not 1 <= self.gpus_per_node <= 16:
+            raise UsageError(f"--gpus-per-node must be 1 to 16 (a pod runs on one node), not {self.gpus_per_node}")
         for name, f in (
             ("--ttft", self.ttft),
             ("--itl", self.itl),
@@ -471,7 +473,21 @@ def project_files(
              recipes.RECIPE_DOC: recipe_doc(tuned, title, png=png)}  # fmt: skip
     if "dgdr" in emit:
         texts[DGDR_FILE] = dgdr_text(tuned.inputs, name)
+    _check_values(texts[recipes.VALUES])
     return texts, ({PNG: tuned.pareto_png} if tuned.pareto_png else {})
+
+
+def _check_values(text: str) -> None:
+    """The values file validates before it is written (InvalidValues, exit 2, otherwise): a number
+    AIConfigurator gives outside the schema's ranges is refused, not written."""
+    import tempfile
+
+    from composer import load, schema
+
+    with tempfile.TemporaryDirectory(prefix="compose-tune-") as tmp:
+        path = Path(tmp) / "values.yaml"
+        path.write_text(text)
+        schema.validate(load.load(path, display="values.yaml (tuned)"))
 
 
 def recipe_files(tuned: Tuned, name: str) -> tuple[dict[str, str], dict[str, bytes]]:

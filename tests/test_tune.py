@@ -383,3 +383,19 @@ def test_tuned_recipes_are_what_compose_tune_writes_today(name):
         assert (recipe.path / rel).read_text() == text, f"{name}/{rel} is stale: run scripts/tune-recipes {name}"
     for rel, data in blobs.items():
         assert (recipe.path / rel).read_bytes() == data, f"{name}/{rel} is stale: run scripts/tune-recipes {name}"
+
+
+@pytest.mark.unit
+def test_tuned_values_that_break_the_schema_are_refused_before_writing(tmp_path):
+    """A configuration the schema refuses (here 20 GPUs a worker: a pod has at most 16) ends as
+    invalid values, located, and project_files returns nothing to write."""
+    row = {"concurrency": "4", "tp": "20", "pp": "1", "dp": "1", "bs": "4", "ttft": "1", "tpot": "1",
+           "tokens/s/gpu": "1", "tokens/s/user": "1", "tokens/s/gpu_cluster": "1"}  # fmt: skip
+    saved = {
+        "modes": {"agg": {"top": [row], "pareto": [], "generator": {"WorkerConfig": {"agg_workers": 1}}}},
+        "engines": {"agg": {"agg": {"cliArgs": ["--tensor-parallel-size", "20"], "engineConfig": None}}},
+    }
+    tuned = tune.choose(_inputs(total_gpus=20), saved)
+    assert tuned.chosen.roles["decode"].gpus == 20
+    with pytest.raises(InvalidValues, match="/model/decode/gpus"):
+        tune.project_files(tuned, name="x-agg", title="t")
