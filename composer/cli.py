@@ -445,6 +445,42 @@ def init(recipe: str | None, from_values: str | None, directory: str, dynamo_nam
     click.echo(r.next_steps(Path(directory), written, f"recipe {recipe}"), nl=False)
 
 
+@main.command()
+@click.option("--model", default=None, metavar="HF_ID", help="Model id, as AIConfigurator's database names it.")
+@click.option("--backend", default=None, type=click.Choice(["vllm", "sglang", "trtllm"]), help="Engine.")
+@click.option("--gpu", default=None, metavar="SYSTEM", help="GPU, by AIConfigurator's system name (h200_sxm, ...).")
+@click.option("--gpus", "total_gpus", default=None, type=int, help="GPUs the graph may use in all.")
+@click.option("--gpus-per-node", default=None, type=int, help="GPUs per node (a worker gets at most this many).")
+@click.option("--isl", default=None, type=int, help="Input sequence length (tokens).")
+@click.option("--osl", default=None, type=int, help="Output sequence length (tokens).")
+@click.option("--ttft", default=None, type=float, help="Time-to-first-token target (ms).")
+@click.option("--itl", default=None, type=float, help="Inter-token latency target (ms).")
+@click.option(
+    "--e2e-latency", default=None, type=float, help="End-to-end latency target (ms), instead of --ttft/--itl."
+)
+@click.option("--request-rate", default=None, type=float, help="Target request rate (req/s).")
+@click.option("--concurrency", default=None, type=float, help="Target concurrency.")
+@click.option("--dir", "directory", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Project directory for a new project; created if missing. No existing file is overwritten.")  # fmt: skip
+@click.option("--name", "dynamo_namespace", default=None, metavar="DYNAMO_NAMESPACE", help="dynamoNamespace.")
+@click.option("--update", is_flag=True, help="Re-tune the current project from its values file's tune: section.")
+@click.option("--emit", multiple=True, type=click.Choice(["dgdr"]), help="Also write a DynamoGraphDeploymentRequest.")
+@values_option
+def tune(update: bool, values: str | None, directory: str, dynamo_namespace: str | None, emit: tuple[str, ...],
+         **given) -> None:  # fmt: skip
+    """The best configuration AIConfigurator predicts for a model, its GPUs and its SLA, as a new
+    project (like `compose init`), or re-tuned in place (--update)."""
+    from pathlib import Path
+
+    from composer import tune as t
+
+    result = t.command(
+        {k: v for k, v in given.items() if v is not None},
+        update=update, values=values, directory=Path(directory), name=dynamo_namespace, emit=emit,
+    )  # fmt: skip
+    click.echo(t.report(result), nl=False)
+
+
 @main.command("import")
 @click.argument("dgd_file", metavar="DGD.yaml", type=click.Path(dir_okay=False))
 @click.option(

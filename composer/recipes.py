@@ -31,6 +31,7 @@ VALUES = "values.yaml"
 README = "README.md"
 SCHEMA_FILE = "values.schema.json"  # the copy in a scaffolded project, next to values.yaml
 RECIPE_DOC = "RECIPE.md"  # the recipe's README in a scaffolded project
+TUNED_PLOT = "pareto.png"  # the Pareto frontier beside a recipe compose tune wrote
 MODELINE = re.compile(r"^#\s*yaml-language-server:")
 SOURCES_LINE = "# Where every setting comes from: README.md next to this file.\n"
 CHART_SKIP = ("ci", "__pycache__")  # chart-testing fixtures of this repository; bytecode
@@ -163,11 +164,13 @@ def environments(
     hf_token_secret: bool = True,
     local_nulls: Mapping[str, Sequence[str]] | None = None,
     prometheus: bool = True,
+    gpu_sku: str | None = None,
 ) -> dict[str, str]:
     """environments/<env>.yaml for a project of this `model` section: dev, prod and local. Without
     hf_token_secret, dev and prod name no Hugging Face Secret (the values say which Secret is read);
     local_nulls: keys of model.<role> the local environment removes (what only the real engine runs);
-    prometheus: a Planner without a Prometheus URL gets the Planner's own default in dev and prod."""
+    prometheus: a Planner without a Prometheus URL gets the Planner's own default in dev and prod;
+    gpu_sku: the GPU the graph was tuned for, which the local environment's twin stands in for."""
     nulls = local_nulls or {}
     section = model.get("backend")
     backend = (
@@ -210,8 +213,11 @@ def environments(
 
     frontend = nulls.get("frontend", ())
     roles = "  frontend:\n" + "".join(f"    {k}: null\n" for k in frontend) if frontend else ""
+    # the twin runs the mocker at the GPU's speed; without one it runs 10x faster than its defaults
+    speedup = "" if gpu_sku else '    extraArgs: ["--speedup-ratio", "10"]\n'
     roles += "".join(
-        f'  {role}:\n    gpus: 0\n    extraConfig: null\n    extraArgs: ["--speedup-ratio", "10"]\n'
+        f"  {role}:\n    gpus: 0\n    extraConfig: null\n"
+        + speedup
         + "".join(f"    {key}: null\n" for key in dropped(role))
         for role in roles_used
     )
@@ -219,7 +225,13 @@ def environments(
     local = (
         "# This machine: the same graph on Dynamo's CPU mocker engine, benchmarked by AIPerf.\n"
         "target: local\n"
-        "model:\n"
+        + (
+            f"cluster:\n  # The GPU the graph was tuned for (compose tune): the mocker runs at its speed (the local twin).\n"
+            f"  gpuSku: {gpu_sku}\n"
+            if gpu_sku
+            else ""
+        )
+        + "model:\n"
         "  backend:\n"
         "    type: mocker\n"
         f"  # The recipe's engine config and flags are {backend}'s, for GPUs; the mocker takes its own\n"
@@ -262,18 +274,52 @@ def scaffold(name: str, dest: Path, *, dynamo_namespace: str | None = None) -> l
     texts: dict[str, str] = {VALUES: project_values(recipe, dynamo_namespace)}
     if recipe.readme.is_file():
         texts[RECIPE_DOC] = recipe.readme.read_text()
-    model = _model(recipe.values_file, recipe.name)
-    texts.update({f"environments/{env}.yaml": text for env, text in environments(model).items()})
-    texts[".gitignore"] = GITIGNORE
-    copies: dict[str, Path] = {SCHEMA_FILE: schema_file(), **chart_files()}
-    targets = [*texts, *copies]  # the user's files first, then the copies: the order conflicts are named in
+    values = load.load(recipe.values_file, display=recipe.name).data
+    # a recipe compose tune wrote: its Pareto plot (RECIPE.md shows it) and the GPU it was tuned for
+    plot = recipe.path / TUNED_PLOT
+    blobs = {TUNED_PLOT: plot.read_bytes()} if plot.is_file() else {}
+    gpu_sku = ((values.get("tune") or {}).get("hardware") or {}).get("gpuSku")
+    return scaffold_files(dest, texts, blobs, gpu_sku=gpu_sku)
 
-    taken = [rel for rel in targets if _taken(dest, rel)]
+
+def _project_paths(texts: Mapping[str, object]) -> list[str]:
+    # the user's files first, then the copies: the order conflicts are named in
+    return [*texts, *[f"environments/{env}.yaml" for env in ("dev", "prod", "local")], ".gitignore",
+            SCHEMA_FILE, *chart_files()]  # fmt: skip
+
+
+def check_free(dest: Path, texts: Mapping[str, object] = {VALUES: ""}) -> None:
+    """Refuse, writing nothing, a project directory where any file of a project is already."""
+    dest = Path(dest)
+    if dest.exists() and not dest.is_dir():
+        raise UsageError(f"--dir {dest}: not a directory")
+    taken = [rel for rel in dict.fromkeys(_project_paths(texts)) if _taken(dest, rel)]
     if taken:
         shown = ", ".join(taken[:5]) + (f" and {len(taken) - 5} more" if len(taken) > 5 else "")
         raise UsageError(f"refusing to overwrite {shown} in {dest}/: nothing was written; choose a new or empty --dir")
 
-    return _write(dest, texts, copies)
+
+def scaffold_files(
+    dest: Path, texts: dict[str, str], blobs: Mapping[str, bytes] | None = None, *, gpu_sku: str | None = None
+) -> list[Path]:
+    """A project in dest around these files (values.yaml, RECIPE.md, ...): the environments of its
+    model section, the .gitignore, the schema and the charts. Never overwrites a file."""
+    dest = Path(dest)
+    check_free(dest, {**texts, **(blobs or {})})
+    model = _model_of_text(texts[VALUES])
+    texts = dict(texts)
+    texts.update({f"environments/{env}.yaml": text for env, text in environments(model, gpu_sku=gpu_sku).items()})
+    texts[".gitignore"] = GITIGNORE
+    copies: dict[str, Path] = {SCHEMA_FILE: schema_file(), **chart_files()}
+    return _write(dest, texts, copies, blobs or {})
+
+
+def _model_of_text(text: str) -> dict:
+    from composer import yaml as cyaml
+
+    data = cyaml.load(text) or {}
+    model = data.get("model") if isinstance(data, dict) else None
+    return model if isinstance(model, dict) else {}
 
 
 def scaffold_around(values_file: Path) -> tuple[list[Path], list[str]]:
@@ -298,16 +344,22 @@ def scaffold_around(values_file: Path) -> tuple[list[Path], list[str]]:
     return _write(dest, {rel: t for rel, t in texts.items() if rel not in kept}, copies), kept
 
 
-def _write(dest: Path, texts: dict[str, str], copies: dict[str, Path]) -> list[Path]:
-    """Write texts, then copies, under dest, none replacing a file; on failure remove what was written."""
+def _write(
+    dest: Path, texts: dict[str, str], copies: dict[str, Path], blobs: Mapping[str, bytes] | None = None
+) -> list[Path]:
+    """Write texts, blobs, then copies, under dest, none replacing a file; on failure remove what was written."""
     written: list[Path] = []
+    blobs = blobs or {}
     try:
-        for rel in [*texts, *copies]:
+        for rel in [*texts, *blobs, *copies]:
             path = dest / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             if rel in texts:
                 with open(path, "x") as f:  # "x": never replace a file that appeared meanwhile
                     f.write(texts[rel])
+            elif rel in blobs:
+                with open(path, "xb") as f:
+                    f.write(blobs[rel])
             else:
                 with open(copies[rel], "rb") as src, open(path, "xb") as out:
                     shutil.copyfileobj(src, out)
