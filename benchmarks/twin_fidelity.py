@@ -163,7 +163,10 @@ def table(results: dict[str, Any]) -> str:
     lines = []
     for name, r in results.items():
         shape = ", ".join(f"{role} TP{w['tp']}" for role, w in r["workers"].items())
-        lines += ["", f"{name}: {r['workers']['decode']['model']} on {GPU}, {r['mode']} ({shape}), isl {r['isl']}, osl {r['osl']}"]
+        lines += [
+            "",
+            f"{name}: {r['workers']['decode']['model']} on {GPU}, {r['mode']} ({shape}), isl {r['isl']}, osl {r['osl']}",
+        ]
         head = ["connections", "conc", *[f"{h} twin/est" for _, h in FIGURES], "within 20%"]
         body = []
         for row in r["rows"]:

@@ -39,7 +39,7 @@ def _flag(argv: list[str], name: str) -> str | None:
 def _precheck(argv: list[str]) -> str | None:
     """Refuse what AIConfigurator would only find out over the network (a model outside its
     database makes it download config.json from Hugging Face): compose tunes offline."""
-    from aiconfigurator.sdk import common  # type: ignore[import-not-found]  # its venv, not compose's
+    from aiconfigurator.sdk import common  # its venv, not compose's
 
     model = _flag(argv, "--model-path") or ""
     if not os.path.isdir(model) and model not in common.DefaultHFModels:
@@ -51,7 +51,7 @@ def _precheck(argv: list[str]) -> str | None:
 
 
 def _run_cli(argv: list[str], errors: _Errors) -> tuple[int, str]:
-    from aiconfigurator.main import main  # type: ignore[import-not-found]
+    from aiconfigurator.main import main
 
     logging.getLogger("aiconfigurator").addHandler(errors)
     stderr = io.StringIO()
@@ -75,7 +75,7 @@ def _engines(result_dir: str, backend: str) -> dict:
     import shlex
 
     import yaml  # type: ignore[import-untyped]
-    from aiconfigurator.generator.api import render_backend_templates  # type: ignore[import-not-found]
+    from aiconfigurator.generator.api import render_backend_templates
 
     out: dict = {}
     for mode in ("agg", "disagg"):
@@ -100,7 +100,7 @@ def _engines(result_dir: str, backend: str) -> dict:
 
 def _context(model: str) -> int | None:
     """The model's context (max_position_embeddings) from the config.json AIConfigurator holds or was given."""
-    import aiconfigurator_core  # type: ignore[import-not-found]
+    import aiconfigurator_core
 
     candidates = [
         os.path.join(model, "config.json"),
