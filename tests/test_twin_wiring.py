@@ -164,7 +164,9 @@ def test_every_local_report_says_whether_its_timings_predict_a_gpu():
 def test_the_schema_names_the_gpus_the_twin_has_timings_for():
     from composer import schema, twin
 
-    assert schema.values_schema()["properties"]["cluster"]["properties"]["gpuSku"]["enum"] == list(twin.GPU_SKUS)
+    values = schema.values_schema()
+    assert values["properties"]["cluster"]["properties"]["gpuSku"]["$ref"] == "#/$defs/gpuSku"
+    assert values["$defs"]["gpuSku"]["enum"] == list(twin.GPU_SKUS)  # compose tune's GPUs are the same
 
 
 @pytest.mark.unit

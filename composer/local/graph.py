@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -376,23 +376,18 @@ def _patch_mocker_config(module, args, files, notes, release):
     path = _flag_value(args, "--extra-engine-args")
     if mode not in ("prefill", "decode") or not path:
         return files
-    out = []
-    for local, content in files:
-        if str(local) == path:
-            try:
-                data = json.loads(content)
-            except ValueError:
-                data = None
-            patched = _with_worker_type(data, mode, release.mocker_engine_args_nested)
-            if patched is not None:
-                content = json.dumps(patched)
-                key = "engine.worker_type" if release.mocker_engine_args_nested else "worker_type"
-                notes.append(
-                    f"added {key}={mode} to the local copy of {local.name}: the mocker ignores "
-                    f"--disaggregation-mode when --extra-engine-args is given"
-                )
-        out.append((local, content))
-    return out
+
+    def add_mode(local: Path, data: Any) -> dict | None:
+        patched = _with_worker_type(data, mode, release.mocker_engine_args_nested)
+        if patched is not None:
+            key = "engine.worker_type" if release.mocker_engine_args_nested else "worker_type"
+            notes.append(
+                f"added {key}={mode} to the local copy of {local.name}: the mocker ignores "
+                f"--disaggregation-mode when --extra-engine-args is given"
+            )
+        return patched
+
+    return _edit_json_file(files, path, add_mode)
 
 
 def _with_twin_timing(name, args, files, profile, release):
@@ -403,6 +398,23 @@ def _with_twin_timing(name, args, files, profile, release):
     if not path:
         return files
     timing = twin.mocker_timing(profile, nested=release.mocker_engine_args_nested)
+
+    def add_timing(local: Path, data: Any) -> dict:
+        if not isinstance(data, dict) or not isinstance(data.get("engine", {}), dict):
+            raise UsageError(
+                f"component {name}: the local twin puts its timing into the mocker's engine config "
+                f"{local.name}, which is not a JSON object"
+            )
+        if "engine" in timing:
+            return {**data, "engine": {**data.get("engine", {}), **timing["engine"]}}
+        return {**data, **timing}
+
+    return _edit_json_file(files, path, add_timing)
+
+
+def _edit_json_file(files, path: str, edit: Callable[[Path, Any], dict | None]):
+    """`files` with the one at `path` replaced by edit(its path, its JSON or None), unless edit
+    returns None."""
     out = []
     for local, content in files:
         if str(local) == path:
@@ -410,16 +422,9 @@ def _with_twin_timing(name, args, files, profile, release):
                 data = json.loads(content)
             except ValueError:
                 data = None
-            if not isinstance(data, dict) or not isinstance(data.get("engine", {}), dict):
-                raise UsageError(
-                    f"component {name}: the local twin puts its timing into the mocker's engine config "
-                    f"{local.name}, which is not a JSON object"
-                )
-            if "engine" in timing:
-                data = {**data, "engine": {**data.get("engine", {}), **timing["engine"]}}
-            else:
-                data = {**data, **timing}
-            content = json.dumps(data)
+            edited = edit(local, data)
+            if edited is not None:
+                content = json.dumps(edited)
         out.append((local, content))
     return out
 
