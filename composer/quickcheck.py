@@ -116,13 +116,19 @@ def _ref(arg, v, schema, root) -> bool:
 
 
 def _one_of(arg, v, schema, root) -> bool:
-    # Sure only when one branch holds and every other is a bare type v does not have (int-or-string)
+    # Sure only when one branch holds and every other surely fails: a bare type v does not have
+    # (int-or-string), or a required key v lacks (either-or sets of keys)
     held = [sub for sub in arg if certainly_valid(sub, v, root)]
     others = [sub for sub in arg if sub not in held]
-    return len(held) == 1 and all(
-        type(sub) is dict and set(sub) - ANNOTATIONS == {"type"} and not _type(sub["type"], v, sub, root)
-        for sub in others
-    )
+    return len(held) == 1 and all(_surely_fails(sub, v, root) for sub in others)
+
+
+def _surely_fails(sub, v, root) -> bool:
+    if type(sub) is not dict:
+        return False
+    if set(sub) - ANNOTATIONS == {"type"} and not _type(sub["type"], v, sub, root):
+        return True
+    return type(v) is dict and any(k not in v for k in sub.get("required", ()))
 
 
 _KEYWORDS = {

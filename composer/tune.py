@@ -4,7 +4,7 @@ DynamoGraphDeploymentRequest).
 
 Pure, but for `tune_new`/`tune_update` at the end: `Inputs` (the values file's `tune:` section, named
 as DynamoGraphDeploymentRequest v1beta1 names them) -> `argv` for AIConfigurator's `cli default` ->
-its saved files (read by composer/local/aiconfigurator.py, the one module that runs it) -> `choose`
+its saved files (read by composer/local/tuning.py, the one module that runs it) -> `choose`
 -> `values_text`, `recipe_doc`, `dgdr_text`.
 """
 
@@ -15,28 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from composer import twin
 from composer import yaml as cyaml
 from composer.errors import UsageError
 
 TOOL = "aiconfigurator"
-TOOL_VERSION = "0.12.0"  # venvs.PINS["aiconfigurator"]; tests check they agree
-# AIConfigurator 0.12.0's systems (aiconfigurator_core/systems/*.yaml): the GPUs it has data for.
-SYSTEMS = (
-    "a100_pcie",
-    "a100_sxm",
-    "a30",
-    "b200_sxm",
-    "b300_sxm",
-    "b60",
-    "gb200",
-    "gb300",
-    "h100_pcie",
-    "h100_sxm",
-    "h200_sxm",
-    "l4",
-    "l40s",
-    "rtx_pro_6000_server",
-)
+TOOL_VERSION = twin.AICONFIGURATOR_VERSION  # venvs.PINS["aiconfigurator"]; tests check they agree
+# The GPUs AIConfigurator has a performance database for (composer/twin.py, checked against its venv).
+SYSTEMS = twin.GPU_SKUS
 # DynamoGraphDeploymentRequest v1beta1's GPUSKUType (ai-dynamo 1.6.1, dynamo/profiler/utils/dgdr_v1beta1_types.py)
 DGDR_SKUS = (
     "vr_nvl72", "gb200", "gb200_sxm", "gb10", "b300_sxm", "b200_sxm", "h200_sxm", "h100_sxm", "h100_pcie",
@@ -452,10 +438,10 @@ def dgdr_text(inputs: Inputs, name: str) -> str:
 
 
 def run(inputs: Inputs) -> Tuned:
-    from composer.local import aiconfigurator
+    from composer.local import tuning
 
     inputs.check()
-    return choose(inputs, aiconfigurator.run(argv(inputs)))
+    return choose(inputs, tuning.run(argv(inputs)))
 
 
 def project_files(

@@ -237,13 +237,7 @@ def test_unknown_gpu_and_missing_options_are_refused_before_tuning(tmp_path):
 @pytest.mark.unit
 def test_the_pins_and_the_gpu_list_are_aiconfigurators():
     assert tune.TOOL_VERSION == venvs.PINS["aiconfigurator"]
-    site = venvs.venv_path("aiconfigurator") / "lib"
-    systems = sorted(
-        f.stem
-        for f in site.glob("python3*/site-packages/aiconfigurator_core/systems/*.yaml")
-        if (f.parent / "data" / f.stem).is_dir()
-    )
-    assert list(tune.SYSTEMS) == systems
+    # the GPUs with a performance database, as tests/test_twin_perf.py checks them against the venv
     enum = schema.values_schema()["$defs"]["gpuSku"]["enum"]
     assert enum == list(tune.SYSTEMS)
 

@@ -53,6 +53,7 @@ def up(root: Path, dep: Deployment, plan: Plan, progress: Progress) -> dict[str,
         f"rendered {model.chart} for {dep.name}: "
         + ", ".join(f"{c['name']} x{c.get('replicas', 1)}" for c in _components(docs))
     )
+    profiles, twin_off = twin_profiles(dep, progress)
     result = launch(
         docs,
         state_dir=state_dir(root, plan.env),
@@ -60,19 +61,26 @@ def up(root: Path, dep: Deployment, plan: Plan, progress: Progress) -> dict[str,
         model=dep.model["name"],
         progress=progress,
         version=dep.version,
-        profile_data=twin_profiles(dep, progress),
-        twin=twin_record(dep),
+        profile_data=profiles,
+        twin=twin_record(dep) if profiles or not dep.twin else {"off": twin_off},
     )
     return {**result, "total_seconds": round(time.monotonic() - t0, 3)}
 
 
-def twin_profiles(dep: Deployment, progress: Progress) -> dict[str, Path]:
-    """The local twin's perf data per worker role, generated with AIConfigurator when not cached."""
+def twin_profiles(dep: Deployment, progress: Progress) -> tuple[dict[str, Path], str | None]:
+    """The local twin's perf data per worker role, generated with AIConfigurator when not cached;
+    and, when AIConfigurator cannot time a worker (a model it does not have, ...), no data and its
+    reason: the graph still runs, on the mocker's own timings, and every report says so."""
     if not dep.twin:
-        return {}
+        return {}, None
     from composer.local import twin
 
-    return {w.role: twin.perf_data(w.perf, progress=progress) for w in dep.twin}
+    try:
+        return {w.role: twin.perf_data(w.perf, progress=progress) for w in dep.twin}, None
+    except UsageError as e:
+        reason = str(e).removeprefix("twin: ")
+        progress(f"note: no local twin of {dep.gpu_sku}: {reason}; the mocker runs on its own timings")
+        return {}, reason
 
 
 def twin_record(dep: Deployment) -> dict[str, Any] | None:
@@ -90,6 +98,8 @@ def twin_record(dep: Deployment) -> dict[str, Any] | None:
 def timing_note_of(state: dict[str, Any]) -> str:
     """Whether the local run's timings predict anything, in one line for every report."""
     t = state.get("twin")
+    if t and t.get("off"):
+        return f"the mocker's own, not a prediction of any GPU: no local twin ({t['off']})"
     if not t:
         return (
             "the mocker's own, not a prediction of any GPU "
