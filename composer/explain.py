@@ -14,6 +14,7 @@ from composer.dynamo import LABEL_DGD_NAME as DGD_LABEL
 from composer.dynamo import LABEL_METRICS_ENABLED as METRICS_LABEL
 from composer.model import MODEL_EXPRESS_PORT, Deployment
 from composer.plan import Plan
+from composer.twin import describe_tp
 
 SWITCHES = {  # values switch -> the component its release carries
     "model.deployment.create": "model",
@@ -82,17 +83,7 @@ def explain(dep: Deployment, plan: Plan) -> dict[str, Any]:
             "mode": "disaggregated" if dep.model["disaggregation"] else "aggregated",
             "routing": dep.model["routingPolicy"],
             "workerTypes": worker_types,
-            **(
-                {
-                    "twin": {
-                        "gpu": dep.gpu_sku,
-                        "backend": dep.twin[0].perf.backend,
-                        "tp": {w.role: w.perf.tp for w in dep.twin},
-                    }
-                }
-                if dep.twin
-                else {}
-            ),
+            **({"twin": dep.twin_summary} if dep.twin else {}),
         },
         "releases": [
             {
@@ -149,8 +140,7 @@ def format_text(report: dict[str, Any]) -> str:
     ]
     if d.get("twin"):
         t = d["twin"]
-        tp = ", ".join(f"{role} TP{n}" for role, n in t["tp"].items())
-        lines.append(f"local twin: the mocker runs at {t['gpu']}'s speed for {t['backend']} ({tp})")
+        lines.append(f"local twin: the mocker runs at {t['gpu']}'s speed for {t['backend']} ({describe_tp(t['tp'])})")
     lines += [
         "",
         "releases (install order follows needs):",

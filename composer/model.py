@@ -156,6 +156,13 @@ class Deployment:
         )
 
     @property
+    def twin_summary(self) -> dict[str, Any] | None:
+        """What the twin simulates, as plain data (explain and the local state show it)."""
+        if not self.twin:
+            return None
+        return {"gpu": self.gpu_sku, "backend": self.twin[0].perf.backend, "tp": {w.role: w.perf.tp for w in self.twin}}
+
+    @property
     def twin_gpu_count(self) -> int:
         """GPUs of the deployment the twin simulates: replicas x GPUs of one worker, per role."""
         return sum((self.model.get(w.role) or {}).get("replicas", 1) * w.perf.tp for w in self.twin)

@@ -53,7 +53,6 @@ PREDICTED_KEYS = (  # tune.predicted key -> the sweep column it predicts, and th
 )
 
 
-LOCAL_TIMINGS = "mocker timings, not a prediction of any GPU"
 CLUSTER_TIMINGS = "measured on the cluster, on the deployment's GPUs"
 
 

@@ -196,6 +196,11 @@ def cache_path(perf: WorkerPerf, root: Path) -> Path:
     )
 
 
+def describe_tp(tp: Mapping[str, int]) -> str:
+    """`decode TP1, prefill TP2`: each role's tensor parallelism, as reports and explain say it."""
+    return ", ".join(f"{role} TP{n}" for role, n in tp.items())
+
+
 def description_path(npz: Path) -> Path:
     return npz.with_suffix(".json")
 

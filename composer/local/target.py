@@ -22,6 +22,7 @@ from composer.local import status as local_status
 from composer.local.runtime import STATE_FILE, marked, owner, process_alive, read_state
 from composer.model import Deployment
 from composer.plan import Plan, benchmark_runs
+from composer.twin import describe_tp
 
 Progress = Callable[[str], None]
 
@@ -85,14 +86,8 @@ def twin_profiles(dep: Deployment, progress: Progress) -> tuple[dict[str, Path],
 
 def twin_record(dep: Deployment) -> dict[str, Any] | None:
     """What the twin simulates, as the state keeps it for the benchmark's report."""
-    if not dep.twin:
-        return None
-    return {
-        "gpu": dep.gpu_sku,
-        "gpus": dep.twin_gpu_count,
-        "backend": dep.twin[0].perf.backend,
-        "tp": {w.role: w.perf.tp for w in dep.twin},
-    }
+    summary = dep.twin_summary
+    return None if summary is None else {**summary, "gpus": dep.twin_gpu_count}
 
 
 def timing_note_of(state: dict[str, Any]) -> str:
@@ -105,10 +100,9 @@ def timing_note_of(state: dict[str, Any]) -> str:
             "the mocker's own, not a prediction of any GPU "
             "(set cluster.gpuSku in the local environment for the local twin)"
         )
-    tp = ", ".join(f"{role} TP{n}" for role, n in t["tp"].items())
     return (
         f"simulated for {t['gpus']} x {t['gpu']} by the local twin "
-        f"({t['backend']}, {tp}; AIConfigurator's estimates, mocker at speedup 1)"
+        f"({t['backend']}, {describe_tp(t['tp'])}; AIConfigurator's estimates, mocker at speedup 1)"
     )
 
 
@@ -133,12 +127,9 @@ def bench_run(
     *,
     plots: bool = True,
     meter: Meter | None = None,
-    gpus: int | None = None,
-    timing_note: str | None = None,
 ) -> dict[str, Any]:
-    """`gpus`: the GPU count of the deployment the timings stand for (default: the twin's, else
-    the deployment's, Deployment.gpu_count); `timing_note`: what the timings are, for the report
-    (default: whether the local twin simulated a GPU, timing_note)."""
+    """The report counts the GPUs the timings stand for (the twin's, else Deployment.gpu_count)
+    and says what the timings are (timing_note_of)."""
     state = running(root, env)
     twin = state.get("twin") or {}
     out = bench.results_dir(root, env)
@@ -150,7 +141,7 @@ def bench_run(
         progress=progress,
         owner=owner(state_dir(root, env)),
         meter=meter,
-        report_spec=report.spec(dep, gpus=gpus or twin.get("gpus"), timing_note=timing_note or timing_note_of(state)),
+        report_spec=report.spec(dep, gpus=twin.get("gpus"), timing_note=timing_note_of(state)),
     )
     (out / "summary.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
