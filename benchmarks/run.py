@@ -568,9 +568,9 @@ def fig_bench_local(scratch: Scratch, graph: LocalGraph, reps: int) -> dict:
                 )
             result = json.loads(out.read_text())
             first = first or result
-            # compose's own account: what run_local spent outside `aiperf profile` is the part of
-            # `aiperf plot` left after the runs (it starts, and warms up, before them)
-            sample["plot"] = result["seconds"] - sum(r["seconds"] for r in result["runs"])
+            # compose's own account: what run_local spent after the last run ended, the part of
+            # `aiperf plot` left (it starts, and warms up, before the runs)
+            sample["plot"] = result["after_runs_seconds"]
             return sample
 
         hand_env = {k: v for k, v in scratch.env.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}

@@ -162,42 +162,65 @@ def watch(
     """Run to completion, capturing output like `run`, and hand stderr to `on_stderr` piece by
     piece as it comes (a progress bar's frames end in carriage returns, not lines). Ctrl-C stops
     the child and what it started: exit 130 (`name`: what the message calls it)."""
-    full = _resolve(argv)
-    child = subprocess.Popen(
-        full,
-        env=_env(env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    out: list[bytes] = []
-    err: list[str] = []
+    return Watched(argv, on_stderr, env=env, name=name).wait()
 
-    def drain_stdout() -> None:
-        assert child.stdout is not None  # stdout=PIPE
-        out.extend(iter(lambda: child.stdout.read(65536), b""))  # type: ignore[union-attr]
 
-    def pump_stderr() -> None:
-        assert child.stderr is not None  # stderr=PIPE
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        while chunk := os.read(child.stderr.fileno(), 65536):
-            text = decoder.decode(chunk)
-            err.append(text)
-            with contextlib.suppress(Exception):  # a display problem must not lose the run
-                on_stderr(text)
+class Watched:
+    """A child started as `watch` starts it, for a caller that does something else before
+    `wait()` (which returns what `watch` returns). `poll()`: its exit code once it has ended."""
 
-    readers = [threading.Thread(target=f, daemon=True) for f in (drain_stdout, pump_stderr)]
-    try:
-        for reader in readers:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        on_stderr: Callable[[str], None],
+        *,
+        env: Mapping[str, str] | None = None,
+        name: str = "",
+    ):
+        self.argv, self.name = tuple(argv), name or Path(argv[0]).name
+        self.child = subprocess.Popen(
+            _resolve(argv),
+            env=_env(env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self._out: list[bytes] = []
+        self._err: list[str] = []
+        self._readers = [threading.Thread(target=f, daemon=True) for f in (self._drain_stdout, self._pump_stderr)]
+        self._on_stderr = on_stderr
+        for reader in self._readers:
             reader.start()
-        rc = child.wait()
-        for reader in readers:
-            reader.join(10)  # not forever: something it left behind may hold its pipes open
-    except KeyboardInterrupt:
-        stop(child)
-        raise Interrupted(f"interrupted: stopped {name or Path(argv[0]).name}") from None
-    return Completed(tuple(argv), rc, b"".join(out).decode("utf-8", "replace"), "".join(err))
+
+    def _drain_stdout(self) -> None:
+        assert self.child.stdout is not None  # stdout=PIPE
+        self._out.extend(iter(lambda: self.child.stdout.read(65536), b""))  # type: ignore[union-attr]
+
+    def _pump_stderr(self) -> None:
+        assert self.child.stderr is not None  # stderr=PIPE
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        while chunk := self.child.stderr.read1(65536):  # type: ignore[attr-defined]
+            text = decoder.decode(chunk)
+            self._err.append(text)
+            with contextlib.suppress(Exception):  # a display problem must not lose the run
+                self._on_stderr(text)
+
+    def poll(self) -> int | None:
+        return self.child.poll()
+
+    def wait(self) -> Completed:
+        try:
+            rc = self.child.wait()
+            for reader in self._readers:
+                reader.join(10)  # not forever: something it left behind may hold its pipes open
+        except KeyboardInterrupt:
+            self.stop()
+            raise Interrupted(f"interrupted: stopped {self.name}") from None
+        return Completed(self.argv, rc, b"".join(self._out).decode("utf-8", "replace"), "".join(self._err))
+
+    def stop(self) -> None:
+        stop(self.child)
 
 
 # Every process compose spawns carries these in its environment, and so does everything it

@@ -206,6 +206,23 @@ def _profile(export, returncode=0):
     return callback
 
 
+def _sweep_runs(levels: list[int], tmp_path: Path) -> list[dict]:
+    """The shared builder's runs for these concurrencies, writing under tmp_path/b."""
+    return [
+        {"name": f"c{c}", "args": argv}
+        for c, argv in bench.sweep_argvs(
+            levels,
+            artifact_dir=str(tmp_path / "b"),
+            model="m",
+            url="http://127.0.0.1:1",
+            tokenizer="/snap",
+            isl=64,
+            osl=16,
+            request_count=20,
+        )
+    ]
+
+
 @pytest.mark.unit
 def test_run_local_runs_each_level_then_plots(fp, aiperf_venv, tmp_path):
     export = json.loads(SAMPLE.read_text())
@@ -229,19 +246,7 @@ def test_run_local_runs_each_level_then_plots(fp, aiperf_venv, tmp_path):
         callback=lambda process: setattr(process, "pid", stand_in),
     )
     seen = []
-    runs = [
-        {"name": f"c{c}", "args": argv}
-        for c, argv in bench.sweep_argvs(
-            [1, 4],
-            artifact_dir=str(tmp_path / "b"),
-            model="m",
-            url="http://127.0.0.1:1",
-            tokenizer="/snap",
-            isl=64,
-            osl=16,
-            request_count=20,
-        )
-    ]
+    runs = _sweep_runs([1, 4], tmp_path)
     try:
         result = aiperf_runs.run_local(runs=runs, artifact_dir=tmp_path / "b", progress=seen.append)
     finally:
@@ -285,6 +290,84 @@ def test_run_local_reports_a_failed_aiperf_with_its_output(fp, aiperf_venv, tmp_
         r"aiperf-console.log:\n  TokenizerError",
     ):
         aiperf_runs.run_local(runs=runs, artifact_dir=tmp_path / "b", plots=False)
+
+
+# A stand-in `aiperf profile` (real processes): notes in <runs>/events when it starts, when its
+# requests are done (and, with $LOGS_DONE, logs AIPerf's line for it), when it exits (its pid in
+# <run dir>/pid); with $TAIL it
+# waits after its requests for the next level to start (20 s at most) before it exports and exits
+# with $EXIT_<name>, or 0. A level named in $LINGER starts and then never ends.
+STAND_IN = """#!PYTHON
+import os, sys, time, json, pathlib
+argv = sys.argv
+d = pathlib.Path(argv[argv.index("--artifact-dir") + 1])
+events = d.parent / "events"
+def note(what):
+    with open(events, "a") as f:
+        f.write(f"{d.name} {what}\\n")
+def seen(what):
+    return events.is_file() and what in events.read_text().splitlines()
+(d / "pid").write_text(str(os.getpid()))
+note("start")
+if d.name in os.environ.get("LINGER", ""):
+    time.sleep(60)
+(d / "logs").mkdir(parents=True, exist_ok=True)
+time.sleep(0.2)
+note("requests done")
+if os.environ.get("LOGS_DONE"):
+    with open(d / "logs" / "aiperf.log", "a") as f:
+        f.write("2026-12-05 06:02:47.149 - PhaseOrchestrator_96fb067d - NOTICE - All credits completed\\n")
+deadline = time.monotonic() + 20
+nxt = {"c1": "c4", "c4": "c8"}.get(d.name)
+while os.environ.get("TAIL") and nxt and not seen(nxt + " start") and time.monotonic() < deadline:
+    time.sleep(0.05)
+data = json.loads(pathlib.Path(os.environ["SAMPLE"]).read_text())
+data["input_config"]["phases"][0]["concurrency"] = int(argv[argv.index("--concurrency") + 1])
+(d / "profile_export_aiperf.json").write_text(json.dumps(data))
+note("exit")
+sys.exit(int(os.environ.get("EXIT_" + d.name, "0")))
+"""
+
+
+def _stand_in_runs(aiperf_venv: str, tmp_path: Path, monkeypatch, **env: str) -> list[dict]:
+    import sys
+
+    Path(aiperf_venv).write_text(STAND_IN.replace("PYTHON", sys.executable))
+    monkeypatch.setenv("SAMPLE", str(SAMPLE))
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    return _sweep_runs([1, 4, 8], tmp_path)
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize(
+    "logs_done, order",
+    [
+        (  # the next level starts up while the last one's tail runs, never before its requests are done
+            "yes",
+            "c1 start|c1 requests done|c4 start|c1 exit|c4 requests done|c8 start|c4 exit|c8 requests done|c8 exit",
+        ),
+        (  # an AIPerf that logs no such line: one level after the other, as before
+            "",
+            "c1 start|c1 requests done|c1 exit|c4 start|c4 requests done|c4 exit|c8 start|c8 requests done|c8 exit",
+        ),
+    ],
+    ids=["overlapped", "no-line"],
+)
+def test_each_level_starts_up_while_the_last_one_exports(aiperf_venv, tmp_path, monkeypatch, logs_done, order):
+    runs = _stand_in_runs(aiperf_venv, tmp_path, monkeypatch, LOGS_DONE=logs_done, TAIL=logs_done)
+    result = aiperf_runs.run_local(runs=runs, artifact_dir=tmp_path / "b", plots=False)
+    assert (tmp_path / "b/events").read_text().splitlines() == order.split("|")
+    assert [r["summary"]["concurrency"] for r in result["runs"]] == [1, 4, 8]
+
+
+@pytest.mark.cli
+def test_a_level_that_fails_in_its_tail_stops_the_next_one(aiperf_venv, tmp_path, monkeypatch):
+    runs = _stand_in_runs(aiperf_venv, tmp_path, monkeypatch, LOGS_DONE="yes", TAIL="yes", EXIT_c1="3", LINGER="c4")
+    with pytest.raises(ComposeError, match=r"aiperf failed \(exit 3\) in run c1"):
+        aiperf_runs.run_local(runs=runs, artifact_dir=tmp_path / "b", plots=False)
+    assert (tmp_path / "b/events").read_text().splitlines() == ["c1 start", "c1 requests done", "c4 start", "c1 exit"]
+    assert proc.wait_gone([int((tmp_path / "b/c4/pid").read_text())], 10) == []  # stopped, not left running
 
 
 @pytest.mark.cli

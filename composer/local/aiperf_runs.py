@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -65,9 +64,8 @@ def run_local(
         else None
     )
     try:
-        done_runs = [
-            _profile(run["name"], argv, run_dir, say, meter) for run, argv, run_dir in zip(runs, argvs, run_dirs)
-        ]
+        done_runs = _profile_all([run["name"] for run in runs], argvs, run_dirs, say, meter)
+        ran = time.monotonic()
         sweep_report = _report_data(artifact_dir, done_runs, report_spec)
         plot_files: list[str] = []
         plot_note = None
@@ -83,6 +81,7 @@ def run_local(
         "plots": plot_files,
         "plot_note": plot_note,
         "seconds": round(time.monotonic() - t0, 3),
+        "after_runs_seconds": round(time.monotonic() - ran, 3),
         **(
             {"report": report.write_files(artifact_dir, sweep_report, plots=plot_files, plot_note=plot_note)}
             if sweep_report
@@ -119,32 +118,93 @@ def draw(run_dirs: Sequence[Path], out: Path, options: Sequence[str] = (), owner
         proc.stop(plotter)
 
 
-def _profile(
-    name: str, argv: list[str], run_dir: Path, say: Callable[[str], None], meter: Meter | None = None
-) -> dict[str, Any]:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    level = run_level(argv)
-    n = argv[argv.index("--request-count") + 1]
-    say(f"aiperf {name}: {level_label(level)}, {n} requests")
-    started = time.monotonic()
-    done = _run_metered(name, _without_offline(argv), meter) if meter else proc.run(_without_offline(argv))
-    (run_dir / "aiperf-console.log").write_text(done.stdout + done.stderr)
-    export = run_dir / EXPORT_JSON
-    if done.returncode != 0 or not export.is_file():
-        raise ComposeError(
-            f"aiperf failed (exit {done.returncode}) in run {name}; "
-            f"output in {run_dir / 'aiperf-console.log'}:\n" + quoted(done.stdout + done.stderr, last=20)
-        )
-    return {
-        "name": name,
-        **level,
-        "summary": summarize(json.loads(export.read_text())),
-        "artifact_dir": str(run_dir),
-        "json": str(export),
-        "csv": str(run_dir / EXPORT_CSV),
-        "seconds": round(time.monotonic() - started, 3),
-        "argv": argv,
-    }
+# AIPerf 0.13.0 logs this to <artifact dir>/logs/aiperf.log once every request of its last phase
+# has returned. What it does after (processing records, a 2 s wait for the server's metrics,
+# exporting, stopping its services: ~4 s) sends nothing, so the next level's AIPerf starts then:
+# its own ~5 s of start-up (imports, tokenizer, services) overlaps that tail, and no two levels'
+# requests are ever in flight together.
+REQUESTS_DONE = " - NOTICE - All credits completed"
+AIPERF_LOG = Path("logs/aiperf.log")
+
+
+def _profile_all(
+    names: Sequence[str],
+    argvs: Sequence[list[str]],
+    run_dirs: Sequence[Path],
+    say: Callable[[str], None],
+    meter: Meter | None,
+) -> list[dict[str, Any]]:
+    """`aiperf profile` per level, in order, each started once the previous one's requests have
+    all returned (see REQUESTS_DONE) and finished (reaped, checked, summarized) while the next
+    one starts up. Ctrl-C or a failed level stops whatever is still running."""
+    done: list[dict[str, Any]] = []
+    running: list[_Level] = []
+    try:
+        for name, argv, run_dir in zip(names, argvs, run_dirs):
+            running.append(_Level(name, argv, run_dir, say, meter))
+            if len(running) > 1:
+                done.append(running.pop(0).finish())
+            running[-1].wait_requests_done()
+        if running:
+            done.append(running.pop(0).finish())
+    except KeyboardInterrupt:
+        raise proc.Interrupted("interrupted: stopped " + ", ".join(level.child.name for level in running)) from None
+    finally:
+        for level in running:
+            level.child.stop()
+    return done
+
+
+class _Level:
+    """One level's `aiperf profile`, started (its progress to the meter until its requests are done)."""
+
+    def __init__(self, name: str, argv: list[str], run_dir: Path, say: Callable[[str], None], meter: Meter | None):
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.name, self.argv, self.run_dir, self.meter = name, argv, run_dir, meter
+        self.level = run_level(argv)
+        say(f"aiperf {name}: {level_label(self.level)}, {argv[argv.index('--request-count') + 1]} requests")
+        self.started = time.monotonic()
+        if meter:
+            meter.start(name)
+        self.child = proc.Watched(_without_offline(argv), self._feed, name=f"aiperf {name}")
+
+    def _feed(self, text: str) -> None:
+        if self.meter:
+            self.meter.feed(text)
+
+    def wait_requests_done(self, poll: float = 0.1, tick: float = 1.0) -> None:
+        """Until its log says every request has returned, or it has ended (failed, or an AIPerf
+        that logs no such line); the meter ticks each second in between."""
+        log = self.run_dir / AIPERF_LOG
+        ticked = time.monotonic()
+        while self.child.poll() is None and not (log.is_file() and REQUESTS_DONE in log.read_text(errors="replace")):
+            time.sleep(poll)
+            if self.meter and time.monotonic() - ticked >= tick:
+                self.meter.tick()
+                ticked = time.monotonic()
+        if self.meter:
+            self.meter.end()
+            self.meter = None  # what it prints from here on is not progress
+
+    def finish(self) -> dict[str, Any]:
+        done = self.child.wait()
+        (self.run_dir / "aiperf-console.log").write_text(done.stdout + done.stderr)
+        export = self.run_dir / EXPORT_JSON
+        if done.returncode != 0 or not export.is_file():
+            raise ComposeError(
+                f"aiperf failed (exit {done.returncode}) in run {self.name}; "
+                f"output in {self.run_dir / 'aiperf-console.log'}:\n" + quoted(done.stdout + done.stderr, last=20)
+            )
+        return {
+            "name": self.name,
+            **self.level,
+            "summary": summarize(json.loads(export.read_text())),
+            "artifact_dir": str(self.run_dir),
+            "json": str(export),
+            "csv": str(self.run_dir / EXPORT_CSV),
+            "seconds": round(time.monotonic() - self.started, 3),
+            "argv": self.argv,
+        }
 
 
 def progress_ui(argv: list[str]) -> list[str]:
@@ -162,25 +222,6 @@ def level_label(level: Mapping[str, Any]) -> str:
     if level.get("concurrency") is not None:
         parts.append(f"concurrency {level['concurrency']}")
     return ", ".join(parts)
-
-
-def _run_metered(name: str, argv: list[str], meter: Meter, tick: float = 1.0) -> proc.Completed:
-    """The run, its progress bars fed to the meter, and a tick each second between them."""
-    meter.start(name)
-    stop = threading.Event()
-
-    def ticker() -> None:
-        while not stop.wait(tick):
-            meter.tick()
-
-    clock = threading.Thread(target=ticker, daemon=True)
-    clock.start()
-    try:
-        return proc.watch(argv, meter.feed, name=f"aiperf {name}")
-    finally:
-        stop.set()
-        clock.join()
-        meter.end()
 
 
 def _start_plot(
