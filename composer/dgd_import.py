@@ -38,7 +38,7 @@ from composer import dynamo, extraobjects
 from composer.errors import InvalidValues, Problem, UsageError
 from composer.load import escape
 from composer.model import derived_names
-from composer.schema import DNS1035
+from composer.schema import DGD_OWN_LABELS, DNS1035
 
 MAX_BYTES = 4 << 20  # a rendered graph with its ConfigMaps: kilobytes; megabytes already mean a wrong file
 ALPHA, BETA = f"{dynamo.DGD_GROUP}/v1alpha1", dynamo.DGD_API
@@ -1137,15 +1137,16 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             "set by Kubernetes or the operator, not carried: "
             + ", ".join(f"/metadata/{k}" if k != "status" else "/status" for k in server)
         )
-    # The DGD's own labels and annotations are model.deployment's, but for the chart's labels (which the
-    # values may not set): one of those with another value only a JSON patch puts back.
+    # The DGD's own labels and annotations are model.deployment's, but for the chart's labels the values
+    # may not set (all of them but app.kubernetes.io/name and part-of): one of those with another value
+    # only a JSON patch puts back.
     ours = _chart_dgd_labels(name, _version(image) or dynamo.DEFAULT_VERSION)
     own: dict[str, dict[str, Any]] = {}
     for key in ("labels", "annotations"):
         for k, val in sorted((meta.get(key) or {}).items()):
             if key == "annotations" and _server_annotation(k) or key == "labels" and ours.get(k) == val:
                 continue
-            if key == "labels" and k in ours:
+            if key == "labels" and k in ours and k not in DGD_OWN_LABELS:
                 ops.append({"op": "add", "path": f"/metadata/{key}/{escape(k)}", "value": val})
                 rep.unexpress(f"/metadata/{key}/{escape(k)}", "patches.model.jsonPatches")
             else:

@@ -575,6 +575,11 @@ CHART_LABELS = (
     "app.kubernetes.io/managed-by",
     "app.kubernetes.io/part-of",
 )
+# Of those, the two a DGD's own labels (model.deployment.labels) may set instead: nothing selects the DGD
+# by them (compose and the operator find its pods by the operator's nvidia.com/* labels, the DGD by its
+# name). The others stay the chart's: managed-by Helm (Helm 3 adopts and upgrades only an object so
+# labelled), instance the release, version and helm.sh/chart the chart's.
+DGD_OWN_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/part-of")
 QUALIFIED_NAME = re.compile(
     rf"^({DNS1123_SUBDOMAIN[1:-1]}/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
 )  # a label or annotation key: [prefix/]name
@@ -771,7 +776,8 @@ HELM_ANNOTATIONS = "meta.helm.sh/"  # helm's record of the release that owns an 
 
 def _rule_deployment_metadata(values: dict, loaded: Loaded):
     """The DGD's own labels and annotations (model.deployment): beside the chart's and helm's, never
-    in their place (the chart's labels would win silently; helm's annotations say which release owns it)."""
+    in their place (the chart's labels would win silently; helm's annotations say which release owns it),
+    but for the two of the chart's labels the DGD may have its own (DGD_OWN_LABELS)."""
     deployment = values["model"]["deployment"]
     for key in ("labels", "annotations"):
         if key in deployment and not deployment["create"]:
@@ -783,11 +789,17 @@ def _rule_deployment_metadata(values: dict, loaded: Loaded):
             )
     for key, value in deployment.get("labels", {}).items():
         ptr = f"/model/deployment/labels/{escape(key)}"
-        if key in CHART_LABELS:
+        if key in CHART_LABELS and key not in DGD_OWN_LABELS:
+            why = (
+                "Helm 3 adopts and upgrades only an object labelled managed-by Helm"
+                if key == "app.kubernetes.io/managed-by"
+                else "the chart sets it"
+            )
             yield loaded.problem(
                 ptr,
                 f"{key} is one of the model chart's own labels on the DynamoGraphDeployment",
-                "leave it out (the chart sets it); add labels of your own under another key",
+                f"leave it out ({why}); of the chart's labels only {' and '.join(DGD_OWN_LABELS)} may be "
+                "given here; add labels of your own under another key",
                 key=True,
             )
         elif value and not (re.fullmatch(LABEL_VALUE, value) and len(value) <= 63):

@@ -600,12 +600,12 @@ def test_what_upstreams_recipes_write_on_components_and_their_dgd_is_in_the_valu
     assert m["frontend"]["ports"] == [{"name": "http", "containerPort": 8000}]
     assert m["frontend"]["imagePullPolicy"] == m["decode"]["imagePullPolicy"] == "IfNotPresent"
     assert m["decode"]["runtimeClassName"] == "nvidia"
-    assert m["deployment"]["labels"]["nemotron-ultra.nvidia.com/workload"] == "chat"
-    # the chart's own label keys, with upstream's values: only a JSON patch puts them back
-    assert [(u.pointer, u.line) for u in nemotron.unexpressed] == [
-        ("/metadata/labels/app.kubernetes.io~1name", 8),
-        ("/metadata/labels/app.kubernetes.io~1part-of", 9),
-    ]
+    # the DGD's own app.kubernetes.io/name and part-of are the values' too (they replace the chart's)
+    labels = m["deployment"]["labels"]
+    assert labels["nemotron-ultra.nvidia.com/workload"] == "chat"
+    assert labels["app.kubernetes.io/name"] == "ultra-agg-h200-chat-mtp"
+    assert labels["app.kubernetes.io/part-of"] == "nemotron-ultra"
+    assert nemotron.unexpressed == [] and "patches" not in nemotron.values
 
     qwen = imported("qwen3-32b_vllm_disagg-kv-router.yaml")
     assert qwen.unexpressed == [], "refused before: its frontend's subComponentType is null"
@@ -757,23 +757,31 @@ def test_labels_the_chart_owns_go_into_a_patch(tmp_path):
 
 @pytest.mark.unit
 def test_the_dgds_own_labels_and_annotations_are_model_deployment(tmp_path):
-    """Upstream's recipes label their DGDs; those of the chart's label keys with another value (the chart
-    sets its own, which the values may not change) stay in a JSON patch."""
+    """Upstream's recipes label their DGDs, app.kubernetes.io/name and part-of among them: those two are
+    model.deployment's too (they replace the chart's); the chart's other label keys with another value
+    (which the values may not change: managed-by stays Helm) stay in a JSON patch."""
     text = BETA_HEAD.replace(
         "  name: g\n",
-        "  name: g\n  labels:\n    app.kubernetes.io/name: g\n    app.kubernetes.io/part-of: dynamo-compose\n"
+        "  name: g\n  labels:\n    app.kubernetes.io/name: g\n    app.kubernetes.io/part-of: dynamo\n"
+        "    app.kubernetes.io/managed-by: dynamo-recipe\n"
         "    example.com/tier: gold\n  annotations:\n    nvidia.com/enable-grove: 'false'\n",
     )
     result = convert_text(tmp_path, text + WORKER)
     assert result.values["model"]["deployment"] == {
-        "labels": {"example.com/tier": "gold"},
+        "labels": {"app.kubernetes.io/name": "g", "app.kubernetes.io/part-of": "dynamo", "example.com/tier": "gold"},
         "annotations": {"nvidia.com/enable-grove": "false"},
     }
     assert [(u.pointer, u.into, u.line) for u in result.unexpressed] == [
-        ("/metadata/labels/app.kubernetes.io~1name", "patches.model.jsonPatches", 6)
+        ("/metadata/labels/app.kubernetes.io~1managed-by", "patches.model.jsonPatches", 8)
     ]
     (jp,) = result.values["patches"]["model"]["jsonPatches"]
-    assert jp["patch"] == [{"op": "add", "path": "/metadata/labels/app.kubernetes.io~1name", "value": "g"}]
+    assert jp["patch"] == [
+        {"op": "add", "path": "/metadata/labels/app.kubernetes.io~1managed-by", "value": "dynamo-recipe"}
+    ]
+    # the chart's own values are no difference
+    same = BETA_HEAD.replace("  name: g\n", "  name: g\n  labels:\n    app.kubernetes.io/part-of: dynamo-compose\n")
+    (tmp_path / "same").mkdir()
+    assert "deployment" not in convert_text(tmp_path / "same", same + WORKER).values["model"]
 
 
 @pytest.mark.unit

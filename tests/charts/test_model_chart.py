@@ -311,6 +311,29 @@ def test_every_object_carries_standard_labels_and_pods_no_chart_label(render, va
         assert pod_labels["app.kubernetes.io/component"] == comp["name"]
 
 
+@pytest.mark.helm
+def test_the_dgds_own_name_and_part_of_labels_replace_the_charts_on_the_dgd_only(render):
+    """An imported graph keeps its app.kubernetes.io/name and part-of (nothing selects the DGD by them);
+    managed-by stays Helm (helm's adoption check), instance the release, version and chart the chart's."""
+    own = {
+        "app.kubernetes.io/name": "my-graph",
+        "app.kubernetes.io/part-of": "dynamo",
+        "app.kubernetes.io/managed-by": "someone",
+        "app.kubernetes.io/instance": "other",
+        "app.kubernetes.io/version": "0.0.1",
+        "helm.sh/chart": "other-1",
+        "team": "a",
+    }
+    docs = render(values_for(deployment={"labels": own}))
+    labels = the_dgd(docs)["metadata"]["labels"]
+    assert labels["app.kubernetes.io/name"] == "my-graph" and labels["app.kubernetes.io/part-of"] == "dynamo"
+    assert labels["team"] == "a"
+    assert labels["app.kubernetes.io/managed-by"] == "Helm" and labels["app.kubernetes.io/instance"] == RELEASE
+    assert labels["app.kubernetes.io/version"] == "1.4.0" and labels["helm.sh/chart"].startswith("model-")
+    for comp in the_dgd(docs)["spec"]["components"]:  # the pods' selector labels stay the chart's
+        assert comp["podTemplate"]["metadata"]["labels"]["app.kubernetes.io/name"] == "model"
+
+
 @pytest.mark.unit
 def test_values_schema_is_draft7_and_documents_every_leaf_of_values_yaml():
     import jsonschema
