@@ -1308,6 +1308,62 @@ def _rule_epp(values: dict, loaded: Loaded):
         )
 
 
+COMPUTE_DOMAIN_CLAIM = "compute-domain-channel"  # the claim the model chart adds to each claiming worker
+
+
+def _rule_compute_domain(values: dict, loaded: Loaded):
+    """A ComputeDomain gives GPU workers of this graph a multi-node NVLink channel: the model release must
+    exist, the roles it names must be the graph's, each must have GPUs, and none may hold a claim of the
+    chart's name already. A local run skips it (it renders nothing for Kubernetes)."""
+    model = values["model"]
+    cd = model.get("computeDomain") or {}
+    if not cd.get("enabled") or values["target"] == "local":
+        return
+    if not model["deployment"]["create"]:
+        yield loaded.problem(
+            "/model/computeDomain/enabled",
+            "model.deployment.create is false: compose renders no model release to hold the ComputeDomain",
+            "create the ComputeDomain beside the existing DGD yourself, or let compose create the DGD",
+        )
+        return
+    workers = ["decode", "prefill"] if model.get("disaggregation") else ["decode"]
+    for i, role in enumerate(cd.get("roles", [])):
+        if role not in workers:
+            yield loaded.problem(
+                f"/model/computeDomain/roles/{i}",
+                f"{role} is no worker role of this graph, which is aggregated (its one worker is decode)",
+                "name decode, or set model.disaggregation: true",
+            )
+    claiming = [r for r in cd.get("roles", workers) if r in workers]
+    mocker = model["backend"]["type"] == "mocker"
+    if mocker:
+        yield loaded.problem(
+            "/model/computeDomain/enabled",
+            "a ComputeDomain links GPUs over NVLink, and the mocker runs on CPUs",
+            "remove model.computeDomain, or deploy a GPU engine (vllm, sglang, trtllm)",
+        )
+    for role in claiming:
+        spec = model.get(role, {})
+        if not mocker and spec.get("gpus") == 0:
+            yield loaded.problem(
+                f"/model/{role}/gpus",
+                f"{role} claims the ComputeDomain's NVLink channel (model.computeDomain) and has no GPU",
+                "give the role GPUs, or leave it out of model.computeDomain.roles",
+            )
+        given = {
+            "resourceClaims": spec.get("resourceClaims", []),
+            "resources/claims": spec.get("resources", {}).get("claims", []),
+        }
+        for at, items in given.items():
+            for j, claim in enumerate(items):
+                if isinstance(claim, dict) and claim.get("name") == COMPUTE_DOMAIN_CLAIM:
+                    yield loaded.problem(
+                        f"/model/{role}/{at}/{j}/name",
+                        f"{COMPUTE_DOMAIN_CLAIM} is the claim model.computeDomain gives {role}",
+                        "remove this entry (the chart adds it), or name your own claim otherwise",
+                    )
+
+
 def _rule_benchmark_settings(values: dict, loaded: Loaded):
     """A sweep is over concurrencies or request rates; with rates, one concurrency caps every
     rate. extraArgs may not set again what compose sets (AIPerf would silently take the last)."""
@@ -1349,6 +1405,7 @@ RULES = (
     _rule_prefill_needs_disaggregation,
     _rule_planner_fits_the_graph,
     _rule_epp,
+    _rule_compute_domain,
     _rule_volumes_and_mounts,
     _rule_pod_settings,
     _rule_deployment_metadata,
