@@ -38,7 +38,7 @@ from composer import dynamo, extraobjects
 from composer.errors import InvalidValues, Problem, UsageError
 from composer.load import escape
 from composer.model import derived_names
-from composer.schema import DNS1035
+from composer.schema import DGD_OWN_LABELS, DNS1035, DNS1123, DNS1123_SUBDOMAIN
 
 MAX_BYTES = 4 << 20  # a rendered graph with its ConfigMaps: kilobytes; megabytes already mean a wrong file
 ALPHA, BETA = f"{dynamo.DGD_GROUP}/v1alpha1", dynamo.DGD_API
@@ -48,6 +48,10 @@ BACKENDS = ("vllm", "sglang", "trtllm", "mocker")
 ROUTER_MODES = tuple(m for m in dynamo.ALL_ROUTER_MODES if m != "direct")
 ROUTER_ENV = "DYN_ROUTER_MODE"  # the values say it only as model.routingPolicy
 GPU = "nvidia.com/gpu"
+# NVIDIA's DRA ComputeDomain (k8s-dra-driver-gpu), which model.computeDomain renders, and the claim of its
+# channel the model chart gives each claiming worker
+CD_API, CD_KIND, CD_CLAIM = "resource.nvidia.com/v1beta1", "ComputeDomain", "compute-domain-channel"
+CD_ALLOCATION_MODES = ("Single", "All")
 CONFIG_FLAGS = ("--extra-engine-args", "--config")
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 # podTemplate.spec fields the values take per component, and their key there
@@ -693,12 +697,20 @@ def convert(docs: list[Doc], display: str, graph: str | None = None) -> Imported
     rep.check()
     assert isinstance(name, str)  # checked above
     types = {c.get("type") for c in comps}
+    namespace = meta.get("namespace")
+    if namespace is not None and not (re.fullmatch(DNS1123, str(namespace)) and len(str(namespace)) <= 63):
+        # upstream's recipes write a placeholder (<your-namespace>): the environments keep compose's
+        more_notes.append(
+            f"/metadata/namespace {namespace!r} is no namespace name (a placeholder?): environments/dev.yaml "
+            "and prod.yaml keep compose's; set cluster.namespace there"
+        )
+        namespace = None
     return Imported(
         values,
         sorted(set(rep.unexpressed), key=lambda u: (u.line, u.column, u.pointer)),
         chosen + notes + more_notes + rep.notes,
         name,
-        meta.get("namespace"),
+        namespace,
         configs_moved,
         [] if "frontend" in types else ["frontend"],
         empty,
@@ -955,6 +967,12 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
     backend = _backend(comps, spec, roles["decode"], rep)
     name = dgd["metadata"]["name"]
     notes: list[str] = []
+    # a ComputeDomain the workers claim as the chart wires one: model.computeDomain, the claims the chart's
+    compute_domain = (
+        None if backend == "mocker" else _compute_domain(docs, comps, roles, name, dgd["metadata"].get("namespace"))
+    )
+    if compute_domain:
+        comps = compute_domain[2]
     patches: dict[str, Any] = {}  # component name -> JSON merge patch
     ops: list[dict[str, Any]] = []  # JSON patch on the rendered DGD
     configs_moved: list[str] = []
@@ -1137,15 +1155,16 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             "set by Kubernetes or the operator, not carried: "
             + ", ".join(f"/metadata/{k}" if k != "status" else "/status" for k in server)
         )
-    # The DGD's own labels and annotations are model.deployment's, but for the chart's labels (which the
-    # values may not set): one of those with another value only a JSON patch puts back.
+    # The DGD's own labels and annotations are model.deployment's, but for the chart's labels the values
+    # may not set (all of them but app.kubernetes.io/name and part-of): one of those with another value
+    # only a JSON patch puts back.
     ours = _chart_dgd_labels(name, _version(image) or dynamo.DEFAULT_VERSION)
     own: dict[str, dict[str, Any]] = {}
     for key in ("labels", "annotations"):
         for k, val in sorted((meta.get(key) or {}).items()):
             if key == "annotations" and _server_annotation(k) or key == "labels" and ours.get(k) == val:
                 continue
-            if key == "labels" and k in ours:
+            if key == "labels" and k in ours and k not in DGD_OWN_LABELS:
                 ops.append({"op": "add", "path": f"/metadata/{key}/{escape(k)}", "value": val})
                 rep.unexpress(f"/metadata/{key}/{escape(k)}", "patches.model.jsonPatches")
             else:
@@ -1155,10 +1174,20 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
     if ops:
         json_patches.append({"target": target, "patch": ops})
 
+    if compute_domain:
+        cd_values, cd_doc, _, cd_dropped = compute_domain
+        model["computeDomain"] = cd_values
+        claimed = " and ".join(cd_values.get("roles", [r for r in ("decode", "prefill") if r in roles]))
+        notes.append(
+            f"ComputeDomain {cd_doc.data['metadata']['name']!r} (line {cd_doc.line}): model.computeDomain, "
+            f"its channel claimed by {claimed} as the chart claims it"
+            + (f"; not carried: {', '.join(cd_dropped)}" if cd_dropped else "")
+        )
+
     # other objects of the stream
     for d in docs:
         obj = d.data
-        if obj is src.data or obj.get("kind") == dynamo.DGD_KIND:
+        if obj is src.data or obj.get("kind") == dynamo.DGD_KIND or (compute_domain and d is compute_domain[1]):
             continue
         cm = obj.get("metadata", {}).get("name") if obj.get("kind") == "ConfigMap" else None
         data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
@@ -1201,6 +1230,105 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             mp["jsonPatches"] = json_patches
         values["patches"] = {"model": mp}
     return values, notes, configs_moved
+
+
+def _compute_domain(
+    docs: list[Doc], comps: list[dict[str, Any]], roles: dict[str, int], dgd_name: str, namespace: str | None
+) -> tuple[dict[str, Any], Doc, list[dict[str, Any]], list[str]] | None:
+    """model.computeDomain, when the stream's one ComputeDomain is the chart's: named as the chart names
+    its channel template (<name>-channel), nothing but numNodes and the channel's allocationMode set, and
+    claimed (one pod claim compute-domain-channel of that template, and the main container's claim of it)
+    by compose's worker roles that have GPUs, by no frontend, Planner or endpoint picker. Then (its values,
+    its document, the components without those claims, what of it is not carried); else None, and the
+    ComputeDomain stays an extra object."""
+    found = [d for d in docs if d.data.get("kind") == CD_KIND]
+    if len(found) != 1 or found[0].data.get("apiVersion") != CD_API:
+        return None
+    doc = found[0]
+    obj = doc.data
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    spec = obj.get("spec")
+    name = meta.get("name")
+    if (
+        set(obj) - {"apiVersion", "kind", "metadata", "spec", "status"}
+        or set(meta) - {"name", "namespace", "annotations", *SERVER_METADATA}
+        or not all(_server_annotation(k) for k in meta.get("annotations") or {})
+        or not isinstance(name, str)
+        or len(name) > 245
+        or not re.fullmatch(DNS1123_SUBDOMAIN, name)
+        or not isinstance(spec, dict)
+        or set(spec) - {"numNodes", "channel"}
+    ):
+        return None
+    channel = spec.get("channel")
+    template = f"{name}-channel"
+    nodes = spec.get("numNodes", 0)
+    mode = channel.get("allocationMode", "Single") if isinstance(channel, dict) else None
+    if (
+        not isinstance(channel, dict)
+        or set(channel) - {"allocationMode", "resourceClaimTemplate"}
+        or channel.get("resourceClaimTemplate") != {"name": template}
+        or mode not in CD_ALLOCATION_MODES
+        or not isinstance(nodes, int)
+        or isinstance(nodes, bool)
+        or not 0 <= nodes <= 2147483647
+    ):
+        return None
+    comps = copy.deepcopy(comps)
+    workers = {i: r for r, i in roles.items() if r in ("decode", "prefill")}
+    claiming = []
+    for i, comp in enumerate(comps):
+        pod = (comp.get("podTemplate") or {}).get("spec") or {}
+        pod_claims = pod.get("resourceClaims") or []
+        refs = [c for c in pod_claims if isinstance(c, dict) and c.get("resourceClaimTemplateName") == template]
+        if not refs:
+            continue
+        if i not in workers:
+            if i in roles.values():  # the chart's frontend, Planner and picker claim nothing
+                return None
+            continue  # a component beyond compose's roles is added whole, its claim with it
+        main = _main(comp)
+        res = main.get("resources") or {}
+        claims = res.get("claims") or []
+        gpus = str(((res.get("limits") or {}) | (res.get("requests") or {})).get(GPU, "0"))
+        others = [
+            c
+            for c in pod.get("containers") or []
+            if c is not main and any(x.get("name") == CD_CLAIM for x in (c.get("resources") or {}).get("claims") or [])
+        ]
+        if (
+            refs != [{"name": CD_CLAIM, "resourceClaimTemplateName": template}]
+            or [c for c in claims if c.get("name") == CD_CLAIM] != [{"name": CD_CLAIM}]
+            or others
+            or not re.fullmatch(r"0*[1-9][0-9]*", gpus)
+        ):
+            return None
+        pod["resourceClaims"] = [c for c in pod_claims if c is not refs[0]]
+        res["claims"] = [c for c in claims if c.get("name") != CD_CLAIM]
+        for holder, key in ((pod, "resourceClaims"), (res, "claims")):
+            if not holder[key]:
+                del holder[key]
+        if not res:
+            main.pop("resources", None)
+        claiming.append(workers[i])
+    if not claiming:
+        return None
+    values: dict[str, Any] = {"enabled": True}
+    if name != f"{dgd_name}-compute-domain":
+        values["name"] = name
+    if nodes:
+        values["numNodes"] = nodes
+    if mode != "Single":
+        values["allocationMode"] = mode
+    graph_roles = [r for r in ("decode", "prefill") if r in roles]
+    if sorted(claiming) != sorted(graph_roles):
+        values["roles"] = [r for r in graph_roles if r in claiming]
+    dropped = [f"/{k}" for k in ("status",) if k in obj] + [f"/metadata/{k}" for k in SERVER_METADATA if k in meta]
+    dropped += [f"/metadata/annotations/{escape(k)}" for k in meta.get("annotations") or {}]
+    ns = meta.get("namespace")
+    if ns is not None and ns != namespace:
+        dropped.append(f"/metadata/namespace ({ns!r}: it goes into the release's namespace)")
+    return values, doc, comps, dropped
 
 
 def _free_name(name: str, taken: set[str]) -> str:

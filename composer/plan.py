@@ -279,6 +279,9 @@ def rendered_objects(release: Release, *, extra: bool = True) -> list[tuple[str,
         configs = [("ConfigMap", f"{name}-{role}-config") for role in roles if makes_config(model, role)]
         if (model.get("planner") or {}).get("enabled"):
             configs.append(("ConfigMap", f"{name}-planner-config"))
+        cd = model.get("computeDomain") or {}
+        if cd.get("enabled"):  # the driver makes its channel's ResourceClaimTemplate, not the chart
+            configs.append(("ComputeDomain", cd.get("name") or f"{name}-compute-domain"))
         own = [*configs, ("DynamoGraphDeployment", name), ("Pod", f"{name}-test-frontend")]
         return own + extra_objects(release) if extra else own
     if release.component == "model-express":

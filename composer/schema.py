@@ -575,6 +575,11 @@ CHART_LABELS = (
     "app.kubernetes.io/managed-by",
     "app.kubernetes.io/part-of",
 )
+# Of those, the two a DGD's own labels (model.deployment.labels) may set instead: nothing selects the DGD
+# by them (compose and the operator find its pods by the operator's nvidia.com/* labels, the DGD by its
+# name). The others stay the chart's: managed-by Helm (Helm 3 adopts and upgrades only an object so
+# labelled), instance the release, version and helm.sh/chart the chart's.
+DGD_OWN_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/part-of")
 QUALIFIED_NAME = re.compile(
     rf"^({DNS1123_SUBDOMAIN[1:-1]}/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
 )  # a label or annotation key: [prefix/]name
@@ -771,7 +776,8 @@ HELM_ANNOTATIONS = "meta.helm.sh/"  # helm's record of the release that owns an 
 
 def _rule_deployment_metadata(values: dict, loaded: Loaded):
     """The DGD's own labels and annotations (model.deployment): beside the chart's and helm's, never
-    in their place (the chart's labels would win silently; helm's annotations say which release owns it)."""
+    in their place (the chart's labels would win silently; helm's annotations say which release owns it),
+    but for the two of the chart's labels the DGD may have its own (DGD_OWN_LABELS)."""
     deployment = values["model"]["deployment"]
     for key in ("labels", "annotations"):
         if key in deployment and not deployment["create"]:
@@ -783,11 +789,17 @@ def _rule_deployment_metadata(values: dict, loaded: Loaded):
             )
     for key, value in deployment.get("labels", {}).items():
         ptr = f"/model/deployment/labels/{escape(key)}"
-        if key in CHART_LABELS:
+        if key in CHART_LABELS and key not in DGD_OWN_LABELS:
+            why = (
+                "Helm 3 adopts and upgrades only an object labelled managed-by Helm"
+                if key == "app.kubernetes.io/managed-by"
+                else "the chart sets it"
+            )
             yield loaded.problem(
                 ptr,
                 f"{key} is one of the model chart's own labels on the DynamoGraphDeployment",
-                "leave it out (the chart sets it); add labels of your own under another key",
+                f"leave it out ({why}); of the chart's labels only {' and '.join(DGD_OWN_LABELS)} may be "
+                "given here; add labels of your own under another key",
                 key=True,
             )
         elif value and not (re.fullmatch(LABEL_VALUE, value) and len(value) <= 63):
@@ -1296,6 +1308,62 @@ def _rule_epp(values: dict, loaded: Loaded):
         )
 
 
+COMPUTE_DOMAIN_CLAIM = "compute-domain-channel"  # the claim the model chart adds to each claiming worker
+
+
+def _rule_compute_domain(values: dict, loaded: Loaded):
+    """A ComputeDomain gives GPU workers of this graph a multi-node NVLink channel: the model release must
+    exist, the roles it names must be the graph's, each must have GPUs, and none may hold a claim of the
+    chart's name already. A local run skips it (it renders nothing for Kubernetes)."""
+    model = values["model"]
+    cd = model.get("computeDomain") or {}
+    if not cd.get("enabled") or values["target"] == "local":
+        return
+    if not model["deployment"]["create"]:
+        yield loaded.problem(
+            "/model/computeDomain/enabled",
+            "model.deployment.create is false: compose renders no model release to hold the ComputeDomain",
+            "create the ComputeDomain beside the existing DGD yourself, or let compose create the DGD",
+        )
+        return
+    workers = ["decode", "prefill"] if model.get("disaggregation") else ["decode"]
+    for i, role in enumerate(cd.get("roles", [])):
+        if role not in workers:
+            yield loaded.problem(
+                f"/model/computeDomain/roles/{i}",
+                f"{role} is no worker role of this graph, which is aggregated (its one worker is decode)",
+                "name decode, or set model.disaggregation: true",
+            )
+    claiming = [r for r in cd.get("roles", workers) if r in workers]
+    mocker = model["backend"]["type"] == "mocker"
+    if mocker:
+        yield loaded.problem(
+            "/model/computeDomain/enabled",
+            "a ComputeDomain links GPUs over NVLink, and the mocker runs on CPUs",
+            "remove model.computeDomain, or deploy a GPU engine (vllm, sglang, trtllm)",
+        )
+    for role in claiming:
+        spec = model.get(role, {})
+        if not mocker and spec.get("gpus") == 0:
+            yield loaded.problem(
+                f"/model/{role}/gpus",
+                f"{role} claims the ComputeDomain's NVLink channel (model.computeDomain) and has no GPU",
+                "give the role GPUs, or leave it out of model.computeDomain.roles",
+            )
+        given = {
+            "resourceClaims": spec.get("resourceClaims", []),
+            "resources/claims": spec.get("resources", {}).get("claims", []),
+        }
+        for at, items in given.items():
+            for j, claim in enumerate(items):
+                if isinstance(claim, dict) and claim.get("name") == COMPUTE_DOMAIN_CLAIM:
+                    yield loaded.problem(
+                        f"/model/{role}/{at}/{j}/name",
+                        f"{COMPUTE_DOMAIN_CLAIM} is the claim model.computeDomain gives {role}",
+                        "remove this entry (the chart adds it), or name your own claim otherwise",
+                    )
+
+
 def _rule_benchmark_settings(values: dict, loaded: Loaded):
     """A sweep is over concurrencies or request rates; with rates, one concurrency caps every
     rate. extraArgs may not set again what compose sets (AIPerf would silently take the last)."""
@@ -1337,6 +1405,7 @@ RULES = (
     _rule_prefill_needs_disaggregation,
     _rule_planner_fits_the_graph,
     _rule_epp,
+    _rule_compute_domain,
     _rule_volumes_and_mounts,
     _rule_pod_settings,
     _rule_deployment_metadata,

@@ -131,6 +131,13 @@ BASE: dict[str, Any] = {
         "modelCache": {"pvcName": "cache", "mountPath": "/cache"},
         "sharedMemorySize": "16Gi",
         "imagePullSecrets": ["pull"],
+        "computeDomain": {
+            "enabled": True,
+            "name": "nvl72",
+            "numNodes": 4,
+            "allocationMode": "Single",
+            "roles": ["decode", "prefill"],
+        },
         "nodeSelector": {"zone": "a"},
         "tolerations": [{"key": "k", "operator": "Equal", "value": "v", "effect": "NoSchedule"}],
         "extraObjects": [

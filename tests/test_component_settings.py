@@ -163,13 +163,24 @@ def test_a_frontend_without_flags_keeps_the_operators_command(tmp_path):
 def test_the_deployments_own_labels_and_annotations_go_on_the_dgd(tmp_path):
     proj = copy_case(CASE, tmp_path / "proj")
     values = yaml.safe_load(proj.values_file.read_text())
-    given = {"labels": {"example.com/tier": "gold"}, "annotations": {"nvidia.com/enable-grove": "false"}}
+    own = {"example.com/tier": "gold", "app.kubernetes.io/name": "my-graph", "app.kubernetes.io/part-of": "dynamo"}
+    given = {"labels": own, "annotations": {"nvidia.com/enable-grove": "false"}}
     values["model"]["deployment"] = given
     proj.values_file.write_text(yaml.safe_dump(values))
     _, docs = render_model(proj)
     (dgd,) = [d for d in docs if d["kind"] == dynamo.DGD_KIND]
-    assert dgd["metadata"]["labels"]["example.com/tier"] == "gold"
-    assert dgd["metadata"]["labels"]["app.kubernetes.io/part-of"] == "dynamo-compose", "the chart's stay"
+    labels = dgd["metadata"]["labels"]
+    # the DGD's own name and part-of replace the chart's (nothing selects the DGD by them)
+    assert {k: labels[k] for k in own} == own
+    # helm adopts only what is managed by Helm; the release and the chart stay the chart's
+    assert labels["app.kubernetes.io/managed-by"] == "Helm" and labels["helm.sh/chart"].startswith("model-")
+    assert labels["app.kubernetes.io/instance"].endswith("-model")
+    # only the DGD's: its pods keep the chart's selector labels, the other objects the chart's labels
+    for comp in dgd["spec"]["components"]:
+        assert comp["podTemplate"]["metadata"]["labels"]["app.kubernetes.io/name"] == "model"
+    for d in docs:
+        if d is not dgd:
+            assert d["metadata"]["labels"]["app.kubernetes.io/part-of"] == "dynamo-compose", d["metadata"]["name"]
     assert dgd["metadata"]["annotations"] == given["annotations"]
     for version in [line.newest for line in dynamo.RELEASES.values()]:
         for d in docs:

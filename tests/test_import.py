@@ -600,12 +600,12 @@ def test_what_upstreams_recipes_write_on_components_and_their_dgd_is_in_the_valu
     assert m["frontend"]["ports"] == [{"name": "http", "containerPort": 8000}]
     assert m["frontend"]["imagePullPolicy"] == m["decode"]["imagePullPolicy"] == "IfNotPresent"
     assert m["decode"]["runtimeClassName"] == "nvidia"
-    assert m["deployment"]["labels"]["nemotron-ultra.nvidia.com/workload"] == "chat"
-    # the chart's own label keys, with upstream's values: only a JSON patch puts them back
-    assert [(u.pointer, u.line) for u in nemotron.unexpressed] == [
-        ("/metadata/labels/app.kubernetes.io~1name", 8),
-        ("/metadata/labels/app.kubernetes.io~1part-of", 9),
-    ]
+    # the DGD's own app.kubernetes.io/name and part-of are the values' too (they replace the chart's)
+    labels = m["deployment"]["labels"]
+    assert labels["nemotron-ultra.nvidia.com/workload"] == "chat"
+    assert labels["app.kubernetes.io/name"] == "ultra-agg-h200-chat-mtp"
+    assert labels["app.kubernetes.io/part-of"] == "nemotron-ultra"
+    assert nemotron.unexpressed == [] and "patches" not in nemotron.values
 
     qwen = imported("qwen3-32b_vllm_disagg-kv-router.yaml")
     assert qwen.unexpressed == [], "refused before: its frontend's subComponentType is null"
@@ -757,23 +757,31 @@ def test_labels_the_chart_owns_go_into_a_patch(tmp_path):
 
 @pytest.mark.unit
 def test_the_dgds_own_labels_and_annotations_are_model_deployment(tmp_path):
-    """Upstream's recipes label their DGDs; those of the chart's label keys with another value (the chart
-    sets its own, which the values may not change) stay in a JSON patch."""
+    """Upstream's recipes label their DGDs, app.kubernetes.io/name and part-of among them: those two are
+    model.deployment's too (they replace the chart's); the chart's other label keys with another value
+    (which the values may not change: managed-by stays Helm) stay in a JSON patch."""
     text = BETA_HEAD.replace(
         "  name: g\n",
-        "  name: g\n  labels:\n    app.kubernetes.io/name: g\n    app.kubernetes.io/part-of: dynamo-compose\n"
+        "  name: g\n  labels:\n    app.kubernetes.io/name: g\n    app.kubernetes.io/part-of: dynamo\n"
+        "    app.kubernetes.io/managed-by: dynamo-recipe\n"
         "    example.com/tier: gold\n  annotations:\n    nvidia.com/enable-grove: 'false'\n",
     )
     result = convert_text(tmp_path, text + WORKER)
     assert result.values["model"]["deployment"] == {
-        "labels": {"example.com/tier": "gold"},
+        "labels": {"app.kubernetes.io/name": "g", "app.kubernetes.io/part-of": "dynamo", "example.com/tier": "gold"},
         "annotations": {"nvidia.com/enable-grove": "false"},
     }
     assert [(u.pointer, u.into, u.line) for u in result.unexpressed] == [
-        ("/metadata/labels/app.kubernetes.io~1name", "patches.model.jsonPatches", 6)
+        ("/metadata/labels/app.kubernetes.io~1managed-by", "patches.model.jsonPatches", 8)
     ]
     (jp,) = result.values["patches"]["model"]["jsonPatches"]
-    assert jp["patch"] == [{"op": "add", "path": "/metadata/labels/app.kubernetes.io~1name", "value": "g"}]
+    assert jp["patch"] == [
+        {"op": "add", "path": "/metadata/labels/app.kubernetes.io~1managed-by", "value": "dynamo-recipe"}
+    ]
+    # the chart's own values are no difference
+    same = BETA_HEAD.replace("  name: g\n", "  name: g\n  labels:\n    app.kubernetes.io/part-of: dynamo-compose\n")
+    (tmp_path / "same").mkdir()
+    assert "deployment" not in convert_text(tmp_path / "same", same + WORKER).values["model"]
 
 
 @pytest.mark.unit
@@ -1142,3 +1150,118 @@ def test_a_picker_without_its_block_size_takes_the_workers_and_keeps_its_own_env
     main = result.values["patches"]["model"]["components"]["epp"]["podTemplate"]["spec"]["containers"][0]
     assert main["env"] == [{"name": "DYN_MODEL_NAME", "value": "Qwen/Qwen3-0.6B"}], "rendered as it was"
     assert [u.pointer for u in result.unexpressed] == ["/spec/components/0/podTemplate/spec/containers/0/env/0"]
+
+
+# ------------------------------------------------------------------------------ ComputeDomain
+
+CD = """\
+apiVersion: resource.nvidia.com/v1beta1
+kind: ComputeDomain
+metadata:
+  name: g-compute-domain
+spec:
+  numNodes: 0
+  channel:
+    allocationMode: Single
+    resourceClaimTemplate:
+      name: g-compute-domain-channel
+---
+"""
+CLAIMING_WORKER = WORKER.replace(
+    "      spec:\n        containers:\n",
+    "      spec:\n        resourceClaims:\n        - name: compute-domain-channel\n"
+    "          resourceClaimTemplateName: g-compute-domain-channel\n        containers:\n",
+).replace(
+    '            limits: {nvidia.com/gpu: "2"}\n',
+    '            limits: {nvidia.com/gpu: "2"}\n            claims:\n            - name: compute-domain-channel\n',
+)
+
+
+@pytest.mark.unit
+def test_a_compute_domain_the_workers_claim_is_model_compute_domain(tmp_path):
+    result = convert_text(tmp_path, CD + BETA_HEAD + CLAIMING_WORKER)
+    m = result.values["model"]
+    assert m["computeDomain"] == {"enabled": True}  # the chart's name, numNodes and allocationMode
+    assert "resourceClaims" not in m["decode"] and m["decode"].get("resources") is None, "the chart's claims"
+    assert result.unexpressed == [] and "extraObjects" not in m
+    assert any("ComputeDomain 'g-compute-domain' (line 1): model.computeDomain" in n for n in result.notes)
+    # another name, numNodes and allocationMode are the values'; a worker's own other claim stays its own
+    text = (CD + BETA_HEAD + CLAIMING_WORKER).replace("g-compute-domain", "nvl").replace("numNodes: 0", "numNodes: 4")
+    text = text.replace("allocationMode: Single", "allocationMode: All").replace(
+        "            - name: compute-domain-channel\n",
+        "            - name: compute-domain-channel\n            - name: gpus\n",
+    )
+    text = text.replace(
+        "          resourceClaimTemplateName: nvl-channel\n",
+        "          resourceClaimTemplateName: nvl-channel\n        - name: gpus\n          resourceClaimTemplateName: gpu\n",
+    )
+    (tmp_path / "b").mkdir()
+    m = convert_text(tmp_path / "b", text).values["model"]
+    assert m["computeDomain"] == {"enabled": True, "name": "nvl", "numNodes": 4, "allocationMode": "All"}
+    assert m["decode"]["resourceClaims"] == [{"name": "gpus", "resourceClaimTemplateName": "gpu"}]
+    assert m["decode"]["resources"] == {"claims": [{"name": "gpus"}]}
+
+
+@pytest.mark.unit
+def test_upstreams_gb200_compute_domains_are_model_compute_domain():
+    def imported(name: str) -> imp.Imported:
+        return imp.convert(imp.read_stream(UPSTREAM / name, name), name)
+
+    qwen = imported("qwen3.8-2.4t-a95b-fp8_sglang_disagg-gb200-chat.yaml")
+    assert qwen.values["model"]["computeDomain"] == {"enabled": True, "name": "qwen38max-sgl-disagg-cd"}
+    assert qwen.unexpressed == [], "carried as an extra object before"
+    # v1alpha1; only the multinode decode claims the channel; a placeholder namespace is no namespace
+    glm = imported("glm-5-nvfp4_sglang_disagg.yaml")
+    assert glm.values["model"]["computeDomain"] == {
+        "enabled": True,
+        "name": "glm5-compute-domain",
+        "numNodes": 5,
+        "roles": ["decode"],
+    }
+    assert glm.namespace is None and any("'<your-namespace>' is no namespace name" in n for n in glm.notes)
+    # two ComputeDomains, one per role: not the chart's one, both stay extra objects
+    kimi = imported("kimi-k3_vllm_disagg-gb200-agentic.yaml")
+    assert "computeDomain" not in kimi.values["model"]
+    assert [u.document for u in kimi.unexpressed] == [
+        "ComputeDomain kimi-k3-prefill-compute-domain",
+        "ComputeDomain kimi-k3-decode-compute-domain",
+    ]
+    assert kimi.values["model"]["decode"]["resourceClaims"][0]["name"] == "compute-domain-channel"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "change",
+    [
+        # the frontend claims it: the chart's claims go to the workers only
+        lambda t: t.replace(
+            "    podTemplate:\n      spec:\n        containers:\n        - name: main\n          image: img:1.6.1\n  - name: worker",
+            "    podTemplate:\n      spec:\n        resourceClaims:\n        - name: compute-domain-channel\n"
+            "          resourceClaimTemplateName: g-compute-domain-channel\n        containers:\n"
+            "        - name: main\n          image: img:1.6.1\n  - name: worker",
+        ),
+        # the main container does not claim it
+        lambda t: t.replace("            claims:\n            - name: compute-domain-channel\n", ""),
+        # the pod's claim has another name
+        lambda t: t.replace(
+            "        - name: compute-domain-channel\n          resourceClaimTemplateName",
+            "        - name: nvl\n          resourceClaimTemplateName",
+        ),
+        # a channel template of another name than the chart's <name>-channel
+        lambda t: t.replace("      name: g-compute-domain-channel\n", "      name: channel\n").replace(
+            "resourceClaimTemplateName: g-compute-domain-channel", "resourceClaimTemplateName: channel"
+        ),
+        # labels of its own, which the chart's ComputeDomain does not take
+        lambda t: t.replace("  name: g-compute-domain\nspec:", "  name: g-compute-domain\n  labels: {a: b}\nspec:"),
+        # no GPU on the claiming worker
+        lambda t: t.replace('limits: {nvidia.com/gpu: "2"}', "limits: {cpu: 1}"),
+    ],
+    ids=["frontend", "no-container-claim", "claim-name", "template-name", "labels", "no-gpu"],
+)
+def test_a_compute_domain_unlike_the_charts_stays_an_extra_object(tmp_path, change):
+    text = change(CD + BETA_HEAD + CLAIMING_WORKER)
+    assert text != CD + BETA_HEAD + CLAIMING_WORKER
+    result = convert_text(tmp_path, text)
+    assert "computeDomain" not in result.values["model"]
+    assert [u.document for u in result.unexpressed if u.document] == ["ComputeDomain g-compute-domain"]
+    assert result.values["model"]["extraObjects"][0]["kind"] == "ComputeDomain"

@@ -25,6 +25,7 @@ from tests.support.validate import (
     FIXTURES,
     KUBE_VERSION,
     all_errors,
+    crd_errors,
     crd_validators,
     load_docs,
 )
@@ -309,6 +310,103 @@ def test_every_object_carries_standard_labels_and_pods_no_chart_label(render, va
         pod_labels = comp["podTemplate"]["metadata"]["labels"]
         assert "helm.sh/chart" not in pod_labels and "app.kubernetes.io/version" not in pod_labels
         assert pod_labels["app.kubernetes.io/component"] == comp["name"]
+
+
+@pytest.mark.helm
+def test_the_dgds_own_name_and_part_of_labels_replace_the_charts_on_the_dgd_only(render):
+    """An imported graph keeps its app.kubernetes.io/name and part-of (nothing selects the DGD by them);
+    managed-by stays Helm (helm's adoption check), instance the release, version and chart the chart's."""
+    own = {
+        "app.kubernetes.io/name": "my-graph",
+        "app.kubernetes.io/part-of": "dynamo",
+        "app.kubernetes.io/managed-by": "someone",
+        "app.kubernetes.io/instance": "other",
+        "app.kubernetes.io/version": "0.0.1",
+        "helm.sh/chart": "other-1",
+        "team": "a",
+    }
+    docs = render(values_for(deployment={"labels": own}))
+    labels = the_dgd(docs)["metadata"]["labels"]
+    assert labels["app.kubernetes.io/name"] == "my-graph" and labels["app.kubernetes.io/part-of"] == "dynamo"
+    assert labels["team"] == "a"
+    assert labels["app.kubernetes.io/managed-by"] == "Helm" and labels["app.kubernetes.io/instance"] == RELEASE
+    assert labels["app.kubernetes.io/version"] == "1.4.0" and labels["helm.sh/chart"].startswith("model-")
+    for comp in the_dgd(docs)["spec"]["components"]:  # the pods' selector labels stay the chart's
+        assert comp["podTemplate"]["metadata"]["labels"]["app.kubernetes.io/name"] == "model"
+
+
+@pytest.mark.helm
+def test_a_compute_domain_is_rendered_and_claimed_by_the_gpu_workers_only(render, template):
+    """model.computeDomain: the ComputeDomain (valid against the NVIDIA DRA driver's CRD, which render
+    checks) and its channel claimed by the workers as upstream's GB200 recipes claim it, not by the frontend."""
+    multinode = {"gpus": 4, "multinode": {"nodeCount": 2}}
+    docs = render(
+        values_for("sglang", disagg=True, computeDomain={"enabled": True}, decode=multinode, prefill=multinode)
+    )
+    (cd,) = [d for d in docs if d["kind"] == "ComputeDomain"]
+    assert cd["apiVersion"] == "resource.nvidia.com/v1beta1"
+    # render checked it against the driver's CRD (tests/fixtures/dra), which does see a broken one
+    broken = copy.deepcopy(cd)
+    broken["spec"]["channel"]["allocationMode"] = "Some"
+    assert crd_errors([broken]) == [
+        f"ComputeDomain/{cd['metadata']['name']}: spec.channel.allocationMode: 'Some' is not one of ['All', 'Single']"
+    ]
+    assert cd["metadata"]["name"] == "demo-compute-domain" and cd["metadata"]["namespace"] == NAMESPACE
+    assert cd["spec"] == {
+        "numNodes": 0,
+        "channel": {"allocationMode": "Single", "resourceClaimTemplate": {"name": "demo-compute-domain-channel"}},
+    }
+    claim = {"name": "compute-domain-channel", "resourceClaimTemplateName": "demo-compute-domain-channel"}
+    comps = {c["name"]: c for c in the_dgd(docs)["spec"]["components"]}
+    for role in ("decode", "prefill"):
+        spec = comps[role]["podTemplate"]["spec"]
+        assert spec["resourceClaims"] == [claim]
+        assert spec["containers"][0]["resources"]["claims"] == [{"name": "compute-domain-channel"}]
+        assert spec["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "4"
+    frontend = comps["frontend"]["podTemplate"]["spec"]
+    assert "resourceClaims" not in frontend and "resources" not in frontend["containers"][0]
+
+    # a name, numNodes and allocationMode of its own; one role; the role's own claims after the chart's
+    docs = render(
+        values_for(
+            "vllm",
+            disagg=True,
+            computeDomain={
+                "enabled": True,
+                "name": "nvl72",
+                "numNodes": 4,
+                "allocationMode": "All",
+                "roles": ["decode"],
+            },
+            decode={
+                "resourceClaims": [{"name": "gpus", "resourceClaimTemplateName": "gpu"}],
+                "resources": {"claims": [{"name": "gpus"}]},
+            },
+        )
+    )
+    (cd,) = [d for d in docs if d["kind"] == "ComputeDomain"]
+    assert cd["metadata"]["name"] == "nvl72"
+    assert cd["spec"] == {
+        "numNodes": 4,
+        "channel": {"allocationMode": "All", "resourceClaimTemplate": {"name": "nvl72-channel"}},
+    }
+    comps = {c["name"]: c for c in the_dgd(docs)["spec"]["components"]}
+    decode = comps["decode"]["podTemplate"]["spec"]
+    assert decode["resourceClaims"] == [
+        {"name": "compute-domain-channel", "resourceClaimTemplateName": "nvl72-channel"},
+        {"name": "gpus", "resourceClaimTemplateName": "gpu"},
+    ]
+    assert decode["containers"][0]["resources"]["claims"] == [{"name": "compute-domain-channel"}, {"name": "gpus"}]
+    assert "resourceClaims" not in comps["prefill"]["podTemplate"]["spec"]
+
+    # off (the default): nothing of it
+    docs = render(values_for("sglang", disagg=True, decode=multinode, prefill=multinode))
+    assert "ComputeDomain" not in [d["kind"] for d in docs]
+    assert "resourceClaims" not in json.dumps(the_dgd(docs))
+
+    # a role the graph does not have
+    proc = template(values_for("vllm", computeDomain={"enabled": True, "roles": ["prefill"]}))
+    assert proc.returncode != 0 and "model.computeDomain.roles: prefill is no worker role" in proc.stderr
 
 
 @pytest.mark.unit

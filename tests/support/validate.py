@@ -40,6 +40,9 @@ CRDS = crd_dir()
 # The Gateway API HTTPRoute and the GAIE InferencePool, at the versions Dynamo's gateway docs pin.
 GATEWAY_CRDS = FIXTURES / "gateway"
 GATEWAY_GROUPS = ("gateway.networking.k8s.io", "inference.networking.k8s.io")
+# NVIDIA's DRA driver's ComputeDomain (model.computeDomain), at the copy its SOURCES.md names.
+DRA_CRDS = FIXTURES / "dra"
+DRA_GROUPS = ("resource.nvidia.com",)
 KUBE_VERSION = "1.30.0"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -97,7 +100,9 @@ def crd_errors(docs: Iterable[dict], crds: Path | None = None) -> list[str]:
     errors = []
     for doc in docs:
         group = doc.get("apiVersion", "").rpartition("/")[0]
-        where = crds or (GATEWAY_CRDS if group in GATEWAY_GROUPS else crd_dir(_version_of(doc)))
+        where = crds or (
+            GATEWAY_CRDS if group in GATEWAY_GROUPS else DRA_CRDS if group in DRA_GROUPS else crd_dir(_version_of(doc))
+        )
         validators = crd_validators(where)
         groups = {api.rpartition("/")[0] for api, _ in validators}
         v = validators.get((doc.get("apiVersion"), doc.get("kind")))

@@ -55,6 +55,14 @@ Fail early on values the schema cannot express.
 {{- if ($v.model.planner | default dict).enabled -}}
 {{- $_ := required "model.planner.image is required with model.planner.enabled (e.g. nvcr.io/nvidia/ai-dynamo/dynamo-planner:<dynamoVersion>)" $v.model.planner.image -}}
 {{- end -}}
+{{- $cd := $v.model.computeDomain | default dict -}}
+{{- if $cd.enabled -}}
+{{- range $cd.roles | default list -}}
+{{- if not (has . (include "model.workerRoles" $ | fromJsonArray)) -}}
+{{- fail (printf "model.computeDomain.roles: %s is no worker role of this graph (prefill needs model.disaggregation)" .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- range $role := include "model.workerRoles" . | fromJsonArray -}}
 {{- $r := index $v.model $role -}}
 {{- $ec := $r.extraConfig -}}
@@ -66,6 +74,29 @@ Fail early on values the schema cannot express.
 {{- end -}}
 {{- if and (eq $v.model.backend.type "sglang") (eq (include "model.gpus" (dict "root" $ "role" $role)) "0") -}}
 {{- fail (printf "model.%s.gpus: sglang needs at least 1 GPU per worker (it is passed as --tp)" $role) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The ComputeDomain's name (model.computeDomain.name, else <dynamoNamespace>-compute-domain); the
+NVIDIA DRA driver makes its channel's ResourceClaimTemplate <name>-channel, as upstream's GB200
+recipes name theirs.
+*/}}
+{{- define "model.computeDomainName" -}}
+{{- .Values.model.computeDomain.name | default (printf "%s-compute-domain" (include "model.fullname" .)) -}}
+{{- end -}}
+
+{{/*
+"true" when a worker role claims the ComputeDomain's channel (model.computeDomain.enabled, and the
+role among its roles, every worker role when none are named), else empty.
+Call with (dict "root" $ "role" "decode").
+*/}}
+{{- define "model.computeDomainClaim" -}}
+{{- $cd := .root.Values.model.computeDomain | default dict -}}
+{{- if $cd.enabled -}}
+{{- if has .role ($cd.roles | default (include "model.workerRoles" .root | fromJsonArray)) -}}
+true
 {{- end -}}
 {{- end -}}
 {{- end -}}
