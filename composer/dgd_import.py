@@ -1168,7 +1168,15 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             configs_moved.append(cm)
             continue
         if cm in moved and set(data) <= moved[cm] and not obj.get("binaryData"):
-            notes.append(f"ConfigMap {cm!r} (line {d.line}): its engine config is the worker's extraConfig.inline")
+            notes.append(
+                f"ConfigMap {cm!r} (line {d.line}): "
+                + (
+                    "its engine configs are the workers' extraConfig.inline, each worker mounting its own only "
+                    "(it names no other)"
+                    if len(data) > 1
+                    else "its engine config is the worker's extraConfig.inline"
+                )
+            )
             configs_moved.append(cm)
             continue
         what = f"{obj.get('kind')} {(obj.get('metadata') or {}).get('name', '')}".strip()
@@ -1655,10 +1663,13 @@ def _engine_config(main, volumes, configmaps, backend, disagg, role, version):
     """(path, inline, volume, mount, ConfigMap name, key) when the worker reads its engine config from a
     ConfigMap the chart can mount the same way: one of the file (inline: its content), or one of the
     cluster that the volume names with its key (inline None: a configMapRef); else None."""
-    arg = _flag_value([*(main.get("command") or []), *(main.get("args") or [])], CONFIG_FLAGS)
+    argv = [*(main.get("command") or []), *(main.get("args") or [])]
+    arg = _flag_value(argv, CONFIG_FLAGS)
     ref = re.fullmatch(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", arg or "")
     if ref:  # Kubernetes expands $(VAR) from the container's env: compose's own DYNAMO_EXTRA_CONFIG
-        arg = next((e.get("value") for e in main.get("env") or [] if e.get("name") == ref.group(1)), None)
+        arg = _env_value(main, ref.group(1))
+    elif arg is None:
+        arg = _script_config_arg(argv, main)
     if not isinstance(arg, str) or not arg or "$(" in arg:
         return None
     path = arg if arg.startswith("/") else (posixpath.join(main["workingDir"], arg) if main.get("workingDir") else None)
@@ -1687,8 +1698,8 @@ def _engine_config(main, volumes, configmaps, backend, disagg, role, version):
         if cm is None:  # a ConfigMap of the cluster: the chart mounts it by name, as this does
             return (path, None, vol, mount, ref["name"], key) if items else None
         data = cm.data.get("data") or {}
-        if not items and set(data) != {key}:
-            return None  # the volume shows every key of the ConfigMap; the chart's, one
+        if not items and set(data) != {key} and not _names_only(main, path, sorted(set(data) - {key})):
+            return None  # the volume shows every key of the ConfigMap, the chart's one: another may be read
         text = data.get(key)
         if not isinstance(text, str):
             return None
@@ -1697,6 +1708,59 @@ def _engine_config(main, volumes, configmaps, backend, disagg, role, version):
             return None
         return path, inline, vol, mount, ref["name"], key
     return None
+
+
+def _env_value(main: dict[str, Any], name: str) -> str | None:
+    """The plain value the container's env gives name (None when it is set otherwise, or twice)."""
+    found = [e for e in main.get("env") or [] if isinstance(e, dict) and e.get("name") == name]
+    if len(found) != 1 or set(found[0]) != {"name", "value"} or not isinstance(found[0]["value"], str):
+        return None
+    return found[0]["value"] if "$" not in found[0]["value"] else None
+
+
+# The config flag in a shell script (`sh -c "python3 -m dynamo.trtllm ... --extra-engine-args PATH"`): its
+# value a plain absolute path or one variable, quoted or not, ending where the word ends
+_SCRIPT_FLAG = re.compile(
+    r"(?<![\w-])(?:--extra-engine-args|--config)(?:=|[ \t]+)"
+    r"(\"?)(/[A-Za-z0-9._/-]+|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?)\1(?=[\s;&|)]|$)"
+)
+
+
+def _script_config_arg(argv: list[str], main: dict[str, Any]) -> str | None:
+    """The engine config's path a shell script passes by the config flag: the one script running
+    `python3 -m dynamo.<backend>`, with one config flag, its variable (if any) from the container's env
+    and named nowhere else in the script (which could set it); else None."""
+    scripts = [a for a in argv if re.search(r"-m\s+dynamo\.(vllm|sglang|trtllm|mocker)\b", a)]
+    if len(scripts) != 1:
+        return None
+    flags = list(_SCRIPT_FLAG.finditer(scripts[0]))
+    if len(flags) != 1 or len(re.findall(r"(?<![\w-])(?:--extra-engine-args|--config)\b", scripts[0])) != 1:
+        return None
+    value = flags[0].group(2)
+    if not value.startswith("$"):
+        return value
+    name = value.strip("${}")
+    if len(re.findall(rf"(?<![A-Za-z0-9_]){name}(?![A-Za-z0-9_])", scripts[0])) != 1:
+        return None
+    return _env_value(main, name)
+
+
+def _names_only(main: dict[str, Any], path: str, others: list[str]) -> bool:
+    """Whether the container names, of a ConfigMap's keys mounted as a directory, only the one at path:
+    every mention of the directory in its command, args, env and working directory is that file, and no
+    other key's name appears. Then mounting that one key (as the chart does) shows the engine the same
+    file, and hides only files nothing named (upstream's one ConfigMap of both roles' configs)."""
+    directory = posixpath.dirname(path)
+    workdir = posixpath.normpath(main.get("workingDir") or "/")
+    if workdir == directory or workdir.startswith(directory + "/"):
+        return False  # a relative name could read another key
+    texts = [*(main.get("command") or []), *(main.get("args") or [])]
+    texts += [e.get("value") for e in main.get("env") or [] if isinstance(e, dict) and isinstance(e.get("value"), str)]
+    for text in texts:
+        rest = re.sub(rf"{re.escape(path)}(?![A-Za-z0-9._/-])", "", text)
+        if re.search(rf"{re.escape(directory)}(?![A-Za-z0-9._-])", rest) or any(k in text for k in others):
+            return False
+    return True
 
 
 def _parse_config(text: str) -> dict[str, Any] | None:
