@@ -1474,6 +1474,8 @@ def _component_values(
             else:
                 v["extraConfig"] = {"path": path, "inline": inline}
                 moved.setdefault(cm, set()).add(key)
+            if mount.get("subPath"):
+                v["extraConfig"]["mountFile"] = True
             volumes = [x for x in volumes if x is not vol]
             mounts = [x for x in mounts if x is not mount]
             # what the chart writes with it (a graph compose rendered has them): not twice
@@ -1661,8 +1663,9 @@ def _flag_value(argv: list[str], flags: tuple[str, ...]) -> str | None:
 
 def _engine_config(main, volumes, configmaps, backend, disagg, role, version):
     """(path, inline, volume, mount, ConfigMap name, key) when the worker reads its engine config from a
-    ConfigMap the chart can mount the same way: one of the file (inline: its content), or one of the
-    cluster that the volume names with its key (inline None: a configMapRef); else None."""
+    ConfigMap the chart can mount the same way (its directory, or the file alone by subPath): one of the
+    file (inline: its content), or one of the cluster that the volume names with its key (inline None: a
+    configMapRef); else None."""
     argv = [*(main.get("command") or []), *(main.get("args") or [])]
     arg = _flag_value(argv, CONFIG_FLAGS)
     ref = re.fullmatch(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", arg or "")
@@ -1677,9 +1680,10 @@ def _engine_config(main, volumes, configmaps, backend, disagg, role, version):
         return None
     path = posixpath.normpath(path)
     for mount in main.get("volumeMounts") or []:
-        if not isinstance(mount, dict) or mount.get("subPath") or mount.get("subPathExpr"):
+        if not isinstance(mount, dict) or mount.get("subPathExpr"):
             continue
-        if posixpath.normpath(mount.get("mountPath") or "") != posixpath.dirname(path):
+        sub = mount.get("subPath")  # the file alone, mounted at path: extraConfig.mountFile
+        if posixpath.normpath(mount.get("mountPath") or "") != (path if sub else posixpath.dirname(path)):
             continue
         vol = next((x for x in volumes if x.get("name") == mount.get("name")), None)
         if not vol or set(vol) != {"name", "configMap"}:
@@ -1689,16 +1693,17 @@ def _engine_config(main, volumes, configmaps, backend, disagg, role, version):
         if set(ref) - {"name", "items"} or (items is not None and len(items) != 1):
             return None  # the chart mounts one key, with the default mode
         file = posixpath.basename(path)
-        key = items[0].get("key") if items else file
-        if items and items[0].get("path") != file:
+        key = items[0].get("key") if items else (sub or file)
+        if items and items[0].get("path") != (sub or file):
             return None
         if not re.fullmatch(r"(/(?!\.\.?(/|$))[A-Za-z0-9._-]+){2,}", path):
             return None  # the schema's rule for extraConfig.path
         cm = configmaps.get(ref.get("name"))
         if cm is None:  # a ConfigMap of the cluster: the chart mounts it by name, as this does
-            return (path, None, vol, mount, ref["name"], key) if items else None
+            return (path, None, vol, mount, ref["name"], key) if items or sub else None
         data = cm.data.get("data") or {}
-        if not items and set(data) != {key} and not _names_only(main, path, sorted(set(data) - {key})):
+        others = sorted(set(data) - {key})
+        if not items and not sub and others and not _names_only(main, path, others):
             return None  # the volume shows every key of the ConfigMap, the chart's one: another may be read
         text = data.get(key)
         if not isinstance(text, str):

@@ -557,13 +557,25 @@ def test_a_config_the_container_may_read_otherwise_stays_in_its_configmap(tmp_pa
         ("qwen3-32b-fp8_trtllm_disagg.yaml", ["llm-config-decode", "llm-config-prefill"]),
         ("deepseek-v32-fp4_trtllm_disagg-kv-router.yaml", ["dsv32-trtllm-config"]),
         ("glm-5.2_sglang_disagg-h200-agentic.yaml", ["glm52-disagg-h200-agentic-sglang-config"]),
+        ("trtllm_agg-with-config.yaml", ["nvidia-config"]),
     ],
 )
 def test_upstreams_engine_config_configmaps_import_clean(name, configmaps):
     result = imp.convert(imp.read_stream(UPSTREAM / name, name), name)
     assert result.unexpressed == [] and sorted(result.configs_moved) == configmaps
-    for role in ("decode", "prefill"):
+    for role in ("decode", "prefill") if result.values["model"].get("disaggregation") else ("decode",):
         assert result.values["model"][role]["extraConfig"]["inline"]
+
+
+@pytest.mark.unit
+def test_a_config_mounted_alone_by_subpath_is_mounted_alone_again():
+    """Upstream mounts the engine config's file alone (subPath) into a directory of the image, which a
+    directory mount would hide: extraConfig.mountFile mounts it alone again."""
+    result = imp.convert(imp.read_stream(UPSTREAM / "trtllm_agg-with-config.yaml", "x"), "x")
+    d = result.values["model"]["decode"]
+    assert d["extraConfig"]["path"] == "/workspace/examples/backends/trtllm/engine_configs/qwen3/agg.yaml"
+    assert d["extraConfig"]["mountFile"] is True and d["extraConfig"]["inline"]["max_batch_size"] == 16
+    assert "volumes" not in d and "volumeMounts" not in d
 
 
 @pytest.mark.unit

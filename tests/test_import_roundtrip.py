@@ -372,6 +372,7 @@ UPSTREAM_ROUNDTRIP = [
     UPSTREAM / "qwen3-32b-fp8_trtllm_disagg.yaml",  # its flag in a shell script, its path in env
     UPSTREAM / "deepseek-v32-fp4_trtllm_disagg-kv-router.yaml",  # one ConfigMap of both roles' configs
     UPSTREAM / "glm-5.2_sglang_disagg-h200-agentic.yaml",  # both at once
+    UPSTREAM / "trtllm_agg-with-config.yaml",  # the file alone mounted by subPath: extraConfig.mountFile
 ]
 
 
