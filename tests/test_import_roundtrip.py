@@ -382,6 +382,33 @@ def test_an_upstream_recipe_renders_as_the_original(src, tmp_path):
     assert roundtrip(src, tmp_path) == []
 
 
+@pytest.mark.helm
+@pytest.mark.parametrize("mount", ["subPath", "items"])
+def test_an_engine_config_under_another_key_renders_as_the_original(tmp_path, mount):
+    """The ConfigMap's key is not the name of the file the engine reads: the file alone mounted by a
+    subPath naming that key, or the directory with an item mapping the key to the file."""
+    text = (UPSTREAM / "trtllm_agg-with-config.yaml").read_text().replace("  agg.yaml: |", "  engine.yaml: |")
+    if mount == "subPath":
+        text = text.replace("subPath: agg.yaml", "subPath: engine.yaml")
+    else:
+        text = text.replace(
+            "engine_configs/qwen3/agg.yaml\n            name:", "engine_configs/qwen3\n            name:"
+        )
+        text = text.replace("            subPath: agg.yaml\n", "").replace(
+            "            name: nvidia-config\n          name:",
+            "            name: nvidia-config\n            items: [{key: engine.yaml, path: agg.yaml}]\n          name:",
+        )
+    assert (
+        "engine.yaml" in text
+        and ("subPath" in text) == (mount == "subPath")
+        and text.count("items") == (mount == "items")
+    )
+    (tmp_path / "dgd.yaml").write_text(text)
+    imported = imp.convert(imp.read_stream(tmp_path / "dgd.yaml", "x"), "x")
+    assert imported.unexpressed == [] and imported.configs_moved == ["nvidia-config"]
+    assert roundtrip(tmp_path / "dgd.yaml", tmp_path) == []
+
+
 @pytest.mark.unit
 def test_share_of_graphs_that_need_nothing_more():
     """Of the 18 upstream graphs here, 16 import with nothing in patches or extraObjects (both
