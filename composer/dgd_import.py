@@ -1196,7 +1196,15 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             configs_moved.append(cm)
             continue
         if cm in moved and set(data) <= moved[cm] and not obj.get("binaryData"):
-            notes.append(f"ConfigMap {cm!r} (line {d.line}): its engine config is the worker's extraConfig.inline")
+            notes.append(
+                f"ConfigMap {cm!r} (line {d.line}): "
+                + (
+                    "its engine configs are the workers' extraConfig.inline, each worker mounting its own only "
+                    "(it names no other)"
+                    if len(data) > 1
+                    else "its engine config is the worker's extraConfig.inline"
+                )
+            )
             configs_moved.append(cm)
             continue
         what = f"{obj.get('kind')} {(obj.get('metadata') or {}).get('name', '')}".strip()
@@ -1593,6 +1601,8 @@ def _component_values(
             else:
                 v["extraConfig"] = {"path": path, "inline": inline}
                 moved.setdefault(cm, set()).add(key)
+            if mount.get("subPath"):
+                v["extraConfig"]["mountFile"] = True
             volumes = [x for x in volumes if x is not vol]
             mounts = [x for x in mounts if x is not mount]
             # what the chart writes with it (a graph compose rendered has them): not twice
@@ -1780,12 +1790,16 @@ def _flag_value(argv: list[str], flags: tuple[str, ...]) -> str | None:
 
 def _engine_config(main, volumes, configmaps, backend, disagg, role, version):
     """(path, inline, volume, mount, ConfigMap name, key) when the worker reads its engine config from a
-    ConfigMap the chart can mount the same way: one of the file (inline: its content), or one of the
-    cluster that the volume names with its key (inline None: a configMapRef); else None."""
-    arg = _flag_value([*(main.get("command") or []), *(main.get("args") or [])], CONFIG_FLAGS)
+    ConfigMap the chart can mount the same way (its directory, or the file alone by subPath): one of the
+    file (inline: its content), or one of the cluster that the volume names with its key (inline None: a
+    configMapRef); else None."""
+    argv = [*(main.get("command") or []), *(main.get("args") or [])]
+    arg = _flag_value(argv, CONFIG_FLAGS)
     ref = re.fullmatch(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", arg or "")
     if ref:  # Kubernetes expands $(VAR) from the container's env: compose's own DYNAMO_EXTRA_CONFIG
-        arg = next((e.get("value") for e in main.get("env") or [] if e.get("name") == ref.group(1)), None)
+        arg = _env_value(main, ref.group(1))
+    elif arg is None:
+        arg = _script_config_arg(argv, main)
     if not isinstance(arg, str) or not arg or "$(" in arg:
         return None
     path = arg if arg.startswith("/") else (posixpath.join(main["workingDir"], arg) if main.get("workingDir") else None)
@@ -1793,9 +1807,10 @@ def _engine_config(main, volumes, configmaps, backend, disagg, role, version):
         return None
     path = posixpath.normpath(path)
     for mount in main.get("volumeMounts") or []:
-        if not isinstance(mount, dict) or mount.get("subPath") or mount.get("subPathExpr"):
+        if not isinstance(mount, dict) or mount.get("subPathExpr"):
             continue
-        if posixpath.normpath(mount.get("mountPath") or "") != posixpath.dirname(path):
+        sub = mount.get("subPath")  # the file alone, mounted at path: extraConfig.mountFile
+        if posixpath.normpath(mount.get("mountPath") or "") != (path if sub else posixpath.dirname(path)):
             continue
         vol = next((x for x in volumes if x.get("name") == mount.get("name")), None)
         if not vol or set(vol) != {"name", "configMap"}:
@@ -1805,17 +1820,18 @@ def _engine_config(main, volumes, configmaps, backend, disagg, role, version):
         if set(ref) - {"name", "items"} or (items is not None and len(items) != 1):
             return None  # the chart mounts one key, with the default mode
         file = posixpath.basename(path)
-        key = items[0].get("key") if items else file
-        if items and items[0].get("path") != file:
+        key = items[0].get("key") if items else (sub or file)
+        if items and items[0].get("path") != (sub or file):
             return None
         if not re.fullmatch(r"(/(?!\.\.?(/|$))[A-Za-z0-9._-]+){2,}", path):
             return None  # the schema's rule for extraConfig.path
         cm = configmaps.get(ref.get("name"))
         if cm is None:  # a ConfigMap of the cluster: the chart mounts it by name, as this does
-            return (path, None, vol, mount, ref["name"], key) if items else None
+            return (path, None, vol, mount, ref["name"], key) if items or sub else None
         data = cm.data.get("data") or {}
-        if not items and set(data) != {key}:
-            return None  # the volume shows every key of the ConfigMap; the chart's, one
+        others = sorted(set(data) - {key})
+        if not items and not sub and others and not _names_only(main, path, others):
+            return None  # the volume shows every key of the ConfigMap, the chart's one: another may be read
         text = data.get(key)
         if not isinstance(text, str):
             return None
@@ -1824,6 +1840,59 @@ def _engine_config(main, volumes, configmaps, backend, disagg, role, version):
             return None
         return path, inline, vol, mount, ref["name"], key
     return None
+
+
+def _env_value(main: dict[str, Any], name: str) -> str | None:
+    """The plain value the container's env gives name (None when it is set otherwise, or twice)."""
+    found = [e for e in main.get("env") or [] if isinstance(e, dict) and e.get("name") == name]
+    if len(found) != 1 or set(found[0]) != {"name", "value"} or not isinstance(found[0]["value"], str):
+        return None
+    return found[0]["value"] if "$" not in found[0]["value"] else None
+
+
+# The config flag in a shell script (`sh -c "python3 -m dynamo.trtllm ... --extra-engine-args PATH"`): its
+# value a plain absolute path or one variable, quoted or not, ending where the word ends
+_SCRIPT_FLAG = re.compile(
+    r"(?<![\w-])(?:--extra-engine-args|--config)(?:=|[ \t]+)"
+    r"(\"?)(/[A-Za-z0-9._/-]+|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?)\1(?=[\s;&|)]|$)"
+)
+
+
+def _script_config_arg(argv: list[str], main: dict[str, Any]) -> str | None:
+    """The engine config's path a shell script passes by the config flag: the one script running
+    `python3 -m dynamo.<backend>`, with one config flag, its variable (if any) from the container's env
+    and named nowhere else in the script (which could set it); else None."""
+    scripts = [a for a in argv if re.search(r"-m\s+dynamo\.(vllm|sglang|trtllm|mocker)\b", a)]
+    if len(scripts) != 1:
+        return None
+    flags = list(_SCRIPT_FLAG.finditer(scripts[0]))
+    if len(flags) != 1 or len(re.findall(r"(?<![\w-])(?:--extra-engine-args|--config)\b", scripts[0])) != 1:
+        return None
+    value = flags[0].group(2)
+    if not value.startswith("$"):
+        return value
+    name = value.strip("${}")
+    if len(re.findall(rf"(?<![A-Za-z0-9_]){name}(?![A-Za-z0-9_])", scripts[0])) != 1:
+        return None
+    return _env_value(main, name)
+
+
+def _names_only(main: dict[str, Any], path: str, others: list[str]) -> bool:
+    """Whether the container names, of a ConfigMap's keys mounted as a directory, only the one at path:
+    every mention of the directory in its command, args, env and working directory is that file, and no
+    other key's name appears. Then mounting that one key (as the chart does) shows the engine the same
+    file, and hides only files nothing named (upstream's one ConfigMap of both roles' configs)."""
+    directory = posixpath.dirname(path)
+    workdir = posixpath.normpath(main.get("workingDir") or "/")
+    if workdir == directory or workdir.startswith(directory + "/"):
+        return False  # a relative name could read another key
+    texts = [*(main.get("command") or []), *(main.get("args") or [])]
+    texts += [e.get("value") for e in main.get("env") or [] if isinstance(e, dict) and isinstance(e.get("value"), str)]
+    for text in texts:
+        rest = re.sub(rf"{re.escape(path)}(?![A-Za-z0-9._/-])", "", text)
+        if re.search(rf"{re.escape(directory)}(?![A-Za-z0-9._-])", rest) or any(k in text for k in others):
+            return False
+    return True
 
 
 def _parse_config(text: str) -> dict[str, Any] | None:

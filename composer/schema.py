@@ -854,7 +854,8 @@ def _chart_volumes(values: dict, role: str) -> dict[str, str]:
     if cfg.get("configMapRef") or makes_config(model, role):
         role_schema = resolve(values_schema()["properties"]["model"]["properties"][role])
         default = resolve(role_schema["properties"]["extraConfig"])["properties"]["path"]["default"]
-        out["extra-config"] = posixpath.dirname(cfg.get("path", default))
+        path = cfg.get("path", default)
+        out["extra-config"] = path if cfg.get("mountFile") else posixpath.dirname(path)
     if model.get("modelCache"):
         out["model-cache"] = model["modelCache"]["mountPath"]
     return out

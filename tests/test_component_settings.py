@@ -261,3 +261,12 @@ def test_every_placed_pod_field_is_one_the_crds_pod_template_has():
 def test_kube_definitions_are_what_the_generator_writes():
     done = proc.run_all([[sys.executable, str(REPO / "scripts" / "gen-kube-defs"), "--check"]])
     assert done[0].returncode == 0, done[0].stderr
+
+
+def test_the_chart_mounts_an_engine_config_file_alone_where_its_path_is():
+    """With extraConfig.mountFile the chart's extra-config mount is the file's path, not its directory:
+    the mount-path check refuses another mount there, and lets one at the directory be."""
+    model = {"backend": {"type": "vllm"}, "decode": {"extraConfig": {"path": "/w/cfg/a.yaml", "inline": {"a": 1}}}}
+    assert schema._chart_volumes({"model": model}, "decode") == {"extra-config": "/w/cfg"}
+    model["decode"]["extraConfig"]["mountFile"] = True
+    assert schema._chart_volumes({"model": model}, "decode") == {"extra-config": "/w/cfg/a.yaml"}

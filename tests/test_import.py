@@ -465,6 +465,119 @@ def test_a_config_the_chart_would_change_stays_in_its_configmap(tmp_path):
     assert "extraObjects" not in result.values["model"]
 
 
+SHARED_DGD = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data:
+  prefill.yaml: |
+    chunked-prefill-size: 4096
+  decode.yaml: |
+    cuda-graph-max-bs: 64
+---
+apiVersion: nvidia.com/v1beta1
+kind: DynamoGraphDeployment
+metadata: {name: g}
+spec:
+  components:
+  - name: Frontend
+    type: frontend
+    podTemplate: {spec: {containers: [{name: main, image: img:1.6.1}]}}
+  - name: prefill
+    type: prefill
+    podTemplate:
+      spec:
+        volumes: [{name: cfg, configMap: {name: cfg}}]
+        containers:
+        - name: main
+          image: img:1.6.1
+          command: [/bin/sh, -c]
+          args:
+          - |
+            exec python3 -m dynamo.sglang --model-path m \\
+              --config "${CFG}" --disaggregation-mode prefill
+          env: [{name: CFG, value: /etc/engine/prefill.yaml}]
+          volumeMounts: [{name: cfg, mountPath: /etc/engine}]
+  - name: decode
+    type: decode
+    podTemplate:
+      spec:
+        volumes: [{name: engine, configMap: {name: cfg}}]
+        containers:
+        - name: main
+          image: img:1.6.1
+          command: [python3, -m, dynamo.sglang]
+          args: [--model-path, m, --config=/etc/engine/decode.yaml, --disaggregation-mode, decode]
+          volumeMounts: [{name: engine, mountPath: /etc/engine, readOnly: true}]
+"""
+
+
+@pytest.mark.unit
+def test_one_configmap_of_both_roles_configs_becomes_each_roles_extra_config(tmp_path):
+    """Upstream's shapes: one ConfigMap holding both roles' configs, mounted whole in each; the config
+    flag in a shell script, its path from the env (`--config "${CFG}"`), or written `--config=PATH`. Each
+    role names only its own key: the chart mounts it that one, and the ConfigMap is not carried."""
+    result = convert_text(tmp_path, SHARED_DGD)
+    m = result.values["model"]
+    assert m["prefill"]["extraConfig"] == {"path": "/etc/engine/prefill.yaml", "inline": {"chunked-prefill-size": 4096}}
+    assert m["decode"]["extraConfig"] == {"path": "/etc/engine/decode.yaml", "inline": {"cuda-graph-max-bs": 64}}
+    assert "volumes" not in m["prefill"] and "volumeMounts" not in m["decode"], "the chart mounts them"
+    assert m["prefill"]["env"] == [{"name": "CFG", "value": "/etc/engine/prefill.yaml"}], "the script reads it"
+    assert result.unexpressed == [] and result.configs_moved == ["cfg"] and "extraObjects" not in m
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("exec python3", "CFG=/tmp/other.yaml; exec python3"),  # the script sets the path itself
+        ('--config "${CFG}"', '--config "${CFG}" --config /tmp/x.yaml'),  # two config flags
+        ("exec python3", "cat /etc/engine/*; exec python3"),  # another file of the directory read
+        ("--disaggregation-mode prefill", "--disaggregation-mode prefill --x decode.yaml"),  # the other key named
+        ("value: /etc/engine/prefill.yaml}", "valueFrom: {fieldRef: {fieldPath: metadata.name}}}"),  # not a path
+    ],
+    ids=["variable-set-in-script", "two-flags", "directory-read", "other-key-named", "variable-not-plain"],
+)
+def test_a_config_the_container_may_read_otherwise_stays_in_its_configmap(tmp_path, old, new):
+    """Where the container may read more of the ConfigMap than the one key (or the import cannot tell which
+    file the flag names), mounting the chart's one key could change what it reads: the ConfigMap is carried."""
+    assert old in SHARED_DGD
+    result = convert_text(tmp_path, SHARED_DGD.replace(old, new, 1))
+    m = result.values["model"]
+    assert "extraConfig" not in m["prefill"] and m["prefill"]["volumes"] == [
+        {"name": "cfg", "configMap": {"name": "cfg"}}
+    ]
+    assert [o["metadata"]["name"] for o in m["extraObjects"]] == ["cfg"]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "name, configmaps",
+    [
+        ("qwen3-32b-fp8_trtllm_disagg.yaml", ["llm-config-decode", "llm-config-prefill"]),
+        ("deepseek-v32-fp4_trtllm_disagg-kv-router.yaml", ["dsv32-trtllm-config"]),
+        ("glm-5.2_sglang_disagg-h200-agentic.yaml", ["glm52-disagg-h200-agentic-sglang-config"]),
+        ("trtllm_agg-with-config.yaml", ["nvidia-config"]),
+    ],
+)
+def test_upstreams_engine_config_configmaps_import_clean(name, configmaps):
+    result = imp.convert(imp.read_stream(UPSTREAM / name, name), name)
+    assert result.unexpressed == [] and sorted(result.configs_moved) == configmaps
+    for role in ("decode", "prefill") if result.values["model"].get("disaggregation") else ("decode",):
+        assert result.values["model"][role]["extraConfig"]["inline"]
+
+
+@pytest.mark.unit
+def test_a_config_mounted_alone_by_subpath_is_mounted_alone_again():
+    """Upstream mounts the engine config's file alone (subPath) into a directory of the image, which a
+    directory mount would hide: extraConfig.mountFile mounts it alone again."""
+    result = imp.convert(imp.read_stream(UPSTREAM / "trtllm_agg-with-config.yaml", "x"), "x")
+    d = result.values["model"]["decode"]
+    assert d["extraConfig"]["path"] == "/workspace/examples/backends/trtllm/engine_configs/qwen3/agg.yaml"
+    assert d["extraConfig"]["mountFile"] is True and d["extraConfig"]["inline"]["max_batch_size"] == 16
+    assert "volumes" not in d and "volumeMounts" not in d
+
+
 @pytest.mark.unit
 @pytest.mark.parametrize("path", sorted(TEMPLATES.glob("*.yaml")) + IMPORTED_EXAMPLES, ids=lambda p: p.name)
 def test_every_upstream_graph_imports(path):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import json
+import posixpath
 import re
 from collections import Counter
 from pathlib import Path
@@ -65,8 +66,11 @@ EXCEPTIONS = {
     "compose's pod labels": "app.kubernetes.io/{name,instance,component}: the chart's selector labels",
     "checksum/extra-config": "the pod annotation that rolls workers when their engine config changes",
     "DYNAMO_EXTRA_CONFIG": "the env var holding the config's path, when the config moved into the chart's ConfigMap",
-    "extra-config volume": "the chart's ConfigMap volume replaces the original's when the config moved (same "
-    "mount directory, compared below, and the same content, compared as parsed YAML)",
+    "extra-config volume": "the chart's ConfigMap volume replaces the original's when the config moved: what the "
+    "container sees of ConfigMap volumes is compared instead, file by file (path, content as parsed YAML) and "
+    "directory by directory (a directory mount hides the image's files there, a subPath mount does not)",
+    "another role's config": "a file of a ConfigMap both roles mount whole that the container names nowhere (not "
+    "in its command, args or env): the chart mounts each role its own config only",
     "extra objects' labels and namespace": "the chart puts each into the release namespace with its own labels",
     "replicas absent": "the operator's default is 1, which the chart writes out",
     "nvidia.com/gpu request": "Kubernetes defaults an extended resource's request to its limit; the chart writes both",
@@ -148,6 +152,33 @@ def main_of(comp: dict) -> dict:
     return next((c for c in containers if c["name"] == "main"), {"name": "main"})
 
 
+def config_view(volumes: list[dict], mounts: list[dict], configmaps: dict[str, dict]):
+    """(the files the container sees of the ConfigMaps' volumes, {path: parsed content}; the directories
+    those mounts cover, whose image content they hide; the other volumes; the other mounts)."""
+    by_name = {v["name"]: v for v in volumes}
+    files: dict[str, object] = {}
+    dirs: set[str] = set()
+    rest, used = [], set()
+    for m in mounts:
+        ref = by_name.get(m["name"], {}).get("configMap")
+        # a ConfigMap volume is read-only whatever the mount says; any other setting is compared as written
+        plain = ref and set(ref) <= {"name", "items"} and set(m) <= {"name", "mountPath", "subPath", "readOnly"}
+        if not plain or ref["name"] not in configmaps:
+            rest.append(m)
+            continue
+        data = configmaps[ref["name"]]
+        items = ref.get("items") or [{"key": k, "path": k} for k in data]
+        used.add(m["name"])
+        if m.get("subPath"):  # the one file, the directory around it as the image has it
+            (item,) = [i for i in items if i["path"] == m["subPath"]]
+            files[posixpath.normpath(m["mountPath"])] = yamlio.load(data[item["key"]])
+        else:
+            dirs.add(posixpath.normpath(m["mountPath"]))
+            for i in items:
+                files[posixpath.join(posixpath.normpath(m["mountPath"]), i["path"])] = yamlio.load(data[i["key"]])
+    return files, dirs, [v for v in volumes if v["name"] not in used], rest
+
+
 def compare_component(orig: dict, got: dict, configs: dict[str, str], rendered_configs: dict[str, str]) -> list[str]:
     """Differences between an original component and the rendered one, EXCEPTIONS aside."""
     diffs = []
@@ -175,22 +206,23 @@ def compare_component(orig: dict, got: dict, configs: dict[str, str], rendered_c
     )
     if [c for c in oc if c["name"] != "main"] != [c for c in gc if c["name"] != "main"]:
         diffs.append("containers other than main differ")
-    # the engine config: the original's ConfigMap volume and mount against the chart's
     ovols, gvols = os_.pop("volumes", []), gs.pop("volumes", [])
     omounts, gmounts = list(omain.pop("volumeMounts", [])), list(gmain.pop("volumeMounts", []))
-    moved = [v for v in ovols if v.get("configMap", {}).get("name") in configs]
-    if moved:
-        (mv,) = moved
-        (om_,) = [m for m in omounts if m["name"] == mv["name"]]
-        (gm_,) = [m for m in gmounts if m["name"] == "extra-config"]
-        if om_["mountPath"] != gm_["mountPath"]:
-            diffs.append(f"engine config mounted at {gm_['mountPath']}, not {om_['mountPath']}")
-        (gv,) = [v for v in gvols if v["name"] == "extra-config"]
-        cm, key = mv["configMap"]["name"], gv["configMap"]["items"][0]["key"]
-        if yamlio.load(configs[cm][key]) != yamlio.load(rendered_configs[gv["configMap"]["name"]][key]):
-            diffs.append(f"engine config {key} differs")
-        ovols, omounts = [v for v in ovols if v is not mv], [m for m in omounts if m is not om_]
-        gvols, gmounts = [v for v in gvols if v is not gv], [m for m in gmounts if m is not gm_]
+    # the engine configs: what the main container sees of ConfigMap volumes, file by file, whatever the
+    # volumes' and ConfigMaps' names (the chart's own extra-config against the original's)
+    ofiles, odirs, ovols, omounts = config_view(ovols, omounts, configs)
+    gfiles, gdirs, gvols, gmounts = config_view(gvols, gmounts, rendered_configs)
+    if odirs != gdirs:
+        diffs.append(f"ConfigMap directories mounted: {sorted(odirs)} != {sorted(gdirs)}")
+    named = " ".join(
+        [*omain.get("command", []), *omain.get("args", [])] + [e.get("value", "") for e in omain.get("env", [])]
+    )
+    for path in sorted(set(ofiles) | set(gfiles)):
+        if path not in gfiles and path not in named and posixpath.basename(path) not in named:
+            continue  # EXCEPTIONS["another role's config"]
+        if path not in ofiles or path not in gfiles or ofiles[path] != gfiles[path]:
+            diffs.append(f"engine config {path} differs")
+    if "extra-config" in {v["name"] for v in gt.get("spec", {}).get("volumes", [])}:
         gmain["env"] = [e for e in gmain.get("env", []) if e["name"] != "DYNAMO_EXTRA_CONFIG"]  # EXCEPTIONS
     if multiset(ovols) != multiset(gvols) or multiset(omounts) != multiset(gmounts):
         diffs.append(f"volumes/mounts: {ovols} {omounts} != {gvols} {gmounts}")
@@ -303,6 +335,32 @@ def test_the_comparison_sees_a_difference(tmp_path):
 
 
 @pytest.mark.unit
+def test_the_comparison_sees_what_a_container_reads_of_configmaps():
+    """Engine configs are compared as the container sees them, whatever the volumes are called: a file's
+    content, a file the container names lost, a directory mounted where the original mounted one file."""
+    cms = {"cfg": {"a.yaml": "x: 1\n", "b.yaml": "y: 2\n"}}
+
+    def comp(volume: str, mount: dict, items=None) -> dict:
+        ref = {"name": "cfg", **({"items": items} if items else {})}
+        main = {"name": "main", "args": ["--config", "/e/a.yaml"], "volumeMounts": [{"name": volume, **mount}]}
+        spec = {"containers": [main], "volumes": [{"name": volume, "configMap": ref}]}
+        return {"name": "w", "type": "worker", "replicas": 1, "podTemplate": {"spec": spec}}
+
+    whole = comp("v", {"mountPath": "/e"})
+    one = comp("extra-config", {"mountPath": "/e", "readOnly": True}, [{"key": "a.yaml", "path": "a.yaml"}])
+    assert compare_component(whole, one, cms, cms) == [], "b.yaml is named nowhere: EXCEPTIONS"
+    named = copy.deepcopy(whole)
+    main_of(named)["args"] += ["--draft", "/e/b.yaml"]
+    named_one = copy.deepcopy(one)
+    main_of(named_one)["args"] += ["--draft", "/e/b.yaml"]
+    assert compare_component(named, named_one, cms, cms), "a file the container names is lost"
+    assert compare_component(whole, one, cms, {"cfg": {"a.yaml": "x: 2\n"}}), "its content differs"
+    file = copy.deepcopy(whole)
+    main_of(file)["volumeMounts"][0].update(mountPath="/e/a.yaml", subPath="a.yaml")
+    assert compare_component(file, one, cms, cms), "a directory hides the image's files, a subPath mount does not"
+
+
+@pytest.mark.unit
 def test_flag_pairs_ignore_order_but_not_values():
     assert flag_pairs(["--a", "1", "--b"]) == flag_pairs(["--b", "--a", "1"])
     assert flag_pairs(["--a", "1"]) != flag_pairs(["--a", "2"])
@@ -310,7 +368,7 @@ def test_flag_pairs_ignore_order_but_not_values():
 
 
 # Upstream's recipes at the 1.4.0 cut that the values now say (runtimeClassName, schedulerName, ports,
-# imagePullPolicy, DGD labels, a null field): each renders back as it was.
+# imagePullPolicy, DGD labels, a null field, engine configs): each renders back as it was.
 UPSTREAM = FIXTURES / "dgd-upstream-e147ceea"
 UPSTREAM_ROUNDTRIP = [
     UPSTREAM / "deepseek-v4-pro_vllm_agg-h200-agentic.yaml",
@@ -320,6 +378,11 @@ UPSTREAM_ROUNDTRIP = [
     UPSTREAM / "qwen3.8-2.4t-a95b-fp8_sglang_disagg-gb200-chat.yaml",
     UPSTREAM / "glm-5-nvfp4_sglang_disagg.yaml",
     UPSTREAM / "kimi-k3_vllm_disagg-gb200-agentic.yaml",  # two ComputeDomains: carried as extra objects
+    # an engine config of a ConfigMap beside the DGD, which becomes the role's extraConfig.inline
+    UPSTREAM / "qwen3-32b-fp8_trtllm_disagg.yaml",  # its flag in a shell script, its path in env
+    UPSTREAM / "deepseek-v32-fp4_trtllm_disagg-kv-router.yaml",  # one ConfigMap of both roles' configs
+    UPSTREAM / "glm-5.2_sglang_disagg-h200-agentic.yaml",  # both at once
+    UPSTREAM / "trtllm_agg-with-config.yaml",  # the file alone mounted by subPath: extraConfig.mountFile
 ]
 
 
@@ -327,6 +390,33 @@ UPSTREAM_ROUNDTRIP = [
 @pytest.mark.parametrize("src", UPSTREAM_ROUNDTRIP, ids=lambda p: p.name)
 def test_an_upstream_recipe_renders_as_the_original(src, tmp_path):
     assert roundtrip(src, tmp_path) == []
+
+
+@pytest.mark.helm
+@pytest.mark.parametrize("mount", ["subPath", "items"])
+def test_an_engine_config_under_another_key_renders_as_the_original(tmp_path, mount):
+    """The ConfigMap's key is not the name of the file the engine reads: the file alone mounted by a
+    subPath naming that key, or the directory with an item mapping the key to the file."""
+    text = (UPSTREAM / "trtllm_agg-with-config.yaml").read_text().replace("  agg.yaml: |", "  engine.yaml: |")
+    if mount == "subPath":
+        text = text.replace("subPath: agg.yaml", "subPath: engine.yaml")
+    else:
+        text = text.replace(
+            "engine_configs/qwen3/agg.yaml\n            name:", "engine_configs/qwen3\n            name:"
+        )
+        text = text.replace("            subPath: agg.yaml\n", "").replace(
+            "            name: nvidia-config\n          name:",
+            "            name: nvidia-config\n            items: [{key: engine.yaml, path: agg.yaml}]\n          name:",
+        )
+    assert (
+        "engine.yaml" in text
+        and ("subPath" in text) == (mount == "subPath")
+        and text.count("items") == (mount == "items")
+    )
+    (tmp_path / "dgd.yaml").write_text(text)
+    imported = imp.convert(imp.read_stream(tmp_path / "dgd.yaml", "x"), "x")
+    assert imported.unexpressed == [] and imported.configs_moved == ["nvidia-config"]
+    assert roundtrip(tmp_path / "dgd.yaml", tmp_path) == []
 
 
 @pytest.mark.unit

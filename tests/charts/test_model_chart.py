@@ -561,6 +561,26 @@ def test_extra_config_per_role(render, backend, mode):
 
 
 @pytest.mark.helm
+@pytest.mark.parametrize("mode", ["ref", "inline"])
+def test_extra_config_mount_file_mounts_the_file_alone(render, mode):
+    """mountFile: the config's file alone (subPath) at its path, the rest of its directory the image's;
+    the volume, the flag and DYNAMO_EXTRA_CONFIG as with a directory mount."""
+    path = "/workspace/engine_configs/agg.yaml"
+    source = {"configMapRef": {"name": "engine", "key": "k.yaml"}} if mode == "ref" else {"inline": {"a": 1}}
+    comps = components(
+        render(values_for("trtllm", decode={"extraConfig": {"path": path, "mountFile": True, **source}}))
+    )
+    main = main_container(comps["decode"])
+    (mount,) = [m for m in main["volumeMounts"] if m["name"] == "extra-config"]
+    assert mount == {"name": "extra-config", "mountPath": path, "subPath": "agg.yaml", "readOnly": True}
+    (volume,) = [v for v in comps["decode"]["podTemplate"]["spec"]["volumes"] if v["name"] == "extra-config"]
+    key = "k.yaml" if mode == "ref" else "agg.yaml"
+    assert volume["configMap"]["items"] == [{"key": key, "path": "agg.yaml"}]
+    assert env_of(main)["DYNAMO_EXTRA_CONFIG"] == path
+    assert flags(main["args"])["--extra-engine-args"] == "$(DYNAMO_EXTRA_CONFIG)"
+
+
+@pytest.mark.helm
 @pytest.mark.parametrize(
     "decode_config, expected",
     [

@@ -190,14 +190,14 @@ operator adds --nnodes, --node-rank and --dist-init-addr). Call with (dict "root
 
 {{/*
 Engine config of a role, as YAML: enabled, create (chart-made ConfigMap),
-configMapName, key, file, dir, path, content and checksum (when created).
+configMapName, key, file, dir, path, mountFile, content and checksum (when created).
 Call with (dict "root" $ "role" "decode").
 */}}
 {{- define "model.extraConfig" -}}
 {{- $v := .root.Values -}}
 {{- $ec := (index $v.model .role).extraConfig -}}
 {{- $file := base $ec.path -}}
-{{- $out := dict "enabled" false "create" false "path" $ec.path "file" $file "dir" (dir $ec.path) "key" ($ec.configMapRef.key | default $file) -}}
+{{- $out := dict "enabled" false "create" false "path" $ec.path "file" $file "dir" (dir $ec.path) "key" ($ec.configMapRef.key | default $file) "mountFile" ($ec.mountFile | default false) -}}
 {{- $inline := $ec.inline -}}
 {{- /* Only under compose's own flags, which pass the file: a role's `args` replace them. */ -}}
 {{- if and (eq $v.model.backend.type "trtllm") $v.model.disaggregation (not $ec.configMapRef.name) (not (kindIs "string" $inline)) (not (index $v.model .role).args) -}}
