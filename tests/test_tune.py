@@ -1,6 +1,8 @@
 """`compose tune`: AIConfigurator's best configuration as a project. The cli tests run the real
-AIConfigurator 0.12.0 (its venv; offline, CPU) through `compose tune`, and again on its own, reading
-its saved files here, independently of composer/tune.py, to check that the values say what it chose."""
+AIConfigurator 0.12.0 (its venv; offline, CPU) through `compose tune`, keep the files it saved in
+that run (its venv's python is reached through a recording wrapper) and read them here,
+independently of composer/tune.py, to check that the values say what it chose for the inputs it was
+given, and that those are the test's own."""
 
 import csv
 import json
@@ -36,16 +38,46 @@ def tune_args(backend: str, **over: str) -> list[str]:
     return [a for k, v in opts.items() for a in (f"--{k}", v)]
 
 
-def aiconfigurator_alone(backend: str, out: Path) -> Path:
-    """AIConfigurator's own CLI on SMALL's inputs: its result directory."""
-    cli = venvs.require("aiconfigurator", "aiconfigurator")
-    argv = [str(cli), "cli", "default", "--model-path", SMALL["model"], "--system", SMALL["gpu"], "--backend", backend]
+def aiconfigurator_argv(backend: str) -> list[str]:
+    """AIConfigurator's own CLI arguments for SMALL's inputs, written here from its documentation."""
+    argv = ["cli", "default", "--model-path", SMALL["model"], "--system", SMALL["gpu"], "--backend", backend]
     argv += ["--total-gpus", SMALL["gpus"], "--isl", SMALL["isl"], "--osl", SMALL["osl"]]
-    argv += ["--ttft", SMALL["ttft"], "--tpot", SMALL["itl"], "--save-dir", str(out)]
-    done = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    assert done.returncode == 0, done.stderr[-2000:]
-    (png,) = out.rglob("pareto_frontier.png")
-    return png.parent
+    return argv + ["--ttft", SMALL["ttft"], "--tpot", SMALL["itl"]]
+
+
+# AIConfigurator's venv python as compose finds it (COMPOSE_VENVS), through a wrapper that runs the
+# real one and then keeps what it was given (argv) and what it saved (--save-dir, a temporary
+# directory compose removes) in $AIC_KEEP: one AIConfigurator run per backend, not one by compose
+# and another on the same inputs for the test to read.
+RECORDER = """#!/bin/sh
+"{python}" "$@" || exit $?
+save=; prev=
+for a; do [ "$prev" = --save-dir ] && save=$a; prev=$a; done
+mkdir -p "$AIC_KEEP/saved" && cp -R "$save/." "$AIC_KEEP/saved/" && printf '%s\n' "$@" > "$AIC_KEEP/argv"
+"""
+
+
+def options(argv: list[str]) -> tuple[list[str], dict[str, str]]:
+    """`cli default --flag value ...` as (the subcommand, {flag: value}): the order of flags is no input."""
+    return argv[:2], dict(zip(argv[2::2], argv[3::2]))
+
+
+def recording_venvs(root: Path) -> Path:
+    """A COMPOSE_VENVS root whose aiconfigurator python is the recorder."""
+    python = root / f"aiconfigurator-{venvs.PINS['aiconfigurator']}" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text(RECORDER.format(python=venvs.require("aiconfigurator", "python")))
+    python.chmod(0o755)
+    return root
+
+
+def kept(keep: Path) -> tuple[list[str], Path]:
+    """(AIConfigurator's CLI arguments but --save-dir, its result directory) of the run kept in keep."""
+    argv = (keep / "argv").read_text().splitlines()
+    argv = argv[argv.index("--") + 1 :]  # after the runner's own arguments
+    at = argv.index("--save-dir")
+    (png,) = (keep / "saved").rglob("pareto_frontier.png")
+    return argv[:at] + argv[at + 2 :], png.parent
 
 
 def top(result: Path, mode: str) -> dict:
@@ -66,13 +98,17 @@ def engine_flags(result: Path, mode: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def tuned(tmp_path_factory):
-    """backend -> (the project compose tune wrote, AIConfigurator's own result directory)."""
+    """backend -> (the project compose tune wrote, AIConfigurator's CLI arguments in that run, the
+    result directory it saved)."""
     root = tmp_path_factory.mktemp("tune")
+    shims = recording_venvs(root / "venvs")
     out = {}
     for backend in ("vllm", "sglang", "trtllm"):
-        done = compose("tune", *tune_args(backend), "--dir", backend, "--emit", "dgdr", cwd=root)
+        keep = root / f"aic-{backend}"
+        env = {"COMPOSE_VENVS": str(shims), "AIC_KEEP": str(keep)}
+        done = compose("tune", *tune_args(backend), "--dir", backend, "--emit", "dgdr", cwd=root, env=env)
         assert done.returncode == 0, done.stderr
-        out[backend] = (root / backend, aiconfigurator_alone(backend, root / f"alone-{backend}"))
+        out[backend] = (root / backend, *kept(keep))
     return out
 
 
@@ -82,12 +118,13 @@ def tuned(tmp_path_factory):
 @pytest.mark.cli
 @pytest.mark.parametrize("backend", ["vllm", "sglang", "trtllm"])
 def test_values_hold_aiconfigurators_top_configuration(tuned, backend):
-    proj, alone = tuned[backend]
+    proj, argv, saved = tuned[backend]
+    assert options(argv) == options(aiconfigurator_argv(backend))  # it chose for SMALL's inputs
     values = load.load(proj / "values.yaml").data
-    rows = {m: top(alone, m) for m in ("agg", "disagg") if (alone / m / "best_config_topn.csv").is_file()}
+    rows = {m: top(saved, m) for m in ("agg", "disagg") if (saved / m / "best_config_topn.csv").is_file()}
     mode = max(rows, key=lambda m: float(rows[m]["tokens/s/gpu_cluster"]))
     row = rows[mode]
-    gen = yaml.safe_load((alone / mode / "top1" / "generator_config.yaml").read_text())
+    gen = yaml.safe_load((saved / mode / "top1" / "generator_config.yaml").read_text())
     model = values["model"]
     assert model["name"] == SMALL["model"] and model["backend"]["type"] == backend
     assert model["disaggregation"] is (mode == "disagg")
@@ -99,7 +136,7 @@ def test_values_hold_aiconfigurators_top_configuration(tuned, backend):
     roles = {"decode": ("agg" if mode == "agg" else "decode", "" if mode == "agg" else "(d)")}
     if mode == "disagg":
         roles["prefill"] = ("prefill", "(p)")
-    flags = engine_flags(alone, mode) if mode == "agg" else None
+    flags = engine_flags(saved, mode) if mode == "agg" else None
     for role, (worker, prefix) in roles.items():
         spec = model[role]
         tp = int(row[f"{prefix}tp"])
@@ -122,7 +159,7 @@ def test_values_hold_aiconfigurators_top_configuration(tuned, backend):
     assert pred["concurrency"] in bench["concurrency"] and len(bench["concurrency"]) > 1
     assert bench["sla"] == {"ttft": 500, "itl": 20} and (bench["isl"], bench["osl"]) == (1000, 200)
     assert values["tune"]["hardware"] == {"gpuSku": "h200_sxm", "totalGpus": 2}
-    assert (proj / "pareto.png").read_bytes() == (alone / "pareto_frontier.png").read_bytes()
+    assert (proj / "pareto.png").read_bytes() == (saved / "pareto_frontier.png").read_bytes()
 
 
 @pytest.mark.helm
@@ -131,7 +168,7 @@ def test_tuned_project_passes_the_recipes_checks(tuned, backend):
     """What tests/test_recipes.py holds of every recipe: every environment validates, dev renders a
     schema-valid DynamoGraphDeployment, each role has its parallelism's GPUs, local runs the mocker
     with the tuned GPU named."""
-    proj_dir, _ = tuned[backend]
+    proj_dir, *_ = tuned[backend]
     proj = p.Project.at(proj_dir / "values.yaml")
     assert set(p.plans(proj)) == {"dev", "local", "prod"}
     values = load.load(proj.values_file).data
@@ -154,7 +191,7 @@ def test_tuned_project_passes_the_recipes_checks(tuned, backend):
 
 @pytest.mark.cli
 def test_emitted_dgdr_is_valid_for_the_1_6_types(tuned):
-    proj, _ = tuned["vllm"]
+    proj, *_ = tuned["vllm"]
     doc = yaml.safe_load((proj / "dgdr.yaml").read_text())
     assert doc["apiVersion"] == "nvidia.com/v1beta1" and doc["kind"] == "DynamoGraphDeploymentRequest"
     python = venvs.require("ai-dynamo", "python", version="1.6.1")
@@ -190,7 +227,7 @@ def test_emitted_dgdr_is_valid_for_the_1_6_types(tuned):
 def test_update_retunes_from_the_tune_section_and_is_deterministic(tuned, tmp_path):
     """The same inputs give the same files: --update on a copy of the project rewrites what was edited
     back, byte for byte (the Pareto plot too)."""
-    proj, _ = tuned["sglang"]
+    proj, *_ = tuned["sglang"]
     copy = tmp_path / "p"
     subprocess.run(["cp", "-r", str(proj), str(copy)], check=True)
     text = (copy / "values.yaml").read_text()
