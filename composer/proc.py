@@ -167,7 +167,8 @@ def watch(
 
 class Watched:
     """A child started as `watch` starts it, for a caller that does something else before
-    `wait()` (which returns what `watch` returns). `poll()`: its exit code once it has ended."""
+    `wait()` (which returns what `watch` returns). `poll()`: its exit code once it has ended;
+    `tell(line)`: what it waits for on stdin (stdin=subprocess.PIPE)."""
 
     def __init__(
         self,
@@ -176,6 +177,7 @@ class Watched:
         *,
         env: Mapping[str, str] | None = None,
         name: str = "",
+        stdin: int = subprocess.DEVNULL,
     ):
         self.argv, self.name = tuple(argv), name or Path(argv[0]).name
         self.child = subprocess.Popen(
@@ -183,7 +185,7 @@ class Watched:
             env=_env(env),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
+            stdin=stdin,
             start_new_session=True,
         )
         self._out: list[bytes] = []
@@ -208,6 +210,15 @@ class Watched:
 
     def poll(self) -> int | None:
         return self.child.poll()
+
+    def tell(self, line: str) -> None:
+        """One line on its stdin (started with stdin=subprocess.PIPE), then EOF."""
+        assert self.child.stdin is not None
+        try:
+            self.child.stdin.write(line.encode() + b"\n")
+            self.child.stdin.close()
+        except BrokenPipeError:  # it has ended on its own: wait() says how
+            pass
 
     def wait(self) -> Completed:
         try:

@@ -226,8 +226,11 @@ def _sweep_runs(levels: list[int], tmp_path: Path) -> list[dict]:
 @pytest.mark.unit
 def test_run_local_runs_each_level_then_plots(fp, aiperf_venv, tmp_path):
     export = json.loads(SAMPLE.read_text())
-    unset = ["env", "-u", "HF_HUB_OFFLINE", "-u", "TRANSFORMERS_OFFLINE", aiperf_venv]
-    fp.register([*unset, "profile", fp.any()], callback=_profile(export), occurrences=2)
+    unset = ["env", "-u", "HF_HUB_OFFLINE", "-u", "TRANSFORMERS_OFFLINE"]
+    warm = [str(Path(aiperf_venv).parent / "python"), str(aiperf_runs.PROFILE_SCRIPT)]
+    # the first level runs as aiperf itself; the next one, started early, through local/aiperf_profile.py
+    fp.register([*unset, aiperf_venv, "profile", fp.any()], callback=_profile(export))
+    fp.register([*unset, *warm, "profile", fp.any()], callback=_profile(export))
     plot = [
         str(Path(aiperf_venv).parent / "python"),
         str(aiperf_runs.PLOT_SCRIPT),
@@ -261,7 +264,8 @@ def test_run_local_runs_each_level_then_plots(fp, aiperf_venv, tmp_path):
     # `aiperf plot` starts first, to import and start its browser while the profiles run
     calls = [list(call) for call in fp.calls]
     assert calls[0] == plot
-    assert [call[len(unset)] for call in calls[1:]] == ["profile", "profile"]
+    assert calls[1][: len(unset) + 2] == [*unset, aiperf_venv, "profile"]
+    assert calls[2][: len(unset) + 3] == [*unset, *warm, "profile"]
     assert (result["plots"], result["plot_note"]) == ([], aiperf_runs.CHROME_HINT)
     assert seen == ["aiperf c1: concurrency 1, 20 requests", "aiperf c4: concurrency 4, 20 requests", "aiperf plot"]
 
@@ -292,35 +296,42 @@ def test_run_local_reports_a_failed_aiperf_with_its_output(fp, aiperf_venv, tmp_
         aiperf_runs.run_local(runs=runs, artifact_dir=tmp_path / "b", plots=False)
 
 
-# A stand-in `aiperf profile` (real processes): notes in <runs>/events when it starts, when its
-# requests are done (and, with $LOGS_DONE, logs AIPerf's line for it), when it exits (its pid in
-# <run dir>/pid); with $TAIL it
-# waits after its requests for the next level to start (20 s at most) before it exports and exits
-# with $EXIT_<name>, or 0. A level named in $LINGER starts and then never ends.
+# A stand-in for aiperf, and for local/aiperf_profile.py (real processes): notes in <runs>/events
+# when it is started early ("warm"), when told to go or started as aiperf ("start"), when its
+# requests are done (and, with $LOGS_DONE, logs AIPerf's line for it), when it exits; its pid in <run dir>/pid. Its requests last until the next
+# level is warming up (20 s at most); with $TAIL it waits after them for the next level to start
+# (20 s at most) before it exports and exits with $EXIT_<name>, or 0. A level named in $LINGER
+# starts and then never ends. EOF instead of a line: it exits at once, as the script does.
 STAND_IN = """#!PYTHON
 import os, sys, time, json, pathlib
 argv = sys.argv
 d = pathlib.Path(argv[argv.index("--artifact-dir") + 1])
 events = d.parent / "events"
+nxt = {"c1": "c4", "c4": "c8"}.get(d.name)
 def note(what):
     with open(events, "a") as f:
         f.write(f"{d.name} {what}\\n")
-def seen(what):
-    return events.is_file() and what in events.read_text().splitlines()
+def wait_for(what):
+    deadline = time.monotonic() + 20
+    while not (events.is_file() and what in events.read_text().splitlines()) and time.monotonic() < deadline:
+        time.sleep(0.05)
 (d / "pid").write_text(str(os.getpid()))
+if argv[1].endswith("aiperf_profile.py"):  # started early: told to go on stdin
+    note("warm")
+    if not sys.stdin.readline():
+        sys.exit(0)
 note("start")
 if d.name in os.environ.get("LINGER", ""):
     time.sleep(60)
 (d / "logs").mkdir(parents=True, exist_ok=True)
-time.sleep(0.2)
+if nxt:
+    wait_for(nxt + " warm")
 note("requests done")
 if os.environ.get("LOGS_DONE"):
     with open(d / "logs" / "aiperf.log", "a") as f:
         f.write("2026-12-05 06:02:47.149 - PhaseOrchestrator_96fb067d - NOTICE - All credits completed\\n")
-deadline = time.monotonic() + 20
-nxt = {"c1": "c4", "c4": "c8"}.get(d.name)
-while os.environ.get("TAIL") and nxt and not seen(nxt + " start") and time.monotonic() < deadline:
-    time.sleep(0.05)
+if os.environ.get("TAIL") and nxt:
+    wait_for(nxt + " start")
 data = json.loads(pathlib.Path(os.environ["SAMPLE"]).read_text())
 data["input_config"]["phases"][0]["concurrency"] = int(argv[argv.index("--concurrency") + 1])
 (d / "profile_export_aiperf.json").write_text(json.dumps(data))
@@ -332,42 +343,53 @@ sys.exit(int(os.environ.get("EXIT_" + d.name, "0")))
 def _stand_in_runs(aiperf_venv: str, tmp_path: Path, monkeypatch, **env: str) -> list[dict]:
     import sys
 
-    Path(aiperf_venv).write_text(STAND_IN.replace("PYTHON", sys.executable))
+    for program in (Path(aiperf_venv), Path(aiperf_venv).parent / "python"):
+        program.write_text(STAND_IN.replace("PYTHON", sys.executable))
     monkeypatch.setenv("SAMPLE", str(SAMPLE))
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     return _sweep_runs([1, 4, 8], tmp_path)
 
 
+def _events(tmp_path: Path) -> list[str]:
+    return (tmp_path / "b/events").read_text().splitlines()
+
+
+def _in_order(events: list[str], *expected: str) -> bool:
+    return all(events.index(a) < events.index(b) for a, b in zip(expected, expected[1:]))
+
+
 @pytest.mark.cli
-@pytest.mark.parametrize(
-    "logs_done, order",
-    [
-        (  # the next level starts up while the last one's tail runs, never before its requests are done
-            "yes",
-            "c1 start|c1 requests done|c4 start|c1 exit|c4 requests done|c8 start|c4 exit|c8 requests done|c8 exit",
-        ),
-        (  # an AIPerf that logs no such line: one level after the other, as before
-            "",
-            "c1 start|c1 requests done|c1 exit|c4 start|c4 requests done|c4 exit|c8 start|c8 requests done|c8 exit",
-        ),
-    ],
-    ids=["overlapped", "no-line"],
-)
-def test_each_level_starts_up_while_the_last_one_exports(aiperf_venv, tmp_path, monkeypatch, logs_done, order):
+@pytest.mark.parametrize("logs_done", ["yes", ""], ids=["overlapped", "no-line"])
+def test_each_level_warms_up_while_the_last_is_measured_and_starts_while_it_exports(
+    aiperf_venv, tmp_path, monkeypatch, logs_done
+):
     runs = _stand_in_runs(aiperf_venv, tmp_path, monkeypatch, LOGS_DONE=logs_done, TAIL=logs_done)
     result = aiperf_runs.run_local(runs=runs, artifact_dir=tmp_path / "b", plots=False)
-    assert (tmp_path / "b/events").read_text().splitlines() == order.split("|")
+    events = _events(tmp_path)
+    every = [f"{c} {e}" for c in ("c1", "c4", "c8") for e in ("start", "requests done", "exit")]
+    assert sorted(events) == sorted([*every, "c4 warm", "c8 warm"])  # the first level is not started early
+    for before, after in (("c1", "c4"), ("c4", "c8")):
+        # started while the level before it is measured; told to go only once its requests are done
+        assert _in_order(events, f"{after} warm", f"{before} requests done", f"{after} start")
+        if logs_done:  # and then while it processes and exports
+            assert _in_order(events, f"{after} start", f"{before} exit")
+        else:  # an AIPerf that logs no such line: one level after the other, as before
+            assert _in_order(events, f"{before} exit", f"{after} start")
     assert [r["summary"]["concurrency"] for r in result["runs"]] == [1, 4, 8]
+    assert result["runs"][1]["argv"] == [aiperf_venv, *runs[1]["args"][1:], "--no-gpu-telemetry"]
 
 
 @pytest.mark.cli
-def test_a_level_that_fails_in_its_tail_stops_the_next_one(aiperf_venv, tmp_path, monkeypatch):
+def test_a_level_that_fails_in_its_tail_stops_the_next_ones(aiperf_venv, tmp_path, monkeypatch):
     runs = _stand_in_runs(aiperf_venv, tmp_path, monkeypatch, LOGS_DONE="yes", TAIL="yes", EXIT_c1="3", LINGER="c4")
     with pytest.raises(ComposeError, match=r"aiperf failed \(exit 3\) in run c1"):
         aiperf_runs.run_local(runs=runs, artifact_dir=tmp_path / "b", plots=False)
-    assert (tmp_path / "b/events").read_text().splitlines() == ["c1 start", "c1 requests done", "c4 start", "c1 exit"]
-    assert proc.wait_gone([int((tmp_path / "b/c4/pid").read_text())], 10) == []  # stopped, not left running
+    events = _events(tmp_path)
+    assert _in_order(events, "c1 requests done", "c4 start", "c1 exit") and "c8 warm" in events
+    assert "c8 start" not in events
+    pids = [int((tmp_path / f"b/{c}/pid").read_text()) for c in ("c4", "c8")]
+    assert proc.wait_gone(pids, 10) == []  # the one running and the one warming: stopped, not left running
 
 
 @pytest.mark.cli

@@ -37,7 +37,9 @@ def test_every_module_says_what_it_owns():
         assert text.lstrip().startswith('"""'), f"{path.relative_to(REPO)} has no docstring"
 
 
-@pytest.mark.parametrize("name, package", [("aiperf_plot.py", "aiperf"), ("twin_perf.py", "aiconfigurator")])
+@pytest.mark.parametrize(
+    "name, package", [("aiperf_plot.py", "aiperf"), ("aiperf_profile.py", "aiperf"), ("twin_perf.py", "aiconfigurator")]
+)
 def test_no_module_beside_a_venv_script_shadows_what_it_imports(name, package):
     """aiperf_plot.py and twin_perf.py run as scripts in the aiperf and aiconfigurator venvs: their
     directory comes first on sys.path."""

@@ -120,11 +120,12 @@ def draw(run_dirs: Sequence[Path], out: Path, options: Sequence[str] = (), owner
 
 # AIPerf 0.13.0 logs this to <artifact dir>/logs/aiperf.log once every request of its last phase
 # has returned. What it does after (processing records, a 2 s wait for the server's metrics,
-# exporting, stopping its services: ~4 s) sends nothing, so the next level's AIPerf starts then:
-# its own ~5 s of start-up (imports, tokenizer, services) overlaps that tail, and no two levels'
+# exporting, stopping its services: ~3 s) sends nothing, so the next level's AIPerf is told to
+# start then: its own start-up (tokenizer, services: ~4 s) overlaps that tail, and no two levels'
 # requests are ever in flight together.
 REQUESTS_DONE = " - NOTICE - All credits completed"
 AIPERF_LOG = Path("logs/aiperf.log")
+PROFILE_SCRIPT = Path(__file__).parent / "aiperf_profile.py"
 
 
 def _profile_all(
@@ -134,39 +135,66 @@ def _profile_all(
     say: Callable[[str], None],
     meter: Meter | None,
 ) -> list[dict[str, Any]]:
-    """`aiperf profile` per level, in order, each started once the previous one's requests have
-    all returned (see REQUESTS_DONE) and finished (reaped, checked, summarized) while the next
-    one starts up. Ctrl-C or a failed level stops whatever is still running."""
+    """`aiperf profile` per level, in order. Each is started (local/aiperf_profile.py: its imports
+    done at the lowest priority) while the level before it is measured, told to run once that
+    level's requests have all returned (see REQUESTS_DONE), and that level is finished (reaped,
+    checked, summarized) while it starts up. Ctrl-C or a failed level stops whatever still runs."""
+    levels = [_Level(*level) for level in zip(names, argvs, run_dirs)]
     done: list[dict[str, Any]] = []
-    running: list[_Level] = []
     try:
-        for name, argv, run_dir in zip(names, argvs, run_dirs):
-            running.append(_Level(name, argv, run_dir, say, meter))
-            if len(running) > 1:
-                done.append(running.pop(0).finish())
-            running[-1].wait_requests_done()
-        if running:
-            done.append(running.pop(0).finish())
+        for i, level in enumerate(levels):
+            level.go(say, meter)
+            if i + 1 < len(levels):
+                levels[i + 1].start()
+            if i:
+                done.append(levels[i - 1].finish())
+            level.wait_requests_done()
+        if levels:
+            done.append(levels[-1].finish())
     except KeyboardInterrupt:
-        raise proc.Interrupted("interrupted: stopped " + ", ".join(level.child.name for level in running)) from None
+        raise proc.Interrupted(
+            "interrupted: stopped aiperf " + ", ".join(lv.name for lv in levels if lv.child)
+        ) from None
     finally:
-        for level in running:
-            level.child.stop()
+        for level in levels:
+            level.stop()
     return done
 
 
 class _Level:
-    """One level's `aiperf profile`, started (its progress to the meter until its requests are done)."""
+    """One level's `aiperf profile`: started (warming up), told to go (its progress to the meter
+    until its requests are done), finished."""
 
-    def __init__(self, name: str, argv: list[str], run_dir: Path, say: Callable[[str], None], meter: Meter | None):
-        run_dir.mkdir(parents=True, exist_ok=True)
-        self.name, self.argv, self.run_dir, self.meter = name, argv, run_dir, meter
+    def __init__(self, name: str, argv: list[str], run_dir: Path):
+        self.name, self.argv, self.run_dir = name, argv, run_dir
         self.level = run_level(argv)
-        say(f"aiperf {name}: {level_label(self.level)}, {argv[argv.index('--request-count') + 1]} requests")
+        self.meter: Meter | None = None
+        self.child: proc.Watched | None = None
+        self.started = 0.0
+
+    def start(self) -> None:
+        """Started early: warming up until told to go."""
+        from composer.local.venvs import require
+
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        argv = [str(require("aiperf", "python")), str(PROFILE_SCRIPT), *self.argv[1:]]
+        self.child = proc.Watched(_without_offline(argv), self._feed, name=f"aiperf {self.name}", stdin=subprocess.PIPE)
+
+    def go(self, say: Callable[[str], None], meter: Meter | None) -> None:
+        """Told to go, or (not started early: the first level) started as `aiperf profile` itself."""
+        warm = self.child is not None
+        if not warm:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self.child = proc.Watched(_without_offline(self.argv), self._feed, name=f"aiperf {self.name}")
+        assert self.child is not None
+        n = self.argv[self.argv.index("--request-count") + 1]
+        say(f"aiperf {self.name}: {level_label(self.level)}, {n} requests")
         self.started = time.monotonic()
         if meter:
-            meter.start(name)
-        self.child = proc.Watched(_without_offline(argv), self._feed, name=f"aiperf {name}")
+            meter.start(self.name)
+            self.meter = meter
+        if warm:
+            self.child.tell("go")
 
     def _feed(self, text: str) -> None:
         if self.meter:
@@ -175,6 +203,7 @@ class _Level:
     def wait_requests_done(self, poll: float = 0.1, tick: float = 1.0) -> None:
         """Until its log says every request has returned, or it has ended (failed, or an AIPerf
         that logs no such line); the meter ticks each second in between."""
+        assert self.child is not None
         log = self.run_dir / AIPERF_LOG
         ticked = time.monotonic()
         while self.child.poll() is None and not (log.is_file() and REQUESTS_DONE in log.read_text(errors="replace")):
@@ -187,7 +216,9 @@ class _Level:
             self.meter = None  # what it prints from here on is not progress
 
     def finish(self) -> dict[str, Any]:
+        assert self.child is not None
         done = self.child.wait()
+        self.child = None
         (self.run_dir / "aiperf-console.log").write_text(done.stdout + done.stderr)
         export = self.run_dir / EXPORT_JSON
         if done.returncode != 0 or not export.is_file():
@@ -205,6 +236,11 @@ class _Level:
             "seconds": round(time.monotonic() - self.started, 3),
             "argv": self.argv,
         }
+
+    def stop(self) -> None:
+        if self.child is not None:
+            self.child.stop()
+            self.child = None
 
 
 def progress_ui(argv: list[str]) -> list[str]:
