@@ -121,7 +121,7 @@ BASE: dict[str, Any] = {
         },
         "prefill": {
             "replicas": 1,
-            "gpus": 1,
+            "gpus": 0,
             "resources": {"requests": {"cpu": "2"}, "limits": {"memory": "4Gi"}},
             "extraArgs": ["--y"],
             "env": [{"name": "B", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}],
@@ -136,7 +136,15 @@ BASE: dict[str, Any] = {
             "name": "nvl72",
             "numNodes": 4,
             "allocationMode": "Single",
-            "roles": ["decode", "prefill"],
+            "roles": ["decode"],
+        },
+        # prefill's accelerators are DRA devices (it has gpus: 0, below)
+        "deviceClaim": {
+            "enabled": True,
+            "deviceClassName": "gpu.intel.com",
+            "count": 1,
+            "templateName": "gpu-template",
+            "roles": ["prefill"],
         },
         "nodeSelector": {"zone": "a"},
         "tolerations": [{"key": "k", "operator": "Equal", "value": "v", "effect": "NoSchedule"}],

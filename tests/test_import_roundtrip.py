@@ -320,6 +320,9 @@ UPSTREAM_ROUNDTRIP = [
     UPSTREAM / "qwen3.8-2.4t-a95b-fp8_sglang_disagg-gb200-chat.yaml",
     UPSTREAM / "glm-5-nvfp4_sglang_disagg.yaml",
     UPSTREAM / "kimi-k3_vllm_disagg-gb200-agentic.yaml",  # two ComputeDomains: carried as extra objects
+    # model.deviceClaim: Intel XPUs (gpu.intel.com) through DRA, claimed by the one worker; by both
+    UPSTREAM / "vllm_agg_xpu_dra.yaml",
+    UPSTREAM / "vllm_disagg_xpu_dra.yaml",
 ]
 
 
