@@ -70,6 +70,7 @@ POD_KEYS = {
     "resourceClaims": "resourceClaims",
     "runtimeClassName": "runtimeClassName",
     "schedulerName": "schedulerName",
+    "hostIPC": "hostIPC",
 }
 # main-container fields the values take per component, under the same key
 MAIN_KEYS = (
@@ -497,6 +498,7 @@ _POD = {
     "imagePullSecrets": _l(_m({"name": _STR})),
     "runtimeClassName": _STR,
     "schedulerName": _STR,
+    "hostIPC": _BOOL,
 }
 _META = _m({"name": _STR, "namespace": _STR, "labels": _STRMAP, "annotations": _STRMAP})
 _POD_META = _m({"labels": _STRMAP, "annotations": _STRMAP})

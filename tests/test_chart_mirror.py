@@ -177,6 +177,7 @@ POD_SETTINGS: dict[str, Any] = {
     "ports": [{"name": "metrics", "containerPort": 9085}],
     "runtimeClassName": "nvidia",
     "schedulerName": "kai-scheduler",
+    "hostIPC": True,
     "command": ["python3"],
     "args": ["-m", "x"],
     "extraArgs": ["--z"],

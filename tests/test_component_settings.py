@@ -43,6 +43,7 @@ PLACED = {
     "priorityClassName": f"{POD}/priorityClassName",
     "runtimeClassName": f"{POD}/runtimeClassName",
     "schedulerName": f"{POD}/schedulerName",
+    "hostIPC": f"{POD}/hostIPC",
     "serviceAccountName": f"{POD}/serviceAccountName",
     "terminationGracePeriodSeconds": f"{POD}/terminationGracePeriodSeconds",
     "resourceClaims": f"{POD}/resourceClaims",

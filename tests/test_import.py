@@ -803,6 +803,20 @@ def test_every_setting_of_our_own_graph_is_expressed():
     }
     assert m["frontend"]["imagePullPolicy"] == "IfNotPresent" and m["frontend"]["ports"][0]["containerPort"] == 8000
     assert m["decode"]["runtimeClassName"] == "nvidia" and m["decode"]["schedulerName"] == "default-scheduler"
+    assert m["decode"]["hostIPC"] is True
+
+
+@pytest.mark.unit
+def test_upstreams_host_ipc_is_the_roles_host_ipc():
+    """hostIPC on a worker's pod (v1beta1 podTemplate; v1alpha1 extraPodSpec) is the role's hostIPC, no patch."""
+    for name, roles in (
+        ("inkling_sglang_agg-b200.yaml", ["decode"]),
+        ("glm-5-nvfp4_sglang_disagg-efa.yaml", ["decode", "prefill"]),
+    ):
+        result = imp.convert(imp.read_stream(UPSTREAM / name, name), name)
+        assert result.unexpressed == [], "carried in a patch before"
+        m = result.values["model"]
+        assert [r for r in ("frontend", "decode", "prefill") if m.get(r, {}).get("hostIPC")] == roles
 
 
 @pytest.mark.unit

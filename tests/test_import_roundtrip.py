@@ -323,6 +323,9 @@ UPSTREAM_ROUNDTRIP = [
     # model.deviceClaim: Intel XPUs (gpu.intel.com) through DRA, claimed by the one worker; by both
     UPSTREAM / "vllm_agg_xpu_dra.yaml",
     UPSTREAM / "vllm_disagg_xpu_dra.yaml",
+    # hostIPC on the worker pods: v1beta1; v1alpha1 extraPodSpec
+    UPSTREAM / "inkling_sglang_agg-b200.yaml",
+    UPSTREAM / "glm-5-nvfp4_sglang_disagg-efa.yaml",
 ]
 
 
