@@ -1802,6 +1802,8 @@ def _component_values(
         cc = comp.get("compilationCache")
         if isinstance(cc, dict) and set(cc) <= {"pvcName", "mountPath"} and cc.get("pvcName"):
             v["compilationCache"] = comp.pop("compilationCache")
+        if _experimental_fits(comp.get("experimental")):
+            v["experimental"] = comp.pop("experimental")
     for key in sorted(comp):
         if key.startswith("v1alpha1:"):  # no v1beta1 field, so no patch can carry it
             rep.unexpress(f"{ptr}/{key}", "nowhere (no v1beta1 field)")
@@ -1809,6 +1811,21 @@ def _component_values(
         patch[key] = comp[key]
         rep.unexpress(f"{ptr}/{escape(key)}", into)
     return v
+
+
+def _experimental_fits(block: Any) -> bool:
+    """Whether a worker's experimental block is one the role's experimental key takes (the values
+    schema's, which mirrors the CRD's fields less the deprecated and unimplemented ones); else it stays
+    in a patch."""
+    import jsonschema
+
+    from composer.schema import values_schema
+
+    if not isinstance(block, dict) or not block:
+        return False
+    schema = values_schema()
+    sub = {**schema["$defs"]["workerRole"]["properties"]["experimental"], "$defs": schema["$defs"]}
+    return jsonschema.Draft202012Validator(sub).is_valid(block)
 
 
 def planner_image(image: str) -> str:

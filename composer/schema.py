@@ -1426,6 +1426,54 @@ def _rule_device_claim(values: dict, loaded: Loaded):
                     )
 
 
+def _rule_experimental(values: dict, loaded: Loaded):
+    """What the DGD CRD's CEL rules and the operator's validation webhook refuse in a component's
+    experimental block (the schema takes each field alone): failover without gpuMemoryService or in
+    another mode, extraClientContainers with InterPod GMS; and GMS on a role without GPUs to share (on
+    Kubernetes: a local run renders no DGD)."""
+    from composer.model import device_claim_roles
+
+    model = values["model"]
+    default_gpus = 0 if model["backend"]["type"] == "mocker" else 1
+    for role in ("decode", "prefill"):
+        spec = model.get(role) or {}
+        ex = spec.get("experimental") or {}
+        at = f"/model/{role}/experimental"
+        gms, failover = ex.get("gpuMemoryService"), ex.get("failover")
+        gms_mode = (gms or {}).get("mode", "IntraPod")  # the CRD's default, for both
+        if failover is not None and gms is None:
+            yield loaded.problem(
+                f"{at}/failover",
+                "failover keeps shadow engines through the GPU Memory Service, which is not set",
+                "add gpuMemoryService: {} (with the same mode)",
+            )
+        elif failover is not None and failover.get("mode", "IntraPod") != gms_mode:
+            yield loaded.problem(
+                f"{at}/failover/mode" if "mode" in failover else f"{at}/failover",
+                f"failover's mode {failover.get('mode', 'IntraPod')} is not gpuMemoryService's, "
+                f"{gms_mode} (the operator's webhook refuses it)",
+                "give both the same mode",
+            )
+        if gms is not None and gms.get("extraClientContainers") and gms_mode != "IntraPod":
+            yield loaded.problem(
+                f"{at}/gpuMemoryService/extraClientContainers",
+                "extraClientContainers share the GPUs inside the pod: mode IntraPod only (the CRD refuses it)",
+                "remove it, or use mode IntraPod",
+            )
+        # a local run renders no DGD (its environment may put the mocker, with no GPU, in the engine's place)
+        if (
+            gms is not None
+            and spec.get("gpus", default_gpus) == 0
+            and role not in device_claim_roles(model)  # its DRA devices are its GPUs
+            and values["target"] != "local"
+        ):
+            yield loaded.problem(
+                f"{at}/gpuMemoryService",
+                f"the GPU Memory Service shares {role}'s GPUs, and it has none",
+                f"give model.{role} gpus, or remove gpuMemoryService",
+            )
+
+
 def _rule_benchmark_settings(values: dict, loaded: Loaded):
     """A sweep is over concurrencies or request rates; with rates, one concurrency caps every
     rate. extraArgs may not set again what compose sets (AIPerf would silently take the last)."""
@@ -1469,6 +1517,7 @@ RULES = (
     _rule_epp,
     _rule_compute_domain,
     _rule_device_claim,
+    _rule_experimental,
     _rule_volumes_and_mounts,
     _rule_pod_settings,
     _rule_deployment_metadata,

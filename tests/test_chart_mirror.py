@@ -204,6 +204,18 @@ POD_SETTINGS: dict[str, Any] = {
 WORKER_SETTINGS: dict[str, Any] = {
     "multinode": {"nodeCount": 2},
     "compilationCache": {"pvcName": "cc", "mountPath": "/cc"},
+    "experimental": {
+        "gpuMemoryService": {"mode": "IntraPod", "deviceClassName": "gpu.nvidia.com", "extraClientContainers": ["aux"]},
+        "failover": {"mode": "IntraPod", "numShadows": 1},
+        "checkpoint": {
+            "enabled": True,
+            "checkpointRef": "ckpt",
+            "deletionPolicy": "Retain",
+            "startupPolicy": "WaitForCheckpoint",
+            "targetContainerName": "main",
+        },
+        "grove": {"forceScalingGroup": True},
+    },
 }
 BASE["model"]["env"] = [{"name": "G", "value": "g"}]
 BASE["model"]["frontend"] |= POD_SETTINGS

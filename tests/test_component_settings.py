@@ -50,6 +50,7 @@ PLACED = {
     "sharedMemorySize": "/sharedMemorySize",
     "multinode": "/multinode",
     "compilationCache": "/compilationCache",
+    "experimental": "/experimental",
 }
 # value key -> the list it ends, after what the chart puts there itself
 APPENDED = {

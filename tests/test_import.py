@@ -1372,3 +1372,41 @@ def test_dra_claimed_devices_are_the_roles_gpus_to_compose():
     assert engine_of(values).tp == {"decode": 2, "prefill": 2}
     values["model"]["deviceClaim"]["roles"] = ["decode"]  # prefill claims none: its gpus 0 are none
     assert Deployment(env="x", values=schema.with_defaults(schema.values_schema(), values)).gpu_count == 3 * 2
+
+
+# ------------------------------------------------------------------------------ experimental
+@pytest.mark.unit
+def test_upstreams_experimental_blocks_are_the_roles_experimental():
+    """A worker's experimental block (GPU Memory Service, failover, checkpoint) is the role's
+    experimental, as given (the operator defaults what is left out), no patch."""
+    for name, block in (
+        ("sglang_agg_gms.yaml", {"gpuMemoryService": {}}),
+        (
+            "vllm_gms-failover.yaml",
+            {"failover": {"mode": "InterPod", "numShadows": 1}, "gpuMemoryService": {"mode": "InterPod"}},
+        ),
+        ("trtllm_snapshot-restore.yaml", {"checkpoint": {"enabled": True, "startupPolicy": "WaitForCheckpoint"}}),
+    ):
+        result = imp.convert(imp.read_stream(UPSTREAM / name, name), name)
+        assert result.unexpressed == [], "carried in a patch before"
+        assert result.values["model"]["decode"]["experimental"] == block
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "block",
+    [
+        "{checkpoint: {enabled: true, mode: Auto}}",  # deprecated in the CRD: the values leave it out
+        "{gpuMemoryService: {extraClientPods: []}}",  # reserved, not implemented (the CRD refuses any)
+        "{failover: {numShadows: 2}}",  # the CRD's bound
+        "{snapshot: {}}",  # no such feature
+    ],
+)
+def test_an_experimental_block_the_values_do_not_take_stays_in_a_patch(tmp_path, block):
+    text = _xpu("sglang_agg_gms.yaml").replace(
+        "  - experimental:\n      gpuMemoryService: {}\n", f"  - experimental: {block}\n"
+    )
+    assert block in text
+    result = convert_text(tmp_path, text)
+    assert "experimental" not in result.values["model"]["decode"]
+    assert [u.pointer for u in result.unexpressed] == ["/spec/components/1/experimental"]

@@ -326,6 +326,10 @@ UPSTREAM_ROUNDTRIP = [
     # hostIPC on the worker pods: v1beta1; v1alpha1 extraPodSpec
     UPSTREAM / "inkling_sglang_agg-b200.yaml",
     UPSTREAM / "glm-5-nvfp4_sglang_disagg-efa.yaml",
+    # a worker's experimental block: GPU Memory Service; with failover, InterPod; checkpoint
+    UPSTREAM / "sglang_agg_gms.yaml",
+    UPSTREAM / "vllm_gms-failover.yaml",
+    UPSTREAM / "trtllm_snapshot-restore.yaml",
 ]
 
 
