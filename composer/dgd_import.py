@@ -52,6 +52,9 @@ GPU = "nvidia.com/gpu"
 # channel the model chart gives each claiming worker
 CD_API, CD_KIND, CD_CLAIM = "resource.nvidia.com/v1beta1", "ComputeDomain", "compute-domain-channel"
 CD_ALLOCATION_MODES = ("Single", "All")
+# a DRA ResourceClaimTemplate of the workers' accelerators, which model.deviceClaim renders, and the claim
+# (and its one request) the model chart gives each claiming worker
+RCT_API, RCT_KIND, DEVICE_CLAIM = "resource.k8s.io/v1", "ResourceClaimTemplate", "gpu"
 CONFIG_FLAGS = ("--extra-engine-args", "--config")
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 # podTemplate.spec fields the values take per component, and their key there
@@ -67,6 +70,7 @@ POD_KEYS = {
     "resourceClaims": "resourceClaims",
     "runtimeClassName": "runtimeClassName",
     "schedulerName": "schedulerName",
+    "hostIPC": "hostIPC",
 }
 # main-container fields the values take per component, under the same key
 MAIN_KEYS = (
@@ -494,6 +498,7 @@ _POD = {
     "imagePullSecrets": _l(_m({"name": _STR})),
     "runtimeClassName": _STR,
     "schedulerName": _STR,
+    "hostIPC": _BOOL,
 }
 _META = _m({"name": _STR, "namespace": _STR, "labels": _STRMAP, "annotations": _STRMAP})
 _POD_META = _m({"labels": _STRMAP, "annotations": _STRMAP})
@@ -973,6 +978,10 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
     )
     if compute_domain:
         comps = compute_domain[2]
+    # a ResourceClaimTemplate of DRA devices the workers claim as the chart wires one: model.deviceClaim
+    device_claim = None if backend == "mocker" else _device_claim(docs, comps, roles, name, dgd["metadata"])
+    if device_claim:
+        comps = device_claim[2]
     patches: dict[str, Any] = {}  # component name -> JSON merge patch
     ops: list[dict[str, Any]] = []  # JSON patch on the rendered DGD
     configs_moved: list[str] = []
@@ -1184,10 +1193,25 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             + (f"; not carried: {', '.join(cd_dropped)}" if cd_dropped else "")
         )
 
+    if device_claim:
+        dc_values, dc_doc, _, dc_dropped = device_claim
+        model["deviceClaim"] = dc_values
+        claimed = " and ".join(dc_values.get("roles", [r for r in ("decode", "prefill") if r in roles]))
+        notes.append(
+            f"ResourceClaimTemplate {dc_doc.data['metadata']['name']!r} (line {dc_doc.line}): model.deviceClaim, "
+            f"claimed by {claimed} as the chart claims it"
+            + (f"; not carried: {', '.join(dc_dropped)}" if dc_dropped else "")
+        )
+
     # other objects of the stream
     for d in docs:
         obj = d.data
-        if obj is src.data or obj.get("kind") == dynamo.DGD_KIND or (compute_domain and d is compute_domain[1]):
+        if (
+            obj is src.data
+            or obj.get("kind") == dynamo.DGD_KIND
+            or (compute_domain and d is compute_domain[1])
+            or (device_claim and d is device_claim[1])
+        ):
             continue
         cm = obj.get("metadata", {}).get("name") if obj.get("kind") == "ConfigMap" else None
         data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
@@ -1335,6 +1359,113 @@ def _compute_domain(
     dropped += [f"/metadata/annotations/{escape(k)}" for k in meta.get("annotations") or {}]
     ns = meta.get("namespace")
     if ns is not None and ns != namespace:
+        dropped.append(f"/metadata/namespace ({ns!r}: it goes into the release's namespace)")
+    return values, doc, comps, dropped
+
+
+def _device_claim(
+    docs: list[Doc], comps: list[dict[str, Any]], roles: dict[str, int], dgd_name: str, dgd_meta: dict[str, Any]
+) -> tuple[dict[str, Any], Doc, list[dict[str, Any]], list[str]] | None:
+    """model.deviceClaim, when the stream's one ResourceClaimTemplate is the chart's: one request, gpu, of
+    exactly count devices of a class (nothing else set), claimed (one pod claim gpu of it, and the main
+    container's claim of it) by compose's worker roles that take no nvidia.com/gpu, by no frontend, Planner
+    or endpoint picker. Then (its values, its document, the components without those claims, what of it is
+    not carried); else None, and the template stays an extra object."""
+    found = [d for d in docs if d.data.get("kind") == RCT_KIND]
+    if len(found) != 1 or found[0].data.get("apiVersion") != RCT_API:
+        return None
+    doc = found[0]
+    obj = doc.data
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    name = meta.get("name")
+    outer = obj.get("spec")
+    inner = outer.get("spec") if isinstance(outer, dict) else None
+    devices = inner.get("devices") if isinstance(inner, dict) else None
+    requests = devices.get("requests") if isinstance(devices, dict) else None
+    if (
+        set(obj) - {"apiVersion", "kind", "metadata", "spec"}
+        or set(meta) - {"name", "namespace", "annotations", *SERVER_METADATA}
+        or not all(_server_annotation(k) for k in meta.get("annotations") or {})
+        or not isinstance(name, str)
+        or len(name) > 253
+        or not re.fullmatch(DNS1123_SUBDOMAIN, name)
+        or not isinstance(outer, dict)
+        or set(outer) != {"spec"}
+        or not isinstance(inner, dict)
+        or set(inner) != {"devices"}
+        or not isinstance(devices, dict)
+        or set(devices) != {"requests"}
+        or not isinstance(requests, list)
+        or len(requests) != 1
+        or not isinstance(requests[0], dict)
+        or set(requests[0]) != {"name", "exactly"}
+        or requests[0]["name"] != DEVICE_CLAIM
+    ):
+        return None
+    exactly = requests[0]["exactly"]
+    if not isinstance(exactly, dict) or set(exactly) - {"deviceClassName", "count"}:
+        return None
+    cls, count = exactly.get("deviceClassName"), exactly.get("count", 1)
+    if (
+        not isinstance(cls, str)
+        or len(cls) > 253
+        or not re.fullmatch(DNS1123_SUBDOMAIN, cls)
+        or not isinstance(count, int)
+        or isinstance(count, bool)
+        or not 1 <= count <= 2147483647
+    ):
+        return None
+    comps = copy.deepcopy(comps)
+    workers = {i: r for r, i in roles.items() if r in ("decode", "prefill")}
+    claiming = []
+    for i, comp in enumerate(comps):
+        pod = (comp.get("podTemplate") or {}).get("spec") or {}
+        pod_claims = pod.get("resourceClaims") or []
+        refs = [c for c in pod_claims if isinstance(c, dict) and c.get("resourceClaimTemplateName") == name]
+        if not refs:
+            continue
+        if i not in workers:
+            if i in roles.values():  # the chart's frontend, Planner and picker claim nothing
+                return None
+            continue  # a component beyond compose's roles is added whole, its claim with it
+        main = _main(comp)
+        res = main.get("resources") or {}
+        claims = res.get("claims") or []
+        others = [
+            c
+            for c in pod.get("containers") or []
+            if c is not main
+            and any(x.get("name") == DEVICE_CLAIM for x in (c.get("resources") or {}).get("claims") or [])
+        ]
+        if (
+            refs != [{"name": DEVICE_CLAIM, "resourceClaimTemplateName": name}]
+            or [c for c in claims if c.get("name") == DEVICE_CLAIM] != [{"name": DEVICE_CLAIM}]
+            or others
+            or GPU in (res.get("limits") or {}) | (res.get("requests") or {})  # its accelerators are the claim's
+        ):
+            return None
+        pod["resourceClaims"] = [c for c in pod_claims if c is not refs[0]]
+        res["claims"] = [c for c in claims if c.get("name") != DEVICE_CLAIM]
+        for holder, key in ((pod, "resourceClaims"), (res, "claims")):
+            if not holder[key]:
+                del holder[key]
+        if not res:
+            main.pop("resources", None)
+        claiming.append(workers[i])
+    if not claiming:
+        return None
+    values: dict[str, Any] = {"enabled": True, "deviceClassName": cls}
+    if count != 1:
+        values["count"] = count
+    if name != f"{dgd_name}-gpu":
+        values["templateName"] = name
+    graph_roles = [r for r in ("decode", "prefill") if r in roles]
+    if sorted(claiming) != sorted(graph_roles):
+        values["roles"] = [r for r in graph_roles if r in claiming]
+    dropped = [f"/metadata/{k}" for k in SERVER_METADATA if k in meta]
+    dropped += [f"/metadata/annotations/{escape(k)}" for k in meta.get("annotations") or {}]
+    ns = meta.get("namespace")
+    if ns is not None and ns != dgd_meta.get("namespace"):
         dropped.append(f"/metadata/namespace ({ns!r}: it goes into the release's namespace)")
     return values, doc, comps, dropped
 
@@ -1681,6 +1812,8 @@ def _component_values(
         cc = comp.get("compilationCache")
         if isinstance(cc, dict) and set(cc) <= {"pvcName", "mountPath"} and cc.get("pvcName"):
             v["compilationCache"] = comp.pop("compilationCache")
+        if _experimental_fits(comp.get("experimental")):
+            v["experimental"] = comp.pop("experimental")
     for key in sorted(comp):
         if key.startswith("v1alpha1:"):  # no v1beta1 field, so no patch can carry it
             rep.unexpress(f"{ptr}/{key}", "nowhere (no v1beta1 field)")
@@ -1688,6 +1821,21 @@ def _component_values(
         patch[key] = comp[key]
         rep.unexpress(f"{ptr}/{escape(key)}", into)
     return v
+
+
+def _experimental_fits(block: Any) -> bool:
+    """Whether a worker's experimental block is one the role's experimental key takes (the values
+    schema's, which mirrors the CRD's fields less the deprecated and unimplemented ones); else it stays
+    in a patch."""
+    import jsonschema
+
+    from composer.schema import values_schema
+
+    if not isinstance(block, dict) or not block:
+        return False
+    schema = values_schema()
+    sub = {**schema["$defs"]["workerRole"]["properties"]["experimental"], "$defs": schema["$defs"]}
+    return jsonschema.Draft202012Validator(sub).is_valid(block)
 
 
 def planner_image(image: str) -> str:

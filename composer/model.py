@@ -127,11 +127,16 @@ class Deployment:
     @property
     def gpu_count(self) -> int:
         """GPUs the workers take: replicas x nodes x GPUs per node of each role (the chart's default:
-        1 GPU, the mocker 0; one node unless multinode)."""
+        1 GPU, the mocker 0; one node unless multinode). A role claiming model.deviceClaim's DRA devices
+        (gpus: 0) counts them as its GPUs: they are its accelerators, which per-GPU figures divide by."""
         default = 0 if self.backend == "mocker" else 1
-        specs = [self.model.get(r) or {} for r in self.worker_roles]
+        claimed = device_claim_roles(self.model)
+        per_pod = {r: (self.model.get(r) or {}).get("gpus", default) for r in self.worker_roles}
+        for r in claimed:
+            per_pod[r] = per_pod[r] or self.model["deviceClaim"].get("count", 1)
+        specs = {r: self.model.get(r) or {} for r in self.worker_roles}
         return sum(
-            s.get("replicas", 1) * s.get("multinode", {}).get("nodeCount", 1) * s.get("gpus", default) for s in specs
+            s.get("replicas", 1) * s.get("multinode", {}).get("nodeCount", 1) * per_pod[r] for r, s in specs.items()
         )
 
     @property
@@ -212,6 +217,16 @@ class Deployment:
         return f"http://{self.model_express_service}.{self.namespace}.svc.cluster.local:{MODEL_EXPRESS_PORT}"
 
 
+def device_claim_roles(model: Mapping[str, Any]) -> list[str]:
+    """The worker roles that claim model.deviceClaim's DRA devices (none when it is off)."""
+    dc = model.get("deviceClaim")
+    if not isinstance(dc, dict) or not dc.get("enabled"):
+        return []
+    workers = ["decode", "prefill"] if model.get("disaggregation") else ["decode"]
+    roles = dc.get("roles", workers)
+    return [r for r in roles if r in workers] if isinstance(roles, list) else []
+
+
 def engine_of(values: Any) -> Engine | None:
     """The GPU engine a values file (without its environment) deploys, or None: no GPU engine
     (the mocker), or values too broken to say (validation of the merged file says why)."""
@@ -227,6 +242,8 @@ def engine_of(values: Any) -> Engine | None:
         spec = spec if isinstance(spec, dict) else {}
         multinode = spec.get("multinode")
         gpus = spec.get("gpus", 1)
+        if gpus == 0 and role in device_claim_roles(model):  # its DRA devices are its accelerators
+            gpus = model["deviceClaim"].get("count", 1)
         nodes = multinode.get("nodeCount", 1) if isinstance(multinode, dict) else 1
         if isinstance(gpus, int) and isinstance(nodes, int) and gpus > 0 and nodes > 0:
             tp[role] = gpus * nodes

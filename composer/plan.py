@@ -282,6 +282,9 @@ def rendered_objects(release: Release, *, extra: bool = True) -> list[tuple[str,
         cd = model.get("computeDomain") or {}
         if cd.get("enabled"):  # the driver makes its channel's ResourceClaimTemplate, not the chart
             configs.append(("ComputeDomain", cd.get("name") or f"{name}-compute-domain"))
+        dc = model.get("deviceClaim") or {}
+        if dc.get("enabled"):
+            configs.append(("ResourceClaimTemplate", dc.get("templateName") or f"{name}-gpu"))
         own = [*configs, ("DynamoGraphDeployment", name), ("Pod", f"{name}-test-frontend")]
         return own + extra_objects(release) if extra else own
     if release.component == "model-express":

@@ -1365,6 +1365,116 @@ def _rule_compute_domain(values: dict, loaded: Loaded):
                     )
 
 
+DEVICE_CLAIM = "gpu"  # the claim (and its one request) the model chart gives each role claiming model.deviceClaim
+
+
+def _rule_device_claim(values: dict, loaded: Loaded):
+    """DRA devices are a claiming role's accelerators: the model release must exist, the roles named
+    must be the graph's, a claiming role has no nvidia.com/gpu beside them (gpus: 0, which sglang, taking
+    gpus as --tp, cannot run with), the mocker claims none, and no role holds a claim of the chart's name.
+    A local run skips it (it renders nothing for Kubernetes)."""
+    from composer.model import device_claim_roles
+
+    model = values["model"]
+    dc = model.get("deviceClaim") or {}
+    if not dc.get("enabled") or values["target"] == "local":
+        return
+    if not model["deployment"]["create"]:
+        yield loaded.problem(
+            "/model/deviceClaim/enabled",
+            "model.deployment.create is false: compose renders no model release to hold the ResourceClaimTemplate",
+            "create the ResourceClaimTemplate beside the existing DGD yourself, or let compose create the DGD",
+        )
+        return
+    workers = ["decode", "prefill"] if model.get("disaggregation") else ["decode"]
+    for i, role in enumerate(dc.get("roles", [])):
+        if role not in workers:
+            yield loaded.problem(
+                f"/model/deviceClaim/roles/{i}",
+                f"{role} is no worker role of this graph, which is aggregated (its one worker is decode)",
+                "name decode, or set model.disaggregation: true",
+            )
+    if model["backend"]["type"] == "mocker":
+        yield loaded.problem(
+            "/model/deviceClaim/enabled",
+            "the mocker runs on CPUs and claims no accelerator",
+            "remove model.deviceClaim, or deploy an engine (vllm, sglang, trtllm)",
+        )
+        return
+    for role in device_claim_roles(model):
+        spec = model.get(role, {})
+        if spec.get("gpus") != 0:
+            at = (
+                f"/model/{role}/gpus" if "gpus" in spec else f"/model/{role}" if role in model else "/model/deviceClaim"
+            )
+            yield loaded.problem(
+                at,
+                f"{role} claims DRA devices (model.deviceClaim), which are its accelerators, and would also "
+                f"take {spec.get('gpus', '1 (the default)')} nvidia.com/gpu of the device plugin",
+                f"set model.{role}.gpus: 0, or leave {role} out of model.deviceClaim.roles",
+            )
+        given = {
+            "resourceClaims": spec.get("resourceClaims", []),
+            "resources/claims": spec.get("resources", {}).get("claims", []),
+        }
+        for at, items in given.items():
+            for j, claim in enumerate(items):
+                if isinstance(claim, dict) and claim.get("name") == DEVICE_CLAIM:
+                    yield loaded.problem(
+                        f"/model/{role}/{at}/{j}/name",
+                        f"{DEVICE_CLAIM} is the claim model.deviceClaim gives {role}",
+                        "remove this entry (the chart adds it), or name your own claim otherwise",
+                    )
+
+
+def _rule_experimental(values: dict, loaded: Loaded):
+    """What the DGD CRD's CEL rules and the operator's validation webhook refuse in a component's
+    experimental block (the schema takes each field alone): failover without gpuMemoryService or in
+    another mode, extraClientContainers with InterPod GMS; and GMS on a role without GPUs to share (on
+    Kubernetes: a local run renders no DGD)."""
+    from composer.model import device_claim_roles
+
+    model = values["model"]
+    default_gpus = 0 if model["backend"]["type"] == "mocker" else 1
+    for role in ("decode", "prefill"):
+        spec = model.get(role) or {}
+        ex = spec.get("experimental") or {}
+        at = f"/model/{role}/experimental"
+        gms, failover = ex.get("gpuMemoryService"), ex.get("failover")
+        gms_mode = (gms or {}).get("mode", "IntraPod")  # the CRD's default, for both
+        if failover is not None and gms is None:
+            yield loaded.problem(
+                f"{at}/failover",
+                "failover keeps shadow engines through the GPU Memory Service, which is not set",
+                "add gpuMemoryService: {} (with the same mode)",
+            )
+        elif failover is not None and failover.get("mode", "IntraPod") != gms_mode:
+            yield loaded.problem(
+                f"{at}/failover/mode" if "mode" in failover else f"{at}/failover",
+                f"failover's mode {failover.get('mode', 'IntraPod')} is not gpuMemoryService's, "
+                f"{gms_mode} (the operator's webhook refuses it)",
+                "give both the same mode",
+            )
+        if gms is not None and gms.get("extraClientContainers") and gms_mode != "IntraPod":
+            yield loaded.problem(
+                f"{at}/gpuMemoryService/extraClientContainers",
+                "extraClientContainers share the GPUs inside the pod: mode IntraPod only (the CRD refuses it)",
+                "remove it, or use mode IntraPod",
+            )
+        # a local run renders no DGD (its environment may put the mocker, with no GPU, in the engine's place)
+        if (
+            gms is not None
+            and spec.get("gpus", default_gpus) == 0
+            and role not in device_claim_roles(model)  # its DRA devices are its GPUs
+            and values["target"] != "local"
+        ):
+            yield loaded.problem(
+                f"{at}/gpuMemoryService",
+                f"the GPU Memory Service shares {role}'s GPUs, and it has none",
+                f"give model.{role} gpus, or remove gpuMemoryService",
+            )
+
+
 def _rule_benchmark_settings(values: dict, loaded: Loaded):
     """A sweep is over concurrencies or request rates; with rates, one concurrency caps every
     rate. extraArgs may not set again what compose sets (AIPerf would silently take the last)."""
@@ -1407,6 +1517,8 @@ RULES = (
     _rule_planner_fits_the_graph,
     _rule_epp,
     _rule_compute_domain,
+    _rule_device_claim,
+    _rule_experimental,
     _rule_volumes_and_mounts,
     _rule_pod_settings,
     _rule_deployment_metadata,

@@ -122,7 +122,7 @@ BASE: dict[str, Any] = {
         },
         "prefill": {
             "replicas": 1,
-            "gpus": 1,
+            "gpus": 0,
             "resources": {"requests": {"cpu": "2"}, "limits": {"memory": "4Gi"}},
             "extraArgs": ["--y"],
             "env": [{"name": "B", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}],
@@ -137,7 +137,15 @@ BASE: dict[str, Any] = {
             "name": "nvl72",
             "numNodes": 4,
             "allocationMode": "Single",
-            "roles": ["decode", "prefill"],
+            "roles": ["decode"],
+        },
+        # prefill's accelerators are DRA devices (it has gpus: 0, below)
+        "deviceClaim": {
+            "enabled": True,
+            "deviceClassName": "gpu.intel.com",
+            "count": 1,
+            "templateName": "gpu-template",
+            "roles": ["prefill"],
         },
         "nodeSelector": {"zone": "a"},
         "tolerations": [{"key": "k", "operator": "Equal", "value": "v", "effect": "NoSchedule"}],
@@ -170,6 +178,7 @@ POD_SETTINGS: dict[str, Any] = {
     "ports": [{"name": "metrics", "containerPort": 9085}],
     "runtimeClassName": "nvidia",
     "schedulerName": "kai-scheduler",
+    "hostIPC": True,
     "command": ["python3"],
     "args": ["-m", "x"],
     "extraArgs": ["--z"],
@@ -196,6 +205,18 @@ POD_SETTINGS: dict[str, Any] = {
 WORKER_SETTINGS: dict[str, Any] = {
     "multinode": {"nodeCount": 2},
     "compilationCache": {"pvcName": "cc", "mountPath": "/cc"},
+    "experimental": {
+        "gpuMemoryService": {"mode": "IntraPod", "deviceClassName": "gpu.nvidia.com", "extraClientContainers": ["aux"]},
+        "failover": {"mode": "IntraPod", "numShadows": 1},
+        "checkpoint": {
+            "enabled": True,
+            "checkpointRef": "ckpt",
+            "deletionPolicy": "Retain",
+            "startupPolicy": "WaitForCheckpoint",
+            "targetContainerName": "main",
+        },
+        "grove": {"forceScalingGroup": True},
+    },
 }
 BASE["model"]["env"] = [{"name": "G", "value": "g"}]
 BASE["model"]["frontend"] |= POD_SETTINGS

@@ -43,12 +43,14 @@ PLACED = {
     "priorityClassName": f"{POD}/priorityClassName",
     "runtimeClassName": f"{POD}/runtimeClassName",
     "schedulerName": f"{POD}/schedulerName",
+    "hostIPC": f"{POD}/hostIPC",
     "serviceAccountName": f"{POD}/serviceAccountName",
     "terminationGracePeriodSeconds": f"{POD}/terminationGracePeriodSeconds",
     "resourceClaims": f"{POD}/resourceClaims",
     "sharedMemorySize": "/sharedMemorySize",
     "multinode": "/multinode",
     "compilationCache": "/compilationCache",
+    "experimental": "/experimental",
 }
 # value key -> the list it ends, after what the chart puts there itself
 APPENDED = {

@@ -916,6 +916,20 @@ def test_every_setting_of_our_own_graph_is_expressed():
     }
     assert m["frontend"]["imagePullPolicy"] == "IfNotPresent" and m["frontend"]["ports"][0]["containerPort"] == 8000
     assert m["decode"]["runtimeClassName"] == "nvidia" and m["decode"]["schedulerName"] == "default-scheduler"
+    assert m["decode"]["hostIPC"] is True
+
+
+@pytest.mark.unit
+def test_upstreams_host_ipc_is_the_roles_host_ipc():
+    """hostIPC on a worker's pod (v1beta1 podTemplate; v1alpha1 extraPodSpec) is the role's hostIPC, no patch."""
+    for name, roles in (
+        ("inkling_sglang_agg-b200.yaml", ["decode"]),
+        ("glm-5-nvfp4_sglang_disagg-efa.yaml", ["decode", "prefill"]),
+    ):
+        result = imp.convert(imp.read_stream(UPSTREAM / name, name), name)
+        assert result.unexpressed == [], "carried in a patch before"
+        m = result.values["model"]
+        assert [r for r in ("frontend", "decode", "prefill") if m.get(r, {}).get("hostIPC")] == roles
 
 
 @pytest.mark.unit
@@ -1378,3 +1392,134 @@ def test_a_compute_domain_unlike_the_charts_stays_an_extra_object(tmp_path, chan
     assert "computeDomain" not in result.values["model"]
     assert [u.document for u in result.unexpressed if u.document] == ["ComputeDomain g-compute-domain"]
     assert result.values["model"]["extraObjects"][0]["kind"] == "ComputeDomain"
+
+
+# ------------------------------------------------------------------------------ DRA device claims
+def _xpu(name: str) -> str:
+    return (UPSTREAM / name).read_text()
+
+
+@pytest.mark.unit
+def test_upstreams_xpu_dra_claims_are_model_device_claim(tmp_path):
+    """Upstream's Intel XPU examples: one ResourceClaimTemplate of gpu.intel.com devices, claimed as gpu by
+    every worker, which takes no nvidia.com/gpu: model.deviceClaim (an extra object before), gpus 0."""
+    for name, roles in (("vllm_agg_xpu_dra.yaml", ["decode"]), ("vllm_disagg_xpu_dra.yaml", ["decode", "prefill"])):
+        result = imp.convert(imp.read_stream(UPSTREAM / name, name), name)
+        assert result.unexpressed == [], "carried as an extra object before"
+        m = result.values["model"]
+        assert m["deviceClaim"] == {"enabled": True, "deviceClassName": "gpu.intel.com", "templateName": "gpu-template"}
+        for role in roles:
+            assert m[role]["gpus"] == 0
+            assert "resourceClaims" not in m[role]  # the chart's claim, not the role's own
+            assert m[role]["resources"] == {"requests": {"ephemeral-storage": "2Gi"}}
+        assert any("ResourceClaimTemplate 'gpu-template' (line 4): model.deviceClaim" in n for n in result.notes)
+    # count, the chart's template name, only decode claiming
+    text = (
+        _xpu("vllm_disagg_xpu_dra.yaml")
+        .replace("count: 1", "count: 2")
+        .replace("gpu-template", "vllm-disagg-xpu-dra-gpu")
+    )
+    decode, prefill = text.split("  - name: VllmPrefillWorker\n")
+    prefill = prefill.replace("            claims:\n            - name: gpu\n", "").replace(
+        "        resourceClaims:\n        - name: gpu\n          resourceClaimTemplateName: vllm-disagg-xpu-dra-gpu\n",
+        "",
+    )
+    text = decode + "  - name: VllmPrefillWorker\n" + prefill
+    result = convert_text(tmp_path, text)
+    assert result.values["model"]["deviceClaim"] == {
+        "enabled": True,
+        "deviceClassName": "gpu.intel.com",
+        "count": 2,
+        "roles": ["decode"],
+    }, result.unexpressed
+    assert result.unexpressed == []
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "change",
+    [
+        # the worker also takes an nvidia.com/gpu: its accelerators are not the claim's alone
+        lambda t: t.replace("ephemeral-storage: 2Gi", "ephemeral-storage: 2Gi\n              nvidia.com/gpu: 1"),
+        # the main container does not claim it
+        lambda t: t.replace("            claims:\n            - name: gpu\n", ""),
+        # the pod's claim has another name than the chart's
+        lambda t: t.replace(
+            "        - name: gpu\n          resourceClaimTemplateName",
+            "        - name: xpu\n          resourceClaimTemplateName",
+        ),
+        # an allocationMode, labels: more than the chart's template says
+        lambda t: t.replace("            count: 1\n", "            count: 1\n            allocationMode: ExactCount\n"),
+        lambda t: t.replace("  name: gpu-template\n", "  name: gpu-template\n  labels: {a: b}\n"),
+        # the frontend claims it
+        lambda t: t.replace(
+            "          name: main\n    replicas: 1\n    type: frontend",
+            "          name: main\n        resourceClaims:\n        - name: gpu\n"
+            "          resourceClaimTemplateName: gpu-template\n    replicas: 1\n    type: frontend",
+        ),
+    ],
+    ids=["nvidia-gpu", "no-container-claim", "claim-name", "allocation-mode", "labels", "frontend"],
+)
+def test_a_device_claim_unlike_the_charts_stays_an_extra_object(tmp_path, change):
+    original = _xpu("vllm_agg_xpu_dra.yaml")
+    text = change(original)
+    assert text != original
+    result = convert_text(tmp_path, text)
+    assert "deviceClaim" not in result.values["model"]
+    assert [u.document for u in result.unexpressed if u.document] == ["ResourceClaimTemplate gpu-template"]
+
+
+@pytest.mark.unit
+def test_dra_claimed_devices_are_the_roles_gpus_to_compose():
+    """A role claiming model.deviceClaim has gpus 0 (no nvidia.com/gpu): compose's GPU count (the benchmark's
+    per-GPU figures) and the twin's tensor parallelism take its claimed devices instead."""
+    from composer import schema
+    from composer.model import Deployment, engine_of
+
+    name = "vllm_disagg_xpu_dra.yaml"
+    values = imp.convert(imp.read_stream(UPSTREAM / name, name), name).values
+    values["model"]["deviceClaim"]["count"] = 2
+    values["model"]["decode"]["replicas"] = 3
+    dep = Deployment(env="x", values=schema.with_defaults(schema.values_schema(), copy.deepcopy(values)))
+    assert dep.gpu_count == 3 * 2 + 1 * 2
+    assert engine_of(values).tp == {"decode": 2, "prefill": 2}
+    values["model"]["deviceClaim"]["roles"] = ["decode"]  # prefill claims none: its gpus 0 are none
+    assert Deployment(env="x", values=schema.with_defaults(schema.values_schema(), values)).gpu_count == 3 * 2
+
+
+# ------------------------------------------------------------------------------ experimental
+@pytest.mark.unit
+def test_upstreams_experimental_blocks_are_the_roles_experimental():
+    """A worker's experimental block (GPU Memory Service, failover, checkpoint) is the role's
+    experimental, as given (the operator defaults what is left out), no patch."""
+    for name, block in (
+        ("sglang_agg_gms.yaml", {"gpuMemoryService": {}}),
+        (
+            "vllm_gms-failover.yaml",
+            {"failover": {"mode": "InterPod", "numShadows": 1}, "gpuMemoryService": {"mode": "InterPod"}},
+        ),
+        ("trtllm_snapshot-restore.yaml", {"checkpoint": {"enabled": True, "startupPolicy": "WaitForCheckpoint"}}),
+    ):
+        result = imp.convert(imp.read_stream(UPSTREAM / name, name), name)
+        assert result.unexpressed == [], "carried in a patch before"
+        assert result.values["model"]["decode"]["experimental"] == block
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "block",
+    [
+        "{checkpoint: {enabled: true, mode: Auto}}",  # deprecated in the CRD: the values leave it out
+        "{gpuMemoryService: {extraClientPods: []}}",  # reserved, not implemented (the CRD refuses any)
+        "{failover: {numShadows: 2}}",  # the CRD's bound
+        "{snapshot: {}}",  # no such feature
+    ],
+)
+def test_an_experimental_block_the_values_do_not_take_stays_in_a_patch(tmp_path, block):
+    text = _xpu("sglang_agg_gms.yaml").replace(
+        "  - experimental:\n      gpuMemoryService: {}\n", f"  - experimental: {block}\n"
+    )
+    assert block in text
+    result = convert_text(tmp_path, text)
+    assert "experimental" not in result.values["model"]["decode"]
+    assert [u.pointer for u in result.unexpressed] == ["/spec/components/1/experimental"]

@@ -383,6 +383,16 @@ UPSTREAM_ROUNDTRIP = [
     UPSTREAM / "deepseek-v32-fp4_trtllm_disagg-kv-router.yaml",  # one ConfigMap of both roles' configs
     UPSTREAM / "glm-5.2_sglang_disagg-h200-agentic.yaml",  # both at once
     UPSTREAM / "trtllm_agg-with-config.yaml",  # the file alone mounted by subPath: extraConfig.mountFile
+    # model.deviceClaim: Intel XPUs (gpu.intel.com) through DRA, claimed by the one worker; by both
+    UPSTREAM / "vllm_agg_xpu_dra.yaml",
+    UPSTREAM / "vllm_disagg_xpu_dra.yaml",
+    # hostIPC on the worker pods: v1beta1; v1alpha1 extraPodSpec
+    UPSTREAM / "inkling_sglang_agg-b200.yaml",
+    UPSTREAM / "glm-5-nvfp4_sglang_disagg-efa.yaml",
+    # a worker's experimental block: GPU Memory Service; with failover, InterPod; checkpoint
+    UPSTREAM / "sglang_agg_gms.yaml",
+    UPSTREAM / "vllm_gms-failover.yaml",
+    UPSTREAM / "trtllm_snapshot-restore.yaml",
 ]
 
 

@@ -409,6 +409,69 @@ def test_a_compute_domain_is_rendered_and_claimed_by_the_gpu_workers_only(render
     assert proc.returncode != 0 and "model.computeDomain.roles: prefill is no worker role" in proc.stderr
 
 
+@pytest.mark.helm
+def test_a_device_claim_is_rendered_and_claimed_by_the_workers_only(render, template):
+    """model.deviceClaim: the ResourceClaimTemplate (valid against Kubernetes 1.34's resource.k8s.io/v1
+    schema, which render checks) claimed as gpu by the workers as upstream's XPU examples claim it."""
+    from tests.support.validate import k8s_errors
+
+    dc = {"enabled": True, "deviceClassName": "gpu.intel.com"}
+    docs = render(values_for("vllm", disagg=True, deviceClaim=dc, decode={"gpus": 0}, prefill={"gpus": 0}))
+    (rct,) = [d for d in docs if d["kind"] == "ResourceClaimTemplate"]
+    assert rct["apiVersion"] == "resource.k8s.io/v1"
+    assert rct["metadata"]["name"] == "demo-gpu" and rct["metadata"]["namespace"] == NAMESPACE
+    assert rct["spec"] == {
+        "spec": {
+            "devices": {"requests": [{"name": "gpu", "exactly": {"deviceClassName": "gpu.intel.com", "count": 1}}]}
+        }
+    }
+    broken = copy.deepcopy(rct)
+    broken["spec"]["spec"]["devices"]["requests"][0]["exactly"]["count"] = "one"
+    assert k8s_errors([broken]), "render's validation would not see a broken template"
+    comps = {c["name"]: c for c in the_dgd(docs)["spec"]["components"]}
+    for role in ("decode", "prefill"):
+        spec = comps[role]["podTemplate"]["spec"]
+        assert spec["resourceClaims"] == [{"name": "gpu", "resourceClaimTemplateName": "demo-gpu"}]
+        assert spec["containers"][0]["resources"] == {"claims": [{"name": "gpu"}]}  # no nvidia.com/gpu
+    assert "resourceClaims" not in comps["frontend"]["podTemplate"]["spec"]
+
+    # a template name and count of its own; decode only, after a ComputeDomain's claim, before its own
+    docs = render(
+        values_for(
+            "vllm",
+            disagg=True,
+            deviceClaim=dc | {"templateName": "gpu-template", "count": 2, "roles": ["decode"]},
+            computeDomain={"enabled": True, "roles": ["decode"]},
+            decode={
+                "gpus": 0,
+                "resourceClaims": [{"name": "nic", "resourceClaimTemplateName": "rdma"}],
+                "resources": {"claims": [{"name": "nic"}]},
+            },
+        )
+    )
+    (rct,) = [d for d in docs if d["kind"] == "ResourceClaimTemplate"]
+    assert rct["metadata"]["name"] == "gpu-template"
+    assert rct["spec"]["spec"]["devices"]["requests"][0]["exactly"]["count"] == 2
+    comps = {c["name"]: c for c in the_dgd(docs)["spec"]["components"]}
+    decode = comps["decode"]["podTemplate"]["spec"]
+    assert [c["name"] for c in decode["resourceClaims"]] == ["compute-domain-channel", "gpu", "nic"]
+    assert decode["containers"][0]["resources"]["claims"] == [
+        {"name": "compute-domain-channel"},
+        {"name": "gpu"},
+        {"name": "nic"},
+    ]
+    assert "resourceClaims" not in comps["prefill"]["podTemplate"]["spec"]
+
+    # off (the default): nothing of it
+    docs = render(values_for("vllm"))
+    assert "ResourceClaimTemplate" not in [d["kind"] for d in docs]
+    # the chart's own checks
+    proc = template(values_for("vllm", deviceClaim={"enabled": True}))
+    assert proc.returncode != 0 and "model.deviceClaim.deviceClassName is required" in proc.stderr
+    proc = template(values_for("vllm", deviceClaim=dc | {"roles": ["prefill"]}))
+    assert proc.returncode != 0 and "model.deviceClaim.roles: prefill is no worker role" in proc.stderr
+
+
 @pytest.mark.unit
 def test_values_schema_is_draft7_and_documents_every_leaf_of_values_yaml():
     import jsonschema

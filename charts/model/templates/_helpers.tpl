@@ -63,6 +63,15 @@ Fail early on values the schema cannot express.
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- $dc := $v.model.deviceClaim | default dict -}}
+{{- if $dc.enabled -}}
+{{- $_ := required "model.deviceClaim.deviceClassName is required with model.deviceClaim.enabled (e.g. gpu.intel.com)" $dc.deviceClassName -}}
+{{- range $dc.roles | default list -}}
+{{- if not (has . (include "model.workerRoles" $ | fromJsonArray)) -}}
+{{- fail (printf "model.deviceClaim.roles: %s is no worker role of this graph (prefill needs model.disaggregation)" .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- range $role := include "model.workerRoles" . | fromJsonArray -}}
 {{- $r := index $v.model $role -}}
 {{- $ec := $r.extraConfig -}}
@@ -85,6 +94,26 @@ recipes name theirs.
 */}}
 {{- define "model.computeDomainName" -}}
 {{- .Values.model.computeDomain.name | default (printf "%s-compute-domain" (include "model.fullname" .)) -}}
+{{- end -}}
+
+{{/*
+The DRA ResourceClaimTemplate's name (model.deviceClaim.templateName, else <dynamoNamespace>-gpu).
+*/}}
+{{- define "model.deviceClaimTemplate" -}}
+{{- .Values.model.deviceClaim.templateName | default (printf "%s-gpu" (include "model.fullname" .)) -}}
+{{- end -}}
+
+{{/*
+"true" when a worker role claims the DRA devices of model.deviceClaim (enabled, and the role among its
+roles, every worker role when none are named), else empty. Call with (dict "root" $ "role" "decode").
+*/}}
+{{- define "model.deviceClaimed" -}}
+{{- $dc := .root.Values.model.deviceClaim | default dict -}}
+{{- if $dc.enabled -}}
+{{- if has .role ($dc.roles | default (include "model.workerRoles" .root | fromJsonArray)) -}}
+true
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
