@@ -212,11 +212,11 @@ class Watched:
         return self.child.poll()
 
     def tell(self, line: str) -> None:
-        """One line on its stdin (started with stdin=subprocess.PIPE), then EOF."""
+        """A line on its stdin (started with stdin=subprocess.PIPE)."""
         assert self.child.stdin is not None
         try:
             self.child.stdin.write(line.encode() + b"\n")
-            self.child.stdin.close()
+            self.child.stdin.flush()
         except BrokenPipeError:  # it has ended on its own: wait() says how
             pass
 
@@ -228,10 +228,18 @@ class Watched:
         except KeyboardInterrupt:
             self.stop()
             raise Interrupted(f"interrupted: stopped {self.name}") from None
+        finally:
+            self._close_stdin()
         return Completed(self.argv, rc, b"".join(self._out).decode("utf-8", "replace"), "".join(self._err))
 
     def stop(self) -> None:
         stop(self.child)
+        self._close_stdin()
+
+    def _close_stdin(self) -> None:
+        if self.child.stdin and not self.child.stdin.closed:
+            with contextlib.suppress(BrokenPipeError):
+                self.child.stdin.close()
 
 
 # Every process compose spawns carries these in its environment, and so does everything it

@@ -226,11 +226,9 @@ def _sweep_runs(levels: list[int], tmp_path: Path) -> list[dict]:
 @pytest.mark.unit
 def test_run_local_runs_each_level_then_plots(fp, aiperf_venv, tmp_path):
     export = json.loads(SAMPLE.read_text())
-    unset = ["env", "-u", "HF_HUB_OFFLINE", "-u", "TRANSFORMERS_OFFLINE"]
-    warm = [str(Path(aiperf_venv).parent / "python"), str(aiperf_runs.PROFILE_SCRIPT)]
-    # the first level runs as aiperf itself; the next one, started early, through local/aiperf_profile.py
-    fp.register([*unset, aiperf_venv, "profile", fp.any()], callback=_profile(export))
-    fp.register([*unset, *warm, "profile", fp.any()], callback=_profile(export))
+    python = str(Path(aiperf_venv).parent / "python")
+    unset = ["env", "-u", "HF_HUB_OFFLINE", "-u", "TRANSFORMERS_OFFLINE", python, str(aiperf_runs.PROFILE_SCRIPT)]
+    fp.register([*unset, "profile", fp.any()], callback=_profile(export), occurrences=2)
     plot = [
         str(Path(aiperf_venv).parent / "python"),
         str(aiperf_runs.PLOT_SCRIPT),
@@ -264,8 +262,7 @@ def test_run_local_runs_each_level_then_plots(fp, aiperf_venv, tmp_path):
     # `aiperf plot` starts first, to import and start its browser while the profiles run
     calls = [list(call) for call in fp.calls]
     assert calls[0] == plot
-    assert calls[1][: len(unset) + 2] == [*unset, aiperf_venv, "profile"]
-    assert calls[2][: len(unset) + 3] == [*unset, *warm, "profile"]
+    assert [call[len(unset)] for call in calls[1:]] == ["profile", "profile"]  # through local/aiperf_profile.py
     assert (result["plots"], result["plot_note"]) == ([], aiperf_runs.CHROME_HINT)
     assert seen == ["aiperf c1: concurrency 1, 20 requests", "aiperf c4: concurrency 4, 20 requests", "aiperf plot"]
 
@@ -296,12 +293,11 @@ def test_run_local_reports_a_failed_aiperf_with_its_output(fp, aiperf_venv, tmp_
         aiperf_runs.run_local(runs=runs, artifact_dir=tmp_path / "b", plots=False)
 
 
-# A stand-in for aiperf, and for local/aiperf_profile.py (real processes): notes in <runs>/events
-# when it is started early ("warm"), when told to go or started as aiperf ("start"), when its
-# requests are done (and, with $LOGS_DONE, logs AIPerf's line for it), when it exits; its pid in <run dir>/pid. Its requests last until the next
-# level is warming up (20 s at most); with $TAIL it waits after them for the next level to start
-# (20 s at most) before it exports and exits with $EXIT_<name>, or 0. A level named in $LINGER
-# starts and then never ends. EOF instead of a line: it exits at once, as the script does.
+# A stand-in for local/aiperf_profile.py (real processes): notes in <runs>/events when it starts,
+# when told to measure (a line on stdin), when its requests are done (and, with $LOGS_DONE, logs
+# AIPerf's line for it), when it exits; its pid in <run dir>/pid. With $TAIL it waits after its
+# requests for the next level to start (20 s at most) before it exports and exits with
+# $EXIT_<name>, or 0.
 STAND_IN = """#!PYTHON
 import os, sys, time, json, pathlib
 argv = sys.argv
@@ -316,16 +312,10 @@ def wait_for(what):
     while not (events.is_file() and what in events.read_text().splitlines()) and time.monotonic() < deadline:
         time.sleep(0.05)
 (d / "pid").write_text(str(os.getpid()))
-if argv[1].endswith("aiperf_profile.py"):  # started early: told to go on stdin
-    note("warm")
-    if not sys.stdin.readline():
-        sys.exit(0)
 note("start")
-if d.name in os.environ.get("LINGER", ""):
-    time.sleep(60)
+sys.stdin.readline()
+note("measure")
 (d / "logs").mkdir(parents=True, exist_ok=True)
-if nxt:
-    wait_for(nxt + " warm")
 note("requests done")
 if os.environ.get("LOGS_DONE"):
     with open(d / "logs" / "aiperf.log", "a") as f:
@@ -343,8 +333,7 @@ sys.exit(int(os.environ.get("EXIT_" + d.name, "0")))
 def _stand_in_runs(aiperf_venv: str, tmp_path: Path, monkeypatch, **env: str) -> list[dict]:
     import sys
 
-    for program in (Path(aiperf_venv), Path(aiperf_venv).parent / "python"):
-        program.write_text(STAND_IN.replace("PYTHON", sys.executable))
+    (Path(aiperf_venv).parent / "python").write_text(STAND_IN.replace("PYTHON", sys.executable))
     monkeypatch.setenv("SAMPLE", str(SAMPLE))
     for k, v in env.items():
         monkeypatch.setenv(k, v)
@@ -361,18 +350,20 @@ def _in_order(events: list[str], *expected: str) -> bool:
 
 @pytest.mark.cli
 @pytest.mark.parametrize("logs_done", ["yes", ""], ids=["overlapped", "no-line"])
-def test_each_level_warms_up_while_the_last_is_measured_and_starts_while_it_exports(
+def test_each_level_starts_up_while_the_last_exports_and_measures_once_it_has_ended(
     aiperf_venv, tmp_path, monkeypatch, logs_done
 ):
     runs = _stand_in_runs(aiperf_venv, tmp_path, monkeypatch, LOGS_DONE=logs_done, TAIL=logs_done)
     result = aiperf_runs.run_local(runs=runs, artifact_dir=tmp_path / "b", plots=False)
     events = _events(tmp_path)
-    every = [f"{c} {e}" for c in ("c1", "c4", "c8") for e in ("start", "requests done", "exit")]
-    assert sorted(events) == sorted([*every, "c4 warm", "c8 warm"])  # the first level is not started early
+    assert sorted(events) == sorted(
+        f"{c} {e}" for c in ("c1", "c4", "c8") for e in ("start", "measure", "requests done", "exit")
+    )
     for before, after in (("c1", "c4"), ("c4", "c8")):
-        # started while the level before it is measured; told to go only once its requests are done
-        assert _in_order(events, f"{after} warm", f"{before} requests done", f"{after} start")
-        if logs_done:  # and then while it processes and exports
+        # started once the level before it has returned its requests; measures once it has ended
+        assert _in_order(events, f"{before} requests done", f"{after} start")
+        assert _in_order(events, f"{before} exit", f"{after} measure")
+        if logs_done:  # starting up while it processes and exports
             assert _in_order(events, f"{after} start", f"{before} exit")
         else:  # an AIPerf that logs no such line: one level after the other, as before
             assert _in_order(events, f"{before} exit", f"{after} start")
@@ -381,15 +372,14 @@ def test_each_level_warms_up_while_the_last_is_measured_and_starts_while_it_expo
 
 
 @pytest.mark.cli
-def test_a_level_that_fails_in_its_tail_stops_the_next_ones(aiperf_venv, tmp_path, monkeypatch):
-    runs = _stand_in_runs(aiperf_venv, tmp_path, monkeypatch, LOGS_DONE="yes", TAIL="yes", EXIT_c1="3", LINGER="c4")
+def test_a_level_that_fails_in_its_tail_stops_the_next_one(aiperf_venv, tmp_path, monkeypatch):
+    runs = _stand_in_runs(aiperf_venv, tmp_path, monkeypatch, LOGS_DONE="yes", TAIL="yes", EXIT_c1="3")
     with pytest.raises(ComposeError, match=r"aiperf failed \(exit 3\) in run c1"):
         aiperf_runs.run_local(runs=runs, artifact_dir=tmp_path / "b", plots=False)
     events = _events(tmp_path)
-    assert _in_order(events, "c1 requests done", "c4 start", "c1 exit") and "c8 warm" in events
-    assert "c8 start" not in events
-    pids = [int((tmp_path / f"b/{c}/pid").read_text()) for c in ("c4", "c8")]
-    assert proc.wait_gone(pids, 10) == []  # the one running and the one warming: stopped, not left running
+    assert _in_order(events, "c1 requests done", "c4 start", "c1 exit")
+    assert "c4 measure" not in events and "c8 start" not in events
+    assert proc.wait_gone([int((tmp_path / "b/c4/pid").read_text())], 10) == []  # stopped, not left running
 
 
 @pytest.mark.cli
@@ -402,14 +392,13 @@ def test_a_level_that_fails_in_its_tail_stops_the_next_ones(aiperf_venv, tmp_pat
     ids=["failed", "ctrl-c"],
 )
 def test_a_run_that_fails_or_is_interrupted_stops_the_warming_plotter(aiperf_venv, tmp_path, aiperf_then, raised):
-    """Real processes. The venv's aiperf waits for the plotter to run, then fails or is
-    interrupted. The plotter (a stand-in that waits for its line, then lingers) must be
-    stopped, not told to draw, and not left running."""
-    Path(aiperf_venv).write_text(
-        f"#!/bin/sh\nuntil [ -s {tmp_path}/plotter.pid ]; do sleep 0.05; done\n{aiperf_then}\n"
-    )
+    """Real processes. The venv's python is both: as aiperf profile (local/aiperf_profile.py) it
+    waits for the plotter to run, then fails or is interrupted. The plotter (waits for its line,
+    then lingers) must be stopped, not told to draw, and not left running."""
     (Path(aiperf_venv).parent / "python").write_text(
-        f'#!/bin/sh\necho $$ > {tmp_path}/plotter.pid\nread line\necho "told: $line" > {tmp_path}/told\nexec sleep 60\n'
+        f'#!/bin/sh\ncase "$1" in *aiperf_profile.py)\n'
+        f"until [ -s {tmp_path}/plotter.pid ]; do sleep 0.05; done\n{aiperf_then}\n;; esac\n"
+        f'echo $$ > {tmp_path}/plotter.pid\nread line\necho "told: $line" > {tmp_path}/told\nexec sleep 60\n'
     )
     runs = [
         {

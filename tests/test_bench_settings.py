@@ -229,10 +229,13 @@ def test_watch_hands_over_stderr_while_the_child_runs(tmp_path):
 
 @pytest.mark.cli
 def test_a_metered_local_run_asks_aiperf_for_its_progress_bars_and_shows_them(tmp_path, monkeypatch):
-    """aiperf here is a stand-in that writes the captured progress output and a real export."""
+    """aiperf here is a stand-in (for the venv's python running local/aiperf_profile.py) that
+    writes the captured progress output and a real export."""
     venv = tmp_path / "venvs/aiperf-0.13.0/bin"
     venv.mkdir(parents=True)
-    stand_in = venv / "aiperf"
+    (venv / "aiperf").write_text("#!/bin/sh\nexit 1\n")
+    (venv / "aiperf").chmod(0o755)
+    stand_in = venv / "python"
     stand_in.write_text(
         f"#!{sys.executable}\n"
         "import sys, time, pathlib, shutil\n"

@@ -1,55 +1,56 @@
-"""`aiperf profile <args>`, with its ~1.5 s of imports done before it may start.
+"""`aiperf profile <args>`, as compose's local bench runs each level of a sweep after the first.
 
-compose's local bench starts the next level with this while the current level is measured. The
-imports then run at the lowest CPU priority (the autogroup nice of this process's own session:
-under autogroup scheduling, Linux's default, that is what ranks sessions against each other), so
-the level being measured keeps the CPU. A line on stdin says that level's requests have all
-returned: the profile then runs at normal priority, as `aiperf profile` runs. EOF instead (the
-bench failed, or compose is gone) exits without running. Without autogroup, or outside a session
-of its own, nothing is imported before the line: a process's own nice cannot be lowered again
-unprivileged, and a measured run must not run at nice 19.
+The level starts up while the level before it still processes, exports and stops its services
+(~3 s), and measures only once that level's process has ended: profiling (AIPerf's PROFILE_START
+to its services) waits for a line on stdin, which compose sends then, so that the previous level's
+work does not share this level's measurement. EOF instead of the line: it measures at once.
 
-It runs in the aiperf venv: it must not import composer.
+One more difference from `aiperf profile`: a tokenizer given as a local directory is not
+"prefetched" (prefetch_no_local_tokenizer).
+
+It runs in the aiperf venv: it must not import composer. It patches AIPerf 0.13.0's own functions
+(the pinned version; tests/test_bench.py runs it).
 """
 
-import importlib
+import asyncio
 import os
 import sys
 
-# what `aiperf profile` imports before it starts its services (aiperf/cli_commands/profile.py, 0.13.0)
-PROFILE_IMPORTS = (
-    "aiperf.cli",
-    "aiperf.cli_utils",
-    "aiperf.config.flags.resolver",
-    "aiperf.config.loader",
-    "aiperf.cli_runner",
-    "aiperf.cli_runner._single_run",
-)
+
+def prefetch_no_local_tokenizer() -> None:
+    """AIPerf 0.13.0 "prefetches" every tokenizer it does not find in the Hugging Face cache by
+    loading it in a new process (aiperf/common/tokenizer_validator.py, ~1.1 s), a local directory
+    too (compose's runs name the snapshot directory), which has nothing to download: count a local
+    directory as cached. AIPerf's own services load it as before."""
+    from aiperf.common import tokenizer_validator
+
+    partition = tokenizer_validator._partition_cached_names
+
+    def cached_or_local(names, **kwargs):
+        local = {name for name in names if os.path.isdir(name)}
+        cached, to_fetch = partition(names - local, **kwargs)
+        return cached | local, to_fetch
+
+    tokenizer_validator._partition_cached_names = cached_or_local
 
 
-def session_nice(nice: int) -> bool:
-    """Set this session's autogroup nice; False where there is none, or the session is not ours."""
-    if os.getsid(0) != os.getpid():
-        return False
-    try:
-        with open("/proc/self/autogroup", "w") as group:
-            group.write(str(nice))
-    except OSError:
-        return False
-    return True
+def profile_when_told() -> None:
+    from aiperf.controller.system_controller import SystemController
+
+    start = SystemController._start_profiling_all_services
+
+    async def when_told(self) -> None:
+        await asyncio.to_thread(sys.stdin.readline)
+        await start(self)
+
+    SystemController._start_profiling_all_services = when_told
 
 
 def main(args: list[str]) -> int:
-    warm = session_nice(19)
-    if warm:
-        for name in PROFILE_IMPORTS:
-            importlib.import_module(name)
-    if not sys.stdin.readline():
-        return 0
-    if warm:
-        session_nice(0)
     from aiperf.cli import app
 
+    prefetch_no_local_tokenizer()
+    profile_when_told()
     return app(args)
 
 

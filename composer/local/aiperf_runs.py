@@ -120,9 +120,10 @@ def draw(run_dirs: Sequence[Path], out: Path, options: Sequence[str] = (), owner
 
 # AIPerf 0.13.0 logs this to <artifact dir>/logs/aiperf.log once every request of its last phase
 # has returned. What it does after (processing records, a 2 s wait for the server's metrics,
-# exporting, stopping its services: ~3 s) sends nothing, so the next level's AIPerf is told to
-# start then: its own start-up (tokenizer, services: ~4 s) overlaps that tail, and no two levels'
-# requests are ever in flight together.
+# exporting, stopping its services: ~3 s) sends nothing, so the next level's AIPerf starts then,
+# its start-up (~3 s: tokenizer, services, dataset) beside that tail; it measures once the
+# level before it has ended (local/aiperf_profile.py), so no two levels' requests, and no level's
+# export, share a measurement.
 REQUESTS_DONE = " - NOTICE - All credits completed"
 AIPERF_LOG = Path("logs/aiperf.log")
 PROFILE_SCRIPT = Path(__file__).parent / "aiperf_profile.py"
@@ -135,19 +136,18 @@ def _profile_all(
     say: Callable[[str], None],
     meter: Meter | None,
 ) -> list[dict[str, Any]]:
-    """`aiperf profile` per level, in order. Each is started (local/aiperf_profile.py: its imports
-    done at the lowest priority) while the level before it is measured, told to run once that
-    level's requests have all returned (see REQUESTS_DONE), and that level is finished (reaped,
-    checked, summarized) while it starts up. Ctrl-C or a failed level stops whatever still runs."""
+    """`aiperf profile` per level (local/aiperf_profile.py), in order: each started once the level
+    before it has returned all its requests (see REQUESTS_DONE), and told to measure once that
+    level, finished (reaped, checked, summarized) meanwhile, has ended. Ctrl-C or a failed level
+    stops whatever still runs."""
     levels = [_Level(*level) for level in zip(names, argvs, run_dirs)]
     done: list[dict[str, Any]] = []
     try:
         for i, level in enumerate(levels):
-            level.go(say, meter)
-            if i + 1 < len(levels):
-                levels[i + 1].start()
+            level.start(say, meter)
             if i:
                 done.append(levels[i - 1].finish())
+            level.measure()
             level.wait_requests_done()
         if levels:
             done.append(levels[-1].finish())
@@ -162,8 +162,8 @@ def _profile_all(
 
 
 class _Level:
-    """One level's `aiperf profile`: started (warming up), told to go (its progress to the meter
-    until its requests are done), finished."""
+    """One level's `aiperf profile`: started (its progress to the meter until its requests are
+    done), told to measure, finished."""
 
     def __init__(self, name: str, argv: list[str], run_dir: Path):
         self.name, self.argv, self.run_dir = name, argv, run_dir
@@ -172,29 +172,22 @@ class _Level:
         self.child: proc.Watched | None = None
         self.started = 0.0
 
-    def start(self) -> None:
-        """Started early: warming up until told to go."""
+    def start(self, say: Callable[[str], None], meter: Meter | None) -> None:
         from composer.local.venvs import require
 
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        argv = [str(require("aiperf", "python")), str(PROFILE_SCRIPT), *self.argv[1:]]
-        self.child = proc.Watched(_without_offline(argv), self._feed, name=f"aiperf {self.name}", stdin=subprocess.PIPE)
-
-    def go(self, say: Callable[[str], None], meter: Meter | None) -> None:
-        """Told to go, or (not started early: the first level) started as `aiperf profile` itself."""
-        warm = self.child is not None
-        if not warm:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            self.child = proc.Watched(_without_offline(self.argv), self._feed, name=f"aiperf {self.name}")
-        assert self.child is not None
         n = self.argv[self.argv.index("--request-count") + 1]
         say(f"aiperf {self.name}: {level_label(self.level)}, {n} requests")
         self.started = time.monotonic()
         if meter:
             meter.start(self.name)
             self.meter = meter
-        if warm:
-            self.child.tell("go")
+        argv = [str(require("aiperf", "python")), str(PROFILE_SCRIPT), *self.argv[1:]]
+        self.child = proc.Watched(_without_offline(argv), self._feed, name=f"aiperf {self.name}", stdin=subprocess.PIPE)
+
+    def measure(self) -> None:
+        assert self.child is not None  # started
+        self.child.tell("measure")
 
     def _feed(self, text: str) -> None:
         if self.meter:
