@@ -1,6 +1,6 @@
-"""`aiperf profile <args>`, as compose's local bench runs each level of a sweep after the first.
+"""`aiperf profile <args>`, as compose's local bench runs each level of a sweep.
 
-The level starts up while the level before it still processes, exports and stops its services
+A level starts up while the level before it still processes, exports and stops its services
 (~3 s), and measures only once that level's process has ended: profiling (AIPerf's PROFILE_START
 to its services) waits for a line on stdin, which compose sends then, so that the previous level's
 work does not share this level's measurement. EOF instead of the line: it measures at once.
