@@ -29,7 +29,7 @@ import hashlib
 import json
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1306,45 +1306,12 @@ def _compute_domain(
         or not 0 <= nodes <= 2147483647
     ):
         return None
-    comps = copy.deepcopy(comps)
-    workers = {i: r for r, i in roles.items() if r in ("decode", "prefill")}
-    claiming = []
-    for i, comp in enumerate(comps):
-        pod = (comp.get("podTemplate") or {}).get("spec") or {}
-        pod_claims = pod.get("resourceClaims") or []
-        refs = [c for c in pod_claims if isinstance(c, dict) and c.get("resourceClaimTemplateName") == template]
-        if not refs:
-            continue
-        if i not in workers:
-            if i in roles.values():  # the chart's frontend, Planner and picker claim nothing
-                return None
-            continue  # a component beyond compose's roles is added whole, its claim with it
-        main = _main(comp)
-        res = main.get("resources") or {}
-        claims = res.get("claims") or []
-        gpus = str(((res.get("limits") or {}) | (res.get("requests") or {})).get(GPU, "0"))
-        others = [
-            c
-            for c in pod.get("containers") or []
-            if c is not main and any(x.get("name") == CD_CLAIM for x in (c.get("resources") or {}).get("claims") or [])
-        ]
-        if (
-            refs != [{"name": CD_CLAIM, "resourceClaimTemplateName": template}]
-            or [c for c in claims if c.get("name") == CD_CLAIM] != [{"name": CD_CLAIM}]
-            or others
-            or not re.fullmatch(r"0*[1-9][0-9]*", gpus)
-        ):
-            return None
-        pod["resourceClaims"] = [c for c in pod_claims if c is not refs[0]]
-        res["claims"] = [c for c in claims if c.get("name") != CD_CLAIM]
-        for holder, key in ((pod, "resourceClaims"), (res, "claims")):
-            if not holder[key]:
-                del holder[key]
-        if not res:
-            main.pop("resources", None)
-        claiming.append(workers[i])
-    if not claiming:
+    claimed = _claimed_by_workers(
+        comps, roles, template, CD_CLAIM, lambda res: re.fullmatch(r"0*[1-9][0-9]*", _gpus(res)) is not None
+    )
+    if claimed is None:
         return None
+    comps, claiming = claimed
     values: dict[str, Any] = {"enabled": True}
     if name != f"{dgd_name}-compute-domain":
         values["name"] = name
@@ -1352,9 +1319,7 @@ def _compute_domain(
         values["numNodes"] = nodes
     if mode != "Single":
         values["allocationMode"] = mode
-    graph_roles = [r for r in ("decode", "prefill") if r in roles]
-    if sorted(claiming) != sorted(graph_roles):
-        values["roles"] = [r for r in graph_roles if r in claiming]
+    values |= _claiming_roles(roles, claiming)
     dropped = [f"/{k}" for k in ("status",) if k in obj] + [f"/metadata/{k}" for k in SERVER_METADATA if k in meta]
     dropped += [f"/metadata/annotations/{escape(k)}" for k in meta.get("annotations") or {}]
     ns = meta.get("namespace")
@@ -1415,13 +1380,47 @@ def _device_claim(
         or not 1 <= count <= 2147483647
     ):
         return None
+    # its accelerators are the claim's: no nvidia.com/gpu beside it
+    claimed = _claimed_by_workers(
+        comps, roles, name, DEVICE_CLAIM, lambda res: GPU not in (res.get("limits") or {}) | (res.get("requests") or {})
+    )
+    if claimed is None:
+        return None
+    comps, claiming = claimed
+    values: dict[str, Any] = {"enabled": True, "deviceClassName": cls}
+    if count != 1:
+        values["count"] = count
+    if name != f"{dgd_name}-gpu":
+        values["templateName"] = name
+    values |= _claiming_roles(roles, claiming)
+    dropped = [f"/metadata/{k}" for k in SERVER_METADATA if k in meta]
+    dropped += [f"/metadata/annotations/{escape(k)}" for k in meta.get("annotations") or {}]
+    ns = meta.get("namespace")
+    if ns is not None and ns != dgd_meta.get("namespace"):
+        dropped.append(f"/metadata/namespace ({ns!r}: it goes into the release's namespace)")
+    return values, doc, comps, dropped
+
+
+def _gpus(resources: dict) -> str:
+    """A container's nvidia.com/gpu count as written ("0" when it has none)."""
+    return str(((resources.get("limits") or {}) | (resources.get("requests") or {})).get(GPU, "0"))
+
+
+def _claimed_by_workers(
+    comps: list, roles: dict[str, int], template: str, claim: str, fits: Callable[[dict], bool]
+) -> tuple[list, list[str]] | None:
+    """The components with the chart's claim of `template` taken out (a pod claim named `claim`, the
+    main container's claim of it, no other container's), and the worker roles that had it. None
+    when a component claims it otherwise, when one of compose's roles that claim nothing (frontend,
+    Planner, picker) claims it, when a claiming worker's resources do not `fit`, or when no worker
+    claims it."""
     comps = copy.deepcopy(comps)
     workers = {i: r for r, i in roles.items() if r in ("decode", "prefill")}
     claiming = []
     for i, comp in enumerate(comps):
         pod = (comp.get("podTemplate") or {}).get("spec") or {}
         pod_claims = pod.get("resourceClaims") or []
-        refs = [c for c in pod_claims if isinstance(c, dict) and c.get("resourceClaimTemplateName") == name]
+        refs = [c for c in pod_claims if isinstance(c, dict) and c.get("resourceClaimTemplateName") == template]
         if not refs:
             continue
         if i not in workers:
@@ -1434,40 +1433,30 @@ def _device_claim(
         others = [
             c
             for c in pod.get("containers") or []
-            if c is not main
-            and any(x.get("name") == DEVICE_CLAIM for x in (c.get("resources") or {}).get("claims") or [])
+            if c is not main and any(x.get("name") == claim for x in (c.get("resources") or {}).get("claims") or [])
         ]
         if (
-            refs != [{"name": DEVICE_CLAIM, "resourceClaimTemplateName": name}]
-            or [c for c in claims if c.get("name") == DEVICE_CLAIM] != [{"name": DEVICE_CLAIM}]
+            refs != [{"name": claim, "resourceClaimTemplateName": template}]
+            or [c for c in claims if c.get("name") == claim] != [{"name": claim}]
             or others
-            or GPU in (res.get("limits") or {}) | (res.get("requests") or {})  # its accelerators are the claim's
+            or not fits(res)
         ):
             return None
         pod["resourceClaims"] = [c for c in pod_claims if c is not refs[0]]
-        res["claims"] = [c for c in claims if c.get("name") != DEVICE_CLAIM]
+        res["claims"] = [c for c in claims if c.get("name") != claim]
         for holder, key in ((pod, "resourceClaims"), (res, "claims")):
             if not holder[key]:
                 del holder[key]
         if not res:
             main.pop("resources", None)
         claiming.append(workers[i])
-    if not claiming:
-        return None
-    values: dict[str, Any] = {"enabled": True, "deviceClassName": cls}
-    if count != 1:
-        values["count"] = count
-    if name != f"{dgd_name}-gpu":
-        values["templateName"] = name
+    return (comps, claiming) if claiming else None
+
+
+def _claiming_roles(roles: dict[str, int], claiming: list[str]) -> dict[str, Any]:
+    """`roles` for the values when not every worker role of the graph claims."""
     graph_roles = [r for r in ("decode", "prefill") if r in roles]
-    if sorted(claiming) != sorted(graph_roles):
-        values["roles"] = [r for r in graph_roles if r in claiming]
-    dropped = [f"/metadata/{k}" for k in SERVER_METADATA if k in meta]
-    dropped += [f"/metadata/annotations/{escape(k)}" for k in meta.get("annotations") or {}]
-    ns = meta.get("namespace")
-    if ns is not None and ns != dgd_meta.get("namespace"):
-        dropped.append(f"/metadata/namespace ({ns!r}: it goes into the release's namespace)")
-    return values, doc, comps, dropped
+    return {} if sorted(claiming) == sorted(graph_roles) else {"roles": [r for r in graph_roles if r in claiming]}
 
 
 def _free_name(name: str, taken: set[str]) -> str:

@@ -147,7 +147,7 @@ def test_a_bench_failing_because_the_frontend_died_leaves_no_browser(tmp_path):
         )
         try:
             ((aiperf, _),) = wait_for(
-                lambda: tagged(tag, lambda a: "profile" in a and Path(a[1]).name == "aiperf"),
+                lambda: tagged(tag, lambda a: "profile" in a and Path(a[1]).name == "aiperf_profile.py"),
                 120,
                 "aiperf profile started",
             )

@@ -149,6 +149,7 @@ POD_SETTINGS = {
     "serviceAccountName": "planner",
     "runtimeClassName": "nvidia",
     "schedulerName": "kai-scheduler",
+    "hostIPC": True,
     "imagePullPolicy": "Always",
     "ports": [{"name": "metrics", "containerPort": 9085}],
     "terminationGracePeriodSeconds": 30,
