@@ -1183,25 +1183,19 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
     if ops:
         json_patches.append({"target": target, "patch": ops})
 
-    if compute_domain:
-        cd_values, cd_doc, _, cd_dropped = compute_domain
-        model["computeDomain"] = cd_values
-        claimed = " and ".join(cd_values.get("roles", [r for r in ("decode", "prefill") if r in roles]))
-        notes.append(
-            f"ComputeDomain {cd_doc.data['metadata']['name']!r} (line {cd_doc.line}): model.computeDomain, "
-            f"its channel claimed by {claimed} as the chart claims it"
-            + (f"; not carried: {', '.join(cd_dropped)}" if cd_dropped else "")
-        )
-
-    if device_claim:
-        dc_values, dc_doc, _, dc_dropped = device_claim
-        model["deviceClaim"] = dc_values
-        claimed = " and ".join(dc_values.get("roles", [r for r in ("decode", "prefill") if r in roles]))
-        notes.append(
-            f"ResourceClaimTemplate {dc_doc.data['metadata']['name']!r} (line {dc_doc.line}): model.deviceClaim, "
-            f"claimed by {claimed} as the chart claims it"
-            + (f"; not carried: {', '.join(dc_dropped)}" if dc_dropped else "")
-        )
+    for mapped, key, what in (
+        (compute_domain, "computeDomain", "its channel claimed"),
+        (device_claim, "deviceClaim", "claimed"),
+    ):
+        if mapped:
+            claim_values, claim_doc, _, claim_dropped = mapped
+            model[key] = claim_values
+            claimed = " and ".join(claim_values.get("roles", [r for r in ("decode", "prefill") if r in roles]))
+            notes.append(
+                f"{claim_doc.data['kind']} {claim_doc.data['metadata']['name']!r} (line {claim_doc.line}): "
+                f"model.{key}, {what} by {claimed} as the chart claims it"
+                + (f"; not carried: {', '.join(claim_dropped)}" if claim_dropped else "")
+            )
 
     # other objects of the stream
     for d in docs:

@@ -13,7 +13,7 @@ import json
 import math
 import posixpath
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -1312,6 +1312,43 @@ def _rule_epp(values: dict, loaded: Loaded):
 COMPUTE_DOMAIN_CLAIM = "compute-domain-channel"  # the claim the model chart adds to each claiming worker
 
 
+def _claim_key_problems(model: dict, loaded: Loaded, key: str, kind: str) -> Generator[Problem, None, bool]:
+    """model.<key> renders a <kind> beside the DGD that worker roles claim: it needs the model release,
+    and the roles it names must be this graph's. Returns whether the key's own rules apply."""
+    if not model["deployment"]["create"]:
+        yield loaded.problem(
+            f"/model/{key}/enabled",
+            f"model.deployment.create is false: compose renders no model release to hold the {kind}",
+            f"create the {kind} beside the existing DGD yourself, or let compose create the DGD",
+        )
+        return False
+    workers = ["decode", "prefill"] if model.get("disaggregation") else ["decode"]
+    for i, role in enumerate(model[key].get("roles", [])):
+        if role not in workers:
+            yield loaded.problem(
+                f"/model/{key}/roles/{i}",
+                f"{role} is no worker role of this graph, which is aggregated (its one worker is decode)",
+                "name decode, or set model.disaggregation: true",
+            )
+    return True
+
+
+def _own_claim_problems(spec: dict, role: str, loaded: Loaded, claim: str, key: str) -> Iterator[Problem]:
+    """A role's own claim under the name of the one model.<key> gives it."""
+    given = {
+        "resourceClaims": spec.get("resourceClaims", []),
+        "resources/claims": spec.get("resources", {}).get("claims", []),
+    }
+    for at, items in given.items():
+        for j, item in enumerate(items):
+            if isinstance(item, dict) and item.get("name") == claim:
+                yield loaded.problem(
+                    f"/model/{role}/{at}/{j}/name",
+                    f"{claim} is the claim model.{key} gives {role}",
+                    "remove this entry (the chart adds it), or name your own claim otherwise",
+                )
+
+
 def _rule_compute_domain(values: dict, loaded: Loaded):
     """A ComputeDomain gives GPU workers of this graph a multi-node NVLink channel: the model release must
     exist, the roles it names must be the graph's, each must have GPUs, and none may hold a claim of the
@@ -1320,21 +1357,9 @@ def _rule_compute_domain(values: dict, loaded: Loaded):
     cd = model.get("computeDomain") or {}
     if not cd.get("enabled") or values["target"] == "local":
         return
-    if not model["deployment"]["create"]:
-        yield loaded.problem(
-            "/model/computeDomain/enabled",
-            "model.deployment.create is false: compose renders no model release to hold the ComputeDomain",
-            "create the ComputeDomain beside the existing DGD yourself, or let compose create the DGD",
-        )
+    if not (yield from _claim_key_problems(model, loaded, "computeDomain", "ComputeDomain")):
         return
     workers = ["decode", "prefill"] if model.get("disaggregation") else ["decode"]
-    for i, role in enumerate(cd.get("roles", [])):
-        if role not in workers:
-            yield loaded.problem(
-                f"/model/computeDomain/roles/{i}",
-                f"{role} is no worker role of this graph, which is aggregated (its one worker is decode)",
-                "name decode, or set model.disaggregation: true",
-            )
     claiming = [r for r in cd.get("roles", workers) if r in workers]
     mocker = model["backend"]["type"] == "mocker"
     if mocker:
@@ -1351,18 +1376,7 @@ def _rule_compute_domain(values: dict, loaded: Loaded):
                 f"{role} claims the ComputeDomain's NVLink channel (model.computeDomain) and has no GPU",
                 "give the role GPUs, or leave it out of model.computeDomain.roles",
             )
-        given = {
-            "resourceClaims": spec.get("resourceClaims", []),
-            "resources/claims": spec.get("resources", {}).get("claims", []),
-        }
-        for at, items in given.items():
-            for j, claim in enumerate(items):
-                if isinstance(claim, dict) and claim.get("name") == COMPUTE_DOMAIN_CLAIM:
-                    yield loaded.problem(
-                        f"/model/{role}/{at}/{j}/name",
-                        f"{COMPUTE_DOMAIN_CLAIM} is the claim model.computeDomain gives {role}",
-                        "remove this entry (the chart adds it), or name your own claim otherwise",
-                    )
+        yield from _own_claim_problems(spec, role, loaded, COMPUTE_DOMAIN_CLAIM, "computeDomain")
 
 
 DEVICE_CLAIM = "gpu"  # the claim (and its one request) the model chart gives each role claiming model.deviceClaim
@@ -1379,21 +1393,8 @@ def _rule_device_claim(values: dict, loaded: Loaded):
     dc = model.get("deviceClaim") or {}
     if not dc.get("enabled") or values["target"] == "local":
         return
-    if not model["deployment"]["create"]:
-        yield loaded.problem(
-            "/model/deviceClaim/enabled",
-            "model.deployment.create is false: compose renders no model release to hold the ResourceClaimTemplate",
-            "create the ResourceClaimTemplate beside the existing DGD yourself, or let compose create the DGD",
-        )
+    if not (yield from _claim_key_problems(model, loaded, "deviceClaim", "ResourceClaimTemplate")):
         return
-    workers = ["decode", "prefill"] if model.get("disaggregation") else ["decode"]
-    for i, role in enumerate(dc.get("roles", [])):
-        if role not in workers:
-            yield loaded.problem(
-                f"/model/deviceClaim/roles/{i}",
-                f"{role} is no worker role of this graph, which is aggregated (its one worker is decode)",
-                "name decode, or set model.disaggregation: true",
-            )
     if model["backend"]["type"] == "mocker":
         yield loaded.problem(
             "/model/deviceClaim/enabled",
@@ -1413,18 +1414,7 @@ def _rule_device_claim(values: dict, loaded: Loaded):
                 f"take {spec.get('gpus', '1 (the default)')} nvidia.com/gpu of the device plugin",
                 f"set model.{role}.gpus: 0, or leave {role} out of model.deviceClaim.roles",
             )
-        given = {
-            "resourceClaims": spec.get("resourceClaims", []),
-            "resources/claims": spec.get("resources", {}).get("claims", []),
-        }
-        for at, items in given.items():
-            for j, claim in enumerate(items):
-                if isinstance(claim, dict) and claim.get("name") == DEVICE_CLAIM:
-                    yield loaded.problem(
-                        f"/model/{role}/{at}/{j}/name",
-                        f"{DEVICE_CLAIM} is the claim model.deviceClaim gives {role}",
-                        "remove this entry (the chart adds it), or name your own claim otherwise",
-                    )
+        yield from _own_claim_problems(spec, role, loaded, DEVICE_CLAIM, "deviceClaim")
 
 
 def _rule_experimental(values: dict, loaded: Loaded):
