@@ -393,6 +393,8 @@ UPSTREAM_ROUNDTRIP = [
     UPSTREAM / "sglang_agg_gms.yaml",
     UPSTREAM / "vllm_gms-failover.yaml",
     UPSTREAM / "trtllm_snapshot-restore.yaml",
+    # what `kubectl kustomize` builds of an upstream overlay (its components patch the base's DGD)
+    UPSTREAM / "kustomize_qwen3-32b_vllm_overlays_aks-ib.yaml",
 ]
 
 
