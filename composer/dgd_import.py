@@ -1047,6 +1047,11 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             )
         else:
             planner = found
+            scaled = [roles[r] for r in planner["scales"] if r in roles]
+            if scaled and all("scalingAdapter" not in comps[i] for i in scaled):
+                # no role it scales opts into an adapter (upstream's examples): the Planner patches the DGD
+                planner["values"]["scalingAdapters"] = False
+                planner["scales"] = []
 
     model: dict[str, Any] = {"name": model_name, "backend": {"type": backend, "image": image}}
     if disagg:

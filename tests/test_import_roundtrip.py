@@ -190,6 +190,8 @@ def planner_config_diffs(omain: dict, gmain: dict, ofiles: dict, gfiles: dict, g
 
     def reads(main: dict, files: dict) -> tuple[dict, str | None]:
         args = main.get("args", [])
+        if "--config" not in args:
+            return {}, None
         j = args.index("--config") + 1
         value, args[j] = args[j], "<the config>"
         return (copy.deepcopy(files[value]), value) if value in files else (json.loads(value), None)
@@ -237,7 +239,7 @@ def compare_component(orig: dict, got: dict, configs: dict[str, str], rendered_c
     # volumes' and ConfigMaps' names (the chart's own extra-config against the original's)
     ofiles, odirs, ovols, omounts = config_view(ovols, omounts, configs)
     gfiles, gdirs, gvols, gmounts = config_view(gvols, gmounts, rendered_configs)
-    if orig.get("type") == "planner":
+    if orig.get("type") == "planner" and "--config" in omain.get("args", []):  # as compose's Planner
         diffs += planner_config_diffs(omain, gmain, ofiles, gfiles, gdirs)
     if odirs != gdirs:
         diffs.append(f"ConfigMap directories mounted: {sorted(odirs)} != {sorted(gdirs)}")
@@ -461,6 +463,17 @@ UPSTREAM_ROUNDTRIP = [
 @pytest.mark.parametrize("src", UPSTREAM_ROUNDTRIP, ids=lambda p: p.name)
 def test_an_upstream_recipe_renders_as_the_original(src, tmp_path):
     assert roundtrip(src, tmp_path) == []
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("name", [p.name for p in UPSTREAM_ROUNDTRIP if "planner" in p.name])
+def test_upstreams_planner_graphs_import_as_model_planner_without_patches(name):
+    """Their Planner, its config inline, is model.planner: nothing in patches (the profiling data's
+    ConfigMap, beside the DGD, is an extra object)."""
+    imported = imp.convert(imp.read_stream(UPSTREAM / name, name), name)
+    assert imported.values["model"]["planner"]["enabled"] is True
+    assert "patches" not in imported.values
+    assert [u.into for u in imported.unexpressed] == (["model.extraObjects"] if "xpu" in name else [])
 
 
 @pytest.mark.helm

@@ -173,7 +173,7 @@ def test_the_planner_takes_the_frontends_pod_settings_and_its_own():
     model = schema.values_schema()["properties"]["model"]["properties"]
     frontend = set(schema.resolve(model["frontend"])["properties"]) - {"replicas"}
     planner = set(schema.resolve(model["planner"])["properties"])
-    assert planner - frontend == {"enabled", "config", "profileData", "prometheusEndpoint"}
+    assert planner - frontend == {"enabled", "config", "profileData", "scalingAdapters", "prometheusEndpoint"}
     assert frontend <= planner and set(POD_SETTINGS) == frontend
 
 
@@ -230,6 +230,14 @@ def test_the_workers_the_mode_scales_opt_into_scaling_adapters(tmp_path, disaggr
         # the Planner finds the one generic worker as decode (dgd_services.py get_component_from_type_or_name)
         assert comps["decode"]["type"] == "worker"
         assert planner_config(dep, docs)[1]["mode"] == "agg"
+
+
+@pytest.mark.helm
+def test_without_scaling_adapters_no_worker_opts_in(tmp_path):
+    """scalingAdapters: false (upstream's examples): the Planner patches the DGD's replicas itself."""
+    dep, docs = render_model(project(tmp_path, lambda v: v["model"]["planner"].update(scalingAdapters=False)))
+    comps = dgd_components(docs)
+    assert "planner" in comps and not any("scalingAdapter" in c for c in comps.values())
 
 
 @pytest.mark.helm
