@@ -1037,15 +1037,21 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
     moved: dict[str, set[str]] = {}  # ConfigMap -> keys whose content became an extraConfig.inline
     planner = None
     if "planner" in roles:
-        planner = _planner_config(comps[roles["planner"]], configmaps, backend, disagg)
-        if planner is None:  # not as compose renders a Planner: added whole, as any other component
+        found = _planner_config(comps[roles["planner"]], configmaps, backend, disagg)
+        if isinstance(found, str):  # not as compose renders a Planner: added whole, as any other component
             i = roles.pop("planner")
             extra = sorted([*extra, i])
             notes.append(
-                f"{rep.source(f'/spec/components/{i}')}: the Planner does not read "
-                f"`--config {dynamo.PLANNER_CONFIG_FILE}` from a ConfigMap of the file, as compose's does: it is added "
-                "whole by a JSON patch, not as model.planner (export its config ConfigMap with the DGD to import it)"
+                f"{rep.source(f'/spec/components/{i}')}: the Planner {found}: it is added whole by a JSON patch, "
+                "not as model.planner"
             )
+        else:
+            planner = found
+            scaled = [roles[r] for r in planner["scales"] if r in roles]
+            if scaled and all("scalingAdapter" not in comps[i] for i in scaled):
+                # no role it scales opts into an adapter (upstream's examples): the Planner patches the DGD
+                planner["values"]["scalingAdapters"] = False
+                planner["scales"] = []
 
     model: dict[str, Any] = {"name": model_name, "backend": {"type": backend, "image": image}}
     if disagg:
@@ -1209,7 +1215,13 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             continue
         cm = obj.get("metadata", {}).get("name") if obj.get("kind") == "ConfigMap" else None
         data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
-        if planner and cm == planner["configMap"] and set(data) == {planner["key"]} and not obj.get("binaryData"):
+        if (
+            planner
+            and cm
+            and cm == planner["configMap"]
+            and set(data) == {planner["key"]}
+            and not obj.get("binaryData")
+        ):
             notes.append(f"ConfigMap {cm!r} (line {d.line}): its planner config is model.planner.config")
             configs_moved.append(cm)
             continue
@@ -1567,6 +1579,16 @@ def _component_values(
             comp.pop("frontendSidecar")
     if role == "planner" and planner:
         v.update(planner["values"])
+        if planner["inline"] is not None:  # the config inline: the chart writes it to the file it mounts
+            argv = list(main["args"])
+            for j, a in enumerate(argv):
+                if a == "--config" and j + 1 < len(argv) and argv[j + 1] == planner["inline"]:
+                    argv[j + 1] = dynamo.PLANNER_CONFIG_FILE
+                    break
+                if a == f"--config={planner['inline']}":
+                    argv[j] = f"--config={dynamo.PLANNER_CONFIG_FILE}"
+                    break
+            main["args"] = argv
         defaults = {
             "command": PLANNER_COMMAND,
             "args": ["--config", dynamo.PLANNER_CONFIG_FILE],
@@ -1575,6 +1597,8 @@ def _component_values(
         for k, default in defaults.items():
             if main.get(k) == default:
                 main.pop(k)
+            elif k == "workingDir" and k not in main:  # the image's own, which empty says
+                main[k] = ""
             elif k not in main:  # the chart writes its default: a JSON patch removes it
                 removes.append(f"podTemplate/spec/containers/0/{k}")
                 rep.unexpress(f"{cptr}/{k}" if mi is not None else f"{ptr}/podTemplate", "patches.model.jsonPatches")
@@ -1830,16 +1854,37 @@ def planner_image(image: str) -> str:
     return f"{registry}/{dynamo.PLANNER_IMAGE}:{_version(image) or dynamo.DEFAULT_VERSION}"
 
 
-def _planner_config(comp: dict[str, Any], configmaps: dict[str, Doc], backend: str, disagg: bool):
-    """What model.planner says of a Planner that reads its config as compose's does (`--config` of a
-    ConfigMap of the file, mounted where the chart mounts it): {values, configMap, key, mounts (the
-    volume names the chart's replace), scales (the worker roles it scales)}; else None."""
+def _planner_config(
+    comp: dict[str, Any], configmaps: dict[str, Doc], backend: str, disagg: bool
+) -> dict[str, Any] | str:
+    """What model.planner says of a Planner whose config the chart can render: `--config` of a
+    ConfigMap of the file mounted where the chart mounts it (as compose and upstream's profiler write
+    it), or `--config '<JSON>'` (upstream's examples; the Planner takes either, PlannerConfig.from_config_arg),
+    which the chart then writes to its ConfigMap: {values, configMap (None when inline), key, inline (the
+    flag's value), mounts (the volume names the chart's replace), scales (the worker roles it scales)};
+    else why not."""
     main = _main(comp)
-    if _flag_value(main.get("args") or [], ("--config",)) != dynamo.PLANNER_CONFIG_FILE:
-        return None
+    arg = _flag_value(main.get("args") or [], ("--config",))
     pod = (comp.get("podTemplate") or {}).get("spec") or {}
     volumes = {x.get("name"): x for x in pod.get("volumes") or [] if isinstance(x, dict)}
     mounts = [m for m in main.get("volumeMounts") or [] if isinstance(m, dict)]
+    how = (
+        f"does not read `--config {dynamo.PLANNER_CONFIG_FILE}` from a ConfigMap of the file, nor a JSON "
+        "object inline, as compose can render it"
+    )
+    if arg is None:
+        return how
+    inline = None
+    if arg != dynamo.PLANNER_CONFIG_FILE:
+        try:
+            inline = json.loads(arg)
+        except ValueError:
+            return how
+        if not isinstance(inline, dict):
+            return how
+        taken = [m for m in mounts if posixpath.normpath(str(m.get("mountPath") or "")) == dynamo.PLANNER_CONFIG_MOUNT]
+        if taken:  # the chart's config volume goes there
+            return f"has a volume of its own at {dynamo.PLANNER_CONFIG_MOUNT}, where compose mounts the config"
 
     def configmap_at(path: str) -> tuple[str, str] | None:
         """(volume name, ConfigMap name) of a whole-ConfigMap volume mounted at path."""
@@ -1851,33 +1896,56 @@ def _planner_config(comp: dict[str, Any], configmaps: dict[str, Doc], backend: s
                 return m["name"], vol["configMap"]["name"]
         return None
 
-    found = configmap_at(dynamo.PLANNER_CONFIG_MOUNT)
     key = posixpath.basename(dynamo.PLANNER_CONFIG_FILE)
-    cm = configmaps.get(found[1]) if found else None
-    text = ((cm.data.get("data") or {}) if cm else {}).get(key)
-    try:
-        config = json.loads(text) if isinstance(text, str) else None
-    except ValueError:
-        config = None
-    if not found or not isinstance(config, dict):
-        return None
+    used: list[str] = []
+    found = None
+    if inline is None:
+        found = configmap_at(dynamo.PLANNER_CONFIG_MOUNT)
+        cm = configmaps.get(found[1]) if found else None
+        text = ((cm.data.get("data") or {}) if cm else {}).get(key)
+        try:
+            config = json.loads(text) if isinstance(text, str) else None
+        except ValueError:
+            config = None
+        if not found or not isinstance(config, dict):
+            return how + " (export its config ConfigMap with the DGD to import it)"
+        used.append(found[0])
+    else:
+        config = inline
     config = _plain(config)
     values: dict[str, Any] = {}
-    used = [found[0]]
     # what compose fills (the chart's model.plannerConfig) is left out where it is the same
     filled: dict[str, Any] = {"environment": "kubernetes", "backend": backend, "mode": "disagg" if disagg else "agg"}
-    profile = configmap_at(posixpath.normpath(str(config.get("profile_results_dir") or dynamo.PLANNER_PROFILE_MOUNT)))
+    # profiling data where the config says (a config that names no directory reads the Planner's
+    # relative default, which compose's filled-in directory is not)
+    profile = (
+        configmap_at(posixpath.normpath(config["profile_results_dir"])) if config.get("profile_results_dir") else None
+    )
     if profile:
         filled["profile_results_dir"] = dynamo.PLANNER_PROFILE_MOUNT
         values["profileData"] = {"configMapRef": {"name": profile[1]}}
         used.append(profile[0])
+    # a key compose would fill where the config lacks it must be what the Planner takes for it anyway
+    differs = [k for k in filled if k not in config and filled[k] != dynamo.PLANNER_CONFIG_DEFAULTS[k]]
+    if differs:
+        return "has a config without " + ", ".join(
+            f"{k} (the Planner's default {dynamo.PLANNER_CONFIG_DEFAULTS[k]!r}; compose's would say {filled[k]!r})"
+            for k in differs
+        )
     kept = {k: x for k, x in config.items() if not (k in filled and filled[k] == x)}
     if kept:
         values["config"] = kept
     mode = config.get("mode", filled["mode"])
     scaled = {"prefill": ["prefill"], "decode": ["decode"], "agg": ["decode"], "disagg": ["prefill", "decode"]}
     scales = [] if config.get("advisory") else scaled.get(str(mode), [])
-    return {"values": values, "configMap": found[1], "key": key, "mounts": used, "scales": scales}
+    return {
+        "values": values,
+        "configMap": found[1] if found else None,
+        "key": key,
+        "inline": arg if inline is not None else None,
+        "mounts": used,
+        "scales": scales,
+    }
 
 
 def epp_default_config(disagg: bool) -> dict[str, Any]:

@@ -149,6 +149,15 @@ PLANNER_IMAGE = "dynamo-planner"
 PLANNER_CONFIG_MOUNT = "/workspace/planner_config"
 PLANNER_CONFIG_FILE = f"{PLANNER_CONFIG_MOUNT}/planner_config.json"
 PLANNER_PROFILE_MOUNT = "/workspace/profiling_results"
+# What the Planner takes for the config keys compose fills when a config leaves them out (ai-dynamo
+# wheels 1.4.0 and 1.6.1, dynamo/planner/config/planner_config.py PlannerConfig's defaults; it infers
+# none of them from the graph): a config that lacks one runs as compose's only where compose fills this.
+PLANNER_CONFIG_DEFAULTS = {
+    "environment": "kubernetes",
+    "backend": "vllm",
+    "mode": "disagg",
+    "profile_results_dir": "profiling_results",  # relative to the working directory
+}
 # Where the Planner looks for Prometheus when nothing says (ai-dynamo wheels 1.4.0 and 1.6.1,
 # dynamo/planner/config/defaults.py, PROMETHEUS_ENDPOINT's default: kube-prometheus-stack in monitoring).
 PLANNER_PROMETHEUS_DEFAULT = "http://prometheus-kube-prometheus-prometheus.monitoring.svc.cluster.local:9090"

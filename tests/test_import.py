@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from composer import dgd_import as imp
 from composer.errors import InvalidValues, UsageError
@@ -1208,6 +1209,90 @@ def test_a_planner_whose_config_is_not_in_the_file_is_added_whole(tmp_path):
     assert "planner" not in result.values["model"]
     assert ("/spec/components/3", "patches.model.jsonPatches") in {(u.pointer, u.into) for u in result.unexpressed}
     assert any("export its config ConfigMap with the DGD" in n for n in result.notes)
+
+
+@pytest.mark.unit
+def test_a_planner_given_its_config_inline_becomes_model_planner():
+    """Upstream's examples pass the config as a JSON string (`--config '<JSON>'`, which the Planner takes
+    as well as a file): it becomes model.planner.config, parsed, the chart's flags naming its file; no
+    working directory is the image's own (empty), not upstream's profiler's the chart would write."""
+    path = UPSTREAM / "trtllm_disagg_planner.yaml"
+    result = imp.convert(imp.read_stream(path, path.name), path.name)
+    assert result.values["model"]["planner"] == {
+        "enabled": True,
+        # environment and backend are what compose fills; mode, absent, is the Planner's default disagg
+        "config": {
+            "optimization_target": "sla",
+            "enable_throughput_scaling": True,
+            "enable_load_scaling": True,
+            "pre_deployment_sweeping_mode": "none",
+            "throughput_adjustment_interval_seconds": 60,
+            "load_adjustment_interval_seconds": 5,
+        },
+        "image": "my-registry/dynamo-planner:my-tag",
+        "command": ["python3"],
+        "args": ["-m", "dynamo.planner", "--config", "/workspace/planner_config/planner_config.json"],
+        "workingDir": "",
+        "envFrom": [{"secretRef": {"name": "hf-token-secret"}}],
+        "ports": [{"containerPort": 9085, "name": "metrics"}],
+        # neither worker opts into a scaling adapter: the Planner patches the DGD's replicas itself
+        "scalingAdapters": False,
+    }
+    assert result.unexpressed == [], "the workers without their scalingAdapter need no patch"
+    assert "/spec/components/1: component 'Planner' is compose's 'planner'" in "\n".join(result.notes)
+
+
+@pytest.mark.unit
+def test_a_planner_given_its_profile_data_and_config_inline():
+    path = UPSTREAM / "vllm_disagg_planner_xpu_dra.yaml"
+    result = imp.convert(imp.read_stream(path, path.name), path.name)
+    planner = result.values["model"]["planner"]
+    assert planner["profileData"] == {"configMapRef": {"name": "planner-profile-data"}}
+    # profile_results_dir is where the chart mounts profileData, which it fills
+    assert planner["config"] == {
+        "throughput_adjustment_interval_seconds": 60,
+        "prefill_engine_num_gpu": 1,
+        "decode_engine_num_gpu": 1,
+    }
+    assert "volumes" not in planner and "volumeMounts" not in planner
+
+
+def sglang_planner_graph() -> tuple[dict, dict, dict]:
+    """(upstream's sglang disaggregated Planner graph, its Planner's main container, its config parsed)."""
+    doc = yaml.safe_load((UPSTREAM / "sglang_disagg_planner.yaml").read_text())
+    main = doc["spec"]["components"][1]["podTemplate"]["spec"]["containers"][0]
+    return doc, main, json.loads(main["args"][1])
+
+
+@pytest.mark.unit
+def test_a_planner_config_lacking_a_key_compose_would_fill_otherwise_is_added_whole(tmp_path):
+    """The Planner's default backend is vllm; compose would fill the graph's sglang: not the config the
+    Planner runs, so the Planner is added whole by a JSON patch, and the note says why."""
+    doc, main, config = sglang_planner_graph()
+    del config["backend"]
+    main["args"][1] = json.dumps(config)
+    result = convert_text(tmp_path, yaml.safe_dump(doc))
+    assert "planner" not in result.values["model"]
+    assert ("/spec/components/1", "patches.model.jsonPatches") in {(u.pointer, u.into) for u in result.unexpressed}
+    assert any(
+        "/spec/components/1: the Planner has a config without backend (the Planner's default 'vllm'; compose's "
+        "would say 'sglang')" in n
+        for n in result.notes
+    )
+
+
+@pytest.mark.unit
+def test_profiling_data_where_the_config_names_no_directory_stays_a_volume(tmp_path):
+    """A config without profile_results_dir reads the Planner's relative default; compose's profileData
+    would fill /workspace/profiling_results: the ConfigMap stays the Planner's own volume."""
+    doc, main, _ = sglang_planner_graph()
+    main["volumeMounts"] = [{"name": "prof", "mountPath": "/workspace/profiling_results", "readOnly": True}]
+    doc["spec"]["components"][1]["podTemplate"]["spec"]["volumes"] = [{"name": "prof", "configMap": {"name": "p"}}]
+    result = convert_text(tmp_path, yaml.safe_dump(doc))
+    planner = result.values["model"]["planner"]
+    assert "profileData" not in planner and "profile_results_dir" not in planner["config"]
+    assert planner["volumes"] == [{"name": "prof", "configMap": {"name": "p"}}]
+    assert planner["volumeMounts"] == main["volumeMounts"]
 
 
 @pytest.mark.unit

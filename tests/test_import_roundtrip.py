@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from composer import dgd_import as imp
-from composer import recipes
+from composer import dynamo, recipes
 from composer import yaml as yamlio
 from tests.support.cases import CASES, copy_case
 from tests.support.project import compose
@@ -77,6 +77,11 @@ EXCEPTIONS = {
     "added frontend": "a graph without a frontend component (upstream's endpoint-picker graphs) gets compose's, "
     "which every compose graph has (the import says so); only then is a rendered frontend not compared",
     "checksum/planner-config": "the Planner's pod annotation that rolls it when its config changes",
+    "planner config inline": "a Planner given its config inline (`--config '<JSON>'`, upstream's examples) reads "
+    "the chart's file of it, in the chart's ConfigMap directory (where upstream's profiler mounts it): the config the "
+    "Planner reads is compared instead (the JSON, the file's content, parsed), the key compose fills where the "
+    "original lacks it only where it is what the Planner takes for it anyway (dynamo.PLANNER_CONFIG_DEFAULTS, "
+    "which tests/test_planner.py holds to both versions' PlannerConfig)",
     "chart labels": "helm.sh/chart and app.kubernetes.io/* on the DGD, where the original has none of that key",
     "ComputeDomain defaults": "the chart writes numNodes and allocationMode out, as the CRD defaults them (0, Single)",
 }
@@ -179,6 +184,28 @@ def config_view(volumes: list[dict], mounts: list[dict], configmaps: dict[str, d
     return files, dirs, [v for v in volumes if v["name"] not in used], rest
 
 
+def planner_config_diffs(omain: dict, gmain: dict, ofiles: dict, gfiles: dict, gdirs: set[str]) -> list[str]:
+    """The config each Planner reads (`--config`: a file it sees of a ConfigMap, else inline JSON), compared
+    parsed; the config then leaves the flags and files compared after (EXCEPTIONS["planner config inline"])."""
+
+    def reads(main: dict, files: dict) -> tuple[dict, str | None]:
+        args = main.get("args", [])
+        if "--config" not in args:
+            return {}, None
+        j = args.index("--config") + 1
+        value, args[j] = args[j], "<the config>"
+        return (copy.deepcopy(files[value]), value) if value in files else (json.loads(value), None)
+
+    (ocfg, opath), (gcfg, gpath) = reads(omain, ofiles), reads(gmain, gfiles)
+    for k in set(gcfg) - set(ocfg):
+        if gcfg[k] == dynamo.PLANNER_CONFIG_DEFAULTS.get(k, object()):
+            ocfg[k] = gcfg[k]  # what the Planner takes for it anyway
+    ofiles.pop(opath, None), gfiles.pop(gpath, None)
+    if opath is None and gpath is not None:
+        gdirs.discard(posixpath.dirname(gpath))
+    return [] if ocfg == gcfg else [f"the Planner's config: {ocfg} != {gcfg}"]
+
+
 def compare_component(orig: dict, got: dict, configs: dict[str, str], rendered_configs: dict[str, str]) -> list[str]:
     """Differences between an original component and the rendered one, EXCEPTIONS aside."""
     diffs = []
@@ -212,6 +239,8 @@ def compare_component(orig: dict, got: dict, configs: dict[str, str], rendered_c
     # volumes' and ConfigMaps' names (the chart's own extra-config against the original's)
     ofiles, odirs, ovols, omounts = config_view(ovols, omounts, configs)
     gfiles, gdirs, gvols, gmounts = config_view(gvols, gmounts, rendered_configs)
+    if orig.get("type") == "planner" and "--config" in omain.get("args", []):  # as compose's Planner
+        diffs += planner_config_diffs(omain, gmain, ofiles, gfiles, gdirs)
     if odirs != gdirs:
         diffs.append(f"ConfigMap directories mounted: {sorted(odirs)} != {sorted(gdirs)}")
     named = " ".join(
@@ -361,6 +390,35 @@ def test_the_comparison_sees_what_a_container_reads_of_configmaps():
 
 
 @pytest.mark.unit
+def test_the_comparison_sees_the_config_a_planner_reads():
+    """An inline config against the chart's file of it: the same keys, a key the original lacks only as
+    the Planner's default, else a difference."""
+    given = {"backend": "vllm", "ttft_ms": 200}
+
+    def planner(args: list[str], volume: bool) -> dict:
+        main = {"name": "main", "args": args}
+        spec: dict = {"containers": [main]}
+        if volume:
+            main["volumeMounts"] = [{"name": "planner-config", "mountPath": "/workspace/planner_config"}]
+            spec["volumes"] = [{"name": "planner-config", "configMap": {"name": "m-planner-config"}}]
+        return {"name": "Planner", "type": "planner", "replicas": 1, "podTemplate": {"spec": spec}}
+
+    orig = planner(["--config", json.dumps(given)], False)
+    got = planner(["--config", "/workspace/planner_config/planner_config.json"], True)
+
+    def rendered(config: dict) -> dict:
+        return {"m-planner-config": {"planner_config.json": json.dumps(config)}}
+
+    assert compare_component(orig, got, {}, rendered({**given, "mode": "disagg"})) == [], "the Planner's default"
+    assert compare_component(orig, got, {}, rendered({**given, "mode": "agg"})), "not the Planner's default"
+    assert compare_component(orig, got, {}, rendered({**given, "ttft_ms": 100})), "another value"
+    assert compare_component(orig, got, {}, rendered({"ttft_ms": 200})), "a key lost"
+    other = copy.deepcopy(got)
+    main_of(other)["args"] += ["--extra"]
+    assert compare_component(orig, other, {}, rendered(given)), "the flags beside it are still compared"
+
+
+@pytest.mark.unit
 def test_flag_pairs_ignore_order_but_not_values():
     assert flag_pairs(["--a", "1", "--b"]) == flag_pairs(["--b", "--a", "1"])
     assert flag_pairs(["--a", "1"]) != flag_pairs(["--a", "2"])
@@ -395,6 +453,11 @@ UPSTREAM_ROUNDTRIP = [
     UPSTREAM / "trtllm_snapshot-restore.yaml",
     # what `kubectl kustomize` builds of an upstream overlay (its components patch the base's DGD)
     UPSTREAM / "kustomize_qwen3-32b_vllm_overlays_aks-ib.yaml",
+    # the Planner's config inline (`--config '<JSON>'`): model.planner.config; with profiling data of a ConfigMap
+    UPSTREAM / "vllm_disagg_planner.yaml",
+    UPSTREAM / "sglang_disagg_planner.yaml",
+    UPSTREAM / "trtllm_disagg_planner.yaml",  # `python3` its command, `-m dynamo.planner` its args
+    UPSTREAM / "vllm_disagg_planner_xpu_dra.yaml",
 ]
 
 
@@ -402,6 +465,17 @@ UPSTREAM_ROUNDTRIP = [
 @pytest.mark.parametrize("src", UPSTREAM_ROUNDTRIP, ids=lambda p: p.name)
 def test_an_upstream_recipe_renders_as_the_original(src, tmp_path):
     assert roundtrip(src, tmp_path) == []
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("name", [p.name for p in UPSTREAM_ROUNDTRIP if "planner" in p.name])
+def test_upstreams_planner_graphs_import_as_model_planner_without_patches(name):
+    """Their Planner, its config inline, is model.planner: nothing in patches (the profiling data's
+    ConfigMap, beside the DGD, is an extra object)."""
+    imported = imp.convert(imp.read_stream(UPSTREAM / name, name), name)
+    assert imported.values["model"]["planner"]["enabled"] is True
+    assert "patches" not in imported.values
+    assert [u.into for u in imported.unexpressed] == (["model.extraObjects"] if "xpu" in name else [])
 
 
 @pytest.mark.helm

@@ -16,14 +16,14 @@ import json
 import pytest
 import yaml
 
-from composer import explain, proc, schema
+from composer import dgd_import, dynamo, explain, proc, schema
 from composer import project as p
 from composer.local import venvs
 from composer.model import Deployment
 from composer.plan import gateway_values, platform_values
 from tests.support.cases import copy_case, dgd_components, render_model
 from tests.support.local import needs_local_runtime
-from tests.support.project import REPO
+from tests.support.project import REPO, compose
 
 CASE = REPO / "tests" / "cases" / "valid" / "planner"
 MAIN = ("podTemplate", "spec", "containers", 0)
@@ -126,6 +126,13 @@ def test_without_profile_data_nothing_is_mounted_or_claimed(tmp_path):
     assert [m["name"] for m in at(planner, MAIN)["volumeMounts"]] == ["planner-config"]
 
 
+@pytest.mark.helm
+def test_an_empty_working_directory_is_the_images_own(tmp_path):
+    """Upstream's examples give the Planner none (the image's /workspace): `workingDir: ""` says so."""
+    dep, docs = render_model(project(tmp_path, lambda v: v["model"]["planner"].update(workingDir="")))
+    assert "workingDir" not in at(dgd_components(docs)["planner"], MAIN)
+
+
 # Every per-component setting the frontend takes, with a value (the planner takes the same ones).
 POD_SETTINGS = {
     "image": "registry.example/planner:1",
@@ -166,7 +173,7 @@ def test_the_planner_takes_the_frontends_pod_settings_and_its_own():
     model = schema.values_schema()["properties"]["model"]["properties"]
     frontend = set(schema.resolve(model["frontend"])["properties"]) - {"replicas"}
     planner = set(schema.resolve(model["planner"])["properties"])
-    assert planner - frontend == {"enabled", "config", "profileData", "prometheusEndpoint"}
+    assert planner - frontend == {"enabled", "config", "profileData", "scalingAdapters", "prometheusEndpoint"}
     assert frontend <= planner and set(POD_SETTINGS) == frontend
 
 
@@ -223,6 +230,14 @@ def test_the_workers_the_mode_scales_opt_into_scaling_adapters(tmp_path, disaggr
         # the Planner finds the one generic worker as decode (dgd_services.py get_component_from_type_or_name)
         assert comps["decode"]["type"] == "worker"
         assert planner_config(dep, docs)[1]["mode"] == "agg"
+
+
+@pytest.mark.helm
+def test_without_scaling_adapters_no_worker_opts_in(tmp_path):
+    """scalingAdapters: false (upstream's examples): the Planner patches the DGD's replicas itself."""
+    dep, docs = render_model(project(tmp_path, lambda v: v["model"]["planner"].update(scalingAdapters=False)))
+    comps = dgd_components(docs)
+    assert "planner" in comps and not any("scalingAdapter" in c for c in comps.values())
 
 
 @pytest.mark.helm
@@ -298,3 +313,65 @@ def test_the_config_file_is_one_the_versions_planner_takes(tmp_path, version):
     result = json.loads(done.stdout)
     assert result["unknown"] == []
     assert result["parsed"] == config  # each value taken as given (200 == 200.0)
+
+
+# The version's PlannerConfig defaults of the keys compose fills (their `default`, none a factory).
+DEFAULTS = PREAMBLE = """
+import json, pathlib, sys, types
+import dynamo
+package = types.ModuleType("dynamo.planner")
+package.__path__ = [str(pathlib.Path(dynamo.__path__[0]) / "planner")]
+sys.modules["dynamo.planner"] = package
+from dynamo.planner.config.planner_config import PlannerConfig
+"""
+DEFAULTS += """
+print(json.dumps({k: PlannerConfig.model_fields[k].default for k in sys.argv[1:]}))
+"""
+
+
+@pytest.mark.local
+@pytest.mark.parametrize("version", [pytest.param(v, marks=needs_local_runtime(v)) for v in ("1.4.0", "1.6.1")])
+def test_what_compose_takes_for_the_planners_defaults_is_the_versions(version):
+    """The import keeps a config that lacks a key compose fills only where the Planner takes that very
+    value anyway (dynamo.PLANNER_CONFIG_DEFAULTS); and the Planner infers none of them from the graph."""
+    python = str(venvs.venv_bin("ai-dynamo", "python", version=version))
+    done = proc.run([python, "-c", DEFAULTS, *dynamo.PLANNER_CONFIG_DEFAULTS])
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == dynamo.PLANNER_CONFIG_DEFAULTS
+
+
+# The config each `--config` gives the version's Planner, as it parses it (from_config_arg: a file, else JSON).
+EFFECTIVE = (
+    PREAMBLE
+    + """
+print(json.dumps([PlannerConfig.from_config_arg(a).model_dump(mode="json") for a in sys.argv[1:]]))
+"""
+)
+
+
+@pytest.mark.local
+@pytest.mark.parametrize("name", ["vllm_disagg_planner.yaml", "vllm_disagg_planner_xpu_dra.yaml"])
+@pytest.mark.parametrize("version", [pytest.param(v, marks=needs_local_runtime(v)) for v in ("1.6.1",)])
+def test_an_imported_inline_config_is_the_one_the_rendered_planner_runs(tmp_path, name, version):
+    """Upstream's example passes the config inline; the imported project renders it as the chart's file:
+    the version's own PlannerConfig makes the same config of both."""
+    src = REPO / "tests" / "fixtures" / "dgd-upstream-e147ceea" / name
+    dgd_import.import_file(src, tmp_path / "proj")
+    r = compose("template", "--env", "dev", cwd=tmp_path / "proj")
+    assert r.returncode == 0, r.stderr
+    docs = [d for d in yaml.safe_load_all(r.stdout) if d]
+    (dgd,) = [d for d in docs if d["kind"] == "DynamoGraphDeployment"]
+    (cm,) = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-planner-config")]
+    (rendered,) = [c for c in dgd["spec"]["components"] if c["type"] == "planner"]
+    args = at(rendered, MAIN)["args"]
+    assert args[args.index("--config") + 1] == f"{CONFIG_MOUNT}/planner_config.json"
+    (tmp_path / "planner_config.json").write_text(cm["data"]["planner_config.json"])
+    (orig,) = [d for d in yaml.safe_load_all(src.read_text()) if d and d["kind"] == "DynamoGraphDeployment"]
+    (original,) = [c for c in orig["spec"]["components"] if c["type"] == "planner"]
+    given = at(original, MAIN)["args"][at(original, MAIN)["args"].index("--config") + 1]
+    python = str(venvs.venv_bin("ai-dynamo", "python", version=version))
+    done = proc.run([python, "-c", EFFECTIVE, given, str(tmp_path / "planner_config.json")])
+    assert done.returncode == 0, done.stderr
+    inline, file = json.loads(done.stdout)
+    assert inline == file
+    assert json.loads(cm["data"]["planner_config.json"]) != json.loads(given), "compose filled keys in"

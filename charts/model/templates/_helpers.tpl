@@ -410,8 +410,8 @@ upstream profiler mounts it (dgd_generation.py PROFILE_DATA_MOUNT, /workspace in
 {{- end -}}
 
 {{/*
-Whether the Planner scales a worker role, "true" or "": the roles its mode targets, none when
-advisory (dgd_generation.py enable_planner_worker_scaling_adapters and
+Whether the Planner scales a worker role through an adapter, "true" or "": the roles its mode
+targets, none when advisory or scalingAdapters is false (dgd_generation.py enable_planner_worker_scaling_adapters and
 _planner_scaling_subcomponents, 1.4.0 and 1.6.1 alike: prefill -> prefill; decode, agg -> decode;
 disagg -> both). The aggregated worker is our `decode` component; the Planner finds it as the one
 generic `type: worker` component (dynamo/planner/monitoring/dgd_services.py
@@ -422,7 +422,7 @@ get_component_from_type_or_name, 1.4.0 and 1.6.1). Call with (dict "root" $ "rol
 {{- if $p.enabled -}}
 {{- $cfg := include "model.plannerConfig" .root | fromJson -}}
 {{- $roles := dict "prefill" (list "prefill") "decode" (list "decode") "agg" (list "decode") "disagg" (list "prefill" "decode") -}}
-{{- if and (not $cfg.advisory) (has .role (get $roles (toString $cfg.mode) | default list)) -}}
+{{- if and (not $cfg.advisory) (ne $p.scalingAdapters false) (has .role (get $roles (toString $cfg.mode) | default list)) -}}
 true
 {{- end -}}
 {{- end -}}
