@@ -176,6 +176,9 @@ def _problems(loaded: Loaded, e: jsonschema.ValidationError) -> list[Problem]:
     return [_problem(loaded, e)]
 
 
+_NOT_WORKERS = {"frontend": "frontend", "planner": "Planner", "epp": "endpoint picker"}
+
+
 def _unknown_key(loaded: Loaded, ptr: str, key: str, known: list[str]) -> Problem:
     if secrets.token_kind(key):
         return _credential(loaded, ptr, f"looks like {secrets.token_kind(key)}", key=True)
@@ -183,7 +186,7 @@ def _unknown_key(loaded: Loaded, ptr: str, key: str, known: list[str]) -> Proble
     if role:  # the workers' key: said so, not guessed at
         return loaded.problem(
             ptr,
-            f"modelRef names the model a worker serves; the {role[1]} serves none",
+            f"modelRef names the model a worker serves; the {_NOT_WORKERS[role[1]]} serves none",
             "set it on model.decode (and model.prefill when disaggregated): a DynamoModel loads its "
             "LoRA adapters into the pods whose modelRef names its base model",
             key=True,
