@@ -1136,6 +1136,8 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             planner=planner,
             epp="epp" in roles,
             workers_argv=tuple(a for w in workers for a in _argv(comps[w])),
+            # the values refuse prefill and decode naming different models (or one none)
+            model_refs_agree=len({json.dumps(comps[w].get("modelRef"), sort_keys=True) for w in workers}) == 1,
         )
         model[role] = v
         if patch:
@@ -1544,6 +1546,7 @@ def _component_values(
     planner: dict[str, Any] | None = None,
     epp: bool = False,
     workers_argv: tuple[str, ...] = (),
+    model_refs_agree: bool = True,
 ) -> dict[str, Any]:
     """The values of one component (model.frontend, .decode, .prefill); what they cannot say goes into
     `patch` (a JSON merge patch on the rendered component) and is listed."""
@@ -1821,6 +1824,8 @@ def _component_values(
             v["compilationCache"] = comp.pop("compilationCache")
         if _experimental_fits(comp.get("experimental")):
             v["experimental"] = comp.pop("experimental")
+        if model_refs_agree and _model_ref_fits(comp.get("modelRef")):
+            v["modelRef"] = comp.pop("modelRef")
     for key in sorted(comp):
         if key.startswith("v1alpha1:"):  # no v1beta1 field, so no patch can carry it
             rep.unexpress(f"{ptr}/{key}", "nowhere (no v1beta1 field)")
@@ -1843,6 +1848,17 @@ def _experimental_fits(block: Any) -> bool:
     schema = values_schema()
     sub = {**schema["$defs"]["workerRole"]["properties"]["experimental"], "$defs": schema["$defs"]}
     return jsonschema.Draft202012Validator(sub).is_valid(block)
+
+
+def _model_ref_fits(ref: Any) -> bool:
+    """Whether a worker's modelRef is one the role's modelRef key takes (the CRD's fields, a name and a
+    revision not empty); else it stays in a patch."""
+    import jsonschema
+
+    from composer.schema import values_schema
+
+    sub = values_schema()["$defs"]["workerRole"]["properties"]["modelRef"]
+    return ref is not None and jsonschema.Draft202012Validator(sub).is_valid(ref)
 
 
 def planner_image(image: str) -> str:

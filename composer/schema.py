@@ -176,9 +176,21 @@ def _problems(loaded: Loaded, e: jsonschema.ValidationError) -> list[Problem]:
     return [_problem(loaded, e)]
 
 
+_NOT_WORKERS = {"frontend": "frontend", "planner": "Planner", "epp": "endpoint picker"}
+
+
 def _unknown_key(loaded: Loaded, ptr: str, key: str, known: list[str]) -> Problem:
     if secrets.token_kind(key):
         return _credential(loaded, ptr, f"looks like {secrets.token_kind(key)}", key=True)
+    role = re.fullmatch(r"/model/(frontend|planner|epp)/modelRef", ptr)
+    if role:  # the workers' key: said so, not guessed at
+        return loaded.problem(
+            ptr,
+            f"modelRef names the model a worker serves; the {_NOT_WORKERS[role[1]]} serves none",
+            "set it on model.decode (and model.prefill when disaggregated): a DynamoModel loads its "
+            "LoRA adapters into the pods whose modelRef names its base model",
+            key=True,
+        )
     guess = _guess(key, known)
     hint = f"did you mean {guess!r}?" if guess else f"known keys here: {', '.join(known)}"
     return loaded.problem(ptr, f"unknown key {key!r}", hint, key=True)
@@ -1465,6 +1477,37 @@ def _rule_experimental(values: dict, loaded: Loaded):
             )
 
 
+def _rule_model_ref(values: dict, loaded: Loaded):
+    """A disaggregated request runs on a prefill and a decode worker, so a LoRA adapter must be loaded
+    into both: the DynamoModel that loads it finds the pods by modelRef, which the two roles then give
+    alike (they serve one model)."""
+    model = values["model"]
+    if not model.get("disaggregation"):
+        return
+    decode, prefill = (model.get(r, {}).get("modelRef") for r in ("decode", "prefill"))
+    if decode == prefill:
+        return
+    if decode is None or prefill is None:
+        has, lacks = ("decode", "prefill") if prefill is None else ("prefill", "decode")
+        yield loaded.problem(
+            f"/model/{has}/modelRef",
+            f"{has} names the model it serves (modelRef), {lacks} does not: a DynamoModel would load "
+            f"its LoRA adapters into the {has} workers only, and disaggregated requests need them on both",
+            f"give model.{lacks} the same modelRef, or remove this one",
+            key=True,
+        )
+        return
+    for field in ("name", "revision"):
+        if decode.get(field) != prefill.get(field):
+            yield loaded.problem(
+                f"/model/prefill/modelRef/{field}" if field in prefill else "/model/prefill/modelRef",
+                f"prefill's modelRef {field} is not decode's: the two roles serve one model, and a "
+                "DynamoModel loads its LoRA adapters only where modelRef names its base model",
+                "give model.prefill and model.decode the same modelRef",
+                key=field not in prefill,
+            )
+
+
 def _rule_benchmark_settings(values: dict, loaded: Loaded):
     """A sweep is over concurrencies or request rates; with rates, one concurrency caps every
     rate. extraArgs may not set again what compose sets (AIPerf would silently take the last)."""
@@ -1509,6 +1552,7 @@ RULES = (
     _rule_compute_domain,
     _rule_device_claim,
     _rule_experimental,
+    _rule_model_ref,
     _rule_volumes_and_mounts,
     _rule_pod_settings,
     _rule_deployment_metadata,

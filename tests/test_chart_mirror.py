@@ -217,6 +217,7 @@ WORKER_SETTINGS: dict[str, Any] = {
         },
         "grove": {"forceScalingGroup": True},
     },
+    "modelRef": {"name": "Qwen/Qwen3-0.6B", "revision": "main"},
 }
 BASE["model"]["env"] = [{"name": "G", "value": "g"}]
 BASE["model"]["frontend"] |= POD_SETTINGS

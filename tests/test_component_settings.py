@@ -51,6 +51,7 @@ PLACED = {
     "multinode": "/multinode",
     "compilationCache": "/compilationCache",
     "experimental": "/experimental",
+    "modelRef": "/modelRef",
 }
 # value key -> the list it ends, after what the chart puts there itself
 APPENDED = {

@@ -1608,3 +1608,54 @@ def test_an_experimental_block_the_values_do_not_take_stays_in_a_patch(tmp_path,
     result = convert_text(tmp_path, text)
     assert "experimental" not in result.values["model"]["decode"]
     assert [u.pointer for u in result.unexpressed] == ["/spec/components/1/experimental"]
+
+
+# ------------------------------------------------------------------------------ modelRef
+@pytest.mark.unit
+def test_upstreams_model_refs_are_the_workers_model_ref():
+    """The LoRA examples' worker modelRef (the base model a DynamoModel's adapters attach to) is the
+    role's modelRef, no patch."""
+    for name, model in (
+        ("vllm_agg_lora.yaml", "Qwen/Qwen3-0.6B"),
+        ("vllm_agg_qwen_lora.yaml", "Qwen/Qwen3-VL-2B-Instruct"),
+    ):
+        result = imp.convert(imp.read_stream(UPSTREAM / name, name), name)
+        assert result.unexpressed == [], "carried in a patch before"
+        assert result.values["model"]["decode"]["modelRef"] == {"name": model}
+
+
+def _disagg_with_refs(decode: str, prefill: str) -> str:
+    text = (EXAMPLES / "vllm_disagg.yaml").read_text()
+    for worker, ref in (("VllmDecodeWorker", decode), ("VllmPrefillWorker", prefill)):
+        if ref:
+            text = text.replace(f"    {worker}:\n", f"    {worker}:\n      modelRef: {ref}\n")
+    return text
+
+
+@pytest.mark.unit
+def test_a_v1alpha1_services_model_ref_is_the_roles_model_ref(tmp_path):
+    ref = "{name: Qwen/Qwen3-0.6B, revision: main}"
+    result = convert_text(tmp_path, _disagg_with_refs(ref, ref))
+    assert result.unexpressed == []
+    for role in ("decode", "prefill"):
+        assert result.values["model"][role]["modelRef"] == {"name": "Qwen/Qwen3-0.6B", "revision": "main"}
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "decode, prefill",
+    [
+        ("{name: Qwen/Qwen3-0.6B}", ""),  # the values refuse one role naming its model and the other not
+        ("{name: Qwen/Qwen3-0.6B}", "{name: Qwen/Qwen3-8B}"),  # or the two different ones
+        ("{name: ''}", "{name: ''}"),  # an empty name
+    ],
+)
+def test_model_refs_the_values_refuse_stay_in_patches(tmp_path, decode, prefill):
+    result = convert_text(tmp_path, _disagg_with_refs(decode, prefill))
+    assert all("modelRef" not in result.values["model"][r] for r in ("decode", "prefill"))
+    expected = [
+        f"/spec/services/{w}/modelRef"
+        for w, ref in (("VllmDecodeWorker", decode), ("VllmPrefillWorker", prefill))
+        if ref
+    ]
+    assert [u.pointer for u in result.unexpressed] == expected

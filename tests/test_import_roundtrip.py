@@ -2,8 +2,8 @@
 `compose template` (real helm), and the rendered DGD compared field by field with the original.
 
 Compared: metadata.name, labels and annotations, the graph's env, and per component (compose's roles matched by type, any
-other component by name) type, replicas, sharedMemorySize, multinode, compilationCache and
-the whole podTemplate: pod fields, volumes, the main container's image, command, args (as a multiset of
+other component by name) type, replicas, sharedMemorySize, multinode, compilationCache, modelRef
+(every component field) and the whole podTemplate: pod fields, volumes, the main container's image, command, args (as a multiset of
 flag/value pairs), workingDir, env and envFrom (as multisets), resources, mounts, probes, security
 context, and every other container field. A v1alpha1 original is compared in its v1beta1 form (as
 the 1.x operator converts it: tests/test_import.py holds that conversion to the operator's rules).
@@ -458,6 +458,9 @@ UPSTREAM_ROUNDTRIP = [
     UPSTREAM / "sglang_disagg_planner.yaml",
     UPSTREAM / "trtllm_disagg_planner.yaml",  # `python3` its command, `-m dynamo.planner` its args
     UPSTREAM / "vllm_disagg_planner_xpu_dra.yaml",
+    # a worker's modelRef (the base model a DynamoModel's LoRA adapters attach to)
+    UPSTREAM / "vllm_agg_lora.yaml",
+    UPSTREAM / "vllm_agg_qwen_lora.yaml",
 ]
 
 
@@ -577,3 +580,17 @@ def test_an_imported_planner_or_picker_project_validates_in_every_environment(ca
     r = compose("validate", cwd=tmp_path / "imported")
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("ok: ") == 3, r.stdout
+
+
+@pytest.mark.helm
+@pytest.mark.parametrize("prefill_ref", ["{name: Qwen/Qwen3-0.6B}", "{name: Qwen/Qwen3-8B}", None])
+def test_disaggregated_model_refs_render_as_the_original(tmp_path, prefill_ref):
+    """Workers naming one model are the roles' modelRef; one naming none or another (which the values
+    refuse) stay in patches: either way the graph renders as it was."""
+    text = (EXAMPLES / "vllm_disagg.yaml").read_text()
+    text = text.replace("    VllmDecodeWorker:\n", "    VllmDecodeWorker:\n      modelRef: {name: Qwen/Qwen3-0.6B}\n")
+    if prefill_ref:
+        text = text.replace("    VllmPrefillWorker:\n", f"    VllmPrefillWorker:\n      modelRef: {prefill_ref}\n")
+    assert text.count("modelRef") == 1 + bool(prefill_ref)
+    (tmp_path / "dgd.yaml").write_text(text)
+    assert roundtrip(tmp_path / "dgd.yaml", tmp_path) == []

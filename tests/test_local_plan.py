@@ -130,6 +130,17 @@ def test_every_routing_policy_reaches_the_local_frontend_through_the_real_chart(
 
 
 @pytest.mark.unit
+def test_a_model_ref_is_the_operators_and_changes_nothing_locally():
+    """modelRef only gives the pods a headless Service on Kubernetes: the local processes are the same."""
+    docs = mocker_docs(disagg=True)
+    with_ref = json.loads(json.dumps(docs))
+    (dgd,) = [d for d in with_ref if d["kind"] == "DynamoGraphDeployment"]
+    for comp in dgd["spec"]["components"][1:]:
+        comp["modelRef"] = {"name": MODEL, "revision": "main"}
+    assert plan(with_ref) == plan(docs)
+
+
+@pytest.mark.unit
 def test_system_ports_can_start_elsewhere():
     specs = plan(mocker_docs(decode_replicas=3), system_port_base=19500)
     assert [s.ports for s in specs] == [(18000,), (19500,), (19501,), (19502,)]
