@@ -370,6 +370,7 @@ def test_flag_pairs_ignore_order_but_not_values():
 # Upstream's recipes at the 1.4.0 cut that the values now say (runtimeClassName, schedulerName, ports,
 # imagePullPolicy, DGD labels, a null field, engine configs): each renders back as it was.
 UPSTREAM = FIXTURES / "dgd-upstream-e147ceea"
+EKS = [UPSTREAM / "vllm_agg-eks.yaml", UPSTREAM / "vllm_disagg-eks.yaml"]
 UPSTREAM_ROUNDTRIP = [
     UPSTREAM / "deepseek-v4-pro_vllm_agg-h200-agentic.yaml",
     UPSTREAM / "nemotron-3-ultra_vllm_agg-h200-chat-mtp.yaml",
@@ -393,6 +394,8 @@ UPSTREAM_ROUNDTRIP = [
     UPSTREAM / "sglang_agg_gms.yaml",
     UPSTREAM / "vllm_gms-failover.yaml",
     UPSTREAM / "trtllm_snapshot-restore.yaml",
+    # workers whose shell command says everything (`bash -c "exec python3 -m dynamo.vllm --model ..."`)
+    *EKS,
 ]
 
 
@@ -400,6 +403,20 @@ UPSTREAM_ROUNDTRIP = [
 @pytest.mark.parametrize("src", UPSTREAM_ROUNDTRIP, ids=lambda p: p.name)
 def test_an_upstream_recipe_renders_as_the_original(src, tmp_path):
     assert roundtrip(src, tmp_path) == []
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "src, model", list(zip(EKS, ["Qwen/Qwen3-0.6B", "Qwen/Qwen3-32B"])), ids=lambda p: getattr(p, "name", p)
+)
+def test_a_worker_whose_shell_command_says_everything_needs_no_patch(src, model):
+    """Its own command and no args: `args: []` (compose writes no flags), not a JSON patch removing
+    compose's; model.name is the model its script names."""
+    result = imp.convert(imp.read_stream(src, src.name), src.name)
+    assert result.unexpressed == [] and "patches" not in result.values
+    roles = [r for r in ("decode", "prefill") if r in result.values["model"]]
+    assert roles and all(result.values["model"][r]["args"] == [] for r in roles)
+    assert result.values["model"]["name"] == model
 
 
 @pytest.mark.helm
