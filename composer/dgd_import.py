@@ -998,7 +998,7 @@ def _script_engine_argv(argv: list[str]) -> list[str]:
     if len(starts) != 1:
         return []
     rest = words[starts[0] + 1 :]
-    ends = (j for j, w in enumerate(rest) if w.startswith("#") or set(w) <= set(lexer.punctuation_chars))
+    ends = (j for j, w in enumerate(rest) if w.startswith("#") or (w and set(w) <= set(lexer.punctuation_chars)))
     return rest[: next(ends, len(rest))]
 
 

@@ -862,6 +862,7 @@ def test_a_worker_whose_command_says_everything_gets_no_flags(tmp_path, args):
         ("exec python3 -m dynamo.sglang --model-path org/m --served-model-name served", "served"),
         ("cd /w && python3 -m dynamo.vllm \\\n --model 'org/m' --tp 2; echo --model other", "org/m"),
         ("python3 -m dynamo.vllm --model=org/a#b  # --served-model-name x", "org/a#b"),
+        ("python3 -m dynamo.vllm --chat-template '' --model org/m", "org/m"),  # an empty word is no operator
         ("python3 -m dynamo.vllm --model org/m --served-model-name $NAME", "from-env"),  # the container's env
         ('python3 -m dynamo.vllm --model "${NAME}" --served-model-name "$NAME"', "from-env"),
         ("NAME=x; python3 -m dynamo.vllm --model org/m --served-model-name $NAME", None),  # set in the script
