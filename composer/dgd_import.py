@@ -29,6 +29,7 @@ import hashlib
 import json
 import posixpath
 import re
+import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -943,13 +944,62 @@ def _backend(comps: list[dict[str, Any]], spec: dict[str, Any], worker: int, rep
     raise AssertionError  # pragma: no cover - check() raised
 
 
-def _model_name(comps: list[dict[str, Any]], workers: Iterable[int]) -> str | None:
+def _model_name(
+    comps: list[dict[str, Any]], workers: Iterable[int], graph_env: list[Any] | None = None
+) -> tuple[str, bool] | None:
+    """The name the workers serve, and whether a shell script's flags gave it (`graph_env`: the DGD's
+    spec.env, which every container has under its own)."""
     for flags in (("--served-model-name", "--model-name"), ("--model", "--model-path")):
         for i in workers:
-            value = _flag_value(_argv(comps[i]), flags)
+            argv = _argv(comps[i])
+            value = _flag_value(argv, flags)
             if value is not None:
-                return value
+                return value, False
+            value = _flag_value(_script_engine_argv(argv), flags)
+            if value is not None:
+                value = _script_variable(value, argv, _main(comps[i]), graph_env or [])
+                return (value, True) if value else None  # a value set otherwise names no model we know
     return None
+
+
+def _script_variable(value: str, argv: list[str], main: dict[str, Any], graph_env: list[Any]) -> str | None:
+    """A word of a shell script as the engine sees it: itself when it is plain; a variable (`$NAME`,
+    `${NAME}`) the container's env (else the graph's) gives a plain value and the script only reads;
+    else None."""
+    ref = re.fullmatch(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})", value)
+    if not ref:
+        return None if re.search(r"[$`\\]", value) else value
+    name = ref.group(1) or ref.group(2)
+    # every mention a read ($NAME, ${NAME}): the script sets it nowhere (`NAME=`, `read NAME`)
+    uses = sum(len(re.findall(rf"(?<![A-Za-z0-9_]){name}(?![A-Za-z0-9_])", a)) for a in argv)
+    reads = sum(len(re.findall(rf"\$\{{?{name}(?![A-Za-z0-9_])", a)) for a in argv)
+    if uses != reads:
+        return None
+    own = any(isinstance(e, dict) and e.get("name") == name for e in main.get("env") or [])
+    return _env_value(main if own else {"env": graph_env}, name)
+
+
+def _script_engine_argv(argv: list[str]) -> list[str]:
+    """The engine's flags in a shell script (`bash -c "exec python3 -m dynamo.vllm --model X ..."`): the
+    words after `-m dynamo.<backend>` up to the next shell operator, when one script runs the engine once;
+    else none."""
+    scripts = [a for a in argv if re.search(r"-m\s+dynamo\.(vllm|sglang|trtllm|mocker)\b", a)]
+    if len(scripts) != 1:
+        return []
+    lexer = shlex.shlex(scripts[0].replace("\\\n", " "), posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""  # shlex would cut `a#b`; bash starts a comment only at a word (below)
+    try:
+        words = list(lexer)
+    except ValueError:  # unbalanced quotes: not a script we can read
+        return []
+    engine = re.compile(r"dynamo\.(vllm|sglang|trtllm|mocker)")
+    starts = [j for j in range(1, len(words)) if words[j - 1] == "-m" and engine.fullmatch(words[j])]
+    if len(starts) != 1:
+        return []
+    rest = words[starts[0] + 1 :]
+    ends = (j for j, w in enumerate(rest) if w.startswith("#") or (w and set(w) <= set(lexer.punctuation_chars)))
+    return rest[: next(ends, len(rest))]
 
 
 def _version(image: str) -> str | None:
@@ -988,7 +1038,10 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
     json_patches: list[dict[str, Any]] = []
     extra_objects: list[dict[str, Any]] = []
 
-    model_name = _model_name(comps, workers)
+    named_by = _model_name(comps, workers, spec.get("env"))
+    model_name = named_by[0] if named_by else None
+    if named_by and named_by[1]:
+        notes.append(f"model.name is the model the flags in the workers' shell script name, {model_name!r}")
     if model_name is None and "epp" in roles:  # the picker is told the model's name
         named = [e for e in _main(comps[roles["epp"]]).get("env") or [] if e.get("name") == EPP_MODEL_ENV]
         if len(named) == 1 and isinstance(named[0].get("value"), str) and named[0]["value"]:
@@ -1640,10 +1693,13 @@ def _component_values(
         for j in others:
             rep.unexpress(f"{ptr}/podTemplate/spec/containers/{j}", into)
     containers_patched = bool(others)  # a sidecar may read the engine config's volume too
+    # a worker with its own command and no flags: `args: []`, the command says everything
+    no_flags = worker and bool(main.get("command")) and not main.get("args")
     if worker:
-        # a worker without its own command or args gets compose's: a JSON patch removes them
+        # a worker without its own command (or args) gets compose's: a JSON patch removes them. Compose's
+        # command is `python3 -m dynamo.<backend>`, not the image's entrypoint: no values key says "none".
         for k in ("command", "args"):
-            if not main.get(k):
+            if not main.get(k) and not (k == "args" and no_flags):
                 removes.append(f"podTemplate/spec/containers/0/{k}")
                 rep.unexpress(f"{cptr}/{k}" if mi is not None else f"{ptr}/podTemplate", "patches.model.jsonPatches")
 
@@ -1663,7 +1719,9 @@ def _component_values(
     elif main.get("image") and main["image"] != image:
         v["image"] = main["image"]
     for key in ("command", "args", "workingDir"):
-        if key in main:
+        if key == "args" and no_flags:
+            v["args"] = []
+        elif key in main:
             v[key] = main[key]
     env = list(main.get("env") or [])
     if role == "frontend" and routing:

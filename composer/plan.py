@@ -323,10 +323,10 @@ def extra_objects(release: Release) -> list[tuple[str, str]]:
 def makes_config(model: Mapping[str, Any], role: str) -> bool:
     """Whether the model chart makes the role's engine ConfigMap (its model.extraConfig helper):
     inline config, or TRT-LLM disaggregation's default cache transceiver under compose's own flags
-    (not a role's `args`), unless a ConfigMap is named."""
+    (not a role's `args`, even an empty list), unless a ConfigMap is named."""
     spec = model.get(role) or {}
     cfg = spec.get("extraConfig", {})
     if cfg.get("configMapRef", {}).get("name"):
         return False
-    default = model["backend"]["type"] == "trtllm" and bool(model.get("disaggregation")) and not spec.get("args")
+    default = model["backend"]["type"] == "trtllm" and bool(model.get("disaggregation")) and spec.get("args") is None
     return bool(cfg.get("inline")) or default

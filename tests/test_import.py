@@ -842,14 +842,69 @@ def test_the_command(tmp_path):
 
 
 @pytest.mark.unit
-def test_a_worker_without_args_loses_compose_flags_through_a_json_patch(tmp_path):
-    """compose gives a worker with no args its own flags; a JSON patch removes them again."""
-    result = convert_text(tmp_path, BETA_HEAD + WORKER.replace("          args: [--model, Qwen/Qwen3-0.6B]\n", ""))
+@pytest.mark.parametrize("args", ["", "          args: []\n"], ids=["absent", "empty"])
+def test_a_worker_whose_command_says_everything_gets_no_flags(tmp_path, args):
+    """A worker with its own command and no args: `args: []`, so compose writes no flags; no patch."""
+    text = BETA_HEAD + WORKER.replace(
+        "          command: [python3, -m, dynamo.vllm]\n          args: [--model, Qwen/Qwen3-0.6B]\n",
+        '          command: [/bin/bash, -c, "exec python3 -m dynamo.vllm --model Qwen/Qwen3-0.6B"]\n' + args,
+    )
+    result = convert_text(tmp_path, text)
+    assert result.unexpressed == [] and "patches" not in result.values
+    decode = result.values["model"]["decode"]
+    assert decode["command"][:2] == ["/bin/bash", "-c"] and decode["args"] == []
+    assert result.values["model"]["name"] == "Qwen/Qwen3-0.6B", "the model the script names"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "script, name",
+    [
+        ("exec python3 -m dynamo.sglang --model-path org/m --served-model-name served", "served"),
+        ("cd /w && python3 -m dynamo.vllm \\\n --model 'org/m' --tp 2; echo --model other", "org/m"),
+        ("python3 -m dynamo.vllm --model=org/a#b  # --served-model-name x", "org/a#b"),
+        ("python3 -m dynamo.vllm --chat-template '' --model org/m", "org/m"),  # an empty word is no operator
+        ("python3 -m dynamo.vllm --model org/m --served-model-name $NAME", "from-env"),  # the container's env
+        ('python3 -m dynamo.vllm --model "${NAME}" --served-model-name "$NAME"', "from-env"),
+        ("NAME=x; python3 -m dynamo.vllm --model org/m --served-model-name $NAME", None),  # set in the script
+        ("python3 -m dynamo.vllm --model org/m --served-model-name $OTHER", None),  # not in the env
+        ("python3 -m dynamo.vllm --served-model-name $GRAPH", "from-graph"),  # the DGD's spec.env
+        ("python3 -m dynamo.vllm --served-model-name $SECRET", None),  # not a plain value
+        ("python3 -m dynamo.vllm --served-model-name $(cat /name)", None),
+        ("python3 -m dynamo.vllm --model org/m & python3 -m dynamo.vllm --model org/n", None),  # which one?
+        ("python3 -m dynamo.frontend --model org/m", None),  # not the engine
+        ("python3 -m dynamo.vllm --model 'org/m", None),  # unbalanced quote
+    ],
+)
+def test_the_model_name_comes_from_the_engine_flags_of_a_shell_script(tmp_path, script, name):
+    worker = WORKER.replace(
+        "          command: [python3, -m, dynamo.vllm]\n          args: [--model, Qwen/Qwen3-0.6B]\n",
+        f"          command: [sh, -c, {json.dumps(script)}]\n          env: [{{name: NAME, value: from-env}}]\n",
+    )
+    graph = "\nspec:\n  backendFramework: vllm\n  env: [{name: GRAPH, value: from-graph}, {name: NAME, value: x}, "
+    graph += "{name: SECRET, valueFrom: {secretKeyRef: {name: s, key: k}}}]\n"
+    result = convert_text(tmp_path, BETA_HEAD.replace("\nspec:\n", graph) + worker)
+    assert result.values["model"]["name"] == (name or "g"), "else the DGD's name"
+    assert result.values["model"]["decode"]["args"] == []
+
+
+@pytest.mark.unit
+def test_a_worker_without_command_or_args_loses_compose_ones_through_a_json_patch(tmp_path):
+    """compose gives a worker with no command its own (`python3 -m dynamo.<backend>`, not the image's
+    entrypoint) and its flags; a JSON patch removes both again."""
+    worker = WORKER.replace(
+        "          command: [python3, -m, dynamo.vllm]\n          args: [--model, Qwen/Qwen3-0.6B]\n", ""
+    )
+    result = convert_text(tmp_path, BETA_HEAD.replace("\nspec:\n", "\nspec:\n  backendFramework: vllm\n") + worker)
+    ptr = "/spec/components/1/podTemplate/spec/containers/0"
     assert [(u.pointer, u.into) for u in result.unexpressed] == [
-        ("/spec/components/1/podTemplate/spec/containers/0/args", "patches.model.jsonPatches")
+        (f"{ptr}/args", "patches.model.jsonPatches"),
+        (f"{ptr}/command", "patches.model.jsonPatches"),
     ]
     (jp,) = result.values["patches"]["model"]["jsonPatches"]
-    assert jp["patch"] == [{"op": "remove", "path": "/spec/components/1/podTemplate/spec/containers/0/args"}]
+    assert sorted(op["path"] for op in jp["patch"]) == [f"{ptr}/args", f"{ptr}/command"]
+    assert {op["op"] for op in jp["patch"]} == {"remove"}
+    assert "command" not in result.values["model"]["decode"] and "args" not in result.values["model"]["decode"]
 
 
 @pytest.mark.unit
@@ -1055,7 +1110,6 @@ def test_what_only_patches_carry_is_listed_by_its_pointer():
         ("/spec/components/0/podTemplate/spec/containers/0/env/0", "patches.model.components.frontend"),
         ("/spec/components/0/podTemplate/spec/containers/1", "patches.model.components.frontend"),
         ("/spec/components/1/scalingAdapter", "patches.model.components.decode"),
-        ("/spec/components/1/podTemplate/spec/containers/0/args", "patches.model.jsonPatches"),
         ("/spec/components/1/podTemplate/spec/containers/0/lifecycle", "patches.model.components.decode"),
         ("/spec/components/2", "patches.model.jsonPatches"),
         ("", "model.extraObjects"),

@@ -428,6 +428,7 @@ def test_flag_pairs_ignore_order_but_not_values():
 # Upstream's recipes at the 1.4.0 cut that the values now say (runtimeClassName, schedulerName, ports,
 # imagePullPolicy, DGD labels, a null field, engine configs): each renders back as it was.
 UPSTREAM = FIXTURES / "dgd-upstream-e147ceea"
+EKS = [UPSTREAM / "vllm_agg-eks.yaml", UPSTREAM / "vllm_disagg-eks.yaml"]
 UPSTREAM_ROUNDTRIP = [
     UPSTREAM / "deepseek-v4-pro_vllm_agg-h200-agentic.yaml",
     UPSTREAM / "nemotron-3-ultra_vllm_agg-h200-chat-mtp.yaml",
@@ -461,6 +462,8 @@ UPSTREAM_ROUNDTRIP = [
     # a worker's modelRef (the base model a DynamoModel's LoRA adapters attach to)
     UPSTREAM / "vllm_agg_lora.yaml",
     UPSTREAM / "vllm_agg_qwen_lora.yaml",
+    # workers whose shell command says everything (`bash -c "exec python3 -m dynamo.vllm --model ..."`)
+    *EKS,
 ]
 
 
@@ -479,6 +482,17 @@ def test_upstreams_planner_graphs_import_as_model_planner_without_patches(name):
     assert imported.values["model"]["planner"]["enabled"] is True
     assert "patches" not in imported.values
     assert [u.into for u in imported.unexpressed] == (["model.extraObjects"] if "xpu" in name else [])
+@pytest.mark.parametrize(
+    "src, model", list(zip(EKS, ["Qwen/Qwen3-0.6B", "Qwen/Qwen3-32B"])), ids=lambda p: getattr(p, "name", p)
+)
+def test_a_worker_whose_shell_command_says_everything_needs_no_patch(src, model):
+    """Its own command and no args: `args: []` (compose writes no flags), not a JSON patch removing
+    compose's; model.name is the model its script names."""
+    result = imp.convert(imp.read_stream(src, src.name), src.name)
+    assert result.unexpressed == [] and "patches" not in result.values
+    roles = [r for r in ("decode", "prefill") if r in result.values["model"]]
+    assert roles and all(result.values["model"][r]["args"] == [] for r in roles)
+    assert result.values["model"]["name"] == model
 
 
 @pytest.mark.helm

@@ -289,7 +289,15 @@ def test_served_model():
         (lambda d: _container(d)["command"].__setitem__(2, "dynamo.vllm"), "dynamo.vllm, which needs a GPU"),
         (
             lambda d: _container(d).update(command=["/bin/sh", "-c"], args=["python3 -m dynamo.mocker"]),
-            "runs `/bin/sh -c python3 -m dynamo.mocker ...`",
+            "component decode runs a shell script (`/bin/sh -c ...`): local runs start `python3 -m dynamo.mocker`",
+        ),
+        (
+            lambda d: _container(d).update(command=["bash", "-c", "exec python3 -m dynamo.mocker"], args=[]),
+            "set the role's command and args to null for compose's",
+        ),
+        (
+            lambda d: _container(d).update(command=["/usr/bin/env", "python3"], args=["-m", "dynamo.mocker"]),
+            "runs `/usr/bin/env python3 -m ...`: local runs support `python3 -m`",
         ),
         (lambda d: _container(d).pop("command"), "component decode (type worker) has no command"),
         (lambda d: d.pop(1), "ConfigMap 'qwen-local-decode-config' (volume extra-config) is not in the rendered chart"),
@@ -301,6 +309,27 @@ def test_bad_graphs_are_usage_errors(mutate, message):
     mutate(docs)
     with pytest.raises(UsageError, match=re.escape(message)):
         plan(docs)
+
+
+@pytest.mark.helm
+def test_an_imported_worker_whose_shell_command_says_everything_runs_as_compose_s_mocker_locally(tmp_path):
+    """Upstream's EKS workers run `bash -c "exec python3 -m dynamo.vllm --model ..."` with no args: the
+    import keeps that command with `args: []`, and its local environment nulls both, so the local run
+    is compose's mocker with compose's flags (a shell script itself is refused: see above)."""
+    from composer import dgd_import
+    from tests.support.project import compose
+    from tests.support.validate import load_docs
+
+    src = REPO / "tests" / "fixtures" / "dgd-upstream-e147ceea" / "vllm_disagg-eks.yaml"
+    dgd_import.import_file(src, tmp_path / "proj")
+    out = compose("template", "--env", "local", cwd=tmp_path / "proj")
+    assert out.returncode == 0, out.stderr
+    specs = plan(load_docs(out.stdout))
+    assert [s.name for s in specs] == ["frontend-0", "decode-0", "prefill-0"]
+    assert specs[0].argv[1:3] == ("-m", "dynamo.frontend")
+    for s in specs[1:]:
+        assert s.argv[1:5] == ("-m", "dynamo.mocker", "--model-path", "Qwen/Qwen3-32B"), s.argv
+        assert ("--disaggregation-mode", s.component) == s.argv[s.argv.index("--disaggregation-mode") :][:2]
 
 
 @pytest.mark.unit

@@ -43,6 +43,7 @@ LOOPBACK = "127.0.0.1"
 MAX_SYSTEM_PORT = 32767  # Dynamo parses DYN_SYSTEM_PORT as i16 (1.4.0 and 1.6.1)
 LOOPBACK_IFACE = "lo0" if sys.platform == "darwin" else "lo"
 _PYTHON = re.compile(r"^python(3(\.\d+)?)?$")
+SHELLS = ("sh", "bash", "dash", "zsh")
 
 
 @dataclass(frozen=True)
@@ -325,6 +326,13 @@ def _module_and_args(component: str, role: str, full: list[str]) -> tuple[str, l
                 f"component {component} runs {module}, which needs a GPU: "
                 f"local runs support the mocker backend only (dynamo.mocker)"
             )
+    if len(full) >= 2 and PurePosixPath(full[0]).name in SHELLS and full[1] == "-c":
+        # a script's own python and flags cannot be swapped for the venv's and the local ones
+        raise UsageError(
+            f"component {component} runs a shell script (`{full[0]} -c ...`): local runs start "
+            f"`python3 -m dynamo.mocker` themselves, so the command must be that; in the local environment "
+            f"set the role's command and args to null for compose's (as `compose import` does)"
+        )
     raise UsageError(
         f"component {component} runs `{' '.join(full[:3])} ...`: "
         f"local runs support `python3 -m` {' or '.join(LOCAL_MODULES)} only"

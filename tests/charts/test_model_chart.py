@@ -858,6 +858,42 @@ def test_pod_plumbing_goes_where_it_belongs(render):
     assert "--max-model-len" not in main_container(comps["prefill"])["args"]
 
 
+SCRIPT = ["/bin/bash", "-c", "exec python3 -m dynamo.trtllm --model-path m --disaggregation-mode decode"]
+
+
+@pytest.mark.helm
+def test_an_empty_args_list_means_no_flags_and_no_args_compose_flags(render):
+    """`args: []` is a choice, the command saying everything (upstream's `bash -c "exec python3 -m
+    dynamo.vllm --model ..."` workers): no flags, and no engine config that only compose's flags
+    would pass. Without `args`, compose's flags; with extraArgs, those alone."""
+    from composer.plan import makes_config
+
+    given = values_for(
+        "trtllm",
+        disagg=True,
+        decode={"command": SCRIPT, "args": []},
+        prefill={"args": [], "extraArgs": ["--free-gpu-memory-fraction", "0.8"]},
+        planner={"enabled": True, "image": IMAGES["trtllm"], "args": []},
+    )
+    docs = render(given)
+    comps = components(docs)
+    decode, prefill, planner = (main_container(comps[r]) for r in ("decode", "prefill", "planner"))
+    assert decode["command"] == SCRIPT and "args" not in decode
+    assert prefill["command"] == ["python3", "-m", "dynamo.trtllm"]
+    assert prefill["args"] == ["--free-gpu-memory-fraction", "0.8"]
+    assert "args" not in planner
+    assert "demo-decode-config" not in configmaps(docs), "no cache transceiver config: no flag passes it"
+    assert not makes_config(given["model"], "decode"), "compose's plan knows the chart makes none"
+    # absent: compose's flags, its planner config, and the cache transceiver config they pass
+    given = values_for("trtllm", disagg=True, planner={"enabled": True, "image": IMAGES["trtllm"]})
+    assert makes_config(given["model"], "decode")
+    docs = render(given)
+    comps = components(docs)
+    assert flags(main_container(comps["decode"])["args"])["--model-path"] == MODEL
+    assert main_container(comps["planner"])["args"] == ["--config", "/workspace/planner_config/planner_config.json"]
+    assert "demo-decode-config" in configmaps(docs)
+
+
 @pytest.mark.helm
 @pytest.mark.parametrize(
     ("image", "override"),

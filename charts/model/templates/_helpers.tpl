@@ -228,8 +228,8 @@ Call with (dict "root" $ "role" "decode").
 {{- $file := base $ec.path -}}
 {{- $out := dict "enabled" false "create" false "path" $ec.path "file" $file "dir" (dir $ec.path) "key" ($ec.configMapRef.key | default $file) "mountFile" ($ec.mountFile | default false) -}}
 {{- $inline := $ec.inline -}}
-{{- /* Only under compose's own flags, which pass the file: a role's `args` replace them. */ -}}
-{{- if and (eq $v.model.backend.type "trtllm") $v.model.disaggregation (not $ec.configMapRef.name) (not (kindIs "string" $inline)) (not (index $v.model .role).args) -}}
+{{- /* Only under compose's own flags, which pass the file: a role's `args` (even an empty list) replace them. */ -}}
+{{- if and (eq $v.model.backend.type "trtllm") $v.model.disaggregation (not $ec.configMapRef.name) (not (kindIs "string" $inline)) (not (kindIs "slice" (index $v.model .role).args)) -}}
 {{- /* TRT-LLM moves the KV cache from prefill to decode only through a cache transceiver:
 every upstream disaggregated engine config sets one (1.4.0). Default it where the config is ours. */ -}}
 {{- $inline = deepCopy (default (dict) $inline) -}}
@@ -275,10 +275,11 @@ the inline config is written as given: it must be in the shape of dynamoVersion.
 {{- end -}}
 
 {{/*
-Worker argv after `python3 -m dynamo.<backend>`, as a YAML list, for the
+Worker argv after `python3 -m dynamo.<backend>`, as a JSON list (lossless, unlike toYaml's text,
+which drops a block scalar's last line break), for the
 dynamoVersion: model flags, role flags (disaggregation only), KV event flags
 (kv routing only; prefill only when disaggregated), the engine-config flag; or the role's
-`args` instead; then extraArgs.
+`args` instead, when given (an empty list: no flags, the command says everything); then extraArgs.
 Call with (dict "root" $ "role" "decode").
 */}}
 {{- define "model.workerArgs" -}}
@@ -351,7 +352,8 @@ Call with (dict "root" $ "role" "decode").
   {{- end -}}
 {{- end -}}
 {{- $r := index $v.model .role -}}
-{{- toYaml (concat ($r.args | default $args) ($r.extraArgs | default list)) -}}
+{{- /* kindIs, not `default`: an empty list is a choice (no flags), unlike no list */ -}}
+{{- toJson (concat (ternary $r.args $args (kindIs "slice" $r.args)) ($r.extraArgs | default list)) -}}
 {{- end -}}
 
 {{/*
