@@ -1524,7 +1524,8 @@ def _rule_config_maps(values: dict, loaded: Loaded):
         if data is None or key in data or ref.get("optional"):
             continue
         held = ", ".join(sorted(data)) or "none"
-        guess = _guess(key, sorted(data))
+        close = difflib.get_close_matches(key, sorted(data), n=1, cutoff=0.8)  # a typo, not any key alike
+        guess = close[0] if close else None
         yield loaded.problem(
             at,
             f"model.configMaps.{ref['name']} holds no key {key!r}: the pod would not start",
@@ -1556,7 +1557,10 @@ def _config_map_key_refs(values: dict) -> Iterator[tuple[str, dict]]:
                 if not cm:
                     continue
                 for k, item in enumerate(cm.get("items", [])):
-                    yield f"{at}/items/{k}/key", {"name": cm.get("name"), "key": item["key"], "optional": cm.get("optional")}
+                    yield (
+                        f"{at}/items/{k}/key",
+                        {"name": cm.get("name"), "key": item["key"], "optional": cm.get("optional")},
+                    )
         ref = spec.get("extraConfig", {}).get("configMapRef")
         if role in ("decode", "prefill") and ref and ref.get("name"):
             path = spec["extraConfig"].get("path") or _default_config_path(role)

@@ -25,6 +25,7 @@ import pytest
 from composer import dgd_import as imp
 from composer import recipes
 from composer import yaml as yamlio
+from composer.schema import CHART_LABELS
 from tests.support.cases import CASES, copy_case
 from tests.support.project import compose
 from tests.support.validate import all_errors, load_docs
@@ -71,7 +72,8 @@ EXCEPTIONS = {
     "directory by directory (a directory mount hides the image's files there, a subPath mount does not)",
     "another role's config": "a file of a ConfigMap both roles mount whole that the container names nowhere (not "
     "in its command, args or env): the chart mounts each role its own config only",
-    "extra objects' labels and namespace": "the chart puts each into the release namespace with its own labels",
+    "extra objects' labels and namespace": "the chart puts each into the release namespace with its own labels "
+    "(an original's label of one of those keys is the chart's)",
     "replicas absent": "the operator's default is 1, which the chart writes out",
     "nvidia.com/gpu request": "Kubernetes defaults an extended resource's request to its limit; the chart writes both",
     "added frontend": "a graph without a frontend component (upstream's endpoint-picker graphs) gets compose's, "
@@ -291,6 +293,9 @@ def roundtrip(src: Path, tmp_path: Path) -> list[str]:
         meta = got_obj.get("metadata", {})
         obj = copy.deepcopy(obj)
         obj["metadata"].pop("namespace", None)  # EXCEPTIONS["extra objects' labels and namespace"]
+        own = {k: v for k, v in (obj["metadata"].pop("labels", None) or {}).items() if k not in CHART_LABELS}
+        if own:
+            obj["metadata"]["labels"] = own
         meta.pop("namespace", None)
         if obj["kind"] == "ComputeDomain":  # EXCEPTIONS["ComputeDomain defaults"]
             obj["spec"].setdefault("numNodes", 0)
@@ -393,6 +398,9 @@ UPSTREAM_ROUNDTRIP = [
     UPSTREAM / "sglang_agg_gms.yaml",
     UPSTREAM / "vllm_gms-failover.yaml",
     UPSTREAM / "trtllm_snapshot-restore.yaml",
+    # a plain ConfigMap beside the DGD, read by env configMapKeyRef: model.configMaps; its labels the chart's keys
+    UPSTREAM / "nemotron-3.5-lightning_vllm_agg-h100-mtp.yaml",
+    UPSTREAM / "gpt-oss-120b_vllm_agg-b200-agentic.yaml",
 ]
 
 
@@ -400,6 +408,30 @@ UPSTREAM_ROUNDTRIP = [
 @pytest.mark.parametrize("src", UPSTREAM_ROUNDTRIP, ids=lambda p: p.name)
 def test_an_upstream_recipe_renders_as_the_original(src, tmp_path):
     assert roundtrip(src, tmp_path) == []
+
+
+@pytest.mark.helm
+@pytest.mark.parametrize(
+    "src",
+    [UPSTREAM / "nemotron-3.5-lightning_vllm_agg-h100-mtp.yaml", UPSTREAM / "gpt-oss-120b_vllm_agg-b200-agentic.yaml"],
+    ids=lambda p: p.name,
+)
+def test_a_plain_configmap_beside_the_graph_is_model_configmaps(src, tmp_path):
+    """Upstream's ConfigMap of speculative-decoding (and compilation) configs, read by env configMapKeyRef,
+    imports into model.configMaps, nothing into extraObjects or patches, and renders with its own name and
+    data (the chart's labels on it)."""
+    imported, proj = imp.import_file(src, tmp_path / "proj")
+    assert imported.unexpressed == []
+    _, others = original_of(src)
+    (cm,) = [o for o in others if o["kind"] == "ConfigMap"]
+    values = yamlio.load((proj / "values.yaml").read_text())
+    assert "patches" not in values and "extraObjects" not in values["model"]
+    assert values["model"]["configMaps"] == {cm["metadata"]["name"]: cm["data"]}
+    r = compose("template", "--env", "dev", cwd=proj)
+    assert r.returncode == 0, r.stderr
+    (got,) = [d for d in load_docs(r.stdout) if d["kind"] == "ConfigMap"]
+    assert (got["metadata"]["name"], got["data"]) == (cm["metadata"]["name"], cm["data"])
+    assert got["metadata"]["labels"]["app.kubernetes.io/part-of"] == "dynamo-compose"
 
 
 @pytest.mark.helm
