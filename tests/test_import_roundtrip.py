@@ -474,14 +474,19 @@ def test_share_of_graphs_that_need_nothing_more():
     assert sorted([*clean, *carried]) == sorted(p for p in ROUNDTRIP if p in upstream)
 
 
-def model_objects(text: str, name: str) -> list[dict]:
-    """The model release's DGD and its engine- and planner-config ConfigMaps in `compose template` output."""
+def model_objects(text: str, name: str, config_maps: tuple[str, ...] = ()) -> list[dict]:
+    """The model release's DGD, its engine- and planner-config ConfigMaps and those of config_maps (model.configMaps)
+    in `compose template` output."""
     return [
         d
         for d in load_docs(text)
         if d["kind"] == "DynamoGraphDeployment"
         or (
-            d["kind"] == "ConfigMap" and re.fullmatch(rf"{name}-(decode|prefill|planner)-config", d["metadata"]["name"])
+            d["kind"] == "ConfigMap"
+            and (
+                re.fullmatch(rf"{name}-(decode|prefill|planner)-config", d["metadata"]["name"])
+                or d["metadata"]["name"] in config_maps
+            )
         )
     ]
 
@@ -495,7 +500,8 @@ def sources() -> list[tuple[str, object]]:
 def test_a_graph_compose_rendered_imports_back_to_itself(source, tmp_path):
     """Every recipe's and golden case's DGD, as compose renders it (dev, or the case's environment), imports into values that
     render the very same DGD and engine-config ConfigMaps: compose's flags become args, its ConfigMaps
-    extraConfig.inline, a configMapRef's volume a configMapRef again, patches' results patches again."""
+    extraConfig.inline, a configMapRef's volume a configMapRef again, patches' results patches again, and
+    model.configMaps' ConfigMaps (with the chart's labels) model.configMaps again."""
     if isinstance(source, str):
         recipes.scaffold(source, tmp_path / "src")
         src = tmp_path / "src"
@@ -504,8 +510,9 @@ def test_a_graph_compose_rendered_imports_back_to_itself(source, tmp_path):
     env = "dev" if (src / "environments" / "dev.yaml").exists() else sorted(src.glob("environments/*.yaml"))[0].stem
     r = compose("template", "--env", env, cwd=src)
     assert r.returncode == 0, r.stderr
-    name = yamlio.load((src / "values.yaml").read_text())["dynamoNamespace"]
-    original = model_objects(r.stdout, name)
+    values = yamlio.load((src / "values.yaml").read_text())
+    name, config_maps = values["dynamoNamespace"], tuple(values["model"].get("configMaps", {}))
+    original = model_objects(r.stdout, name, config_maps)
     (tmp_path / "dgd.yaml").write_text("---\n".join(yamlio.dump(o) for o in original))
     imported, _ = imp.import_file(tmp_path / "dgd.yaml", tmp_path / "imported")
     assert [u for u in imported.unexpressed if u.into.startswith("nowhere")] == []
@@ -513,9 +520,10 @@ def test_a_graph_compose_rendered_imports_back_to_itself(source, tmp_path):
         # what the values said, the values say again: the Planner, the endpoint picker and its
         # sidecars too, with no patch
         assert imported.unexpressed == []
+    assert sorted(imported.values["model"].get("configMaps", {})) == sorted(config_maps)
     r = compose("template", "--env", "dev", cwd=tmp_path / "imported")
     assert r.returncode == 0, r.stderr
-    assert model_objects(r.stdout, name) == original
+    assert model_objects(r.stdout, name, config_maps) == original
 
 
 @pytest.mark.helm
