@@ -30,7 +30,7 @@ import json
 import posixpath
 import re
 import shlex
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1259,6 +1259,7 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             )
 
     # other objects of the stream
+    config_maps: dict[str, dict[str, str]] = {}
     for d in docs:
         obj = d.data
         if (
@@ -1292,6 +1293,14 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             )
             configs_moved.append(cm)
             continue
+        plain = _config_map_values(d, docs, dgd, model)
+        if plain is not None and isinstance(cm, str):
+            config_maps[cm], dropped = plain
+            notes.append(
+                f"ConfigMap {cm!r} (line {d.line}): model.configMaps"
+                + (f"; not carried: {', '.join(dropped)}" if dropped else "")
+            )
+            continue
         what = f"{obj.get('kind')} {(obj.get('metadata') or {}).get('name', '')}".strip()
         if obj.get("kind") == "Secret":  # a values file holds no credential: the Secret stays the user's
             rep.unexpressed.append(
@@ -1306,6 +1315,8 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             notes.append(f"{what} (line {d.line}): not carried: {', '.join(dropped)}")
         extra_objects.append(carried)
         rep.unexpressed.append(Unexpressed("", "model.extraObjects", d.line, 1, what))
+    if config_maps:
+        model["configMaps"] = config_maps
     if extra_objects:
         model["extraObjects"] = extra_objects
 
@@ -1460,6 +1471,78 @@ def _device_claim(
     if ns is not None and ns != dgd_meta.get("namespace"):
         dropped.append(f"/metadata/namespace ({ns!r}: it goes into the release's namespace)")
     return values, doc, comps, dropped
+
+
+def _config_map_values(
+    doc: Doc, docs: list[Doc], dgd: dict[str, Any], model: dict[str, Any]
+) -> tuple[dict[str, str], list[str]] | None:
+    """A ConfigMap of the stream as model.configMaps takes it, (its data, what of it is not carried), or
+    None (it stays an extra object): a v1 ConfigMap of string data only, its name a valid ConfigMap
+    name that no other ConfigMap of the stream and none the chart renders itself has, no annotations but
+    the API server's, in the DGD's namespace (or none: kubectl applies both to the same), fitting
+    Kubernetes' 1 MiB, and every key the graph reads of it (env configMapKeyRef, configMap volume items)
+    one it holds, unless optional. Its labels only of the keys the chart labels every object with (as
+    extra objects, which may not set them either): the chart's values replace them, listed when others."""
+    from composer.plan import chart_config_maps
+    from composer.schema import CHART_LABELS as CHART_OBJECT_LABELS
+    from composer.schema import CONFIG_MAP_MAX_BYTES
+
+    obj = doc.data
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    name, data = meta.get("name"), obj.get("data", {})
+    dgd_name, dgd_ns = dgd["metadata"]["name"], dgd["metadata"].get("namespace")
+    ours = _chart_dgd_labels(dgd_name, _version(model["backend"]["image"]) or dynamo.DEFAULT_VERSION)
+    if (
+        obj.get("kind") != "ConfigMap"
+        or obj.get("apiVersion") != "v1"
+        or set(obj) - {"apiVersion", "kind", "metadata", "data"}
+        or set(meta) - {"name", "namespace", "labels", "annotations", *SERVER_METADATA}
+        or set(meta.get("labels") or {}) - set(CHART_OBJECT_LABELS)
+        or not all(_server_annotation(k) for k in meta.get("annotations") or {})
+        or meta.get("namespace", dgd_ns) != dgd_ns
+        or not isinstance(name, str)
+        or len(name) > 253
+        or not re.fullmatch(DNS1123_SUBDOMAIN, name)
+        or not isinstance(data, dict)
+        or not all(isinstance(k, str) and re.fullmatch(r"[-._a-zA-Z0-9]{1,253}", k) for k in data)
+        or not all(isinstance(v, str) for v in data.values())
+        or sum(len(k.encode()) + len(v.encode()) for k, v in data.items()) > CONFIG_MAP_MAX_BYTES
+        or name in chart_config_maps(dgd_name, model)
+    ):
+        return None
+    same = [d for d in docs if d.data.get("kind") == "ConfigMap" and (d.data.get("metadata") or {}).get("name") == name]
+    if len(same) != 1 or any(
+        ref.get("name") == name and ref.get("key") not in data and not ref.get("optional")
+        for ref in _config_map_key_refs(dgd.get("spec"))
+    ):
+        return None
+    dropped = [f"/metadata/{k}" for k in SERVER_METADATA if k in meta]
+    dropped += [f"/metadata/annotations/{escape(k)}" for k in meta.get("annotations") or {}]
+    dropped += [
+        f"/metadata/labels/{escape(k)} (the chart's: {ours[k]})"
+        for k, v in (meta.get("labels") or {}).items()
+        if ours.get(k) != v
+    ]
+    return dict(data), dropped
+
+
+def _config_map_key_refs(node: Any) -> Iterator[dict[str, Any]]:
+    """{name, key, optional} of each key of a ConfigMap the graph reads: env valueFrom.configMapKeyRef,
+    and the items of configMap volumes (projected ones too), wherever in the graph they are."""
+    if isinstance(node, list):
+        for x in node:
+            yield from _config_map_key_refs(x)
+    elif isinstance(node, dict):
+        ref = node.get("configMapKeyRef")
+        if isinstance(ref, dict):
+            yield ref
+        cm = node.get("configMap")
+        if isinstance(cm, dict) and isinstance(cm.get("items"), list):
+            for item in cm["items"]:
+                if isinstance(item, dict):
+                    yield {"name": cm.get("name"), "key": item.get("key"), "optional": cm.get("optional")}
+        for x in node.values():
+            yield from _config_map_key_refs(x)
 
 
 def _gpus(resources: dict) -> str:

@@ -275,10 +275,8 @@ def rendered_objects(release: Release, *, extra: bool = True) -> list[tuple[str,
     if release.component == "model":
         name = v["dynamoNamespace"]
         model = v["model"]
-        roles = ("decode", "prefill") if model.get("disaggregation") else ("decode",)
-        configs = [("ConfigMap", f"{name}-{role}-config") for role in roles if makes_config(model, role)]
-        if (model.get("planner") or {}).get("enabled"):
-            configs.append(("ConfigMap", f"{name}-planner-config"))
+        configs = [("ConfigMap", cm) for cm in chart_config_maps(name, model)]
+        configs += [("ConfigMap", cm) for cm in model.get("configMaps") or {}]
         cd = model.get("computeDomain") or {}
         if cd.get("enabled"):  # the driver makes its channel's ResourceClaimTemplate, not the chart
             configs.append(("ComputeDomain", cd.get("name") or f"{name}-compute-domain"))
@@ -318,6 +316,16 @@ def extra_objects(release: Release) -> list[tuple[str, str]]:
     if release.component != "model":
         return []
     return extraobjects.objects(release.values, {"Name": release.name, "Namespace": release.namespace})
+
+
+def chart_config_maps(name: str, model: Mapping[str, Any]) -> list[str]:
+    """The ConfigMaps the model chart renders of its own: each worker role's engine config it makes,
+    the Planner's config (model.configMaps are the user's, beside them)."""
+    roles = ("decode", "prefill") if model.get("disaggregation") else ("decode",)
+    out = [f"{name}-{role}-config" for role in roles if makes_config(model, role)]
+    if (model.get("planner") or {}).get("enabled"):
+        out.append(f"{name}-planner-config")
+    return out
 
 
 def makes_config(model: Mapping[str, Any], role: str) -> bool:

@@ -205,6 +205,11 @@ def _problem(loaded: Loaded, e: jsonschema.ValidationError) -> Problem:
     kind = secrets.token_kind(e.instance)
     if kind:  # a credential where a name was expected (hfTokenSecret: hf_...): say what to do
         return _credential(loaded, ptr, f"looks like {kind}")
+    if "propertyNames" in e.absolute_schema_path and isinstance(e.instance, str):
+        # jsonschema reports a bad key at its mapping: point at the key itself
+        ptr, at_key = f"{ptr}/{escape(e.instance)}", True
+    else:
+        at_key = False
     if v == "enum":
         options = e.validator_value
         guess = _guess(str(e.instance), [str(o) for o in options])
@@ -246,12 +251,12 @@ def _problem(loaded: Loaded, e: jsonschema.ValidationError) -> Problem:
         )
     if v == "pattern":
         what, hint = _pattern_meaning(e.validator_value, where)
-        return loaded.problem(ptr, f"expected {what}, got {_describe(e.instance)}", hint)
+        return loaded.problem(ptr, f"expected {what}, got {_describe(e.instance)}", hint, key=at_key)
     if v in ("minimum", "maximum"):
         bound = "at least" if v == "minimum" else "at most"
         return loaded.problem(ptr, f"expected {bound} {e.validator_value}, got {_describe(e.instance)}", about)
     if v == "maxLength":
-        return loaded.problem(ptr, f"{len(e.instance)} characters; the limit is {e.validator_value}", about)
+        return loaded.problem(ptr, f"{len(e.instance)} characters; the limit is {e.validator_value}", about, key=at_key)
     if v == "minLength":
         return loaded.problem(
             ptr, f"expected at least {_count(e.validator_value, 'character')}, got {_describe(e.instance)}", about
@@ -280,8 +285,8 @@ def _problem(loaded: Loaded, e: jsonschema.ValidationError) -> Problem:
             if seen != i:
                 return loaded.problem(f"{ptr}/{i}", f"the same as {ptr}/{seen}", "list each entry once")
     if isinstance(e.instance, (str, dict, list)):  # jsonschema's own messages show the value
-        return loaded.problem(ptr, f"{_describe(e.instance)} does not meet the schema's {v!r}", about)
-    return loaded.problem(ptr, e.message, about)
+        return loaded.problem(ptr, f"{_describe(e.instance)} does not meet the schema's {v!r}", about, key=at_key)
+    return loaded.problem(ptr, e.message, about, key=at_key)
 
 
 def _guess(word: str, options: list[str]) -> str | None:
@@ -671,6 +676,12 @@ def _rule_extra_objects(values: dict, loaded: Loaded):
                 f"{at}/metadata/name",
                 f"a second {kind} named {name!r}: /model/extraObjects/{seen[(kind, name)]} is one already",
                 "give each extra object its own name (or merge the two)",
+            )
+        elif kind == "ConfigMap" and name in (values["model"].get("configMaps") or {}):
+            yield loaded.problem(
+                f"{at}/metadata/name",
+                f"model.configMaps renders a ConfigMap named {name!r} already",
+                "give each ConfigMap its own name (a plain ConfigMap belongs in model.configMaps alone)",
             )
         elif (kind, name) in theirs:
             yield loaded.problem(
@@ -1508,6 +1519,103 @@ def _rule_model_ref(values: dict, loaded: Loaded):
             )
 
 
+CONFIG_MAP_MAX_BYTES = 1 << 20  # Kubernetes' cap on a ConfigMap's data (its keys and values, in bytes)
+
+
+def _rule_config_maps(values: dict, loaded: Loaded):
+    """model.configMaps: each fits Kubernetes' 1 MiB, none takes the name of a ConfigMap the model chart
+    renders itself (helm would fail on the second object), the model release exists to hold them, and
+    a component that reads one of them (env configMapKeyRef, a configMap volume's items, a role's
+    extraConfig.configMapRef) names a key it holds, unless optional: else its pod never starts."""
+    from composer.plan import chart_config_maps
+
+    model = values["model"]
+    maps = model.get("configMaps") or {}
+    if not maps:
+        return
+    if not model["deployment"]["create"] and values["target"] != "local":
+        yield loaded.problem(
+            "/model/configMaps",
+            "model.deployment.create is false: compose renders no model release to hold the ConfigMaps",
+            "create them beside the existing DGD yourself, or let compose create the DGD",
+            key=True,
+        )
+        return
+    chart_own = chart_config_maps(values["dynamoNamespace"], model)
+    for name, data in maps.items():
+        at = f"/model/configMaps/{escape(name)}"
+        if name in chart_own:
+            role = name[len(values["dynamoNamespace"]) + 1 : -len("-config")]
+            yield loaded.problem(
+                at,
+                f"the model chart renders a ConfigMap of this name itself: model.{role}'s "
+                + ("config" if role == "planner" else "engine config"),
+                "choose another name for this ConfigMap (and its references)",
+                key=True,
+            )
+        size = sum(len(k.encode()) + len(v.encode()) for k, v in data.items())
+        if size > CONFIG_MAP_MAX_BYTES:
+            yield loaded.problem(
+                at,
+                f"{size:,} bytes of data; Kubernetes takes at most {CONFIG_MAP_MAX_BYTES:,} in a ConfigMap",
+                "split it into several ConfigMaps, or mount a volume for large files",
+                key=True,
+            )
+    for at, ref in _config_map_key_refs(values):
+        data = maps.get(ref.get("name"))
+        key = ref.get("key")
+        if data is None or key in data or ref.get("optional"):
+            continue
+        held = ", ".join(sorted(data)) or "none"
+        close = difflib.get_close_matches(key, sorted(data), n=1, cutoff=0.8)  # a typo, not any key alike
+        guess = close[0] if close else None
+        yield loaded.problem(
+            at,
+            f"model.configMaps.{ref['name']} holds no key {key!r}: the pod would not start",
+            (f"did you mean {guess!r}? " if guess else "")
+            + f"its keys: {held}; or add the key to the ConfigMap, or set optional: true",
+        )
+
+
+def _config_map_key_refs(values: dict) -> Iterator[tuple[str, dict]]:
+    """(pointer, {name, key, optional}) of every place the values read one key of a ConfigMap: env
+    valueFrom.configMapKeyRef (the graph's and each component's), each configMap item of a component's
+    volumes (projected ones too), a worker role's extraConfig.configMapRef (its key, or the file's name)."""
+    model = values["model"]
+    envs = [("/model", model.get("env", []))]
+    envs += [(f"/model/{r}", (model.get(r) or {}).get("env", [])) for r in (*ROLES, "planner", "epp")]
+    for at, env in envs:
+        for i, var in enumerate(env):
+            ref = (var.get("valueFrom") or {}).get("configMapKeyRef")
+            if ref:
+                yield f"{at}/env/{i}/valueFrom/configMapKeyRef/key", ref
+    for role, spec in _components(values):
+        for i, vol in enumerate(spec.get("volumes", [])):
+            sources = [(f"/model/{role}/volumes/{i}/configMap", vol.get("configMap"))]
+            sources += [
+                (f"/model/{role}/volumes/{i}/projected/sources/{j}/configMap", s.get("configMap"))
+                for j, s in enumerate((vol.get("projected") or {}).get("sources", []))
+            ]
+            for at, cm in sources:
+                if not cm:
+                    continue
+                for k, item in enumerate(cm.get("items", [])):
+                    yield (
+                        f"{at}/items/{k}/key",
+                        {"name": cm.get("name"), "key": item["key"], "optional": cm.get("optional")},
+                    )
+        ref = spec.get("extraConfig", {}).get("configMapRef")
+        if role in ("decode", "prefill") and ref and ref.get("name"):
+            path = spec["extraConfig"].get("path") or _default_config_path(role)
+            at = f"/model/{role}/extraConfig/configMapRef" + ("/key" if "key" in ref else "")
+            yield at, {"name": ref["name"], "key": ref.get("key") or posixpath.basename(path)}
+
+
+def _default_config_path(role: str) -> str:
+    role_schema = resolve(values_schema()["properties"]["model"]["properties"][role])
+    return resolve(role_schema["properties"]["extraConfig"])["properties"]["path"]["default"]
+
+
 def _rule_benchmark_settings(values: dict, loaded: Loaded):
     """A sweep is over concurrencies or request rates; with rates, one concurrency caps every
     rate. extraArgs may not set again what compose sets (AIPerf would silently take the last)."""
@@ -1551,6 +1659,7 @@ RULES = (
     _rule_epp,
     _rule_compute_domain,
     _rule_device_claim,
+    _rule_config_maps,
     _rule_experimental,
     _rule_model_ref,
     _rule_volumes_and_mounts,

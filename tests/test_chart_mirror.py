@@ -149,6 +149,7 @@ BASE: dict[str, Any] = {
         },
         "nodeSelector": {"zone": "a"},
         "tolerations": [{"key": "k", "operator": "Equal", "value": "v", "effect": "NoSchedule"}],
+        "configMaps": {"spec-config": {"speculative-config": '{"method": "mtp"}'}},
         "extraObjects": [
             {
                 "apiVersion": "v1",

@@ -454,7 +454,7 @@ def test_a_config_the_chart_would_change_stays_in_its_configmap(tmp_path):
     result = convert_text(tmp_path, CONFIG_DGD)
     p = result.values["model"]["prefill"]
     assert "extraConfig" not in p and p["volumes"] == [{"name": "cfg", "configMap": {"name": "cfg"}}]
-    assert result.values["model"]["extraObjects"][0]["metadata"]["name"] == "cfg"
+    assert list(result.values["model"]["configMaps"]) == ["cfg"]  # as it was, a plain ConfigMap
     result = convert_text(
         tmp_path,
         CONFIG_DGD.replace("max_batch_size: 4", "max_batch_size: 4\n    cache_transceiver_config: {backend: DEFAULT}"),
@@ -463,7 +463,7 @@ def test_a_config_the_chart_would_change_stays_in_its_configmap(tmp_path):
         "path": "/etc/engine/prefill.yaml",
         "inline": {"max_batch_size": 4, "cache_transceiver_config": {"backend": "DEFAULT"}},
     }
-    assert "extraObjects" not in result.values["model"]
+    assert "extraObjects" not in result.values["model"] and "configMaps" not in result.values["model"]
 
 
 SHARED_DGD = """\
@@ -548,7 +548,7 @@ def test_a_config_the_container_may_read_otherwise_stays_in_its_configmap(tmp_pa
     assert "extraConfig" not in m["prefill"] and m["prefill"]["volumes"] == [
         {"name": "cfg", "configMap": {"name": "cfg"}}
     ]
-    assert [o["metadata"]["name"] for o in m["extraObjects"]] == ["cfg"]
+    assert list(m["configMaps"]) == ["cfg"] and "extraObjects" not in m  # as it was, a plain ConfigMap
 
 
 @pytest.mark.unit
@@ -1022,7 +1022,7 @@ def test_other_objects_become_extra_objects_as_the_chart_takes_them(tmp_path):
 ---
 apiVersion: v1
 kind: ConfigMap
-metadata: {name: notes, namespace: team-a, uid: "1", resourceVersion: "7"}
+metadata: {name: notes, namespace: team-a, uid: "1", resourceVersion: "7", labels: {team: a}}
 data: {greeting: "{{ not a template }}"}
 ---
 apiVersion: v1
@@ -1040,7 +1040,7 @@ value: 1000
     assert cm == {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {"name": "notes"},
+        "metadata": {"name": "notes", "labels": {"team": "a"}},
         "data": {"greeting": '{{ "{{" }} not a template }}'},
     }, "in the release namespace, without server fields, and tpl gives the text back as written"
     assert {(u.document, u.into) for u in result.unexpressed} == {
@@ -1713,3 +1713,91 @@ def test_model_refs_the_values_refuse_stay_in_patches(tmp_path, decode, prefill)
         if ref
     ]
     assert [u.pointer for u in result.unexpressed] == expected
+
+
+# ------------------------------------------------------------------------ plain ConfigMaps beside the DGD
+MTP = "nemotron-3.5-lightning_vllm_agg-h100-mtp.yaml"
+
+
+@pytest.mark.unit
+def test_a_plain_configmap_is_model_configmaps():
+    """Upstream's ConfigMap of speculative-decoding configs, which the worker reads by env configMapKeyRef:
+    model.configMaps, its data as written (an extra object before), with a note."""
+    result = imp.convert(imp.read_stream(UPSTREAM / MTP, MTP), MTP)
+    assert result.unexpressed == [], "carried as an extra object before"
+    data = result.values["model"]["configMaps"]["vllm-agg-h100-mtp-config"]
+    assert sorted(data) == ["speculative-config", "speculative-config-synthetic"]
+    assert json.loads(data["speculative-config"]) == {"method": "mtp", "num_speculative_tokens": 7}
+    assert "extraObjects" not in result.values["model"] and "patches" not in result.values
+    assert "ConfigMap 'vllm-agg-h100-mtp-config' (line 6): model.configMaps" in result.notes
+    assert result.configs_moved == []  # compared as an object, not as an engine config
+
+
+@pytest.mark.unit
+def test_a_configmap_exported_from_the_cluster_is_model_configmaps(tmp_path):
+    """What the API server writes into an exported ConfigMap, and the DGD's own namespace, are not its data:
+    dropped (the server's fields listed), and the ConfigMap is model.configMaps still."""
+    text = (UPSTREAM / MTP).read_text()
+    text = text.replace(
+        "  name: vllm-agg-h100-mtp-config\n",
+        "  name: vllm-agg-h100-mtp-config\n  namespace: llm\n  uid: 1234\n  resourceVersion: '7'\n"
+        "  annotations: {kubectl.kubernetes.io/last-applied-configuration: '{}'}\n",
+        1,
+    ).replace("  name: vllm-agg-h100-mtp\n", "  name: vllm-agg-h100-mtp\n  namespace: llm\n", 1)
+    result = convert_text(tmp_path, text)
+    assert result.unexpressed == []
+    assert sorted(result.values["model"]["configMaps"]) == ["vllm-agg-h100-mtp-config"]
+    (note,) = [n for n in result.notes if "model.configMaps" in n]
+    assert "not carried: /metadata/uid, /metadata/resourceVersion" in note and "namespace" not in note
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "change",
+    [
+        # a label of its own (not one of the chart's keys), an annotation of its own
+        lambda t: t.replace(
+            "  name: vllm-agg-h100-mtp-config\n", "  name: vllm-agg-h100-mtp-config\n  labels: {a: b}\n", 1
+        ),
+        lambda t: t.replace(
+            "  name: vllm-agg-h100-mtp-config\n", "  name: vllm-agg-h100-mtp-config\n  annotations: {a: b}\n", 1
+        ),
+        # binary data, immutable: no values key says them
+        lambda t: t.replace("data:\n  speculative-config:", "binaryData: {b: AAAA}\ndata:\n  speculative-config:"),
+        lambda t: t.replace("data:\n  speculative-config:", "immutable: true\ndata:\n  speculative-config:"),
+        # another namespace than the DGD's
+        lambda t: t.replace(
+            "  name: vllm-agg-h100-mtp-config\n", "  name: vllm-agg-h100-mtp-config\n  namespace: x\n", 1
+        ),
+        # the worker reads a key it does not hold (the pod would not start): not made valid by the import
+        lambda t: t.replace("key: speculative-config #", "key: speculative-confg #"),
+    ],
+    ids=["labels", "annotations", "binary-data", "immutable", "namespace", "missing-key"],
+)
+def test_a_configmap_values_cannot_say_stays_an_extra_object(tmp_path, change):
+    original = (UPSTREAM / MTP).read_text()
+    text = change(original)
+    assert text != original
+    result = convert_text(tmp_path, text)
+    assert "configMaps" not in result.values["model"]
+    assert "ConfigMap vllm-agg-h100-mtp" in " ".join(u.document for u in result.unexpressed)
+    assert result.values["model"]["extraObjects"][0]["kind"] == "ConfigMap"
+
+
+@pytest.mark.unit
+def test_two_configmaps_of_one_name_stay_extra_objects(tmp_path):
+    text = (UPSTREAM / MTP).read_text()
+    text += "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: vllm-agg-h100-mtp-config}\ndata: {a: b}\n"
+    result = convert_text(tmp_path, text)
+    assert "configMaps" not in result.values["model"]
+    assert len(result.values["model"]["extraObjects"]) == 2
+
+
+@pytest.mark.unit
+def test_a_configmap_named_as_the_charts_own_stays_an_extra_object(tmp_path):
+    """TRT-LLM disaggregated under compose's own flags: the chart renders <name>-decode-config itself (its
+    default cache transceiver), so a ConfigMap of that name is no model.configMaps (helm would refuse two)."""
+    text = CONFIG_DGD + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: g-decode-config}\ndata: {a: b}\n"
+    result = convert_text(tmp_path, text)
+    assert list(result.values["model"]["configMaps"]) == ["cfg"]
+    assert [o["metadata"]["name"] for o in result.values["model"]["extraObjects"]] == ["g-decode-config"]

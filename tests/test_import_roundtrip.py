@@ -25,6 +25,7 @@ import pytest
 from composer import dgd_import as imp
 from composer import dynamo, recipes
 from composer import yaml as yamlio
+from composer.schema import CHART_LABELS
 from tests.support.cases import CASES, copy_case
 from tests.support.project import compose
 from tests.support.validate import all_errors, load_docs
@@ -71,7 +72,8 @@ EXCEPTIONS = {
     "directory by directory (a directory mount hides the image's files there, a subPath mount does not)",
     "another role's config": "a file of a ConfigMap both roles mount whole that the container names nowhere (not "
     "in its command, args or env): the chart mounts each role its own config only",
-    "extra objects' labels and namespace": "the chart puts each into the release namespace with its own labels",
+    "extra objects' labels and namespace": "the chart puts each into the release namespace with its own labels "
+    "(an original's label of one of those keys is the chart's)",
     "replicas absent": "the operator's default is 1, which the chart writes out",
     "nvidia.com/gpu request": "Kubernetes defaults an extended resource's request to its limit; the chart writes both",
     "added frontend": "a graph without a frontend component (upstream's endpoint-picker graphs) gets compose's, "
@@ -320,6 +322,9 @@ def roundtrip(src: Path, tmp_path: Path) -> list[str]:
         meta = got_obj.get("metadata", {})
         obj = copy.deepcopy(obj)
         obj["metadata"].pop("namespace", None)  # EXCEPTIONS["extra objects' labels and namespace"]
+        own = {k: v for k, v in (obj["metadata"].pop("labels", None) or {}).items() if k not in CHART_LABELS}
+        if own:
+            obj["metadata"]["labels"] = own
         meta.pop("namespace", None)
         if obj["kind"] == "ComputeDomain":  # EXCEPTIONS["ComputeDomain defaults"]
             obj["spec"].setdefault("numNodes", 0)
@@ -464,6 +469,9 @@ UPSTREAM_ROUNDTRIP = [
     UPSTREAM / "vllm_agg_qwen_lora.yaml",
     # workers whose shell command says everything (`bash -c "exec python3 -m dynamo.vllm --model ..."`)
     *EKS,
+    # a plain ConfigMap beside the DGD, read by env configMapKeyRef: model.configMaps; its labels the chart's keys
+    UPSTREAM / "nemotron-3.5-lightning_vllm_agg-h100-mtp.yaml",
+    UPSTREAM / "gpt-oss-120b_vllm_agg-b200-agentic.yaml",
 ]
 
 
@@ -482,6 +490,8 @@ def test_upstreams_planner_graphs_import_as_model_planner_without_patches(name):
     assert imported.values["model"]["planner"]["enabled"] is True
     assert "patches" not in imported.values
     assert [u.into for u in imported.unexpressed] == (["model.extraObjects"] if "xpu" in name else [])
+
+
 @pytest.mark.parametrize(
     "src, model", list(zip(EKS, ["Qwen/Qwen3-0.6B", "Qwen/Qwen3-32B"])), ids=lambda p: getattr(p, "name", p)
 )
@@ -493,6 +503,30 @@ def test_a_worker_whose_shell_command_says_everything_needs_no_patch(src, model)
     roles = [r for r in ("decode", "prefill") if r in result.values["model"]]
     assert roles and all(result.values["model"][r]["args"] == [] for r in roles)
     assert result.values["model"]["name"] == model
+
+
+@pytest.mark.helm
+@pytest.mark.parametrize(
+    "src",
+    [UPSTREAM / "nemotron-3.5-lightning_vllm_agg-h100-mtp.yaml", UPSTREAM / "gpt-oss-120b_vllm_agg-b200-agentic.yaml"],
+    ids=lambda p: p.name,
+)
+def test_a_plain_configmap_beside_the_graph_is_model_configmaps(src, tmp_path):
+    """Upstream's ConfigMap of speculative-decoding (and compilation) configs, read by env configMapKeyRef,
+    imports into model.configMaps, nothing into extraObjects or patches, and renders with its own name and
+    data (the chart's labels on it)."""
+    imported, proj = imp.import_file(src, tmp_path / "proj")
+    assert imported.unexpressed == []
+    _, others = original_of(src)
+    (cm,) = [o for o in others if o["kind"] == "ConfigMap"]
+    values = yamlio.load((proj / "values.yaml").read_text())
+    assert "patches" not in values and "extraObjects" not in values["model"]
+    assert values["model"]["configMaps"] == {cm["metadata"]["name"]: cm["data"]}
+    r = compose("template", "--env", "dev", cwd=proj)
+    assert r.returncode == 0, r.stderr
+    (got,) = [d for d in load_docs(r.stdout) if d["kind"] == "ConfigMap"]
+    assert (got["metadata"]["name"], got["data"]) == (cm["metadata"]["name"], cm["data"])
+    assert got["metadata"]["labels"]["app.kubernetes.io/part-of"] == "dynamo-compose"
 
 
 @pytest.mark.helm
@@ -535,14 +569,19 @@ def test_share_of_graphs_that_need_nothing_more():
     assert sorted([*clean, *carried]) == sorted(p for p in ROUNDTRIP if p in upstream)
 
 
-def model_objects(text: str, name: str) -> list[dict]:
-    """The model release's DGD and its engine- and planner-config ConfigMaps in `compose template` output."""
+def model_objects(text: str, name: str, config_maps: tuple[str, ...] = ()) -> list[dict]:
+    """The model release's DGD, its engine- and planner-config ConfigMaps and those of config_maps (model.configMaps)
+    in `compose template` output."""
     return [
         d
         for d in load_docs(text)
         if d["kind"] == "DynamoGraphDeployment"
         or (
-            d["kind"] == "ConfigMap" and re.fullmatch(rf"{name}-(decode|prefill|planner)-config", d["metadata"]["name"])
+            d["kind"] == "ConfigMap"
+            and (
+                re.fullmatch(rf"{name}-(decode|prefill|planner)-config", d["metadata"]["name"])
+                or d["metadata"]["name"] in config_maps
+            )
         )
     ]
 
@@ -556,7 +595,8 @@ def sources() -> list[tuple[str, object]]:
 def test_a_graph_compose_rendered_imports_back_to_itself(source, tmp_path):
     """Every recipe's and golden case's DGD, as compose renders it (dev, or the case's environment), imports into values that
     render the very same DGD and engine-config ConfigMaps: compose's flags become args, its ConfigMaps
-    extraConfig.inline, a configMapRef's volume a configMapRef again, patches' results patches again."""
+    extraConfig.inline, a configMapRef's volume a configMapRef again, patches' results patches again, and
+    model.configMaps' ConfigMaps (with the chart's labels) model.configMaps again."""
     if isinstance(source, str):
         recipes.scaffold(source, tmp_path / "src")
         src = tmp_path / "src"
@@ -565,8 +605,9 @@ def test_a_graph_compose_rendered_imports_back_to_itself(source, tmp_path):
     env = "dev" if (src / "environments" / "dev.yaml").exists() else sorted(src.glob("environments/*.yaml"))[0].stem
     r = compose("template", "--env", env, cwd=src)
     assert r.returncode == 0, r.stderr
-    name = yamlio.load((src / "values.yaml").read_text())["dynamoNamespace"]
-    original = model_objects(r.stdout, name)
+    values = yamlio.load((src / "values.yaml").read_text())
+    name, config_maps = values["dynamoNamespace"], tuple(values["model"].get("configMaps", {}))
+    original = model_objects(r.stdout, name, config_maps)
     (tmp_path / "dgd.yaml").write_text("---\n".join(yamlio.dump(o) for o in original))
     imported, _ = imp.import_file(tmp_path / "dgd.yaml", tmp_path / "imported")
     assert [u for u in imported.unexpressed if u.into.startswith("nowhere")] == []
@@ -574,9 +615,10 @@ def test_a_graph_compose_rendered_imports_back_to_itself(source, tmp_path):
         # what the values said, the values say again: the Planner, the endpoint picker and its
         # sidecars too, with no patch
         assert imported.unexpressed == []
+    assert sorted(imported.values["model"].get("configMaps", {})) == sorted(config_maps)
     r = compose("template", "--env", "dev", cwd=tmp_path / "imported")
     assert r.returncode == 0, r.stderr
-    assert model_objects(r.stdout, name) == original
+    assert model_objects(r.stdout, name, config_maps) == original
 
 
 @pytest.mark.helm

@@ -201,6 +201,21 @@ def test_refused_at_its_location(values, pointer, message, tmp_path):
     assert message in line, r.stderr
 
 
+@pytest.mark.cli
+def test_a_config_map_over_a_mebibyte_is_refused_at_its_name(tmp_path):
+    """Kubernetes refuses a ConfigMap of more than 1 MiB of data. A values file is at most 1 MiB itself, but
+    an environment's overlay adds to it: the merged ConfigMap is refused where values.yaml names it."""
+    values = f"dynamoNamespace: demo\n{MODEL}  configMaps:\n    big:\n      a: {'x' * 600_000}\n"
+    env = f"cluster: {{namespace: llm}}\nmodel: {{configMaps: {{big: {{b: {'y' * 600_000}}}}}}}\n"
+    root = make_project(tmp_path / "proj", values, {"dev": env})
+    r = compose("validate", "--env", "dev", cwd=root)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.splitlines()[0] == (
+        "values.yaml:6:5: /model/configMaps/big: 1,200,002 bytes of data; Kubernetes takes at most 1,048,576 in "
+        "a ConfigMap"
+    ), r.stderr
+
+
 VALUE_FROM = [
     "{secretKeyRef: {name: hf-token, key: HF_TOKEN, optional: true}}",
     "{configMapKeyRef: {name: settings, key: log.level}}",

@@ -1178,3 +1178,33 @@ def test_semantics_match_upstream_example(render, example):
     if example.startswith("trtllm"):
         (cm,) = configmaps(ours_docs).values()
         assert yaml.safe_load(next(iter(cm["data"].values()))) == _trtllm_engine_config()
+
+
+@pytest.mark.helm
+def test_config_maps_are_rendered_as_given(render):
+    """model.configMaps: each a v1 ConfigMap of exactly its name and data (text as written, `{{` too: no
+    tpl), in the release namespace with the chart's labels, as its engine-config ConfigMap has them (valid
+    against Kubernetes' strict ConfigMap schema, which render checks)."""
+    from tests.support.validate import k8s_errors
+
+    spec = '{\n  "method": "mtp",\n  "num_speculative_tokens": 7\n}'
+    maps = {
+        "spec-config": {"speculative-config": spec, "a_b.c": "{{ .Values.not.a.template }}", "num": "1"},
+        "empty.map": {},
+    }
+    docs = render(values_for("vllm", configMaps=maps, decode={"extraConfig": {"inline": {"x": 1}}}))
+    got = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
+    assert sorted(got) == ["demo-decode-config", "empty.map", "spec-config"]
+    engine_labels = dict(got["demo-decode-config"]["metadata"]["labels"])
+    assert engine_labels.pop("app.kubernetes.io/component") == "decode"
+    for name, data in maps.items():
+        cm = got[name]
+        assert cm["apiVersion"] == "v1" and cm["metadata"]["namespace"] == NAMESPACE
+        assert cm["metadata"]["labels"] == engine_labels
+        assert (cm.get("data") or {}) == data
+    broken = copy.deepcopy(got["spec-config"])
+    broken["data"]["num"] = 1
+    assert k8s_errors([broken]), "render's validation would not see a broken ConfigMap"
+    # none by default: only the chart's own ConfigMaps
+    docs = render(values_for("vllm"))
+    assert [d for d in docs if d["kind"] == "ConfigMap"] == []
