@@ -1797,7 +1797,10 @@ def test_two_configmaps_of_one_name_stay_extra_objects(tmp_path):
 def test_a_configmap_named_as_the_charts_own_stays_an_extra_object(tmp_path):
     """TRT-LLM disaggregated under compose's own flags: the chart renders <name>-decode-config itself (its
     default cache transceiver), so a ConfigMap of that name is no model.configMaps (helm would refuse two)."""
-    text = CONFIG_DGD + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: g-decode-config}\ndata: {a: b}\n"
+    # decode without a command of its own: compose's flags (a command without args would be `args: []`)
+    text = CONFIG_DGD.replace(", command: [python3, -m, dynamo.trtllm]}]}}", "}]}}")
+    text += "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: g-decode-config}\ndata: {a: b}\n"
     result = convert_text(tmp_path, text)
+    assert "args" not in result.values["model"]["decode"]
     assert list(result.values["model"]["configMaps"]) == ["cfg"]
     assert [o["metadata"]["name"] for o in result.values["model"]["extraObjects"]] == ["g-decode-config"]

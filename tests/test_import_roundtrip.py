@@ -484,14 +484,15 @@ def test_an_upstream_recipe_renders_as_the_original(src, tmp_path):
 @pytest.mark.unit
 @pytest.mark.parametrize("name", [p.name for p in UPSTREAM_ROUNDTRIP if "planner" in p.name])
 def test_upstreams_planner_graphs_import_as_model_planner_without_patches(name):
-    """Their Planner, its config inline, is model.planner: nothing in patches (the profiling data's
-    ConfigMap, beside the DGD, is an extra object)."""
+    """Their Planner, its config inline, is model.planner: nothing in patches, nothing else carried (the
+    profiling data's ConfigMap beside the DGD is one of model.configMaps)."""
     imported = imp.convert(imp.read_stream(UPSTREAM / name, name), name)
     assert imported.values["model"]["planner"]["enabled"] is True
     assert "patches" not in imported.values
-    assert [u.into for u in imported.unexpressed] == (["model.extraObjects"] if "xpu" in name else [])
+    assert imported.unexpressed == []
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "src, model", list(zip(EKS, ["Qwen/Qwen3-0.6B", "Qwen/Qwen3-32B"])), ids=lambda p: getattr(p, "name", p)
 )
