@@ -149,7 +149,9 @@ def test_an_aggregated_worker_typed_decode_runs_as_the_aggregated_worker(tmp_pat
         specs[worker_type] = plan(load_docs(out.stdout))
     assert [(s.name, s.role) for s in specs["decode"]] == [("frontend-0", "frontend"), ("decode-0", "decode")]
     assert not any("--disaggregation-mode" in s.argv for s in specs["decode"])
-    assert [dataclasses.replace(s, role="decode") if s.role == "worker" else s for s in specs["worker"]] == specs["decode"]
+    assert [dataclasses.replace(s, role="decode") if s.role == "worker" else s for s in specs["worker"]] == specs[
+        "decode"
+    ]
 
 
 @pytest.mark.unit

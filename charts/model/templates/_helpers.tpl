@@ -424,7 +424,8 @@ advisory (dgd_generation.py enable_planner_worker_scaling_adapters and
 _planner_scaling_subcomponents, 1.4.0 and 1.6.1 alike: prefill -> prefill; decode, agg -> decode;
 disagg -> both). The aggregated worker is our `decode` component; the Planner finds it as the
 `type: decode` component (model.decode.type), else as the one generic `type: worker` component
-(dynamo/planner/monitoring/dgd_services.py get_component_from_type_or_name, 1.4.0 and 1.6.1). Call with (dict "root" $ "role" "decode").
+(dynamo/planner/monitoring/dgd_services.py get_component_from_type_or_name, 1.4.0 and 1.6.1).
+Call with (dict "root" $ "role" "decode").
 */}}
 {{- define "model.plannerScales" -}}
 {{- $p := .root.Values.model.planner | default dict -}}
