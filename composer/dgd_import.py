@@ -1160,10 +1160,13 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
         ptr = f"/spec/components/{i}"
         if comp["name"] != role:
             notes.append(f"{rep.source(ptr)}: component {comp['name']!r} is compose's {role!r}")
+        # the aggregated worker is of type worker, or decode by model.decode.type (as upstream's recipes
+        # often type it); decode always with the picker, whose decode profile filters on its type
+        typed = role == "decode" and not disagg and "epp" not in roles and comp["type"] == "decode"
         if role in ("frontend", "planner", "epp") or disagg:
             rendered_type = role
-        else:  # the aggregated worker; the picker's decode profile filters on its type
-            rendered_type = "decode" if "epp" in roles else "worker"
+        else:
+            rendered_type = "decode" if "epp" in roles or typed else "worker"
         patch: dict[str, Any] = {}
         removes: list[str] = []
         if comp["type"] != rendered_type:  # no patch may change a component's type
@@ -1192,7 +1195,7 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             # the values refuse prefill and decode naming different models (or one none)
             model_refs_agree=len({json.dumps(comps[w].get("modelRef"), sort_keys=True) for w in workers}) == 1,
         )
-        model[role] = v
+        model[role] = {"type": "decode", **v} if typed else v
         if patch:
             patches[role] = patch
         ops += [{"op": "remove", "path": f"/spec/components/{order.index(role)}/{k}"} for k in removes]

@@ -27,7 +27,6 @@ SWITCHES = {  # values switch -> the component its release carries
 
 
 def explain(dep: Deployment, plan: Plan) -> dict[str, Any]:
-    worker_types = ["prefill", "decode"] if dep.model["disaggregation"] else ["worker"]
     services = [
         {
             "name": dep.frontend_service,
@@ -82,7 +81,7 @@ def explain(dep: Deployment, plan: Plan) -> dict[str, Any]:
             "image": dep.image,
             "mode": "disaggregated" if dep.model["disaggregation"] else "aggregated",
             "routing": dep.model["routingPolicy"],
-            "workerTypes": worker_types,
+            "workerTypes": list(dep.worker_types),
             **({"twin": dep.twin_summary} if dep.twin else {}),
         },
         "releases": [

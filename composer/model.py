@@ -144,6 +144,13 @@ class Deployment:
         return ("decode", "prefill") if self.model["disaggregation"] else ("decode",)
 
     @property
+    def worker_types(self) -> tuple[str, ...]:
+        """The DGD component types of the workers, as the model chart renders them (model.componentType)."""
+        if self.model["disaggregation"]:
+            return ("prefill", "decode")
+        return ("decode",) if self.epp else (self.model["decode"].get("type", "worker"),)
+
+    @property
     def gpu_sku(self) -> str | None:
         return self.values["cluster"].get("gpuSku")
 

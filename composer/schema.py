@@ -423,6 +423,34 @@ def _rule_prefill_needs_disaggregation(values: dict, loaded: Loaded):
         )
 
 
+def _rule_worker_type(values: dict, loaded: Loaded):
+    """model.decode.type types the aggregated worker; where the graph needs a decode-typed worker
+    (the chart renders decode there), worker is refused rather than silently overridden."""
+    model = values["model"]
+    if "type" in (model.get("prefill") or {}):
+        yield loaded.problem(
+            "/model/prefill/type",
+            "model.prefill takes no type: a prefill worker is of type prefill",
+            "remove it (model.decode.type chooses the aggregated worker's type)",
+            key=True,
+        )
+    if (model.get("decode") or {}).get("type") != "worker":
+        return
+    if model.get("disaggregation"):
+        yield loaded.problem(
+            "/model/decode/type",
+            "a disaggregated graph's decode workers are of type decode, not worker",
+            "set type: decode, or leave it out (decode is the default here)",
+        )
+    elif (model.get("epp") or {}).get("enabled"):
+        yield loaded.problem(
+            "/model/decode/type",
+            "the endpoint picker's decode profile filters workers on their type (label "
+            "nvidia.com/dynamo-component-type: decode): a worker of type worker would be filtered out",
+            "set type: decode, or leave it out (decode is the default with model.epp)",
+        )
+
+
 def _rule_one_config_source(values: dict, loaded: Loaded):
     for role in ("decode", "prefill"):
         cfg = values["model"].get(role, {}).get("extraConfig", {})
@@ -1655,6 +1683,7 @@ _OWN_FLAG_HINTS = {
 
 RULES = (
     _rule_prefill_needs_disaggregation,
+    _rule_worker_type,
     _rule_planner_fits_the_graph,
     _rule_epp,
     _rule_compute_domain,

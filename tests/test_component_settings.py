@@ -63,8 +63,9 @@ APPENDED = {
 }
 # value key -> the map it is merged into, beside the chart's own entries
 MERGED = {"labels": "/podTemplate/metadata/labels", "annotations": "/podTemplate/metadata/annotations"}
-# keys with tests of their own (here or in tests/charts/test_model_chart.py)
-OWN_TESTS = {"replicas", "gpus", "resources", "extraConfig", "command", "args"}
+# keys with tests of their own (here or in tests/charts/test_model_chart.py; `type`, the aggregated
+# worker's component type: test_the_aggregated_worker_takes_the_type_given)
+OWN_TESTS = {"replicas", "gpus", "resources", "extraConfig", "command", "args", "type"}
 
 
 def at(node, ptr: str):

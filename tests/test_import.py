@@ -397,11 +397,25 @@ def test_components_keep_their_types_which_no_patch_may_change():
     assert [(u.pointer, u.into) for u in result.unexpressed] == [
         ("/spec/services/VllmPrefillWorker", "patches.model.jsonPatches")
     ]
-    # one worker typed decode: compose's one worker is of type worker, and no patch may say otherwise
+    # one worker typed decode (v1alpha1 componentType): model.decode.type says it
     result = imp.convert(imp.read_stream(EXAMPLES / "mocker_agg.yaml", "x"), "x")
-    assert [(u.pointer, u.into) for u in result.unexpressed] == [
-        ("/spec/services/decode/componentType", "nowhere (compose's decode is of type worker)")
-    ]
+    assert result.values["model"]["decode"]["type"] == "decode" and result.unexpressed == []
+
+
+@pytest.mark.unit
+def test_the_aggregated_workers_type_is_model_decode_type_where_the_values_can_say_it(tmp_path):
+    """An aggregated worker typed decode sets model.decode.type (v1beta1 type, v1alpha1 componentType or
+    subComponentType); typed worker it sets nothing, nor beside an endpoint picker, which types it decode
+    anyway."""
+    for src in (UPSTREAM / "mocker_agg.yaml", UPSTREAM / "qwen3-32b_vllm_agg-round-robin.yaml"):
+        result = imp.convert(imp.read_stream(src, "x"), "x")
+        assert (result.values["model"]["decode"]["type"], result.unexpressed) == ("decode", []), src.name
+    text = (UPSTREAM / "mocker_agg.yaml").read_text()
+    assert text.count("    type: decode\n") == 1
+    result = convert_text(tmp_path, text.replace("    type: decode\n", "    type: worker\n"))
+    assert "type" not in result.values["model"]["decode"] and result.unexpressed == []
+    result = imp.convert(imp.read_stream(EXAMPLES / "gaie" / "vllm_agg.yaml", "x"), "x")
+    assert "type" not in result.values["model"]["decode"], "the picker's graph is decode-typed already"
 
 
 @pytest.mark.unit

@@ -35,7 +35,7 @@ ROLES = ("frontend", "decode", "prefill")
 TEMPLATES = FIXTURES / "dynamo" / "1.6.1" / "dgd-templates"
 EXAMPLES = FIXTURES / "dgd-examples"
 
-# Every upstream DGD the tests hold but one, and ours. Most import with nothing left for patches or
+# Every upstream DGD the tests hold, and ours. Most import with nothing left for patches or
 # extraObjects, so `compose template` alone reproduces them; vllm_disagg_router's second worker is
 # added by a JSON patch (it keeps its type `worker`), which `compose template` applies through helmfile.
 ROUNDTRIP = [
@@ -50,14 +50,12 @@ ROUNDTRIP = [
     EXAMPLES / "trtllm_agg-with-config.yaml",
     EXAMPLES / "gaie" / "vllm_agg.yaml",  # the endpoint picker, and no frontend: compose adds its own
     EXAMPLES / "gaie" / "vllm_disagg.yaml",
+    EXAMPLES / "mocker_agg.yaml",  # its one worker typed decode (subComponentType): model.decode.type
     FIXTURES / "import" / "all-settings.yaml",  # ours: every per-component setting at once
     FIXTURES / "import" / "needs-patches.yaml",  # ours: what only patches and extraObjects carry
 ]
-# Left out, not marked xfail: what no values or patch can say.
-CANNOT = {
-    EXAMPLES / "mocker_agg.yaml": "its one worker is typed decode; compose's one worker renders as type worker, "
-    "and no patch may change a component's type",
-}
+# Left out, not marked xfail: what no values or patch can say (none of the graphs here).
+CANNOT: dict[Path, str] = {}
 
 # What compose adds by design, ignored in the comparison, each with why:
 EXCEPTIONS = {
@@ -472,6 +470,11 @@ UPSTREAM_ROUNDTRIP = [
     # a plain ConfigMap beside the DGD, read by env configMapKeyRef: model.configMaps; its labels the chart's keys
     UPSTREAM / "nemotron-3.5-lightning_vllm_agg-h100-mtp.yaml",
     UPSTREAM / "gpt-oss-120b_vllm_agg-b200-agentic.yaml",
+    # the aggregated worker typed decode (model.decode.type): v1beta1, with a ComputeDomain; the mocker;
+    # v1alpha1 (subComponentType decode)
+    UPSTREAM / "kimi-k3_vllm_agg-gb200-agentic.yaml",
+    UPSTREAM / "mocker_agg.yaml",
+    UPSTREAM / "qwen3-32b_vllm_agg-round-robin.yaml",
 ]
 
 
@@ -559,14 +562,13 @@ def test_an_engine_config_under_another_key_renders_as_the_original(tmp_path, mo
 
 @pytest.mark.unit
 def test_share_of_graphs_that_need_nothing_more():
-    """Of the 18 upstream graphs here, 16 import with nothing in patches or extraObjects (both
-    endpoint-picker graphs among them); one more with patches (a second worker); one carries a type no
-    values or patch can say."""
+    """Of the 18 upstream graphs here, 17 import with nothing in patches or extraObjects (both
+    endpoint-picker graphs and a worker typed decode among them); one more with patches (a second worker)."""
     upstream = sorted(p for p in {*ROUNDTRIP, *CANNOT} if "import" not in p.parts)
     found = {p: imp.convert(imp.read_stream(p, p.name), p.name).unexpressed for p in upstream}
     clean = [p for p, u in found.items() if not u]
     carried = [p for p, u in found.items() if u and not any(x.into.startswith("nowhere") for x in u)]
-    assert (len(clean), len(carried), len(upstream)) == (16, 1, 18)
+    assert (len(clean), len(carried), len(upstream)) == (17, 1, 18)
     assert sorted([*clean, *carried]) == sorted(p for p in ROUNDTRIP if p in upstream)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import socket
@@ -127,6 +128,30 @@ def test_every_routing_policy_reaches_the_local_frontend_through_the_real_chart(
     assert out.returncode == 0, out.stderr
     frontend = plan(load_docs(out.stdout))[0]
     assert frontend.role == "frontend" and frontend.env["DYN_ROUTER_MODE"] == mode
+
+
+@pytest.mark.helm
+def test_an_aggregated_worker_typed_decode_runs_as_the_aggregated_worker(tmp_path):
+    """model.decode.type: decode (upstream's aggregated recipes) changes the rendered type only: the
+    local graph runs the same one aggregated worker, without a disaggregation mode."""
+    from tests.support.local import values
+    from tests.support.project import compose, make_project
+    from tests.support.validate import load_docs
+
+    base = values(disagg=False, routing="kv", decode_replicas=1)
+    specs = {}
+    for worker_type in ("worker", "decode"):
+        text = base.replace("  decode:\n", f"  decode:\n    type: {worker_type}\n")
+        assert text != base
+        proj = make_project(tmp_path / worker_type, text, {"local": "target: local\n"})
+        out = compose("template", "--env", "local", cwd=proj)
+        assert out.returncode == 0, out.stderr
+        specs[worker_type] = plan(load_docs(out.stdout))
+    assert [(s.name, s.role) for s in specs["decode"]] == [("frontend-0", "frontend"), ("decode-0", "decode")]
+    assert not any("--disaggregation-mode" in s.argv for s in specs["decode"])
+    assert [dataclasses.replace(s, role="decode") if s.role == "worker" else s for s in specs["worker"]] == specs[
+        "decode"
+    ]
 
 
 @pytest.mark.unit

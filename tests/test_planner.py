@@ -375,3 +375,38 @@ def test_an_imported_inline_config_is_the_one_the_rendered_planner_runs(tmp_path
     inline, file = json.loads(done.stdout)
     assert inline == file
     assert json.loads(cm["data"]["planner_config.json"]) != json.loads(given), "compose filled keys in"
+
+
+# The version's own Planner resolving the rendered DGD's decode component, as it does to scale it
+# (dgd_services.py get_component_from_type_or_name).
+FIND_DECODE = (
+    PREAMBLE
+    + """
+from dynamo.planner.config.defaults import SubComponentType
+from dynamo.planner.monitoring.dgd_services import get_component_from_type_or_name
+print(get_component_from_type_or_name(json.loads(sys.argv[1]), SubComponentType.DECODE).name)
+"""
+)
+
+
+@pytest.mark.local
+@pytest.mark.parametrize("worker_type", ["worker", "decode"])
+@pytest.mark.parametrize("version", [pytest.param(v, marks=needs_local_runtime(v)) for v in ("1.4.0", "1.6.1")])
+def test_the_versions_planner_finds_the_aggregated_worker_of_either_type(tmp_path, version, worker_type):
+    """model.decode.type: the Planner in mode agg scales the aggregated worker as decode: a decode-typed
+    one it finds by its type, a worker-typed one as the one generic worker."""
+
+    def edit(values):
+        values["platform"] = {"version": version}
+        values["model"]["disaggregation"] = False
+        values["model"].pop("prefill", None)
+        values["model"].setdefault("decode", {})["type"] = worker_type
+
+    dep, docs = render_model(project(tmp_path, edit))
+    (dgd,) = [d for d in docs if d["kind"] == "DynamoGraphDeployment"]
+    assert dgd_components(docs)["decode"]["type"] == worker_type
+    assert planner_config(dep, docs)[1]["mode"] == "agg" and "scalingAdapter" in dgd_components(docs)["decode"]
+    python = str(venvs.venv_bin("ai-dynamo", "python", version=version))
+    done = proc.run([python, "-c", FIND_DECODE, json.dumps(dgd)])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["decode"]

@@ -211,6 +211,8 @@ def model_section(draw, backend: str):
         model["disaggregation"] = disagg
     if disagg and draw(st.booleans()):
         model["prefill"] = draw(worker(backend))
+    if draw(st.booleans()):  # the aggregated worker's type; decode is the only one a disaggregated graph takes
+        model.setdefault("decode", {})["type"] = draw(st.sampled_from(["decode"] if disagg else ["worker", "decode"]))
     return model
 
 

@@ -17,13 +17,20 @@ from tests.support.cases import CASES, copy_case
 from tests.support.project import compose, make_project
 from tests.support.validate import all_errors, load_docs
 
-WIRED = [("everything-on", "staging"), ("disagg-kv-sglang", "dev"), ("agg-vllm", "dev")]
+WIRED = [("everything-on", "staging"), ("disagg-kv-sglang", "dev"), ("agg-vllm", "dev"), ("everything-on", "staging")]
+# everything on, with one aggregated worker of type decode (model.decode.type): the metrics' worker
+# PodMonitor and explain's worker types follow the type
+AGG_DECODE_TYPED = "model:\n  disaggregation: false\n  decode:\n    type: decode\n  prefill: null\n"
+WIRED_IDS = ["everything-on", "disagg-kv-sglang", "agg-vllm", "everything-on-agg-decode-typed"]
 
 
-@pytest.fixture(params=WIRED, ids=[c for c, _ in WIRED])
+@pytest.fixture(params=range(len(WIRED)), ids=WIRED_IDS)
 def rendered(request, tmp_path):
-    case, env = request.param
+    case, env = WIRED[request.param]
     proj = copy_case(next(c for c in CASES if c.name == case), tmp_path / "proj")
+    if WIRED_IDS[request.param].endswith("-agg-decode-typed"):
+        overlay = proj.root / "environments" / f"{env}.yaml"
+        overlay.write_text(overlay.read_text() + AGG_DECODE_TYPED)
     r = compose("template", "--env", env, cwd=proj.root)
     assert r.returncode == 0, r.stderr
     docs = load_docs(r.stdout)

@@ -553,6 +553,31 @@ def test_matrix_cell(render, backend, disagg, routing):
     assert engine_configs == ([{"cache_transceiver_config": {"backend": "DEFAULT"}}] * 2 if transceiver else [])
 
 
+@pytest.mark.helm
+@pytest.mark.parametrize("version", ["1.4.0", "1.6.1"])
+@pytest.mark.parametrize("backend", ["vllm", "mocker"])
+def test_the_aggregated_worker_takes_the_type_given(render, template, backend, version):
+    """model.decode.type: decode types the aggregated worker decode, as many upstream aggregated recipes
+    do; each DGD is checked against that version's CRD (render). Nothing else of the graph changes."""
+    values = values_for(backend) | {"dynamoVersion": version}
+    default = render(values)
+    typed = render(merge(values, {"model": {"decode": {"type": "decode"}}}))
+    assert {n: c["type"] for n, c in components(typed).items()} == {"frontend": "frontend", "decode": "decode"}
+    assert the_dgd(typed)["metadata"]["labels"]["app.kubernetes.io/version"] == version
+    for comp in the_dgd(typed)["spec"]["components"]:
+        if comp["name"] == "decode":
+            comp["type"] = "worker"
+    assert typed == default
+    assert components(render(merge(values, {"model": {"decode": {"type": "worker"}}})))["decode"]["type"] == "worker"
+    # where the graph needs decode, the chart refuses worker (compose's schema says so first, located)
+    for extra, why in (
+        ({"disaggregation": True}, "a disaggregated graph's decode workers are of type decode"),
+        ({"epp": {"enabled": True}}, "the endpoint picker's decode profile selects workers of type decode"),
+    ):
+        proc = template(merge(values, {"model": {"decode": {"type": "worker"}, **extra}}))
+        assert proc.returncode != 0 and f"model.decode.type: worker: {why}" in proc.stderr
+
+
 # --------------------------------------------------------------------------- engine config
 
 

@@ -72,6 +72,13 @@ Fail early on values the schema cannot express.
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- if eq ($v.model.decode.type | default "") "worker" -}}
+{{- if $v.model.disaggregation -}}
+{{- fail "model.decode.type: worker: a disaggregated graph's decode workers are of type decode" -}}
+{{- else if include "model.epp" . -}}
+{{- fail "model.decode.type: worker: the endpoint picker's decode profile selects workers of type decode" -}}
+{{- end -}}
+{{- end -}}
 {{- range $role := include "model.workerRoles" . | fromJsonArray -}}
 {{- $r := index $v.model $role -}}
 {{- $ec := $r.extraConfig -}}
@@ -143,7 +150,9 @@ is called decode) or ["decode","prefill"].
 {{- end -}}
 
 {{/*
-v1beta1 component type of a worker role.
+v1beta1 component type of a worker role: model.decode.type types the aggregated worker (worker or
+decode, as many upstream aggregated recipes type it); model.validate refuses worker where decode is
+needed.
 */}}
 {{- define "model.componentType" -}}
 {{- if .root.Values.model.disaggregation -}}
@@ -153,7 +162,7 @@ v1beta1 component type of a worker role.
 example types its worker decode. */ -}}
 decode
 {{- else -}}
-worker
+{{- .root.Values.model.decode.type | default "worker" -}}
 {{- end -}}
 {{- end -}}
 
@@ -415,9 +424,10 @@ upstream profiler mounts it (dgd_generation.py PROFILE_DATA_MOUNT, /workspace in
 Whether the Planner scales a worker role through an adapter, "true" or "": the roles its mode
 targets, none when advisory or scalingAdapters is false (dgd_generation.py enable_planner_worker_scaling_adapters and
 _planner_scaling_subcomponents, 1.4.0 and 1.6.1 alike: prefill -> prefill; decode, agg -> decode;
-disagg -> both). The aggregated worker is our `decode` component; the Planner finds it as the one
-generic `type: worker` component (dynamo/planner/monitoring/dgd_services.py
-get_component_from_type_or_name, 1.4.0 and 1.6.1). Call with (dict "root" $ "role" "decode").
+disagg -> both). The aggregated worker is our `decode` component; the Planner finds it as the
+`type: decode` component (model.decode.type), else as the one generic `type: worker` component
+(dynamo/planner/monitoring/dgd_services.py get_component_from_type_or_name, 1.4.0 and 1.6.1).
+Call with (dict "root" $ "role" "decode").
 */}}
 {{- define "model.plannerScales" -}}
 {{- $p := .root.Values.model.planner | default dict -}}
