@@ -348,3 +348,9 @@ def test_benchmark_notes(helm):
     assert "job/benchmark-abc" in notes
     assert "c4 -> /artifacts/c4/" in notes
     assert "PVC benchmark-artifacts" in notes
+
+
+def test_a_secret_name_of_digits_stays_a_string(helm):
+    """A Secret's name may be all digits: written bare, YAML would read it as a number."""
+    job = one(helm.render("benchmark", {**BENCH, "runs": [_run("c1")], "hfTokenSecret": "0"}), "Job")
+    assert job["spec"]["template"]["spec"]["containers"][0]["envFrom"] == [{"secretRef": {"name": "0"}}]

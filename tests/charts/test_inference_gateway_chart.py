@@ -96,3 +96,12 @@ def test_inference_gateway_documents_its_prerequisites(helm):
         "inference-gateway", {"gateway": {"name": "gw"}, "backend": {"kind": "Service", "name": "q-frontend"}}
     )
     assert "Inference Extension" not in svc and "Gateway API CRDs" in svc
+
+
+def test_names_of_digits_stay_strings(helm):
+    """Gateway, listener and backend names may be all digits: written bare, YAML would read numbers."""
+    values = {"gateway": {"name": "1", "sectionName": "2"}, "backend": {"kind": "Service", "name": "3"}}
+    route = one(helm.render("inference-gateway", values), "HTTPRoute")
+    (parent,) = route["spec"]["parentRefs"]
+    assert (parent["name"], parent["sectionName"]) == ("1", "2")
+    assert route["spec"]["rules"][0]["backendRefs"][0]["name"] == "3"

@@ -102,3 +102,9 @@ def test_model_express_defaults(helm):
     assert one(existing, "Deployment")["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"] == {
         "claimName": "model-cache"
     }
+
+
+def test_a_secret_name_of_digits_stays_a_string(helm):
+    """A Secret's name may be all digits: written bare, YAML would read it as a number."""
+    dep = one(helm.render("model-express", {"hfTokenSecret": "0"}), "Deployment")
+    assert dep["spec"]["template"]["spec"]["containers"][0]["envFrom"] == [{"secretRef": {"name": "0"}}]
