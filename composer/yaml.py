@@ -47,6 +47,9 @@ def _dumper():
                 return self.represent_scalar("tag:yaml.org,2002:str", value, style="'")
             if _BREAKS_1_1.search(value):
                 return self.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+            if "\n" in value:  # a file's text (a config, a script) reads as itself; the emitter quotes
+                # it instead where a block cannot hold it (trailing spaces, control characters)
+                return self.represent_scalar("tag:yaml.org,2002:str", value, style="|")
             return super().represent_str(value)
 
     Representer.add_representer(str, Representer.represent_str)
