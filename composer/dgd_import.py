@@ -500,6 +500,9 @@ _POD = {
     "runtimeClassName": _STR,
     "schedulerName": _STR,
     "hostIPC": _BOOL,
+    "nodeSelector": _STRMAP,
+    "tolerations": _l(_m({})),
+    "affinity": _m({}),
 }
 _META = _m({"name": _STR, "namespace": _STR, "labels": _STRMAP, "annotations": _STRMAP})
 _POD_META = _m({"labels": _STRMAP, "annotations": _STRMAP})
@@ -572,6 +575,16 @@ def _shape_problems(value: Any, shape: Any, ptr: str, out: list[tuple[str, str]]
                 _shape_problems(v, sub, f"{ptr}/{escape(k)}", out)
 
 
+PLACEHOLDER = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
+
+
+def _at(data: Any, ptr: str) -> Any:
+    for part in ptr.split("/")[1:]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        data = data[int(part)] if isinstance(data, list) else data[part]
+    return data
+
+
 def _kind_of(v: Any) -> str:
     if v is None:
         return "empty (null)"
@@ -585,9 +598,10 @@ def _check_shapes(docs: list[Doc], dgd: Doc, api: str, display: str) -> None:
         _shape_problems(d.data, _DGD[api] if d is dgd else _OTHER, "", found)
         for ptr, message in found:
             line, col = d.where(ptr)
-            problems.append(
-                Problem(display, line, col, ptr, message, "as the DynamoGraphDeployment CRD and Kubernetes define it")
-            )
+            hint = "as the DynamoGraphDeployment CRD and Kubernetes define it"
+            if PLACEHOLDER.fullmatch(str(_at(d.data, ptr))):  # a template for envsubst, not a manifest
+                hint = "a ${VARIABLE} to fill: import the file its template makes (e.g. envsubst < FILE)"
+            problems.append(Problem(display, line, col, ptr, message, hint))
     if problems:
         raise InvalidValues(problems)
 

@@ -780,6 +780,19 @@ def test_wrong_types_and_names_are_located(tmp_path):
 
 
 @pytest.mark.unit
+def test_scheduling_of_the_wrong_shape_is_refused_where_it_is(tmp_path):
+    """A nodeSelector or tolerations the pod could not take is refused, not carried into values the
+    project then refuses; an envsubst placeholder there says to fill the template first."""
+    spec = "      spec:\n        nodeSelector: ${HW_NODE_SELECTOR}\n        tolerations: [a]\n"
+    problems = refused(tmp_path, BETA_HEAD + WORKER.replace("      spec:\n", spec, 1))
+    assert [(p.pointer, p.line, p.message) for p in problems] == [
+        ("/spec/components/1/podTemplate/spec/nodeSelector", 19, "must be a mapping, not a string"),
+        ("/spec/components/1/podTemplate/spec/tolerations/0", 20, "must be a mapping, not a string"),
+    ]
+    assert "envsubst" in problems[0].hint and "envsubst" not in problems[1].hint
+
+
+@pytest.mark.unit
 def test_strict_refuses_and_writes_nothing(tmp_path):
     src = EXAMPLES / "vllm_disagg_router.yaml"
     with pytest.raises(InvalidValues) as e:
@@ -1813,6 +1826,7 @@ def test_a_configmap_named_as_the_charts_own_stays_an_extra_object(tmp_path):
     default cache transceiver), so a ConfigMap of that name is no model.configMaps (helm would refuse two)."""
     # decode without a command of its own: compose's flags (a command without args would be `args: []`)
     text = CONFIG_DGD.replace(", command: [python3, -m, dynamo.trtllm]}]}}", "}]}}")
+    text = text.replace("spec:\n  components:", "spec:\n  backendFramework: trtllm\n  components:")
     text += "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: g-decode-config}\ndata: {a: b}\n"
     result = convert_text(tmp_path, text)
     assert "args" not in result.values["model"]["decode"]
