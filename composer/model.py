@@ -148,7 +148,7 @@ class Deployment:
         """The DGD component types of the workers, as the model chart renders them (model.componentType)."""
         if self.model["disaggregation"]:
             return ("prefill", "decode")
-        return ("decode",) if self.epp else (self.model["decode"].get("type", "worker"),)
+        return ("decode",) if self.epp else ((self.model.get("decode") or {}).get("type", "worker"),)
 
     @property
     def gpu_sku(self) -> str | None:
