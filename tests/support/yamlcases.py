@@ -97,7 +97,7 @@ TRICKY = [
     "#x\n- y\n",
     "---\nx: 1\n",
     "...\n",
-    "{\n  \"method\": \"mtp\"\n}",
+    '{\n  "method": "mtp"\n}',
     "é\nü",
     "é",
     "a=b",
