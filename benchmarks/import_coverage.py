@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How much of upstream's DynamoGraphDeployments `compose import` expresses in the values file.
 
-    .venv/bin/python benchmarks/import_coverage.py DIR [DIR ...]
+    .venv/bin/python benchmarks/import_coverage.py [--roundtrip] DIR [DIR ...]
 
 Reads every *.yaml / *.yml under each DIR (e.g. `examples/` and `recipes/` of an ai-dynamo/dynamo
 checkout at a commit you name; nothing is downloaded) that holds a DynamoGraphDeployment, imports it,
@@ -11,7 +11,10 @@ written null (dropped, as Kubernetes drops them), and the JSON pointers carried 
 values file should learn next. A file that a kustomization beside it lists as a patch is a piece of a
 graph, not one: it is counted apart, outside the share. What users deploy of those is what `kubectl
 kustomize` builds: every kustomization under the DIRs that is not a Component is built (offline, local
-files only) and its graphs are counted too, as `kustomize:DIR`.
+files only) and its graphs are counted too, as `kustomize:DIR`. With `--roundtrip`, each graph that
+imports (clean or carried) is also rendered back (`compose validate` in every environment, `compose
+template`) and compared with the original field by field, as tests/test_import_roundtrip.py compares its
+fixtures (a few seconds a graph).
 """
 
 from __future__ import annotations
@@ -78,19 +81,34 @@ def kustomize_builds(dirs: list[str], into: Path) -> list[Path]:
     return built
 
 
-def main(dirs: list[str]) -> int:
+def main(args: list[str]) -> int:
+    check = "--roundtrip" in args
+    dirs = [a for a in args if a != "--roundtrip"]
     files = sorted(
         p for d in dirs for p in Path(d).rglob("*") if p.suffix in (".yaml", ".yml") and DGD.search(p.read_text())
     )
     with tempfile.TemporaryDirectory() as tmp:
-        return report(files, kustomize_builds(dirs, Path(tmp)))
+        return report(files, kustomize_builds(dirs, Path(tmp)), check)
 
 
-def report(files: list[Path], builds: list[Path]) -> int:
+def rendered_back(path: Path) -> list[str]:
+    """How the graph compose renders from the imported project differs from the original."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.test_import_roundtrip import roundtrip
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            return roundtrip(path, Path(tmp))
+        except AssertionError as e:
+            return [str(e).splitlines()[0]]
+
+
+def report(files: list[Path], builds: list[Path], check: bool = False) -> int:
     kinds: collections.Counter[str] = collections.Counter()
     reasons: collections.Counter[str] = collections.Counter()
     carried: collections.Counter[str] = collections.Counter()
     nulls = 0
+    differ: dict[Path, list[str]] = {}
     patches = [p for p in files if p.name in kustomize_patches(p.parent)]
     for path in [*files, *builds]:
         if path in patches:
@@ -101,12 +119,19 @@ def report(files: list[Path], builds: list[Path]) -> int:
         if reason:
             reasons[reason] += 1
         carried.update(set(pointers))
+        if check and kind in ("clean", "carried"):
+            differ[path] = rendered_back(path)
     graphs = len(files) - len(patches) + len(builds)
     print(f"{len(files)} files with a DynamoGraphDeployment, {len(patches)} of them kustomize patches (not graphs)")
     print(f"{len(builds)} kustomizations build one")
     print(f"{graphs} graphs: " + ", ".join(f"{k} {n}" for k, n in kinds.most_common()))
     print(f"clean: {kinds['clean'] / max(graphs, 1):.0%} of the graphs")
     print(f"imported with fields written null (dropped, as Kubernetes drops them): {nulls}")
+    if check:
+        bad = {p: d for p, d in differ.items() if d}
+        print(f"rendered back as the original: {len(differ) - len(bad)} of {len(differ)} imported")
+        for p, d in bad.items():
+            print(f"  {p}: {'; '.join(d)[:300]}")
     print("\nrefused, by reason:")
     for reason, n in reasons.most_common(10):
         print(f"  {n:4}  {reason}")
