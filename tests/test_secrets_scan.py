@@ -212,6 +212,7 @@ FREE_FORM = {
         for key in ("nodeSelector", "labels", "annotations")
     ),
     "/model/deployment/labels",  # the DGD's own metadata, string maps like the pods'
+    "/model/configMaps",  # ConfigMaps' data, names to strings: the scan reads every string like the rest
     "/model/deployment/annotations",
     # the Planner's PlannerConfig and the picker's EndpointPickerConfig: Dynamo's, open to its keys
     "/model/planner/config",
@@ -400,6 +401,8 @@ PLACES = {
         f"      metadata: {{name: notes, annotations: {{example.com/api-key: {PLAIN}}}}}\n",
         PLAIN,
     ),
+    "config-map-data": (f"    replicas: 1\n  configMaps:\n    notes:\n      note: {GITHUB}\n", GITHUB),
+    "config-map-credential-name": (f"    replicas: 1\n  configMaps:\n    notes:\n      api-key: {PLAIN}\n", PLAIN),
     "url-password": (f"    env: [{{name: PROXY, value: 'http://user:{PLAIN}@proxy:3128'}}]\n", "'http"),
 }
 
