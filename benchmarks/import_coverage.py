@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -99,8 +100,8 @@ def rendered_back(path: Path) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         try:
             return roundtrip(path, Path(tmp))
-        except AssertionError as e:
-            return [str(e).splitlines()[0]]
+        except AssertionError as e:  # the line of the check that failed, and its message if any
+            return [f"{traceback.extract_tb(e.__traceback__)[-1].line}: {str(e)[:200]}"]
 
 
 def report(files: list[Path], builds: list[Path], check: bool = False) -> int:

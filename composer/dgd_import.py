@@ -2209,8 +2209,8 @@ def _engine_config(main, volumes, configmaps, backend, disagg, role, version):
         if not isinstance(text, str):
             return None
         inline = _parse_config(text)
-        if inline is None or _chart_rewrites(inline, backend, disagg, role, version):
-            return None
+        if inline is None or _has_null(inline) or _chart_rewrites(inline, backend, disagg, role, version):
+            return None  # kept as it is: Helm would drop a null key of the inline mapping, the chart change it
         return path, inline, vol, mount, ref["name"], key
     return None
 
@@ -2276,6 +2276,14 @@ def _parse_config(text: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return _plain(data) if isinstance(data, dict) and data else None
+
+
+def _has_null(data: Any) -> bool:
+    if isinstance(data, dict):
+        return any(_has_null(v) for v in data.values())
+    if isinstance(data, list):
+        return any(_has_null(v) for v in data)
+    return data is None
 
 
 def _chart_rewrites(inline: dict[str, Any], backend: str, disagg: bool, role: str, version: str | None) -> bool:

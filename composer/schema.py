@@ -513,6 +513,23 @@ def _rule_twin_sets_the_speed(values: dict, loaded: Loaded):
                 )
 
 
+def _rule_no_null_in_configs(values: dict, loaded: Loaded):
+    """A config given as a mapping reaches its file through Helm's values, where a key without a value
+    is absent (compose reads values as Helm does): `cuda_graph_config: null` (TRT-LLM: no CUDA graphs)
+    would silently become the engine's default."""
+    places = [f"/model/{r}/extraConfig/inline/" for r in ROLES] + ["/model/planner/config/", "/model/epp/config/"]
+    for ptr in sorted(p for p in loaded.empty if p.startswith(tuple(places))):
+        yield loaded.problem(
+            ptr,
+            "a key without a value in a config written as a mapping: Helm drops it on its way to the file",
+            "give the file as it is in model.configMaps and mount it with extraConfig.configMapRef "
+            "(its text keeps `key: null`), or remove the key"
+            if "/extraConfig/" in ptr
+            else "give it a value, or remove it (the component's own default)",
+            key=True,
+        )
+
+
 def _rule_local_runs_mocker(values: dict, loaded: Loaded):
     if values["target"] == "local" and values["model"]["backend"]["type"] != "mocker":
         yield loaded.problem(
@@ -1683,6 +1700,7 @@ _OWN_FLAG_HINTS = {
 
 RULES = (
     _rule_prefill_needs_disaggregation,
+    _rule_no_null_in_configs,
     _rule_worker_type,
     _rule_planner_fits_the_graph,
     _rule_epp,
