@@ -1277,6 +1277,7 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
 
     # other objects of the stream
     config_maps: dict[str, dict[str, str]] = {}
+    loras: list[dict[str, Any]] = []
     for d in docs:
         obj = d.data
         if (
@@ -1310,6 +1311,14 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
             )
             configs_moved.append(cm)
             continue
+        lora = _lora_values(d, docs, dgd, model)
+        if lora is not None:
+            loras.append(lora[0])
+            notes.append(
+                f"DynamoModel {lora[0]['name']!r} (line {d.line}): model.loras, its base model the workers' modelRef"
+                + (f"; not carried: {', '.join(lora[1])}" if lora[1] else "")
+            )
+            continue
         plain = _config_map_values(d, docs, dgd, model)
         if plain is not None and isinstance(cm, str):
             config_maps[cm], dropped = plain
@@ -1334,6 +1343,8 @@ def _values(dgd: dict[str, Any], spec: dict[str, Any], rep: _Report, docs: list[
         rep.unexpressed.append(Unexpressed("", "model.extraObjects", d.line, 1, what))
     if config_maps:
         model["configMaps"] = config_maps
+    if loras:
+        model["loras"] = loras
     if extra_objects:
         model["extraObjects"] = extra_objects
 
@@ -1488,6 +1499,57 @@ def _device_claim(
     if ns is not None and ns != dgd_meta.get("namespace"):
         dropped.append(f"/metadata/namespace ({ns!r}: it goes into the release's namespace)")
     return values, doc, comps, dropped
+
+
+def _lora_values(
+    doc: Doc, docs: list[Doc], dgd: dict[str, Any], model: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]] | None:
+    """A DynamoModel of the stream as model.loras takes it, (the entry, what of it is not carried), or
+    None (it stays an extra object): nvidia.com/v1alpha1, a LoRA adapter (modelType lora) of exactly
+    modelName, baseModelName and source.uri, its baseModelName the workers' modelRef name (the chart
+    writes that one), its name a valid object name no other DynamoModel of the stream has, in the DGD's
+    namespace (or none), no labels but the chart's (its values replace them) and no annotations but the
+    API server's (dropped, listed)."""
+    from composer.schema import CHART_LABELS as CHART_OBJECT_LABELS
+    from composer.schema import LORA_URI
+
+    obj = doc.data
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    spec: dict[str, Any] = obj["spec"] if isinstance(obj.get("spec"), dict) else {}
+    source: dict[str, Any] = spec["source"] if isinstance(spec.get("source"), dict) else {}
+    name, uri, served = meta.get("name"), source.get("uri"), spec.get("modelName")
+    base = ((model.get("decode") or {}).get("modelRef") or {}).get("name")
+    if (
+        obj.get("kind") != "DynamoModel"
+        or obj.get("apiVersion") != "nvidia.com/v1alpha1"
+        or set(obj) - {"apiVersion", "kind", "metadata", "spec"}
+        or set(meta) - {"name", "namespace", "labels", "annotations", *SERVER_METADATA}
+        or set(meta.get("labels") or {}) - set(CHART_OBJECT_LABELS)
+        or not all(_server_annotation(k) for k in meta.get("annotations") or {})
+        or meta.get("namespace", dgd["metadata"].get("namespace")) != dgd["metadata"].get("namespace")
+        or not isinstance(name, str)
+        or len(name) > 253
+        or not re.fullmatch(DNS1123_SUBDOMAIN, name)
+        or set(spec) != {"modelName", "baseModelName", "modelType", "source"}
+        or spec["modelType"] != "lora"
+        or not isinstance(base, str)
+        or spec["baseModelName"] != base
+        or not isinstance(served, str)
+        or not served
+        or set(source) != {"uri"}
+        or not isinstance(uri, str)
+        or not re.fullmatch(LORA_URI, uri)
+    ):
+        return None
+    same = [
+        d for d in docs if d.data.get("kind") == "DynamoModel" and (d.data.get("metadata") or {}).get("name") == name
+    ]
+    if len(same) != 1:
+        return None
+    dropped = [f"/metadata/{k}" for k in SERVER_METADATA if k in meta]
+    dropped += [f"/metadata/annotations/{escape(k)}" for k in meta.get("annotations") or {}]
+    dropped += [f"/metadata/labels/{escape(k)}" for k in meta.get("labels") or {}]
+    return {"name": name, "modelName": served, "source": {"uri": uri}}, dropped
 
 
 def _config_map_values(

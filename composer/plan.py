@@ -277,6 +277,7 @@ def rendered_objects(release: Release, *, extra: bool = True) -> list[tuple[str,
         model = v["model"]
         configs = [("ConfigMap", cm) for cm in chart_config_maps(name, model)]
         configs += [("ConfigMap", cm) for cm in model.get("configMaps") or {}]
+        configs += [("DynamoModel", lora["name"]) for lora in model.get("loras") or []]
         cd = model.get("computeDomain") or {}
         if cd.get("enabled"):  # the driver makes its channel's ResourceClaimTemplate, not the chart
             configs.append(("ComputeDomain", cd.get("name") or f"{name}-compute-domain"))

@@ -30,6 +30,7 @@ DNS1035 = "^[a-z]([-a-z0-9]*[a-z0-9])?$"  # Service names: a DNS-1123 label that
 LABEL_VALUE = "^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"  # non-empty: an empty release label selects nothing
 JSON_POINTER = "^(/([^~/]|~[01])*)+$"  # RFC 6901: '~' only as ~0 or ~1
 DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"  # Secrets, ConfigMaps, PVCs
+LORA_URI = r"^((hf|s3)://[^/\s]+(/\S*)?|file:///\S+)$"  # the schemes the DynamoModel loader documents
 
 
 @functools.cache
@@ -189,6 +190,14 @@ def _unknown_key(loaded: Loaded, ptr: str, key: str, known: list[str]) -> Proble
             f"modelRef names the model a worker serves; the {_NOT_WORKERS[role[1]]} serves none",
             "set it on model.decode (and model.prefill when disaggregated): a DynamoModel loads its "
             "LoRA adapters into the pods whose modelRef names its base model",
+            key=True,
+        )
+    if re.fullmatch(r"/model/loras/\d+/(baseModelName|modelType)", ptr):  # the chart writes them
+        return loaded.problem(
+            ptr,
+            f"{key} is not set per adapter: the chart writes baseModelName (the workers' modelRef name) "
+            "and modelType lora",
+            "remove it; set the base model as model.decode.modelRef.name",
             key=True,
         )
     guess = _guess(key, known)
@@ -405,6 +414,11 @@ def _pattern_meaning(pattern: str, schema: dict) -> tuple[str, str]:
         return "a Kubernetes kind", "letters and digits, starting with a capital: for example PersistentVolumeClaim"
     if pattern.startswith("^([a-z0-9.-]+/)?v[0-9]"):
         return "an API version", "for example v1"
+    if pattern == LORA_URI:
+        return "a LoRA adapter source the DynamoModel loader takes", (
+            "hf://org/repo[@revision] (Hugging Face), s3://bucket/path (S3 or MinIO) or file:///path "
+            "(in the worker pods); the loader's credentials come from the workers' env, from a Secret"
+        )
     return f"of the expected form ({pattern})", schema.get("description", "")
 
 
@@ -1564,6 +1578,32 @@ def _rule_model_ref(values: dict, loaded: Loaded):
             )
 
 
+def _rule_loras(values: dict, loaded: Loaded):
+    """model.loras: each a DynamoModel whose baseModelName is the workers' modelRef name, so a worker role
+    must name one (else the operator finds no pod to load the adapter into); names unique (each is a
+    DynamoModel's metadata.name: helm would fail on the second)."""
+    model = values["model"]
+    loras = model.get("loras") or []
+    if loras and not any((model.get(r) or {}).get("modelRef") for r in ("decode", "prefill")):
+        yield loaded.problem(
+            "/model/loras",
+            "a LoRA adapter's DynamoModel loads it into the workers whose modelRef names its base model, "
+            "and no worker role has a modelRef",
+            "give model.decode (and model.prefill when disaggregated) modelRef: {name: <the base model, "
+            "e.g. the engine's --model>}",
+            key=True,
+        )
+    seen: dict[str, int] = {}
+    for i, lora in enumerate(loras):
+        if lora["name"] in seen:
+            yield loaded.problem(
+                f"/model/loras/{i}/name",
+                f"a second LoRA adapter named {lora['name']!r}: /model/loras/{seen[lora['name']]} is one already",
+                "give each adapter its own name (it is its DynamoModel's metadata.name)",
+            )
+        seen.setdefault(lora["name"], i)
+
+
 CONFIG_MAP_MAX_BYTES = 1 << 20  # Kubernetes' cap on a ConfigMap's data (its keys and values, in bytes)
 
 
@@ -1709,6 +1749,7 @@ RULES = (
     _rule_config_maps,
     _rule_experimental,
     _rule_model_ref,
+    _rule_loras,
     _rule_volumes_and_mounts,
     _rule_pod_settings,
     _rule_deployment_metadata,

@@ -117,6 +117,7 @@ BASE: dict[str, Any] = {
             "gpus": 1,
             "resources": {"requests": {"cpu": "2"}, "limits": {"memory": "4Gi"}},
             "extraArgs": ["--x"],
+            "modelRef": {"name": "Qwen/Qwen3-0.6B"},
             "env": [{"name": "A", "value": "b"}],
             "extraConfig": {"path": "/opt/dynamo/model/config.yaml", "configMapRef": {"name": "cm", "key": "k"}},
         },
@@ -125,6 +126,7 @@ BASE: dict[str, Any] = {
             "gpus": 0,
             "resources": {"requests": {"cpu": "2"}, "limits": {"memory": "4Gi"}},
             "extraArgs": ["--y"],
+            "modelRef": {"name": "Qwen/Qwen3-0.6B"},
             "env": [{"name": "B", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}],
             "extraConfig": {"path": "/opt/dynamo/model/config.yaml", "inline": {"a": 1}},
         },
@@ -150,6 +152,7 @@ BASE: dict[str, Any] = {
         "nodeSelector": {"zone": "a"},
         "tolerations": [{"key": "k", "operator": "Equal", "value": "v", "effect": "NoSchedule"}],
         "configMaps": {"spec-config": {"speculative-config": '{"method": "mtp"}'}},
+        "loras": [{"name": "adapter", "modelName": "my/adapter", "source": {"uri": "s3://loras/adapter"}}],
         "extraObjects": [
             {
                 "apiVersion": "v1",

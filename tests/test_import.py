@@ -1832,3 +1832,80 @@ def test_a_configmap_named_as_the_charts_own_stays_an_extra_object(tmp_path):
     assert "args" not in result.values["model"]["decode"]
     assert list(result.values["model"]["configMaps"]) == ["cfg"]
     assert [o["metadata"]["name"] for o in result.values["model"]["extraObjects"]] == ["g-decode-config"]
+
+
+# ---------------------------------------------------------------------- DynamoModels (LoRA adapters) beside the DGD
+LORA_HF = "vllm_agg_lora_hf.yaml"
+
+
+@pytest.mark.unit
+def test_a_lora_dynamo_model_is_model_loras():
+    """Upstream's DynamoModel of a LoRA adapter from hf://, its baseModelName the worker's modelRef name:
+    a model.loras entry (an extra object before), with a note; the chart writes baseModelName and
+    modelType back."""
+    result = imp.convert(imp.read_stream(UPSTREAM / LORA_HF, LORA_HF), LORA_HF)
+    assert result.unexpressed == [], "carried as an extra object before"
+    model = result.values["model"]
+    assert model["loras"] == [
+        {
+            "name": "codelion-recovery-lora-hf",
+            "modelName": "codelion/Qwen3-0.6B-accuracy-recovery-lora",
+            "source": {"uri": "hf://codelion/Qwen3-0.6B-accuracy-recovery-lora"},
+        }
+    ]
+    assert model["decode"]["modelRef"] == {"name": "Qwen/Qwen3-0.6B"}
+    assert "extraObjects" not in model and "patches" not in result.values
+    assert any(n.startswith("DynamoModel 'codelion-recovery-lora-hf' (line 54): model.loras") for n in result.notes)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "change",
+    [
+        # another base model than the one the workers name: the chart would write the workers' one
+        lambda t: t.replace("  baseModelName: Qwen/Qwen3-0.6B", "  baseModelName: Qwen/Qwen3-8B"),
+        # a base model, not an adapter; no modelType (the CRD's default is base)
+        lambda t: t.replace("  modelType: lora", "  modelType: base"),
+        lambda t: t.replace("  modelType: lora\n", ""),
+        # a source scheme the loader does not document; a field model.loras has no key for
+        lambda t: t.replace("uri: hf://", "uri: https://"),
+        lambda t: t.replace("  source:\n", "  extra: 1\n  source:\n"),
+        # labels of its own, another namespace than the DGD's, the v1beta1 form
+        lambda t: t.replace(
+            "  name: codelion-recovery-lora-hf\n", "  name: codelion-recovery-lora-hf\n  labels: {a: b}\n"
+        ),
+        lambda t: t.replace(
+            "  name: codelion-recovery-lora-hf\n", "  name: codelion-recovery-lora-hf\n  namespace: x\n"
+        ),
+        lambda t: t.replace(
+            "apiVersion: nvidia.com/v1alpha1\nkind: DynamoModel", "apiVersion: nvidia.com/v1beta1\nkind: DynamoModel"
+        ),
+    ],
+    ids=["other-base", "base-model", "no-type", "https", "unknown-field", "labels", "namespace", "v1beta1"],
+)
+def test_a_dynamo_model_loras_cannot_say_stays_an_extra_object(tmp_path, change):
+    original = (UPSTREAM / LORA_HF).read_text()
+    text = change(original)
+    assert text != original
+    result = convert_text(tmp_path, text)
+    assert "loras" not in result.values["model"]
+    assert result.values["model"]["extraObjects"][0]["kind"] == "DynamoModel"
+
+
+@pytest.mark.unit
+def test_a_lora_without_a_worker_model_ref_stays_an_extra_object(tmp_path):
+    """No modelRef on the worker: model.loras would be refused (its DynamoModel finds no pod), so the
+    DynamoModel is carried as it was."""
+    text = (UPSTREAM / LORA_HF).read_text().replace("      modelRef:\n        name: Qwen/Qwen3-0.6B\n", "")
+    result = convert_text(tmp_path, text)
+    assert "loras" not in result.values["model"] and "modelRef" not in result.values["model"].get("decode", {})
+    assert result.values["model"]["extraObjects"][0]["kind"] == "DynamoModel"
+
+
+@pytest.mark.unit
+def test_two_dynamo_models_of_one_name_stay_extra_objects(tmp_path):
+    text = (UPSTREAM / LORA_HF).read_text()
+    text += text[text.index("---\napiVersion: nvidia.com/v1alpha1") :].replace("uri: hf://", "uri: s3://")
+    result = convert_text(tmp_path, text)
+    assert "loras" not in result.values["model"]
+    assert [o["kind"] for o in result.values["model"]["extraObjects"]] == ["DynamoModel", "DynamoModel"]

@@ -468,6 +468,7 @@ UPSTREAM_ROUNDTRIP = [
     # a worker's modelRef (the base model a DynamoModel's LoRA adapters attach to)
     UPSTREAM / "vllm_agg_lora.yaml",
     UPSTREAM / "vllm_agg_qwen_lora.yaml",
+    UPSTREAM / "vllm_agg_lora_hf.yaml",  # with its DynamoModel beside the DGD: model.loras
     # workers whose shell command says everything (`bash -c "exec python3 -m dynamo.vllm --model ..."`)
     *EKS,
     # a plain ConfigMap beside the DGD, read by env configMapKeyRef: model.configMaps; its labels the chart's keys

@@ -154,6 +154,30 @@ def test_an_aggregated_worker_typed_decode_runs_as_the_aggregated_worker(tmp_pat
     ]
 
 
+@pytest.mark.helm
+def test_loras_are_the_operators_and_only_noted_locally(tmp_path):
+    """model.loras renders DynamoModels the operator loads into Kubernetes pods: the local processes are
+    the same, and the frontend's notes say the adapters are not loaded."""
+    from tests.support.local import values
+    from tests.support.project import compose, make_project
+    from tests.support.validate import load_docs
+
+    base = values(disagg=False, routing="kv", decode_replicas=1).replace(
+        "  decode:\n", "  decode:\n    modelRef: {name: base-model}\n"
+    )
+    loras = "  loras:\n    - {name: adapter, modelName: my/adapter, source: {uri: 's3://loras/my/adapter'}}\n"
+    specs = {}
+    for name, text in (("without", base), ("with", base.replace("\nmodel:\n", "\nmodel:\n" + loras, 1))):
+        proj = make_project(tmp_path / name, text, {"local": "target: local\n"})
+        out = compose("template", "--env", "local", cwd=proj)
+        assert out.returncode == 0, out.stderr
+        specs[name] = plan(load_docs(out.stdout))
+    assert "DynamoModel" in out.stdout
+    note = "DynamoModel adapter (LoRA adapter) is not loaded locally"
+    assert specs["with"][0].notes == (note,)
+    assert specs["with"] == [dataclasses.replace(specs["without"][0], notes=(note,)), *specs["without"][1:]]
+
+
 @pytest.mark.unit
 def test_a_model_ref_is_the_operators_and_changes_nothing_locally():
     """modelRef only gives the pods a headless Service on Kubernetes: the local processes are the same."""

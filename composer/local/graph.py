@@ -112,6 +112,12 @@ def plan_processes(
         for c in components
         if c.get("type") in NOT_LOCAL_TYPES
     ]
+    # model.loras: the operator loads them into Kubernetes pods; the local workers serve the base model only
+    skipped += [
+        f"DynamoModel {d.get('metadata', {}).get('name')} (LoRA adapter) is not loaded locally"
+        for d in docs
+        if d.get("kind") == "DynamoModel"
+    ]
     specs: list[ProcessSpec] = []
     for comp in frontends + [c for c in components if c.get("type") not in ("frontend", *NOT_LOCAL_TYPES)]:
         for spec in _component_processes(

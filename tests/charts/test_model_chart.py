@@ -1205,6 +1205,54 @@ def test_semantics_match_upstream_example(render, example):
         assert yaml.safe_load(next(iter(cm["data"].values()))) == _trtllm_engine_config()
 
 
+LORAS = [
+    {
+        "name": "codelion-recovery-lora-hf",
+        "modelName": "codelion/Qwen3-0.6B-accuracy-recovery-lora",
+        "source": {"uri": "hf://codelion/Qwen3-0.6B-accuracy-recovery-lora"},
+    },
+    {"name": "docvl.s3", "modelName": "Chhagan005/Chhagan-DocVL-Qwen3", "source": {"uri": "s3://my-loras/docvl"}},
+]
+
+
+@pytest.mark.helm
+@pytest.mark.parametrize("version", ["1.4.0", "1.6.1"])
+def test_loras_are_dynamo_models_of_the_workers_base_model(render, template, version):
+    """model.loras: one DynamoModel (nvidia.com/v1alpha1, modelType lora) each, its baseModelName the
+    workers' modelRef name (the operator finds their pods through it), in the release namespace with the
+    chart's labels, valid against the DynamoModel CRD (render checks every custom resource against the CRD
+    fixtures of its version: 1.6.1's is the 1.4.0 branch cut's copy, no later one could be read)."""
+    ref = {"modelRef": {"name": "Qwen/Qwen3-0.6B", "revision": "main"}}
+    values = values_for("vllm", disagg=True, decode=ref, prefill=ref, loras=LORAS)
+    values["dynamoVersion"] = version
+    docs = render(values)
+    models = [d for d in docs if d["kind"] == "DynamoModel"]
+    dgd = the_dgd(docs)
+    assert [m["metadata"]["name"] for m in models] == [lora["name"] for lora in LORAS]
+    for model, lora in zip(models, LORAS, strict=True):
+        assert model["apiVersion"] == "nvidia.com/v1alpha1"
+        assert model["metadata"]["namespace"] == NAMESPACE
+        assert model["metadata"]["labels"] == dgd["metadata"]["labels"]
+        assert model["spec"] == {
+            "modelName": lora["modelName"],
+            "baseModelName": "Qwen/Qwen3-0.6B",
+            "modelType": "lora",
+            "source": lora["source"],
+        }
+    # the validator knows the kind: a broken DynamoModel is an error, not skipped
+    broken = copy.deepcopy(models[0])
+    broken["spec"]["modelType"] = "qlora"
+    del broken["spec"]["baseModelName"]
+    assert len(crd_errors([broken])) == 2, crd_errors([broken])
+    # helm alone (no compose in front): no modelRef, no DynamoModel that would find no pod
+    values = values_for("vllm", loras=LORAS)
+    values["dynamoVersion"] = version
+    proc = template(values)
+    assert proc.returncode != 0 and "model.loras needs model.decode.modelRef" in proc.stderr
+    # none by default
+    assert not [d for d in render(values_for("vllm", decode=ref)) if d["kind"] == "DynamoModel"]
+
+
 @pytest.mark.helm
 def test_config_maps_are_rendered_as_given(render):
     """model.configMaps: each a v1 ConfigMap of exactly its name and data (text as written, `{{` too: no
