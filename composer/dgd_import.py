@@ -1501,6 +1501,31 @@ def _device_claim(
     return values, doc, comps, dropped
 
 
+def _chart_can_own(doc: Doc, docs: list[Doc], dgd: dict[str, Any], api: str, kind: str, body: str) -> bool:
+    """Whether the chart can render this object of the stream from values, as it is: of api and kind, only
+    metadata and body beside them; metadata only its name (a valid object name no other object of its
+    kind in the stream has), the DGD's namespace (or none: kubectl applies both to the same), labels of
+    the keys the chart labels every object with (its values replace them) and the API server's own."""
+    from composer.schema import CHART_LABELS
+
+    obj = doc.data
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    name, ns = meta.get("name"), dgd["metadata"].get("namespace")
+    return (
+        obj.get("kind") == kind
+        and obj.get("apiVersion") == api
+        and not set(obj) - {"apiVersion", "kind", "metadata", body}
+        and not set(meta) - {"name", "namespace", "labels", "annotations", *SERVER_METADATA}
+        and not set(meta.get("labels") or {}) - set(CHART_LABELS)
+        and all(_server_annotation(k) for k in meta.get("annotations") or {})
+        and meta.get("namespace", ns) == ns
+        and isinstance(name, str)
+        and len(name) <= 253
+        and bool(re.fullmatch(DNS1123_SUBDOMAIN, name))
+        and sum(d.data.get("kind") == kind and (d.data.get("metadata") or {}).get("name") == name for d in docs) == 1
+    )
+
+
 def _lora_values(
     doc: Doc, docs: list[Doc], dgd: dict[str, Any], model: dict[str, Any]
 ) -> tuple[dict[str, Any], list[str]] | None:
@@ -1510,7 +1535,6 @@ def _lora_values(
     writes that one), its name a valid object name no other DynamoModel of the stream has, in the DGD's
     namespace (or none), no labels but the chart's (its values replace them) and no annotations but the
     API server's (dropped, listed)."""
-    from composer.schema import CHART_LABELS as CHART_OBJECT_LABELS
     from composer.schema import LORA_URI
 
     obj = doc.data
@@ -1520,16 +1544,7 @@ def _lora_values(
     name, uri, served = meta.get("name"), source.get("uri"), spec.get("modelName")
     base = ((model.get("decode") or {}).get("modelRef") or {}).get("name")
     if (
-        obj.get("kind") != "DynamoModel"
-        or obj.get("apiVersion") != "nvidia.com/v1alpha1"
-        or set(obj) - {"apiVersion", "kind", "metadata", "spec"}
-        or set(meta) - {"name", "namespace", "labels", "annotations", *SERVER_METADATA}
-        or set(meta.get("labels") or {}) - set(CHART_OBJECT_LABELS)
-        or not all(_server_annotation(k) for k in meta.get("annotations") or {})
-        or meta.get("namespace", dgd["metadata"].get("namespace")) != dgd["metadata"].get("namespace")
-        or not isinstance(name, str)
-        or len(name) > 253
-        or not re.fullmatch(DNS1123_SUBDOMAIN, name)
+        not _chart_can_own(doc, docs, dgd, "nvidia.com/v1alpha1", "DynamoModel", "spec")
         or set(spec) != {"modelName", "baseModelName", "modelType", "source"}
         or spec["modelType"] != "lora"
         or not isinstance(base, str)
@@ -1540,11 +1555,6 @@ def _lora_values(
         or not isinstance(uri, str)
         or not re.fullmatch(LORA_URI, uri)
     ):
-        return None
-    same = [
-        d for d in docs if d.data.get("kind") == "DynamoModel" and (d.data.get("metadata") or {}).get("name") == name
-    ]
-    if len(same) != 1:
         return None
     dropped = [f"/metadata/{k}" for k in SERVER_METADATA if k in meta]
     dropped += [f"/metadata/annotations/{escape(k)}" for k in meta.get("annotations") or {}]
@@ -1563,25 +1573,15 @@ def _config_map_values(
     one it holds, unless optional. Its labels only of the keys the chart labels every object with (as
     extra objects, which may not set them either): the chart's values replace them, listed when others."""
     from composer.plan import chart_config_maps
-    from composer.schema import CHART_LABELS as CHART_OBJECT_LABELS
     from composer.schema import CONFIG_MAP_MAX_BYTES
 
     obj = doc.data
     meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     name, data = meta.get("name"), obj.get("data", {})
-    dgd_name, dgd_ns = dgd["metadata"]["name"], dgd["metadata"].get("namespace")
+    dgd_name = dgd["metadata"]["name"]
     ours = _chart_dgd_labels(dgd_name, _version(model["backend"]["image"]) or dynamo.DEFAULT_VERSION)
     if (
-        obj.get("kind") != "ConfigMap"
-        or obj.get("apiVersion") != "v1"
-        or set(obj) - {"apiVersion", "kind", "metadata", "data"}
-        or set(meta) - {"name", "namespace", "labels", "annotations", *SERVER_METADATA}
-        or set(meta.get("labels") or {}) - set(CHART_OBJECT_LABELS)
-        or not all(_server_annotation(k) for k in meta.get("annotations") or {})
-        or meta.get("namespace", dgd_ns) != dgd_ns
-        or not isinstance(name, str)
-        or len(name) > 253
-        or not re.fullmatch(DNS1123_SUBDOMAIN, name)
+        not _chart_can_own(doc, docs, dgd, "v1", "ConfigMap", "data")
         or not isinstance(data, dict)
         or not all(isinstance(k, str) and re.fullmatch(r"[-._a-zA-Z0-9]{1,253}", k) for k in data)
         or not all(isinstance(v, str) for v in data.values())
@@ -1589,8 +1589,7 @@ def _config_map_values(
         or name in chart_config_maps(dgd_name, model)
     ):
         return None
-    same = [d for d in docs if d.data.get("kind") == "ConfigMap" and (d.data.get("metadata") or {}).get("name") == name]
-    if len(same) != 1 or any(
+    if any(
         ref.get("name") == name and ref.get("key") not in data and not ref.get("optional")
         for ref in _config_map_key_refs(dgd.get("spec"))
     ):

@@ -1802,13 +1802,19 @@ def test_a_configmap_exported_from_the_cluster_is_model_configmaps(tmp_path):
     ids=["labels", "annotations", "binary-data", "immutable", "namespace", "missing-key"],
 )
 def test_a_configmap_values_cannot_say_stays_an_extra_object(tmp_path, change):
-    original = (UPSTREAM / MTP).read_text()
+    result = stays_an_extra_object(tmp_path, MTP, change, "configMaps", "ConfigMap")
+    assert "ConfigMap vllm-agg-h100-mtp" in " ".join(u.document for u in result.unexpressed)
+
+
+def stays_an_extra_object(tmp_path: Path, fixture: str, change, key: str, kind: str) -> imp.Imported:
+    """The import of the upstream fixture, changed: the object is no model.<key> but an extra object."""
+    original = (UPSTREAM / fixture).read_text()
     text = change(original)
     assert text != original
     result = convert_text(tmp_path, text)
-    assert "configMaps" not in result.values["model"]
-    assert "ConfigMap vllm-agg-h100-mtp" in " ".join(u.document for u in result.unexpressed)
-    assert result.values["model"]["extraObjects"][0]["kind"] == "ConfigMap"
+    assert key not in result.values["model"]
+    assert result.values["model"]["extraObjects"][0]["kind"] == kind
+    return result
 
 
 @pytest.mark.unit
@@ -1884,12 +1890,7 @@ def test_a_lora_dynamo_model_is_model_loras():
     ids=["other-base", "base-model", "no-type", "https", "unknown-field", "labels", "namespace", "v1beta1"],
 )
 def test_a_dynamo_model_loras_cannot_say_stays_an_extra_object(tmp_path, change):
-    original = (UPSTREAM / LORA_HF).read_text()
-    text = change(original)
-    assert text != original
-    result = convert_text(tmp_path, text)
-    assert "loras" not in result.values["model"]
-    assert result.values["model"]["extraObjects"][0]["kind"] == "DynamoModel"
+    stays_an_extra_object(tmp_path, LORA_HF, change, "loras", "DynamoModel")
 
 
 @pytest.mark.unit
