@@ -37,7 +37,7 @@ from typing import Any
 
 from composer import dynamo, extraobjects
 from composer.errors import InvalidValues, Problem, UsageError
-from composer.load import escape
+from composer.load import escape, segments
 from composer.model import derived_names
 from composer.schema import DGD_OWN_LABELS, DNS1035, DNS1123, DNS1123_SUBDOMAIN
 
@@ -579,8 +579,7 @@ PLACEHOLDER = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
 
 
 def _at(data: Any, ptr: str) -> Any:
-    for part in ptr.split("/")[1:]:
-        part = part.replace("~1", "/").replace("~0", "~")
+    for part in segments(ptr):
         data = data[int(part)] if isinstance(data, list) else data[part]
     return data
 
@@ -993,14 +992,20 @@ def _script_variable(value: str, argv: list[str], main: dict[str, Any], graph_en
     return _env_value(main if own else {"env": graph_env}, name)
 
 
+def _engine_script(argv: list[str]) -> str | None:
+    """The one word of argv that is a shell script running `-m dynamo.<backend>`, if exactly one is."""
+    scripts = [a for a in argv if re.search(r"-m\s+dynamo\.(vllm|sglang|trtllm|mocker)\b", a)]
+    return scripts[0] if len(scripts) == 1 else None
+
+
 def _script_engine_argv(argv: list[str]) -> list[str]:
     """The engine's flags in a shell script (`bash -c "exec python3 -m dynamo.vllm --model X ..."`): the
     words after `-m dynamo.<backend>` up to the next shell operator, when one script runs the engine once;
     else none."""
-    scripts = [a for a in argv if re.search(r"-m\s+dynamo\.(vllm|sglang|trtllm|mocker)\b", a)]
-    if len(scripts) != 1:
+    script = _engine_script(argv)
+    if script is None:
         return []
-    lexer = shlex.shlex(scripts[0].replace("\\\n", " "), posix=True, punctuation_chars=True)
+    lexer = shlex.shlex(script.replace("\\\n", " "), posix=True, punctuation_chars=True)
     lexer.whitespace_split = True
     lexer.commenters = ""  # shlex would cut `a#b`; bash starts a comment only at a word (below)
     try:
@@ -1420,11 +1425,7 @@ def _compute_domain(
     if mode != "Single":
         values["allocationMode"] = mode
     values |= _claiming_roles(roles, claiming)
-    dropped = [f"/{k}" for k in ("status",) if k in obj] + [f"/metadata/{k}" for k in SERVER_METADATA if k in meta]
-    dropped += [f"/metadata/annotations/{escape(k)}" for k in meta.get("annotations") or {}]
-    ns = meta.get("namespace")
-    if ns is not None and ns != namespace:
-        dropped.append(f"/metadata/namespace ({ns!r}: it goes into the release's namespace)")
+    dropped = [f"/{k}" for k in ("status",) if k in obj] + _metadata_dropped(meta, namespace)
     return values, doc, comps, dropped
 
 
@@ -1493,12 +1494,18 @@ def _device_claim(
     if name != f"{dgd_name}-gpu":
         values["templateName"] = name
     values |= _claiming_roles(roles, claiming)
+    return values, doc, comps, _metadata_dropped(meta, dgd_meta.get("namespace"))
+
+
+def _metadata_dropped(meta: dict[str, Any], namespace: str | None) -> list[str]:
+    """What of an object's metadata its values do not carry: the API server's own fields, the
+    annotations, a namespace other than the DGD's."""
     dropped = [f"/metadata/{k}" for k in SERVER_METADATA if k in meta]
     dropped += [f"/metadata/annotations/{escape(k)}" for k in meta.get("annotations") or {}]
     ns = meta.get("namespace")
-    if ns is not None and ns != dgd_meta.get("namespace"):
+    if ns is not None and ns != namespace:
         dropped.append(f"/metadata/namespace ({ns!r}: it goes into the release's namespace)")
-    return values, doc, comps, dropped
+    return dropped
 
 
 def _chart_can_own(doc: Doc, docs: list[Doc], dgd: dict[str, Any], api: str, kind: str, body: str) -> bool:
@@ -1556,8 +1563,7 @@ def _lora_values(
         or not re.fullmatch(LORA_URI, uri)
     ):
         return None
-    dropped = [f"/metadata/{k}" for k in SERVER_METADATA if k in meta]
-    dropped += [f"/metadata/annotations/{escape(k)}" for k in meta.get("annotations") or {}]
+    dropped = _metadata_dropped(meta, dgd["metadata"].get("namespace"))
     dropped += [f"/metadata/labels/{escape(k)}" for k in meta.get("labels") or {}]
     return {"name": name, "modelName": served, "source": {"uri": uri}}, dropped
 
@@ -1594,8 +1600,7 @@ def _config_map_values(
         for ref in _config_map_key_refs(dgd.get("spec"))
     ):
         return None
-    dropped = [f"/metadata/{k}" for k in SERVER_METADATA if k in meta]
-    dropped += [f"/metadata/annotations/{escape(k)}" for k in meta.get("annotations") or {}]
+    dropped = _metadata_dropped(meta, dgd["metadata"].get("namespace"))
     dropped += [
         f"/metadata/labels/{escape(k)} (the chart's: {ours[k]})"
         for k, v in (meta.get("labels") or {}).items()
@@ -2041,9 +2046,9 @@ def _component_values(
         cc = comp.get("compilationCache")
         if isinstance(cc, dict) and set(cc) <= {"pvcName", "mountPath"} and cc.get("pvcName"):
             v["compilationCache"] = comp.pop("compilationCache")
-        if _experimental_fits(comp.get("experimental")):
+        if _worker_key_fits("experimental", comp.get("experimental")):
             v["experimental"] = comp.pop("experimental")
-        if model_refs_agree and _model_ref_fits(comp.get("modelRef")):
+        if model_refs_agree and _worker_key_fits("modelRef", comp.get("modelRef")):
             v["modelRef"] = comp.pop("modelRef")
     for key in sorted(comp):
         if key.startswith("v1alpha1:"):  # no v1beta1 field, so no patch can carry it
@@ -2054,10 +2059,10 @@ def _component_values(
     return v
 
 
-def _experimental_fits(block: Any) -> bool:
-    """Whether a worker's experimental block is one the role's experimental key takes (the values
-    schema's, which mirrors the CRD's fields less the deprecated and unimplemented ones); else it stays
-    in a patch."""
+def _worker_key_fits(key: str, block: Any) -> bool:
+    """Whether a worker's block is one the role's values key of that name takes (experimental: the CRD's
+    fields less the deprecated and unimplemented ones; modelRef: a name and a revision not empty); else
+    it stays in a patch."""
     import jsonschema
 
     from composer.schema import values_schema
@@ -2065,19 +2070,8 @@ def _experimental_fits(block: Any) -> bool:
     if not isinstance(block, dict) or not block:
         return False
     schema = values_schema()
-    sub = {**schema["$defs"]["workerRole"]["properties"]["experimental"], "$defs": schema["$defs"]}
+    sub = {**schema["$defs"]["workerRole"]["properties"][key], "$defs": schema["$defs"]}
     return jsonschema.Draft202012Validator(sub).is_valid(block)
-
-
-def _model_ref_fits(ref: Any) -> bool:
-    """Whether a worker's modelRef is one the role's modelRef key takes (the CRD's fields, a name and a
-    revision not empty); else it stays in a patch."""
-    import jsonschema
-
-    from composer.schema import values_schema
-
-    sub = values_schema()["$defs"]["workerRole"]["properties"]["modelRef"]
-    return ref is not None and jsonschema.Draft202012Validator(sub).is_valid(ref)
 
 
 def planner_image(image: str) -> str:
@@ -2296,17 +2290,17 @@ def _script_config_arg(argv: list[str], main: dict[str, Any]) -> str | None:
     """The engine config's path a shell script passes by the config flag: the one script running
     `python3 -m dynamo.<backend>`, with one config flag, its variable (if any) from the container's env
     and named nowhere else in the script (which could set it); else None."""
-    scripts = [a for a in argv if re.search(r"-m\s+dynamo\.(vllm|sglang|trtllm|mocker)\b", a)]
-    if len(scripts) != 1:
+    script = _engine_script(argv)
+    if script is None:
         return None
-    flags = list(_SCRIPT_FLAG.finditer(scripts[0]))
-    if len(flags) != 1 or len(re.findall(r"(?<![\w-])(?:--extra-engine-args|--config)\b", scripts[0])) != 1:
+    flags = list(_SCRIPT_FLAG.finditer(script))
+    if len(flags) != 1 or len(re.findall(r"(?<![\w-])(?:--extra-engine-args|--config)\b", script)) != 1:
         return None
     value = flags[0].group(2)
     if not value.startswith("$"):
         return value
     name = value.strip("${}")
-    if len(re.findall(rf"(?<![A-Za-z0-9_]){name}(?![A-Za-z0-9_])", scripts[0])) != 1:
+    if len(re.findall(rf"(?<![A-Za-z0-9_]){name}(?![A-Za-z0-9_])", script)) != 1:
         return None
     return _env_value(main, name)
 

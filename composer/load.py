@@ -84,6 +84,11 @@ def escape(token: str) -> str:
     return str(token).replace("~", "~0").replace("/", "~1")
 
 
+def segments(pointer: str) -> list[str]:
+    """A JSON pointer's reference tokens, unescaped (RFC 6901)."""
+    return [s.replace("~1", "/").replace("~0", "~") for s in pointer.split("/")[1:]]
+
+
 def load(path: Path, *, display: str | None = None) -> Loaded:
     """Parse one YAML file. Raises InvalidValues with a located problem on any error."""
     name = display or str(path)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from composer import dynamo, quickcheck, secrets
 from composer.errors import InvalidValues, Problem, UsageError
-from composer.load import Loaded, escape
+from composer.load import Loaded, escape, segments
 
 if TYPE_CHECKING:
     import jsonschema
@@ -100,7 +100,7 @@ def resolve(node: Any, root: dict | None = None) -> Any:
         name = ref[len(DEFS) :]
         if not ref.startswith(DEFS) or "/" in name:
             raise ValueError(f"unsupported $ref {ref!r}: the values schema refers only to {DEFS}<name>")
-        target = (values_schema() if root is None else root)["$defs"][name.replace("~1", "/").replace("~0", "~")]
+        target = (values_schema() if root is None else root)["$defs"][segments(f"/{name}")[0]]
         node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
     return node
 
@@ -1210,10 +1210,6 @@ _SPEC_COMPONENTS = ("spec", "components")
 _POD = (("podTemplate",), ("podTemplate", "spec"), ("podTemplate", "spec", "containers"))
 
 
-def _segments(ptr: str) -> list[str]:
-    return [s.replace("~1", "/").replace("~0", "~") for s in ptr.split("/")[1:]]
-
-
 def _index(segment: str) -> int | None:
     """A list index in a JSON pointer: ASCII digits ('²'.isdigit() too, and int() refuses it)."""
     return int(segment) if segment.isascii() and segment.isdigit() else None
@@ -1290,12 +1286,12 @@ def _rule_patches_keep_the_graph(values: dict, loaded: Loaded):
             if o["op"] == "move" and "from" in o:
                 checks.insert(0, ("from", "remove", o["from"]))
             for field, op, ptr in checks:
-                found = _graph_damage(op, _segments(ptr), o.get("value", _NO_VALUE), names)
+                found = _graph_damage(op, segments(ptr), o.get("value", _NO_VALUE), names)
                 if found:
                     yield loaded.problem(f"/patches/model/jsonPatches/{i}/patch/{j}/{field}", *found)
                     break
             else:
-                segs = _segments(o["path"])
+                segs = segments(o["path"])
                 if o["op"] in ("add", "copy", "move") and len(segs) == 3 and segs[:2] == list(_SPEC_COMPONENTS):
                     index = len(names) if segs[2] == "-" else _index(segs[2])
                     if index is not None:  # later ops see the new component at its index
@@ -1691,14 +1687,9 @@ def _config_map_key_refs(values: dict) -> Iterator[tuple[str, dict]]:
                     )
         ref = spec.get("extraConfig", {}).get("configMapRef")
         if role in ("decode", "prefill") and ref and ref.get("name"):
-            path = spec["extraConfig"].get("path") or _default_config_path(role)
+            path = spec["extraConfig"]["path"]  # the schema's default fills it
             at = f"/model/{role}/extraConfig/configMapRef" + ("/key" if "key" in ref else "")
             yield at, {"name": ref["name"], "key": ref.get("key") or posixpath.basename(path)}
-
-
-def _default_config_path(role: str) -> str:
-    role_schema = resolve(values_schema()["properties"]["model"]["properties"][role])
-    return resolve(role_schema["properties"]["extraConfig"])["properties"]["path"]["default"]
 
 
 def _rule_benchmark_settings(values: dict, loaded: Loaded):
