@@ -335,14 +335,14 @@ def fig_generate_many(scratch: Scratch, reps: int, cli_reps: int, want: set[str]
 # -- local runtime --------------------------------------------------------------------------
 
 
-def local_runtime_missing() -> str | None:
+def local_runtime_missing(dynamo: str | None) -> str | None:
     try:
         from composer.local import venvs
     except Exception as e:  # noqa: BLE001
         return f"composer.local does not import: {e}"
-    for tool, program in (("ai-dynamo", "python"), ("aiperf", "aiperf")):
-        if not venvs.venv_bin(tool, program).exists():
-            return f"{tool} venv missing under {venvs.venvs_root()} (scripts/install-local-runtime)"
+    for tool, program, version in (("ai-dynamo", "python", dynamo), ("aiperf", "aiperf", None)):
+        if not venvs.venv_bin(tool, program, version=version).exists():
+            return f"{tool} {version or ''} venv missing under {venvs.venvs_root()} (scripts/install-local-runtime)"
     return None
 
 
@@ -411,12 +411,14 @@ def _group_alive(pgid: int) -> bool:
 
 
 class LocalGraph:
-    def __init__(self, scratch: Scratch):
+    def __init__(self, scratch: Scratch, dynamo: str | None = None):
         self.scratch = scratch
         from composer.local import ports
 
         self.port = ports.free_block(8)
         local = (REPO / "environments" / "local.yaml").read_text() + f"local:\n  httpPort: {self.port}\n"
+        if dynamo:  # another release than compose's default
+            local += f"platform:\n  version: {dynamo}\n"
         self.proj = scratch.example("local", {"local": local})
         self.state_dir = self.proj / ".compose" / "local" / "local"
         self.captured: list[dict] | None = None
@@ -675,6 +677,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results-dir", type=Path, default=RESULTS, help="where the JSON goes (default: %(default)s)")
     ap.add_argument("--no-json", action="store_true", help="print only the table (the file is still written)")
     ap.add_argument("--pythonpath", metavar="DIR", help="run the compose found in DIR/composer (e.g. an older copy)")
+    ap.add_argument("--dynamo", metavar="VERSION", help="run the local figures on this Dynamo release")
     ap.add_argument("--show", metavar="JSON", type=Path, help="only print the table of an earlier result file")
     args = ap.parse_args(argv)
     if args.show:
@@ -702,11 +705,11 @@ def main(argv: list[str] | None = None) -> int:
         if many:
             figs += fig_generate_many(scratch, reps["many"], reps["cli_many"], many)
         local = [f for f in LOCAL_FIGURES if f in want]
-        missing = "--offline" if args.offline else (local_runtime_missing() if local else None)
+        missing = "--offline" if args.offline else (local_runtime_missing(args.dynamo) if local else None)
         if local and missing:
             skipped += [{"name": f, "reason": missing} for f in local]
         elif local:
-            graph = LocalGraph(scratch)
+            graph = LocalGraph(scratch, args.dynamo)
             try:
                 if "up_local" in want:
                     figs.append(fig_up_local(scratch, graph, reps["up"]))
@@ -717,6 +720,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "version": 1,
         "pythonpath": args.pythonpath,
+        "dynamo": args.dynamo,
         "command": " ".join([".venv/bin/python", "benchmarks/run.py", *(argv if argv is not None else sys.argv[1:])]),
         "mode": "quick" if args.quick else "full",
         "started": started.isoformat(timespec="seconds"),
