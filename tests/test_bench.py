@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -227,8 +228,22 @@ def _sweep_runs(levels: list[int], tmp_path: Path) -> list[dict]:
 def test_run_local_runs_each_level_then_plots(fp, aiperf_venv, tmp_path):
     export = json.loads(SAMPLE.read_text())
     python = str(Path(aiperf_venv).parent / "python")
-    unset = ["env", "-u", "HF_HUB_OFFLINE", "-u", "TRANSFORMERS_OFFLINE", python, str(aiperf_runs.PROFILE_SCRIPT)]
-    fp.register([*unset, "profile", fp.any()], callback=_profile(export), occurrences=2)
+
+    def profile(level: str) -> list[str]:  # through local/aiperf_profile.py, its dataset mapped in its own dir
+        mmap = f"AIPERF_DATASET_MMAP_BASE_PATH={tmp_path / 'b' / level}"
+        return [
+            "env",
+            "-u",
+            "HF_HUB_OFFLINE",
+            "-u",
+            "TRANSFORMERS_OFFLINE",
+            mmap,
+            python,
+            str(aiperf_runs.PROFILE_SCRIPT),
+        ]
+
+    for level in ("c1", "c4"):
+        fp.register([*profile(level), "profile", fp.any()], callback=_profile(export))
     plot = [
         str(Path(aiperf_venv).parent / "python"),
         str(aiperf_runs.PLOT_SCRIPT),
@@ -262,7 +277,7 @@ def test_run_local_runs_each_level_then_plots(fp, aiperf_venv, tmp_path):
     # `aiperf plot` starts first, to import and start its browser while the profiles run
     calls = [list(call) for call in fp.calls]
     assert calls[0] == plot
-    assert [call[len(unset)] for call in calls[1:]] == ["profile", "profile"]  # through local/aiperf_profile.py
+    assert [call[: len(profile("c1")) + 1] for call in calls[1:]] == [[*profile(c), "profile"] for c in ("c1", "c4")]
     assert (result["plots"], result["plot_note"]) == ([], aiperf_runs.CHROME_HINT)
     assert seen == ["aiperf c1: concurrency 1, 20 requests", "aiperf c4: concurrency 4, 20 requests", "aiperf plot"]
 
@@ -429,9 +444,14 @@ def test_run_local_needs_the_venv(tmp_path, monkeypatch):
         aiperf_runs.run_local(runs=[], artifact_dir=tmp_path)
 
 
-@pytest.mark.unit
-def test_offline_vars_are_removed_for_aiperf():
-    assert os.path.basename(aiperf_runs._without_offline(["x"])[0]) == "env"
+@pytest.mark.cli
+def test_aiperf_runs_without_the_offline_vars_and_maps_its_dataset_in_the_run_dir(tmp_path, monkeypatch):
+    for var in aiperf_runs.OFFLINE_VARS:
+        monkeypatch.setenv(var, "1")
+    show = [sys.executable, "-c", "import json, os; print(json.dumps(dict(os.environ)))"]
+    seen = json.loads(subprocess.run(aiperf_runs._aiperf_env(show, tmp_path), capture_output=True, text=True).stdout)
+    assert not set(aiperf_runs.OFFLINE_VARS) & set(seen)
+    assert seen["AIPERF_DATASET_MMAP_BASE_PATH"] == str(tmp_path)
 
 
 # -- the plotter itself, in the real aiperf venv ------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +82,16 @@ def run_flow(
         assert chat(st["url"], MODEL, "Hello there", max_tokens=8).strip()
         assert dynamo_of(proj, st) == dynamo.DEFAULT_VERSION  # the project pins no platform.version
 
-        b = compose("bench", "--env", "local", "-o", "json", cwd=proj, env=env)
-        assert b.returncode == 0, b.stderr
-        result = json.loads(b.stdout)
+        # the system's temp dir, as compose and AIPerf see it: short, AIPerf's IPC sockets live there
+        with tempfile.TemporaryDirectory() as short:
+            tmp = Path(short)
+            b = compose("bench", "--env", "local", "-o", "json", cwd=proj, env={**(env or {}), "TMPDIR": short})
+            assert b.returncode == 0, b.stderr
+            result = json.loads(b.stdout)
+            # AIPerf's memory-mapped dataset lives in the run's own directory and is gone after it
+            run_dirs = [Path(r["artifact_dir"]) for r in result["runs"]]
+            assert all(d.is_dir() for d in run_dirs)
+            assert not [*tmp.glob("aiperf_mmap_*"), *(m for d in run_dirs for m in d.glob("aiperf_mmap_*"))]
         assert [r["concurrency"] for r in result["runs"]] == list(sweep.get("concurrency", (4,)))
         for run in result["runs"]:
             export = json.loads(Path(run["json"]).read_text())

@@ -5,6 +5,7 @@ name would shadow the aiperf package it imports."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import time
@@ -20,6 +21,7 @@ from composer.errors import ComposeError, quoted
 # HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE set to *any* value make aiperf 0.13.0 treat a local
 # tokenizer path as a hub repo id and fail, so the local run removes them from its env.
 OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+MMAP_BASE_VAR, MMAP_DIR_PREFIX = "AIPERF_DATASET_MMAP_BASE_PATH", "aiperf_mmap_"
 PLOT_SCRIPT = Path(__file__).parent / "aiperf_plot.py"
 PLOT_LOG = "aiperf-plot-console.log"
 CHROME_HINT = (
@@ -183,7 +185,9 @@ class _Level:
             meter.start(self.name)
             self.meter = meter
         argv = [str(require("aiperf", "python")), str(PROFILE_SCRIPT), *self.argv[1:]]
-        self.child = proc.Watched(_without_offline(argv), self._feed, name=f"aiperf {self.name}", stdin=subprocess.PIPE)
+        self.child = proc.Watched(
+            _aiperf_env(argv, self.run_dir), self._feed, name=f"aiperf {self.name}", stdin=subprocess.PIPE
+        )
 
     def measure(self) -> None:
         assert self.child is not None  # started
@@ -212,6 +216,9 @@ class _Level:
         assert self.child is not None
         done = self.child.wait()
         self.child = None
+        for mmap_dir in self.run_dir.glob(f"{MMAP_DIR_PREFIX}*"):
+            with contextlib.suppress(OSError):  # emptied by AIPerf; kept if it left something
+                mmap_dir.rmdir()
         (self.run_dir / "aiperf-console.log").write_text(done.stdout + done.stderr)
         export = self.run_dir / EXPORT_JSON
         if done.returncode != 0 or not export.is_file():
@@ -284,6 +291,9 @@ def _finish_plot(plotter: subprocess.Popen, out: Path) -> tuple[list[str], str |
     return [], f"aiperf plot made no PNGs (exit {returncode}); see {out / PLOT_LOG}"
 
 
-def _without_offline(argv: list[str]) -> list[str]:
+def _aiperf_env(argv: list[str], run_dir: Path) -> list[str]:
+    """argv run without the OFFLINE_VARS, and with the dataset AIPerf memory-maps in the run's own
+    directory: AIPerf 0.13.0 removes its files at the end but not their directory
+    (`aiperf_mmap_<benchmark id>`, by default one per run in the system's temp dir)."""
     unset = [a for v in OFFLINE_VARS for a in ("-u", v)]
-    return ["env", *unset, *argv]
+    return ["env", *unset, f"{MMAP_BASE_VAR}={run_dir}", *argv]
