@@ -454,6 +454,22 @@ def test_aiperf_runs_without_the_offline_vars_and_maps_its_dataset_in_the_run_di
     assert seen["AIPERF_DATASET_MMAP_BASE_PATH"] == str(tmp_path)
 
 
+@pytest.mark.cli
+def test_a_plotter_that_never_ends_is_given_up_on(tmp_path):
+    """Chromium has hung at kaleido's start: `aiperf plot` then never ended, nor did `compose bench`."""
+    hung = proc.spawn(
+        [sys.executable, "-c", "import time; time.sleep(60)"], log=tmp_path / "plot.log", stdin=subprocess.PIPE
+    )
+    try:
+        t0 = time.monotonic()
+        files, note = aiperf_runs._finish_plot(hung, tmp_path, timeout=0.5)
+        waited = time.monotonic() - t0
+    finally:
+        left = proc.stop(hung)
+    assert files == [] and note and note.startswith("aiperf plot drew nothing within 0.5 s")
+    assert 0.5 <= waited < 5 and left == []
+
+
 # -- the plotter itself, in the real aiperf venv ------------------------------------------------
 
 needs_aiperf = pytest.mark.skipif(

@@ -24,6 +24,9 @@ OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 MMAP_BASE_VAR, MMAP_DIR_PREFIX = "AIPERF_DATASET_MMAP_BASE_PATH", "aiperf_mmap_"
 PLOT_SCRIPT = Path(__file__).parent / "aiperf_plot.py"
 PLOT_LOG = "aiperf-plot-console.log"
+# what `aiperf plot` may take once told to draw (a few seconds; more if it is still starting):
+# Chromium has been seen to hang at kaleido's start, and the benchmark must not wait for ever
+PLOT_TIMEOUT = 120.0
 CHROME_HINT = (
     "aiperf plot made no PNGs: it renders with kaleido, which needs Google Chrome or Chromium "
     "installed; the data is in the artifact dir (or run `aiperf plot --dashboard <dir>`)"
@@ -272,7 +275,8 @@ def _start_plot(
     return proc.spawn(argv, log=out / PLOT_LOG, stdin=subprocess.PIPE, owner=owner, name="aiperf-plot")
 
 
-def _finish_plot(plotter: subprocess.Popen, out: Path) -> tuple[list[str], str | None]:
+def _finish_plot(plotter: subprocess.Popen, out: Path, timeout: float = PLOT_TIMEOUT) -> tuple[list[str], str | None]:
+    """(PNG paths, a note when there are none). The caller stops the plotter."""
     assert plotter.stdin is not None  # started with stdin=PIPE
     try:
         plotter.stdin.write(b"draw\n")
@@ -280,7 +284,12 @@ def _finish_plot(plotter: subprocess.Popen, out: Path) -> tuple[list[str], str |
     except BrokenPipeError:  # it failed on its own; its log says why
         pass
     try:
-        returncode = plotter.wait()
+        returncode = plotter.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return [], (
+            f"aiperf plot drew nothing within {timeout:g} s (its headless browser hangs at times) and was "
+            f"stopped; the data is in the artifact dir (or run `aiperf plot --dashboard <dir>`)"
+        )
     except KeyboardInterrupt:
         raise proc.Interrupted("interrupted: stopped aiperf plot") from None
     files = sorted(str(p) for p in out.glob("*.png"))
