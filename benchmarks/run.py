@@ -337,12 +337,15 @@ def fig_generate_many(scratch: Scratch, reps: int, cli_reps: int, want: set[str]
 
 def local_runtime_missing(dynamo: str | None) -> str | None:
     try:
+        from composer.errors import ComposeError
         from composer.local import venvs
     except Exception as e:  # noqa: BLE001
         return f"composer.local does not import: {e}"
-    for tool, program, version in (("ai-dynamo", "python", dynamo), ("aiperf", "aiperf", None)):
-        if not venvs.venv_bin(tool, program, version=version).exists():
-            return f"{tool} {version or ''} venv missing under {venvs.venvs_root()} (scripts/install-local-runtime)"
+    try:  # what compose itself requires, and its message: which venv, the command that installs it
+        venvs.require("ai-dynamo", "python", version=dynamo)
+        venvs.require("aiperf", "aiperf")
+    except ComposeError as e:
+        return str(e)
     return None
 
 

@@ -449,7 +449,9 @@ def test_aiperf_runs_without_the_offline_vars_and_maps_its_dataset_in_the_run_di
     for var in aiperf_runs.OFFLINE_VARS:
         monkeypatch.setenv(var, "1")
     show = [sys.executable, "-c", "import json, os; print(json.dumps(dict(os.environ)))"]
-    seen = json.loads(subprocess.run(aiperf_runs._aiperf_env(show, tmp_path), capture_output=True, text=True).stdout)
+    seen = json.loads(
+        subprocess.run(aiperf_runs._with_aiperf_env(show, tmp_path), capture_output=True, text=True).stdout
+    )
     assert not set(aiperf_runs.OFFLINE_VARS) & set(seen)
     assert seen["AIPERF_DATASET_MMAP_BASE_PATH"] == str(tmp_path)
 

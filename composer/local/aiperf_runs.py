@@ -27,9 +27,9 @@ PLOT_LOG = "aiperf-plot-console.log"
 # what `aiperf plot` may take once told to draw (a few seconds; more if it is still starting):
 # Chromium has been seen to hang at kaleido's start, and the benchmark must not wait for ever
 PLOT_TIMEOUT = 120.0
+DATA_HINT = "the data is in the artifact dir (or run `aiperf plot --dashboard <dir>`)"
 CHROME_HINT = (
-    "aiperf plot made no PNGs: it renders with kaleido, which needs Google Chrome or Chromium "
-    "installed; the data is in the artifact dir (or run `aiperf plot --dashboard <dir>`)"
+    f"aiperf plot made no PNGs: it renders with kaleido, which needs Google Chrome or Chromium installed; {DATA_HINT}"
 )
 
 
@@ -189,7 +189,7 @@ class _Level:
             self.meter = meter
         argv = [str(require("aiperf", "python")), str(PROFILE_SCRIPT), *self.argv[1:]]
         self.child = proc.Watched(
-            _aiperf_env(argv, self.run_dir), self._feed, name=f"aiperf {self.name}", stdin=subprocess.PIPE
+            _with_aiperf_env(argv, self.run_dir), self._feed, name=f"aiperf {self.name}", stdin=subprocess.PIPE
         )
 
     def measure(self) -> None:
@@ -288,7 +288,7 @@ def _finish_plot(plotter: subprocess.Popen, out: Path, timeout: float = PLOT_TIM
     except subprocess.TimeoutExpired:
         return [], (
             f"aiperf plot drew nothing within {timeout:g} s (its headless browser hangs at times) and was "
-            f"stopped; the data is in the artifact dir (or run `aiperf plot --dashboard <dir>`)"
+            f"stopped; {DATA_HINT}"
         )
     except KeyboardInterrupt:
         raise proc.Interrupted("interrupted: stopped aiperf plot") from None
@@ -300,7 +300,7 @@ def _finish_plot(plotter: subprocess.Popen, out: Path, timeout: float = PLOT_TIM
     return [], f"aiperf plot made no PNGs (exit {returncode}); see {out / PLOT_LOG}"
 
 
-def _aiperf_env(argv: list[str], run_dir: Path) -> list[str]:
+def _with_aiperf_env(argv: list[str], run_dir: Path) -> list[str]:
     """argv run without the OFFLINE_VARS, and with the dataset AIPerf memory-maps in the run's own
     directory: AIPerf 0.13.0 removes its files at the end but not their directory
     (`aiperf_mmap_<benchmark id>`, by default one per run in the system's temp dir)."""
